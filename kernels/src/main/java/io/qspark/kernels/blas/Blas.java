@@ -1,0 +1,41 @@
+package io.qspark.kernels.blas;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+/**
+ * Single-precision GEMM through OpenBLAS's cblas_sgemm (the OpenBLAS that nd4j-native ships).
+ * Operands are off-heap {@link FloatPointer}s so no call copies arrays across JNI; a pointer's
+ * position is its offset. Row-major throughout, like our tensors.
+ */
+public final class Blas {
+  private static final int ROW_MAJOR = 101;
+  private static final int NO_TRANS = 111;
+  private static final int TRANS = 112;
+
+  static {
+    Loader.load(openblas_nolapack.class);
+  }
+
+  private Blas() {}
+
+  /** C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, C M x N. */
+  public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      FloatPointer a, int lda, FloatPointer b, int ldb, float beta, FloatPointer c, int ldc) {
+    openblas_nolapack.cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS,
+        m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /**
+   * OpenBLAS's own thread count. Spark runs one task per core, so executors set 1 to avoid
+   * oversubscription; a single-task process (benchmarks, bin/qspark on one partition) may use all.
+   */
+  public static void setThreads(int n) {
+    openblas_nolapack.blas_set_num_threads(n);
+  }
+
+  public static int threads() {
+    return openblas_nolapack.blas_get_num_threads();
+  }
+}

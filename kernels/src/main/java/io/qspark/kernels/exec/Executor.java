@@ -1,0 +1,138 @@
+package io.qspark.kernels.exec;
+
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.GraphException;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.graph.ValueInfo;
+import io.qspark.kernels.ops.Op;
+import io.qspark.kernels.ops.OpException;
+import io.qspark.kernels.ops.OpRegistry;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a graph on a batch: one op per node, in topological order, with an optional observer
+ * that sees (and may replace) each value. Intermediate values are released after their last
+ * reader unless the caller keeps them (training needs them for the backward pass).
+ * Ops are stateless, so one executor may be used from several threads.
+ */
+public final class Executor {
+  private final Graph graph;
+  private final Op[] ops;
+  /** For each node, the values whose last reader it is. */
+  private final List<List<String>> releaseAfter;
+
+  public Executor(Graph graph) {
+    this.graph = graph;
+    List<Node> nodes = graph.nodes();
+    List<String> unsupported = new ArrayList<>();
+    for (Node n : nodes) {
+      if (!OpRegistry.supports(n)) {
+        unsupported.add(n.describe() + (n.domain().isEmpty() ? "" : " [domain " + n.domain() + "]"));
+      }
+    }
+    if (!unsupported.isEmpty()) {
+      throw new GraphException(unsupported.size() + " unsupported op" + (unsupported.size() > 1 ? "s" : "")
+          + ": " + String.join(", ", unsupported));
+    }
+    this.ops = new Op[nodes.size()];
+    for (int i = 0; i < ops.length; i++) ops[i] = OpRegistry.create(nodes.get(i));
+    Map<String, Integer> last = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) for (String in : nodes.get(i).inputs()) last.put(in, i);
+    this.releaseAfter = new ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) releaseAfter.add(new ArrayList<>());
+    last.forEach((v, i) -> {
+      if (!graph.outputs().contains(v) && !graph.initializers().containsKey(v)) releaseAfter.get(i).add(v);
+    });
+  }
+
+  public Graph graph() {
+    return graph;
+  }
+
+  public Op op(int nodeIndex) {
+    return ops[nodeIndex];
+  }
+
+  /** The graph's outputs for one input feed per graph input. */
+  public Map<String, Tensor> run(Map<String, Tensor> feeds) {
+    return run(feeds, TensorObserver.NONE, false);
+  }
+
+  /** Convenience for single-input, single-output models. */
+  public Tensor run(Tensor input) {
+    if (graph.inputs().size() != 1 || graph.outputs().size() != 1) {
+      throw new GraphException("model has " + graph.inputs().size() + " inputs and "
+          + graph.outputs().size() + " outputs; name them");
+    }
+    return run(Map.of(graph.inputs().get(0).name(), input)).get(graph.outputs().get(0));
+  }
+
+  /**
+   * @param keepAll return every value computed (inputs and initializers excluded), not only
+   *     the graph outputs
+   */
+  public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll) {
+    Map<String, Tensor> values = new HashMap<>(graph.initializers());
+    for (ValueInfo in : graph.inputs()) {
+      Tensor t = feeds.get(in.name());
+      if (t == null) throw new GraphException("no value fed for graph input '" + in.name() + "'");
+      checkShape(in, t);
+      values.put(in.name(), observer.onValue(null, in.name(), t));
+    }
+    Map<String, Tensor> kept = keepAll ? new LinkedHashMap<>() : null;
+    List<Node> nodes = graph.nodes();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node node = nodes.get(i);
+      Tensor[] args = new Tensor[node.inputs().size()];
+      for (int j = 0; j < args.length; j++) {
+        String name = node.inputs().get(j);
+        args[j] = name.isEmpty() ? null : values.get(name);
+      }
+      Tensor[] outs;
+      try {
+        outs = ops[i].forward(args);
+      } catch (GraphException e) {
+        String msg = e.getMessage();
+        throw new GraphException(msg.startsWith("node ") ? msg : "node " + node.describe() + ": " + msg, e);
+      } catch (RuntimeException e) {
+        throw new GraphException("node " + node.describe() + " failed on inputs "
+            + shapes(args) + ": " + e, e);
+      }
+      for (int j = 0; j < node.outputs().size(); j++) {
+        String name = node.outputs().get(j);
+        if (name.isEmpty() || j >= outs.length) continue;
+        Tensor t = observer.onValue(node, name, outs[j]);
+        values.put(name, t);
+        if (kept != null) kept.put(name, t);
+      }
+      if (kept == null) for (String v : releaseAfter.get(i)) values.remove(v);
+    }
+    if (kept != null) return Collections.unmodifiableMap(kept);
+    Map<String, Tensor> result = new LinkedHashMap<>();
+    for (String o : graph.outputs()) result.put(o, values.get(o));
+    return result;
+  }
+
+  private static String shapes(Tensor[] args) {
+    List<String> s = new ArrayList<>();
+    for (Tensor t : args) s.add(t == null ? "-" : Tensor.shapeString(t.shape()));
+    return String.join(" ", s);
+  }
+
+  private static void checkShape(ValueInfo in, Tensor t) {
+    int[] want = in.shape();
+    int[] got = t.shape();
+    boolean ok = want.length == 0 || want.length == got.length;
+    for (int d = 0; ok && d < want.length; d++) ok = want[d] < 0 || want[d] == got[d];
+    if (!ok) {
+      throw new OpException("input '" + in.name() + "' expects shape " + Tensor.shapeString(want)
+          + ", got " + Tensor.shapeString(got));
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.qspark.kernels.model;
+
+import io.qspark.kernels.exec.ConstantFolding;
+import io.qspark.kernels.exec.ShapeInference;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.GraphException;
+import io.qspark.kernels.onnx.OnnxImporter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * A float model ready to run: the imported graph with load-time constants folded, the shape of
+ * every value, and where it came from (file digest and format) so results can say what they
+ * were computed from.
+ */
+public record Model(Graph graph, Map<String, int[]> shapes, String source, String sha256,
+    String format) {
+
+  /** Loads an ONNX file (Caffe joins here with its own importer). */
+  public static Model load(Path file) {
+    OnnxImporter.Imported imp = OnnxImporter.load(file);
+    return prepare(imp.graph(), file.toString(), digest(file), "onnx opset " + imp.opset());
+  }
+
+  public static Model prepare(Graph graph, String source, String sha256, String format) {
+    Map<String, int[]> shapes = ShapeInference.infer(graph);
+    Graph folded = ConstantFolding.apply(graph, shapes);
+    if (folded != graph) shapes = ShapeInference.infer(folded);
+    return new Model(folded, shapes, source, sha256, format);
+  }
+
+  public int[] shape(String value) {
+    int[] s = shapes.get(value);
+    if (s == null) throw new GraphException("no shape known for '" + value + "'");
+    return s.clone();
+  }
+
+  static String digest(Path file) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      return HexFormat.of().formatHex(md.digest(Files.readAllBytes(file)));
+    } catch (IOException | NoSuchAlgorithmException e) {
+      throw new GraphException("cannot read " + file + ": " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,190 @@
+package io.qspark.kernels.ops;
+
+import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.Workspace;
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Tensor;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * 2-D convolution, NCHW. Dense and grouped convs are im2col + one GEMM per group over a chunk
+ * of images (a wide GEMM runs near BLAS peak where one image's would not); depthwise convs,
+ * where a GEMM would have a single row, use a direct loop.
+ */
+public final class Conv implements Op {
+  /** Upper bound on the im2col buffer, in floats, before images are split into chunks. */
+  private static final long COL_BUDGET = 1L << 22;
+
+  private final Attributes attrs;
+  private final long group;
+
+  public Conv(Attributes attrs) {
+    this.attrs = attrs;
+    this.group = attrs.getInt("group", 1);
+    if (group < 1) throw new OpException("Conv: group must be >= 1");
+  }
+
+  private ConvGeometry geometry(int[] wShape) {
+    return new ConvGeometry(attrs, wShape[2], wShape[3], "Conv");
+  }
+
+  @Override
+  public Tensor[] forward(Tensor[] in) {
+    Tensor x = in[0];
+    Tensor w = in[1];
+    Tensor b = in.length > 2 ? in[2] : null;
+    if (x.rank() != 4 || w.rank() != 4) {
+      throw new OpException("Conv: only 2-D convolution (4-D input and weight) is supported, got input "
+          + Tensor.shapeString(x.shape()) + " weight " + Tensor.shapeString(w.shape()));
+    }
+    int n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+    int m = w.dim(0), cg = w.dim(1);
+    int g = (int) group;
+    if (cg * g != c || m % g != 0) {
+      throw new OpException("Conv: input has " + c + " channels but weight " + Tensor.shapeString(w.shape())
+          + " with group " + g + " expects " + (cg * g));
+    }
+    if (b != null && b.size() != m) {
+      throw new OpException("Conv: bias has " + b.size() + " values for " + m + " output channels");
+    }
+    ConvGeometry geo = geometry(w.shape());
+    int[] pads = geo.pads(h, wd);
+    int[] o = geo.out(h, wd);
+    int oh = o[0], ow = o[1];
+    float[] out = new float[n * m * oh * ow];
+    float[] bias = b == null ? null : b.data();
+    if (cg == 1 && m == g) {
+      depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads);
+    } else {
+      im2colGemm(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads);
+    }
+    return new Tensor[] {Tensor.of(out, n, m, oh, ow)};
+  }
+
+  private static void im2colGemm(float[] x, float[] w, float[] bias, float[] out, int n, int c,
+      int h, int wd, int m, int g, int oh, int ow, ConvGeometry geo, int[] pads) {
+    int cg = c / g, mg = m / g;
+    int k = cg * geo.kh * geo.kw;
+    int p = oh * ow;
+    int chunk = (int) Math.max(1, Math.min(n, COL_BUDGET / Math.max(1L, (long) k * p)));
+    Workspace ws = Workspace.get();
+    FloatPointer wp = ws.pointer(0, w.length);
+    wp.put(w);
+    FloatPointer colP = ws.pointer(1, (long) k * chunk * p);
+    FloatBuffer col = ws.buffer(1, (long) k * chunk * p);
+    FloatPointer resP = ws.pointer(2, (long) mg * chunk * p);
+    FloatBuffer res = ws.buffer(2, (long) mg * chunk * p);
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+      int nb = Math.min(chunk, n - n0);
+      int ldc = nb * p;
+      for (int gi = 0; gi < g; gi++) {
+        for (int bi = 0; bi < nb; bi++) {
+          im2col(x, ((n0 + bi) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, bi * p, ldc);
+        }
+        wp.position((long) gi * mg * k);
+        Blas.sgemm(false, false, mg, ldc, k, 1f, wp, k, colP.position(0), ldc, 0f, resP.position(0), ldc);
+        for (int bi = 0; bi < nb; bi++) {
+          for (int mi = 0; mi < mg; mi++) {
+            int oc = gi * mg + mi;
+            int dst = ((n0 + bi) * m + oc) * p;
+            res.get(mi * ldc + bi * p, out, dst, p);
+            if (bias != null) {
+              float bv = bias[oc];
+              for (int i = dst; i < dst + p; i++) out[i] += bv;
+            }
+          }
+        }
+      }
+    }
+    wp.position(0);
+  }
+
+  /**
+   * Unfolds one image's channels [c0, c0+cg) into rows of {@code col}: row (ci, ki, kj) holds the
+   * input under that kernel tap for every output position, at column offset {@code colOff} of a
+   * row of length {@code ld}.
+   */
+  private static void im2col(float[] x, int base, int cg, int h, int w, int oh, int ow,
+      ConvGeometry geo, int[] pads, FloatBuffer col, int colOff, int ld) {
+    int row = 0;
+    for (int ci = 0; ci < cg; ci++) {
+      int cbase = base + ci * h * w;
+      for (int ki = 0; ki < geo.kh; ki++) {
+        for (int kj = 0; kj < geo.kw; kj++, row++) {
+          int dst = row * ld + colOff;
+          int xoff = kj * geo.dw - pads[1];
+          // output columns whose input column lies inside the image
+          int oxLo = xoff >= 0 ? 0 : (-xoff + geo.sw - 1) / geo.sw;
+          int oxHi = Math.min(ow, xoff >= w ? 0 : (w - 1 - xoff) / geo.sw + 1);
+          if (oxHi < oxLo) oxHi = oxLo;
+          for (int oy = 0; oy < oh; oy++, dst += ow) {
+            int iy = oy * geo.sh - pads[0] + ki * geo.dh;
+            if (iy < 0 || iy >= h) {
+              for (int i = 0; i < ow; i++) col.put(dst + i, 0f);
+              continue;
+            }
+            for (int i = 0; i < oxLo; i++) col.put(dst + i, 0f);
+            int src = cbase + iy * w + xoff;
+            if (geo.sw == 1) {
+              col.put(dst + oxLo, x, src + oxLo, oxHi - oxLo);
+            } else {
+              for (int ox = oxLo; ox < oxHi; ox++) col.put(dst + ox, x[src + ox * geo.sw]);
+            }
+            for (int i = oxHi; i < ow; i++) col.put(dst + i, 0f);
+          }
+        }
+      }
+    }
+  }
+
+  private static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c,
+      int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
+    int kk = geo.kh * geo.kw;
+    float[] acc = new float[ow];
+    for (int ni = 0; ni < n; ni++) {
+      for (int ch = 0; ch < c; ch++) {
+        int xb = (ni * c + ch) * h * wd;
+        int ob = (ni * c + ch) * oh * ow;
+        int wb = ch * kk;
+        float bv = bias == null ? 0f : bias[ch];
+        for (int oy = 0; oy < oh; oy++) {
+          Arrays.fill(acc, 0f);
+          for (int ki = 0; ki < geo.kh; ki++) {
+            int iy = oy * geo.sh - pads[0] + ki * geo.dh;
+            if (iy < 0 || iy >= h) continue;
+            int rowb = xb + iy * wd;
+            for (int kj = 0; kj < geo.kw; kj++) {
+              float wv = w[wb + ki * geo.kw + kj];
+              int xoff = kj * geo.dw - pads[1];
+              int oxLo = xoff >= 0 ? 0 : (-xoff + geo.sw - 1) / geo.sw;
+              int oxHi = Math.min(ow, xoff >= wd ? 0 : (wd - 1 - xoff) / geo.sw + 1);
+              if (geo.sw == 1) {
+                int s = rowb + xoff;
+                for (int ox = oxLo; ox < oxHi; ox++) acc[ox] += wv * x[s + ox];
+              } else {
+                for (int ox = oxLo; ox < oxHi; ox++) acc[ox] += wv * x[rowb + ox * geo.sw + xoff];
+              }
+            }
+          }
+          int o = ob + oy * ow;
+          for (int ox = 0; ox < ow; ox++) out[o + ox] = acc[ox] + bv;
+        }
+      }
+    }
+  }
+
+  @Override
+  public long macs(int[][] in, int[][] out) {
+    int[] w = in[1];
+    return (long) Shapes.size(out[0]) * w[1] * w[2] * w[3];
+  }
+
+  @Override
+  public String describe() {
+    long[] k = attrs.getInts("kernel_shape", null);
+    String geo = new ConvGeometry(attrs, k == null ? 0 : (int) k[0], k == null ? 0 : (int) k[1], "Conv").describe();
+    return (k == null ? geo.replace("k=0x0", "").trim() : geo) + (group != 1 ? " g=" + group : "");
+  }
+}

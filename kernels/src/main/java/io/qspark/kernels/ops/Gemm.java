@@ -1,0 +1,86 @@
+package io.qspark.kernels.ops;
+
+import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.Workspace;
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Tensor;
+import org.bytedeco.javacpp.FloatPointer;
+
+/** ONNX Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to Y. */
+public final class Gemm implements Op {
+  private final float alpha;
+  private final float beta;
+  private final boolean transA;
+  private final boolean transB;
+
+  public Gemm(Attributes a) {
+    this.alpha = a.getFloat("alpha", 1f);
+    this.beta = a.getFloat("beta", 1f);
+    this.transA = a.getInt("transA", 0) != 0;
+    this.transB = a.getInt("transB", 0) != 0;
+  }
+
+  @Override
+  public Tensor[] forward(Tensor[] in) {
+    Tensor a = in[0];
+    Tensor b = in[1];
+    Tensor c = in.length > 2 ? in[2] : null;
+    if (a.rank() != 2 || b.rank() != 2) {
+      throw new OpException("Gemm: inputs must be 2-D, got " + Tensor.shapeString(a.shape())
+          + " and " + Tensor.shapeString(b.shape()));
+    }
+    int m = transA ? a.dim(1) : a.dim(0);
+    int k = transA ? a.dim(0) : a.dim(1);
+    int kb = transB ? b.dim(1) : b.dim(0);
+    int n = transB ? b.dim(0) : b.dim(1);
+    if (k != kb) {
+      throw new OpException("Gemm: inner dimensions differ: A " + Tensor.shapeString(a.shape())
+          + (transA ? "^T" : "") + " x B " + Tensor.shapeString(b.shape()) + (transB ? "^T" : ""));
+    }
+    float[] y = new float[m * n];
+    matmul(a.data(), 0, transA, b.data(), 0, transB, y, 0, m, n, k, alpha);
+    if (c != null && beta != 0f) {
+      int[] cs = c.shape();
+      int[] ys = {m, n};
+      Shapes.broadcast(cs, ys);
+      int[] st = Shapes.broadcastStrides(cs, ys);
+      float[] cd = c.data();
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) y[i * n + j] += beta * cd[i * st[0] + j * st[1]];
+      }
+    }
+    return new Tensor[] {Tensor.of(y, m, n)};
+  }
+
+  /**
+   * y[yOff..] = alpha * op(a) * op(b) for row-major operands, through BLAS on off-heap copies.
+   * Shared with MatMul.
+   */
+  static void matmul(float[] a, int aOff, boolean ta, float[] b, int bOff, boolean tb, float[] y,
+      int yOff, int m, int n, int k, float alpha) {
+    Workspace ws = Workspace.get();
+    FloatPointer ap = ws.pointer(0, (long) m * k);
+    FloatPointer bp = ws.pointer(1, (long) k * n);
+    FloatPointer yp = ws.pointer(2, (long) m * n);
+    ws.buffer(0, (long) m * k).put(0, a, aOff, m * k);
+    ws.buffer(1, (long) k * n).put(0, b, bOff, k * n);
+    Blas.sgemm(ta, tb, m, n, k, alpha, ap, ta ? m : k, bp, tb ? k : n, 0f, yp, n);
+    ws.buffer(2, (long) m * n).get(0, y, yOff, m * n);
+  }
+
+  @Override
+  public long macs(int[][] in, int[][] out) {
+    int k = transA ? in[0][0] : in[0][1];
+    return (long) Shapes.size(out[0]) * k;
+  }
+
+  @Override
+  public String describe() {
+    StringBuilder s = new StringBuilder();
+    if (transA) s.append("transA ");
+    if (transB) s.append("transB ");
+    if (alpha != 1f) s.append("alpha=").append(alpha).append(' ');
+    if (beta != 1f) s.append("beta=").append(beta);
+    return s.toString().trim();
+  }
+}

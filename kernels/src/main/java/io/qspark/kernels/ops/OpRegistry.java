@@ -1,0 +1,58 @@
+package io.qspark.kernels.ops;
+
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.graph.Node;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** Maps ONNX op types (default domain) to their float implementations. */
+public final class OpRegistry {
+  private OpRegistry() {}
+
+  private static final Set<String> ACTIVATIONS = Set.of("Relu", "LeakyRelu", "Sigmoid",
+      "HardSigmoid", "HardSwish", "Tanh", "Identity", "Dropout", "Clip");
+  private static final Set<String> BINARY = Set.of("Add", "Sub", "Mul", "Div", "PRelu");
+
+  /** Every op type {@link #create} accepts, sorted, for help texts and error messages. */
+  public static Set<String> supported() {
+    Set<String> s = new TreeSet<>(ACTIVATIONS);
+    s.addAll(BINARY);
+    s.addAll(Set.of("Conv", "Gemm", "MatMul", "BatchNormalization", "GlobalAveragePool", "Flatten",
+        "Reshape", "Constant"));
+    return s;
+  }
+
+  public static boolean supports(Node node) {
+    return isDefaultDomain(node) && supported().contains(node.opType());
+  }
+
+  private static boolean isDefaultDomain(Node n) {
+    return n.domain().isEmpty() || n.domain().equals("ai.onnx");
+  }
+
+  /** The op for a node; throws {@link OpException} naming the node if it cannot be built. */
+  public static Op create(Node node) {
+    if (!supports(node)) {
+      throw new OpException("unsupported op " + node.describe());
+    }
+    Attributes a = node.attributes();
+    String t = node.opType();
+    try {
+      if (ACTIVATIONS.contains(t)) return Activation.of(t, a);
+      if (BINARY.contains(t)) return Elementwise.of(t);
+      switch (t) {
+        case "Conv": return new Conv(a);
+        case "Gemm": return new Gemm(a);
+        case "MatMul": return new MatMul();
+        case "BatchNormalization": return new BatchNormalization(a);
+        case "GlobalAveragePool": return new GlobalAveragePool();
+        case "Flatten": return new Flatten(a);
+        case "Reshape": return new Reshape(a);
+        case "Constant": return new Constant(a);
+        default: throw new AssertionError(t);
+      }
+    } catch (OpException e) {
+      throw new OpException("node " + node.describe() + ": " + e.getMessage());
+    }
+  }
+}
