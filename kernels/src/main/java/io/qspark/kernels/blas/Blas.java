@@ -16,6 +16,9 @@ public final class Blas {
 
   static {
     Loader.load(openblas_nolapack.class);
+    // qspark parallelises over images (Executor) and Spark over tasks; BLAS threads on top of
+    // that would oversubscribe the cores and make small GEMMs slower, not faster
+    openblas_nolapack.blas_set_num_threads(1);
   }
 
   private Blas() {}

@@ -44,6 +44,17 @@ public final class Workspace {
     buffers[slot] = np.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
   }
 
+  private float[] heap = new float[0];
+
+  /** A heap array of at least n floats, for packing before one bulk copy off-heap. */
+  public float[] heap(long n) {
+    if (heap.length < n) {
+      if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("workspace of " + n + " floats");
+      heap = new float[(int) Math.max(n, Math.min(Integer.MAX_VALUE - 8, heap.length + (long) heap.length / 2))];
+    }
+    return heap;
+  }
+
   /** A constant (weights) copied off-heap once; shared read-only by all threads. */
   public static FloatPointer constant(float[] data) {
     FloatPointer p = new FloatPointer(data.length);

@@ -34,6 +34,12 @@ public record Model(Graph graph, Map<String, int[]> shapes, String source, Strin
     return new Model(folded, shapes, source, sha256, format);
   }
 
+  /** The same model with BatchNorm folded and activations fused, as the DPU runs it. */
+  public Model forInference() {
+    Graph g = io.qspark.kernels.passes.InferencePasses.apply(graph);
+    return g == graph ? this : new Model(g, ShapeInference.infer(g), source, sha256, format);
+  }
+
   public int[] shape(String value) {
     int[] s = shapes.get(value);
     if (s == null) throw new GraphException("no shape known for '" + value + "'");

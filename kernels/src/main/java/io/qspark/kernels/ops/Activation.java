@@ -4,20 +4,30 @@ import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
- * Elementwise activations. Each kind has its own loop (a switch outside the loop, not a lambda
- * inside it) so the JIT compiles every one to a tight, inlined kernel.
+ * Elementwise activations, as ops of their own or fused into the producing Conv/Gemm (the
+ * {@code activation} attribute that {@code FuseActivation} sets, as the DPU fuses them).
+ * Each kind has its own loop (a switch outside the loop, not a lambda inside it) so the JIT
+ * compiles every one to a tight kernel.
  */
 public final class Activation implements Op {
   public enum Kind { RELU, CLIP, LEAKY_RELU, SIGMOID, HARD_SIGMOID, HARD_SWISH, TANH, IDENTITY }
 
+  /** Attribute names a fused producer carries. */
+  public static final String FUSED = "activation";
+  public static final String FUSED_ALPHA = "activation_alpha";
+  public static final String FUSED_MIN = "activation_min";
+  public static final String FUSED_MAX = "activation_max";
+
   private final Kind kind;
+  private final String opType;
   private final float alpha;
   private final float beta;
   private final float lo;
   private final float hi;
 
-  private Activation(Kind kind, float alpha, float beta, float lo, float hi) {
+  private Activation(Kind kind, String opType, float alpha, float beta, float lo, float hi) {
     this.kind = kind;
+    this.opType = opType;
     this.alpha = alpha;
     this.beta = beta;
     this.lo = lo;
@@ -26,22 +36,48 @@ public final class Activation implements Op {
 
   public static Activation of(String opType, Attributes a) {
     switch (opType) {
-      case "Relu": return new Activation(Kind.RELU, 0, 0, 0, 0);
-      case "LeakyRelu": return new Activation(Kind.LEAKY_RELU, a.getFloat("alpha", 0.01f), 0, 0, 0);
-      case "Sigmoid": return new Activation(Kind.SIGMOID, 0, 0, 0, 0);
+      case "Relu": return new Activation(Kind.RELU, opType, 0, 0, 0, 0);
+      case "LeakyRelu": return new Activation(Kind.LEAKY_RELU, opType, a.getFloat("alpha", 0.01f), 0, 0, 0);
+      case "Sigmoid": return new Activation(Kind.SIGMOID, opType, 0, 0, 0, 0);
       case "HardSigmoid":
-        return new Activation(Kind.HARD_SIGMOID, a.getFloat("alpha", 0.2f), a.getFloat("beta", 0.5f), 0, 0);
-      case "HardSwish": return new Activation(Kind.HARD_SWISH, 1f / 6, 0.5f, 0, 0);
-      case "Tanh": return new Activation(Kind.TANH, 0, 0, 0, 0);
+        return new Activation(Kind.HARD_SIGMOID, opType, a.getFloat("alpha", 0.2f), a.getFloat("beta", 0.5f), 0, 0);
+      case "HardSwish": return new Activation(Kind.HARD_SWISH, opType, 1f / 6, 0.5f, 0, 0);
+      case "Tanh": return new Activation(Kind.TANH, opType, 0, 0, 0, 0);
       case "Identity":
       case "Dropout":
-        return new Activation(Kind.IDENTITY, 0, 0, 0, 0);
+        return new Activation(Kind.IDENTITY, opType, 0, 0, 0, 0);
       case "Clip":
         // opset < 11 carries min/max as attributes; later opsets as optional inputs
-        return new Activation(Kind.CLIP, 0, 0, a.getFloat("min", Float.NEGATIVE_INFINITY),
+        return new Activation(Kind.CLIP, opType, 0, 0, a.getFloat("min", Float.NEGATIVE_INFINITY),
             a.getFloat("max", Float.POSITIVE_INFINITY));
       default: throw new IllegalArgumentException(opType);
     }
+  }
+
+  /** Clip with known bounds (ReLU6 is [0, 6]). */
+  public static Activation clip(float lo, float hi) {
+    return new Activation(Kind.CLIP, "Clip", 0, 0, lo, hi);
+  }
+
+  /** The activation fused into a producer's attributes, or null. */
+  public static Activation fused(Attributes a) {
+    String t = a.getString(FUSED, null);
+    if (t == null) return null;
+    if (t.equals("Clip")) return clip(a.getFloat(FUSED_MIN, Float.NEGATIVE_INFINITY), a.getFloat(FUSED_MAX, Float.POSITIVE_INFINITY));
+    return of(t, new Attributes(java.util.Map.of("alpha", a.getFloat(FUSED_ALPHA, 0.01f))));
+  }
+
+  /** The producer's attributes with this activation fused in. */
+  public Attributes fuseInto(Attributes a) {
+    Attributes r = a.with(FUSED, opType);
+    if (kind == Kind.LEAKY_RELU) r = r.with(FUSED_ALPHA, alpha);
+    if (kind == Kind.CLIP) r = r.with(FUSED_MIN, lo).with(FUSED_MAX, hi);
+    return r;
+  }
+
+  /** Whether it can be fused: a pure function of one value with constant parameters. */
+  public boolean fusible() {
+    return kind == Kind.RELU || kind == Kind.CLIP || kind == Kind.LEAKY_RELU;
   }
 
   public Kind kind() {
@@ -53,54 +89,73 @@ public final class Activation implements Op {
     Tensor t = in[0];
     if (kind == Kind.IDENTITY) {
       // Dropout's optional mask output is all ones at inference
-      return new Tensor[] {t, Tensor.of(filled(t.size(), 1f), t.shape())};
+      float[] ones = new float[t.size()];
+      java.util.Arrays.fill(ones, 1f);
+      return new Tensor[] {t, Tensor.of(ones, t.shape())};
     }
-    float[] x = t.data();
-    float[] y = new float[x.length];
-    int n = x.length;
-    switch (kind) {
-      case RELU:
-        for (int i = 0; i < n; i++) y[i] = x[i] > 0f ? x[i] : 0f;
-        break;
-      case LEAKY_RELU:
-        for (int i = 0; i < n; i++) y[i] = x[i] >= 0f ? x[i] : x[i] * alpha;
-        break;
-      case CLIP: {
-        float l = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : lo;
-        float h = in.length > 2 && in[2] != null ? in[2].asFloats()[0] : hi;
-        for (int i = 0; i < n; i++) y[i] = Math.min(Math.max(x[i], l), h);
-        break;
-      }
-      case SIGMOID:
-        for (int i = 0; i < n; i++) y[i] = (float) (1.0 / (1.0 + Math.exp(-x[i])));
-        break;
-      case HARD_SIGMOID:
-        for (int i = 0; i < n; i++) y[i] = Math.max(0f, Math.min(1f, alpha * x[i] + beta));
-        break;
-      case HARD_SWISH:
-        for (int i = 0; i < n; i++) y[i] = x[i] * Math.max(0f, Math.min(1f, alpha * x[i] + beta));
-        break;
-      case TANH:
-        for (int i = 0; i < n; i++) y[i] = (float) Math.tanh(x[i]);
-        break;
-      default:
-        throw new AssertionError(kind);
+    float[] y = t.data().clone();
+    if (kind == Kind.CLIP && (in.length > 1 && in[1] != null || in.length > 2 && in[2] != null)) {
+      float l = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : lo;
+      float h = in.length > 2 && in[2] != null ? in[2].asFloats()[0] : hi;
+      clip(l, h).apply(y, 0, y.length);
+    } else {
+      apply(y, 0, y.length);
     }
     return new Tensor[] {Tensor.of(y, t.shape())};
   }
 
-  private static float[] filled(int n, float v) {
-    float[] a = new float[n];
-    java.util.Arrays.fill(a, v);
-    return a;
+  /** Applies the activation to y[from, to) in place. */
+  public void apply(float[] y, int from, int to) {
+    switch (kind) {
+      case RELU:
+        // branch-free: the sign of activations is a coin flip, and a mispredicted branch per
+        // element costs more than the arithmetic; clearing negatives by their sign mask does not
+        for (int i = from; i < to; i++) {
+          int bits = Float.floatToRawIntBits(y[i]);
+          y[i] = Float.intBitsToFloat(bits & ~(bits >> 31));
+        }
+        break;
+      case LEAKY_RELU:
+        for (int i = from; i < to; i++) y[i] = y[i] >= 0f ? y[i] : y[i] * alpha;
+        break;
+      case CLIP:
+        for (int i = from; i < to; i++) y[i] = Math.min(Math.max(y[i], lo), hi);
+        break;
+      case SIGMOID:
+        for (int i = from; i < to; i++) y[i] = (float) (1.0 / (1.0 + Math.exp(-y[i])));
+        break;
+      case HARD_SIGMOID:
+        for (int i = from; i < to; i++) y[i] = Math.max(0f, Math.min(1f, alpha * y[i] + beta));
+        break;
+      case HARD_SWISH:
+        for (int i = from; i < to; i++) y[i] = y[i] * Math.max(0f, Math.min(1f, alpha * y[i] + beta));
+        break;
+      case TANH:
+        for (int i = from; i < to; i++) y[i] = (float) Math.tanh(y[i]);
+        break;
+      case IDENTITY:
+        break;
+      default:
+        throw new AssertionError(kind);
+    }
   }
 
   @Override
   public String describe() {
     switch (kind) {
       case LEAKY_RELU: return "alpha=" + alpha;
-      case CLIP: return lo == Float.NEGATIVE_INFINITY && hi == Float.POSITIVE_INFINITY ? "" : "[" + lo + "," + hi + "]";
+      case CLIP: return lo == Float.NEGATIVE_INFINITY && hi == Float.POSITIVE_INFINITY ? "" : "[" + fmt(lo) + "," + fmt(hi) + "]";
       default: return "";
     }
+  }
+
+  /** How a fused activation reads in the inspector, e.g. "+Relu", "+Clip[0,6]". */
+  public String suffix() {
+    String d = describe();
+    return "+" + opType + (d.isEmpty() ? "" : kind == Kind.CLIP ? d : "(" + d + ")");
+  }
+
+  private static String fmt(float v) {
+    return v == Math.rint(v) ? Integer.toString((int) v) : Float.toString(v);
   }
 }

@@ -9,21 +9,19 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
- * 2-D convolution, NCHW. Dense and grouped convs are im2col + one GEMM per group over a chunk
- * of images (a wide GEMM runs near BLAS peak where one image's would not); depthwise convs,
- * where a GEMM would have a single row, use a direct loop.
+ * 2-D convolution, NCHW. Dense and grouped convs are im2col + GEMM; depthwise convs, where a
+ * GEMM would have a single row, use a direct loop.
  */
 public final class Conv implements Op {
-  /** Upper bound on the im2col buffer, in floats, before images are split into chunks. */
-  private static final long COL_BUDGET = 1L << 22;
-
   private final Attributes attrs;
   private final long group;
+  private final Activation activation;
 
   public Conv(Attributes attrs) {
     this.attrs = attrs;
     this.group = attrs.getInt("group", 1);
     if (group < 1) throw new OpException("Conv: group must be >= 1");
+    this.activation = Activation.fused(attrs);
   }
 
   private ConvGeometry geometry(int[] wShape) {
@@ -57,44 +55,57 @@ public final class Conv implements Op {
     float[] bias = b == null ? null : b.data();
     if (cg == 1 && m == g) {
       depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads);
+      if (activation != null) activation.apply(out, 0, out.length);
     } else {
-      im2colGemm(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads);
+      im2colGemm(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);
     }
     return new Tensor[] {Tensor.of(out, n, m, oh, ow)};
   }
 
+  /**
+   * One GEMM per image and group: an image's result then never depends on which other images
+   * share its batch (calibration must not change with partitioning), and one image's unfolded
+   * input stays in L2. Parallelism comes from running images on several threads (Executor).
+   */
   private static void im2colGemm(float[] x, float[] w, float[] bias, float[] out, int n, int c,
-      int h, int wd, int m, int g, int oh, int ow, ConvGeometry geo, int[] pads) {
+      int h, int wd, int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
     int cg = c / g, mg = m / g;
     int k = cg * geo.kh * geo.kw;
     int p = oh * ow;
-    int chunk = (int) Math.max(1, Math.min(n, COL_BUDGET / Math.max(1L, (long) k * p)));
     Workspace ws = Workspace.get();
     FloatPointer wp = ws.pointer(0, w.length);
-    wp.put(w);
-    FloatPointer colP = ws.pointer(1, (long) k * chunk * p);
-    FloatBuffer col = ws.buffer(1, (long) k * chunk * p);
-    FloatPointer resP = ws.pointer(2, (long) mg * chunk * p);
-    FloatBuffer res = ws.buffer(2, (long) mg * chunk * p);
-    for (int n0 = 0; n0 < n; n0 += chunk) {
-      int nb = Math.min(chunk, n - n0);
-      int ldc = nb * p;
+    ws.buffer(0, w.length).put(0, w, 0, w.length);
+    long colLen = (long) k * p;
+    // unfolded on the heap with plain array copies, then moved off-heap in one bulk copy:
+    // per-row copies into a direct buffer cost a bounds-checked call each
+    float[] col = ws.heap(colLen);
+    FloatPointer colP = ws.pointer(1, colLen);
+    FloatBuffer colB = ws.buffer(1, colLen);
+    FloatPointer resP = ws.pointer(2, (long) mg * p);
+    FloatBuffer res = ws.buffer(2, (long) mg * p);
+    boolean pointwise = geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && pads[0] == 0
+        && pads[1] == 0 && pads[2] == 0 && pads[3] == 0;
+    for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
-        for (int bi = 0; bi < nb; bi++) {
-          im2col(x, ((n0 + bi) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, bi * p, ldc);
+        int xBase = (ni * c + gi * cg) * h * wd;
+        if (pointwise) {
+          colB.put(0, x, xBase, k * p); // a 1x1 conv reads the input as it lies
+        } else {
+          im2col(x, xBase, cg, h, wd, oh, ow, geo, pads, col, 0, p);
+          colB.put(0, col, 0, k * p);
         }
         wp.position((long) gi * mg * k);
-        Blas.sgemm(false, false, mg, ldc, k, 1f, wp, k, colP.position(0), ldc, 0f, resP.position(0), ldc);
-        for (int bi = 0; bi < nb; bi++) {
-          for (int mi = 0; mi < mg; mi++) {
-            int oc = gi * mg + mi;
-            int dst = ((n0 + bi) * m + oc) * p;
-            res.get(mi * ldc + bi * p, out, dst, p);
-            if (bias != null) {
-              float bv = bias[oc];
-              for (int i = dst; i < dst + p; i++) out[i] += bv;
-            }
+        Blas.sgemm(false, false, mg, p, k, 1f, wp, k, colP.position(0), p, 0f, resP.position(0), p);
+        int dst = (ni * m + gi * mg) * p;
+        res.get(0, out, dst, mg * p);
+        for (int mi = 0; mi < mg; mi++) {
+          int o = dst + mi * p;
+          if (bias != null) {
+            float bv = bias[gi * mg + mi];
+            for (int i = o; i < o + p; i++) out[i] += bv;
           }
+          // applied while the block is still in cache
+          if (act != null) act.apply(out, o, o + p);
         }
       }
     }
@@ -107,7 +118,7 @@ public final class Conv implements Op {
    * row of length {@code ld}.
    */
   private static void im2col(float[] x, int base, int cg, int h, int w, int oh, int ow,
-      ConvGeometry geo, int[] pads, FloatBuffer col, int colOff, int ld) {
+      ConvGeometry geo, int[] pads, float[] col, int colOff, int ld) {
     int row = 0;
     for (int ci = 0; ci < cg; ci++) {
       int cbase = base + ci * h * w;
@@ -122,17 +133,17 @@ public final class Conv implements Op {
           for (int oy = 0; oy < oh; oy++, dst += ow) {
             int iy = oy * geo.sh - pads[0] + ki * geo.dh;
             if (iy < 0 || iy >= h) {
-              for (int i = 0; i < ow; i++) col.put(dst + i, 0f);
+              Arrays.fill(col, dst, dst + ow, 0f);
               continue;
             }
-            for (int i = 0; i < oxLo; i++) col.put(dst + i, 0f);
+            for (int i = 0; i < oxLo; i++) col[dst + i] = 0f;
             int src = cbase + iy * w + xoff;
             if (geo.sw == 1) {
-              col.put(dst + oxLo, x, src + oxLo, oxHi - oxLo);
+              System.arraycopy(x, src + oxLo, col, dst + oxLo, oxHi - oxLo);
             } else {
-              for (int ox = oxLo; ox < oxHi; ox++) col.put(dst + ox, x[src + ox * geo.sw]);
+              for (int ox = oxLo; ox < oxHi; ox++) col[dst + ox] = x[src + ox * geo.sw];
             }
-            for (int i = oxHi; i < ow; i++) col.put(dst + i, 0f);
+            for (int i = oxHi; i < ow; i++) col[dst + i] = 0f;
           }
         }
       }
@@ -185,6 +196,7 @@ public final class Conv implements Op {
   public String describe() {
     long[] k = attrs.getInts("kernel_shape", null);
     String geo = new ConvGeometry(attrs, k == null ? 0 : (int) k[0], k == null ? 0 : (int) k[1], "Conv").describe();
-    return (k == null ? geo.replace("k=0x0", "").trim() : geo) + (group != 1 ? " g=" + group : "");
+    return (k == null ? geo.replace("k=0x0", "").trim() : geo) + (group != 1 ? " g=" + group : "")
+        + (activation != null ? " " + activation.suffix() : "");
   }
 }

@@ -12,8 +12,10 @@ public final class Gemm implements Op {
   private final float beta;
   private final boolean transA;
   private final boolean transB;
+  private final Activation activation;
 
   public Gemm(Attributes a) {
+    this.activation = Activation.fused(a);
     this.alpha = a.getFloat("alpha", 1f);
     this.beta = a.getFloat("beta", 1f);
     this.transA = a.getInt("transA", 0) != 0;
@@ -49,6 +51,7 @@ public final class Gemm implements Op {
         for (int j = 0; j < n; j++) y[i * n + j] += beta * cd[i * st[0] + j * st[1]];
       }
     }
+    if (activation != null) activation.apply(y, 0, y.length);
     return new Tensor[] {Tensor.of(y, m, n)};
   }
 
@@ -80,7 +83,8 @@ public final class Gemm implements Op {
     if (transA) s.append("transA ");
     if (transB) s.append("transB ");
     if (alpha != 1f) s.append("alpha=").append(alpha).append(' ');
-    if (beta != 1f) s.append("beta=").append(beta);
+    if (beta != 1f) s.append("beta=").append(beta).append(' ');
+    if (activation != null) s.append(activation.suffix());
     return s.toString().trim();
   }
 }
