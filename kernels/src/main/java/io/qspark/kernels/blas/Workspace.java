@@ -55,6 +55,21 @@ public final class Workspace {
     return heap;
   }
 
+  private final float[][] heaps = new float[4][0];
+
+  /** Heap arrays of at least the given sizes, distinct from each other and from {@link #heap}. */
+  public float[][] heapArrays(int count, long[] sizes) {
+    float[][] r = new float[count][];
+    for (int i = 0; i < count; i++) {
+      if (heaps[i].length < sizes[i]) {
+        if (sizes[i] > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("workspace of " + sizes[i] + " floats");
+        heaps[i] = new float[(int) sizes[i]];
+      }
+      r[i] = heaps[i];
+    }
+    return r;
+  }
+
   /** A constant (weights) copied off-heap once; shared read-only by all threads. */
   public static FloatPointer constant(float[] data) {
     FloatPointer p = new FloatPointer(data.length);

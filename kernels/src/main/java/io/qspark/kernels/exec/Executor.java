@@ -27,7 +27,20 @@ public final class Executor {
   /** For each node, the values whose last reader it is. */
   private final List<List<String>> releaseAfter;
 
+  private final int threads;
+
   public Executor(Graph graph) {
+    this(graph, 1);
+  }
+
+  /**
+   * @param threads how many parts a batch is split into along axis 0 and run concurrently.
+   *     Spark runs one task per core, so executors use 1; a single process (bin/qspark on one
+   *     partition, benchmarks) uses the cores. Per-image results do not depend on it.
+   */
+  public Executor(Graph graph, int threads) {
+    if (threads < 1) throw new IllegalArgumentException("threads must be >= 1");
+    this.threads = threads;
     this.graph = graph;
     List<Node> nodes = graph.nodes();
     List<String> unsupported = new ArrayList<>();
@@ -61,7 +74,18 @@ public final class Executor {
 
   /** The graph's outputs for one input feed per graph input. */
   public Map<String, Tensor> run(Map<String, Tensor> feeds) {
-    return run(feeds, TensorObserver.NONE, false);
+    return run(feeds, TensorObserver.NONE);
+  }
+
+  /**
+   * The graph's outputs; with threads > 1 the batch is split and the observer is called from
+   * several threads at once, each time with its part of the batch.
+   */
+  public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer) {
+    int batch = -1;
+    for (Tensor t : feeds.values()) batch = t.rank() > 0 ? t.dim(0) : -1;
+    if (threads == 1 || batch < 2 || feeds.size() != 1) return run(feeds, observer, false);
+    return BatchSplit.run(this, feeds, observer, Math.min(threads, batch));
   }
 
   /** Convenience for single-input, single-output models. */

@@ -13,11 +13,27 @@ import org.bytedeco.javacpp.FloatPointer;
  * GEMM would have a single row, use a direct loop.
  */
 public final class Conv implements Op {
+  /**
+   * The SIMD kernel needs the jdk.incubator.vector module (--add-modules); without it, or with
+   * -Dqspark.conv=blas, convs run as im2col + OpenBLAS, which is also the reference the SIMD
+   * kernel is tested against.
+   */
+  static final boolean SIMD = !"blas".equals(System.getProperty("qspark.conv"))
+      && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
   private final Attributes attrs;
   private final long group;
   private final Activation activation;
 
+  private final boolean simd;
+
   public Conv(Attributes attrs) {
+    this(attrs, SIMD);
+  }
+
+  /** Tests pick the kernel; the fast one must match the reference on every input. */
+  Conv(Attributes attrs, boolean simd) {
+    this.simd = simd;
     this.attrs = attrs;
     this.group = attrs.getInt("group", 1);
     if (group < 1) throw new OpException("Conv: group must be >= 1");
@@ -57,7 +73,11 @@ public final class Conv implements Op {
       depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads);
       if (activation != null) activation.apply(out, 0, out.length);
     } else {
-      im2colGemm(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);
+      if (simd) {
+        DirectConv.run(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);
+      } else {
+        im2colGemm(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);
+      }
     }
     return new Tensor[] {Tensor.of(out, n, m, oh, ow)};
   }
