@@ -1,0 +1,53 @@
+package io.qspark.kernels.quant;
+
+/**
+ * The fake-quant kernel: x to q * 2^-fp with q rounded and saturated, in float. Used wherever a
+ * quantized value is computed (calibration's sequential mode, evaluation, fine-tuning, QAT), so
+ * that the float simulation and the integer simulator agree by construction. Bit-exact with
+ * {@link FixPoint#fake} (tested), which is the plain reference; NaN stays NaN (callers that
+ * must not see NaN check for it where data enters).
+ */
+public final class FakeQuant {
+  private FakeQuant() {}
+
+  /** dst[i] = fake(src[i]) for i in [from, to); src and dst may be the same array. */
+  public static void apply(FixPoint q, float[] src, float[] dst, int from, int to) {
+    float scale = (float) Math.scalb(1.0, q.fixPoint());
+    float inv = (float) Math.scalb(1.0, -q.fixPoint());
+    // clamp before rounding so every intermediate is small; the + 0.5 is done in double, where
+    // it is exact (in float, 0.49999997f + 0.5f rounds up to 1)
+    float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
+    float qlo = q.qmin(), qhi = q.qmax();
+    switch (q.rounding()) {
+      case HALF_UP:
+        for (int i = from; i < to; i++) {
+          float v = Math.min(Math.max(src[i] * scale, lo), hi);
+          v = (float) Math.floor(v + 0.5);
+          dst[i] = Math.min(Math.max(v, qlo), qhi) * inv;
+        }
+        break;
+      case HALF_AWAY:
+        for (int i = from; i < to; i++) {
+          float v = Math.min(Math.max(src[i] * scale, lo), hi);
+          float r = (float) Math.floor(Math.abs(v) + 0.5);
+          v = Math.copySign(r, v) + 0f; // + 0f turns -0.0 into 0.0, as the reference gives
+          dst[i] = Math.min(Math.max(v, qlo), qhi) * inv;
+        }
+        break;
+      case HALF_EVEN:
+        for (int i = from; i < to; i++) {
+          float v = Math.min(Math.max(src[i] * scale, lo), hi);
+          v = (float) Math.rint(v) + 0f;
+          dst[i] = Math.min(Math.max(v, qlo), qhi) * inv;
+        }
+        break;
+      default:
+        throw new AssertionError(q.rounding());
+    }
+  }
+
+  /** Integers instead of their values, for the deploy model and the simulator's checks. */
+  public static void toIntegers(FixPoint q, float[] src, int[] dst, int from, int to) {
+    for (int i = from; i < to; i++) dst[i] = q.quantize(src[i]);
+  }
+}

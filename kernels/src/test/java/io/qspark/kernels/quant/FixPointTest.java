@@ -1,0 +1,103 @@
+package io.qspark.kernels.quant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class FixPointTest {
+  @Test
+  void dpuRoundingSendsTiesTowardPlusInfinity() {
+    FixPoint q = new FixPoint(8, 0, Rounding.HALF_UP);
+    assertEquals(3, q.quantize(2.5));
+    assertEquals(-2, q.quantize(-2.5));
+    assertEquals(-3, q.quantize(-2.5000001));
+    assertEquals(0, q.quantize(-0.5));
+    assertEquals(1, q.quantize(0.5));
+  }
+
+  @Test
+  void roundHalfAwayAndHalfEven() {
+    FixPoint away = new FixPoint(8, 0, Rounding.HALF_AWAY);
+    FixPoint even = new FixPoint(8, 0, Rounding.HALF_EVEN);
+    assertEquals(3, away.quantize(2.5));
+    assertEquals(-3, away.quantize(-2.5));
+    assertEquals(2, even.quantize(2.5));
+    assertEquals(-2, even.quantize(-2.5));
+    assertEquals(4, even.quantize(3.5));
+  }
+
+  /** Every tie (j + 0.5) * 2^-fp and saturation on both ends, for every bit width. */
+  @ParameterizedTest
+  @EnumSource(Rounding.class)
+  void tiesAndSaturationForEveryWidth(Rounding r) {
+    for (int bits = FixPoint.MIN_BITS; bits <= FixPoint.MAX_BITS; bits++) {
+      for (int fp : new int[] {-3, 0, 5}) {
+        FixPoint q = new FixPoint(bits, fp, r);
+        double step = Math.scalb(1.0, -fp);
+        for (int j = q.qmin(); j < q.qmax(); j++) {
+          double tie = (j + 0.5) * step;
+          long want;
+          switch (r) {
+            case HALF_UP: want = j + 1; break;
+            case HALF_AWAY: want = tie < 0 ? j : j + 1; break;
+            default: want = (j % 2 == 0) ? j : j + 1; break;
+          }
+          assertEquals(want, q.quantize(tie), q + " tie " + tie);
+          assertEquals(j, q.quantize(j * step), q + " exact " + j);
+        }
+        assertEquals(q.qmax(), q.quantize((q.qmax() + 0.5) * step), "top tie saturates");
+        assertEquals(q.qmax(), q.quantize(1e30), "saturates high");
+        assertEquals(q.qmin(), q.quantize(-1e30), "saturates low");
+        assertEquals(q.qmin(), q.quantize((q.qmin() - 0.49) * step));
+      }
+    }
+  }
+
+  /** The array kernel is bit-exact with the scalar reference on random and boundary inputs. */
+  @ParameterizedTest
+  @EnumSource(Rounding.class)
+  void kernelMatchesReference(Rounding r) {
+    Random rnd = new Random(42);
+    float[] x = new float[20_000];
+    for (int bits = FixPoint.MIN_BITS; bits <= FixPoint.MAX_BITS; bits++) {
+      for (int fp = -4; fp <= 16; fp += 2) {
+        FixPoint q = new FixPoint(bits, fp, r);
+        float step = (float) q.step();
+        for (int i = 0; i < x.length; i++) {
+          switch (i % 4) {
+            case 0: x[i] = (float) (rnd.nextGaussian() * q.maxValue()); break;
+            case 1: x[i] = (rnd.nextInt(1 << bits) - (1 << (bits - 1)) + 0.5f) * step; break;
+            case 2: x[i] = (float) (rnd.nextGaussian() * 1e6); break;
+            default: x[i] = Math.nextAfter((rnd.nextInt(64) - 32 + 0.5f) * step, rnd.nextBoolean() ? 1e9 : -1e9); break;
+          }
+        }
+        float[] y = new float[x.length];
+        FakeQuant.apply(q, x, y, 0, x.length);
+        for (int i = 0; i < x.length; i++) {
+          assertEquals(Float.floatToIntBits(q.fake(x[i])), Float.floatToIntBits(y[i]), q + " x=" + x[i]);
+        }
+      }
+    }
+  }
+
+  @Test
+  void noOverflowPosition() {
+    assertEquals(6, FixPoint.noOverflow(-1.0, 1.0, 8)); // 127 * 2^-6 = 1.98
+    assertEquals(7, FixPoint.noOverflow(-1.0, 0.99, 8)); // -128 * 2^-7 = -1 fits
+    assertEquals(6, FixPoint.noOverflow(0, 127.5 / 64, 8)); // exactly the rounding margin
+    assertEquals(5, FixPoint.noOverflow(0, Math.nextUp(127.5 / 64), 8));
+    assertEquals(-1, FixPoint.noOverflow(0, 200, 8));
+    assertEquals(4, FixPoint.noOverflow(-1.0, 1.0, 6)); // 31 * 2^-4
+    assertEquals(12, FixPoint.noOverflow(0, 0, 8)); // all zeros: the cap
+  }
+
+  @Test
+  void rejectsBadWidths() {
+    assertThrows(IllegalArgumentException.class, () -> new FixPoint(1, 0, Rounding.HALF_UP));
+    assertThrows(IllegalArgumentException.class, () -> new FixPoint(17, 0, Rounding.HALF_UP));
+  }
+}
