@@ -15,8 +15,15 @@ public final class Activation implements Op {
   private final float beta;
   private final float lo;
   private final float hi;
+  /** Dropout's mask is float before opset 10 and bool (held as int64) since. */
+  private final boolean floatMask;
 
   private Activation(Kind kind, float alpha, float beta, float lo, float hi) {
+    this(kind, alpha, beta, lo, hi, false);
+  }
+
+  private Activation(Kind kind, float alpha, float beta, float lo, float hi, boolean floatMask) {
+    this.floatMask = floatMask;
     this.kind = kind;
     this.alpha = alpha;
     this.beta = beta;
@@ -34,8 +41,9 @@ public final class Activation implements Op {
       case "HardSwish": return new Activation(Kind.HARD_SWISH, 1f / 6, 0.5f, 0, 0);
       case "Tanh": return new Activation(Kind.TANH, 0, 0, 0, 0);
       case "Identity":
-      case "Dropout":
         return new Activation(Kind.IDENTITY, 0, 0, 0, 0);
+      case "Dropout":
+        return new Activation(Kind.IDENTITY, 0, 0, 0, 0, a.opset() < 10);
       case "Clip":
         // opset < 11 carries min/max as attributes; later opsets as optional inputs
         return new Activation(Kind.CLIP, 0, 0, a.getFloat("min", Float.NEGATIVE_INFINITY),
@@ -52,8 +60,17 @@ public final class Activation implements Op {
   public Tensor[] forward(Tensor[] in) {
     Tensor t = in[0];
     if (kind == Kind.IDENTITY) {
-      // Dropout's optional mask output is all ones at inference
-      return new Tensor[] {t, Tensor.of(filled(t.size(), 1f), t.shape())};
+      // opset 12+ Dropout: inputs (data, ratio, training_mode); training is random, not ours
+      boolean training = in.length > 2 && in[2] != null && in[2].asLongs()[0] != 0;
+      float ratio = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : 0.5f;
+      if (training && ratio > 0) {
+        throw new OpException("Dropout: training_mode=true with ratio " + ratio
+            + " is random; qspark runs Dropout in inference mode only");
+      }
+      // Dropout's optional mask output is all ones (true) at inference
+      Tensor mask = floatMask ? Tensor.of(filled(t.size(), 1f), t.shape())
+          : Tensor.ofLongs(filledLongs(t.size(), 1L), t.shape());
+      return new Tensor[] {t, mask};
     }
     float[] x = t.data();
     float[] y = new float[x.length];
@@ -91,6 +108,12 @@ public final class Activation implements Op {
 
   private static float[] filled(int n, float v) {
     float[] a = new float[n];
+    java.util.Arrays.fill(a, v);
+    return a;
+  }
+
+  private static long[] filledLongs(int n, long v) {
+    long[] a = new long[n];
     java.util.Arrays.fill(a, v);
     return a;
   }
