@@ -5,7 +5,8 @@ import io.qspark.kernels.graph.Attributes;
 /**
  * 2-D average pooling. The divisor counts the taps inside the image, or with count_include_pad
  * also those in the explicit pads, but never those a ceil_mode window hangs past the pads (as
- * ONNX's reference and PyTorch).
+ * PyTorch, which trained the models; onnxruntime before opset 19 divides those by the kernel
+ * size).
  */
 public final class AveragePool extends Pool2d {
   private final boolean countIncludePad;
@@ -16,25 +17,22 @@ public final class AveragePool extends Pool2d {
   }
 
   @Override
-  void plane(float[] xd, int xo, int h, int w, float[] y, int yo, int oh, int ow, int[] pads) {
+  void plane(float[] xd, int xo, int w, float[] y, int yo, Taps rows, Taps cols, KernelCols kc) {
+    int oh = rows.start.length, ow = cols.start.length;
+    int sw = geo.sw;
     for (int oy = 0; oy < oh; oy++) {
-      int y0 = oy * geo.sh - pads[0];
-      int kyLo = firstTap(y0, geo.dh), kyHi = endTap(y0, geo.kh, geo.dh, h);
-      int rows = countIncludePad
-          ? endTap(y0 + pads[0], geo.kh, geo.dh, h + pads[0] + pads[2]) - firstTap(y0 + pads[0], geo.dh)
-          : kyHi - kyLo;
-      for (int ox = 0; ox < ow; ox++) {
-        int x0 = ox * geo.sw - pads[1];
-        int kxLo = firstTap(x0, geo.dw), kxHi = endTap(x0, geo.kw, geo.dw, w);
-        int cols = countIncludePad
-            ? endTap(x0 + pads[1], geo.kw, geo.dw, w + pads[1] + pads[3]) - firstTap(x0 + pads[1], geo.dw)
-            : kxHi - kxLo;
-        float s = 0f;
-        for (int ky = kyLo; ky < kyHi; ky++) {
-          int row = xo + (y0 + ky * geo.dh) * w + x0;
-          for (int kx = kxLo; kx < kxHi; kx++) s += xd[row + kx * geo.dw];
+      int out = yo + oy * ow;
+      for (int ky = rows.lo[oy]; ky < rows.hi[oy]; ky++) {
+        int r = xo + (rows.start[oy] + ky * geo.dh) * w;
+        for (int kx = 0; kx < geo.kw; kx++) {
+          int src = r + kc.off[kx];
+          for (int ox = kc.lo[kx]; ox < kc.hi[kx]; ox++) y[out + ox] += xd[src + ox * sw];
         }
-        y[yo + oy * ow + ox] = s / (rows * cols);
+      }
+      int rowCount = countIncludePad ? rows.padded[oy] : rows.hi[oy] - rows.lo[oy];
+      for (int ox = 0; ox < ow; ox++) {
+        int cc = countIncludePad ? cols.padded[ox] : cols.hi[ox] - cols.lo[ox];
+        y[out + ox] /= rowCount * cc;
       }
     }
   }

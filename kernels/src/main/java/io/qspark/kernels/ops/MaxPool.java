@@ -17,19 +17,20 @@ public final class MaxPool extends Pool2d {
   }
 
   @Override
-  void plane(float[] xd, int xo, int h, int w, float[] y, int yo, int oh, int ow, int[] pads) {
+  void plane(float[] xd, int xo, int w, float[] y, int yo, Taps rows, Taps cols, KernelCols kc) {
+    int oh = rows.start.length, ow = cols.start.length;
+    int sw = geo.sw;
     for (int oy = 0; oy < oh; oy++) {
-      int y0 = oy * geo.sh - pads[0];
-      int kyLo = firstTap(y0, geo.dh), kyHi = endTap(y0, geo.kh, geo.dh, h);
-      for (int ox = 0; ox < ow; ox++) {
-        int x0 = ox * geo.sw - pads[1];
-        int kxLo = firstTap(x0, geo.dw), kxHi = endTap(x0, geo.kw, geo.dw, w);
-        float m = Float.NEGATIVE_INFINITY;
-        for (int ky = kyLo; ky < kyHi; ky++) {
-          int row = xo + (y0 + ky * geo.dh) * w + x0;
-          for (int kx = kxLo; kx < kxHi; kx++) m = Math.max(m, xd[row + kx * geo.dw]);
+      int out = yo + oy * ow;
+      java.util.Arrays.fill(y, out, out + ow, Float.NEGATIVE_INFINITY);
+      for (int ky = rows.lo[oy]; ky < rows.hi[oy]; ky++) {
+        int r = xo + (rows.start[oy] + ky * geo.dh) * w;
+        for (int kx = 0; kx < geo.kw; kx++) {
+          int src = r + kc.off[kx];
+          for (int ox = kc.lo[kx]; ox < kc.hi[kx]; ox++) {
+            y[out + ox] = Math.max(y[out + ox], xd[src + ox * sw]);
+          }
         }
-        y[yo + oy * ow + ox] = m;
       }
     }
   }
