@@ -7,6 +7,14 @@ import java.util.Map;
 
 /** A node's attributes by name, typed on read; format-neutral (no ONNX or Caffe types). */
 public final class Attributes {
+  /**
+   * Reserved key: the opset the node was imported under, for the few ops whose meaning changed
+   * between opsets (Softmax's axis, Resize's inputs). Not a model attribute: exporters skip keys
+   * starting with "__". Nodes without it (built by passes or other importers) get the newest
+   * semantics.
+   */
+  public static final String OPSET = "__opset__";
+
   private final Map<String, Object> values;
 
   public Attributes(Map<String, Object> values) {
@@ -20,6 +28,11 @@ public final class Attributes {
   public Map<String, Object> asMap() { return values; }
 
   public boolean has(String name) { return values.containsKey(name); }
+
+  /** The opset recorded under {@link #OPSET}, or Long.MAX_VALUE (newest semantics) if none. */
+  public long opset() {
+    return getInt(OPSET, Long.MAX_VALUE);
+  }
 
   public long getInt(String name, long dflt) {
     Object v = values.get(name);

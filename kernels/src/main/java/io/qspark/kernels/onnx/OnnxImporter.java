@@ -77,11 +77,11 @@ public final class OnnxImporter {
       throw new GraphException(displayName + " uses ONNX opset " + opset + "; qspark supports "
           + MIN_OPSET + " to " + MAX_OPSET + " (convert it with onnx.version_converter)");
     }
-    Graph g = graph(model.getGraph(), baseDir, displayName);
+    Graph g = graph(model.getGraph(), baseDir, displayName, opset);
     return new Imported(g, opset, model.getProducerName() + " " + model.getProducerVersion());
   }
 
-  private static Graph graph(GraphProto gp, Path baseDir, String displayName) {
+  private static Graph graph(GraphProto gp, Path baseDir, String displayName, long opset) {
     Map<String, Tensor> inits = new LinkedHashMap<>();
     for (TensorProto t : gp.getInitializerList()) {
       inits.put(t.getName(), OnnxTensors.decode(t, data(t, baseDir)));
@@ -96,6 +96,7 @@ public final class OnnxImporter {
     for (NodeProto n : gp.getNodeList()) {
       Map<String, Object> attrs = new LinkedHashMap<>();
       for (AttributeProto a : n.getAttributeList()) attrs.put(a.getName(), attribute(a, baseDir, n));
+      if (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")) attrs.put(Attributes.OPSET, opset);
       nodes.add(new Node(n.getName(), n.getOpType(), n.getDomain(), n.getInputList(),
           n.getOutputList(), new Attributes(attrs)));
     }

@@ -24,8 +24,16 @@ public final class Activation implements Op {
   private final float beta;
   private final float lo;
   private final float hi;
+  /** Dropout's mask is float before opset 10 and bool (held as int64) since. */
+  private final boolean floatMask;
 
   private Activation(Kind kind, String opType, float alpha, float beta, float lo, float hi) {
+    this(kind, opType, alpha, beta, lo, hi, false);
+  }
+
+  private Activation(Kind kind, String opType, float alpha, float beta, float lo, float hi,
+      boolean floatMask) {
+    this.floatMask = floatMask;
     this.kind = kind;
     this.opType = opType;
     this.alpha = alpha;
@@ -44,8 +52,9 @@ public final class Activation implements Op {
       case "HardSwish": return new Activation(Kind.HARD_SWISH, opType, 1f / 6, 0.5f, 0, 0);
       case "Tanh": return new Activation(Kind.TANH, opType, 0, 0, 0, 0);
       case "Identity":
-      case "Dropout":
         return new Activation(Kind.IDENTITY, opType, 0, 0, 0, 0);
+      case "Dropout":
+        return new Activation(Kind.IDENTITY, opType, 0, 0, 0, 0, a.opset() < 10);
       case "Clip":
         // opset < 11 carries min/max as attributes; later opsets as optional inputs
         return new Activation(Kind.CLIP, opType, 0, 0, a.getFloat("min", Float.NEGATIVE_INFINITY),
@@ -88,10 +97,26 @@ public final class Activation implements Op {
   public Tensor[] forward(Tensor[] in) {
     Tensor t = in[0];
     if (kind == Kind.IDENTITY) {
-      // Dropout's optional mask output is all ones at inference
-      float[] ones = new float[t.size()];
-      java.util.Arrays.fill(ones, 1f);
-      return new Tensor[] {t, Tensor.of(ones, t.shape())};
+      // opset 12+ Dropout: inputs (data, ratio, training_mode); training is random, not ours
+      boolean training = in.length > 2 && in[2] != null && in[2].asLongs()[0] != 0;
+      float ratio = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : 0.5f;
+      if (training && ratio > 0) {
+        throw new OpException("Dropout: training_mode=true with ratio " + ratio
+            + " is random; qspark runs Dropout in inference mode only");
+      }
+      // Dropout's optional mask output is all ones (true) at inference
+      int n = t.size();
+      Tensor mask;
+      if (floatMask) {
+        float[] ones = new float[n];
+        java.util.Arrays.fill(ones, 1f);
+        mask = Tensor.of(ones, t.shape());
+      } else {
+        long[] ones = new long[n];
+        java.util.Arrays.fill(ones, 1L);
+        mask = Tensor.ofLongs(ones, t.shape());
+      }
+      return new Tensor[] {t, mask};
     }
     float[] y = t.data().clone();
     if (kind == Kind.CLIP && (in.length > 1 && in[1] != null || in.length > 2 && in[2] != null)) {

@@ -80,6 +80,48 @@ public final class ConvGeometry {
     return o;
   }
 
+  /**
+   * ConvTranspose's {top, left, bottom, right, outH, outW} for an input of h x w: the full
+   * output is stride * (in - 1) + output_padding + dilated kernel, less the pads. An
+   * output_shape, or SAME auto_pad (output = in * stride), fixes the size instead: the pads
+   * follow from it, and an output larger than the full one is extended at the end (by the bias
+   * alone). An odd total pad goes to the end for SAME_UPPER, as Conv.
+   *
+   * @param outputShape the spatial output size, or null
+   */
+  public int[] transposed(int h, int w, int[] outputPadding, int[] outputShape) {
+    int fullH = sh * (h - 1) + outputPadding[0] + extent(kh, dh);
+    int fullW = sw * (w - 1) + outputPadding[1] + extent(kw, dw);
+    boolean same = autoPad.equals("SAME_UPPER") || autoPad.equals("SAME_LOWER");
+    int[] target = outputShape != null ? outputShape : same ? new int[] {h * sh, w * sw} : null;
+    if (target != null) {
+      if (target[0] <= 0 || target[1] <= 0) {
+        throw new OpException("output_shape " + target[0] + "x" + target[1] + " is empty");
+      }
+      int th = Math.max(0, fullH - target[0]);
+      int tw = Math.max(0, fullW - target[1]);
+      boolean lower = autoPad.equals("SAME_LOWER");
+      int top = lower ? th - th / 2 : th / 2;
+      int left = lower ? tw - tw / 2 : tw / 2;
+      return new int[] {top, left, th - top, tw - left, target[0], target[1]};
+    }
+    int[] p;
+    if (autoPad.equals("VALID")) {
+      p = new int[4];
+    } else if (autoPad.equals("NOTSET")) {
+      p = pads.clone();
+    } else {
+      throw new OpException("unknown auto_pad " + autoPad);
+    }
+    int oh = fullH - p[0] - p[2];
+    int ow = fullW - p[1] - p[3];
+    if (oh <= 0 || ow <= 0) {
+      throw new OpException("pads " + java.util.Arrays.toString(p) + " leave an empty output for input "
+          + h + "x" + w);
+    }
+    return new int[] {p[0], p[1], p[2], p[3], oh, ow};
+  }
+
   public String describe() {
     StringBuilder b = new StringBuilder().append("k=").append(kh).append('x').append(kw);
     if (sh != 1 || sw != 1) b.append(" s=").append(sh).append(sh == sw ? "" : "x" + sw);

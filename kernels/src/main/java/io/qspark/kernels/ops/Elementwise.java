@@ -2,9 +2,9 @@ package io.qspark.kernels.ops;
 
 import io.qspark.kernels.tensor.Tensor;
 
-/** Binary arithmetic with numpy broadcasting: Add, Sub, Mul, Div, PRelu. */
+/** Binary arithmetic with numpy broadcasting: Add, Sub, Mul, Div, PRelu, and Max/Min for {@link Variadic}. */
 public final class Elementwise implements Op {
-  public enum Kind { ADD, SUB, MUL, DIV, PRELU }
+  public enum Kind { ADD, SUB, MUL, DIV, PRELU, MAX, MIN }
 
   private final Kind kind;
 
@@ -60,6 +60,8 @@ public final class Elementwise implements Op {
       case MUL: for (int i = 0; i < n; i++) y[i] = x[i] * z[i]; break;
       case DIV: for (int i = 0; i < n; i++) y[i] = x[i] / z[i]; break;
       case PRELU: for (int i = 0; i < n; i++) y[i] = x[i] < 0 ? x[i] * z[i] : x[i]; break;
+      case MAX: for (int i = 0; i < n; i++) y[i] = Math.max(x[i], z[i]); break;
+      case MIN: for (int i = 0; i < n; i++) y[i] = Math.min(x[i], z[i]); break;
       default: throw new AssertionError(kind);
     }
   }
@@ -72,6 +74,8 @@ public final class Elementwise implements Op {
       case MUL: for (int i = 0; i < n; i++) y[i] = x[i] * s; break;
       case DIV: for (int i = 0; i < n; i++) y[i] = x[i] / s; break;
       case PRELU: for (int i = 0; i < n; i++) y[i] = x[i] < 0 ? x[i] * s : x[i]; break;
+      case MAX: for (int i = 0; i < n; i++) y[i] = Math.max(x[i], s); break;
+      case MIN: for (int i = 0; i < n; i++) y[i] = Math.min(x[i], s); break;
       default: throw new AssertionError(kind);
     }
   }
@@ -83,6 +87,8 @@ public final class Elementwise implements Op {
       case MUL: return p * q;
       case DIV: return p / q;
       case PRELU: return p < 0 ? p * q : p;
+      case MAX: return Math.max(p, q);
+      case MIN: return Math.min(p, q);
       default: throw new AssertionError(kind);
     }
   }
@@ -124,6 +130,8 @@ public final class Elementwise implements Op {
         case SUB: y[i] = p - q; break;
         case MUL: y[i] = p * q; break;
         case DIV: y[i] = p / q; break;
+        case MAX: y[i] = Math.max(p, q); break;
+        case MIN: y[i] = Math.min(p, q); break;
         default: throw new OpException(kind + " on int64 tensors is not supported");
       }
     }

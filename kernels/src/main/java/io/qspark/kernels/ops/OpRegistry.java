@@ -12,13 +12,16 @@ public final class OpRegistry {
   private static final Set<String> ACTIVATIONS = Set.of("Relu", "LeakyRelu", "Sigmoid",
       "HardSigmoid", "HardSwish", "Tanh", "Identity", "Dropout", "Clip");
   private static final Set<String> BINARY = Set.of("Add", "Sub", "Mul", "Div", "PRelu");
+  private static final Set<String> VARIADIC = Set.of("Sum", "Max", "Min");
 
   /** Every op type {@link #create} accepts, sorted, for help texts and error messages. */
   public static Set<String> supported() {
     Set<String> s = new TreeSet<>(ACTIVATIONS);
     s.addAll(BINARY);
+    s.addAll(VARIADIC);
     s.addAll(Set.of("Conv", "Gemm", "MatMul", "BatchNormalization", "GlobalAveragePool", "Flatten",
-        "Reshape", "Constant"));
+        "Reshape", "Constant", "ConvTranspose", "MaxPool", "AveragePool", "Concat", "Transpose",
+        "Squeeze", "Unsqueeze", "Softmax", "Resize", "Upsample", "Pad", "Shape", "Gather"));
     return s;
   }
 
@@ -40,6 +43,7 @@ public final class OpRegistry {
     try {
       if (ACTIVATIONS.contains(t)) return Activation.of(t, a);
       if (BINARY.contains(t)) return Elementwise.of(t);
+      if (VARIADIC.contains(t)) return new Variadic(t);
       switch (t) {
         case "Conv": return new Conv(a);
         case "Gemm": return new Gemm(a);
@@ -49,6 +53,20 @@ public final class OpRegistry {
         case "Flatten": return new Flatten(a);
         case "Reshape": return new Reshape(a);
         case "Constant": return new Constant(a);
+        case "ConvTranspose": return new ConvTranspose(a);
+        case "MaxPool":
+          return new MaxPool(a, node.outputs().size() > 1 && !node.outputs().get(1).isEmpty());
+        case "AveragePool": return new AveragePool(a);
+        case "Concat": return new Concat(a);
+        case "Transpose": return new Transpose(a);
+        case "Squeeze": return new Squeeze(a);
+        case "Unsqueeze": return new Unsqueeze(a);
+        case "Softmax": return new Softmax(a);
+        case "Resize": return new Resize(a);
+        case "Upsample": return new Upsample(a);
+        case "Pad": return new Pad(a);
+        case "Shape": return new Shape(a);
+        case "Gather": return new Gather(a);
         default: throw new AssertionError(t);
       }
     } catch (OpException e) {
