@@ -1,0 +1,30 @@
+package io.qspark.kernels.quant;
+
+/**
+ * What to quantize to and how to choose fix_points. Immutable; the defaults are Vitis AI's for
+ * a DPU: 8-bit everything, DPU rounding for activations, half-away rounding for weights, biases
+ * and the network input, MSE ("diffs") fix_point search.
+ */
+public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
+    double percentile, Rounding activationRounding, Rounding weightRounding) {
+
+  public QuantConfig {
+    new FixPoint(weightBits, 0, weightRounding);
+    new FixPoint(activationBits, 0, activationRounding);
+    new FixPoint(biasBits, 0, weightRounding);
+    if (!(percentile > 0 && percentile <= 100)) throw new IllegalArgumentException("percentile " + percentile);
+  }
+
+  public static QuantConfig defaults() {
+    return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY);
+  }
+
+  /** Same config with both widths set, as Vitis' weight_bit/activation_bit from one --bits. */
+  public QuantConfig withBits(int bits) {
+    return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding);
+  }
+
+  public QuantConfig withMethod(Method m) {
+    return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding);
+  }
+}

@@ -1,0 +1,132 @@
+package io.qspark.kernels.quant;
+
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.graph.ValueInfo;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Where a DPU-style quantized model has quantization points, on a graph with BatchNorm folded
+ * and activations fused: the network input, the output of every compute op (conv, gemm, add,
+ * average pooling, anything that makes new values), every weight and bias. Ops that only move
+ * or select values (reshapes, max pooling, ReLU on its own) share their input's point, and a
+ * Concat's inputs and output share one, as the hardware writes them into one buffer.
+ */
+public final class QuantPlan {
+  /** Ops whose output values are a subset or rearrangement of their first input's. */
+  static final Set<String> PASS_THROUGH = Set.of("Flatten", "Reshape", "Squeeze", "Unsqueeze",
+      "Transpose", "Identity", "Dropout", "MaxPool", "Relu", "Pad", "Gather", "Slice", "Split");
+
+  /** One fix_point shared by a set of values; named after the value whose statistics decide it. */
+  public record ActivationPoint(String name, List<String> members, Rounding rounding) {}
+
+  public enum Role { WEIGHT, BIAS }
+
+  /** An initializer quantized from its own values. */
+  public record ParamPoint(String name, Role role, String node) {}
+
+  private final List<ActivationPoint> activations;
+  private final List<ParamPoint> params;
+  private final Map<String, String> pointOf;
+
+  private QuantPlan(List<ActivationPoint> activations, List<ParamPoint> params) {
+    this.activations = Collections.unmodifiableList(activations);
+    this.params = Collections.unmodifiableList(params);
+    Map<String, String> m = new HashMap<>();
+    for (ActivationPoint a : activations) for (String v : a.members()) m.put(v, a.name());
+    this.pointOf = m;
+  }
+
+  public static QuantPlan of(Graph g, QuantConfig cfg) {
+    UnionFind groups = new UnionFind();
+    Map<String, Rounding> rounding = new HashMap<>();
+    for (ValueInfo in : g.inputs()) {
+      groups.add(in.name());
+      rounding.put(in.name(), cfg.weightRounding()); // Vitis rounds the network input like weights
+    }
+    List<ParamPoint> params = new ArrayList<>();
+    for (Node n : g.nodes()) {
+      boolean hasParams = n.opType().equals("Conv") || n.opType().equals("Gemm")
+          || n.opType().equals("ConvTranspose") || n.opType().equals("MatMul");
+      if (hasParams) {
+        if (g.initializers().containsKey(n.input(1))) params.add(new ParamPoint(n.input(1), Role.WEIGHT, n.name()));
+        if (n.hasInput(2) && g.initializers().containsKey(n.input(2))) params.add(new ParamPoint(n.input(2), Role.BIAS, n.name()));
+      }
+      for (String o : n.outputs()) if (!o.isEmpty()) groups.add(o);
+      String out = n.outputs().get(0);
+      boolean dataIn = !n.input(0).isEmpty() && !g.initializers().containsKey(n.input(0));
+      if (PASS_THROUGH.contains(n.opType()) && dataIn && groups.contains(n.input(0))) {
+        groups.union(n.input(0), out);
+      } else if (n.opType().equals("Concat")) {
+        for (String in : n.inputs()) if (groups.contains(in)) groups.union(in, out);
+      }
+      rounding.putIfAbsent(out, cfg.activationRounding());
+    }
+    // group members in topological order; the decider is the group's first value with its own
+    // statistics (for a Concat, its output, which holds every input's values)
+    Map<String, List<String>> members = new LinkedHashMap<>();
+    List<String> order = new ArrayList<>();
+    for (ValueInfo in : g.inputs()) order.add(in.name());
+    for (Node n : g.nodes()) for (String o : n.outputs()) if (!o.isEmpty()) order.add(o);
+    for (String v : order) members.computeIfAbsent(groups.find(v), k -> new ArrayList<>()).add(v);
+    List<ActivationPoint> points = new ArrayList<>();
+    for (List<String> vs : members.values()) {
+      String name = vs.get(0);
+      for (String v : vs) {
+        if ("Concat".equals(opOf(g, v))) name = v;
+      }
+      points.add(new ActivationPoint(name, List.copyOf(vs), rounding.get(vs.get(0))));
+    }
+    return new QuantPlan(points, params);
+  }
+
+  private static String opOf(Graph g, String value) {
+    Node p = g.producer(value);
+    return p == null ? null : p.opType();
+  }
+
+  public List<ActivationPoint> activations() {
+    return activations;
+  }
+
+  public List<ParamPoint> params() {
+    return params;
+  }
+
+  /** The point a value belongs to, or null if it is not quantized. */
+  public String pointOf(String value) {
+    return pointOf.get(value);
+  }
+
+  /** Disjoint sets over value names, with path compression. */
+  private static final class UnionFind {
+    private final Map<String, String> parent = new HashMap<>();
+
+    void add(String v) {
+      parent.putIfAbsent(v, v);
+    }
+
+    boolean contains(String v) {
+      return parent.containsKey(v);
+    }
+
+    String find(String v) {
+      String p = parent.get(v);
+      if (p.equals(v)) return v;
+      String r = find(p);
+      parent.put(v, r);
+      return r;
+    }
+
+    void union(String a, String b) {
+      String ra = find(a), rb = find(b);
+      if (!ra.equals(rb)) parent.put(rb, ra);
+    }
+  }
+}

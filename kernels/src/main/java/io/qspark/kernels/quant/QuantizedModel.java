@@ -1,0 +1,65 @@
+package io.qspark.kernels.quant;
+
+import io.qspark.kernels.exec.Executor;
+import io.qspark.kernels.exec.TensorObserver;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The fake-quant model: the inference graph with every weight and bias replaced by its
+ * quantized value, run by the ordinary executor with an observer that fake-quantizes every
+ * activation point. One executor for float and quantized: nothing to keep in sync.
+ */
+public final class QuantizedModel {
+  private final Graph graph;
+  private final QuantPlan plan;
+  private final QuantParams params;
+
+  public QuantizedModel(Graph inferenceGraph, QuantPlan plan, QuantParams params) {
+    this.plan = plan;
+    this.params = params;
+    Map<String, Tensor> inits = new LinkedHashMap<>(inferenceGraph.initializers());
+    params.params().forEach((name, q) -> {
+      Tensor t = inits.get(name);
+      float[] v = new float[t.size()];
+      FakeQuant.apply(q, t.data(), v, 0, v.length);
+      inits.put(name, Tensor.of(v, t.shape()));
+    });
+    this.graph = inferenceGraph.withNodes(inferenceGraph.nodes(), inits);
+  }
+
+  public Graph graph() {
+    return graph;
+  }
+
+  public QuantPlan plan() {
+    return plan;
+  }
+
+  public QuantParams params() {
+    return params;
+  }
+
+  /** Replaces each activation point's values by their fake-quantized values. */
+  public TensorObserver fakeQuant() {
+    return (node, name, value) -> {
+      String pt = plan.pointOf(name);
+      if (pt == null || !value.isFloat()) return value;
+      FixPoint q = params.activation(pt);
+      float[] out = new float[value.size()];
+      FakeQuant.apply(q, value.data(), out, 0, out.length);
+      return Tensor.of(out, value.shape());
+    };
+  }
+
+  /** Quantized outputs for one batch. */
+  public Map<String, Tensor> run(Executor ex, Map<String, Tensor> feeds) {
+    return ex.run(feeds, fakeQuant());
+  }
+
+  public Executor executor(int threads) {
+    return new Executor(graph, threads);
+  }
+}
