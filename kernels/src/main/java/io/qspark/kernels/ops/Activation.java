@@ -174,6 +174,23 @@ public final class Activation implements Op {
     }
   }
 
+  public String opType() {
+    return opType;
+  }
+
+  public float alpha() {
+    return alpha;
+  }
+
+  /** Clip bounds. */
+  public float lo() {
+    return lo;
+  }
+
+  public float hi() {
+    return hi;
+  }
+
   /** How a fused activation reads in the inspector, e.g. "+Relu", "+Clip[0,6]". */
   public String suffix() {
     String d = describe();

@@ -1,0 +1,147 @@
+package io.qspark.kernels.quant;
+
+import com.google.protobuf.ByteString;
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.onnx.OnnxExporter;
+import io.qspark.kernels.onnx.proto.OnnxProto.ModelProto;
+import io.qspark.kernels.onnx.proto.OnnxProto.TensorProto;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The quantized model as standard ONNX QDQ: QuantizeLinear/DequantizeLinear pairs (scale
+ * 2^-fix_point, zero point 0, int8) at every quantization point, int8 weights and biases behind
+ * a DequantizeLinear. Any ONNX runtime runs it; Netron shows each point's fix_point and width
+ * in the Q/DQ node names and doc strings. Below 8 bits a Clip after the DequantizeLinear
+ * narrows the range, since QuantizeLinear saturates at int8 only.
+ *
+ * <p>QuantizeLinear rounds half to even where the DPU rounds half up, and exact ties are common
+ * here: a conv's output sits on the finer grid of its input and weight steps, so about one value
+ * in 2^shift_cut lies exactly halfway. Points with DPU rounding therefore add 2^-12 of a step
+ * before QuantizeLinear, which turns every tie into a round-up and moves no other value of a
+ * grid down to 2^-12 of a step (shift_cut up to 12) across a boundary.
+ */
+public final class QdqExport {
+  /** The tie nudge, in bits below one step. */
+  static final int TIE_BITS = 12;
+
+  private QdqExport() {}
+
+  public static ModelProto export(QuantizedModel qm, Graph floatGraph, long opset) {
+    Graph g = floatGraph;
+    QuantPlan plan = qm.plan();
+    QuantParams params = qm.params();
+    Map<String, Tensor> inits = new LinkedHashMap<>(g.initializers());
+    Map<String, TensorProto> typed = new LinkedHashMap<>();
+    Map<String, String> meta = new LinkedHashMap<>();
+    List<Node> nodes = new ArrayList<>();
+    // weights and biases: int8 integers dequantized on load
+    Map<String, String> paramRename = new LinkedHashMap<>();
+    List<Node> paramNodes = new ArrayList<>();
+    params.params().forEach((name, q) -> {
+      if (q.bits() > 8) return; // wider than int8: left as fake-quantized floats
+      Tensor t = g.initializers().get(name);
+      byte[] ints = new byte[t.size()];
+      for (int i = 0; i < ints.length; i++) ints[i] = (byte) q.quantize(t.data()[i]);
+      String qName = name + "/int" + q.bits();
+      TensorProto.Builder tp = TensorProto.newBuilder().setName(qName).setDataType(TensorProto.DataType.INT8_VALUE)
+          .setRawData(ByteString.copyFrom(ints));
+      for (int d : t.shape()) tp.addDims(d);
+      typed.put(qName, tp.build());
+      inits.put(qName, placeholder());
+      inits.remove(name);
+      String deq = name + "/dequantized";
+      paramNodes.add(dq(name + "/DequantizeLinear", qName, deq, q, inits, typed));
+      paramRename.put(name, deq);
+      meta.put("qspark.fix_point." + name, Integer.toString(q.fixPoint()));
+    });
+    nodes.addAll(paramNodes);
+    // activations: after each value that makes new numbers (not after reshapes and the like)
+    Set<String> quantizeAfter = new HashSet<>();
+    for (QuantPlan.ActivationPoint a : plan.activations()) {
+      for (String v : a.members()) {
+        Node p = g.producer(v);
+        if (p == null || !QuantPlan.PASS_THROUGH.contains(p.opType())) quantizeAfter.add(v);
+      }
+    }
+    Map<String, String> inputRename = new LinkedHashMap<>();
+    for (String in : g.inputs().stream().map(i -> i.name()).toList()) {
+      if (!quantizeAfter.contains(in)) continue;
+      String out = in + "/quantized";
+      nodes.addAll(qdq(in, out, params.activation(plan.pointOf(in)), inits, typed, meta));
+      inputRename.put(in, out);
+    }
+    for (Node n : g.nodes()) {
+      List<String> ins = new ArrayList<>();
+      for (String i : n.inputs()) ins.add(paramRename.getOrDefault(i, inputRename.getOrDefault(i, i)));
+      List<String> outs = new ArrayList<>();
+      List<Node> after = new ArrayList<>();
+      for (String o : n.outputs()) {
+        if (!o.isEmpty() && quantizeAfter.contains(o)) {
+          outs.add(o + "/float");
+          after.addAll(qdq(o + "/float", o, params.activation(plan.pointOf(o)), inits, typed, meta));
+        } else {
+          outs.add(o);
+        }
+      }
+      nodes.add(new Node(n.name(), n.opType(), n.domain(), ins, outs, n.attributes()));
+      nodes.addAll(after);
+    }
+    Graph out = new Graph(g.name(), g.inputs(), g.outputs(), inits, nodes);
+    return OnnxExporter.export(out, Math.max(opset, 13), typed, meta, List.of());
+  }
+
+  private static List<Node> qdq(String in, String out, FixPoint q, Map<String, Tensor> inits,
+      Map<String, TensorProto> typed, Map<String, String> meta) {
+    String base = in.endsWith("/float") ? in.substring(0, in.length() - 6) : in;
+    String tag = " fp=" + q.fixPoint() + " int" + q.bits();
+    String scale = base + "/scale";
+    inits.put(scale, Tensor.scalar((float) q.step()));
+    String zp = base + "/zero_point";
+    typed.put(zp, OnnxExporter.int8(zp, 0, true));
+    inits.put(zp, placeholder());
+    String qv = base + "/int8";
+    List<Node> r = new ArrayList<>();
+    String qIn = in;
+    if (q.rounding() == Rounding.HALF_UP) {
+      String nudge = base + "/tie_to_up";
+      inits.put(nudge, Tensor.scalar((float) Math.scalb(q.step(), -TIE_BITS)));
+      qIn = base + "/nudged";
+      r.add(new Node(base + "/RoundHalfUp", "Add", List.of(in, nudge), List.of(qIn), Attributes.empty()));
+    }
+    r.add(new Node(base + "/QuantizeLinear" + tag, "QuantizeLinear", List.of(qIn, scale, zp), List.of(qv), Attributes.empty()));
+    String dqOut = q.bits() < 8 ? base + "/dequantized" : out;
+    r.add(new Node(base + "/DequantizeLinear" + tag, "DequantizeLinear", List.of(qv, scale, zp), List.of(dqOut), Attributes.empty()));
+    if (q.bits() < 8) {
+      String lo = base + "/min", hi = base + "/max";
+      inits.put(lo, Tensor.scalar((float) (q.qmin() * q.step())));
+      inits.put(hi, Tensor.scalar((float) (q.qmax() * q.step())));
+      r.add(new Node(base + "/Clip int" + q.bits(), "Clip", List.of(dqOut, lo, hi), List.of(out), Attributes.empty()));
+    }
+    meta.put("qspark.fix_point." + base, Integer.toString(q.fixPoint()));
+    return r;
+  }
+
+  /** Stands in the graph for an int8 initializer that is written from {@code typed}. */
+  private static Tensor placeholder() {
+    return Tensor.ofLongs(new long[] {0});
+  }
+
+  private static Node dq(String name, String in, String out, FixPoint q, Map<String, Tensor> inits,
+      Map<String, TensorProto> typed) {
+    String scale = in + "/scale";
+    inits.put(scale, Tensor.scalar((float) q.step()));
+    String zp = in + "/zero_point";
+    typed.put(zp, OnnxExporter.int8(zp, 0, true));
+    inits.put(zp, placeholder());
+    return new Node(name + " fp=" + q.fixPoint() + " int" + q.bits(), "DequantizeLinear",
+        List.of(in, scale, zp), List.of(out), Attributes.empty());
+  }
+}
