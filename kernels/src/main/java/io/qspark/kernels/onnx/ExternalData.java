@@ -17,6 +17,9 @@ public final class ExternalData {
   public static Path resolve(Path modelDir, String location, String tensor) {
     String what = "initializer '" + tensor + "': external data path '" + location + "'";
     if (location == null || location.isEmpty()) throw new GraphException(what + " is missing");
+    if (modelDir == null) {
+      throw new GraphException(what + " cannot be resolved: the model was not read from a folder");
+    }
     Path rel;
     try {
       rel = Path.of(location);

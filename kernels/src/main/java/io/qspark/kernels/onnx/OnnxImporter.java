@@ -23,9 +23,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Reads an ONNX ModelProto into a {@link Graph}; everything ONNX-specific stays in this package. */
 public final class OnnxImporter {
@@ -50,23 +52,51 @@ public final class OnnxImporter {
     return parse(bytes, dir, file.toString());
   }
 
+  /**
+   * @param baseDir the folder external data paths are relative to; null for a model held only
+   *     in memory, which then may not use external data
+   */
   public static Imported parse(byte[] bytes, Path baseDir, String displayName) {
     if (bytes.length == 0) throw new GraphException(displayName + " is empty, not an ONNX model");
     ModelProto model;
     try {
       model = ModelProto.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
-      String why = e.getMessage() != null && e.getMessage().contains("ended unexpectedly")
-          ? "the file is truncated" : "it is not a valid ONNX protobuf (" + e.getMessage() + ")";
-      throw new GraphException("cannot read " + displayName + " as ONNX: " + why);
+      if (Truncation.looksTruncated(bytes)) throw truncated(displayName, bytes);
+      throw new GraphException(displayName + " is not an ONNX model (or is damaged): it does not"
+          + " parse as an ONNX ModelProto (" + e.getMessage() + ")");
     }
+    if (!model.hasGraph() && Truncation.looksTruncated(bytes)) throw truncated(displayName, bytes);
     if (!model.hasGraph() || model.getIrVersion() <= 0 || model.getGraph().getNodeCount() == 0) {
-      throw new GraphException("cannot read " + displayName + " as ONNX: no ir_version or no graph nodes"
-          + " (is it an ONNX model?)");
+      throw new GraphException(displayName + " is not an ONNX model: it has no ir_version or no graph"
+          + " nodes");
     }
+    long opset = opset(model, displayName);
+    try {
+      Graph g = graph(model.getGraph(), baseDir, displayName, opset);
+      return new Imported(g, opset, model.getProducerName() + " " + model.getProducerVersion());
+    } catch (GraphException e) {
+      throw e.getMessage().startsWith(displayName) ? e
+          : new GraphException(displayName + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static GraphException truncated(String displayName, byte[] bytes) {
+    return new GraphException(displayName + " is truncated: its " + bytes.length
+        + " bytes end in the middle of the model (an interrupted copy or download?)");
+  }
+
+  /** The default-domain opset, checked against the range qspark's ops implement. */
+  private static long opset(ModelProto model, String displayName) {
     long opset = -1;
     for (OperatorSetIdProto o : model.getOpsetImportList()) {
       if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) opset = o.getVersion();
+    }
+    if (opset < 0 && model.getOpsetImportCount() == 0 && model.getIrVersion() >= 3) {
+      // IR 3 made opset_import mandatory; a writer emits it after the graph, so a file cut
+      // exactly at the graph's end parses cleanly but lacks it
+      throw new GraphException(displayName + " declares IR version " + model.getIrVersion()
+          + " but has no opset_import; the file may be truncated");
     }
     if (opset < 0) opset = 1; // IR < 3 models carry no opset_import: the first opset
     if (opset > MAX_OPSET) {
@@ -77,21 +107,27 @@ public final class OnnxImporter {
       throw new GraphException(displayName + " uses ONNX opset " + opset + "; qspark supports "
           + MIN_OPSET + " to " + MAX_OPSET + " (convert it with onnx.version_converter)");
     }
-    Graph g = graph(model.getGraph(), baseDir, displayName, opset);
-    return new Imported(g, opset, model.getProducerName() + " " + model.getProducerVersion());
+    return opset;
   }
 
   private static Graph graph(GraphProto gp, Path baseDir, String displayName, long opset) {
+    // a map or list would silently keep one of two same-named entries; the file is ambiguous
     Map<String, Tensor> inits = new LinkedHashMap<>();
     for (TensorProto t : gp.getInitializerList()) {
+      requireUnique(inits.containsKey(t.getName()), "initializer", t.getName());
       inits.put(t.getName(), OnnxTensors.decode(t, data(t, baseDir)));
     }
     List<ValueInfo> inputs = new ArrayList<>();
+    Set<String> inputNames = new HashSet<>();
     for (ValueInfoProto v : gp.getInputList()) {
+      requireUnique(!inputNames.add(v.getName()), "graph input", v.getName());
       if (!inits.containsKey(v.getName())) inputs.add(new ValueInfo(v.getName(), shape(v)));
     }
     List<String> outputs = new ArrayList<>();
-    for (ValueInfoProto v : gp.getOutputList()) outputs.add(v.getName());
+    for (ValueInfoProto v : gp.getOutputList()) {
+      requireUnique(outputs.contains(v.getName()), "graph output", v.getName());
+      outputs.add(v.getName());
+    }
     List<Node> nodes = new ArrayList<>();
     for (NodeProto n : gp.getNodeList()) {
       Map<String, Object> attrs = new LinkedHashMap<>();
@@ -101,6 +137,10 @@ public final class OnnxImporter {
           n.getOutputList(), new Attributes(attrs)));
     }
     return new Graph(gp.getName().isEmpty() ? displayName : gp.getName(), inputs, outputs, inits, nodes);
+  }
+
+  private static void requireUnique(boolean duplicate, String what, String name) {
+    if (duplicate) throw new GraphException(what + " '" + name + "' is listed twice");
   }
 
   private static int[] shape(ValueInfoProto v) {
@@ -177,10 +217,16 @@ public final class OnnxImporter {
   }
 
   private static long parseLong(String s, TensorProto t) {
+    long v;
     try {
-      return Long.parseLong(s);
+      v = Long.parseLong(s);
     } catch (NumberFormatException e) {
-      throw new GraphException("initializer '" + t.getName() + "': external data field is not a number: " + s);
+      v = -1;
     }
+    if (v < 0) {
+      throw new GraphException("initializer '" + t.getName() + "': external data offset or length '"
+          + s + "' is not a non-negative number");
+    }
+    return v;
   }
 }

@@ -30,7 +30,9 @@ public final class OnnxTensors {
     DataType type = DataType.forNumber(t.getDataType());
     if (type == null) throw new GraphException("tensor '" + t.getName() + "' has unknown data type " + t.getDataType());
     boolean hasRaw = raw != null && !raw.isEmpty();
-    ByteBuffer rb = hasRaw ? raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN) : null;
+    // slice: a ByteString may be a view whose buffer starts at a non-zero position, and the
+    // absolute getters below index from the buffer's start, not its position
+    ByteBuffer rb = hasRaw ? raw.asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN) : null;
     int width = width(type);
     if (hasRaw && (long) count * width != raw.size()) {
       throw new GraphException("tensor '" + t.getName() + "': raw data has " + raw.size()
