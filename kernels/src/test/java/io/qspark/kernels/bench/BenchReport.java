@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
 /** Markdown for benchmark results, headed by what they were measured on and at which commit. */
 final class BenchReport {
   /** One engine on one model; the first of each model is the baseline the others divide by. */
-  record Result(String model, String engine, Timing.Samples samples, int batch, long macsPerImage) {
+  record Result(String model, String engine, Timing.Samples samples, int batch, long macsPerImage,
+      double sgemmGflops) {
     double imagesPerSecond() {
       return batch / samples.median();
     }
@@ -23,19 +24,18 @@ final class BenchReport {
   private BenchReport() {}
 
   static String floatForward(List<Result> results, int[] sgemmSizes, double[] sgemmGflops, int referenceN,
-      int batch, int threads, int runs, String loadBefore) {
-    double reference = Double.NaN;
-    for (int i = 0; i < sgemmSizes.length; i++) if (sgemmSizes[i] == referenceN) reference = sgemmGflops[i];
+      int threads, int runs, String loadBefore) {
     StringBuilder b = new StringBuilder();
-    b.append("## Float forward, batch ").append(batch).append(", ").append(threads).append(" threads\n\n");
+    b.append("## Float forward, batch ").append(results.get(0).batch()).append(", ").append(threads).append(" threads\n\n");
     b.append(header()).append('\n');
     b.append("Load average (1/5/15 min) ").append(loadBefore).append(" before, ").append(loadAverage())
         .append(" after: other processes share these cores, so absolute figures vary more than ratios.\n");
     b.append("Median of ").append(runs).append(" timed runs per engine, engines alternating in blocks;")
         .append(" images/s range is slowest to fastest run.\n");
-    b.append("GFLOP/s = 2 x MACs x images/s (Conv/Gemm MACs from Op.macs).\n\n");
-    b.append("| model | engine | images/s | range | vs ORT | GFLOP/s | vs sgemm n=").append(referenceN).append(" |\n");
-    b.append("|---|---|---:|---:|---:|---:|---:|\n");
+    b.append("GFLOP/s = 2 x MACs x images/s (Conv/Gemm MACs from Op.macs). The sgemm n=").append(referenceN)
+        .append(" GEMM is timed in the same blocks as each model's engines; its GFLOP/s is the sgemm column.\n\n");
+    b.append("| model | engine | images/s | range | vs ORT | GFLOP/s | sgemm GFLOP/s | vs sgemm |\n");
+    b.append("|---|---|---:|---:|---:|---:|---:|---:|\n");
     String model = null;
     double baseline = Double.NaN;
     for (Result r : results) {
@@ -43,12 +43,13 @@ final class BenchReport {
         model = r.model();
         baseline = r.imagesPerSecond();
       }
-      b.append(String.format("| %s (%.1f MMAC/image) | %s | %,.0f | %,.0f-%,.0f | %.2f | %.1f | %.2f |%n",
+      b.append(String.format("| %s (%.1f MMAC/image) | %s | %,.0f | %,.0f-%,.0f | %.2f | %.1f | %.1f | %.2f |%n",
           r.model(), r.macsPerImage() / 1e6, r.engine(), r.imagesPerSecond(),
           r.batch() / r.samples().max(), r.batch() / r.samples().min(),
-          r.imagesPerSecond() / baseline, r.gflops(), r.gflops() / reference));
+          r.imagesPerSecond() / baseline, r.gflops(), r.sgemmGflops(), r.gflops() / r.sgemmGflops()));
     }
-    b.append("\n### cblas_sgemm baseline (square n x n, ").append(threads).append(" threads, preallocated off-heap)\n\n");
+    b.append("\n### cblas_sgemm baseline (square n x n, ").append(threads)
+        .append(" threads, preallocated off-heap, measured alone before the models)\n\n");
     b.append("| n | GFLOP/s |\n|---:|---:|\n");
     for (int i = 0; i < sgemmSizes.length; i++) {
       b.append(String.format("| %d | %.1f |%n", sgemmSizes[i], sgemmGflops[i]));

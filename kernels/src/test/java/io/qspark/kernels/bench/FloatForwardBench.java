@@ -27,7 +27,10 @@ class FloatForwardBench {
   private static final int THREADS = 2;
   private static final String[] MODELS = {"resnet_s.onnx", "mbv2_s.onnx"};
   private static final int[] SGEMM_SIZES = {64, 256, 2048};
-  /** The sgemm size forward passes are compared with: large enough to run near peak. */
+  /**
+   * The sgemm size forward passes are compared with: large enough to run near peak. Timed
+   * again with each model, interleaved with it.
+   */
   private static final int REFERENCE_N = 2048;
 
   @Test
@@ -40,7 +43,7 @@ class FloatForwardBench {
       for (int i = 0; i < sgemm.length; i++) sgemm[i] = SgemmBaseline.gflops(SGEMM_SIZES[i]);
       List<BenchReport.Result> results = new ArrayList<>();
       for (String file : MODELS) results.addAll(measure(file));
-      String report = BenchReport.floatForward(results, SGEMM_SIZES, sgemm, REFERENCE_N, BATCH, THREADS,
+      String report = BenchReport.floatForward(results, SGEMM_SIZES, sgemm, REFERENCE_N, THREADS,
           Timing.timedRuns(), loadBefore);
       System.out.println(report);
       Path out = Path.of("target", "bench", "float-forward.md");
@@ -62,7 +65,7 @@ class FloatForwardBench {
     List<Tensor> shares = new ArrayList<>();
     for (int t = 0; t < THREADS; t++) shares.add(x.slice0(t * BATCH / THREADS, (t + 1) * BATCH / THREADS));
     ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-    try (OrtRunner ort = new OrtRunner(path, THREADS)) {
+    try (OrtRunner ort = new OrtRunner(path, THREADS); SgemmBaseline sgemm = new SgemmBaseline(REFERENCE_N)) {
       Timing.Action runOrt = () -> ort.run(x);
       Timing.Action runBatch = () -> {
         Blas.setThreads(THREADS);
@@ -75,13 +78,20 @@ class FloatForwardBench {
         for (Tensor share : shares) done.add(pool.submit(() -> ex.run(share)));
         for (Future<Tensor> f : done) f.get();
       };
-      List<Timing.Samples> s = Timing.interleaved(List.of(runOrt, runBatch, runTasks));
+      // the GEMM ceiling timed alongside, so "vs sgemm" compares runs under the same load
+      Timing.Action runSgemm = () -> {
+        Blas.setThreads(THREADS);
+        sgemm.action().run();
+      };
+      List<Timing.Samples> s = Timing.interleaved(List.of(runOrt, runBatch, runTasks, runSgemm));
+      double sgemmGflops = sgemm.gflops(s.get(3));
       return List.of(
-          new BenchReport.Result(name, "ONNX Runtime, " + THREADS + " intra-op threads", s.get(0), BATCH, macs),
+          new BenchReport.Result(name, "ONNX Runtime, " + THREADS + " intra-op threads", s.get(0), BATCH, macs,
+              sgemmGflops),
           new BenchReport.Result(name, "qspark, one batch of " + BATCH + ", OpenBLAS " + THREADS + " threads",
-              s.get(1), BATCH, macs),
+              s.get(1), BATCH, macs, sgemmGflops),
           new BenchReport.Result(name, "qspark, " + THREADS + " tasks x " + BATCH / THREADS
-              + ", OpenBLAS 1 thread each", s.get(2), BATCH, macs));
+              + ", OpenBLAS 1 thread each", s.get(2), BATCH, macs, sgemmGflops));
     } finally {
       pool.shutdown();
       Blas.setThreads(THREADS);
