@@ -18,7 +18,7 @@ public final class Conv implements Op {
    * -Dqspark.conv=blas, convs run as im2col + OpenBLAS, which is also the reference the SIMD
    * kernel is tested against.
    */
-  static final boolean SIMD = !"blas".equals(System.getProperty("qspark.conv"))
+  public static final boolean SIMD = !"blas".equals(System.getProperty("qspark.conv"))
       && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
   private final Attributes attrs;
