@@ -30,7 +30,7 @@ public final class PreprocessOptions {
       description = "Model channel c takes image channel I[c]: 2,1,0 turns RGB into BGR, 0,0,0 gray into 3 channels. Default: channels as stored.")
   int[] channelSwap;
 
-  @Option(names = "--dims", split = ",", paramLabel = "C,H,W", order = 24,
+  @Option(names = "--dims", split = ",", paramLabel = "C,H,W", hideParamSyntax = true, order = 24,
       description = "Shape of one image when the data file does not say (a flat IDX of [n,784]: --dims 1,28,28). Default: the file's own dimensions.")
   int[] dims;
 

@@ -1,5 +1,7 @@
 package io.qspark.job.spark;
 
+import io.qspark.job.JobFailure;
+import io.qspark.job.UserError;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -26,7 +28,16 @@ public final class SparkRuntime implements AutoCloseable {
       conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
     }
     conf.setIfMissing("spark.app.name", appName);
-    return new SparkRuntime(SparkSession.builder().config(conf).getOrCreate());
+    try {
+      return new SparkRuntime(SparkSession.builder().config(conf).getOrCreate());
+    } catch (Exception e) { // SparkException is thrown undeclared from Scala
+      String master = conf.get("spark.master");
+      String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+      if (why.startsWith("Could not parse Master URL")) {
+        throw new UserError("--master " + master + " is not a Spark master URL (local[N], spark://host:port, yarn, k8s://...)", e);
+      }
+      throw new JobFailure("cannot start Spark with master " + master + ": " + why, e);
+    }
   }
 
   public JavaSparkContext context() {
