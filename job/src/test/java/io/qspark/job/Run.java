@@ -10,18 +10,28 @@ import java.util.List;
 /** One in-process run of the command line: exit code and what it printed. */
 public record Run(int code, String out, String err) {
 
-  public static Run of(String... args) {
+  /**
+   * System.err is redirected too for the run, so log output (Spark's included: the console
+   * appender follows System.err) lands in {@link #err} as it would on a user's terminal.
+   */
+  public static synchronized Run of(String... args) {
     ByteArrayOutputStream o = new ByteArrayOutputStream();
     ByteArrayOutputStream e = new ByteArrayOutputStream();
-    int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8),
-        new PrintStream(e, true, StandardCharsets.UTF_8));
-    return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    PrintStream err = new PrintStream(e, true, StandardCharsets.UTF_8);
+    PrintStream systemErr = System.err;
+    System.setErr(err);
+    try {
+      int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8), err);
+      return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setErr(systemErr);
+    }
   }
 
-  /** stderr lines that are not log output (logs have a time stamp and level first). */
+  /** Every non-blank stderr line, logs included. */
   public List<String> errorLines() {
     List<String> r = new ArrayList<>();
-    for (String l : err.split("\\R")) if (!l.isBlank() && !l.matches("^\\d\\d:\\d\\d:\\d\\d \\w+ .*")) r.add(l);
+    for (String l : err.split("\\R")) if (!l.isBlank()) r.add(l);
     return r;
   }
 

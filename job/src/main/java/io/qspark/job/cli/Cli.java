@@ -31,11 +31,13 @@ public final class Cli {
     cl.setErr(e);
     cl.setParameterExceptionHandler((ex, a) -> usageError(ex, e, verbose));
     cl.setExecutionExceptionHandler((ex, c, parsed) -> failure(ex, e, verbose));
+    LogLevels levels = verbose ? LogLevels.showSparkFailures() : null;
     try {
       return cl.execute(args);
     } catch (Throwable t) { // Errors (out of memory) bypass picocli's handlers
       return failure(t, e, verbose);
     } finally {
+      if (levels != null) levels.close();
       o.flush();
       e.flush();
     }

@@ -34,13 +34,15 @@ public final class EvaluationJob {
     try {
       JavaRDD<LabeledImage> images = data.images(sc, partitions);
       int classes = plan.classifier().classes();
-      return images.mapPartitions(new ScorePartition(blob, plan, done))
+      EvalCounts counts = images.mapPartitions(new ScorePartition(blob, plan, done))
           .treeAggregate(EvalCounts.empty(classes), EvalCounts::plus, EvalCounts::plus);
+      // only after success: after a failure, tasks of the aborted stage may still be reading it
+      blob.destroy();
+      return counts;
     } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared from Scala
       throw translate(e);
     } finally {
       sc.sc().removeSparkListener(progress);
-      blob.destroy();
     }
   }
 
