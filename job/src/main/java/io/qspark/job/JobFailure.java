@@ -5,4 +5,9 @@ public class JobFailure extends RuntimeException {
   public JobFailure(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /** Spark's messages carry the remote stack trace after the first line; the first line says what happened. */
+  public static String firstLine(Throwable t) {
+    return String.valueOf(t.getMessage()).lines().findFirst().orElse(t.toString());
+  }
 }

@@ -54,8 +54,7 @@ public final class EvaluationJob {
     RuntimeException user = UserError.findIn(e);
     if (user != null) return user;
     if (e.getClass().getName().startsWith("org.apache.spark")) {
-      String msg = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
-      return new JobFailure("Spark job failed: " + msg, e);
+      return new JobFailure("Spark job failed: " + JobFailure.firstLine(e), e);
     }
     return e instanceof RuntimeException r ? r : new IllegalStateException(e);
   }

@@ -32,7 +32,7 @@ public final class SparkRuntime implements AutoCloseable {
       return new SparkRuntime(SparkSession.builder().config(conf).getOrCreate());
     } catch (Exception e) { // SparkException is thrown undeclared from Scala
       String master = conf.get("spark.master");
-      String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+      String why = JobFailure.firstLine(e);
       if (why.startsWith("Could not parse Master URL")) {
         throw new UserError("--master " + master + " is not a Spark master URL (local[N], spark://host:port, yarn, k8s://...)", e);
       }
