@@ -66,6 +66,15 @@ public final class Idx {
     } catch (EOFException e) {
       throw new IOException(name + " is truncated: header promises " + dims[0] + " items");
     }
+    // a gzip stream checks its CRC only at the trailer: read on to it when the file was read whole,
+    // or a corrupted file can decode into wrong pixels without a word
+    if (n == dims[0] && src != in) {
+      try {
+        src.read();
+      } catch (java.util.zip.ZipException e) {
+        throw new IOException(name + " is corrupt: " + e.getMessage());
+      }
+    }
     dims[0] = n;
     return new Array(dims, data);
   }

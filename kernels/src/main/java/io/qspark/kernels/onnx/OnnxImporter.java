@@ -184,7 +184,7 @@ public final class OnnxImporter {
   }
 
   /** The tensor's bytes: raw_data, or its external file resolved safely inside the model's folder. */
-  private static ByteString data(TensorProto t, Path baseDir) {
+  static ByteString data(TensorProto t, Path baseDir) {
     if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) return t.getRawData();
     String location = null;
     long offset = 0;

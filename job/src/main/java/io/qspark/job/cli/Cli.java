@@ -1,0 +1,82 @@
+package io.qspark.job.cli;
+
+import io.qspark.job.JobFailure;
+import io.qspark.job.UserError;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.UnmatchedArgumentException;
+
+/**
+ * Parses a command line, runs the chosen command and turns every failure into one line on
+ * stderr and an exit code (see {@link ExitCodes}): users run this from Airflow and scripts,
+ * where a stack trace hides the one sentence that says what to fix.
+ */
+public final class Cli {
+  private static final String PREFIX = "qspark: error: ";
+
+  private Cli() {}
+
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    PrintWriter o = new PrintWriter(out, true);
+    PrintWriter e = new PrintWriter(err, true);
+    // decided from the raw line: a usage error may come before any parse result exists
+    boolean verbose = Arrays.asList(args).contains("--verbose");
+    CommandLine cl = new CommandLine(new QsparkCommand());
+    for (Object c : Commands.all()) cl.addSubcommand(c);
+    cl.setOut(o);
+    cl.setErr(e);
+    cl.setParameterExceptionHandler((ex, a) -> usageError(ex, e, verbose));
+    cl.setExecutionExceptionHandler((ex, c, parsed) -> failure(ex, e, verbose));
+    LogLevels levels = verbose ? LogLevels.showSparkFailures() : null;
+    try {
+      return cl.execute(args);
+    } catch (Throwable t) { // Errors (out of memory) bypass picocli's handlers
+      return failure(t, e, verbose);
+    } finally {
+      if (levels != null) levels.close();
+      o.flush();
+      e.flush();
+    }
+  }
+
+  private static int usageError(ParameterException ex, PrintWriter err, boolean verbose) {
+    StringBuilder msg = new StringBuilder(oneLine(ex.getMessage()));
+    if (ex instanceof UnmatchedArgumentException) {
+      List<String> s = ((UnmatchedArgumentException) ex).getSuggestions();
+      if (!s.isEmpty()) msg.append("; did you mean ").append(String.join(" or ", s)).append('?');
+    }
+    String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();
+    if (!msg.toString().contains("--help")) msg.append(" (see ").append(cmd).append(" --help)");
+    return report(msg.toString(), ex, ExitCodes.BAD_INPUT, err, verbose);
+  }
+
+  /** Exit code and message for anything a command threw. */
+  static int failure(Throwable t, PrintWriter err, boolean verbose) {
+    Throwable user = UserError.findIn(t);
+    if (user != null) return report(oneLine(user.getMessage()), t, ExitCodes.BAD_INPUT, err, verbose);
+    if (t instanceof JobFailure) return report(oneLine(t.getMessage()), t, ExitCodes.JOB_FAILED, err, verbose);
+    if (t instanceof OutOfMemoryError) {
+      return report("out of memory in the driver (" + t.getMessage() + "); give it more with"
+          + " QSPARK_JAVA_OPTS=-Xmx8g for bin/qspark or --driver-memory for spark-submit",
+          t, ExitCodes.JOB_FAILED, err, verbose);
+    }
+    String hint = verbose ? "" : " (rerun with --verbose for the stack trace)";
+    return report("internal error: " + oneLine(String.valueOf(t)) + hint, t, ExitCodes.INTERNAL, err, verbose);
+  }
+
+  private static int report(String message, Throwable t, int code, PrintWriter err, boolean verbose) {
+    err.println(PREFIX + message);
+    if (verbose) t.printStackTrace(err);
+    err.flush();
+    return code;
+  }
+
+  static String oneLine(String message) {
+    if (message == null || message.isBlank()) return "(no message)";
+    return message.strip().replaceAll("\\s*\\R\\s*", " ");
+  }
+}

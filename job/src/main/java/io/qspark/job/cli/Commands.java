@@ -1,0 +1,15 @@
+package io.qspark.job.cli;
+
+import java.util.List;
+
+/**
+ * Every qspark subcommand, in the order `qspark --help` lists them. A new stage (calibrate,
+ * deploy, simulate, finetune, qat) is one class with its own options plus one line here.
+ */
+final class Commands {
+  private Commands() {}
+
+  static List<Object> all() {
+    return List.of(new InspectCommand(), new EvaluateCommand());
+  }
+}

@@ -1,0 +1,16 @@
+package io.qspark.job.cli;
+
+/** Process exit codes; scripts and Airflow branch on them, so they are part of the interface (README). */
+public final class ExitCodes {
+  private ExitCodes() {}
+
+  public static final int OK = 0;
+  /** A bug in qspark: the message asks for --verbose and a report. */
+  public static final int INTERNAL = 1;
+  /** Bad command line, model or data: fix the input and rerun. */
+  public static final int BAD_INPUT = 2;
+  /** Spark could not finish the job: look at the cluster, rerunning may help. */
+  public static final int JOB_FAILED = 3;
+  /** Reserved: the job ran but a requested accuracy gate was missed. */
+  public static final int GATE_FAILED = 4;
+}

@@ -1,0 +1,39 @@
+package io.qspark.job.report;
+
+import io.qspark.job.eval.EvalCounts;
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/**
+ * The end of `evaluate`: what ran where, per-class and overall accuracy, and as the last line
+ * `top1: <percent>` for scripts.
+ */
+public record EvaluationReport(String model, String data, String preprocessing, String spark,
+    EvalCounts counts, double seconds) {
+
+  public void print(PrintWriter out) {
+    long n = counts.images();
+    TextTable.keyValues(out, new String[][] {
+        {"model", model},
+        {"data", data},
+        {"preprocessing", preprocessing},
+        {"spark", spark},
+        {"time", String.format(Locale.ROOT, "%.1f s, %.0f images/s", seconds, n / Math.max(seconds, 1e-9))}});
+    out.println();
+    TextTable t = new TextTable("class>", "images>", "correct>", "top-1 %>");
+    for (int c = 0; c < counts.classes(); c++) {
+      long k = counts.images(c);
+      t.row(c, k, counts.top1(c), k == 0 ? "-" : pct(100.0 * counts.top1(c) / k));
+    }
+    t.row("all", n, counts.top1(), pct(counts.top1Percent()));
+    t.print(out);
+    out.println();
+    // top-5 says nothing when there are at most five classes
+    if (counts.classes() > 5) out.println("top5: " + pct(counts.top5Percent()));
+    out.println("top1: " + pct(counts.top1Percent()));
+  }
+
+  static String pct(double p) {
+    return String.format(Locale.ROOT, "%.2f", p);
+  }
+}

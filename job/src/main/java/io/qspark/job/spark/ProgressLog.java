@@ -1,0 +1,41 @@
+package io.qspark.job.spark;
+
+import java.util.Locale;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Logs images done and throughput as tasks finish, at most every {@code interval} and not at
+ * all for jobs shorter than that: long stages show life, short ones stay quiet.
+ */
+final class ProgressLog extends SparkListener {
+  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
+
+  private final String what;
+  private final LongAccumulator done;
+  private final long total;
+  private final long intervalNanos;
+  private final long start = System.nanoTime();
+  private long lastLog = start;
+
+  ProgressLog(String what, LongAccumulator done, long total, long intervalMillis) {
+    this.what = what;
+    this.done = done;
+    this.total = total;
+    this.intervalNanos = intervalMillis * 1_000_000L;
+  }
+
+  @Override
+  public synchronized void onTaskEnd(SparkListenerTaskEnd taskEnd) {
+    long now = System.nanoTime();
+    if (now - lastLog < intervalNanos) return;
+    lastLog = now;
+    long n = done.value();
+    double s = (now - start) / 1e9;
+    LOG.info(String.format(Locale.ROOT, "%s: %,d of %,d images (%.0f%%), %.0f images/s", what, n, total,
+        100.0 * n / Math.max(1, total), n / s));
+  }
+}

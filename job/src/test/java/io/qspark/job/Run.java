@@ -1,0 +1,50 @@
+package io.qspark.job;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One in-process run of the command line: exit code and what it printed. */
+public record Run(int code, String out, String err) {
+
+  /**
+   * System.err is redirected too for the run, so log output (Spark's included: the console
+   * appender follows System.err) lands in {@link #err} as it would on a user's terminal.
+   */
+  public static synchronized Run of(String... args) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    ByteArrayOutputStream e = new ByteArrayOutputStream();
+    PrintStream err = new PrintStream(e, true, StandardCharsets.UTF_8);
+    PrintStream systemErr = System.err;
+    System.setErr(err);
+    try {
+      int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8), err);
+      return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setErr(systemErr);
+    }
+  }
+
+  /** Every non-blank stderr line, logs included. */
+  public List<String> errorLines() {
+    List<String> r = new ArrayList<>();
+    for (String l : err.split("\\R")) if (!l.isBlank()) r.add(l);
+    return r;
+  }
+
+  /** The repository's samples folder (tests run in job/). */
+  public static Path samples() {
+    return Path.of(System.getProperty("user.dir")).resolve("../samples").normalize();
+  }
+
+  public static String sampleModel() {
+    return samples().resolve("resnet_s.onnx").toString();
+  }
+
+  public static String sampleImages() {
+    return samples().resolve("fashion-mnist-1k/t10k-images-idx3-ubyte.gz").toString();
+  }
+}

@@ -1,0 +1,31 @@
+package io.qspark.job.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IdxDataSourceTest {
+  @TempDir Path dir;
+
+  @Test
+  void labelsAreFoundBesideTheImages() throws IOException {
+    Path img = Files.createFile(dir.resolve("t10k-images-idx3-ubyte.gz"));
+    Files.createFile(dir.resolve("train-labels-idx1-ubyte.gz"));
+    Path lab = Files.createFile(dir.resolve("t10k-labels-idx1-ubyte"));
+    assertEquals(lab.getFileName(), IdxDataSource.siblingLabels(img).getFileName(), "matching prefix, gz or not");
+  }
+
+  @Test
+  void aSingleLabelsFileIsTakenWhateverItsName() throws IOException {
+    Path img = Files.createFile(dir.resolve("my-images"));
+    Path lab = Files.createFile(dir.resolve("all-labels-idx1-ubyte.gz"));
+    assertEquals(lab.getFileName(), IdxDataSource.siblingLabels(img).getFileName());
+    Files.createFile(dir.resolve("other-labels-idx1-ubyte.gz"));
+    assertNull(IdxDataSource.siblingLabels(img), "two candidates: no guess");
+  }
+}
