@@ -3,6 +3,7 @@ package io.qspark.job.report;
 import io.qspark.job.report.ModelSummary.NodeRow;
 import io.qspark.job.report.ModelSummary.Value;
 import io.qspark.kernels.graph.ValueInfo;
+import io.qspark.kernels.io.Json;
 import io.qspark.kernels.tensor.Tensor;
 import java.io.PrintWriter;
 import java.util.ArrayList;

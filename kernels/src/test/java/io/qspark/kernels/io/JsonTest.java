@@ -1,4 +1,4 @@
-package io.qspark.job.report;
+package io.qspark.kernels.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,16 +1,59 @@
-package io.qspark.job.report;
+package io.qspark.kernels.io;
 
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a tree of maps, lists, strings, numbers, booleans and int arrays as indented JSON.
- * Our reports need no more, and no JSON library keeps the shaded jar clear of the cluster's
- * Jackson (see job/pom.xml).
+ * qspark's JSON: trees of maps, lists, strings, numbers, booleans and int arrays. Written here
+ * with a fixed layout (insertion order, two-space indent, Java's shortest float repr), so that
+ * equal trees give equal bytes, which the quant_info.json reproducibility promise rests on;
+ * read with jackson-core's streaming parser into the same kinds of tree.
  */
 public final class Json {
+  private static final com.fasterxml.jackson.core.JsonFactory FACTORY = new com.fasterxml.jackson.core.JsonFactory();
+
   private Json() {}
+
+  /** Objects as LinkedHashMap, arrays as List, integers as Long, other numbers as Double. */
+  public static Object read(String text) {
+    try (com.fasterxml.jackson.core.JsonParser p = FACTORY.createParser(text)) {
+      p.nextToken();
+      Object v = value(p);
+      if (p.nextToken() != null) throw new IllegalArgumentException("trailing content after JSON value");
+      return v;
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("not valid JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private static Object value(com.fasterxml.jackson.core.JsonParser p) throws java.io.IOException {
+    com.fasterxml.jackson.core.JsonToken t = p.currentToken();
+    if (t == null) throw new IllegalArgumentException("empty JSON");
+    switch (t) {
+      case START_OBJECT: {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+          String k = p.currentName();
+          p.nextToken();
+          m.put(k, value(p));
+        }
+        return m;
+      }
+      case START_ARRAY: {
+        List<Object> l = new java.util.ArrayList<>();
+        while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) l.add(value(p));
+        return l;
+      }
+      case VALUE_STRING: return p.getText();
+      case VALUE_NUMBER_INT: return p.getLongValue();
+      case VALUE_NUMBER_FLOAT: return p.getDoubleValue();
+      case VALUE_TRUE: return Boolean.TRUE;
+      case VALUE_FALSE: return Boolean.FALSE;
+      case VALUE_NULL: return null;
+      default: throw new IllegalArgumentException("unexpected JSON token " + t);
+    }
+  }
 
   public static String write(Object value) {
     StringBuilder b = new StringBuilder();
