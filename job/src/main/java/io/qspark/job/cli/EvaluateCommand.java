@@ -53,7 +53,7 @@ final class EvaluateCommand implements Callable<Integer> {
     Classifier classifier = Classifier.of(m);
     DataSource images = DataSources.open(request);
     ScoringPlan plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
-    ModelBlob blob = ModelBlob.of(model.path());
+    ModelBlob blob = model.blob();
 
     try (SparkRuntime runtime = SparkRuntime.start("qspark evaluate", settings)) {
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
@@ -62,7 +62,9 @@ final class EvaluateCommand implements Callable<Integer> {
       double seconds = (System.nanoTime() - t0) / 1e9;
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, batch);
       PrintWriter out = spec.commandLine().getOut();
-      new EvaluationReport(m.source() + " (" + m.format() + ", sha256 " + m.sha256().substring(0, 12) + ")",
+      String what = m.source() + " (" + m.format() + ", sha256 " + m.sha256().substring(0, 12) + ")"
+          + (blob.quantInfo() == null ? "" : ", quantized with " + model.model.resolve("quant_info.json"));
+      new EvaluationReport(what,
           images.describe(), pre.describe(), where, counts, seconds).print(out);
       out.flush();
     }

@@ -1,5 +1,11 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.UserError;
+import io.qspark.job.spark.ModelBlob;
+import io.qspark.kernels.quant.QuantInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+
 import io.qspark.kernels.model.Model;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -7,15 +13,41 @@ import picocli.CommandLine.Option;
 /** --model, shared by every command that reads a float model. */
 public final class ModelOption {
   @Option(names = "--model", required = true, paramLabel = "MODEL.onnx", order = 1,
-      description = "The float model, ONNX (opset 7 to 18). External tensor data must lie in the model's folder.")
+      description = "The float model, ONNX (opset 7 to 18; external tensor data must lie in the model's"
+          + " folder), or a folder written by `qspark calibrate` to use its quantized model.")
   Path model;
 
+  /** The float ONNX file: --model itself, or the float_model.onnx of a calibration folder. */
   public Path path() {
-    return model;
+    if (!Files.isDirectory(model)) return model;
+    if (!Files.isRegularFile(model.resolve("quant_info.json"))) {
+      throw new UserError(model + " is a folder without quant_info.json; --model takes an ONNX file or a"
+          + " folder written by qspark calibrate");
+    }
+    return model.resolve("float_model.onnx");
+  }
+
+  /** quant_info.json of a calibration folder, or null for a float model. */
+  public String quantInfo() {
+    if (!Files.isDirectory(model)) return null;
+    try {
+      String json = Files.readString(model.resolve("quant_info.json"));
+      QuantInfo.read(json); // fail here, on the driver, not in every task
+      return json;
+    } catch (IOException | IllegalArgumentException | ClassCastException | NullPointerException e) {
+      throw new UserError(model.resolve("quant_info.json") + " is not a valid qspark quant_info.json: " + e.getMessage(), e);
+    }
   }
 
   /** Imports, folds constants and infers shapes; any problem is a one-line GraphException. */
   public Model load() {
-    return Model.load(model);
+    return Model.load(path());
+  }
+
+  /** The model as executors receive it, quantized when --model is a calibration folder. */
+  public ModelBlob blob() {
+    ModelBlob b = ModelBlob.of(path());
+    String info = quantInfo();
+    return info == null ? b : b.quantized(info);
   }
 }

@@ -2,39 +2,33 @@ package io.qspark.job.eval;
 
 import io.qspark.job.UserError;
 import io.qspark.job.data.LabeledImage;
-import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.Iterator;
 
 /** Scores a stream of labelled images in mini-batches: preprocess, run the model, compare the best classes to the label. */
 public final class BatchScorer {
-  private final Executor executor;
+  private final java.util.function.UnaryOperator<Tensor> forward;
   private final ScoringPlan plan;
 
-  public BatchScorer(Executor executor, ScoringPlan plan) {
-    this.executor = executor;
+  /** @param forward the model on one input batch: float, or fake-quantized */
+  public BatchScorer(java.util.function.UnaryOperator<Tensor> forward, ScoringPlan plan) {
+    this.forward = forward;
     this.plan = plan;
   }
 
   public EvalCounts score(Iterator<LabeledImage> images) {
     int classes = plan.classifier().classes();
-    int per = plan.classifier().imageSize();
     long[] seen = new long[classes];
     long[] top1 = new long[classes];
     long top5 = 0;
-    LabeledImage[] batch = new LabeledImage[plan.batch()];
-    while (images.hasNext()) {
-      int n = 0;
-      while (n < batch.length && images.hasNext()) batch[n++] = images.next();
-      float[] x = new float[n * per];
-      for (int i = 0; i < n; i++) {
-        plan.preprocessing().apply(batch[i].pixels(), plan.layout(), x, i * per);
-      }
-      float[] y = executor.run(Tensor.of(x, plan.classifier().batchShape(n))).data();
-      for (int i = 0; i < n; i++) {
-        int label = batch[i].label();
+    InputBatches batches = new InputBatches(images, plan);
+    while (batches.hasNext()) {
+      InputBatches.Batch batch = batches.next();
+      float[] y = forward.apply(batch.input()).data();
+      for (int i = 0; i < batch.size(); i++) {
+        int label = batch.labels()[i];
         if (label < 0 || label >= classes) {
-          throw new UserError("image " + batch[i].index() + " has label " + label + " but the model has "
+          throw new UserError("image " + batch.indices()[i] + " has label " + label + " but the model has "
               + classes + " classes");
         }
         int rank = rankOfLabel(y, i * classes, classes, label);

@@ -74,7 +74,7 @@ public final class EvaluationJob {
 
     @Override
     public Iterator<EvalCounts> call(Iterator<LabeledImage> images) {
-      EvalCounts counts = new BatchScorer(LoadedModels.get(model.value()), plan).score(images);
+      EvalCounts counts = new BatchScorer(LoadedModels.get(model.value()).forward(), plan).score(images);
       done.add(counts.images());
       return List.of(counts).iterator();
     }

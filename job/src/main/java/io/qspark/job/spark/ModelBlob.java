@@ -9,13 +9,24 @@ import java.util.HexFormat;
 
 /**
  * A model as it travels to executors: the ONNX bytes (external tensors inlined, since executors
- * do not see the model's folder), named for errors and keyed by digest for the per-JVM cache.
+ * do not see the model's folder), named for errors and keyed by digest for the per-JVM cache;
+ * for a calibrated model also its quant_info.json, which makes executors run it fake-quantized.
  */
-public record ModelBlob(String name, String sha256, byte[] onnx) implements Serializable {
+public record ModelBlob(String name, String sha256, byte[] onnx, String quantInfo) implements Serializable {
 
   public static ModelBlob of(Path file) {
     byte[] bytes = SelfContained.bytes(file);
-    return new ModelBlob(file.toString(), sha256(bytes), bytes);
+    return new ModelBlob(file.toString(), sha256(bytes), bytes, null);
+  }
+
+  /** The same float model, run with the fix_points of a calibration. */
+  public ModelBlob quantized(String quantInfoJson) {
+    return new ModelBlob(name, sha256, onnx, quantInfoJson);
+  }
+
+  /** Cache key: the model and, if any, the quantization. */
+  String key() {
+    return quantInfo == null ? sha256 : sha256 + "/" + sha256(quantInfo.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   static String sha256(byte[] bytes) {

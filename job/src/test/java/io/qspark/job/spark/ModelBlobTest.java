@@ -38,11 +38,12 @@ class ModelBlobTest {
 
     ModelBlob blob = ModelBlob.of(file);
     Files.delete(dir.resolve("weights.bin")); // an executor does not have it either
-    Executor remote = LoadedModels.get(blob);
-    assertSame(remote, LoadedModels.get(blob), "one import per JVM and digest");
+    LoadedModels.Loaded loaded = LoadedModels.get(blob);
+    assertSame(loaded, LoadedModels.get(blob), "one import per JVM and digest");
+    Executor remote = loaded.executor();
 
     Tensor x = Shared.testImages(8);
-    Executor local = new Executor(Model.load(Shared.model("resnet_s.onnx")).graph());
+    Executor local = new Executor(Model.load(Shared.model("resnet_s.onnx")).forInference().graph());
     assertArrayEquals(local.run(x).data(), remote.run(x).data());
   }
 

@@ -6,7 +6,7 @@ package io.qspark.kernels.quant;
  * and the network input, MSE ("diffs") fix_point search.
  */
 public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
-    double percentile, Rounding activationRounding, Rounding weightRounding) {
+    double percentile, Rounding activationRounding, Rounding weightRounding) implements java.io.Serializable {
 
   public QuantConfig {
     new FixPoint(weightBits, 0, weightRounding);

@@ -30,10 +30,10 @@ public final class QuantParams {
   /** Chooses every fix_point, then legalises shifts. */
   public static QuantParams decide(Graph g, QuantPlan plan, Map<String, Histogram> stats, QuantConfig cfg) {
     FixPointSearch search = new FixPointSearch(cfg.method(), cfg.percentile());
-    // the network input is never clipped: its range is the data's own (pixels), and what is
-    // clipped there no layer can restore; clipping methods also misjudge its spiky histogram
-    // (256 pixel levels), KL divergence most of all
-    FixPointSearch inputSearch = new FixPointSearch(Method.MAXMIN, cfg.percentile());
+    // the network input's histogram is a comb (256 pixel levels): KL divergence cannot see
+    // clipping there (it chose 1/16 of the range on Fashion-MNIST), so the input takes the
+    // squared-error search under the entropy method
+    FixPointSearch inputSearch = cfg.method() == Method.ENTROPY ? new FixPointSearch(Method.MSE, cfg.percentile()) : search;
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (QuantPlan.ActivationPoint a : plan.activations()) {
       Histogram h = stats.get(a.name());

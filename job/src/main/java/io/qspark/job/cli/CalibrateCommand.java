@@ -1,0 +1,155 @@
+package io.qspark.job.cli;
+
+import io.qspark.job.UserError;
+import io.qspark.job.data.DataRequest;
+import io.qspark.job.data.DataSource;
+import io.qspark.job.data.DataSources;
+import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ScoringPlan;
+import io.qspark.job.output.AtomicFolder;
+import io.qspark.job.preprocess.Preprocessing;
+import io.qspark.job.report.CalibrationReport;
+import io.qspark.job.spark.CalibrationJob;
+import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.spark.SparkRuntime;
+import io.qspark.job.spark.SparkSettings;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.Method;
+import io.qspark.kernels.quant.QdqExport;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantError;
+import io.qspark.kernels.quant.QuantInfo;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantizedModel;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** `qspark calibrate`: post-training quantization of a float model from unlabelled images, as a Spark job. */
+@Command(name = "calibrate", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    sortOptions = false, usageHelpAutoWidth = true,
+    description = {"Quantizes a float model to power-of-two fixed point (DPU-style: signed, per-tensor,"
+        + " BatchNorm folded, activations fused) from calibration images, as a Spark job: executors build"
+        + " exactly mergeable histograms of every activation, the driver picks each fix_point.",
+        "Writes --out atomically: quant_info.json (every fix_point and its statistics, identical for any"
+        + " partitioning), quantize_eval_model.onnx (QDQ, runs in ONNX Runtime), float_model.onnx and"
+        + " report.json (per-layer SQNR, float vs quantized top-1 when labels exist, timings)."})
+final class CalibrateCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin ModelOption model;
+  @Mixin DataOptions data;
+  @Mixin PreprocessOptions preprocess;
+
+  @Option(names = "--calib-size", paramLabel = "N", defaultValue = "1000", order = 13,
+      description = "Calibration images: the first N of --data (all, with a warning, if it has fewer)."
+          + " Default: ${DEFAULT-VALUE}.")
+  int calibSize;
+
+  @Option(names = "--method", paramLabel = "M", defaultValue = "mse", order = 30,
+      description = "How activation fix_points are chosen: maxmin (no overflow), percentile, mse (Vitis'"
+          + " 'diffs': least squared error among the no-overflow position and the next four) or entropy"
+          + " (KL divergence). Default: ${DEFAULT-VALUE}.")
+  String method;
+
+  @Option(names = "--percentile", paramLabel = "P", defaultValue = "99.99", order = 31,
+      description = "For --method percentile: the share of |x| kept unclipped, in percent. Default: ${DEFAULT-VALUE}.")
+  double percentile;
+
+  @Option(names = "--bits", paramLabel = "B", order = 32,
+      description = "Bit width of weights and activations alike (2 to 16; the DPU uses 8, CHaiDNN also 6). Default: 8.")
+  Integer bits;
+
+  @Option(names = "--weight-bits", paramLabel = "B", order = 33, description = "Bit width of weights and biases (overrides --bits).")
+  Integer weightBits;
+
+  @Option(names = "--activation-bits", paramLabel = "B", order = 34, description = "Bit width of activations (overrides --bits).")
+  Integer activationBits;
+
+  @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
+      description = "Images per forward pass within a task. Default: ${DEFAULT-VALUE}.")
+  int batch;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", order = 36,
+      description = "Output folder; written atomically (a failed run leaves nothing there).")
+  Path out;
+
+  @Option(names = "--overwrite", order = 37, description = "Replace --out if it exists (atomically).")
+  boolean overwrite;
+
+  @Mixin SparkOptions spark;
+
+  QuantConfig config() {
+    QuantConfig cfg;
+    try {
+      int b = bits == null ? 8 : bits;
+      cfg = new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
+          weightBits == null ? b : weightBits, Method.parse(method), percentile,
+          QuantConfig.defaults().activationRounding(), QuantConfig.defaults().weightRounding());
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+    return cfg;
+  }
+
+  @Override
+  public Integer call() {
+    if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
+    if (calibSize < 1) throw new ParameterException(spec.commandLine(), "--calib-size must be at least 1, got " + calibSize);
+    QuantConfig cfg = config();
+    Preprocessing pre = preprocess.preprocessing();
+    SparkSettings settings = spark.settings();
+    int limit = data.limit == null ? calibSize : Math.min(calibSize, data.limit);
+    DataRequest request = new DataRequest(data.data, data.labels, limit, preprocess.dims());
+    long t0 = System.nanoTime();
+    Model m = model.load().forInference();
+    Classifier classifier = Classifier.of(m);
+    DataSource images = DataSources.open(request);
+    if (images.count() == 0) throw new UserError("no calibration images in " + data.data);
+    PrintWriter err = spec.commandLine().getErr();
+    if (images.count() < calibSize) {
+      err.printf("qspark: warning: --calib-size %d but %s holds %d images; calibrating on all of them%n",
+          calibSize, data.data, images.count());
+      err.flush();
+    }
+    ScoringPlan plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
+    ModelBlob blob = ModelBlob.of(model.path());
+    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
+    QuantPlan qplan = QuantPlan.of(m.graph(), cfg);
+    try (AtomicFolder folder = AtomicFolder.begin(out, overwrite);
+        SparkRuntime runtime = SparkRuntime.start("qspark calibrate", settings)) {
+      int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
+      long t1 = System.nanoTime();
+      ActivationStats stats = CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions);
+      long t2 = System.nanoTime();
+      QuantParams params = QuantParams.decide(m.graph(), qplan, stats.histograms(), cfg);
+      QuantizedModel qm = new QuantizedModel(m.graph(), qplan, params);
+      String name = model.path().getFileName().toString();
+      String info = QuantInfo.write(name, blob.sha256(), cfg, qplan, params, stats, m.graph());
+      long t3 = System.nanoTime();
+      QuantError error = CalibrationJob.error(runtime.context(), images, blob.quantized(info), plan, partitions);
+      long t4 = System.nanoTime();
+      CalibrationReport report = new CalibrationReport(m, name, blob.sha256(), cfg, images.describe(),
+          runtime.master(), partitions, stats, error, new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9,
+              (t3 - t2) / 1e9, (t4 - t3) / 1e9});
+      folder.write("quant_info.json", info);
+      folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());
+      folder.write("float_model.onnx", blob.onnx());
+      folder.write("report.json", report.json());
+      folder.commit();
+      PrintWriter o = spec.commandLine().getOut();
+      report.print(o, out);
+      o.flush();
+      report.warnings().forEach(w -> err.println("qspark: warning: " + w));
+      err.flush();
+    }
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,47 @@
+package io.qspark.job.eval;
+
+import io.qspark.job.data.LabeledImage;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/** Stored images to model inputs, a mini-batch at a time: preprocessed and stacked [n, ...]. */
+public final class InputBatches implements Iterator<InputBatches.Batch> {
+  /** One mini-batch: the input tensor and, per image, its label and index in the data set. */
+  public record Batch(Tensor input, int[] labels, long[] indices) {
+    public int size() {
+      return labels.length;
+    }
+  }
+
+  private final Iterator<LabeledImage> images;
+  private final ScoringPlan plan;
+
+  public InputBatches(Iterator<LabeledImage> images, ScoringPlan plan) {
+    this.images = images;
+    this.plan = plan;
+  }
+
+  @Override
+  public boolean hasNext() {
+    return images.hasNext();
+  }
+
+  @Override
+  public Batch next() {
+    if (!images.hasNext()) throw new NoSuchElementException();
+    int per = plan.classifier().imageSize();
+    LabeledImage[] batch = new LabeledImage[plan.batch()];
+    int n = 0;
+    while (n < batch.length && images.hasNext()) batch[n++] = images.next();
+    float[] x = new float[n * per];
+    int[] labels = new int[n];
+    long[] indices = new long[n];
+    for (int i = 0; i < n; i++) {
+      plan.preprocessing().apply(batch[i].pixels(), plan.layout(), x, i * per);
+      labels[i] = batch[i].label();
+      indices[i] = batch[i].index();
+    }
+    return new Batch(Tensor.of(x, plan.classifier().batchShape(n)), labels, indices);
+  }
+}

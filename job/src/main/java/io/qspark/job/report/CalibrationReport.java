@@ -1,0 +1,136 @@
+package io.qspark.job.report;
+
+import io.qspark.kernels.io.Json;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantError;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What calibration reports to people: per-layer SQNR, float vs quantized top-1 and agreement,
+ * stage timings, and the layers whose quantization collapsed, with the remedy. Written as
+ * report.json and printed as a summary.
+ */
+public final class CalibrationReport {
+  /**
+   * A layer is flagged when its SQNR falls this far below the model's median: per-tensor
+   * quantization of badly conditioned channels (one channel's range dwarfing the rest) shows
+   * up as a cliff, not a slope.
+   */
+  static final double COLLAPSE_BELOW_MEDIAN_DB = 12;
+  /** ...or below this absolute floor, where the quantized tensor is mostly noise. */
+  static final double COLLAPSE_FLOOR_DB = 10;
+
+  private final Map<String, Object> json = new LinkedHashMap<>();
+  private final List<String> warnings = new ArrayList<>();
+  private final QuantError error;
+  private final double[] seconds;
+  private final long images;
+
+  public CalibrationReport(Model m, String modelName, String sha256, QuantConfig cfg, String data, String master,
+      int partitions, ActivationStats stats, QuantError error, double[] seconds) {
+    this.error = error;
+    this.seconds = seconds.clone();
+    this.images = stats.images();
+    Map<String, Object> model = new LinkedHashMap<>();
+    model.put("name", modelName);
+    model.put("sha256", sha256);
+    model.put("nodes_after_folding", m.graph().nodes().size());
+    json.put("model", model);
+    json.put("data", data);
+    json.put("calibration_images", stats.images());
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("weight_bits", cfg.weightBits());
+    c.put("activation_bits", cfg.activationBits());
+    c.put("method", cfg.method().key());
+    json.put("config", c);
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("master", master);
+    run.put("partitions", partitions);
+    run.put("qspark", io.qspark.job.cli.Version.qspark());
+    run.put("spark", org.apache.spark.package$.MODULE$.SPARK_VERSION());
+    run.put("java", System.getProperty("java.version"));
+    json.put("run", run);
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("load_and_check_s", round(seconds[0]));
+    t.put("statistics_s", round(seconds[1]));
+    t.put("decide_s", round(seconds[2]));
+    t.put("error_pass_s", round(seconds[3]));
+    t.put("statistics_images_per_s", round(images / Math.max(1e-9, seconds[1])));
+    json.put("timings", t);
+    Map<String, Object> acc = new LinkedHashMap<>();
+    acc.put("images", error.images());
+    acc.put("float_quant_agreement", error.agreement());
+    if (error.hasLabels()) {
+      acc.put("float_top1", error.floatTop1());
+      acc.put("quant_top1", error.quantTop1());
+    }
+    json.put("accuracy_on_calibration_set", acc);
+    Map<String, Double> sqnr = error.sqnrDb();
+    double median = median(new ArrayList<>(sqnr.values()));
+    List<Object> layers = new ArrayList<>();
+    List<String> collapsed = new ArrayList<>();
+    sqnr.forEach((name, db) -> {
+      Map<String, Object> l = new LinkedHashMap<>();
+      l.put("tensor", name);
+      l.put("sqnr_db", Double.isInfinite(db) ? null : round(db));
+      boolean bad = db < COLLAPSE_FLOOR_DB || db < median - COLLAPSE_BELOW_MEDIAN_DB;
+      l.put("collapsed", bad);
+      if (bad) collapsed.add(String.format(Locale.ROOT, "%s (%.1f dB)", name, db));
+      layers.add(l);
+    });
+    json.put("median_sqnr_db", round(median));
+    json.put("layers", layers);
+    if (!collapsed.isEmpty()) {
+      warnings.add("quantization error collapses at " + collapsed.size() + " tensor(s), median SQNR "
+          + String.format(Locale.ROOT, "%.1f dB", median) + ": " + String.join(", ", collapsed)
+          + ". Per-tensor power-of-two scales cannot serve channels of very different ranges there;"
+          + " equalize them first (cross-layer equalization) or fine-tune: qspark finetune --cle"
+          + " --bias-correction, or calibrate with more bits.");
+    }
+    json.put("warnings", new ArrayList<Object>(warnings));
+  }
+
+  private static double median(List<Double> v) {
+    List<Double> f = new ArrayList<>();
+    for (double d : v) if (!Double.isInfinite(d)) f.add(d);
+    if (f.isEmpty()) return Double.POSITIVE_INFINITY;
+    f.sort(null);
+    return f.get(f.size() / 2);
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+
+  public String json() {
+    return Json.write(json);
+  }
+
+  public List<String> warnings() {
+    return warnings;
+  }
+
+  public void print(PrintWriter out, Path folder) {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"output", folder.toString()});
+    rows.add(new String[] {"calibration images", Long.toString(images)});
+    rows.add(new String[] {"statistics pass", String.format(Locale.ROOT, "%.1f s (%.0f images/s)", seconds[1],
+        images / Math.max(1e-9, seconds[1]))});
+    rows.add(new String[] {"error pass", String.format(Locale.ROOT, "%.1f s", seconds[3])});
+    rows.add(new String[] {"median layer SQNR", String.format(Locale.ROOT, "%.1f dB", (Double) json.get("median_sqnr_db"))});
+    rows.add(new String[] {"float/quantized agreement", String.format(Locale.ROOT, "%.2f%%", 100 * error.agreement())});
+    if (error.hasLabels()) {
+      rows.add(new String[] {"top-1 float / quantized", String.format(Locale.ROOT, "%.2f / %.2f (calibration images)",
+          error.floatTop1(), error.quantTop1())});
+    }
+    TextTable.keyValues(out, rows.toArray(new String[0][]));
+  }
+}

@@ -1,0 +1,119 @@
+package io.qspark.job.spark;
+
+import io.qspark.job.data.DataSource;
+import io.qspark.job.data.LabeledImage;
+import io.qspark.job.eval.InputBatches;
+import io.qspark.job.eval.ScoringPlan;
+import io.qspark.kernels.exec.Executor;
+import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantError;
+import io.qspark.kernels.quant.QuantPlan;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The two distributed passes of calibration, in the style of MLlib's Summarizer: each task
+ * fills a per-partition buffer over its images (histograms of every activation point; then
+ * float-vs-quantized error), buffers are merged with treeAggregate, and the driver decides.
+ * Histograms merge exactly, so the decision does not depend on partitions or executors.
+ */
+public final class CalibrationJob {
+  private static final long PROGRESS_INTERVAL_MS = 10_000;
+
+  private CalibrationJob() {}
+
+  /** Pass 1: activation statistics of the float (inference) model. */
+  public static ActivationStats statistics(JavaSparkContext sc, DataSource data, ModelBlob model,
+      ScoringPlan plan, QuantConfig cfg, int partitions) {
+    return pass(sc, "calibrate: statistics", data, partitions, done -> {
+      Broadcast<ModelBlob> blob = sc.broadcast(model);
+      return new JobPass<>(blob, done, images -> {
+        LoadedModels.Loaded l = LoadedModels.get(blob.value());
+        QuantPlan qp = QuantPlan.of(l.model().graph(), cfg);
+        ActivationStats stats = new ActivationStats();
+        var observer = stats.observer(qp);
+        String in = l.model().graph().inputs().get(0).name();
+        InputBatches batches = new InputBatches(images, plan);
+        while (batches.hasNext()) {
+          InputBatches.Batch b = batches.next();
+          l.executor().run(Map.of(in, b.input()), observer, false);
+          stats.addImages(b.size());
+          done.add(b.size());
+        }
+        return stats;
+      });
+    }, new ActivationStats(), ActivationStats::merge);
+  }
+
+  /** Pass 2: how far the quantized model is from the float one, on the same images. */
+  public static QuantError error(JavaSparkContext sc, DataSource data, ModelBlob quantized,
+      ScoringPlan plan, int partitions) {
+    return pass(sc, "calibrate: quantization error", data, partitions, done -> {
+      Broadcast<ModelBlob> blob = sc.broadcast(quantized);
+      return new JobPass<>(blob, done, images -> {
+        LoadedModels.Loaded l = LoadedModels.get(blob.value());
+        Executor floatEx = l.executor();
+        QuantError err = new QuantError();
+        InputBatches batches = new InputBatches(images, plan);
+        while (batches.hasNext()) {
+          InputBatches.Batch b = batches.next();
+          err.add(floatEx, l.quantized(), l.quantizedExecutor(), b.input(), b.labels());
+          done.add(b.size());
+        }
+        return err;
+      });
+    }, new QuantError(), QuantError::merge);
+  }
+
+  private interface PassFactory<T> {
+    JobPass<T> make(LongAccumulator done);
+  }
+
+  private interface Combine<T> extends org.apache.spark.api.java.function.Function2<T, T, T> {}
+
+  private static <T> T pass(JavaSparkContext sc, String name, DataSource data, int partitions,
+      PassFactory<T> factory, T zero, Combine<T> merge) {
+    LongAccumulator done = sc.sc().longAccumulator("qspark.images");
+    ProgressLog progress = new ProgressLog(name, done, data.count(), PROGRESS_INTERVAL_MS);
+    sc.sc().addSparkListener(progress);
+    JobPass<T> job = factory.make(done);
+    try {
+      JavaRDD<LabeledImage> images = data.images(sc, partitions);
+      T result = images.mapPartitions(job).treeAggregate(zero, merge, merge);
+      job.blob.destroy();
+      return result;
+    } catch (Exception e) {
+      throw EvaluationJob.translate(e);
+    } finally {
+      sc.sc().removeSparkListener(progress);
+    }
+  }
+
+  /** One task's work: a buffer filled from the partition's images. */
+  private interface PartitionWork<T> extends java.io.Serializable {
+    T run(Iterator<LabeledImage> images);
+  }
+
+  private static final class JobPass<T> implements FlatMapFunction<Iterator<LabeledImage>, T> {
+    private static final long serialVersionUID = 1L;
+    final Broadcast<ModelBlob> blob;
+    private final PartitionWork<T> work;
+
+    JobPass(Broadcast<ModelBlob> blob, LongAccumulator done, PartitionWork<T> work) {
+      this.blob = blob;
+      this.work = work;
+    }
+
+    @Override
+    public Iterator<T> call(Iterator<LabeledImage> images) {
+      return List.of(work.run(images)).iterator();
+    }
+  }
+}

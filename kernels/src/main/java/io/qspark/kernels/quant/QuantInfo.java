@@ -1,0 +1,138 @@
+package io.qspark.kernels.quant;
+
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.io.Json;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * quant_info.json: every quantization decision with the statistics behind it, in a fixed
+ * order and format, so that the same model, data and config give the same bytes however the
+ * job was partitioned. Nothing run-dependent (time, host, partitions) belongs here; that goes
+ * to report.json. Read back by evaluate, deploy and fine-tuning.
+ */
+public final class QuantInfo {
+  public static final String FORMAT = "qspark-quant-info/1";
+
+  private QuantInfo() {}
+
+  public static String write(String modelName, String modelSha256, QuantConfig cfg, QuantPlan plan,
+      QuantParams params, ActivationStats stats, Graph g) {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("format", FORMAT);
+    Map<String, Object> model = new LinkedHashMap<>();
+    model.put("name", modelName);
+    model.put("sha256", modelSha256);
+    root.put("model", model);
+    root.put("config", config(cfg));
+    root.put("calibration_images", stats.images());
+    List<Object> acts = new ArrayList<>();
+    for (QuantPlan.ActivationPoint a : plan.activations()) {
+      FixPoint q = params.activation(a.name());
+      Histogram h = stats.histograms().get(a.name());
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", a.name());
+      m.put("members", new ArrayList<Object>(a.members()));
+      put(m, q);
+      m.put("method", g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE.key() : cfg.method().key());
+      m.put("min", h.min());
+      m.put("max", h.max());
+      m.put("count", h.count());
+      m.put("abs_p99_99", h.percentileAbs(0.9999));
+      double clipped = clippedFraction(h, q);
+      m.put("clipped_fraction", clipped);
+      acts.add(m);
+    }
+    root.put("activations", acts);
+    List<Object> ps = new ArrayList<>();
+    for (QuantPlan.ParamPoint p : plan.params()) {
+      FixPoint q = params.params().get(p.name());
+      float[] v = g.initializers().get(p.name()).data();
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", p.name());
+      m.put("role", p.role().name().toLowerCase());
+      m.put("node", p.node());
+      put(m, q);
+      m.put("min", QuantParams.min(v));
+      m.put("max", QuantParams.max(v));
+      ps.add(m);
+    }
+    root.put("params", ps);
+    return Json.write(root);
+  }
+
+  private static void put(Map<String, Object> m, FixPoint q) {
+    m.put("bits", q.bits());
+    m.put("fix_point", q.fixPoint());
+    m.put("rounding", q.rounding().key());
+    m.put("threshold", q.maxValue());
+  }
+
+  /** Share of values beyond the representable range (they saturate). */
+  static double clippedFraction(Histogram h, FixPoint q) {
+    if (h.count() == 0) return 0;
+    double hi = (q.qmax() + 0.5) * q.step();
+    double lo = (q.qmin() - 0.5) * q.step();
+    long[] n = {0};
+    h.forEachBin((a, b, c) -> {
+      if (a >= hi || b <= lo && b < 0) n[0] += c;
+    });
+    return (double) n[0] / h.count();
+  }
+
+  static Map<String, Object> config(QuantConfig cfg) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("weight_bits", cfg.weightBits());
+    c.put("activation_bits", cfg.activationBits());
+    c.put("bias_bits", cfg.biasBits());
+    c.put("method", cfg.method().key());
+    c.put("percentile", cfg.percentile());
+    c.put("activation_rounding", cfg.activationRounding().key());
+    c.put("weight_rounding", cfg.weightRounding().key());
+    return c;
+  }
+
+  /** What a quant_info.json says: the config and every fix_point. */
+  public record Parsed(String modelSha256, QuantConfig config, QuantParams params) {}
+
+  @SuppressWarnings("unchecked")
+  public static Parsed read(String json) {
+    Map<String, Object> root;
+    try {
+      root = (Map<String, Object>) Json.read(json);
+    } catch (ClassCastException e) {
+      throw new IllegalArgumentException("quant_info.json is not a JSON object");
+    }
+    if (!FORMAT.equals(root.get("format"))) {
+      throw new IllegalArgumentException("quant_info.json has format " + root.get("format") + ", expected " + FORMAT);
+    }
+    Map<String, Object> c = (Map<String, Object>) root.get("config");
+    QuantConfig cfg = new QuantConfig(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits"),
+        Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
+        Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")));
+    Map<String, FixPoint> acts = new LinkedHashMap<>();
+    for (Object o : (List<Object>) root.get("activations")) {
+      Map<String, Object> m = (Map<String, Object>) o;
+      acts.put((String) m.get("name"), fixPoint(m));
+    }
+    Map<String, FixPoint> ps = new LinkedHashMap<>();
+    for (Object o : (List<Object>) root.get("params")) {
+      Map<String, Object> m = (Map<String, Object>) o;
+      ps.put((String) m.get("name"), fixPoint(m));
+    }
+    String sha = (String) ((Map<String, Object>) root.get("model")).get("sha256");
+    return new Parsed(sha, cfg, new QuantParams(acts, ps));
+  }
+
+  private static FixPoint fixPoint(Map<String, Object> m) {
+    return new FixPoint(num(m, "bits"), num(m, "fix_point"), Rounding.parse((String) m.get("rounding")));
+  }
+
+  private static int num(Map<String, Object> m, String k) {
+    Object v = m.get(k);
+    if (!(v instanceof Number n)) throw new IllegalArgumentException("quant_info.json: '" + k + "' missing or not a number");
+    return n.intValue();
+  }
+}
