@@ -1,0 +1,144 @@
+package io.qspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qspark.kernels.testing.Shared;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** `calibrate` as a Spark job: reproducible decisions, accuracy, and bad input leaving nothing behind. */
+class CalibrateSparkTest {
+  static final String TRAIN = Shared.fashionMnist("train-images-idx3-ubyte.gz").toString();
+  static final String TEST = Shared.fashionMnist("t10k-images-idx3-ubyte.gz").toString();
+
+  static Run calibrate(String model, String data, Path out, String... extra) {
+    List<String> args = new java.util.ArrayList<>(List.of("calibrate", "--model", model, "--data", data,
+        "--mean", "72.94", "--std", "90.02", "--out", out.toString()));
+    args.addAll(List.of(extra));
+    return Run.of(args.toArray(new String[0]));
+  }
+
+  /** The same images give the same bytes whatever the partitioning and however many cores run it. */
+  @Test
+  void quantInfoIsIdenticalForAnyPartitioning(@TempDir Path dir) throws Exception {
+    byte[] first = null;
+    String[][] runs = {{"local[1]", "1"}, {"local[2]", "3"}, {"local[2]", "8"}, {"local[2]", "1"}};
+    for (String[] r : runs) {
+      Path out = dir.resolve("p" + r[1] + r[0].replaceAll("\\W", ""));
+      Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "400",
+          "--master", r[0], "--partitions", r[1], "--batch", r[1].equals("3") ? "17" : "64");
+      assertEquals(0, run.code(), run.err());
+      byte[] info = Files.readAllBytes(out.resolve("quant_info.json"));
+      if (first == null) first = info;
+      assertArrayEquals(first, info, "quant_info.json with " + r[0] + ", " + r[1] + " partitions");
+    }
+  }
+
+  /** The issue's acceptance: 1,000 training images, mse, top-1 on the 10k test set within 0.5 of float. */
+  @ParameterizedTest
+  @CsvSource({"resnet_s.onnx,8,93.09", "resnet_s.onnx,6,93.09", "mbv2_s.onnx,8,92.05", "mbv2_s.onnx,6,92.05"})
+  void quantizedTop1WithinHalfAPointOfFloat(String file, int bits, double floatTop1, @TempDir Path dir) {
+    Path out = dir.resolve("cal");
+    Run cal = calibrate(Shared.model(file).toString(), TRAIN, out, "--bits", Integer.toString(bits),
+        "--method", "mse", "--master", "local[2]");
+    assertEquals(0, cal.code(), cal.err());
+    assertTrue(Files.exists(out.resolve("quantize_eval_model.onnx")));
+    assertTrue(Files.exists(out.resolve("report.json")));
+    Run eval = Run.of("evaluate", "--model", out.toString(), "--data", TEST, "--mean", "72.94", "--std", "90.02",
+        "--master", "local[2]");
+    assertEquals(0, eval.code(), eval.err());
+    String[] lines = eval.out().strip().split("\\R");
+    double top1 = Double.parseDouble(lines[lines.length - 1].replace("top1:", "").trim());
+    assertTrue(top1 >= floatTop1 - 0.5, String.format(Locale.ROOT, "%s %d-bit: %.2f vs float %.2f", file, bits, top1, floatTop1));
+  }
+
+  @Test
+  void badlyConditionedLayersAreNamedWithTheRemedy(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("imb");
+    Run run = calibrate(Shared.model("resnet_s_imb.onnx").toString(), TRAIN, out, "--calib-size", "300",
+        "--master", "local[2]");
+    assertEquals(0, run.code(), run.err());
+    assertTrue(run.err().contains("quantization error collapses at"), run.err());
+    assertTrue(run.err().contains("cross-layer equalization"), run.err());
+    String report = Files.readString(out.resolve("report.json"));
+    assertTrue(report.contains("\"collapsed\": true"), report);
+  }
+
+  @Test
+  void aWellConditionedModelIsNotFlagged(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("ok");
+    Run run = calibrate(Run.sampleModel(), TRAIN, out, "--calib-size", "300", "--master", "local[2]");
+    assertEquals(0, run.code(), run.err());
+    assertFalse(run.err().contains("collapses"), run.err());
+  }
+
+  @Test
+  void existingOutputIsKeptWithoutOverwrite(@TempDir Path dir) throws Exception {
+    Path out = Files.createDirectory(dir.resolve("taken"));
+    Files.writeString(out.resolve("mine.txt"), "keep");
+    Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "50", "--master", "local[1]");
+    assertEquals(2, run.code());
+    assertTrue(run.err().contains("already exists"), run.err());
+    assertEquals("keep", Files.readString(out.resolve("mine.txt")));
+    Run again = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "50", "--master", "local[1]",
+        "--overwrite");
+    assertEquals(0, again.code(), again.err());
+    assertFalse(Files.exists(out.resolve("mine.txt")));
+    assertTrue(Files.exists(out.resolve("quant_info.json")));
+    assertNoTemporaryFolders(dir);
+  }
+
+  @Test
+  void emptyDataWritesNothing(@TempDir Path dir) throws Exception {
+    Path empty = dir.resolve("empty-idx3-ubyte.gz");
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    try (DataOutputStream d = new DataOutputStream(new GZIPOutputStream(b))) {
+      d.writeInt(0x00000803);
+      d.writeInt(0);
+      d.writeInt(28);
+      d.writeInt(28);
+    }
+    Files.write(empty, b.toByteArray());
+    Path out = dir.resolve("out");
+    Run run = calibrate(Run.sampleModel(), empty.toString(), out, "--master", "local[1]");
+    assertEquals(2, run.code(), run.err());
+    assertFalse(Files.exists(out));
+    assertNoTemporaryFolders(dir);
+  }
+
+  @Test
+  void shapeMismatchWritesNothing(@TempDir Path dir) {
+    Path out = dir.resolve("out");
+    Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--dims", "1,14,56", "--master", "local[1]");
+    assertEquals(2, run.code(), run.err());
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
+  void moreCalibrationImagesThanDataWarnsAndUsesAll(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("out");
+    Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "5000", "--master", "local[2]");
+    assertEquals(0, run.code(), run.err());
+    assertTrue(run.err().contains("calibrating on all of them"), run.err());
+    assertTrue(Files.readString(out.resolve("quant_info.json")).contains("\"calibration_images\": 1000"));
+  }
+
+  static void assertNoTemporaryFolders(Path dir) throws Exception {
+    try (Stream<Path> s = Files.list(dir)) {
+      assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".qspark-")), "temporary folders left");
+    }
+  }
+}
