@@ -84,6 +84,25 @@ final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--overwrite", order = 37, description = "Replace --out if it exists (atomically).")
   boolean overwrite;
 
+  @Option(names = "--activation-rounding", paramLabel = "R", defaultValue = "half-up", order = 38,
+      description = "Rounding of activations: half-up (the DPU's: -2.5 to -2, 2.5 to 3), half-away or"
+          + " half-even. Default: ${DEFAULT-VALUE}.")
+  String activationRounding;
+
+  @Option(names = "--weight-rounding", paramLabel = "R", defaultValue = "half-away", order = 39,
+      description = "Rounding of weights, biases and the network input (Vitis: half-away). Default: ${DEFAULT-VALUE}.")
+  String weightRounding;
+
+  @Option(names = "--input-nodes", split = ",", paramLabel = "NODE", order = 40,
+      description = "First nodes of the quantized region (node or tensor names, as Vitis' input_nodes);"
+          + " what comes before stays float. Default: the graph inputs.")
+  java.util.List<String> inputNodes = new java.util.ArrayList<>();
+
+  @Option(names = "--output-nodes", split = ",", paramLabel = "NODE", order = 41,
+      description = "Last nodes of the quantized region (Vitis' output_nodes); what follows stays float."
+          + " Default: the graph outputs.")
+  java.util.List<String> outputNodes = new java.util.ArrayList<>();
+
   @Mixin SparkOptions spark;
 
   QuantConfig config() {
@@ -92,7 +111,8 @@ final class CalibrateCommand implements Callable<Integer> {
       int b = bits == null ? 8 : bits;
       cfg = new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
           weightBits == null ? b : weightBits, Method.parse(method), percentile,
-          QuantConfig.defaults().activationRounding(), QuantConfig.defaults().weightRounding());
+          io.qspark.kernels.quant.Rounding.parse(activationRounding), io.qspark.kernels.quant.Rounding.parse(weightRounding),
+          inputNodes, outputNodes);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

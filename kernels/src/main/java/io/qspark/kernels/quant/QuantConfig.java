@@ -1,30 +1,45 @@
 package io.qspark.kernels.quant;
 
+import java.util.List;
+
 /**
  * What to quantize to and how to choose fix_points. Immutable; the defaults are Vitis AI's for
  * a DPU: 8-bit everything, DPU rounding for activations, half-away rounding for weights, biases
- * and the network input, MSE ("diffs") fix_point search.
+ * and the network input, MSE ("diffs") fix_point search, the whole graph quantized.
+ *
+ * @param inputNodes where the quantized region starts (node or tensor names, as Vitis'
+ *     input_nodes); empty: at the graph inputs. What comes before stays float.
+ * @param outputNodes where it ends (Vitis' output_nodes); empty: at the graph outputs.
  */
 public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
-    double percentile, Rounding activationRounding, Rounding weightRounding) implements java.io.Serializable {
+    double percentile, Rounding activationRounding, Rounding weightRounding,
+    List<String> inputNodes, List<String> outputNodes) implements java.io.Serializable {
 
   public QuantConfig {
     new FixPoint(weightBits, 0, weightRounding);
     new FixPoint(activationBits, 0, activationRounding);
     new FixPoint(biasBits, 0, weightRounding);
     if (!(percentile > 0 && percentile <= 100)) throw new IllegalArgumentException("percentile " + percentile);
+    inputNodes = List.copyOf(inputNodes);
+    outputNodes = List.copyOf(outputNodes);
   }
 
   public static QuantConfig defaults() {
-    return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY);
+    return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of());
   }
 
   /** Same config with both widths set, as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
-    return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding);
+    return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes);
   }
 
   public QuantConfig withMethod(Method m) {
-    return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding);
+    return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding,
+        inputNodes, outputNodes);
+  }
+
+  public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
+    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
+        inputs, outputs);
   }
 }

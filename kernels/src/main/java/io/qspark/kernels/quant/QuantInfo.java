@@ -91,6 +91,8 @@ public final class QuantInfo {
     c.put("percentile", cfg.percentile());
     c.put("activation_rounding", cfg.activationRounding().key());
     c.put("weight_rounding", cfg.weightRounding().key());
+    c.put("input_nodes", new ArrayList<Object>(cfg.inputNodes()));
+    c.put("output_nodes", new ArrayList<Object>(cfg.outputNodes()));
     return c;
   }
 
@@ -111,7 +113,8 @@ public final class QuantInfo {
     Map<String, Object> c = (Map<String, Object>) root.get("config");
     QuantConfig cfg = new QuantConfig(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits"),
         Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
-        Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")));
+        Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")),
+        strings(c.get("input_nodes")), strings(c.get("output_nodes")));
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (Object o : (List<Object>) root.get("activations")) {
       Map<String, Object> m = (Map<String, Object>) o;
@@ -124,6 +127,12 @@ public final class QuantInfo {
     }
     String sha = (String) ((Map<String, Object>) root.get("model")).get("sha256");
     return new Parsed(sha, cfg, new QuantParams(acts, ps));
+  }
+
+  private static List<String> strings(Object o) {
+    List<String> r = new ArrayList<>();
+    if (o instanceof List<?> l) for (Object x : l) r.add((String) x);
+    return r;
   }
 
   private static FixPoint fixPoint(Map<String, Object> m) {

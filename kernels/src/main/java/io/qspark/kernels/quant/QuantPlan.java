@@ -44,21 +44,40 @@ public final class QuantPlan {
   }
 
   public static QuantPlan of(Graph g, QuantConfig cfg) {
+    Set<String> inside = region(g, cfg);
     UnionFind groups = new UnionFind();
     Map<String, Rounding> rounding = new HashMap<>();
+    List<String> order = new ArrayList<>();
     for (ValueInfo in : g.inputs()) {
+      if (!inside.contains(in.name())) continue;
       groups.add(in.name());
+      order.add(in.name());
       rounding.put(in.name(), cfg.weightRounding()); // Vitis rounds the network input like weights
     }
     List<ParamPoint> params = new ArrayList<>();
     for (Node n : g.nodes()) {
+      // inside the region: reads a region tensor and makes one (a start tensor's producer does not)
+      if (n.outputs().stream().noneMatch(inside::contains) || n.inputs().stream().noneMatch(inside::contains)) continue;
+      // a region starting inside the graph: its first values are quantized like an input
+      for (String in : n.inputs()) {
+        if (!in.isEmpty() && inside.contains(in) && !groups.contains(in) && !g.initializers().containsKey(in)) {
+          groups.add(in);
+          order.add(in);
+          rounding.put(in, cfg.activationRounding());
+        }
+      }
       boolean hasParams = n.opType().equals("Conv") || n.opType().equals("Gemm")
           || n.opType().equals("ConvTranspose") || n.opType().equals("MatMul");
       if (hasParams) {
         if (g.initializers().containsKey(n.input(1))) params.add(new ParamPoint(n.input(1), Role.WEIGHT, n.name()));
         if (n.hasInput(2) && g.initializers().containsKey(n.input(2))) params.add(new ParamPoint(n.input(2), Role.BIAS, n.name()));
       }
-      for (String o : n.outputs()) if (!o.isEmpty()) groups.add(o);
+      for (String o : n.outputs()) {
+        if (o.isEmpty() || !inside.contains(o)) continue;
+        groups.add(o);
+        order.add(o);
+        rounding.putIfAbsent(o, cfg.activationRounding());
+      }
       String out = n.outputs().get(0);
       boolean dataIn = !n.input(0).isEmpty() && !g.initializers().containsKey(n.input(0));
       if (PASS_THROUGH.contains(n.opType()) && dataIn && groups.contains(n.input(0))) {
@@ -66,14 +85,10 @@ public final class QuantPlan {
       } else if (n.opType().equals("Concat")) {
         for (String in : n.inputs()) if (groups.contains(in)) groups.union(in, out);
       }
-      rounding.putIfAbsent(out, cfg.activationRounding());
     }
     // group members in topological order; the decider is the group's first value with its own
     // statistics (for a Concat, its output, which holds every input's values)
     Map<String, List<String>> members = new LinkedHashMap<>();
-    List<String> order = new ArrayList<>();
-    for (ValueInfo in : g.inputs()) order.add(in.name());
-    for (Node n : g.nodes()) for (String o : n.outputs()) if (!o.isEmpty()) order.add(o);
     for (String v : order) members.computeIfAbsent(groups.find(v), k -> new ArrayList<>()).add(v);
     List<ActivationPoint> points = new ArrayList<>();
     for (List<String> vs : members.values()) {
@@ -84,6 +99,65 @@ public final class QuantPlan {
       points.add(new ActivationPoint(name, List.copyOf(vs), rounding.get(vs.get(0))));
     }
     return new QuantPlan(points, params);
+  }
+
+  /**
+   * The values of the quantized region: downstream of the input nodes' inputs and upstream of
+   * the output nodes' outputs (Vitis' input_nodes/output_nodes: the first and last nodes that
+   * are quantized). Names may be node names or tensor names.
+   */
+  static Set<String> region(Graph g, QuantConfig cfg) {
+    Set<String> start = new java.util.HashSet<>();
+    if (cfg.inputNodes().isEmpty()) {
+      for (ValueInfo in : g.inputs()) start.add(in.name());
+    } else {
+      for (String name : cfg.inputNodes()) {
+        Node n = node(g, name);
+        if (n != null) {
+          for (String in : n.inputs()) if (!in.isEmpty() && !g.initializers().containsKey(in)) start.add(in);
+        } else if (g.producer(name) != null || g.isInput(name)) {
+          start.add(name);
+        } else {
+          throw new io.qspark.kernels.graph.GraphException("input node '" + name + "' is neither a node nor a tensor of the model");
+        }
+      }
+    }
+    Set<String> end = new java.util.HashSet<>();
+    if (cfg.outputNodes().isEmpty()) {
+      end.addAll(g.outputs());
+    } else {
+      for (String name : cfg.outputNodes()) {
+        Node n = node(g, name);
+        if (n != null) {
+          for (String o : n.outputs()) if (!o.isEmpty()) end.add(o);
+        } else if (g.producer(name) != null) {
+          end.add(name);
+        } else {
+          throw new io.qspark.kernels.graph.GraphException("output node '" + name + "' is neither a node nor a tensor of the model");
+        }
+      }
+    }
+    Set<String> fwd = new java.util.HashSet<>(start);
+    for (Node n : g.nodes()) {
+      if (n.inputs().stream().anyMatch(fwd::contains)) for (String o : n.outputs()) if (!o.isEmpty()) fwd.add(o);
+    }
+    Set<String> bwd = new java.util.HashSet<>(end);
+    List<Node> nodes = g.nodes();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      Node n = nodes.get(i);
+      if (n.outputs().stream().anyMatch(bwd::contains)) bwd.addAll(n.inputs());
+    }
+    fwd.retainAll(bwd);
+    if (fwd.isEmpty()) {
+      throw new io.qspark.kernels.graph.GraphException("no tensor lies between input nodes " + cfg.inputNodes()
+          + " and output nodes " + cfg.outputNodes());
+    }
+    return fwd;
+  }
+
+  private static Node node(Graph g, String name) {
+    for (Node n : g.nodes()) if (n.name().equals(name)) return n;
+    return null;
   }
 
   private static String opOf(Graph g, String value) {
