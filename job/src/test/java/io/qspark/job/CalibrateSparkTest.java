@@ -85,6 +85,22 @@ class CalibrateSparkTest {
     assertFalse(run.err().contains("collapses"), run.err());
   }
 
+  /** Layer by layer on a quantized prefix: decisions differ from one pass where the error matters. */
+  @Test
+  void sequentialModeQuantizesThePrefix(@TempDir Path dir) throws Exception {
+    Path seq = dir.resolve("seq");
+    Path once = dir.resolve("once");
+    Run a = calibrate(Run.sampleModel(), Run.sampleImages(), seq, "--calib-size", "200", "--bits", "4", "--sequential",
+        "--master", "local[2]");
+    assertEquals(0, a.code(), a.err());
+    Run b = calibrate(Run.sampleModel(), Run.sampleImages(), once, "--calib-size", "200", "--bits", "4", "--master", "local[2]");
+    assertEquals(0, b.code(), b.err());
+    String s = Files.readString(seq.resolve("quant_info.json"));
+    String o = Files.readString(once.resolve("quant_info.json"));
+    assertEquals(o.length() > 0, s.length() > 0);
+    assertFalse(s.equals(o), "at 4 bits the quantized prefix moves some fix_point or statistic");
+  }
+
   @Test
   void existingOutputIsKeptWithoutOverwrite(@TempDir Path dir) throws Exception {
     Path out = Files.createDirectory(dir.resolve("taken"));

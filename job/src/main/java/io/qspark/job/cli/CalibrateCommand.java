@@ -23,6 +23,12 @@ import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.quant.QuantizedModel;
+import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.Waves;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -103,6 +109,11 @@ final class CalibrateCommand implements Callable<Integer> {
           + " Default: the graph outputs.")
   java.util.List<String> outputNodes = new java.util.ArrayList<>();
 
+  @Option(names = "--sequential", order = 42,
+      description = "Calibrate layer by layer: each wave of layers on inputs already quantized by the"
+          + " layers before it (one pass over the data per wave). Default: one pass on the float model.")
+  boolean sequential;
+
   @Mixin SparkOptions spark;
 
   QuantConfig config() {
@@ -147,9 +158,30 @@ final class CalibrateCommand implements Callable<Integer> {
         SparkRuntime runtime = SparkRuntime.start("qspark calibrate", settings)) {
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
       long t1 = System.nanoTime();
-      ActivationStats stats = CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions);
+      ActivationStats stats;
+      QuantParams params;
+      if (sequential) {
+        stats = new ActivationStats();
+        Map<String, FixPoint> acts = new LinkedHashMap<>();
+        Map<String, FixPoint> ps = QuantParams.params(m.graph(), qplan, cfg);
+        List<Set<String>> waves = Waves.of(m.graph(), qplan);
+        for (int w = 0; w < waves.size(); w++) {
+          ActivationStats s = CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions,
+              waves.get(w), QuantParams.partial(acts, ps), "calibrate: wave " + (w + 1) + "/" + waves.size());
+          for (QuantPlan.ActivationPoint a : qplan.activations()) {
+            if (waves.get(w).contains(a.name())) acts.put(a.name(), QuantParams.activation(m.graph(), a, s.histograms().get(a.name()), cfg));
+          }
+          if (w == 0) stats.addImages(s.images());
+          s.histograms().forEach((k, h) -> stats.histograms().put(k, h));
+        }
+        Map<String, FixPoint> ordered = new LinkedHashMap<>();
+        for (QuantPlan.ActivationPoint a : qplan.activations()) ordered.put(a.name(), acts.get(a.name()));
+        params = QuantParams.legalized(m.graph(), qplan, ordered, ps);
+      } else {
+        stats = CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions);
+        params = QuantParams.decide(m.graph(), qplan, stats.histograms(), cfg);
+      }
       long t2 = System.nanoTime();
-      QuantParams params = QuantParams.decide(m.graph(), qplan, stats.histograms(), cfg);
       QuantizedModel qm = new QuantizedModel(m.graph(), qplan, params);
       String name = model.path().getFileName().toString();
       String info = QuantInfo.write(name, blob.sha256(), cfg, qplan, params, stats, m.graph());

@@ -9,6 +9,9 @@ import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantError;
 import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantizedModel;
+import io.qspark.kernels.exec.TensorObserver;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -32,18 +35,35 @@ public final class CalibrationJob {
   /** Pass 1: activation statistics of the float (inference) model. */
   public static ActivationStats statistics(JavaSparkContext sc, DataSource data, ModelBlob model,
       ScoringPlan plan, QuantConfig cfg, int partitions) {
-    return pass(sc, "calibrate: statistics", data, partitions, done -> {
+    return statistics(sc, data, model, plan, cfg, partitions, null, null, "calibrate: statistics");
+  }
+
+  /**
+   * Statistics of the points in {@code only} (all when null) with the model quantized as far as
+   * {@code prefix} has decided (float when null): one wave of sequential calibration.
+   */
+  public static ActivationStats statistics(JavaSparkContext sc, DataSource data, ModelBlob model,
+      ScoringPlan plan, QuantConfig cfg, int partitions, java.util.Set<String> only, QuantParams prefix, String name) {
+    return pass(sc, name, data, partitions, done -> {
       Broadcast<ModelBlob> blob = sc.broadcast(model);
       return new JobPass<>(blob, done, images -> {
         LoadedModels.Loaded l = LoadedModels.get(blob.value());
         QuantPlan qp = QuantPlan.of(l.model().graph(), cfg);
         ActivationStats stats = new ActivationStats();
-        var observer = stats.observer(qp);
+        TensorObserver observer = stats.observer(qp, only);
+        Executor ex = l.executor();
+        if (prefix != null) {
+          QuantizedModel qm = new QuantizedModel(l.model().graph(), qp, prefix);
+          TensorObserver record = observer;
+          TensorObserver quantize = qm.fakeQuant();
+          observer = (node, v, t) -> quantize.onValue(node, v, record.onValue(node, v, t));
+          ex = qm.executor(1);
+        }
         String in = l.model().graph().inputs().get(0).name();
         InputBatches batches = new InputBatches(images, plan);
         while (batches.hasNext()) {
           InputBatches.Batch b = batches.next();
-          l.executor().run(Map.of(in, b.input()), observer, false);
+          ex.run(Map.of(in, b.input()), observer, false);
           stats.addImages(b.size());
           done.add(b.size());
         }

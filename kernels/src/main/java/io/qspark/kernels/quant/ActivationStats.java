@@ -24,8 +24,13 @@ public final class ActivationStats implements Serializable {
 
   /** An observer that adds every point's deciding value to its histogram. */
   public TensorObserver observer(QuantPlan plan) {
+    return observer(plan, null);
+  }
+
+  /** The same for the points in {@code only} (all when null). */
+  public TensorObserver observer(QuantPlan plan, java.util.Set<String> only) {
     return (node, name, value) -> {
-      if (name.equals(plan.pointOf(name)) && value.isFloat()) {
+      if (name.equals(plan.pointOf(name)) && value.isFloat() && (only == null || only.contains(name))) {
         Histogram h = histograms.computeIfAbsent(name, k -> new Histogram());
         h.update(value.data());
         if (h.nonFinite() > 0) {

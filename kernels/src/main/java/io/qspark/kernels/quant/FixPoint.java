@@ -5,7 +5,7 @@ package io.qspark.kernels.quant;
  * for q * 2^-fp, where fp (Vitis AI's "fix_point", the number of fractional bits) may be
  * negative for large ranges. Immutable value: bits, fix_point and rounding.
  */
-public record FixPoint(int bits, int fixPoint, Rounding rounding) {
+public record FixPoint(int bits, int fixPoint, Rounding rounding) implements java.io.Serializable {
   public static final int MIN_BITS = 2;
   public static final int MAX_BITS = 16;
 

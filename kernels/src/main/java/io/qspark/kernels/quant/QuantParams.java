@@ -13,7 +13,8 @@ import java.util.Map;
  * bias, legalised so the DPU's shifts stay in range. Built on the driver from merged
  * statistics; a pure function of them, the graph and the config.
  */
-public final class QuantParams {
+public final class QuantParams implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   /** Vitis keeps shift_cut = in_fp + w_fp - out_fp in [0, 16]. */
   public static final int MAX_SHIFT_CUT = 16;
   /** shift_bias = in_fp + w_fp - bias_fp at most 16. */
@@ -29,18 +30,27 @@ public final class QuantParams {
 
   /** Chooses every fix_point, then legalises shifts. */
   public static QuantParams decide(Graph g, QuantPlan plan, Map<String, Histogram> stats, QuantConfig cfg) {
-    FixPointSearch search = new FixPointSearch(cfg.method(), cfg.percentile());
-    // the network input's histogram is a comb (256 pixel levels): KL divergence cannot see
-    // clipping there (it chose 1/16 of the range on Fashion-MNIST), so the input takes the
-    // squared-error search under the entropy method
-    FixPointSearch inputSearch = cfg.method() == Method.ENTROPY ? new FixPointSearch(Method.MSE, cfg.percentile()) : search;
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (QuantPlan.ActivationPoint a : plan.activations()) {
       Histogram h = stats.get(a.name());
       if (h == null) throw new GraphException("no statistics collected for tensor '" + a.name() + "'");
-      FixPointSearch s = g.isInput(a.name()) ? inputSearch : search;
-      acts.put(a.name(), new FixPoint(cfg.activationBits(), s.choose(h, cfg.activationBits(), a.rounding()), a.rounding()));
+      acts.put(a.name(), activation(g, a, h, cfg));
     }
+    return legalized(g, plan, acts, params(g, plan, cfg));
+  }
+
+  /** One activation point's fix_point from its histogram. */
+  public static FixPoint activation(Graph g, QuantPlan.ActivationPoint a, Histogram h, QuantConfig cfg) {
+    // the network input's histogram is a comb (256 pixel levels): KL divergence cannot see
+    // clipping there (it chose 1/16 of the range on Fashion-MNIST), so the input takes the
+    // squared-error search under the entropy method
+    Method m = g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE : cfg.method();
+    int fp = new FixPointSearch(m, cfg.percentile()).choose(h, cfg.activationBits(), a.rounding());
+    return new FixPoint(cfg.activationBits(), fp, a.rounding());
+  }
+
+  /** Every weight's and bias's fix_point, from their own values. */
+  public static Map<String, FixPoint> params(Graph g, QuantPlan plan, QuantConfig cfg) {
     Map<String, FixPoint> ps = new LinkedHashMap<>();
     for (QuantPlan.ParamPoint p : plan.params()) {
       Tensor t = g.initializers().get(p.name());
@@ -51,8 +61,20 @@ public final class QuantParams {
           : FixPoint.noOverflow(min(t.data()), max(t.data()), bits);
       ps.put(p.name(), new FixPoint(bits, fp, cfg.weightRounding()));
     }
-    legalize(g, plan, acts, ps);
-    return new QuantParams(acts, ps);
+    return ps;
+  }
+
+  /** The decisions with shifts legalised for the DPU. */
+  public static QuantParams legalized(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
+    Map<String, FixPoint> a = new LinkedHashMap<>(acts);
+    Map<String, FixPoint> p = new LinkedHashMap<>(ps);
+    legalize(g, plan, a, p);
+    return new QuantParams(a, p);
+  }
+
+  /** Decisions so far, unlegalised (sequential calibration quantizes the prefix with them). */
+  public static QuantParams partial(Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
+    return new QuantParams(new LinkedHashMap<>(acts), new LinkedHashMap<>(ps));
   }
 
   static int bestWeightFixPoint(float[] w, int bits, Rounding r) {

@@ -48,6 +48,7 @@ public final class QuantizedModel {
       String pt = plan.pointOf(name);
       if (pt == null || !value.isFloat()) return value;
       FixPoint q = params.activation(pt);
+      if (q == null) return value; // not decided yet (sequential calibration)
       float[] out = new float[value.size()];
       FakeQuant.apply(q, value.data(), out, 0, out.length);
       return Tensor.of(out, value.shape());
