@@ -136,6 +136,26 @@ class CalibrateSparkTest {
   }
 
   @Test
+  void nanWeightsAreRefusedAndNothingIsWritten(@TempDir Path dir) throws Exception {
+    var model = io.qspark.kernels.onnx.proto.OnnxProto.ModelProto.parseFrom(Files.readAllBytes(Path.of(Run.sampleModel())));
+    var b = model.toBuilder();
+    var g = b.getGraphBuilder();
+    int idx = 0;
+    while (g.getInitializer(idx).getDimsCount() != 4) idx++;
+    var t = g.getInitializer(idx);
+    byte[] raw = t.getRawData().toByteArray();
+    java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(0, Float.NaN);
+    g.setInitializer(idx, t.toBuilder().setRawData(com.google.protobuf.ByteString.copyFrom(raw)));
+    Path bad = Files.write(dir.resolve("nan.onnx"), b.build().toByteArray());
+    Path out = dir.resolve("out");
+    Run run = calibrate(bad.toString(), Run.sampleImages(), out, "--master", "local[1]");
+    assertEquals(2, run.code(), run.err());
+    assertTrue(run.err().contains("NaN") && run.err().contains(t.getName()), run.err());
+    assertFalse(Files.exists(out));
+    assertNoTemporaryFolders(dir);
+  }
+
+  @Test
   void shapeMismatchWritesNothing(@TempDir Path dir) {
     Path out = dir.resolve("out");
     Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--dims", "1,14,56", "--master", "local[1]");

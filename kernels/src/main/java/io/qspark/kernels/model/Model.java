@@ -28,6 +28,7 @@ public record Model(Graph graph, Map<String, int[]> shapes, String source, Strin
   }
 
   public static Model prepare(Graph graph, String source, String sha256, String format) {
+    checkFinite(graph, source);
     Map<String, int[]> shapes = ShapeInference.infer(graph);
     Graph folded = ConstantFolding.apply(graph, shapes);
     if (folded != graph) shapes = ShapeInference.infer(folded);
@@ -38,6 +39,20 @@ public record Model(Graph graph, Map<String, int[]> shapes, String source, Strin
   public Model forInference() {
     Graph g = io.qspark.kernels.passes.InferencePasses.apply(graph);
     return g == graph ? this : new Model(g, ShapeInference.infer(g), source, sha256, format);
+  }
+
+  /** NaN or infinite weights make every downstream statistic meaningless: refuse them at load. */
+  private static void checkFinite(Graph g, String source) {
+    java.util.List<String> bad = new java.util.ArrayList<>();
+    g.initializers().forEach((name, t) -> {
+      if (!t.isFloat()) return;
+      int n = 0;
+      for (float v : t.data()) if (!Float.isFinite(v)) n++;
+      if (n > 0) bad.add("'" + name + "' (" + n + " of " + t.size() + ")");
+    });
+    if (!bad.isEmpty()) {
+      throw new GraphException(source + ": weights with NaN or infinite values: " + String.join(", ", bad));
+    }
   }
 
   public int[] shape(String value) {

@@ -21,13 +21,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The exported QDQ model in ONNX Runtime computes what qspark's fake-quant executor computes:
- * the same logits to the bit on 2,000 test images (the tie nudge makes ONNX's half-to-even
+ * the same logits to the bit on the 10,000 test images (the tie nudge makes ONNX's half-to-even
  * QuantizeLinear round like the DPU).
  */
 class QdqExportTest {
   @ParameterizedTest
-  @CsvSource({"resnet_s.onnx,8", "mbv2_s.onnx,6"})
-  void onnxRuntimeAgreesWithFakeQuant(String file, int bits, @TempDir Path dir) throws Exception {
+  @CsvSource({"resnet_s.onnx,8,10000", "mbv2_s.onnx,6,2000"})
+  void onnxRuntimeAgreesWithFakeQuant(String file, int bits, int n, @TempDir Path dir) throws Exception {
     Model m = Model.load(Shared.model(file)).forInference();
     String in = m.graph().inputs().get(0).name();
     QuantConfig cfg = QuantConfig.defaults().withBits(bits);
@@ -41,7 +41,6 @@ class QdqExportTest {
     Path onnx = dir.resolve("q.onnx");
     Files.write(onnx, proto.toByteArray());
 
-    int n = 2000;
     Tensor test = Shared.testImages(n);
     float[] ours = qm.run(qm.executor(2), Map.of(in, test)).values().iterator().next().data();
     OrtEnvironment env = OrtEnvironment.getEnvironment();
