@@ -60,6 +60,7 @@ class CalibrateSparkTest {
     Run eval = Run.of("evaluate", "--model", out.toString(), "--data", TEST, "--mean", "72.94", "--std", "90.02",
         "--master", "local[2]");
     assertEquals(0, eval.code(), eval.err());
+    assertTrue(eval.out().contains("agreement with float: "), eval.out());
     String[] lines = eval.out().strip().split("\\R");
     double top1 = Double.parseDouble(lines[lines.length - 1].replace("top1:", "").trim());
     assertTrue(top1 >= floatTop1 - 0.5, String.format(Locale.ROOT, "%s %d-bit: %.2f vs float %.2f", file, bits, top1, floatTop1));

@@ -8,11 +8,19 @@ import java.util.Iterator;
 /** Scores a stream of labelled images in mini-batches: preprocess, run the model, compare the best classes to the label. */
 public final class BatchScorer {
   private final java.util.function.UnaryOperator<Tensor> forward;
+  private final java.util.function.UnaryOperator<Tensor> reference;
   private final ScoringPlan plan;
 
   /** @param forward the model on one input batch: float, or fake-quantized */
   public BatchScorer(java.util.function.UnaryOperator<Tensor> forward, ScoringPlan plan) {
+    this(forward, null, plan);
+  }
+
+  /** @param reference the float model, to count agreement with a quantized {@code forward}; or null */
+  public BatchScorer(java.util.function.UnaryOperator<Tensor> forward, java.util.function.UnaryOperator<Tensor> reference,
+      ScoringPlan plan) {
     this.forward = forward;
+    this.reference = reference;
     this.plan = plan;
   }
 
@@ -21,10 +29,12 @@ public final class BatchScorer {
     long[] seen = new long[classes];
     long[] top1 = new long[classes];
     long top5 = 0;
+    long agree = reference == null ? -1 : 0;
     InputBatches batches = new InputBatches(images, plan);
     while (batches.hasNext()) {
       InputBatches.Batch batch = batches.next();
       float[] y = forward.apply(batch.input()).data();
+      float[] r = reference == null ? null : reference.apply(batch.input()).data();
       for (int i = 0; i < batch.size(); i++) {
         int label = batch.labels()[i];
         if (label < 0 || label >= classes) {
@@ -35,9 +45,16 @@ public final class BatchScorer {
         seen[label]++;
         if (rank == 0) top1[label]++;
         if (rank < 5) top5++;
+        if (r != null && argmax(y, i * classes, classes) == argmax(r, i * classes, classes)) agree++;
       }
     }
-    return new EvalCounts(seen, top1, top5);
+    return new EvalCounts(seen, top1, top5, agree);
+  }
+
+  private static int argmax(float[] y, int off, int classes) {
+    int best = 0;
+    for (int c = 1; c < classes; c++) if (y[off + c] > y[off + best]) best = c;
+    return best;
   }
 
   /**

@@ -13,12 +13,19 @@ public final class EvalCounts implements Serializable {
   private final long[] images;
   private final long[] top1;
   private final long top5;
+  /** Images where a quantized model picks the float model's class; -1 when not compared. */
+  private final long agree;
 
   public EvalCounts(long[] images, long[] top1, long top5) {
+    this(images, top1, top5, -1);
+  }
+
+  public EvalCounts(long[] images, long[] top1, long top5, long agree) {
     if (images.length != top1.length) throw new IllegalArgumentException("class counts differ in length");
     this.images = images.clone();
     this.top1 = top1.clone();
     this.top5 = top5;
+    this.agree = agree;
   }
 
   public static EvalCounts empty(int classes) {
@@ -33,7 +40,14 @@ public final class EvalCounts implements Serializable {
       im[i] += o.images[i];
       t1[i] += o.top1[i];
     }
-    return new EvalCounts(im, t1, top5 + o.top5);
+    long a = agree < 0 && o.agree < 0 ? -1 : Math.max(0, agree) + Math.max(0, o.agree);
+    return new EvalCounts(im, t1, top5 + o.top5, a);
+  }
+
+  /** Share of images on which the quantized and float models agree, or NaN if not compared. */
+  public double agreementPercent() {
+    long n = images();
+    return agree < 0 || n == 0 ? Double.NaN : 100.0 * agree / n;
   }
 
   public int classes() {
@@ -74,16 +88,16 @@ public final class EvalCounts implements Serializable {
   @Override
   public boolean equals(Object o) {
     return o instanceof EvalCounts e && Arrays.equals(images, e.images) && Arrays.equals(top1, e.top1)
-        && top5 == e.top5;
+        && top5 == e.top5 && agree == e.agree;
   }
 
   @Override
   public int hashCode() {
-    return 31 * Arrays.hashCode(images) + Arrays.hashCode(top1) + Long.hashCode(top5);
+    return 31 * Arrays.hashCode(images) + Arrays.hashCode(top1) + Long.hashCode(top5) + Long.hashCode(agree);
   }
 
   @Override
   public String toString() {
-    return "EvalCounts{images=" + Arrays.toString(images) + ", top1=" + Arrays.toString(top1) + ", top5=" + top5 + "}";
+    return "EvalCounts{images=" + Arrays.toString(images) + ", top1=" + Arrays.toString(top1) + ", top5=" + top5 + ", agree=" + agree + "}";
   }
 }

@@ -30,6 +30,7 @@ public record EvaluationReport(String model, String data, String preprocessing, 
     out.println();
     // top-5 says nothing when there are at most five classes
     if (counts.classes() > 5) out.println("top5: " + pct(counts.top5Percent()));
+    if (!Double.isNaN(counts.agreementPercent())) out.println("agreement with float: " + pct(counts.agreementPercent()));
     out.println("top1: " + pct(counts.top1Percent()));
   }
 

@@ -74,7 +74,10 @@ public final class EvaluationJob {
 
     @Override
     public Iterator<EvalCounts> call(Iterator<LabeledImage> images) {
-      EvalCounts counts = new BatchScorer(LoadedModels.get(model.value()).forward(), plan).score(images);
+      LoadedModels.Loaded l = LoadedModels.get(model.value());
+      // a quantized model is also compared with its float model, image by image
+      var reference = l.quantized() == null ? null : (java.util.function.UnaryOperator<io.qspark.kernels.tensor.Tensor>) l.executor()::run;
+      EvalCounts counts = new BatchScorer(l.forward(), reference, plan).score(images);
       done.add(counts.images());
       return List.of(counts).iterator();
     }
