@@ -114,6 +114,11 @@ final class CalibrateCommand implements Callable<Integer> {
           + " layers before it (one pass over the data per wave). Default: one pass on the float model.")
   boolean sequential;
 
+  @Option(names = "--unsigned-activations", order = 43,
+      description = "Experimental: activations never negative in calibration (after ReLU) use the unsigned"
+          + " range, one more bit of resolution. The DPU computes signed only: deploy refuses such a model.")
+  boolean unsignedActivations;
+
   @Mixin SparkOptions spark;
 
   QuantConfig config() {
@@ -123,7 +128,7 @@ final class CalibrateCommand implements Callable<Integer> {
       cfg = new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
           weightBits == null ? b : weightBits, Method.parse(method), percentile,
           io.qspark.kernels.quant.Rounding.parse(activationRounding), io.qspark.kernels.quant.Rounding.parse(weightRounding),
-          inputNodes, outputNodes);
+          inputNodes, outputNodes, unsignedActivations);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

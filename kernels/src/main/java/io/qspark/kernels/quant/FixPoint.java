@@ -5,7 +5,7 @@ package io.qspark.kernels.quant;
  * for q * 2^-fp, where fp (Vitis AI's "fix_point", the number of fractional bits) may be
  * negative for large ranges. Immutable value: bits, fix_point and rounding.
  */
-public record FixPoint(int bits, int fixPoint, Rounding rounding) implements java.io.Serializable {
+public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed) implements java.io.Serializable {
   public static final int MIN_BITS = 2;
   public static final int MAX_BITS = 16;
 
@@ -16,12 +16,17 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding) implements jav
     if (fixPoint < -64 || fixPoint > 64) throw new IllegalArgumentException("fix_point " + fixPoint);
   }
 
+  /** Signed, as the DPU computes; unsigned is an experimental option that deploy refuses. */
+  public FixPoint(int bits, int fixPoint, Rounding rounding) {
+    this(bits, fixPoint, rounding, true);
+  }
+
   public int qmin() {
-    return -(1 << (bits - 1));
+    return signed ? -(1 << (bits - 1)) : 0;
   }
 
   public int qmax() {
-    return (1 << (bits - 1)) - 1;
+    return signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
   }
 
   /** The value of one integer step, 2^-fp. */
@@ -58,20 +63,27 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding) implements jav
    * step is the rounding margin: values up to qmax + 0.5 still round to qmax.
    */
   public static int noOverflow(double min, double max, int bits) {
-    double qmin = -(1 << (bits - 1)) - 0.5;
-    double qmax = (1 << (bits - 1)) - 0.5;
-    double step = Math.max(min / qmin, max / qmax);
+    return noOverflow(min, max, bits, true);
+  }
+
+  /** The same for a signed or unsigned range (unsigned: negative values always saturate at 0). */
+  public static int noOverflow(double min, double max, int bits, boolean signed) {
+    FixPoint f = new FixPoint(bits, 0, Rounding.HALF_UP, signed);
+    double qmin = f.qmin() - 0.5;
+    double qmax = f.qmax() + 0.5;
+    double lo = signed ? min : 0;
+    double step = Math.max(lo / qmin, max / qmax);
     if (!(step > 0)) return maxFixPointFor(bits);
     int fp = (int) Math.floor(-Math.log(step) / Math.log(2));
     // log2 in floating point can land one off at exact powers of two: settle it exactly
-    while (overflows(min, max, bits, fp)) fp--;
-    while (!overflows(min, max, bits, fp + 1)) fp++;
+    while (overflows(lo, max, qmin, qmax, fp)) fp--;
+    while (!overflows(lo, max, qmin, qmax, fp + 1)) fp++;
     return Math.min(fp, maxFixPointFor(bits));
   }
 
-  private static boolean overflows(double min, double max, int bits, int fp) {
+  private static boolean overflows(double min, double max, double qmin, double qmax, int fp) {
     double s = Math.scalb(1.0, fp);
-    return max * s > (1 << (bits - 1)) - 0.5 || min * s < -(1 << (bits - 1)) - 0.5;
+    return max * s > qmax || min * s < qmin;
   }
 
   /** Vitis caps activation fix_points (12 for b <= 8) so all-zero tensors stay sane. */
@@ -81,6 +93,6 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding) implements jav
 
   @Override
   public String toString() {
-    return "int" + bits + " fp=" + fixPoint + " (" + rounding.key() + ")";
+    return (signed ? "int" : "uint") + bits + " fp=" + fixPoint + " (" + rounding.key() + ")";
   }
 }

@@ -25,19 +25,23 @@ public final class FixPointSearch {
 
   /** The chosen fix_point for a tensor quantized to {@code bits} with {@code rounding}. */
   public int choose(Histogram h, int bits, Rounding rounding) {
+    return choose(h, bits, rounding, true);
+  }
+
+  public int choose(Histogram h, int bits, Rounding rounding, boolean signed) {
     if (h.count() == 0) return FixPoint.maxFixPointFor(bits);
-    int fp0 = FixPoint.noOverflow(h.min(), h.max(), bits);
+    int fp0 = FixPoint.noOverflow(h.min(), h.max(), bits, signed);
     switch (method) {
       case MAXMIN:
         return fp0;
       case PERCENTILE: {
         double a = h.percentileAbs(percentile / 100);
-        return FixPoint.noOverflow(Math.max(h.min(), -a), Math.min(h.max(), a), bits);
+        return FixPoint.noOverflow(Math.max(h.min(), -a), Math.min(h.max(), a), bits, signed);
       }
       case MSE:
-        return best(fp0, bits, fp -> h.squaredError(new FixPoint(bits, fp, rounding)));
+        return best(fp0, bits, fp -> h.squaredError(new FixPoint(bits, fp, rounding, signed)));
       case ENTROPY:
-        return best(fp0, bits, fp -> Entropy.divergence(h, bits, fp));
+        return best(fp0, bits, fp -> Entropy.divergence(h, signed ? bits : bits + 1, fp));
       default:
         throw new AssertionError(method);
     }

@@ -20,7 +20,8 @@ import java.util.Set;
  * 2^-fix_point, zero point 0, int8) at every quantization point, int8 weights and biases behind
  * a DequantizeLinear. Any ONNX runtime runs it; Netron shows each point's fix_point and width
  * in the Q/DQ node names and doc strings. Below 8 bits a Clip after the DequantizeLinear
- * narrows the range, since QuantizeLinear saturates at int8 only.
+ * narrows the range, since QuantizeLinear saturates at int8 only; points wider than 8 bits
+ * cannot be expressed at this opset and stay float. Unsigned points use uint8.
  *
  * <p>QuantizeLinear rounds half to even where the DPU rounds half up, and exact ties are common
  * here: a conv's output sits on the finer grid of its input and weight steps, so about one value
@@ -68,6 +69,8 @@ public final class QdqExport {
     for (QuantPlan.ActivationPoint a : plan.activations()) {
       for (String v : a.members()) {
         Node p = g.producer(v);
+        // QuantizeLinear is 8-bit at this opset: wider points stay float in the QDQ model
+        if (params.activation(a.name()).bits() > 8) continue;
         if (p == null || !QuantPlan.PASS_THROUGH.contains(p.opType())) quantizeAfter.add(v);
       }
     }
@@ -105,7 +108,7 @@ public final class QdqExport {
     String scale = base + "/scale";
     inits.put(scale, Tensor.scalar((float) q.step()));
     String zp = base + "/zero_point";
-    typed.put(zp, OnnxExporter.int8(zp, 0, true));
+    typed.put(zp, OnnxExporter.int8(zp, 0, q.signed()));
     inits.put(zp, placeholder());
     String qv = base + "/int8";
     List<Node> r = new ArrayList<>();
@@ -117,9 +120,10 @@ public final class QdqExport {
       r.add(new Node(base + "/RoundHalfUp", "Add", List.of(in, nudge), List.of(qIn), Attributes.empty()));
     }
     r.add(new Node(base + "/QuantizeLinear" + tag, "QuantizeLinear", List.of(qIn, scale, zp), List.of(qv), Attributes.empty()));
-    String dqOut = q.bits() < 8 ? base + "/dequantized" : out;
+    boolean narrow = q.bits() < 8;
+    String dqOut = narrow ? base + "/dequantized" : out;
     r.add(new Node(base + "/DequantizeLinear" + tag, "DequantizeLinear", List.of(qv, scale, zp), List.of(dqOut), Attributes.empty()));
-    if (q.bits() < 8) {
+    if (narrow) {
       String lo = base + "/min", hi = base + "/max";
       inits.put(lo, Tensor.scalar((float) (q.qmin() * q.step())));
       inits.put(hi, Tensor.scalar((float) (q.qmax() * q.step())));

@@ -10,10 +10,13 @@ import java.util.List;
  * @param inputNodes where the quantized region starts (node or tensor names, as Vitis'
  *     input_nodes); empty: at the graph inputs. What comes before stays float.
  * @param outputNodes where it ends (Vitis' output_nodes); empty: at the graph outputs.
+ * @param unsignedActivations experimental: activations that are never negative in calibration
+ *     use the unsigned range (one more bit of resolution); the DPU computes signed only, so
+ *     deploy refuses such a model.
  */
 public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
     double percentile, Rounding activationRounding, Rounding weightRounding,
-    List<String> inputNodes, List<String> outputNodes) implements java.io.Serializable {
+    List<String> inputNodes, List<String> outputNodes, boolean unsignedActivations) implements java.io.Serializable {
 
   public QuantConfig {
     new FixPoint(weightBits, 0, weightRounding);
@@ -25,21 +28,27 @@ public record QuantConfig(int weightBits, int activationBits, int biasBits, Meth
   }
 
   public static QuantConfig defaults() {
-    return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of());
+    return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
   }
 
   /** Same config with both widths set, as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
-    return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes);
+    return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes,
+        unsignedActivations);
   }
 
   public QuantConfig withMethod(Method m) {
     return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes);
+        inputNodes, outputNodes, unsignedActivations);
   }
 
   public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputs, outputs);
+        inputs, outputs, unsignedActivations);
+  }
+
+  public QuantConfig withUnsignedActivations(boolean unsigned) {
+    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
+        inputNodes, outputNodes, unsigned);
   }
 }

@@ -67,6 +67,7 @@ public final class QuantInfo {
     m.put("bits", q.bits());
     m.put("fix_point", q.fixPoint());
     m.put("rounding", q.rounding().key());
+    m.put("signed", q.signed());
     m.put("threshold", q.maxValue());
   }
 
@@ -93,6 +94,7 @@ public final class QuantInfo {
     c.put("weight_rounding", cfg.weightRounding().key());
     c.put("input_nodes", new ArrayList<Object>(cfg.inputNodes()));
     c.put("output_nodes", new ArrayList<Object>(cfg.outputNodes()));
+    c.put("unsigned_activations", cfg.unsignedActivations());
     return c;
   }
 
@@ -114,7 +116,8 @@ public final class QuantInfo {
     QuantConfig cfg = new QuantConfig(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits"),
         Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
         Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")),
-        strings(c.get("input_nodes")), strings(c.get("output_nodes")));
+        strings(c.get("input_nodes")), strings(c.get("output_nodes")),
+        Boolean.TRUE.equals(c.get("unsigned_activations")));
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (Object o : (List<Object>) root.get("activations")) {
       Map<String, Object> m = (Map<String, Object>) o;
@@ -136,7 +139,8 @@ public final class QuantInfo {
   }
 
   private static FixPoint fixPoint(Map<String, Object> m) {
-    return new FixPoint(num(m, "bits"), num(m, "fix_point"), Rounding.parse((String) m.get("rounding")));
+    return new FixPoint(num(m, "bits"), num(m, "fix_point"), Rounding.parse((String) m.get("rounding")),
+        !Boolean.FALSE.equals(m.get("signed")));
   }
 
   private static int num(Map<String, Object> m, String k) {

@@ -45,8 +45,9 @@ public final class QuantParams implements java.io.Serializable {
     // clipping there (it chose 1/16 of the range on Fashion-MNIST), so the input takes the
     // squared-error search under the entropy method
     Method m = g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE : cfg.method();
-    int fp = new FixPointSearch(m, cfg.percentile()).choose(h, cfg.activationBits(), a.rounding());
-    return new FixPoint(cfg.activationBits(), fp, a.rounding());
+    boolean signed = !(cfg.unsignedActivations() && h.min() >= 0);
+    int fp = new FixPointSearch(m, cfg.percentile()).choose(h, cfg.activationBits(), a.rounding(), signed);
+    return new FixPoint(cfg.activationBits(), fp, a.rounding(), signed);
   }
 
   /** Every weight's and bias's fix_point, from their own values. */
@@ -138,7 +139,7 @@ public final class QuantParams implements java.io.Serializable {
   }
 
   private static FixPoint with(FixPoint f, int fp) {
-    return new FixPoint(f.bits(), fp, f.rounding());
+    return new FixPoint(f.bits(), fp, f.rounding(), f.signed());
   }
 
   static float min(float[] x) {

@@ -26,11 +26,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class QdqExportTest {
   @ParameterizedTest
-  @CsvSource({"resnet_s.onnx,8,10000", "mbv2_s.onnx,6,2000"})
-  void onnxRuntimeAgreesWithFakeQuant(String file, int bits, int n, @TempDir Path dir) throws Exception {
+  @CsvSource({"resnet_s.onnx,8,10000,false", "mbv2_s.onnx,6,2000,false", "resnet_s.onnx,6,1000,true"})
+  void onnxRuntimeAgreesWithFakeQuant(String file, int bits, int n, boolean unsigned, @TempDir Path dir) throws Exception {
     Model m = Model.load(Shared.model(file)).forInference();
     String in = m.graph().inputs().get(0).name();
-    QuantConfig cfg = QuantConfig.defaults().withBits(bits);
+    QuantConfig cfg = QuantConfig.defaults().withBits(bits).withUnsignedActivations(unsigned);
     QuantPlan plan = QuantPlan.of(m.graph(), cfg);
     ActivationStats stats = new ActivationStats();
     Executor ex = new Executor(m.graph());
