@@ -28,13 +28,15 @@ public final class BatchScorer {
       while (n < batch.length && images.hasNext()) batch[n++] = images.next();
       float[] x = new float[n * per];
       for (int i = 0; i < n; i++) {
-        plan.preprocessing().apply(batch[i].pixels(), plan.layout(), x, i * per);
+        float[] values = batch[i].values();
+        if (values != null) System.arraycopy(values, 0, x, i * per, per); // preprocessed at the source
+        else plan.preprocessing().apply(batch[i].pixels(), plan.layout(), x, i * per);
       }
       float[] y = executor.run(Tensor.of(x, plan.classifier().batchShape(n))).data();
       for (int i = 0; i < n; i++) {
         int label = batch[i].label();
         if (label < 0 || label >= classes) {
-          throw new UserError("image " + batch[i].index() + " has label " + label + " but the model has "
+          throw new UserError(batch[i].name() + " has label " + label + " but the model has "
               + classes + " classes");
         }
         int rank = rankOfLabel(y, i * classes, classes, label);
