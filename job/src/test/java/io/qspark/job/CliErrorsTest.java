@@ -209,6 +209,77 @@ class CliErrorsTest {
     assertContains(msg, "inconsistent shapes", "1x32x32", "[N,1,28,28]");
   }
 
+  // --- image folders: checked by the driver, which lists them and decodes the first image ---
+
+  private String evaluateFolder(Path folder, String... extra) {
+    String[] base = {"evaluate", "--model", Run.sampleModel(), "--data", folder.toString()};
+    String[] args = Arrays.copyOf(base, base.length + extra.length);
+    System.arraycopy(extra, 0, args, base.length, extra.length);
+    return userError(args);
+  }
+
+  private Path png(Path file) throws IOException {
+    Files.createDirectories(file.getParent());
+    javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY),
+        "png", file.toFile());
+    return file;
+  }
+
+  @Test
+  void emptyFolder() throws IOException {
+    Path d = Files.createDirectories(dir.resolve("empty"));
+    assertContains(evaluateFolder(d), "empty", "holds no images (*.png, *.jpg, *.jpeg)");
+  }
+
+  @Test
+  void folderWithoutImages() throws IOException {
+    Path d = Files.createDirectories(dir.resolve("docs"));
+    Files.writeString(d.resolve("README.txt"), "images to come");
+    Files.createDirectories(d.resolve("cats"));
+    Files.createDirectories(d.resolve("dogs"));
+    Files.writeString(d.resolve("dogs/list.csv"), "a,b");
+    assertContains(evaluateFolder(d), "docs holds no images", "in its 2 class folders");
+  }
+
+  @Test
+  void folderOfCorruptImagesOnly() throws IOException {
+    Path d = Files.createDirectories(dir.resolve("bad/0"));
+    Files.writeString(d.resolve("a.png"), "not a png");
+    Files.write(d.resolve("b.jpg"), new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff});
+    assertContains(evaluateFolder(dir.resolve("bad")), "none of the 2 images of", "can be decoded", "a.png");
+    assertContains(evaluateFolder(dir.resolve("bad"), "--strict"), "a.png cannot be decoded");
+  }
+
+  @Test
+  void imagesBesideClassFolders() throws IOException {
+    png(dir.resolve("mixed/0/a.png"));
+    png(dir.resolve("mixed/stray.png"));
+    assertContains(evaluateFolder(dir.resolve("mixed")), "both images (stray.png) and class folders (0)");
+  }
+
+  @Test
+  void flatFolderHasNoLabelsToEvaluate() throws IOException {
+    png(dir.resolve("flat/a.png"));
+    assertContains(evaluateFolder(dir.resolve("flat")), "flat has no class folders", "no labels");
+  }
+
+  @Test
+  void moreClassFoldersThanModelClasses() throws IOException {
+    for (int c = 0; c < 11; c++) png(dir.resolve("many/c" + c + "/x.png"));
+    assertContains(evaluateFolder(dir.resolve("many")), "11 class folders but the model has 10 classes");
+  }
+
+  @Test
+  void labelsFileWithAFolder() throws IOException {
+    png(dir.resolve("one/0/a.png"));
+    assertContains(evaluateFolder(dir.resolve("one"), "--labels", "x-labels-idx1-ubyte"), "--labels", "class folders");
+  }
+
+  @Test
+  void oneImageInsteadOfAFolder() throws IOException {
+    assertContains(evaluateFolder(png(dir.resolve("single/a.png"))), "a.png is one image", "folder");
+  }
+
   // --- command line ---
 
   @ParameterizedTest
@@ -224,6 +295,9 @@ class CliErrorsTest {
       "evaluate --model M --data D --partitions 0",
       "evaluate --model M --data D --std 0",
       "evaluate --model M --data D --dims 28,28",
+      "evaluate --model M --data D --resize 0",
+      "evaluate --model M --data D --crop 1,2,3",
+      "evaluate --model M --data D --crop 0",
   })
   void badCommandLines(String line) {
     assertContains(userError(line.split(" ")), "--help");
@@ -266,6 +340,7 @@ class CliErrorsTest {
     }
     Run r = Run.of("evaluate", "--help");
     assertContains(r.out(), "--mean", "Default: 0", "--std", "--raw-scale", "Default: 255", "--channel-swap",
-        "--dims", "--batch", "Default: 64", "--partitions", "--master", "local[*]", "--limit", "--labels");
+        "--dims", "--batch", "Default: 64", "--partitions", "--master", "local[*]", "--limit", "--labels",
+        "--resize", "--crop", "--image-column", "--label-column", "--strict", "table:NAME", "hdfs://");
   }
 }

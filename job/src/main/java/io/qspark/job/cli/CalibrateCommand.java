@@ -12,6 +12,7 @@ import io.qspark.job.report.CalibrationReport;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
+import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
@@ -142,25 +143,34 @@ final class CalibrateCommand implements Callable<Integer> {
     QuantConfig cfg = config();
     Preprocessing pre = preprocess.preprocessing();
     SparkSettings settings = spark.settings();
+    DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
     int limit = data.limit == null ? calibSize : Math.min(calibSize, data.limit);
-    DataRequest request = new DataRequest(data.data, data.labels, limit, preprocess.dims());
+    DataRequest request = new DataRequest(asked.data(), asked.labels(), limit, asked.dims(), asked.geometry(),
+        asked.imageColumn(), asked.labelColumn(), asked.strict());
     long t0 = System.nanoTime();
+    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     Model m = model.load().forInference();
     Classifier classifier = Classifier.of(m);
-    DataSource images = DataSources.open(request);
-    if (images.count() == 0) throw new UserError("no calibration images in " + data.data);
-    PrintWriter err = spec.commandLine().getErr();
-    if (images.count() < calibSize) {
-      err.printf("qspark: warning: --calib-size %d but %s holds %d images; calibrating on all of them%n",
-          calibSize, data.data, images.count());
-      err.flush();
-    }
-    ScoringPlan plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
     ModelBlob blob = ModelBlob.of(model.path());
-    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     QuantPlan qplan = QuantPlan.of(m.graph(), cfg);
+    PrintWriter err = spec.commandLine().getErr();
     try (AtomicFolder folder = AtomicFolder.begin(out, overwrite);
-        SparkRuntime runtime = SparkRuntime.start("qspark calibrate", settings)) {
+        LazySpark lazy = new LazySpark("qspark calibrate", settings)) {
+      DataSource images = DataSources.open(request, lazy);
+      if (images.count() == 0) throw new UserError("no calibration images in " + request.data());
+      if (images.count() < calibSize) {
+        err.printf("qspark: warning: --calib-size %d but %s holds %d images; calibrating on all of them%n",
+            calibSize, request.data(), images.count());
+        err.flush();
+      }
+      ScoringPlan plan;
+      if (images.preprocessed()) {
+        preprocess.checkNoneGiven(request.data());
+        plan = ScoringPlan.ofInputs(images.layout(), classifier, batch);
+      } else {
+        plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
+      }
+      SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
       long t1 = System.nanoTime();
       ActivationStats stats;

@@ -9,6 +9,7 @@ import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.EvaluationReport;
 import io.qspark.job.spark.EvaluationJob;
+import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
@@ -47,25 +48,35 @@ final class EvaluateCommand implements Callable<Integer> {
     if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
     Preprocessing pre = preprocess.preprocessing();
     SparkSettings settings = spark.settings();
-    DataRequest request = data.request(preprocess.dims());
-    // ... then model and data, on the driver, before a Spark job is paid for
+    DataRequest request = data.request(preprocess.dims(), preprocess.geometry());
+    // ... then model and data, on the driver, before a Spark job is paid for (Spark starts
+    // early only for data that needs it to open: Parquet and tables)
     Model m = model.load();
     Classifier classifier = Classifier.of(m);
-    DataSource images = DataSources.open(request);
-    ScoringPlan plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
-    ModelBlob blob = model.blob();
+    try (LazySpark lazy = new LazySpark("qspark evaluate", settings)) {
+      DataSource images = DataSources.open(request, lazy);
+      images.requireLabels(classifier.classes());
+      ScoringPlan plan;
+      if (images.preprocessed()) {
+        preprocess.checkNoneGiven(request.data());
+        plan = ScoringPlan.ofInputs(images.layout(), classifier, batch);
+      } else {
+        plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
+      }
+      ModelBlob blob = model.blob();
 
-    try (SparkRuntime runtime = SparkRuntime.start("qspark evaluate", settings)) {
+      SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
       long t0 = System.nanoTime();
       EvalCounts counts = EvaluationJob.run(runtime.context(), images, blob, plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, batch);
+      String steps = images.preprocessed() ? "none (the data holds model inputs)"
+          : request.geometry().isNone() ? pre.describe() : request.geometry().describe() + ", " + pre.describe();
       PrintWriter out = spec.commandLine().getOut();
       String what = m.source() + " (" + m.format() + ", sha256 " + m.sha256().substring(0, 12) + ")"
           + (blob.quantInfo() == null ? "" : ", quantized with " + model.model.resolve("quant_info.json"));
-      new EvaluationReport(what,
-          images.describe(), pre.describe(), where, counts, seconds).print(out);
+      new EvaluationReport(what, images.describe(), steps, where, counts, seconds).print(out);
       out.flush();
     }
     return ExitCodes.OK;

@@ -1,6 +1,11 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.UserError;
+import io.qspark.job.preprocess.ImageGeometry;
 import io.qspark.job.preprocess.Preprocessing;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -12,6 +17,16 @@ import picocli.CommandLine.Spec;
  */
 public final class PreprocessOptions {
   @Spec(Spec.Target.MIXEE) CommandSpec spec;
+
+  @Option(names = "--resize", paramLabel = "S", order = 18,
+      description = "Resize images so their shorter side is S pixels (bilinear, antialiased when shrinking, as"
+          + " torchvision's Resize(S)), before everything else. Default: none.")
+  Integer resize;
+
+  @Option(names = "--crop", split = ",", paramLabel = "H[,W]", hideParamSyntax = true, order = 19,
+      description = "Then cut the center H x W out of each image (one number: square), as torchvision's"
+          + " CenterCrop. Default: none; without it every image must have the first image's size.")
+  int[] crop;
 
   @Option(names = "--mean", split = ",", paramLabel = "M", defaultValue = "0", order = 20,
       description = "Mean subtracted from each channel, in pixel units after --raw-scale"
@@ -31,8 +46,38 @@ public final class PreprocessOptions {
   int[] channelSwap;
 
   @Option(names = "--dims", split = ",", paramLabel = "C,H,W", hideParamSyntax = true, order = 24,
-      description = "Shape of one image when the data file does not say (a flat IDX of [n,784]: --dims 1,28,28). Default: the file's own dimensions.")
+      description = "Shape of one image when the data does not say: a flat IDX of [n,784] (--dims 1,28,28), raw"
+          + " pixels in a Parquet column. Default: the data's own dimensions.")
   int[] dims;
+
+  /** --resize and --crop, checked for form. */
+  public ImageGeometry geometry() {
+    if (resize != null && resize < 1) {
+      throw new ParameterException(spec.commandLine(), "--resize must be at least 1, got " + resize);
+    }
+    if (crop != null && (crop.length < 1 || crop.length > 2 || Arrays.stream(crop).anyMatch(c -> c < 1))) {
+      throw new ParameterException(spec.commandLine(), "--crop needs one or two positive numbers H[,W], got "
+          + Arrays.toString(crop));
+    }
+    int h = crop == null ? 0 : crop[0];
+    int w = crop == null ? 0 : crop[crop.length - 1];
+    return new ImageGeometry(resize == null ? 0 : resize, h, w);
+  }
+
+  /**
+   * For data that holds model inputs: none of these flags applies, and giving one is a mistake
+   * better reported than ignored.
+   */
+  public void checkNoneGiven(String data) {
+    List<String> given = new ArrayList<>();
+    for (String flag : List.of("--resize", "--crop", "--mean", "--std", "--raw-scale", "--channel-swap")) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(flag)) given.add(flag);
+    }
+    if (!given.isEmpty()) {
+      throw new UserError(data + " holds model inputs, already preprocessed; " + String.join(", ", given)
+          + (given.size() == 1 ? " does" : " do") + " not apply to them");
+    }
+  }
 
   public Preprocessing preprocessing() {
     try {
@@ -49,7 +94,7 @@ public final class PreprocessOptions {
     for (int d : dims) ok &= d > 0;
     if (!ok) {
       throw new ParameterException(spec.commandLine(), "--dims needs three positive numbers C,H,W, got "
-          + java.util.Arrays.toString(dims));
+          + Arrays.toString(dims));
     }
     return dims.clone();
   }

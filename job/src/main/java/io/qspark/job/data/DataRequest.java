@@ -1,14 +1,28 @@
 package io.qspark.job.data;
 
-import java.nio.file.Path;
+import io.qspark.job.preprocess.ImageGeometry;
 
 /**
- * Which images to read, as the user asked: data path, optional labels path, at most
- * {@code limit} images (all when negative), optional C,H,W for files that do not carry it.
+ * Which images to read, as the user asked: {@code data} is a path or URI (any Hadoop file
+ * system) or {@code table:NAME}; an optional labels file (IDX); at most {@code limit} images
+ * (all when negative); optional C,H,W for data that does not carry it; the resize/crop step,
+ * applied where pixels are decoded; the columns of a table; and whether an undecodable image
+ * fails the job ({@code strict}) or is skipped.
  */
-public record DataRequest(Path data, Path labels, int limit, int[] dims) {
+public record DataRequest(String data, String labels, int limit, int[] dims, ImageGeometry geometry,
+    String imageColumn, String labelColumn, boolean strict) {
+  public static final String DEFAULT_IMAGE_COLUMN = "image";
+  public static final String DEFAULT_LABEL_COLUMN = "label";
+
   public DataRequest {
     dims = dims == null ? null : dims.clone();
+    if (geometry == null) geometry = ImageGeometry.NONE;
+    if (imageColumn == null) imageColumn = DEFAULT_IMAGE_COLUMN;
+  }
+
+  /** An IDX-style request: no geometry, default columns, lenient. */
+  public DataRequest(String data, String labels, int limit, int[] dims) {
+    this(data, labels, limit, dims, ImageGeometry.NONE, null, null, false);
   }
 
   @Override

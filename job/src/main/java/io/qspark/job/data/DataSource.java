@@ -1,20 +1,42 @@
 package io.qspark.job.data;
 
+import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * A labelled image set as Spark sees it. Opening one checks it (on the driver, before any job
  * starts) so a bad file is a quick one-line error. Small sets (IDX) are read by the driver and
- * parallelized; large ones (image folders, Parquet on HDFS) will be read by the executors.
+ * parallelized; large ones (image folders, Parquet, tables) are read by the executors.
  */
 public interface DataSource {
   /** One line for reports: what was read, how many images, of what shape, with which labels. */
   String describe();
 
+  /**
+   * How the images of {@link #images} are stored. For {@link #preprocessed} data, the shape of
+   * the values (1 x 1 x n when the data does not say).
+   */
   ImageLayout layout();
 
+  /** Images to be read (before any undecodable ones are skipped). */
   long count();
 
   JavaRDD<LabeledImage> images(JavaSparkContext sc, int partitions);
+
+  /** True when images carry model inputs (values) rather than pixels: preprocessing does not apply. */
+  default boolean preprocessed() {
+    return false;
+  }
+
+  /**
+   * Fails (one line, naming what to fix) unless every image has a label and the data's own
+   * class list, if it has one, fits a model of {@code classes} classes.
+   */
+  default void requireLabels(int classes) {}
+
+  /** After a job over {@link #images}: a warning about images that were skipped, if any were. */
+  default Optional<String> skippedWarning() {
+    return Optional.empty();
+  }
 }

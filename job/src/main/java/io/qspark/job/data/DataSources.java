@@ -1,17 +1,64 @@
 package io.qspark.job.data;
 
 import io.qspark.job.UserError;
-import java.nio.file.Files;
+import java.io.IOException;
+import java.util.function.Supplier;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
 
-/** Picks the reader for a data path. Only IDX files so far; folders and Parquet will join here. */
+/**
+ * Picks the reader for --data: {@code table:NAME} is a catalog table; a *.parquet file, or a
+ * folder of Parquet part files, is Parquet; any other folder holds image files; any other file
+ * is IDX. Spark is started (through {@code spark}) only for the sources that need it to open.
+ */
 public final class DataSources {
+  public static final String TABLE_PREFIX = "table:";
+
   private DataSources() {}
 
-  public static DataSource open(DataRequest request) {
-    if (!Files.exists(request.data())) throw new UserError("data file not found: " + request.data());
-    if (Files.isDirectory(request.data())) {
-      throw new UserError(request.data() + " is a folder; --data takes an IDX images file (image folders are not supported yet)");
+  public static DataSource open(DataRequest request, Supplier<SparkSession> spark) {
+    String data = request.data();
+    if (data.startsWith(TABLE_PREFIX)) {
+      noLabelsFile(request, "a table");
+      return TableSource.table(request, data.substring(TABLE_PREFIX.length()), spark.get());
     }
-    return IdxDataSource.open(request);
+    Configuration conf = HadoopFiles.driverConfiguration();
+    Path path = HadoopFiles.qualified(data, conf);
+    FileStatus status = HadoopFiles.status(path, conf);
+    if (status.isDirectory() ? isParquetFolder(path, conf) : path.getName().endsWith(".parquet")) {
+      noLabelsFile(request, "Parquet");
+      return TableSource.parquet(request, path, spark.get());
+    }
+    if (status.isDirectory()) {
+      noLabelsFile(request, "an image folder");
+      return ImageFolderSource.open(request, path, conf);
+    }
+    if (ImageFolderSource.isImage(path)) {
+      throw new UserError(HadoopFiles.display(path) + " is one image; --data takes the folder of images");
+    }
+    return IdxDataSource.open(request, path, conf);
+  }
+
+  private static void noLabelsFile(DataRequest request, String what) {
+    if (request.labels() != null) {
+      throw new UserError("--labels names an IDX labels file; " + what + " has its labels in itself"
+          + " (class folders, or --label-column)");
+    }
+  }
+
+  /** Part files written by Spark or any Parquet writer, possibly partitioned (key=value folders). */
+  private static boolean isParquetFolder(Path dir, Configuration conf) {
+    try {
+      for (FileStatus s : HadoopFiles.fileSystem(dir, conf).listStatus(dir)) {
+        String n = s.getPath().getName();
+        if (HadoopFiles.hidden(n)) continue;
+        if (s.isFile() ? n.endsWith(".parquet") : n.contains("=")) return true;
+      }
+      return false;
+    } catch (IOException e) {
+      throw new UserError("cannot list " + HadoopFiles.display(dir) + ": " + e.getMessage(), e);
+    }
   }
 }

@@ -2,22 +2,24 @@ package io.qspark.job.data;
 
 import io.qspark.job.UserError;
 import io.qspark.kernels.data.Idx;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * MNIST-style IDX images with an IDX labels file: read whole by the driver (they are small)
- * and parallelized. Rank 3 files are grayscale [n,H,W]; rank 4 are interleaved [n,H,W,C].
+ * MNIST-style IDX images with an IDX labels file: read whole by the driver (they are small),
+ * through Hadoop's FileSystem like every data path, and parallelized. Rank 3 files are grayscale
+ * [n,H,W]; rank 4 are interleaved [n,H,W,C]. With --resize/--crop the driver reshapes them.
  */
 public final class IdxDataSource implements DataSource {
   private final Path images;
@@ -32,52 +34,57 @@ public final class IdxDataSource implements DataSource {
     this.records = records;
   }
 
-  public static IdxDataSource open(DataRequest req) {
-    Idx.Array img = read(req.data(), req.limit());
-    if (img.count() == 0) throw new UserError(req.data() + " holds no images (empty dataset)");
-    ImageLayout layout = layout(req.data(), img.dims(), req.dims());
-    Path labelFile = req.labels() != null ? req.labels() : siblingLabels(req.data());
+  public static IdxDataSource open(DataRequest req, Path file, Configuration conf) {
+    Idx.Array img = read(file, req.limit(), conf);
+    if (img.count() == 0) throw new UserError(HadoopFiles.display(file) + " holds no images (empty dataset)");
+    ImageLayout layout = layout(file, img.dims(), req.dims());
+    Path labelFile = req.labels() != null ? HadoopFiles.qualified(req.labels(), conf)
+        : siblingLabels(HadoopFiles.fileSystem(file, conf), file);
     if (labelFile == null) {
-      throw new UserError("no labels for " + req.data() + ": give --labels, or put its"
+      throw new UserError("no labels for " + HadoopFiles.display(file) + ": give --labels, or put its"
           + " *labels-idx1-ubyte* file beside it");
     }
-    Idx.Array lab = read(labelFile, req.limit());
+    Idx.Array lab = read(labelFile, req.limit(), conf);
     if (lab.itemSize() != 1) {
-      throw new UserError(labelFile + " is not a labels file: it holds items of "
+      throw new UserError(HadoopFiles.display(labelFile) + " is not a labels file: it holds items of "
           + lab.itemSize() + " values, labels have one");
     }
     if (lab.count() < img.count()) {
       throw new UserError(String.format(Locale.ROOT, "%s has %,d labels for the %,d images of %s",
-          labelFile, lab.count(), img.count(), req.data()));
+          HadoopFiles.display(labelFile), lab.count(), img.count(), HadoopFiles.display(file)));
     }
     int per = img.itemSize();
     List<LabeledImage> records = new ArrayList<>(img.count());
+    // small data: with --resize/--crop the driver reshapes it, planar from then on
+    ImageShaping shaping = req.geometry().isNone() ? null : ImageShaping.of(layout, req.geometry());
     for (int i = 0; i < img.count(); i++) {
-      byte[] px = Arrays.copyOfRange(img.data(), i * per, (i + 1) * per);
-      records.add(new LabeledImage(i, px, lab.data()[i] & 0xff));
+      LabeledImage r = new LabeledImage(i, Arrays.copyOfRange(img.data(), i * per, (i + 1) * per), lab.data()[i] & 0xff);
+      records.add(shaping == null ? r : shaping.shape(r.name(), Pixels.of(r.pixels(), layout), r.label()));
     }
-    return new IdxDataSource(req.data(), labelFile, layout, records);
+    return new IdxDataSource(file, labelFile, shaping == null ? layout : shaping.layout(), records);
   }
 
-  private static Idx.Array read(Path file, int limit) {
-    try (InputStream in = Files.newInputStream(file)) {
-      return Idx.read(in, file.toString(), limit);
-    } catch (NoSuchFileException e) {
-      throw new UserError("data file not found: " + file);
+  private static Idx.Array read(Path file, int limit, Configuration conf) {
+    String name = HadoopFiles.display(file);
+    try (InputStream in = HadoopFiles.open(file, conf)) {
+      return Idx.read(in, name, limit);
+    } catch (FileNotFoundException e) {
+      throw new UserError("data file not found: " + name);
     } catch (IOException e) {
       String why = e.getMessage() == null ? e.toString() : e.getMessage();
-      throw new UserError(why.contains(file.toString()) ? why : "cannot read " + file + ": " + why);
+      throw new UserError(why.contains(name) ? why : "cannot read " + name + ": " + why);
     }
   }
 
   private static ImageLayout layout(Path file, int[] dims, int[] given) {
+    String name = HadoopFiles.display(file);
     int per = 1;
     for (int i = 1; i < dims.length; i++) per *= dims[i];
     if (given != null) {
       ImageLayout l = new ImageLayout(given[0], given[1], given[2], false);
       if (l.size() != per) {
         throw new UserError("--dims " + l.describe() + " makes " + l.size() + " values per image, but "
-            + file + " has " + per);
+            + name + " has " + per);
       }
       return l;
     }
@@ -85,10 +92,10 @@ public final class IdxDataSource implements DataSource {
       case 3: return new ImageLayout(1, dims[1], dims[2], false);
       case 4: return new ImageLayout(dims[3], dims[1], dims[2], true);
       case 2:
-        throw new UserError(file + " holds flat records of " + per + " values; say how to read them"
+        throw new UserError(name + " holds flat records of " + per + " values; say how to read them"
             + " with --dims C,H,W");
       default:
-        throw new UserError(file + " is a 1-D IDX file (labels?), not images");
+        throw new UserError(name + " is a 1-D IDX file (labels?), not images");
     }
   }
 
@@ -96,29 +103,30 @@ public final class IdxDataSource implements DataSource {
    * The labels file that comes with an images file: t10k-images-idx3-ubyte.gz goes with
    * t10k-labels-idx1-ubyte.gz; failing that, the only *labels-idx1-ubyte* file in the folder.
    */
-  static Path siblingLabels(Path images) {
-    Path dir = images.toAbsolutePath().getParent();
-    String name = images.getFileName().toString();
+  static Path siblingLabels(FileSystem fs, Path images) {
+    Path dir = images.getParent();
+    String name = images.getName();
+    List<Path> found = new ArrayList<>();
+    try {
+      for (FileStatus s : fs.listStatus(dir)) {
+        if (s.isFile() && s.getPath().getName().contains("labels-idx1-ubyte")) found.add(s.getPath());
+      }
+    } catch (IOException e) {
+      return null;
+    }
     if (name.contains("images-idx")) {
       String base = name.replaceFirst("images-idx\\d-ubyte", "labels-idx1-ubyte");
       for (String cand : List.of(base, base.endsWith(".gz") ? base.substring(0, base.length() - 3) : base + ".gz")) {
-        Path p = dir.resolve(cand);
-        if (Files.isRegularFile(p)) return images.resolveSibling(cand);
+        for (Path p : found) if (p.getName().equals(cand)) return p;
       }
-    }
-    List<Path> found = new ArrayList<>();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*labels-idx1-ubyte*")) {
-      for (Path p : ds) found.add(p);
-    } catch (IOException e) {
-      return null;
     }
     return found.size() == 1 ? found.get(0) : null;
   }
 
   @Override
   public String describe() {
-    return String.format(Locale.ROOT, "%s: %,d images %s, labels %s", images, records.size(),
-        layout.describe(), labels);
+    return String.format(Locale.ROOT, "%s: %,d images %s, labels %s", HadoopFiles.display(images), records.size(),
+        layout.describe(), HadoopFiles.display(labels));
   }
 
   @Override

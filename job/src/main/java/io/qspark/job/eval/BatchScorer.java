@@ -38,7 +38,7 @@ public final class BatchScorer {
       for (int i = 0; i < batch.size(); i++) {
         int label = batch.labels()[i];
         if (label < 0 || label >= classes) {
-          throw new UserError("image " + batch.indices()[i] + " has label " + label + " but the model has "
+          throw new UserError(batch.names()[i] + " has label " + label + " but the model has "
               + classes + " classes");
         }
         int rank = rankOfLabel(y, i * classes, classes, label);

@@ -7,8 +7,8 @@ import java.util.NoSuchElementException;
 
 /** Stored images to model inputs, a mini-batch at a time: preprocessed and stacked [n, ...]. */
 public final class InputBatches implements Iterator<InputBatches.Batch> {
-  /** One mini-batch: the input tensor and, per image, its label and index in the data set. */
-  public record Batch(Tensor input, int[] labels, long[] indices) {
+  /** One mini-batch: the input tensor and, per image, its label and name for messages. */
+  public record Batch(Tensor input, int[] labels, String[] names) {
     public int size() {
       return labels.length;
     }
@@ -36,12 +36,14 @@ public final class InputBatches implements Iterator<InputBatches.Batch> {
     while (n < batch.length && images.hasNext()) batch[n++] = images.next();
     float[] x = new float[n * per];
     int[] labels = new int[n];
-    long[] indices = new long[n];
+    String[] names = new String[n];
     for (int i = 0; i < n; i++) {
-      plan.preprocessing().apply(batch[i].pixels(), plan.layout(), x, i * per);
+      float[] values = batch[i].values();
+      if (values != null) System.arraycopy(values, 0, x, i * per, per); // preprocessed at the source
+      else plan.preprocessing().apply(batch[i].pixels(), plan.layout(), x, i * per);
       labels[i] = batch[i].label();
-      indices[i] = batch[i].index();
+      names[i] = batch[i].name();
     }
-    return new Batch(Tensor.of(x, plan.classifier().batchShape(n)), labels, indices);
+    return new Batch(Tensor.of(x, plan.classifier().batchShape(n)), labels, names);
   }
 }

@@ -33,4 +33,19 @@ public record ScoringPlan(Preprocessing preprocessing, ImageLayout layout, Class
     }
     return new ScoringPlan(pre, layout, classifier, batch);
   }
+
+  /**
+   * The plan for images that are model inputs already ({@code layout} is their shape, or
+   * 1 x 1 x n when the data does not say): no preprocessing, and only as many values per image
+   * as the model's input takes.
+   */
+  public static ScoringPlan ofInputs(ImageLayout layout, Classifier classifier, int batch) {
+    if (layout.size() != classifier.imageSize()) {
+      String given = layout.channels() == 1 && layout.height() == 1 ? layout.width() + " values" : layout.describe();
+      throw new GraphException("inconsistent shapes: the images are " + given + " of model input but the model's input '"
+          + classifier.input() + "' is " + Tensor.shapeString(classifier.batchShape(-1)) + " (" + classifier.imageSize()
+          + " values)");
+    }
+    return new ScoringPlan(Preprocessing.none(), layout, classifier, batch);
+  }
 }

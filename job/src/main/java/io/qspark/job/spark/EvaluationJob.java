@@ -14,6 +14,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Top-1/top-5 of a float model over a data set: the model bytes are broadcast once, each task
@@ -21,6 +23,7 @@ import org.apache.spark.util.LongAccumulator;
  * the driver merges them with treeAggregate (no shuffle, and counts are exact in any order).
  */
 public final class EvaluationJob {
+  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.data");
   private static final long PROGRESS_INTERVAL_MS = 10_000;
 
   private EvaluationJob() {}
@@ -38,6 +41,7 @@ public final class EvaluationJob {
           .treeAggregate(EvalCounts.empty(classes), EvalCounts::plus, EvalCounts::plus);
       // only after success: after a failure, tasks of the aborted stage may still be reading it
       blob.destroy();
+      data.skippedWarning().ifPresent(LOG::warn);
       return counts;
     } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared from Scala
       throw translate(e);

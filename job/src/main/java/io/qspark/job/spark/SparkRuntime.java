@@ -40,6 +40,10 @@ public final class SparkRuntime implements AutoCloseable {
     }
   }
 
+  public SparkSession session() {
+    return session;
+  }
+
   public JavaSparkContext context() {
     return JavaSparkContext.fromSparkContext(session.sparkContext());
   }
