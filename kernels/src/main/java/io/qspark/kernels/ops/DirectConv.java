@@ -1,173 +1,635 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.blas.Workspace;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Convolution as an implicit GEMM on SIMD registers: the input is transposed once to padded
- * NHWC so that, for a kernel tap, the channels under an output pixel are contiguous; a 4-pixel
- * x 16-channel tile of outputs stays in eight vector accumulators while taps and input
- * channels stream past. No im2col matrix (9x the input for a 3x3 kernel) is ever written, and
- * the small channel counts of edge models, where a BLAS call spends its time packing, run
- * near the FMA units' rate.
+ * Convolution as an implicit GEMM on SIMD registers, in NCHW with output pixels along the
+ * vector lanes. One image's input channels are laid out as zero-padded planes of width
+ * {@code wq}; an output row then reads, for kernel tap (ki, kj), the plane shifted by
+ * {@code ki * wq + kj}, so the output plane can be computed as if it were one long row of
+ * {@code oh * wq} pixels (the {@code wq - ow} columns past each row's end are computed and
+ * thrown away). Every (channel, tap) of the reduction is then a fixed offset into the padded
+ * input, and a 16-pixel x 6-channel tile of outputs stays in twelve vector accumulators while
+ * the reduction streams past: per step two vector loads of input, six broadcast weights, twelve
+ * FMAs. Strides other than 1 split the padded input into its stride phases first (row parity x
+ * column parity for stride 2), which turns a strided conv into a sum of stride-1 ones. A 1x1
+ * stride-1 unpadded conv reads its input where it lies and writes its output in place: it is a
+ * plain GEMM. No im2col matrix is written and nothing is transposed.
  *
- * <p>Each output element is one sequential FMA chain over (tap, channel), so it depends on
- * nothing but its own image: batching and threading cannot change a result. Loaded only when
- * the jdk.incubator.vector module is present; {@link Conv} falls back to im2col + BLAS.
+ * <p>C2 keeps vector accumulators in registers only within one flat loop, so each kernel is a
+ * single loop over the reduction, with the input offset of each step taken from a table.
+ *
+ * <p>Each output is the bias followed by one sequential FMA chain over (input channel, kernel
+ * row, kernel column): it depends on nothing but its own image, so batching and threading
+ * cannot change a result. Loaded only when the jdk.incubator.vector module is present;
+ * {@link Conv} falls back to im2col + BLAS and a scalar depthwise loop.
  */
 final class DirectConv {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-  /** Output channels per tile: two 8-lane vectors. */
-  private static final int PANEL = 16;
+  /** Output pixels per tile: two 8-lane vectors. */
+  static final int TILE = 16;
+  /** Output channels per register tile, at most. */
+  static final int MR = 5;
 
   private DirectConv() {}
+
+  /** Per-thread scratch, grown and never shrunk, so steady-state inference allocates little. */
+  private static final class Scratch {
+    float[] in = new float[0];
+    float[] wk = new float[0];
+    float[] y = new float[0];
+    float[] tailIn = new float[0];
+    /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
+    float[] dwIn = new float[0];
+    int[] dwKey;
+    final float[] tailOut = new float[MR * TILE];
+    int[] tailOff = new int[0];
+
+    static float[] grow(float[] a, long n) {
+      if (a.length >= n) return a;
+      if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("conv workspace of " + n + " floats");
+      return new float[(int) Math.max(n, Math.min(Integer.MAX_VALUE - 8, a.length + (long) a.length / 2))];
+    }
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  /**
+   * Where one image's input lives after {@link #prepare}: stride-phase planes of hq x wq per
+   * input channel, and the offset of every reduction step (channel, tap) into them.
+   */
+  static final class Layout {
+    final int h, wd, pt, pl, sh, sw, hq, wq, nph, planeStride, oh, ow;
+    /** Stride phase (row phase * sw + column phase) to plane slot, -1 if no tap reads it. */
+    final int[] slot;
+    final boolean padded;
+    /** 1x1, stride 1, no padding: the input planes are read where they lie. */
+    final boolean inPlace;
+    /** Output pixels computed per plane (oh rows of wq), and rounded up to whole tiles. */
+    final int len, lenPad;
+    /** Input offset of each reduction step (ci, ki, kj) relative to the output pixel. */
+    final int[] off;
+    /** Floats of prepared input, including what the last tile reads past the planes. */
+    final int inLen;
+
+    Layout(int cg, int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
+      this.h = h;
+      this.wd = wd;
+      this.oh = oh;
+      this.ow = ow;
+      pt = pads[0];
+      pl = pads[1];
+      sh = geo.sh;
+      sw = geo.sw;
+      int hp = h + pads[0] + pads[2];
+      int wp = wd + pads[1] + pads[3];
+      padded = pads[0] != 0 || pads[1] != 0 || pads[2] != 0 || pads[3] != 0;
+      inPlace = !padded && sh == 1 && sw == 1 && geo.kh == 1 && geo.kw == 1;
+      hq = (hp + sh - 1) / sh;
+      wq = (wp + sw - 1) / sw;
+      slot = new int[sh * sw];
+      Arrays.fill(slot, -1);
+      int n = 0;
+      for (int ki = 0; ki < geo.kh; ki++) {
+        for (int kj = 0; kj < geo.kw; kj++) {
+          int ph = ((ki * geo.dh) % sh) * sw + (kj * geo.dw) % sw;
+          if (slot[ph] < 0) slot[ph] = n++;
+        }
+      }
+      nph = n;
+      planeStride = hq * wq;
+      len = oh * wq;
+      lenPad = (len + TILE - 1) / TILE * TILE;
+      off = new int[cg * geo.kh * geo.kw];
+      int k = 0, maxOff = 0;
+      for (int ci = 0; ci < cg; ci++) {
+        for (int ki = 0; ki < geo.kh; ki++) {
+          for (int kj = 0; kj < geo.kw; kj++) {
+            int ph = slot[((ki * geo.dh) % sh) * sw + (kj * geo.dw) % sw];
+            off[k] = (ci * nph + ph) * planeStride + (ki * geo.dh / sh) * wq + kj * geo.dw / sw;
+            maxOff = Math.max(maxOff, off[k++]);
+          }
+        }
+      }
+      inLen = inPlace ? 0 : Math.max(cg * nph * planeStride, lenPad + maxOff);
+    }
+
+    /** Output written straight into the NCHW plane: no column of a row is thrown away. */
+    boolean direct() {
+      return wq == ow;
+    }
+  }
 
   static void run(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd,
       int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
     int cg = c / g, mg = m / g;
     int taps = geo.kh * geo.kw;
-    int hp = h + pads[0] + pads[2];
-    int wp = wd + pads[1] + pads[3];
-    int panels = (mg + PANEL - 1) / PANEL;
-    int mp = panels * PANEL;
+    int kLen = cg * taps;
+    int[] blocks = blocks(mg);
+    Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
+    Scratch s = SCRATCH.get();
+    float[] in = s.in = Scratch.grow(s.in, lay.inLen);
+    float[] wk = s.wk = Scratch.grow(s.wk, (long) mg * kLen);
+    boolean direct = lay.direct();
+    float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
+    float[] b = bias != null ? bias : new float[m];
+    int clamp = clampOf(act);
+    float lo = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? 0f : act.lo();
+    float hi = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? Float.POSITIVE_INFINITY : act.hi();
+    boolean scalarAct = act != null && clamp == 0;
+    int len = lay.len;
     int p = oh * ow;
-    Workspace ws = Workspace.get();
-    float[][] buf = ws.heapArrays(3, new long[] {(long) hp * wp * cg, (long) panels * taps * cg * PANEL, (long) p * mp});
-    float[] xp = buf[0];
-    float[] bp = buf[1];
-    float[] t = buf[2];
+    int fullTiles = len / TILE;
+    boolean tail = len % TILE != 0;
+    // the tail tile of an in-place GEMM would read past the input: it reads a zero-padded copy
+    int[] tailOff = null;
+    if (lay.inPlace && tail) {
+      s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
+      if (s.tailOff.length < cg) s.tailOff = new int[cg];
+      tailOff = s.tailOff;
+      for (int ci = 0; ci < cg; ci++) tailOff[ci] = ci * TILE;
+    }
     for (int gi = 0; gi < g; gi++) {
-      pack(w, gi, mg, cg, taps, panels, bp);
+      pack(w, gi * mg, blocks, kLen, wk);
       for (int ni = 0; ni < n; ni++) {
-        padNhwc(x, (ni * c + gi * cg) * h * wd, cg, h, wd, pads, wp, hp, xp);
-        for (int pn = 0; pn < panels; pn++) {
-          for (int oy = 0; oy < oh; oy++) {
-            tileRow(xp, bp, t, pn, oy, ow, cg, taps, wp, mp, geo);
+        int xBase = (ni * c + gi * cg) * h * wd;
+        float[] xs;
+        int xq;
+        if (lay.inPlace) {
+          xs = x;
+          xq = xBase;
+          if (tail) {
+            int q0 = fullTiles * TILE;
+            float[] ti = s.tailIn;
+            for (int ci = 0; ci < cg; ci++) {
+              int src = xBase + ci * h * wd + q0;
+              for (int j = 0; j < TILE; j++) ti[ci * TILE + j] = q0 + j < len ? x[src + j] : 0f;
+            }
           }
+        } else {
+          prepare(x, xBase, cg, lay, in);
+          xs = in;
+          xq = 0;
         }
-        int dst = (ni * m + gi * mg) * p;
-        for (int mi = 0; mi < mg; mi++) {
-          int o = dst + mi * p;
-          float bv = bias == null ? 0f : bias[gi * mg + mi];
-          for (int q = 0; q < p; q++) out[o + q] = t[q * mp + mi] + bv;
-          if (act != null) act.apply(out, o, o + p);
-        }
-      }
-    }
-  }
-
-  /** Weights of group gi as [panel][tap][channel][16], zero beyond the group's channels. */
-  private static void pack(float[] w, int gi, int mg, int cg, int taps, int panels, float[] bp) {
-    for (int pn = 0; pn < panels; pn++) {
-      for (int tap = 0; tap < taps; tap++) {
-        for (int ci = 0; ci < cg; ci++) {
-          int dst = ((pn * taps + tap) * cg + ci) * PANEL;
-          for (int j = 0; j < PANEL; j++) {
-            int oc = pn * PANEL + j;
-            bp[dst + j] = oc < mg ? w[((gi * mg + oc) * cg + ci) * taps + tap] : 0f;
+        int oBase = (ni * m + gi * mg) * p;
+        int oc0 = 0;
+        for (int r : blocks) {
+          int wb = oc0 * kLen;
+          int bo = gi * mg + oc0;
+          if (direct) {
+            for (int t = 0; t < fullTiles; t++) {
+              int q0 = t * TILE;
+              kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, out, oBase + oc0 * p + q0, p, clamp, lo, hi);
+            }
+            if (tail) {
+              int q0 = fullTiles * TILE;
+              if (lay.inPlace) {
+                kernel(r, s.tailIn, 0, tailOff, cg, wk, wb, b, bo, s.tailOut, 0, TILE, clamp, lo, hi);
+              } else {
+                kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, s.tailOut, 0, TILE, clamp, lo, hi);
+              }
+              for (int i = 0; i < r; i++) {
+                System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
+              }
+            }
+          } else {
+            for (int q0 = 0; q0 < len; q0 += TILE) {
+              kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, y, oc0 * lay.lenPad + q0, lay.lenPad, clamp, lo, hi);
+            }
+            for (int i = 0; i < r; i++) {
+              copyOut(y, (oc0 + i) * lay.lenPad, lay.wq, out, oBase + (oc0 + i) * p, oh, ow);
+            }
           }
+          oc0 += r;
         }
-      }
-    }
-  }
-
-  /** One image's channels as zero-padded NHWC: xp[(y * wp + x) * cg + ci]. */
-  private static void padNhwc(float[] x, int base, int cg, int h, int wd, int[] pads, int wp, int hp, float[] xp) {
-    java.util.Arrays.fill(xp, 0, hp * wp * cg, 0f);
-    for (int ci = 0; ci < cg; ci++) {
-      int src = base + ci * h * wd;
-      for (int iy = 0; iy < h; iy++) {
-        int d = ((iy + pads[0]) * wp + pads[1]) * cg + ci;
-        for (int ix = 0; ix < wd; ix++, d += cg) xp[d] = x[src + iy * wd + ix];
+        if (scalarAct) act.apply(out, oBase, oBase + mg * p);
       }
     }
   }
 
   /**
-   * Output row oy, channel panel pn, into t[pixel * mp + channel]. Taps are walked as runs
-   * that are contiguous in both xp and bp (a whole kernel row of channels when dilation is 1),
-   * each run one call of a flat loop: C2 keeps vector accumulators in registers only across a
-   * single loop, so they pass through t between runs.
+   * Depthwise conv (one input channel per group, one output channel per group). 3x3 kernels,
+   * any stride, dilation and padding, have a kernel of their own: the nine weights stay in
+   * registers and each 8-pixel vector of an output row is written straight into the output
+   * (lanes past the row's end spill into the next row or plane, which is written after it).
+   * The padded input planes of all channels are kept per thread with their zero border, so an
+   * image only copies its interior. Other kernel sizes go through {@link #run}.
    */
-  private static void tileRow(float[] xp, float[] bp, float[] t, int pn, int oy, int ow, int cg,
-      int taps, int wp, int mp, ConvGeometry geo) {
-    int sx = geo.sw * cg;
-    boolean rowRuns = geo.dw == 1;
-    int run = rowRuns ? geo.kw * cg : cg;
-    int runsPerRow = rowRuns ? 1 : geo.kw;
-    for (int ox = 0; ox < ow; ox += 4) {
-      int o = (oy * ow + ox) * mp + pn * PANEL;
-      boolean four = ox + 4 <= ow;
-      boolean first = true;
-      for (int ki = 0; ki < geo.kh; ki++) {
-        int row = (oy * geo.sh + ki * geo.dh) * wp;
-        for (int r = 0; r < runsPerRow; r++) {
-          int x0 = (row + ox * geo.sw + r * geo.dw) * cg;
-          int b = ((pn * taps + ki * geo.kw + r) * cg) * PANEL;
-          if (four) {
-            run4(xp, x0, sx, bp, b, run, t, o, mp, first);
-          } else {
-            for (int q = 0; ox + q < ow; q++) run1(xp, x0 + q * sx, bp, b, run, t, o + q * mp, first);
+  static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h,
+      int wd, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
+    if (geo.kh != 3 || geo.kw != 3) {
+      run(x, w, bias, out, n, c, h, wd, c, c, oh, ow, geo, pads, act);
+      return;
+    }
+    Layout lay = new Layout(1, h, wd, oh, ow, geo, pads);
+    int planeLen = lay.nph * lay.planeStride;
+    int maxOff = 0;
+    for (int o : lay.off) maxOff = Math.max(maxOff, o);
+    long need = (long) (c - 1) * planeLen + Math.max(planeLen, (long) lay.lenPad + maxOff);
+    Scratch s = SCRATCH.get();
+    int[] key = {c, h, wd, pads[0], pads[1], pads[2], pads[3], geo.sh, geo.sw, geo.dh, geo.dw};
+    if (s.dwIn.length < need || !Arrays.equals(key, s.dwKey)) {
+      // a new geometry: the pads (and whatever lies between planes) become zero once
+      s.dwIn = Scratch.grow(s.dwIn, need);
+      Arrays.fill(s.dwIn, 0f);
+      s.dwKey = key;
+    }
+    float[] in = s.dwIn;
+    float[] y = s.y = Scratch.grow(s.y, lay.lenPad + TILE);
+    int clamp = clampOf(act);
+    float lo = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? 0f : act.lo();
+    float hi = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? Float.POSITIVE_INFINITY : act.hi();
+    int p = oh * ow;
+    for (int ni = 0; ni < n; ni++) {
+      copyInterior(x, ni * c * h * wd, c, lay, planeLen, in);
+      for (int ch = 0; ch < c; ch++) {
+        float bv = bias == null ? 0f : bias[ch];
+        dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bv, y, clamp, lo, hi);
+        copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
+      }
+    }
+    if (act != null && clamp == 0) act.apply(out, 0, out.length);
+  }
+
+  /** 1 if the fused activation is a clamp done in registers (ReLU, Clip), else 0. */
+  private static int clampOf(Activation act) {
+    if (act == null) return 0;
+    return act.kind() == Activation.Kind.RELU || act.kind() == Activation.Kind.CLIP ? 1 : 0;
+  }
+
+  /** Rows of the next output-channel block: 6 while there are 6, then 4, 2, 1. */
+  /**
+   * How mg output channels are cut into register tiles: as few as possible (tiles of up to
+   * {@link #MR} channels; more would not fit C2's sixteen vector registers), as even as possible.
+   */
+  static int[] blocks(int mg) {
+    int nb = (mg + MR - 1) / MR;
+    int[] r = new int[nb];
+    for (int i = 0; i < nb; i++) r[i] = mg / nb + (i < mg % nb ? 1 : 0);
+    return r;
+  }
+
+  /**
+   * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them: a block
+   * of r channels starting at channel oc0 (relative) is wk[oc0 * kLen + k * r + i].
+   */
+  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[] wk) {
+    int oc0 = 0;
+    for (int r : blocks) {
+      int base = oc0 * kLen;
+      for (int i = 0; i < r; i++) {
+        int src = (m0 + oc0 + i) * kLen;
+        for (int k = 0; k < kLen; k++) wk[base + k * r + i] = w[src + k];
+      }
+      oc0 += r;
+    }
+  }
+
+  /**
+   * One image's cg input channels into stride-phase planes of hq x wq with the padding as
+   * zeros. Stride 1 zeroes only the border; other strides zero everything first.
+   */
+  static void prepare(float[] x, int xBase, int cg, Layout l, float[] in) {
+    int wq = l.wq, ps = l.planeStride;
+    if (l.sh == 1 && l.sw == 1) {
+      for (int ci = 0; ci < cg; ci++) {
+        int pb = ci * ps;
+        if (l.pt > 0) Arrays.fill(in, pb, pb + l.pt * wq, 0f);
+        for (int iy = 0; iy < l.h; iy++) {
+          int row = pb + (iy + l.pt) * wq;
+          for (int j = 0; j < l.pl; j++) in[row + j] = 0f;
+          for (int j = row + l.pl + l.wd; j < row + wq; j++) in[j] = 0f;
+        }
+        Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + l.hq * wq, 0f);
+      }
+    } else if (l.padded) {
+      Arrays.fill(in, 0, cg * l.nph * ps, 0f);
+    }
+    copyInterior(x, xBase, cg, l, l.nph * ps, in);
+  }
+
+  /**
+   * The input pixels of one image's cg channels into their places in the padded phase planes
+   * (channel ci's planes start at ci * planeLen); the padding is left as it is.
+   */
+  static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in) {
+    int h = l.h, wd = l.wd, wq = l.wq, ps = l.planeStride;
+    if (l.sh == 1 && l.sw == 1) {
+      for (int ci = 0; ci < cg; ci++) {
+        int src = xBase + ci * h * wd;
+        int dst = ci * planeLen + l.pt * wq + l.pl;
+        for (int iy = 0; iy < h; iy++) System.arraycopy(x, src + iy * wd, in, dst + iy * wq, wd);
+      }
+      return;
+    }
+    int sh = l.sh, sw = l.sw;
+    for (int ci = 0; ci < cg; ci++) {
+      int src0 = xBase + ci * h * wd;
+      int pb = ci * planeLen;
+      for (int iy = 0; iy < h; iy++) {
+        int r = iy + l.pt;
+        int py = r % sh;
+        int rowOff = pb + (r / sh) * wq;
+        int src = src0 + iy * wd;
+        if (sw == 2) {
+          // one pass over the row: input column ix is padded column ix + pl, of phase
+          // (ix + pl) & 1 at phase column (ix + pl) >> 1
+          int se = l.slot[py * 2 + (l.pl & 1)], so = l.slot[py * 2 + 1 - (l.pl & 1)];
+          int de = se < 0 ? -1 : rowOff + se * ps + l.pl / 2;
+          int dO = so < 0 ? -1 : rowOff + so * ps + (l.pl + 1) / 2;
+          int pairs = wd / 2;
+          if (de >= 0 && dO >= 0) {
+            for (int j = 0; j < pairs; j++) {
+              in[de + j] = x[src + 2 * j];
+              in[dO + j] = x[src + 2 * j + 1];
+            }
+          } else if (de >= 0) {
+            for (int j = 0; j < pairs; j++) in[de + j] = x[src + 2 * j];
+          } else if (dO >= 0) {
+            for (int j = 0; j < pairs; j++) in[dO + j] = x[src + 2 * j + 1];
           }
-          first = false;
+          if ((wd & 1) != 0 && de >= 0) in[de + pairs] = x[src + wd - 1];
+          continue;
+        }
+        for (int px = 0; px < sw; px++) {
+          int sl = l.slot[py * sw + px];
+          if (sl < 0) continue;
+          // input columns ix with (ix + pl) % sw == px, at phase column (ix + pl) / sw
+          int ix = Math.floorMod(px - l.pl, sw);
+          int d0 = rowOff + sl * ps + (ix + l.pl) / sw, s0 = src + ix;
+          int cnt = (wd - ix + sw - 1) / sw;
+          for (int j = 0; j < cnt; j++) in[d0 + j] = x[s0 + j * sw];
         }
       }
     }
   }
 
-  private static void run4(float[] xp, int x0, int sx, float[] bp, int b, int len, float[] t,
-      int o, int mp, boolean first) {
-    FloatVector a00, a01, a10, a11, a20, a21, a30, a31;
-    if (first) {
-      a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = FloatVector.zero(S);
-    } else {
-      a00 = FloatVector.fromArray(S, t, o);
-      a01 = FloatVector.fromArray(S, t, o + 8);
-      a10 = FloatVector.fromArray(S, t, o + mp);
-      a11 = FloatVector.fromArray(S, t, o + mp + 8);
-      a20 = FloatVector.fromArray(S, t, o + 2 * mp);
-      a21 = FloatVector.fromArray(S, t, o + 2 * mp + 8);
-      a30 = FloatVector.fromArray(S, t, o + 3 * mp);
-      a31 = FloatVector.fromArray(S, t, o + 3 * mp + 8);
+  /**
+   * Rows of ow pixels from a computed plane of row pitch wq into an NCHW output plane. A row
+   * narrower than a vector is copied as a whole vector that spills into the next row, which is
+   * copied after it; the last row is copied exactly.
+   */
+  static void copyOut(float[] y, int yo, int wq, float[] out, int o, int oh, int ow) {
+    if (ow < 8) {
+      int oy = 0;
+      // a spill must not pass the end of the array (the last plane of all)
+      int vecRows = Math.min(oh - 1, Math.floorDiv(out.length - 8 - o, ow) + 1);
+      for (; oy < vecRows; oy++) FloatVector.fromArray(S, y, yo + oy * wq).intoArray(out, o + oy * ow);
+      for (; oy < oh; oy++) {
+        int src = yo + oy * wq, dst = o + oy * ow;
+        for (int j = 0; j < ow; j++) out[dst + j] = y[src + j];
+      }
+      return;
     }
-    for (int i = 0; i < len; i++, b += PANEL) {
-      FloatVector b0 = FloatVector.fromArray(S, bp, b);
-      FloatVector b1 = FloatVector.fromArray(S, bp, b + 8);
-      int xi = x0 + i;
-      FloatVector v = FloatVector.broadcast(S, xp[xi]);
-      a00 = v.fma(b0, a00);
-      a01 = v.fma(b1, a01);
-      v = FloatVector.broadcast(S, xp[xi + sx]);
-      a10 = v.fma(b0, a10);
-      a11 = v.fma(b1, a11);
-      v = FloatVector.broadcast(S, xp[xi + 2 * sx]);
-      a20 = v.fma(b0, a20);
-      a21 = v.fma(b1, a21);
-      v = FloatVector.broadcast(S, xp[xi + 3 * sx]);
-      a30 = v.fma(b0, a30);
-      a31 = v.fma(b1, a31);
+    for (int oy = 0; oy < oh; oy++) {
+      int src = yo + oy * wq, dst = o + oy * ow;
+      int j = 0;
+      for (; j + 8 <= ow; j += 8) FloatVector.fromArray(S, y, src + j).intoArray(out, dst + j);
+      // the row's last 8, overlapping what was just copied
+      if (j < ow) FloatVector.fromArray(S, y, src + ow - 8).intoArray(out, dst + ow - 8);
     }
-    a00.intoArray(t, o);
-    a01.intoArray(t, o + 8);
-    a10.intoArray(t, o + mp);
-    a11.intoArray(t, o + mp + 8);
-    a20.intoArray(t, o + 2 * mp);
-    a21.intoArray(t, o + 2 * mp + 8);
-    a30.intoArray(t, o + 3 * mp);
-    a31.intoArray(t, o + 3 * mp + 8);
   }
 
-  private static void run1(float[] xp, int x0, float[] bp, int b, int len, float[] t, int o,
-      boolean first) {
-    FloatVector a0 = first ? FloatVector.zero(S) : FloatVector.fromArray(S, t, o);
-    FloatVector a1 = first ? FloatVector.zero(S) : FloatVector.fromArray(S, t, o + 8);
-    for (int i = 0; i < len; i++, b += PANEL) {
-      FloatVector v = FloatVector.broadcast(S, xp[x0 + i]);
-      a0 = v.fma(FloatVector.fromArray(S, bp, b), a0);
-      a1 = v.fma(FloatVector.fromArray(S, bp, b + 8), a1);
+  /** One register tile: r output channels (1 to 5) x 16 pixels, bias first, then the reduction in order. */
+  private static void kernel(int r, float[] x, int xq, int[] off, int kLen, float[] wk, int wb,
+      float[] b, int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+    switch (r) {
+      case 5: k5(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
+      case 4: k4(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
+      case 3: k3(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
+      case 2: k2(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
+      default: k1(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
     }
-    a0.intoArray(t, o);
-    a1.intoArray(t, o + 8);
+  }
+
+  private static void k5(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
+      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
+    FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
+    FloatVector a40 = FloatVector.broadcast(S, b[bo + 4]), a41 = a40;
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      int wi = wb + 5 * k;
+      FloatVector x0 = FloatVector.fromArray(S, x, xi);
+      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+      v = FloatVector.broadcast(S, wk[wi + 2]);
+      a20 = x0.fma(v, a20);
+      a21 = x1.fma(v, a21);
+      v = FloatVector.broadcast(S, wk[wi + 3]);
+      a30 = x0.fma(v, a30);
+      a31 = x1.fma(v, a31);
+      v = FloatVector.broadcast(S, wk[wi + 4]);
+      a40 = x0.fma(v, a40);
+      a41 = x1.fma(v, a41);
+    }
+    if (clamp != 0) {
+      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+      a20 = a20.max(l).min(u);
+      a21 = a21.max(l).min(u);
+      a30 = a30.max(l).min(u);
+      a31 = a31.max(l).min(u);
+      a40 = a40.max(l).min(u);
+      a41 = a41.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+    a20.intoArray(y, yo + 2 * ldy);
+    a21.intoArray(y, yo + 2 * ldy + 8);
+    a30.intoArray(y, yo + 3 * ldy);
+    a31.intoArray(y, yo + 3 * ldy + 8);
+    a40.intoArray(y, yo + 4 * ldy);
+    a41.intoArray(y, yo + 4 * ldy + 8);
+  }
+
+  private static void k4(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
+      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
+    FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      int wi = wb + 4 * k;
+      FloatVector x0 = FloatVector.fromArray(S, x, xi);
+      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+      v = FloatVector.broadcast(S, wk[wi + 2]);
+      a20 = x0.fma(v, a20);
+      a21 = x1.fma(v, a21);
+      v = FloatVector.broadcast(S, wk[wi + 3]);
+      a30 = x0.fma(v, a30);
+      a31 = x1.fma(v, a31);
+    }
+    if (clamp != 0) {
+      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+      a20 = a20.max(l).min(u);
+      a21 = a21.max(l).min(u);
+      a30 = a30.max(l).min(u);
+      a31 = a31.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+    a20.intoArray(y, yo + 2 * ldy);
+    a21.intoArray(y, yo + 2 * ldy + 8);
+    a30.intoArray(y, yo + 3 * ldy);
+    a31.intoArray(y, yo + 3 * ldy + 8);
+  }
+
+  private static void k3(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
+      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      int wi = wb + 3 * k;
+      FloatVector x0 = FloatVector.fromArray(S, x, xi);
+      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+      v = FloatVector.broadcast(S, wk[wi + 2]);
+      a20 = x0.fma(v, a20);
+      a21 = x1.fma(v, a21);
+    }
+    if (clamp != 0) {
+      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+      a20 = a20.max(l).min(u);
+      a21 = a21.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+    a20.intoArray(y, yo + 2 * ldy);
+    a21.intoArray(y, yo + 2 * ldy + 8);
+  }
+
+  private static void k2(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
+      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      int wi = wb + 2 * k;
+      FloatVector x0 = FloatVector.fromArray(S, x, xi);
+      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+    }
+    if (clamp != 0) {
+      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+  }
+
+  private static void k1(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
+      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      int wi = wb + k;
+      FloatVector x0 = FloatVector.fromArray(S, x, xi);
+      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+    }
+    if (clamp != 0) {
+      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+  }
+
+  /**
+   * A 3x3 depthwise plane: lenPad output pixels (whole tiles, rows of pitch wq) into y[0..],
+   * from the prepared input plane at x[xb..], the nine weights held in registers. Bias first,
+   * then the taps row by row, as {@link #k1} sums.
+   */
+  private static void dw3(float[] x, int xb, int[] off, int lenPad, float[] w, int wb, float bias,
+      float[] y, int clamp, float lo, float hi) {
+    FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
+    FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
+    FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
+    FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]);
+    FloatVector w8 = FloatVector.broadcast(S, w[wb + 8]);
+    FloatVector bv = FloatVector.broadcast(S, bias);
+    FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+    int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
+    int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
+    for (int q = 0; q < lenPad; q += TILE) {
+      FloatVector a0 = FloatVector.fromArray(S, x, q + o0).fma(w0, bv);
+      FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + 8).fma(w0, bv);
+      a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);
+      a1 = FloatVector.fromArray(S, x, q + o1 + 8).fma(w1, a1);
+      a0 = FloatVector.fromArray(S, x, q + o2).fma(w2, a0);
+      a1 = FloatVector.fromArray(S, x, q + o2 + 8).fma(w2, a1);
+      a0 = FloatVector.fromArray(S, x, q + o3).fma(w3, a0);
+      a1 = FloatVector.fromArray(S, x, q + o3 + 8).fma(w3, a1);
+      a0 = FloatVector.fromArray(S, x, q + o4).fma(w4, a0);
+      a1 = FloatVector.fromArray(S, x, q + o4 + 8).fma(w4, a1);
+      a0 = FloatVector.fromArray(S, x, q + o5).fma(w5, a0);
+      a1 = FloatVector.fromArray(S, x, q + o5 + 8).fma(w5, a1);
+      a0 = FloatVector.fromArray(S, x, q + o6).fma(w6, a0);
+      a1 = FloatVector.fromArray(S, x, q + o6 + 8).fma(w6, a1);
+      a0 = FloatVector.fromArray(S, x, q + o7).fma(w7, a0);
+      a1 = FloatVector.fromArray(S, x, q + o7 + 8).fma(w7, a1);
+      a0 = FloatVector.fromArray(S, x, q + o8).fma(w8, a0);
+      a1 = FloatVector.fromArray(S, x, q + o8 + 8).fma(w8, a1);
+      if (clamp != 0) {
+        a0 = a0.max(l).min(u);
+        a1 = a1.max(l).min(u);
+      }
+      a0.intoArray(y, q);
+      a1.intoArray(y, q + 8);
+    }
   }
 }
