@@ -160,14 +160,6 @@ final class DirectConv {
         if (lay.inPlace) {
           xs = x;
           xq = xBase;
-          if (tail) {
-            int q0 = fullTiles * TILE;
-            float[] ti = s.tailIn;
-            for (int ci = 0; ci < cg; ci++) {
-              int src = xBase + ci * h * wd + q0;
-              for (int j = 0; j < TILE; j++) ti[ci * TILE + j] = q0 + j < len ? x[src + j] : 0f;
-            }
-          }
         } else {
           prepare(x, xBase, cg, lay, in);
           xs = in;
@@ -183,13 +175,9 @@ final class DirectConv {
               int q0 = t * TILE;
               kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, out, oBase + oc0 * p + q0, p, clamp, lo, hi);
             }
-            if (tail) {
+            if (tail && !lay.inPlace) {
               int q0 = fullTiles * TILE;
-              if (lay.inPlace) {
-                kernel(r, s.tailIn, 0, tailOff, cg, wk, wb, b, bo, s.tailOut, 0, TILE, clamp, lo, hi);
-              } else {
-                kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, s.tailOut, 0, TILE, clamp, lo, hi);
-              }
+              kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, s.tailOut, 0, TILE, clamp, lo, hi);
               for (int i = 0; i < r; i++) {
                 System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
               }
@@ -204,7 +192,50 @@ final class DirectConv {
           }
           oc0 += r;
         }
-        if (scalarAct) act.apply(out, oBase, oBase + mg * p);
+        if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
+      }
+      if (lay.inPlace && tail) {
+        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wk, b, clamp, lo, hi, out, s, tailOff);
+        if (scalarAct) {
+          for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
+        }
+      }
+    }
+  }
+
+  /**
+   * The pixels past the last whole tile of an in-place GEMM (1x1 conv), for all images of
+   * group gi: the t leftover pixels of 16 / t images are gathered into one tile (channel ci's at
+   * tailIn[ci * 16 + image * t + u]), so a 49-pixel plane costs 3 1/16 tiles rather than 4.
+   * Every lane is the same computation as in a whole tile: which images share a tail tile does
+   * not change any result.
+   */
+  private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
+      int[] blocks, float[] wk, float[] b, int clamp, float lo, float hi, float[] out, Scratch s, int[] tailOff) {
+    int t = p - q0;
+    int per = TILE / t;
+    float[] ti = s.tailIn;
+    float[] to = s.tailOut;
+    for (int n0 = 0; n0 < n; n0 += per) {
+      int cnt = Math.min(per, n - n0);
+      Arrays.fill(ti, 0, cg * TILE, 0f);
+      for (int j = 0; j < cnt; j++) {
+        int src = ((n0 + j) * c + gi * cg) * p + q0;
+        for (int ci = 0; ci < cg; ci++) {
+          int d = ci * TILE + j * t, sc = src + ci * p;
+          for (int u = 0; u < t; u++) ti[d + u] = x[sc + u];
+        }
+      }
+      int oc0 = 0;
+      for (int r : blocks) {
+        kernel(r, ti, 0, tailOff, cg, wk, oc0 * cg, b, gi * mg + oc0, to, 0, TILE, clamp, lo, hi);
+        for (int j = 0; j < cnt; j++) {
+          int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
+          for (int i = 0; i < r; i++) {
+            for (int u = 0; u < t; u++) out[dst + i * p + u] = to[i * TILE + j * t + u];
+          }
+        }
+        oc0 += r;
       }
     }
   }
