@@ -10,16 +10,19 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code wq}; an output row then reads, for kernel tap (ki, kj), the plane shifted by
  * {@code ki * wq + kj}, so the output plane can be computed as if it were one long row of
  * {@code oh * wq} pixels (the {@code wq - ow} columns past each row's end are computed and
- * thrown away). Every (channel, tap) of the reduction is then a fixed offset into the padded
- * input, and a 16-pixel x 6-channel tile of outputs stays in twelve vector accumulators while
- * the reduction streams past: per step two vector loads of input, six broadcast weights, twelve
- * FMAs. Strides other than 1 split the padded input into its stride phases first (row parity x
- * column parity for stride 2), which turns a strided conv into a sum of stride-1 ones. A 1x1
- * stride-1 unpadded conv reads its input where it lies and writes its output in place: it is a
- * plain GEMM. No im2col matrix is written and nothing is transposed.
+ * thrown away). Every (input channel, tap) step of the reduction is then a fixed offset into the
+ * padded input. Strides other than 1 split the padded input into its stride phases first (row
+ * parity x column parity for stride 2), which turns a strided conv into a sum of stride-1 ones.
+ * A 1x1 stride-1 unpadded conv reads its input where it lies and writes its output in place: it
+ * is a plain GEMM. No im2col matrix of the image is written and nothing is transposed.
  *
- * <p>C2 keeps vector accumulators in registers only within one flat loop, so each kernel is a
- * single loop over the reduction, with the input offset of each step taken from a table.
+ * <p>For each tile of 16 output pixels the reduction's input is first packed contiguously
+ * (16 floats per step, from L1), then a 4-channel x 16-pixel tile of outputs stays in eight
+ * vector accumulators while the packed steps stream past: per step two vector loads, four
+ * broadcast weights, eight FMAs, and no range check in the loop (its indexes are linear in the
+ * loop counter, which C2 can hoist checks for; a table of offsets it cannot). C2 keeps vector
+ * accumulators in registers only within one flat loop, so each kernel is a single loop over
+ * the reduction.
  *
  * <p>Each output is the bias followed by one sequential FMA chain over (input channel, kernel
  * row, kernel column): it depends on nothing but its own image, so batching and threading
@@ -31,21 +34,31 @@ final class DirectConv {
   /** Output pixels per tile: two 8-lane vectors. */
   static final int TILE = 16;
   /** Output channels per register tile, at most. */
-  static final int MR = 5;
+  static final int MR = 4;
 
   private DirectConv() {}
 
   /** Per-thread scratch, grown and never shrunk, so steady-state inference allocates little. */
   private static final class Scratch {
     float[] in = new float[0];
-    float[] wk = new float[0];
+    float[][] wkb = new float[0][];
+
+    /** One weight array per block of output channels, each large enough for its block. */
+    float[][] blockWeights(int[] blocks, int kLen) {
+      if (wkb.length < blocks.length) wkb = Arrays.copyOf(wkb, blocks.length);
+      for (int i = 0; i < blocks.length; i++) {
+        if (wkb[i] == null || wkb[i].length < blocks[i] * kLen) wkb[i] = new float[blocks[i] * kLen];
+      }
+      return wkb;
+    }
     float[] y = new float[0];
     float[] tailIn = new float[0];
     /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
     float[] dwIn = new float[0];
     int[] dwKey;
     final float[] tailOut = new float[MR * TILE];
-    int[] tailOff = new int[0];
+    /** One packed tile of the reduction: kLen x 16 floats. */
+    float[] bt = new float[0];
 
     static float[] grow(float[] a, long n) {
       if (a.length >= n) return a;
@@ -131,28 +144,20 @@ final class DirectConv {
     Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
-    float[] wk = s.wk = Scratch.grow(s.wk, (long) mg * kLen);
+    float[][] wkb = s.blockWeights(blocks, kLen);
     boolean direct = lay.direct();
     float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
     float[] b = bias != null ? bias : new float[m];
-    int clamp = clampOf(act);
-    float lo = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? 0f : act.lo();
-    float hi = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? Float.POSITIVE_INFINITY : act.hi();
-    boolean scalarAct = act != null && clamp == 0;
+    float[] lim = limits(act);
+    boolean scalarAct = act != null && lim == null;
     int len = lay.len;
     int p = oh * ow;
     int fullTiles = len / TILE;
     boolean tail = len % TILE != 0;
-    // the tail tile of an in-place GEMM would read past the input: it reads a zero-padded copy
-    int[] tailOff = null;
-    if (lay.inPlace && tail) {
-      s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
-      if (s.tailOff.length < cg) s.tailOff = new int[cg];
-      tailOff = s.tailOff;
-      for (int ci = 0; ci < cg; ci++) tailOff[ci] = ci * TILE;
-    }
+    float[] bt = s.bt = Scratch.grow(s.bt, (long) kLen * TILE);
+    if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
     for (int gi = 0; gi < g; gi++) {
-      pack(w, gi * mg, blocks, kLen, wk);
+      pack(w, gi * mg, blocks, kLen, wkb);
       for (int ni = 0; ni < n; ni++) {
         int xBase = (ni * c + gi * cg) * h * wd;
         float[] xs;
@@ -166,40 +171,60 @@ final class DirectConv {
           xq = 0;
         }
         int oBase = (ni * m + gi * mg) * p;
-        int oc0 = 0;
-        for (int r : blocks) {
-          int wb = oc0 * kLen;
-          int bo = gi * mg + oc0;
-          if (direct) {
-            for (int t = 0; t < fullTiles; t++) {
-              int q0 = t * TILE;
-              kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, out, oBase + oc0 * p + q0, p, clamp, lo, hi);
+        // direct: whole tiles straight into the output, the rest below; otherwise every tile
+        // into y, copied out row by row
+        int tiles = direct ? fullTiles : lay.lenPad / TILE;
+        for (int t = 0; t < tiles; t++) {
+          int q0 = t * TILE;
+          packTile(xs, xq + q0, lay.off, kLen, bt);
+          int oc0 = 0;
+          for (int bi = 0; bi < blocks.length; bi++) {
+            int r = blocks[bi];
+            if (direct) {
+              kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
+            } else {
+              kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, y, oc0 * lay.lenPad + q0, lay.lenPad, lim);
             }
-            if (tail && !lay.inPlace) {
-              int q0 = fullTiles * TILE;
-              kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, s.tailOut, 0, TILE, clamp, lo, hi);
-              for (int i = 0; i < r; i++) {
-                System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
-              }
-            }
-          } else {
-            for (int q0 = 0; q0 < len; q0 += TILE) {
-              kernel(r, xs, xq + q0, lay.off, kLen, wk, wb, b, bo, y, oc0 * lay.lenPad + q0, lay.lenPad, clamp, lo, hi);
-            }
-            for (int i = 0; i < r; i++) {
-              copyOut(y, (oc0 + i) * lay.lenPad, lay.wq, out, oBase + (oc0 + i) * p, oh, ow);
-            }
+            oc0 += r;
           }
-          oc0 += r;
+        }
+        if (direct && tail && !lay.inPlace) {
+          int q0 = fullTiles * TILE;
+          packTile(xs, xq + q0, lay.off, kLen, bt);
+          int oc0 = 0;
+          for (int bi = 0; bi < blocks.length; bi++) {
+            int r = blocks[bi];
+            kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, s.tailOut, 0, TILE, lim);
+            for (int i = 0; i < r; i++) {
+              System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
+            }
+            oc0 += r;
+          }
+        }
+        if (!direct) {
+          for (int i = 0; i < mg; i++) copyOut(y, i * lay.lenPad, lay.wq, out, oBase + i * p, oh, ow);
         }
         if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
       if (lay.inPlace && tail) {
-        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wk, b, clamp, lo, hi, out, s, tailOff);
+        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wkb, b, lim, out, s);
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
       }
+    }
+  }
+
+  /**
+   * One tile of the reduction made contiguous: the 16 input pixels under reduction step k
+   * (x[xq + off[k] ..]) into bt[16 * k ..]. The kernels then read it at offsets linear in k,
+   * whose range checks C2 hoists out of the loop, and from L1.
+   */
+  private static void packTile(float[] x, int xq, int[] off, int kLen, float[] bt) {
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      FloatVector.fromArray(S, x, xi).intoArray(bt, TILE * k);
+      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, TILE * k + 8);
     }
   }
 
@@ -211,7 +236,7 @@ final class DirectConv {
    * not change any result.
    */
   private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
-      int[] blocks, float[] wk, float[] b, int clamp, float lo, float hi, float[] out, Scratch s, int[] tailOff) {
+      int[] blocks, float[][] wkb, float[] b, float[] lim, float[] out, Scratch s) {
     int t = p - q0;
     int per = TILE / t;
     float[] ti = s.tailIn;
@@ -227,8 +252,9 @@ final class DirectConv {
         }
       }
       int oc0 = 0;
-      for (int r : blocks) {
-        kernel(r, ti, 0, tailOff, cg, wk, oc0 * cg, b, gi * mg + oc0, to, 0, TILE, clamp, lo, hi);
+      for (int bi = 0; bi < blocks.length; bi++) {
+        int r = blocks[bi];
+        kernel(r, ti, cg, wkb[bi], b, gi * mg + oc0, to, 0, TILE, lim);
         for (int j = 0; j < cnt; j++) {
           int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
           for (int i = 0; i < r; i++) {
@@ -292,8 +318,10 @@ final class DirectConv {
 
   /** Rows of the next output-channel block: 6 while there are 6, then 4, 2, 1. */
   /**
-   * How mg output channels are cut into register tiles: as few as possible (tiles of up to
-   * {@link #MR} channels; more would not fit C2's sixteen vector registers), as even as possible.
+   * How mg output channels are cut into register tiles: as few as possible, of up to {@link #MR}
+   * channels, as even as possible. C2 unrolls the kernel loops (their range checks are hoisted),
+   * and with five or six channels (ten or twelve accumulators) the unrolled loop no longer fits
+   * the sixteen vector registers and spills: measured, 4 is fastest.
    */
   static int[] blocks(int mg) {
     int nb = (mg + MR - 1) / MR;
@@ -303,19 +331,28 @@ final class DirectConv {
   }
 
   /**
-   * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them: a block
-   * of r channels starting at channel oc0 (relative) is wk[oc0 * kLen + k * r + i].
+   * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them, each block
+   * of r channels in an array of its own: wkb[block][k * r + i].
    */
-  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[] wk) {
+  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[][] wkb) {
     int oc0 = 0;
-    for (int r : blocks) {
-      int base = oc0 * kLen;
+    for (int bi = 0; bi < blocks.length; bi++) {
+      int r = blocks[bi];
+      float[] wk = wkb[bi];
       for (int i = 0; i < r; i++) {
         int src = (m0 + oc0 + i) * kLen;
-        for (int k = 0; k < kLen; k++) wk[base + k * r + i] = w[src + k];
+        for (int k = 0; k < kLen; k++) wk[k * r + i] = w[src + k];
       }
       oc0 += r;
     }
+  }
+
+  /** The fused activation as clamp bounds {lo, hi} applied in registers, or null (none, or not a clamp). */
+  private static float[] limits(Activation act) {
+    if (act == null) return null;
+    if (act.kind() == Activation.Kind.RELU) return new float[] {0f, Float.POSITIVE_INFINITY};
+    if (act.kind() == Activation.Kind.CLIP) return new float[] {act.lo(), act.hi()};
+    return null;
   }
 
   /**
@@ -423,82 +460,33 @@ final class DirectConv {
     }
   }
 
-  /** One register tile: r output channels (1 to 5) x 16 pixels, bias first, then the reduction in order. */
-  private static void kernel(int r, float[] x, int xq, int[] off, int kLen, float[] wk, int wb,
-      float[] b, int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+  /**
+   * One register tile: r output channels (1 to 4) x 16 pixels of a packed tile, bias first,
+   * then the reduction in order, then the clamp to [lim[0], lim[1]] unless lim is null. The
+   * weights are the block's own array (wk[r * k + i]) and the clamp bounds an array read after
+   * the loop: an offset or two float parameters would cost the loop C2's range-check hoisting
+   * and two of the sixteen vector registers.
+   */
+  private static void kernel(int r, float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y,
+      int yo, int ldy, float[] lim) {
     switch (r) {
-      case 5: k5(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
-      case 4: k4(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
-      case 3: k3(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
-      case 2: k2(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
-      default: k1(x, xq, off, kLen, wk, wb, b, bo, y, yo, ldy, clamp, lo, hi); break;
+      case 4: k4(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      case 3: k3(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      case 2: k2(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      default: k1(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
     }
   }
 
-  private static void k5(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
-      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
-    FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
-    FloatVector a40 = FloatVector.broadcast(S, b[bo + 4]), a41 = a40;
-    for (int k = 0; k < kLen; k++) {
-      int xi = xq + off[k];
-      int wi = wb + 5 * k;
-      FloatVector x0 = FloatVector.fromArray(S, x, xi);
-      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
-      FloatVector v = FloatVector.broadcast(S, wk[wi]);
-      a00 = x0.fma(v, a00);
-      a01 = x1.fma(v, a01);
-      v = FloatVector.broadcast(S, wk[wi + 1]);
-      a10 = x0.fma(v, a10);
-      a11 = x1.fma(v, a11);
-      v = FloatVector.broadcast(S, wk[wi + 2]);
-      a20 = x0.fma(v, a20);
-      a21 = x1.fma(v, a21);
-      v = FloatVector.broadcast(S, wk[wi + 3]);
-      a30 = x0.fma(v, a30);
-      a31 = x1.fma(v, a31);
-      v = FloatVector.broadcast(S, wk[wi + 4]);
-      a40 = x0.fma(v, a40);
-      a41 = x1.fma(v, a41);
-    }
-    if (clamp != 0) {
-      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
-      a00 = a00.max(l).min(u);
-      a01 = a01.max(l).min(u);
-      a10 = a10.max(l).min(u);
-      a11 = a11.max(l).min(u);
-      a20 = a20.max(l).min(u);
-      a21 = a21.max(l).min(u);
-      a30 = a30.max(l).min(u);
-      a31 = a31.max(l).min(u);
-      a40 = a40.max(l).min(u);
-      a41 = a41.max(l).min(u);
-    }
-    a00.intoArray(y, yo);
-    a01.intoArray(y, yo + 8);
-    a10.intoArray(y, yo + ldy);
-    a11.intoArray(y, yo + ldy + 8);
-    a20.intoArray(y, yo + 2 * ldy);
-    a21.intoArray(y, yo + 2 * ldy + 8);
-    a30.intoArray(y, yo + 3 * ldy);
-    a31.intoArray(y, yo + 3 * ldy + 8);
-    a40.intoArray(y, yo + 4 * ldy);
-    a41.intoArray(y, yo + 4 * ldy + 8);
-  }
-
-  private static void k4(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
-      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+  private static void k4(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
     FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
     FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
     for (int k = 0; k < kLen; k++) {
-      int xi = xq + off[k];
-      int wi = wb + 4 * k;
-      FloatVector x0 = FloatVector.fromArray(S, x, xi);
-      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      int wi = 4 * k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
@@ -512,8 +500,8 @@ final class DirectConv {
       a30 = x0.fma(v, a30);
       a31 = x1.fma(v, a31);
     }
-    if (clamp != 0) {
-      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
       a00 = a00.max(l).min(u);
       a01 = a01.max(l).min(u);
       a10 = a10.max(l).min(u);
@@ -533,16 +521,15 @@ final class DirectConv {
     a31.intoArray(y, yo + 3 * ldy + 8);
   }
 
-  private static void k3(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
-      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+  private static void k3(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
     FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
     for (int k = 0; k < kLen; k++) {
-      int xi = xq + off[k];
-      int wi = wb + 3 * k;
-      FloatVector x0 = FloatVector.fromArray(S, x, xi);
-      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      int wi = 3 * k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
@@ -553,8 +540,8 @@ final class DirectConv {
       a20 = x0.fma(v, a20);
       a21 = x1.fma(v, a21);
     }
-    if (clamp != 0) {
-      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
       a00 = a00.max(l).min(u);
       a01 = a01.max(l).min(u);
       a10 = a10.max(l).min(u);
@@ -570,15 +557,14 @@ final class DirectConv {
     a21.intoArray(y, yo + 2 * ldy + 8);
   }
 
-  private static void k2(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
-      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+  private static void k2(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
     for (int k = 0; k < kLen; k++) {
-      int xi = xq + off[k];
-      int wi = wb + 2 * k;
-      FloatVector x0 = FloatVector.fromArray(S, x, xi);
-      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      int wi = 2 * k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
@@ -586,8 +572,8 @@ final class DirectConv {
       a10 = x0.fma(v, a10);
       a11 = x1.fma(v, a11);
     }
-    if (clamp != 0) {
-      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
       a00 = a00.max(l).min(u);
       a01 = a01.max(l).min(u);
       a10 = a10.max(l).min(u);
@@ -599,20 +585,19 @@ final class DirectConv {
     a11.intoArray(y, yo + ldy + 8);
   }
 
-  private static void k1(float[] x, int xq, int[] off, int kLen, float[] wk, int wb, float[] b,
-      int bo, float[] y, int yo, int ldy, int clamp, float lo, float hi) {
+  private static void k1(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     for (int k = 0; k < kLen; k++) {
-      int xi = xq + off[k];
-      int wi = wb + k;
-      FloatVector x0 = FloatVector.fromArray(S, x, xi);
-      FloatVector x1 = FloatVector.fromArray(S, x, xi + 8);
+      int wi = k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
     }
-    if (clamp != 0) {
-      FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
       a00 = a00.max(l).min(u);
       a01 = a01.max(l).min(u);
     }
