@@ -295,25 +295,16 @@ final class DirectConv {
     }
     float[] in = s.dwIn;
     float[] y = s.y = Scratch.grow(s.y, lay.lenPad + TILE);
-    int clamp = clampOf(act);
-    float lo = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? 0f : act.lo();
-    float hi = clamp == 0 ? 0f : act.kind() == Activation.Kind.RELU ? Float.POSITIVE_INFINITY : act.hi();
+    float[] lim = limits(act);
     int p = oh * ow;
     for (int ni = 0; ni < n; ni++) {
       copyInterior(x, ni * c * h * wd, c, lay, planeLen, in);
       for (int ch = 0; ch < c; ch++) {
-        float bv = bias == null ? 0f : bias[ch];
-        dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bv, y, clamp, lo, hi);
+        dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bias, ch, y, lim);
         copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
       }
     }
-    if (act != null && clamp == 0) act.apply(out, 0, out.length);
-  }
-
-  /** 1 if the fused activation is a clamp done in registers (ReLU, Clip), else 0. */
-  private static int clampOf(Activation act) {
-    if (act == null) return 0;
-    return act.kind() == Activation.Kind.RELU || act.kind() == Activation.Kind.CLIP ? 1 : 0;
+    if (act != null && lim == null) act.apply(out, 0, out.length);
   }
 
   /** Rows of the next output-channel block: 6 while there are 6, then 4, 2, 1. */
@@ -610,15 +601,14 @@ final class DirectConv {
    * from the prepared input plane at x[xb..], the nine weights held in registers. Bias first,
    * then the taps row by row, as {@link #k1} sums.
    */
-  private static void dw3(float[] x, int xb, int[] off, int lenPad, float[] w, int wb, float bias,
-      float[] y, int clamp, float lo, float hi) {
+  private static void dw3(float[] x, int xb, int[] off, int lenPad, float[] w, int wb, float[] bias,
+      int ch, float[] y, float[] lim) {
     FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
     FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
     FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
     FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]);
     FloatVector w8 = FloatVector.broadcast(S, w[wb + 8]);
-    FloatVector bv = FloatVector.broadcast(S, bias);
-    FloatVector l = FloatVector.broadcast(S, lo), u = FloatVector.broadcast(S, hi);
+    FloatVector bv = FloatVector.broadcast(S, bias == null ? 0f : bias[ch]);
     int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
     int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
     for (int q = 0; q < lenPad; q += TILE) {
@@ -640,7 +630,8 @@ final class DirectConv {
       a1 = FloatVector.fromArray(S, x, q + o7 + 8).fma(w7, a1);
       a0 = FloatVector.fromArray(S, x, q + o8).fma(w8, a0);
       a1 = FloatVector.fromArray(S, x, q + o8 + 8).fma(w8, a1);
-      if (clamp != 0) {
+      if (lim != null) {
+        FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
         a0 = a0.max(l).min(u);
         a1 = a1.max(l).min(u);
       }
