@@ -141,6 +141,7 @@ final class DirectConv {
     int taps = geo.kh * geo.kw;
     int kLen = cg * taps;
     int[] blocks = blocks(mg);
+    boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
     Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
@@ -176,7 +177,11 @@ final class DirectConv {
         int tiles = direct ? fullTiles : lay.lenPad / TILE;
         for (int t = 0; t < tiles; t++) {
           int q0 = t * TILE;
-          packTile(xs, xq + q0, lay.off, kLen, bt);
+          if (tap3) {
+            packTile3(xs, xq + q0, lay.planeStride, lay.wq, cg, bt);
+          } else {
+            packTile(xs, xq + q0, lay.off, kLen, bt);
+          }
           int oc0 = 0;
           for (int bi = 0; bi < blocks.length; bi++) {
             int r = blocks[bi];
@@ -212,6 +217,34 @@ final class DirectConv {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
       }
+    }
+  }
+
+  /**
+   * {@link #packTile} for a 3x3 stride-1 undilated kernel (off[k] = ci * ps + ki * wq + kj):
+   * the six loads of a kernel row share one base, so C2 merges their range checks.
+   */
+  private static void packTile3(float[] x, int xq, int ps, int wq, int cg, float[] bt) {
+    for (int ci = 0, d = 0; ci < cg; ci++, d += 9 * TILE) {
+      int r0 = xq + ci * ps, r1 = r0 + wq, r2 = r1 + wq;
+      FloatVector.fromArray(S, x, r0).intoArray(bt, d);
+      FloatVector.fromArray(S, x, r0 + 8).intoArray(bt, d + 8);
+      FloatVector.fromArray(S, x, r0 + 1).intoArray(bt, d + 16);
+      FloatVector.fromArray(S, x, r0 + 9).intoArray(bt, d + 24);
+      FloatVector.fromArray(S, x, r0 + 2).intoArray(bt, d + 32);
+      FloatVector.fromArray(S, x, r0 + 10).intoArray(bt, d + 40);
+      FloatVector.fromArray(S, x, r1).intoArray(bt, d + 48);
+      FloatVector.fromArray(S, x, r1 + 8).intoArray(bt, d + 56);
+      FloatVector.fromArray(S, x, r1 + 1).intoArray(bt, d + 64);
+      FloatVector.fromArray(S, x, r1 + 9).intoArray(bt, d + 72);
+      FloatVector.fromArray(S, x, r1 + 2).intoArray(bt, d + 80);
+      FloatVector.fromArray(S, x, r1 + 10).intoArray(bt, d + 88);
+      FloatVector.fromArray(S, x, r2).intoArray(bt, d + 96);
+      FloatVector.fromArray(S, x, r2 + 8).intoArray(bt, d + 104);
+      FloatVector.fromArray(S, x, r2 + 1).intoArray(bt, d + 112);
+      FloatVector.fromArray(S, x, r2 + 9).intoArray(bt, d + 120);
+      FloatVector.fromArray(S, x, r2 + 2).intoArray(bt, d + 128);
+      FloatVector.fromArray(S, x, r2 + 10).intoArray(bt, d + 136);
     }
   }
 
