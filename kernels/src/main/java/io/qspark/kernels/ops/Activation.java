@@ -118,6 +118,12 @@ public final class Activation implements Op {
       }
       return new Tensor[] {t, mask};
     }
+    if (kind == Kind.RELU && Conv.SIMD) {
+      float[] x = t.data();
+      float[] y = new float[x.length];
+      SimdLoops.relu(x, y, 0, x.length);
+      return new Tensor[] {Tensor.of(y, t.shape())};
+    }
     float[] y = t.data().clone();
     if (kind == Kind.CLIP && (in.length > 1 && in[1] != null || in.length > 2 && in[2] != null)) {
       float l = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : lo;

@@ -9,14 +9,17 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
- * 2-D convolution, NCHW. Dense and grouped convs are im2col + GEMM; depthwise convs, where a
- * GEMM would have a single row, use a direct loop.
+ * 2-D convolution, NCHW. With the jdk.incubator.vector module, every conv runs on the SIMD
+ * kernels of {@link DirectConv} (depthwise 3x3 convs on a kernel of their own); without it, or
+ * with -Dqspark.conv=blas, dense and grouped convs are im2col + GEMM and depthwise convs, where a
+ * GEMM would have a single row, a scalar direct loop. The second set is the reference the first
+ * is tested against.
  */
 public final class Conv implements Op {
   /**
-   * The SIMD kernel needs the jdk.incubator.vector module (--add-modules); without it, or with
-   * -Dqspark.conv=blas, convs run as im2col + OpenBLAS, which is also the reference the SIMD
-   * kernel is tested against.
+   * The SIMD kernels need the jdk.incubator.vector module (--add-modules); without it, or with
+   * -Dqspark.conv=blas, convs run as im2col + OpenBLAS and the scalar depthwise loop, which are
+   * also the reference the SIMD kernels are tested against.
    */
   public static final boolean SIMD = !"blas".equals(System.getProperty("qspark.conv"))
       && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
@@ -70,8 +73,12 @@ public final class Conv implements Op {
     float[] out = new float[n * m * oh * ow];
     float[] bias = b == null ? null : b.data();
     if (cg == 1 && m == g) {
-      depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads);
-      if (activation != null) activation.apply(out, 0, out.length);
+      if (simd) {
+        DirectConv.depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads, activation);
+      } else {
+        depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads);
+        if (activation != null) activation.apply(out, 0, out.length);
+      }
     } else {
       if (simd) {
         DirectConv.run(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);

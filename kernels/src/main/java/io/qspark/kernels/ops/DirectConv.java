@@ -1,173 +1,675 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.blas.Workspace;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Convolution as an implicit GEMM on SIMD registers: the input is transposed once to padded
- * NHWC so that, for a kernel tap, the channels under an output pixel are contiguous; a 4-pixel
- * x 16-channel tile of outputs stays in eight vector accumulators while taps and input
- * channels stream past. No im2col matrix (9x the input for a 3x3 kernel) is ever written, and
- * the small channel counts of edge models, where a BLAS call spends its time packing, run
- * near the FMA units' rate.
+ * Convolution as an implicit GEMM on SIMD registers, in NCHW with output pixels along the
+ * vector lanes. One image's input channels are laid out as zero-padded planes of width
+ * {@code wq}; an output row then reads, for kernel tap (ki, kj), the plane shifted by
+ * {@code ki * wq + kj}, so the output plane can be computed as if it were one long row of
+ * {@code oh * wq} pixels (the {@code wq - ow} columns past each row's end are computed and
+ * thrown away). Every (input channel, tap) step of the reduction is then a fixed offset into the
+ * padded input. Strides other than 1 split the padded input into its stride phases first (row
+ * parity x column parity for stride 2), which turns a strided conv into a sum of stride-1 ones.
+ * A 1x1 stride-1 unpadded conv reads its input where it lies and writes its output in place: it
+ * is a plain GEMM. No im2col matrix of the image is written and nothing is transposed.
  *
- * <p>Each output element is one sequential FMA chain over (tap, channel), so it depends on
- * nothing but its own image: batching and threading cannot change a result. Loaded only when
- * the jdk.incubator.vector module is present; {@link Conv} falls back to im2col + BLAS.
+ * <p>For each tile of 16 output pixels the reduction's input is first packed contiguously
+ * (16 floats per step, from L1), then a 4-channel x 16-pixel tile of outputs stays in eight
+ * vector accumulators while the packed steps stream past: per step two vector loads, four
+ * broadcast weights, eight FMAs, and no range check in the loop (its indexes are linear in the
+ * loop counter, which C2 can hoist checks for; a table of offsets it cannot). C2 keeps vector
+ * accumulators in registers only within one flat loop, so each kernel is a single loop over
+ * the reduction.
+ *
+ * <p>Each output is the bias followed by one sequential FMA chain over (input channel, kernel
+ * row, kernel column): it depends on nothing but its own image, so batching and threading
+ * cannot change a result. Loaded only when the jdk.incubator.vector module is present;
+ * {@link Conv} falls back to im2col + BLAS and a scalar depthwise loop.
  */
 final class DirectConv {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-  /** Output channels per tile: two 8-lane vectors. */
-  private static final int PANEL = 16;
+  /** Output pixels per tile: two 8-lane vectors. */
+  static final int TILE = 16;
+  /** Output channels per register tile, at most. */
+  static final int MR = 4;
 
   private DirectConv() {}
+
+  /** Per-thread scratch, grown and never shrunk, so steady-state inference allocates little. */
+  private static final class Scratch {
+    float[] in = new float[0];
+    float[][] wkb = new float[0][];
+
+    /** One weight array per block of output channels, each large enough for its block. */
+    float[][] blockWeights(int[] blocks, int kLen) {
+      if (wkb.length < blocks.length) wkb = Arrays.copyOf(wkb, blocks.length);
+      for (int i = 0; i < blocks.length; i++) {
+        if (wkb[i] == null || wkb[i].length < blocks[i] * kLen) wkb[i] = new float[blocks[i] * kLen];
+      }
+      return wkb;
+    }
+    float[] y = new float[0];
+    float[] tailIn = new float[0];
+    /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
+    float[] dwIn = new float[0];
+    int[] dwKey;
+    final float[] tailOut = new float[MR * TILE];
+    /** One packed tile of the reduction: kLen x 16 floats. */
+    float[] bt = new float[0];
+
+    static float[] grow(float[] a, long n) {
+      if (a.length >= n) return a;
+      if (n > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("conv workspace of " + n + " floats");
+      return new float[(int) Math.max(n, Math.min(Integer.MAX_VALUE - 8, a.length + (long) a.length / 2))];
+    }
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  /**
+   * Where one image's input lives after {@link #prepare}: stride-phase planes of hq x wq per
+   * input channel, and the offset of every reduction step (channel, tap) into them.
+   */
+  static final class Layout {
+    final int h, wd, pt, pl, sh, sw, hq, wq, nph, planeStride, oh, ow;
+    /** Stride phase (row phase * sw + column phase) to plane slot, -1 if no tap reads it. */
+    final int[] slot;
+    final boolean padded;
+    /** 1x1, stride 1, no padding: the input planes are read where they lie. */
+    final boolean inPlace;
+    /** Output pixels computed per plane (oh rows of wq), and rounded up to whole tiles. */
+    final int len, lenPad;
+    /** Input offset of each reduction step (ci, ki, kj) relative to the output pixel. */
+    final int[] off;
+    /** Floats of prepared input, including what the last tile reads past the planes. */
+    final int inLen;
+
+    Layout(int cg, int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
+      this.h = h;
+      this.wd = wd;
+      this.oh = oh;
+      this.ow = ow;
+      pt = pads[0];
+      pl = pads[1];
+      sh = geo.sh;
+      sw = geo.sw;
+      int hp = h + pads[0] + pads[2];
+      int wp = wd + pads[1] + pads[3];
+      padded = pads[0] != 0 || pads[1] != 0 || pads[2] != 0 || pads[3] != 0;
+      inPlace = !padded && sh == 1 && sw == 1 && geo.kh == 1 && geo.kw == 1;
+      hq = (hp + sh - 1) / sh;
+      wq = (wp + sw - 1) / sw;
+      slot = new int[sh * sw];
+      Arrays.fill(slot, -1);
+      int n = 0;
+      for (int ki = 0; ki < geo.kh; ki++) {
+        for (int kj = 0; kj < geo.kw; kj++) {
+          int ph = ((ki * geo.dh) % sh) * sw + (kj * geo.dw) % sw;
+          if (slot[ph] < 0) slot[ph] = n++;
+        }
+      }
+      nph = n;
+      planeStride = hq * wq;
+      len = oh * wq;
+      lenPad = (len + TILE - 1) / TILE * TILE;
+      off = new int[cg * geo.kh * geo.kw];
+      int k = 0, maxOff = 0;
+      for (int ci = 0; ci < cg; ci++) {
+        for (int ki = 0; ki < geo.kh; ki++) {
+          for (int kj = 0; kj < geo.kw; kj++) {
+            int ph = slot[((ki * geo.dh) % sh) * sw + (kj * geo.dw) % sw];
+            off[k] = (ci * nph + ph) * planeStride + (ki * geo.dh / sh) * wq + kj * geo.dw / sw;
+            maxOff = Math.max(maxOff, off[k++]);
+          }
+        }
+      }
+      inLen = inPlace ? 0 : Math.max(cg * nph * planeStride, lenPad + maxOff);
+    }
+
+    /** Output written straight into the NCHW plane: no column of a row is thrown away. */
+    boolean direct() {
+      return wq == ow;
+    }
+  }
 
   static void run(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd,
       int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
     int cg = c / g, mg = m / g;
     int taps = geo.kh * geo.kw;
-    int hp = h + pads[0] + pads[2];
-    int wp = wd + pads[1] + pads[3];
-    int panels = (mg + PANEL - 1) / PANEL;
-    int mp = panels * PANEL;
+    int kLen = cg * taps;
+    int[] blocks = blocks(mg);
+    boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
+    Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
+    Scratch s = SCRATCH.get();
+    float[] in = s.in = Scratch.grow(s.in, lay.inLen);
+    float[][] wkb = s.blockWeights(blocks, kLen);
+    boolean direct = lay.direct();
+    float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
+    float[] b = bias != null ? bias : new float[m];
+    float[] lim = limits(act);
+    boolean scalarAct = act != null && lim == null;
+    int len = lay.len;
     int p = oh * ow;
-    Workspace ws = Workspace.get();
-    float[][] buf = ws.heapArrays(3, new long[] {(long) hp * wp * cg, (long) panels * taps * cg * PANEL, (long) p * mp});
-    float[] xp = buf[0];
-    float[] bp = buf[1];
-    float[] t = buf[2];
+    int fullTiles = len / TILE;
+    boolean tail = len % TILE != 0;
+    float[] bt = s.bt = Scratch.grow(s.bt, (long) kLen * TILE);
+    if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
     for (int gi = 0; gi < g; gi++) {
-      pack(w, gi, mg, cg, taps, panels, bp);
+      pack(w, gi * mg, blocks, kLen, wkb);
       for (int ni = 0; ni < n; ni++) {
-        padNhwc(x, (ni * c + gi * cg) * h * wd, cg, h, wd, pads, wp, hp, xp);
-        for (int pn = 0; pn < panels; pn++) {
-          for (int oy = 0; oy < oh; oy++) {
-            tileRow(xp, bp, t, pn, oy, ow, cg, taps, wp, mp, geo);
+        int xBase = (ni * c + gi * cg) * h * wd;
+        float[] xs;
+        int xq;
+        if (lay.inPlace) {
+          xs = x;
+          xq = xBase;
+        } else {
+          prepare(x, xBase, cg, lay, in);
+          xs = in;
+          xq = 0;
+        }
+        int oBase = (ni * m + gi * mg) * p;
+        // direct: whole tiles straight into the output, the rest below; otherwise every tile
+        // into y, copied out row by row
+        int tiles = direct ? fullTiles : lay.lenPad / TILE;
+        for (int t = 0; t < tiles; t++) {
+          int q0 = t * TILE;
+          if (tap3) {
+            packTile3(xs, xq + q0, lay.planeStride, lay.wq, cg, bt);
+          } else {
+            packTile(xs, xq + q0, lay.off, kLen, bt);
+          }
+          int oc0 = 0;
+          for (int bi = 0; bi < blocks.length; bi++) {
+            int r = blocks[bi];
+            if (direct) {
+              kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
+            } else {
+              kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, y, oc0 * lay.lenPad + q0, lay.lenPad, lim);
+            }
+            oc0 += r;
           }
         }
-        int dst = (ni * m + gi * mg) * p;
-        for (int mi = 0; mi < mg; mi++) {
-          int o = dst + mi * p;
-          float bv = bias == null ? 0f : bias[gi * mg + mi];
-          for (int q = 0; q < p; q++) out[o + q] = t[q * mp + mi] + bv;
-          if (act != null) act.apply(out, o, o + p);
-        }
-      }
-    }
-  }
-
-  /** Weights of group gi as [panel][tap][channel][16], zero beyond the group's channels. */
-  private static void pack(float[] w, int gi, int mg, int cg, int taps, int panels, float[] bp) {
-    for (int pn = 0; pn < panels; pn++) {
-      for (int tap = 0; tap < taps; tap++) {
-        for (int ci = 0; ci < cg; ci++) {
-          int dst = ((pn * taps + tap) * cg + ci) * PANEL;
-          for (int j = 0; j < PANEL; j++) {
-            int oc = pn * PANEL + j;
-            bp[dst + j] = oc < mg ? w[((gi * mg + oc) * cg + ci) * taps + tap] : 0f;
+        if (direct && tail && !lay.inPlace) {
+          int q0 = fullTiles * TILE;
+          packTile(xs, xq + q0, lay.off, kLen, bt);
+          int oc0 = 0;
+          for (int bi = 0; bi < blocks.length; bi++) {
+            int r = blocks[bi];
+            kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, s.tailOut, 0, TILE, lim);
+            for (int i = 0; i < r; i++) {
+              System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
+            }
+            oc0 += r;
           }
         }
+        if (!direct) {
+          for (int i = 0; i < mg; i++) copyOut(y, i * lay.lenPad, lay.wq, out, oBase + i * p, oh, ow);
+        }
+        if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
-    }
-  }
-
-  /** One image's channels as zero-padded NHWC: xp[(y * wp + x) * cg + ci]. */
-  private static void padNhwc(float[] x, int base, int cg, int h, int wd, int[] pads, int wp, int hp, float[] xp) {
-    java.util.Arrays.fill(xp, 0, hp * wp * cg, 0f);
-    for (int ci = 0; ci < cg; ci++) {
-      int src = base + ci * h * wd;
-      for (int iy = 0; iy < h; iy++) {
-        int d = ((iy + pads[0]) * wp + pads[1]) * cg + ci;
-        for (int ix = 0; ix < wd; ix++, d += cg) xp[d] = x[src + iy * wd + ix];
+      if (lay.inPlace && tail) {
+        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wkb, b, lim, out, s);
+        if (scalarAct) {
+          for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
+        }
       }
     }
   }
 
   /**
-   * Output row oy, channel panel pn, into t[pixel * mp + channel]. Taps are walked as runs
-   * that are contiguous in both xp and bp (a whole kernel row of channels when dilation is 1),
-   * each run one call of a flat loop: C2 keeps vector accumulators in registers only across a
-   * single loop, so they pass through t between runs.
+   * {@link #packTile} for a 3x3 stride-1 undilated kernel (off[k] = ci * ps + ki * wq + kj):
+   * the six loads of a kernel row share one base, so C2 merges their range checks.
    */
-  private static void tileRow(float[] xp, float[] bp, float[] t, int pn, int oy, int ow, int cg,
-      int taps, int wp, int mp, ConvGeometry geo) {
-    int sx = geo.sw * cg;
-    boolean rowRuns = geo.dw == 1;
-    int run = rowRuns ? geo.kw * cg : cg;
-    int runsPerRow = rowRuns ? 1 : geo.kw;
-    for (int ox = 0; ox < ow; ox += 4) {
-      int o = (oy * ow + ox) * mp + pn * PANEL;
-      boolean four = ox + 4 <= ow;
-      boolean first = true;
-      for (int ki = 0; ki < geo.kh; ki++) {
-        int row = (oy * geo.sh + ki * geo.dh) * wp;
-        for (int r = 0; r < runsPerRow; r++) {
-          int x0 = (row + ox * geo.sw + r * geo.dw) * cg;
-          int b = ((pn * taps + ki * geo.kw + r) * cg) * PANEL;
-          if (four) {
-            run4(xp, x0, sx, bp, b, run, t, o, mp, first);
-          } else {
-            for (int q = 0; ox + q < ow; q++) run1(xp, x0 + q * sx, bp, b, run, t, o + q * mp, first);
+  private static void packTile3(float[] x, int xq, int ps, int wq, int cg, float[] bt) {
+    for (int ci = 0, d = 0; ci < cg; ci++, d += 9 * TILE) {
+      int r0 = xq + ci * ps, r1 = r0 + wq, r2 = r1 + wq;
+      FloatVector.fromArray(S, x, r0).intoArray(bt, d);
+      FloatVector.fromArray(S, x, r0 + 8).intoArray(bt, d + 8);
+      FloatVector.fromArray(S, x, r0 + 1).intoArray(bt, d + 16);
+      FloatVector.fromArray(S, x, r0 + 9).intoArray(bt, d + 24);
+      FloatVector.fromArray(S, x, r0 + 2).intoArray(bt, d + 32);
+      FloatVector.fromArray(S, x, r0 + 10).intoArray(bt, d + 40);
+      FloatVector.fromArray(S, x, r1).intoArray(bt, d + 48);
+      FloatVector.fromArray(S, x, r1 + 8).intoArray(bt, d + 56);
+      FloatVector.fromArray(S, x, r1 + 1).intoArray(bt, d + 64);
+      FloatVector.fromArray(S, x, r1 + 9).intoArray(bt, d + 72);
+      FloatVector.fromArray(S, x, r1 + 2).intoArray(bt, d + 80);
+      FloatVector.fromArray(S, x, r1 + 10).intoArray(bt, d + 88);
+      FloatVector.fromArray(S, x, r2).intoArray(bt, d + 96);
+      FloatVector.fromArray(S, x, r2 + 8).intoArray(bt, d + 104);
+      FloatVector.fromArray(S, x, r2 + 1).intoArray(bt, d + 112);
+      FloatVector.fromArray(S, x, r2 + 9).intoArray(bt, d + 120);
+      FloatVector.fromArray(S, x, r2 + 2).intoArray(bt, d + 128);
+      FloatVector.fromArray(S, x, r2 + 10).intoArray(bt, d + 136);
+    }
+  }
+
+  /**
+   * One tile of the reduction made contiguous: the 16 input pixels under reduction step k
+   * (x[xq + off[k] ..]) into bt[16 * k ..]. The kernels then read it at offsets linear in k,
+   * whose range checks C2 hoists out of the loop, and from L1.
+   */
+  private static void packTile(float[] x, int xq, int[] off, int kLen, float[] bt) {
+    for (int k = 0; k < kLen; k++) {
+      int xi = xq + off[k];
+      FloatVector.fromArray(S, x, xi).intoArray(bt, TILE * k);
+      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, TILE * k + 8);
+    }
+  }
+
+  /**
+   * The pixels past the last whole tile of an in-place GEMM (1x1 conv), for all images of
+   * group gi: the t leftover pixels of 16 / t images are gathered into one tile (channel ci's at
+   * tailIn[ci * 16 + image * t + u]), so a 49-pixel plane costs 3 1/16 tiles rather than 4.
+   * Every lane is the same computation as in a whole tile: which images share a tail tile does
+   * not change any result.
+   */
+  private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
+      int[] blocks, float[][] wkb, float[] b, float[] lim, float[] out, Scratch s) {
+    int t = p - q0;
+    int per = TILE / t;
+    float[] ti = s.tailIn;
+    float[] to = s.tailOut;
+    for (int n0 = 0; n0 < n; n0 += per) {
+      int cnt = Math.min(per, n - n0);
+      Arrays.fill(ti, 0, cg * TILE, 0f);
+      for (int j = 0; j < cnt; j++) {
+        int src = ((n0 + j) * c + gi * cg) * p + q0;
+        for (int ci = 0; ci < cg; ci++) {
+          int d = ci * TILE + j * t, sc = src + ci * p;
+          for (int u = 0; u < t; u++) ti[d + u] = x[sc + u];
+        }
+      }
+      int oc0 = 0;
+      for (int bi = 0; bi < blocks.length; bi++) {
+        int r = blocks[bi];
+        kernel(r, ti, cg, wkb[bi], b, gi * mg + oc0, to, 0, TILE, lim);
+        for (int j = 0; j < cnt; j++) {
+          int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
+          for (int i = 0; i < r; i++) {
+            for (int u = 0; u < t; u++) out[dst + i * p + u] = to[i * TILE + j * t + u];
           }
-          first = false;
+        }
+        oc0 += r;
+      }
+    }
+  }
+
+  /**
+   * Depthwise conv (one input channel per group, one output channel per group). 3x3 kernels,
+   * any stride, dilation and padding, have a kernel of their own: the nine weights stay in
+   * registers and each 8-pixel vector of an output row is written straight into the output
+   * (lanes past the row's end spill into the next row or plane, which is written after it).
+   * The padded input planes of all channels are kept per thread with their zero border, so an
+   * image only copies its interior. Other kernel sizes go through {@link #run}.
+   */
+  static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h,
+      int wd, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
+    if (geo.kh != 3 || geo.kw != 3) {
+      run(x, w, bias, out, n, c, h, wd, c, c, oh, ow, geo, pads, act);
+      return;
+    }
+    Layout lay = new Layout(1, h, wd, oh, ow, geo, pads);
+    int planeLen = lay.nph * lay.planeStride;
+    int maxOff = 0;
+    for (int o : lay.off) maxOff = Math.max(maxOff, o);
+    long need = (long) (c - 1) * planeLen + Math.max(planeLen, (long) lay.lenPad + maxOff);
+    Scratch s = SCRATCH.get();
+    int[] key = {c, h, wd, pads[0], pads[1], pads[2], pads[3], geo.sh, geo.sw, geo.dh, geo.dw};
+    if (s.dwIn.length < need || !Arrays.equals(key, s.dwKey)) {
+      // a new geometry: the pads (and whatever lies between planes) become zero once
+      s.dwIn = Scratch.grow(s.dwIn, need);
+      Arrays.fill(s.dwIn, 0f);
+      s.dwKey = key;
+    }
+    float[] in = s.dwIn;
+    float[] y = s.y = Scratch.grow(s.y, lay.lenPad + TILE);
+    float[] lim = limits(act);
+    int p = oh * ow;
+    for (int ni = 0; ni < n; ni++) {
+      copyInterior(x, ni * c * h * wd, c, lay, planeLen, in);
+      for (int ch = 0; ch < c; ch++) {
+        dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bias, ch, y, lim);
+        copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
+      }
+    }
+    if (act != null && lim == null) act.apply(out, 0, out.length);
+  }
+
+  /** Rows of the next output-channel block: 6 while there are 6, then 4, 2, 1. */
+  /**
+   * How mg output channels are cut into register tiles: as few as possible, of up to {@link #MR}
+   * channels, as even as possible. C2 unrolls the kernel loops (their range checks are hoisted),
+   * and with five or six channels (ten or twelve accumulators) the unrolled loop no longer fits
+   * the sixteen vector registers and spills: measured, 4 is fastest.
+   */
+  static int[] blocks(int mg) {
+    int nb = (mg + MR - 1) / MR;
+    int[] r = new int[nb];
+    for (int i = 0; i < nb; i++) r[i] = mg / nb + (i < mg % nb ? 1 : 0);
+    return r;
+  }
+
+  /**
+   * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them, each block
+   * of r channels in an array of its own: wkb[block][k * r + i].
+   */
+  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[][] wkb) {
+    int oc0 = 0;
+    for (int bi = 0; bi < blocks.length; bi++) {
+      int r = blocks[bi];
+      float[] wk = wkb[bi];
+      for (int i = 0; i < r; i++) {
+        int src = (m0 + oc0 + i) * kLen;
+        for (int k = 0; k < kLen; k++) wk[k * r + i] = w[src + k];
+      }
+      oc0 += r;
+    }
+  }
+
+  /** The fused activation as clamp bounds {lo, hi} applied in registers, or null (none, or not a clamp). */
+  private static float[] limits(Activation act) {
+    if (act == null) return null;
+    if (act.kind() == Activation.Kind.RELU) return new float[] {0f, Float.POSITIVE_INFINITY};
+    if (act.kind() == Activation.Kind.CLIP) return new float[] {act.lo(), act.hi()};
+    return null;
+  }
+
+  /**
+   * One image's cg input channels into stride-phase planes of hq x wq with the padding as
+   * zeros. Stride 1 zeroes only the border; other strides zero everything first.
+   */
+  static void prepare(float[] x, int xBase, int cg, Layout l, float[] in) {
+    int wq = l.wq, ps = l.planeStride;
+    if (l.sh == 1 && l.sw == 1) {
+      for (int ci = 0; ci < cg; ci++) {
+        int pb = ci * ps;
+        if (l.pt > 0) Arrays.fill(in, pb, pb + l.pt * wq, 0f);
+        for (int iy = 0; iy < l.h; iy++) {
+          int row = pb + (iy + l.pt) * wq;
+          for (int j = 0; j < l.pl; j++) in[row + j] = 0f;
+          for (int j = row + l.pl + l.wd; j < row + wq; j++) in[j] = 0f;
+        }
+        Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + l.hq * wq, 0f);
+      }
+    } else if (l.padded) {
+      Arrays.fill(in, 0, cg * l.nph * ps, 0f);
+    }
+    copyInterior(x, xBase, cg, l, l.nph * ps, in);
+  }
+
+  /**
+   * The input pixels of one image's cg channels into their places in the padded phase planes
+   * (channel ci's planes start at ci * planeLen); the padding is left as it is.
+   */
+  static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in) {
+    int h = l.h, wd = l.wd, wq = l.wq, ps = l.planeStride;
+    if (l.sh == 1 && l.sw == 1) {
+      for (int ci = 0; ci < cg; ci++) {
+        int src = xBase + ci * h * wd;
+        int dst = ci * planeLen + l.pt * wq + l.pl;
+        for (int iy = 0; iy < h; iy++) System.arraycopy(x, src + iy * wd, in, dst + iy * wq, wd);
+      }
+      return;
+    }
+    int sh = l.sh, sw = l.sw;
+    for (int ci = 0; ci < cg; ci++) {
+      int src0 = xBase + ci * h * wd;
+      int pb = ci * planeLen;
+      for (int iy = 0; iy < h; iy++) {
+        int r = iy + l.pt;
+        int py = r % sh;
+        int rowOff = pb + (r / sh) * wq;
+        int src = src0 + iy * wd;
+        if (sw == 2) {
+          // one pass over the row: input column ix is padded column ix + pl, of phase
+          // (ix + pl) & 1 at phase column (ix + pl) >> 1
+          int se = l.slot[py * 2 + (l.pl & 1)], so = l.slot[py * 2 + 1 - (l.pl & 1)];
+          int de = se < 0 ? -1 : rowOff + se * ps + l.pl / 2;
+          int dO = so < 0 ? -1 : rowOff + so * ps + (l.pl + 1) / 2;
+          int pairs = wd / 2;
+          if (de >= 0 && dO >= 0) {
+            for (int j = 0; j < pairs; j++) {
+              in[de + j] = x[src + 2 * j];
+              in[dO + j] = x[src + 2 * j + 1];
+            }
+          } else if (de >= 0) {
+            for (int j = 0; j < pairs; j++) in[de + j] = x[src + 2 * j];
+          } else if (dO >= 0) {
+            for (int j = 0; j < pairs; j++) in[dO + j] = x[src + 2 * j + 1];
+          }
+          if ((wd & 1) != 0 && de >= 0) in[de + pairs] = x[src + wd - 1];
+          continue;
+        }
+        for (int px = 0; px < sw; px++) {
+          int sl = l.slot[py * sw + px];
+          if (sl < 0) continue;
+          // input columns ix with (ix + pl) % sw == px, at phase column (ix + pl) / sw
+          int ix = Math.floorMod(px - l.pl, sw);
+          int d0 = rowOff + sl * ps + (ix + l.pl) / sw, s0 = src + ix;
+          int cnt = (wd - ix + sw - 1) / sw;
+          for (int j = 0; j < cnt; j++) in[d0 + j] = x[s0 + j * sw];
         }
       }
     }
   }
 
-  private static void run4(float[] xp, int x0, int sx, float[] bp, int b, int len, float[] t,
-      int o, int mp, boolean first) {
-    FloatVector a00, a01, a10, a11, a20, a21, a30, a31;
-    if (first) {
-      a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = FloatVector.zero(S);
-    } else {
-      a00 = FloatVector.fromArray(S, t, o);
-      a01 = FloatVector.fromArray(S, t, o + 8);
-      a10 = FloatVector.fromArray(S, t, o + mp);
-      a11 = FloatVector.fromArray(S, t, o + mp + 8);
-      a20 = FloatVector.fromArray(S, t, o + 2 * mp);
-      a21 = FloatVector.fromArray(S, t, o + 2 * mp + 8);
-      a30 = FloatVector.fromArray(S, t, o + 3 * mp);
-      a31 = FloatVector.fromArray(S, t, o + 3 * mp + 8);
+  /**
+   * Rows of ow pixels from a computed plane of row pitch wq into an NCHW output plane. A row
+   * narrower than a vector is copied as a whole vector that spills into the next row, which is
+   * copied after it; the last row is copied exactly.
+   */
+  static void copyOut(float[] y, int yo, int wq, float[] out, int o, int oh, int ow) {
+    if (ow < 8) {
+      int oy = 0;
+      // a spill must not pass the end of the array (the last plane of all)
+      int vecRows = Math.min(oh - 1, Math.floorDiv(out.length - 8 - o, ow) + 1);
+      for (; oy < vecRows; oy++) FloatVector.fromArray(S, y, yo + oy * wq).intoArray(out, o + oy * ow);
+      for (; oy < oh; oy++) {
+        int src = yo + oy * wq, dst = o + oy * ow;
+        for (int j = 0; j < ow; j++) out[dst + j] = y[src + j];
+      }
+      return;
     }
-    for (int i = 0; i < len; i++, b += PANEL) {
-      FloatVector b0 = FloatVector.fromArray(S, bp, b);
-      FloatVector b1 = FloatVector.fromArray(S, bp, b + 8);
-      int xi = x0 + i;
-      FloatVector v = FloatVector.broadcast(S, xp[xi]);
-      a00 = v.fma(b0, a00);
-      a01 = v.fma(b1, a01);
-      v = FloatVector.broadcast(S, xp[xi + sx]);
-      a10 = v.fma(b0, a10);
-      a11 = v.fma(b1, a11);
-      v = FloatVector.broadcast(S, xp[xi + 2 * sx]);
-      a20 = v.fma(b0, a20);
-      a21 = v.fma(b1, a21);
-      v = FloatVector.broadcast(S, xp[xi + 3 * sx]);
-      a30 = v.fma(b0, a30);
-      a31 = v.fma(b1, a31);
+    for (int oy = 0; oy < oh; oy++) {
+      int src = yo + oy * wq, dst = o + oy * ow;
+      int j = 0;
+      for (; j + 8 <= ow; j += 8) FloatVector.fromArray(S, y, src + j).intoArray(out, dst + j);
+      // the row's last 8, overlapping what was just copied
+      if (j < ow) FloatVector.fromArray(S, y, src + ow - 8).intoArray(out, dst + ow - 8);
     }
-    a00.intoArray(t, o);
-    a01.intoArray(t, o + 8);
-    a10.intoArray(t, o + mp);
-    a11.intoArray(t, o + mp + 8);
-    a20.intoArray(t, o + 2 * mp);
-    a21.intoArray(t, o + 2 * mp + 8);
-    a30.intoArray(t, o + 3 * mp);
-    a31.intoArray(t, o + 3 * mp + 8);
   }
 
-  private static void run1(float[] xp, int x0, float[] bp, int b, int len, float[] t, int o,
-      boolean first) {
-    FloatVector a0 = first ? FloatVector.zero(S) : FloatVector.fromArray(S, t, o);
-    FloatVector a1 = first ? FloatVector.zero(S) : FloatVector.fromArray(S, t, o + 8);
-    for (int i = 0; i < len; i++, b += PANEL) {
-      FloatVector v = FloatVector.broadcast(S, xp[x0 + i]);
-      a0 = v.fma(FloatVector.fromArray(S, bp, b), a0);
-      a1 = v.fma(FloatVector.fromArray(S, bp, b + 8), a1);
+  /**
+   * One register tile: r output channels (1 to 4) x 16 pixels of a packed tile, bias first,
+   * then the reduction in order, then the clamp to [lim[0], lim[1]] unless lim is null. The
+   * weights are the block's own array (wk[r * k + i]) and the clamp bounds an array read after
+   * the loop: an offset or two float parameters would cost the loop C2's range-check hoisting
+   * and two of the sixteen vector registers.
+   */
+  private static void kernel(int r, float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y,
+      int yo, int ldy, float[] lim) {
+    switch (r) {
+      case 4: k4(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      case 3: k3(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      case 2: k2(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      default: k1(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
     }
-    a0.intoArray(t, o);
-    a1.intoArray(t, o + 8);
+  }
+
+  private static void k4(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
+    FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
+    for (int k = 0; k < kLen; k++) {
+      int wi = 4 * k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+      v = FloatVector.broadcast(S, wk[wi + 2]);
+      a20 = x0.fma(v, a20);
+      a21 = x1.fma(v, a21);
+      v = FloatVector.broadcast(S, wk[wi + 3]);
+      a30 = x0.fma(v, a30);
+      a31 = x1.fma(v, a31);
+    }
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+      a20 = a20.max(l).min(u);
+      a21 = a21.max(l).min(u);
+      a30 = a30.max(l).min(u);
+      a31 = a31.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+    a20.intoArray(y, yo + 2 * ldy);
+    a21.intoArray(y, yo + 2 * ldy + 8);
+    a30.intoArray(y, yo + 3 * ldy);
+    a31.intoArray(y, yo + 3 * ldy + 8);
+  }
+
+  private static void k3(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
+    for (int k = 0; k < kLen; k++) {
+      int wi = 3 * k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+      v = FloatVector.broadcast(S, wk[wi + 2]);
+      a20 = x0.fma(v, a20);
+      a21 = x1.fma(v, a21);
+    }
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+      a20 = a20.max(l).min(u);
+      a21 = a21.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+    a20.intoArray(y, yo + 2 * ldy);
+    a21.intoArray(y, yo + 2 * ldy + 8);
+  }
+
+  private static void k2(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+    for (int k = 0; k < kLen; k++) {
+      int wi = 2 * k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+      v = FloatVector.broadcast(S, wk[wi + 1]);
+      a10 = x0.fma(v, a10);
+      a11 = x1.fma(v, a11);
+    }
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+      a10 = a10.max(l).min(u);
+      a11 = a11.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+    a10.intoArray(y, yo + ldy);
+    a11.intoArray(y, yo + ldy + 8);
+  }
+
+  private static void k1(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
+      float[] lim) {
+    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+    for (int k = 0; k < kLen; k++) {
+      int wi = k;
+      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
+      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+      FloatVector v = FloatVector.broadcast(S, wk[wi]);
+      a00 = x0.fma(v, a00);
+      a01 = x1.fma(v, a01);
+    }
+    if (lim != null) {
+      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
+      a00 = a00.max(l).min(u);
+      a01 = a01.max(l).min(u);
+    }
+    a00.intoArray(y, yo);
+    a01.intoArray(y, yo + 8);
+  }
+
+  /**
+   * A 3x3 depthwise plane: lenPad output pixels (whole tiles, rows of pitch wq) into y[0..],
+   * from the prepared input plane at x[xb..], the nine weights held in registers. Bias first,
+   * then the taps row by row, as {@link #k1} sums.
+   */
+  private static void dw3(float[] x, int xb, int[] off, int lenPad, float[] w, int wb, float[] bias,
+      int ch, float[] y, float[] lim) {
+    FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
+    FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
+    FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
+    FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]);
+    FloatVector w8 = FloatVector.broadcast(S, w[wb + 8]);
+    FloatVector bv = FloatVector.broadcast(S, bias == null ? 0f : bias[ch]);
+    int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
+    int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
+    for (int q = 0; q < lenPad; q += TILE) {
+      FloatVector a0 = FloatVector.fromArray(S, x, q + o0).fma(w0, bv);
+      FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + 8).fma(w0, bv);
+      a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);
+      a1 = FloatVector.fromArray(S, x, q + o1 + 8).fma(w1, a1);
+      a0 = FloatVector.fromArray(S, x, q + o2).fma(w2, a0);
+      a1 = FloatVector.fromArray(S, x, q + o2 + 8).fma(w2, a1);
+      a0 = FloatVector.fromArray(S, x, q + o3).fma(w3, a0);
+      a1 = FloatVector.fromArray(S, x, q + o3 + 8).fma(w3, a1);
+      a0 = FloatVector.fromArray(S, x, q + o4).fma(w4, a0);
+      a1 = FloatVector.fromArray(S, x, q + o4 + 8).fma(w4, a1);
+      a0 = FloatVector.fromArray(S, x, q + o5).fma(w5, a0);
+      a1 = FloatVector.fromArray(S, x, q + o5 + 8).fma(w5, a1);
+      a0 = FloatVector.fromArray(S, x, q + o6).fma(w6, a0);
+      a1 = FloatVector.fromArray(S, x, q + o6 + 8).fma(w6, a1);
+      a0 = FloatVector.fromArray(S, x, q + o7).fma(w7, a0);
+      a1 = FloatVector.fromArray(S, x, q + o7 + 8).fma(w7, a1);
+      a0 = FloatVector.fromArray(S, x, q + o8).fma(w8, a0);
+      a1 = FloatVector.fromArray(S, x, q + o8 + 8).fma(w8, a1);
+      if (lim != null) {
+        FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
+        a0 = a0.max(l).min(u);
+        a1 = a1.max(l).min(u);
+      }
+      a0.intoArray(y, q);
+      a1.intoArray(y, q + 8);
+    }
   }
 }

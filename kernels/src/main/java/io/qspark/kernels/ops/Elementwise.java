@@ -42,7 +42,11 @@ public final class Elementwise implements Op {
     float[] z = b.asFloats();
     float[] y = new float[Shapes.size(shape)];
     if (x.length == y.length && z.length == y.length) {
-      same(x, z, y);
+      if (kind == Kind.ADD && Conv.SIMD) {
+        SimdLoops.add(x, z, y);
+      } else {
+        same(x, z, y);
+      }
     } else if (x.length == y.length && z.length == 1) {
       scalar(x, z[0], y);
     } else {
