@@ -163,13 +163,7 @@ final class CalibrateCommand implements Callable<Integer> {
             calibSize, request.data(), images.count());
         err.flush();
       }
-      ScoringPlan plan;
-      if (images.preprocessed()) {
-        preprocess.checkNoneGiven(request.data());
-        plan = ScoringPlan.ofInputs(images.layout(), classifier, batch);
-      } else {
-        plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
-      }
+      ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
       SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
       long t1 = System.nanoTime();

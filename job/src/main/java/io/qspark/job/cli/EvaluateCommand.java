@@ -56,13 +56,7 @@ final class EvaluateCommand implements Callable<Integer> {
     try (LazySpark lazy = new LazySpark("qspark evaluate", settings)) {
       DataSource images = DataSources.open(request, lazy);
       images.requireLabels(classifier.classes());
-      ScoringPlan plan;
-      if (images.preprocessed()) {
-        preprocess.checkNoneGiven(request.data());
-        plan = ScoringPlan.ofInputs(images.layout(), classifier, batch);
-      } else {
-        plan = ScoringPlan.of(pre, images.layout(), classifier, batch);
-      }
+      ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
       ModelBlob blob = model.blob();
 
       SparkRuntime runtime = lazy.runtime();

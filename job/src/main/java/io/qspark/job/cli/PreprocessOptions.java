@@ -98,4 +98,17 @@ public final class PreprocessOptions {
     }
     return dims.clone();
   }
+
+  /**
+   * How a command turns this data set into model inputs: the data's own values when it holds
+   * preprocessed inputs (then no preprocessing flag may be given), else these flags.
+   */
+  public io.qspark.job.eval.ScoringPlan scoringPlan(io.qspark.job.data.DataSource images, String data,
+      io.qspark.job.eval.Classifier classifier, int batch) {
+    if (images.preprocessed()) {
+      checkNoneGiven(data);
+      return io.qspark.job.eval.ScoringPlan.ofInputs(images.layout(), classifier, batch);
+    }
+    return io.qspark.job.eval.ScoringPlan.of(preprocessing(), images.layout(), classifier, batch);
+  }
 }
