@@ -410,7 +410,26 @@ final class DirectConv {
       for (int ci = 0; ci < cg; ci++) {
         int src = xBase + ci * h * wd;
         int dst = ci * planeLen + l.pt * wq + l.pl;
-        for (int iy = 0; iy < h; iy++) System.arraycopy(x, src + iy * wd, in, dst + iy * wq, wd);
+        if (wd >= 8) {
+          // vectors, the last one ending at the row's end (overlapping the one before)
+          for (int iy = 0; iy < h; iy++) {
+            int si = src + iy * wd, di = dst + iy * wq;
+            for (int j = 0; j + 8 < wd; j += 8) FloatVector.fromArray(S, x, si + j).intoArray(in, di + j);
+            FloatVector.fromArray(S, x, si + wd - 8).intoArray(in, di + wd - 8);
+          }
+        } else {
+          // one vector per row, spilling 8 - wd values past the row's end: those positions are
+          // padding (zeroed again at once) or the next row's data (copied after)
+          for (int iy = 0; iy < h; iy++) {
+            int si = src + iy * wd, di = dst + iy * wq;
+            if (si + 8 <= x.length && di + 8 <= in.length) {
+              FloatVector.fromArray(S, x, si).intoArray(in, di);
+              for (int j = wd; j < 8; j++) in[di + j] = 0f;
+            } else {
+              for (int j = 0; j < wd; j++) in[di + j] = x[si + j];
+            }
+          }
+        }
       }
       return;
     }
