@@ -69,6 +69,8 @@ final class DirectConv {
     /** Stride phase (row phase * sw + column phase) to plane slot, -1 if no tap reads it. */
     final int[] slot;
     final boolean padded;
+    /** The right padding is the next row's left padding (rows of wd + pl, not wd + pl + pr). */
+    final boolean shareRight;
     /** 1x1, stride 1, no padding: the input planes are read where they lie. */
     final boolean inPlace;
     /** Output pixels computed per plane (oh rows of wq), and rounded up to whole tiles. */
@@ -92,7 +94,10 @@ final class DirectConv {
       padded = pads[0] != 0 || pads[1] != 0 || pads[2] != 0 || pads[3] != 0;
       inPlace = !padded && sh == 1 && sw == 1 && geo.kh == 1 && geo.kw == 1;
       hq = (hp + sh - 1) / sh;
-      wq = (wp + sw - 1) / sw;
+      // at stride 1 a row's right padding can be the next row's left padding: taps past the
+      // row's end read it (and the last row reads pr zeros past the plane)
+      shareRight = sw == 1 && pads[3] <= pads[1] && pads[3] > 0;
+      wq = shareRight ? wd + pads[1] : (wp + sw - 1) / sw;
       slot = new int[sh * sw];
       Arrays.fill(slot, -1);
       int n = 0;
@@ -103,7 +108,7 @@ final class DirectConv {
         }
       }
       nph = n;
-      planeStride = hq * wq;
+      planeStride = hq * wq + (shareRight ? pads[3] : 0);
       len = oh * wq;
       lenPad = (len + TILE - 1) / TILE * TILE;
       off = new int[cg * geo.kh * geo.kw];
@@ -392,7 +397,7 @@ final class DirectConv {
           for (int j = 0; j < l.pl; j++) in[row + j] = 0f;
           for (int j = row + l.pl + l.wd; j < row + wq; j++) in[j] = 0f;
         }
-        Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + l.hq * wq, 0f);
+        Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + ps, 0f);
       }
     } else if (l.padded) {
       Arrays.fill(in, 0, cg * l.nph * ps, 0f);
