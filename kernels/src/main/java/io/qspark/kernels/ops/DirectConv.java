@@ -41,16 +41,7 @@ final class DirectConv {
   /** Per-thread scratch, grown and never shrunk, so steady-state inference allocates little. */
   private static final class Scratch {
     float[] in = new float[0];
-    float[][] wkb = new float[0][];
-
-    /** One weight array per block of output channels, each large enough for its block. */
-    float[][] blockWeights(int[] blocks, int kLen) {
-      if (wkb.length < blocks.length) wkb = Arrays.copyOf(wkb, blocks.length);
-      for (int i = 0; i < blocks.length; i++) {
-        if (wkb[i] == null || wkb[i].length < blocks[i] * kLen) wkb[i] = new float[blocks[i] * kLen];
-      }
-      return wkb;
-    }
+    float[] wk = new float[0];
     float[] y = new float[0];
     float[] tailIn = new float[0];
     /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
@@ -78,6 +69,8 @@ final class DirectConv {
     /** Stride phase (row phase * sw + column phase) to plane slot, -1 if no tap reads it. */
     final int[] slot;
     final boolean padded;
+    /** The right padding is the next row's left padding (rows of wd + pl, not wd + pl + pr). */
+    final boolean shareRight;
     /** 1x1, stride 1, no padding: the input planes are read where they lie. */
     final boolean inPlace;
     /** Output pixels computed per plane (oh rows of wq), and rounded up to whole tiles. */
@@ -101,7 +94,10 @@ final class DirectConv {
       padded = pads[0] != 0 || pads[1] != 0 || pads[2] != 0 || pads[3] != 0;
       inPlace = !padded && sh == 1 && sw == 1 && geo.kh == 1 && geo.kw == 1;
       hq = (hp + sh - 1) / sh;
-      wq = (wp + sw - 1) / sw;
+      // at stride 1 a row's right padding can be the next row's left padding: taps past the
+      // row's end read it (and the last row reads pr zeros past the plane)
+      shareRight = sw == 1 && pads[3] <= pads[1] && pads[3] > 0;
+      wq = shareRight ? wd + pads[1] : (wp + sw - 1) / sw;
       slot = new int[sh * sw];
       Arrays.fill(slot, -1);
       int n = 0;
@@ -112,7 +108,7 @@ final class DirectConv {
         }
       }
       nph = n;
-      planeStride = hq * wq;
+      planeStride = hq * wq + (shareRight ? pads[3] : 0);
       len = oh * wq;
       lenPad = (len + TILE - 1) / TILE * TILE;
       off = new int[cg * geo.kh * geo.kw];
@@ -145,7 +141,7 @@ final class DirectConv {
     Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
-    float[][] wkb = s.blockWeights(blocks, kLen);
+    float[] wk = s.wk = Scratch.grow(s.wk, (long) (blocks.length + 3) / 4 * kLen * TILE);
     boolean direct = lay.direct();
     float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
     float[] b = bias != null ? bias : new float[m];
@@ -158,7 +154,7 @@ final class DirectConv {
     float[] bt = s.bt = Scratch.grow(s.bt, (long) kLen * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
     for (int gi = 0; gi < g; gi++) {
-      pack(w, gi * mg, blocks, kLen, wkb);
+      pack(w, gi * mg, blocks, kLen, wk);
       for (int ni = 0; ni < n; ni++) {
         int xBase = (ni * c + gi * cg) * h * wd;
         float[] xs;
@@ -186,9 +182,9 @@ final class DirectConv {
           for (int bi = 0; bi < blocks.length; bi++) {
             int r = blocks[bi];
             if (direct) {
-              kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
+              kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
             } else {
-              kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, y, oc0 * lay.lenPad + q0, lay.lenPad, lim);
+              kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, y, oc0 * lay.lenPad + q0, lay.lenPad, lim);
             }
             oc0 += r;
           }
@@ -199,7 +195,7 @@ final class DirectConv {
           int oc0 = 0;
           for (int bi = 0; bi < blocks.length; bi++) {
             int r = blocks[bi];
-            kernel(r, bt, kLen, wkb[bi], b, gi * mg + oc0, s.tailOut, 0, TILE, lim);
+            kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, s.tailOut, 0, TILE, lim);
             for (int i = 0; i < r; i++) {
               System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
             }
@@ -212,7 +208,7 @@ final class DirectConv {
         if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
       if (lay.inPlace && tail) {
-        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wkb, b, lim, out, s);
+        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wk, b, lim, out, s);
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
@@ -269,7 +265,7 @@ final class DirectConv {
    * not change any result.
    */
   private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
-      int[] blocks, float[][] wkb, float[] b, float[] lim, float[] out, Scratch s) {
+      int[] blocks, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
     int t = p - q0;
     int per = TILE / t;
     float[] ti = s.tailIn;
@@ -287,7 +283,7 @@ final class DirectConv {
       int oc0 = 0;
       for (int bi = 0; bi < blocks.length; bi++) {
         int r = blocks[bi];
-        kernel(r, ti, cg, wkb[bi], b, gi * mg + oc0, to, 0, TILE, lim);
+        kernel(r, ti, cg, wk, wOff(bi, cg), b, gi * mg + oc0, to, 0, TILE, lim);
         for (int j = 0; j < cnt; j++) {
           int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
           for (int i = 0; i < r; i++) {
@@ -355,20 +351,27 @@ final class DirectConv {
   }
 
   /**
-   * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them, each block
-   * of r channels in an array of its own: wkb[block][k * r + i].
+   * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them (at most 4
+   * channels each), four blocks to a record of 16 floats per reduction step: channel i of block
+   * bi, step k, is at wk[wOff(bi, kLen) + 16 * k + i]. Steps then lie as far apart as in a
+   * packed input tile and one counter indexes both.
    */
-  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[][] wkb) {
+  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[] wk) {
     int oc0 = 0;
     for (int bi = 0; bi < blocks.length; bi++) {
       int r = blocks[bi];
-      float[] wk = wkb[bi];
+      int base = wOff(bi, kLen);
       for (int i = 0; i < r; i++) {
         int src = (m0 + oc0 + i) * kLen;
-        for (int k = 0; k < kLen; k++) wk[k * r + i] = w[src + k];
+        for (int k = 0; k < kLen; k++) wk[base + TILE * k + i] = w[src + k];
       }
       oc0 += r;
     }
+  }
+
+  /** Where block bi's weights start in {@link #pack}'s layout. */
+  private static int wOff(int bi, int kLen) {
+    return (bi >> 2) * kLen * TILE + (bi & 3) * MR;
   }
 
   /** The fused activation as clamp bounds {lo, hi} applied in registers, or null (none, or not a clamp). */
@@ -394,7 +397,7 @@ final class DirectConv {
           for (int j = 0; j < l.pl; j++) in[row + j] = 0f;
           for (int j = row + l.pl + l.wd; j < row + wq; j++) in[j] = 0f;
         }
-        Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + l.hq * wq, 0f);
+        Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + ps, 0f);
       }
     } else if (l.padded) {
       Arrays.fill(in, 0, cg * l.nph * ps, 0f);
@@ -412,7 +415,26 @@ final class DirectConv {
       for (int ci = 0; ci < cg; ci++) {
         int src = xBase + ci * h * wd;
         int dst = ci * planeLen + l.pt * wq + l.pl;
-        for (int iy = 0; iy < h; iy++) System.arraycopy(x, src + iy * wd, in, dst + iy * wq, wd);
+        if (wd >= 8) {
+          // vectors, the last one ending at the row's end (overlapping the one before)
+          for (int iy = 0; iy < h; iy++) {
+            int si = src + iy * wd, di = dst + iy * wq;
+            for (int j = 0; j + 8 < wd; j += 8) FloatVector.fromArray(S, x, si + j).intoArray(in, di + j);
+            FloatVector.fromArray(S, x, si + wd - 8).intoArray(in, di + wd - 8);
+          }
+        } else {
+          // one vector per row, spilling 8 - wd values past the row's end: those positions are
+          // padding (zeroed again at once) or the next row's data (copied after)
+          for (int iy = 0; iy < h; iy++) {
+            int si = src + iy * wd, di = dst + iy * wq;
+            if (si + 8 <= x.length && di + 8 <= in.length) {
+              FloatVector.fromArray(S, x, si).intoArray(in, di);
+              for (int j = wd; j < 8; j++) in[di + j] = 0f;
+            } else {
+              for (int j = 0; j < wd; j++) in[di + j] = x[si + j];
+            }
+          }
+        }
       }
       return;
     }
@@ -487,30 +509,32 @@ final class DirectConv {
   /**
    * One register tile: r output channels (1 to 4) x 16 pixels of a packed tile, bias first,
    * then the reduction in order, then the clamp to [lim[0], lim[1]] unless lim is null. The
-   * weights are the block's own array (wk[r * k + i]) and the clamp bounds an array read after
-   * the loop: an offset or two float parameters would cost the loop C2's range-check hoisting
-   * and two of the sixteen vector registers.
+   * loop counter is the packed tile's index itself and the weights of step k are at
+   * wk[16 * k + wo + i] (see {@link #pack}), so each step costs no index arithmetic beyond one
+   * add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
+   * two float parameters would take two of the sixteen vector registers.
    */
-  private static void kernel(int r, float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y,
+  private static void kernel(int r, float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y,
       int yo, int ldy, float[] lim) {
     switch (r) {
-      case 4: k4(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
-      case 3: k3(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
-      case 2: k2(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
-      default: k1(bt, kLen, wk, b, bo, y, yo, ldy, lim); break;
+      case 4: k4(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
+      case 3: k3(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
+      case 2: k2(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
+      default: k1(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
     }
   }
 
-  private static void k4(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
-      float[] lim) {
+  private static void k4(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
+      int ldy, float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
     FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
     FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
-    for (int k = 0; k < kLen; k++) {
-      int wi = 4 * k;
-      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
-      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+    int end = TILE * kLen;
+    for (int i = 0; i < end; i += TILE) {
+      FloatVector x0 = FloatVector.fromArray(S, bt, i);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
@@ -545,15 +569,16 @@ final class DirectConv {
     a31.intoArray(y, yo + 3 * ldy + 8);
   }
 
-  private static void k3(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
-      float[] lim) {
+  private static void k3(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
+      int ldy, float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
     FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
-    for (int k = 0; k < kLen; k++) {
-      int wi = 3 * k;
-      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
-      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+    int end = TILE * kLen;
+    for (int i = 0; i < end; i += TILE) {
+      FloatVector x0 = FloatVector.fromArray(S, bt, i);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
@@ -581,14 +606,15 @@ final class DirectConv {
     a21.intoArray(y, yo + 2 * ldy + 8);
   }
 
-  private static void k2(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
-      float[] lim) {
+  private static void k2(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
+      int ldy, float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
     FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    for (int k = 0; k < kLen; k++) {
-      int wi = 2 * k;
-      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
-      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+    int end = TILE * kLen;
+    for (int i = 0; i < end; i += TILE) {
+      FloatVector x0 = FloatVector.fromArray(S, bt, i);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
@@ -609,13 +635,14 @@ final class DirectConv {
     a11.intoArray(y, yo + ldy + 8);
   }
 
-  private static void k1(float[] bt, int kLen, float[] wk, float[] b, int bo, float[] y, int yo, int ldy,
-      float[] lim) {
+  private static void k1(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
+      int ldy, float[] lim) {
     FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    for (int k = 0; k < kLen; k++) {
-      int wi = k;
-      FloatVector x0 = FloatVector.fromArray(S, bt, TILE * k);
-      FloatVector x1 = FloatVector.fromArray(S, bt, TILE * k + 8);
+    int end = TILE * kLen;
+    for (int i = 0; i < end; i += TILE) {
+      FloatVector x0 = FloatVector.fromArray(S, bt, i);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
       a01 = x1.fma(v, a01);
