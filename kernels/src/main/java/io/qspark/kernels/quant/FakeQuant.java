@@ -18,6 +18,9 @@ public final class FakeQuant {
     // it is exact (in float, 0.49999997f + 0.5f rounds up to 1)
     float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
     float qlo = q.qmin(), qhi = q.qmax();
+    if (io.qspark.kernels.exec.VectorApi.PRESENT) {
+      from = FakeQuantSimd.apply(q, src, dst, from, to, scale, inv, lo, hi, qlo, qhi);
+    }
     switch (q.rounding()) {
       case HALF_UP:
         for (int i = from; i < to; i++) {

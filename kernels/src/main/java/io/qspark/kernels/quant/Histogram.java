@@ -38,8 +38,104 @@ public final class Histogram implements Serializable {
   private float min = Float.POSITIVE_INFINITY;
   private float max = Float.NEGATIVE_INFINITY;
 
+  /** Below this many values the per-value loop beats the counting table's fold. */
+  private static final int TABLE_MIN = 2048;
+  /** Values keyed per round: the key buffer stays in L1. */
+  private static final int CHUNK = 2048;
+  /** Magnitude keys of NaN and the infinities: float exponent field 0xff. */
+  private static final int NON_FINITE_KEY = 0xff << SUB_BITS;
+
+  /** Counters per key: consecutive values count into different ones. */
+  private static final int WAYS = 4;
+  /**
+   * Per-thread scratch: a counting table indexed by a value's bin key (its top 16 float bits,
+   * tiny magnitudes folded onto one key), so the counting loop has no branch, with WAYS
+   * counters per key side by side for values at consecutive positions, so that runs of equal
+   * values (ReLU's zeros) do not serialize on one counter's store-to-load latency. Then the
+   * keys buffer.
+   */
+  private static final ThreadLocal<int[][]> SCRATCH =
+      ThreadLocal.withInitial(() -> new int[][] {new int[WAYS << 16], new int[CHUNK]});
+
   /** Adds x[from, to). */
   public void update(float[] x, int from, int to) {
+    int n = to - from;
+    if (n < TABLE_MIN) {
+      updateEach(x, from, to);
+      return;
+    }
+    int[][] scratch = SCRATCH.get();
+    int[] table = scratch[0], keys = scratch[1];
+    int[] range = {Integer.MAX_VALUE, Integer.MIN_VALUE};
+    for (int c = from; c < to; c += CHUNK) {
+      int len = Math.min(CHUNK, to - c);
+      BinKeys.compute(x, c, c + len, keys, range);
+      int j = 0;
+      for (; j + WAYS <= len; j += WAYS) {
+        table[keys[j] << 2]++;
+        table[(keys[j + 1] << 2) | 1]++;
+        table[(keys[j + 2] << 2) | 2]++;
+        table[(keys[j + 3] << 2) | 3]++;
+      }
+      for (; j < len; j++) table[keys[j] << 2]++;
+    }
+    float lo = Float.intBitsToFloat(BinKeys.ordered(range[0]));
+    float hi = Float.intBitsToFloat(BinKeys.ordered(range[1]));
+    long bad = fold(table, 0, hi) + fold(table, 1, lo);
+    if (bad > 0) {
+      // the extremes were NaN or infinite: take them over the finite values only
+      lo = Float.POSITIVE_INFINITY;
+      hi = Float.NEGATIVE_INFINITY;
+      for (int i = from; i < to; i++) {
+        float v = x[i];
+        if (Float.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+      }
+    }
+    if (lo <= hi) {
+      min = Math.min(min, lo);
+      max = Math.max(max, hi);
+    }
+    nonFinite += bad;
+    count += n - bad;
+  }
+
+  /**
+   * Moves one sign's counts from the tables into the bins and clears them. That sign's counts
+   * lie between ZERO_KEY and the key of the extreme value (largest for +, smallest for -), so
+   * only that range is read; a NaN extreme means the whole range. Returns the count of
+   * non-finite values.
+   */
+  private long fold(int[] table, int sign, float extreme) {
+    int top = Float.isNaN(extreme) ? 0x7fff : BinKeys.key(Float.floatToRawIntBits(Math.abs(extreme)));
+    int base = sign << 15;
+    long bad = 0;
+    for (int m = BinKeys.ZERO_KEY; m <= top; m++) {
+      int k = (base | m) * WAYS;
+      int c = 0;
+      for (int w = 0; w < WAYS; w++) {
+        c += table[k + w];
+        table[k + w] = 0;
+      }
+      if (c == 0) continue;
+      if (m == BinKeys.ZERO_KEY) {
+        zeros += c;
+      } else if (m >= NON_FINITE_KEY) {
+        bad += c;
+      } else {
+        int field = m >>> SUB_BITS;
+        long[] block = bins[sign][field - MIN_FIELD];
+        if (block == null) block = bins[sign][field - MIN_FIELD] = new long[SUBS];
+        block[m & (SUBS - 1)] += c;
+      }
+    }
+    return bad;
+  }
+
+  /** The per-value loop, for short runs; also the reference the table path is tested against. */
+  void updateEach(float[] x, int from, int to) {
     float mn = min, mx = max;
     long z = 0, bad = 0;
     for (int i = from; i < to; i++) {
@@ -50,8 +146,9 @@ public final class Histogram implements Serializable {
         bad++;
         continue;
       }
-      if (v < mn) mn = v;
-      if (v > mx) mx = v;
+      // Math.min/max order -0.0 below 0.0, so min and max do not depend on the order of values
+      mn = Math.min(mn, v);
+      mx = Math.max(mx, v);
       if (field < MIN_FIELD) {
         z++;
         continue;

@@ -75,6 +75,9 @@ class FixPointTest {
             default: x[i] = Math.nextAfter((rnd.nextInt(64) - 32 + 0.5f) * step, rnd.nextBoolean() ? 1e9 : -1e9); break;
           }
         }
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.MIN_VALUE,
+            -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE, -0.5f * step, 0.5f * step, -1.5f * step};
+        for (int k = 0; k < specials.length; k++) x[101 + 7 * k] = specials[k];
         float[] y = new float[x.length];
         FakeQuant.apply(q, x, y, 0, x.length);
         for (int i = 0; i < x.length; i++) {

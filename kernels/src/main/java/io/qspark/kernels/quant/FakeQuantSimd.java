@@ -1,0 +1,64 @@
+package io.qspark.kernels.quant;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link FakeQuant}'s loops eight lanes at a time, each lane computing exactly what the scalar
+ * loop computes. The clamped value v (|v| <= 2^16 + 1) is rounded to the nearest integer, ties
+ * to even, by adding and subtracting 1.5 * 2^23 (the sum's unit in the last place is 1, and
+ * both steps are exact but for that rounding); the other rules then differ from it only on
+ * exact ties, where the remainder v - rint(v) is exactly 0.5. NaN stays NaN throughout.
+ */
+final class FakeQuantSimd {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+  private static final int L = F.length();
+  private static final float MAGIC = 0x1.8p23f;
+
+  private FakeQuantSimd() {}
+
+  /** Processes the whole vectors of [from, to); returns where the scalar loop takes over. */
+  static int apply(FixPoint q, float[] src, float[] dst, int from, int to, float scale, float inv,
+      float lo, float hi, float qlo, float qhi) {
+    int i = from;
+    switch (q.rounding()) {
+      case HALF_UP:
+        for (; i + L <= to; i += L) {
+          FloatVector v = FloatVector.fromArray(F, src, i).mul(scale).max(lo).min(hi);
+          halfUp(v).max(qlo).min(qhi).mul(inv).intoArray(dst, i);
+        }
+        break;
+      case HALF_AWAY:
+        for (; i + L <= to; i += L) {
+          FloatVector v = FloatVector.fromArray(F, src, i).mul(scale).max(lo).min(hi);
+          IntVector sign = v.reinterpretAsInts().and(0x80000000);
+          FloatVector r = halfUp(v.abs()).reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
+          r.max(qlo).min(qhi).mul(inv).intoArray(dst, i);
+        }
+        break;
+      case HALF_EVEN:
+        for (; i + L <= to; i += L) {
+          FloatVector v = FloatVector.fromArray(F, src, i).mul(scale).max(lo).min(hi);
+          rint(v).add(0f).max(qlo).min(qhi).mul(inv).intoArray(dst, i);
+        }
+        break;
+      default:
+        throw new AssertionError(q.rounding());
+    }
+    return i;
+  }
+
+  private static FloatVector rint(FloatVector v) {
+    return v.add(MAGIC).sub(MAGIC);
+  }
+
+  /** floor(v + 0.5): rint moves ties to even, so a tie rint left below v goes up by one. */
+  private static FloatVector halfUp(FloatVector v) {
+    FloatVector r = rint(v);
+    VectorMask<Float> tieDown = v.sub(r).compare(VectorOperators.EQ, 0.5f);
+    return r.blend(r.add(1f), tieDown);
+  }
+}
