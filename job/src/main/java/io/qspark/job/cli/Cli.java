@@ -33,6 +33,17 @@ public final class Cli {
     cl.setExecutionExceptionHandler((ex, c, parsed) -> failure(ex, e, verbose));
     LogLevels levels = verbose ? LogLevels.showSparkFailures() : null;
     try {
+      ConfigFile conf = applyConf(cl, args);
+      cl.setExecutionStrategy(parsed -> {
+        CommandLine.ParseResult last = parsed;
+        while (last.hasSubcommand()) last = last.subcommand();
+        if (last.hasMatchedOption("--print-config")) {
+          o.print(ConfigFile.effective(last.commandSpec(), conf));
+          o.flush();
+          return ExitCodes.OK;
+        }
+        return new CommandLine.RunLast().execute(parsed);
+      });
       return cl.execute(args);
     } catch (Throwable t) { // Errors (out of memory) bypass picocli's handlers
       return failure(t, e, verbose);
@@ -41,6 +52,25 @@ public final class Cli {
       o.flush();
       e.flush();
     }
+  }
+
+  /**
+   * Finds the command and a --conf FILE on the raw line (defaults must be in place before
+   * picocli parses) and makes the file's values that command's defaults.
+   */
+  private static ConfigFile applyConf(CommandLine cl, String[] args) {
+    String file = null;
+    CommandLine command = null;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--")) break;
+      if (args[i].equals("--conf") && i + 1 < args.length) file = args[++i];
+      else if (args[i].startsWith("--conf=")) file = args[i].substring("--conf=".length());
+      else if (command == null && cl.getSubcommands().containsKey(args[i])) command = cl.getSubcommands().get(args[i]);
+    }
+    if (file == null || command == null) return null;
+    ConfigFile conf = ConfigFile.load(java.nio.file.Path.of(file), command, cl.getSubcommands().keySet());
+    command.setDefaultValueProvider(conf.provider());
+    return conf;
   }
 
   private static int usageError(ParameterException ex, PrintWriter err, boolean verbose) {

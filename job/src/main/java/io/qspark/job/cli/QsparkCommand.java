@@ -26,6 +26,16 @@ final class QsparkCommand implements Callable<Integer> {
       description = "On errors, print the stack trace as well as the one-line message.")
   boolean verbose;
 
+  // Also read by Cli before parsing: the file's values become the command's defaults.
+  @Option(names = "--conf", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "YAML file of option values by long name (method: mse, mean: [72.94]); a section named"
+          + " after the command applies to it alone. Flags on the command line win. See conf/.")
+  java.nio.file.Path conf;
+
+  @Option(names = "--print-config", scope = ScopeType.INHERIT,
+      description = "Print the effective settings (flags, --conf, defaults) as a config file and exit.")
+  boolean printConfig;
+
   @Override
   public Integer call() {
     throw new ParameterException(spec.commandLine(), "missing command: one of "
