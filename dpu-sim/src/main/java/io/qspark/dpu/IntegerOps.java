@@ -45,9 +45,29 @@ public final class IntegerOps {
    * negative the products are shifted left instead, so nothing is lost), the activation, then
    * shift_cut with rounding, then saturation.
    */
-  public record Requant(int shiftBias, int shiftCut, int kind, double actMin, double actMax,
-      int accFixPoint, int outFixPoint, int bits, Rounding rounding) {
+  public static final class Requant {
     public static final int NONE = 0, RELU = 1, CLIP = 2, LEAKY = 3;
+    private final int shiftBias, shiftCut, kind, bits;
+    private final Rounding rounding;
+    /** Clip bounds in accumulator units and what a clipped value becomes (precomputed: per-element scalb is slow). */
+    private final double loAcc, hiAcc;
+    private final int loOut, hiOut;
+
+    public Requant(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, int outFixPoint,
+        int bits, Rounding rounding) {
+      this.shiftBias = shiftBias;
+      this.shiftCut = shiftCut;
+      this.kind = kind;
+      this.bits = bits;
+      this.rounding = rounding;
+      // the bounds in accumulator units (exponent accFixPoint - min(0, shiftBias)); a bound off
+      // the accumulator's grid is rounded directly, as fake-quant rounds the clipped float
+      int e = accFixPoint - Math.min(0, shiftBias);
+      this.loAcc = Math.scalb(actMin, e);
+      this.hiAcc = Math.scalb(actMax, e);
+      this.loOut = kind == CLIP ? constant(actMin, outFixPoint) : 0;
+      this.hiOut = kind == CLIP ? constant(actMax, outFixPoint) : 0;
+    }
 
     public int apply(long acc, long bias) {
       int s = shiftCut;
@@ -61,15 +81,10 @@ public final class IntegerOps {
         case RELU:
           if (acc < 0) acc = 0;
           break;
-        case CLIP: {
-          // the bounds in accumulator units (exponent accFixPoint - min(0, shiftBias)); a bound
-          // off the accumulator's grid is rounded directly, as fake-quant rounds the clipped float
-          int e = accFixPoint - Math.min(0, shiftBias);
-          double lo = Math.scalb(actMin, e), hi = Math.scalb(actMax, e);
-          if (acc > hi) return constant(actMax);
-          if (acc < lo) return constant(actMin);
+        case CLIP:
+          if (acc > hiAcc) return hiOut;
+          if (acc < loAcc) return loOut;
           break;
-        }
         case LEAKY:
           acc = acc < 0 ? acc * LEAKY_NUMERATOR : acc << LEAKY_SHIFT;
           s += LEAKY_SHIFT;
@@ -80,9 +95,9 @@ public final class IntegerOps {
       return saturate(roundShift(acc, s, rounding), bits);
     }
 
-    private int constant(double v) {
-      double scaled = Math.scalb(v, outFixPoint);
-      return saturate((long) rounding.round(scaled), bits);
+    private int constant(double v, int outFixPoint) {
+      if (Double.isInfinite(v)) return v > 0 ? saturate(Long.MAX_VALUE, bits) : saturate(Long.MIN_VALUE, bits);
+      return saturate((long) rounding.round(Math.scalb(v, outFixPoint)), bits);
     }
   }
 
