@@ -12,6 +12,15 @@ public record EvaluationReport(String model, String data, String preprocessing, 
     EvalCounts counts, double seconds) {
 
   public void print(PrintWriter out) {
+    printTable(out);
+    // top-5 says nothing when there are at most five classes
+    if (counts.classes() > 5) out.println("top5: " + pct(counts.top5Percent()));
+    if (!Double.isNaN(counts.agreementPercent())) out.println("agreement with float: " + pct(counts.agreementPercent()));
+    out.println("top1: " + pct(counts.top1Percent()));
+  }
+
+  /** Everything but the closing summary lines, for commands that end with lines of their own. */
+  public void printTable(PrintWriter out) {
     long n = counts.images();
     TextTable.keyValues(out, new String[][] {
         {"model", model},
@@ -28,10 +37,6 @@ public record EvaluationReport(String model, String data, String preprocessing, 
     t.row("all", n, counts.top1(), pct(counts.top1Percent()));
     t.print(out);
     out.println();
-    // top-5 says nothing when there are at most five classes
-    if (counts.classes() > 5) out.println("top5: " + pct(counts.top5Percent()));
-    if (!Double.isNaN(counts.agreementPercent())) out.println("agreement with float: " + pct(counts.agreementPercent()));
-    out.println("top1: " + pct(counts.top1Percent()));
   }
 
   static String pct(double p) {

@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.quant.DpuAveragePool;
 
 /**
  * 2-D average pooling. The divisor counts the taps inside the image, or with count_include_pad
@@ -10,10 +11,14 @@ import io.qspark.kernels.graph.Attributes;
  */
 public final class AveragePool extends Pool2d {
   private final boolean countIncludePad;
+  /** The DPU's divisor (fake-quant): sum * multiplier * 2^-shift whatever the window covers. */
+  private final DpuAveragePool dpu;
 
   public AveragePool(Attributes a) {
     super(a, "AveragePool");
     this.countIncludePad = a.getInt("count_include_pad", 0) != 0;
+    this.dpu = a.has(DpuAveragePool.MULTIPLIER)
+        ? new DpuAveragePool((int) a.getInt(DpuAveragePool.MULTIPLIER, 1), (int) a.getInt(DpuAveragePool.SHIFT, 0)) : null;
   }
 
   @Override
@@ -28,6 +33,10 @@ public final class AveragePool extends Pool2d {
           int src = r + kc.off[kx];
           for (int ox = kc.lo[kx]; ox < kc.hi[kx]; ox++) y[out + ox] += xd[src + ox * sw];
         }
+      }
+      if (dpu != null) {
+        for (int ox = 0; ox < ow; ox++) y[out + ox] = (float) dpu.apply(y[out + ox]);
+        continue;
       }
       int rowCount = countIncludePad ? rows.padded[oy] : rows.hi[oy] - rows.lo[oy];
       for (int ox = 0; ox < ow; ox++) {

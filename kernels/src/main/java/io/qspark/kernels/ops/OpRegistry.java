@@ -49,7 +49,7 @@ public final class OpRegistry {
         case "Gemm": return new Gemm(a);
         case "MatMul": return new MatMul();
         case "BatchNormalization": return new BatchNormalization(a);
-        case "GlobalAveragePool": return new GlobalAveragePool();
+        case "GlobalAveragePool": return new GlobalAveragePool(a);
         case "Flatten": return new Flatten(a);
         case "Reshape": return new Reshape(a);
         case "Constant": return new Constant(a);

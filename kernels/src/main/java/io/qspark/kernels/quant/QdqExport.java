@@ -36,8 +36,8 @@ public final class QdqExport {
   private QdqExport() {}
 
   public static ModelProto export(QuantizedModel qm, Graph floatGraph, long opset) {
-    Graph g = floatGraph;
     QuantPlan plan = qm.plan();
+    Graph g = DpuGraph.forOnnx(floatGraph, plan);
     QuantParams params = qm.params();
     Map<String, Tensor> inits = new LinkedHashMap<>(g.initializers());
     Map<String, TensorProto> typed = new LinkedHashMap<>();

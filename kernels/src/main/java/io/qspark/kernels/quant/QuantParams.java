@@ -19,6 +19,15 @@ public final class QuantParams implements java.io.Serializable {
   public static final int MAX_SHIFT_CUT = 16;
   /** shift_bias = in_fp + w_fp - bias_fp at most 16. */
   public static final int MAX_SHIFT_BIAS = 16;
+  /** Eltwise add: shift_read = max(in_fp) - min(in_fp) at most 15 (vai_q_onnx's adjust_shift_read). */
+  public static final int MAX_SHIFT_READ = 15;
+  /** Eltwise add: shift_write = min(in_fp) - out_fp within [-15, 15] (adjust_shift_write). */
+  public static final int MAX_SHIFT_WRITE = 15;
+
+  /** The lowest shift_bias the DPU's 24-bit bias path allows for a shift_cut (fix_pos_adjust.py). */
+  public static int minShiftBias(int shiftCut) {
+    return Math.min(0, -(24 - (8 + shiftCut)));
+  }
 
   private final Map<String, FixPoint> activations;
   private final Map<String, FixPoint> params;
@@ -121,6 +130,7 @@ public final class QuantParams implements java.io.Serializable {
           changed = true;
         }
       }
+      for (Node n : g.nodes()) if (n.opType().equals("Add")) changed |= legalizeEltwise(n, plan, acts);
     }
     for (Node n : g.nodes()) {
       FixPoint w = ps.get(n.input(1));
@@ -132,10 +142,39 @@ public final class QuantParams implements java.io.Serializable {
       int cut = prod - acts.get(outPt).fixPoint();
       // the bias may sit at most 16 bits below the product and, with a 24-bit accumulator,
       // no more above it than the accumulator has room for
-      int minShift = Math.min(0, -(24 - (8 + cut)));
+      int minShift = minShiftBias(cut);
       int fp = Math.max(prod - MAX_SHIFT_BIAS, Math.min(prod - minShift, b.fixPoint()));
       if (fp != b.fixPoint()) ps.put(n.input(2), with(b, fp));
     }
+  }
+
+  /**
+   * An eltwise add's inputs are aligned by shifts the DPU bounds: the finest input may sit at
+   * most 15 bits below the coarsest (lowered to that), and the output at most 15 bits above the
+   * coarsest input (lowered). Only lowers, so the enclosing loop ends.
+   */
+  private static boolean legalizeEltwise(Node n, QuantPlan plan, Map<String, FixPoint> acts) {
+    String outPt = plan.pointOf(n.outputs().get(0));
+    if (outPt == null) return false;
+    int lo = Integer.MAX_VALUE;
+    for (String in : n.inputs()) {
+      String p = plan.pointOf(in);
+      if (p == null) return false;
+      lo = Math.min(lo, acts.get(p).fixPoint());
+    }
+    boolean changed = false;
+    for (String in : n.inputs()) {
+      String p = plan.pointOf(in);
+      if (acts.get(p).fixPoint() > lo + MAX_SHIFT_READ) {
+        acts.put(p, with(acts.get(p), lo + MAX_SHIFT_READ));
+        changed = true;
+      }
+    }
+    if (acts.get(outPt).fixPoint() > lo + MAX_SHIFT_WRITE) {
+      acts.put(outPt, with(acts.get(outPt), lo + MAX_SHIFT_WRITE));
+      changed = true;
+    }
+    return changed;
   }
 
   private static FixPoint with(FixPoint f, int fp) {

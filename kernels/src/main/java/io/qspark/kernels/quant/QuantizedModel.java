@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * The fake-quant model: the inference graph with every weight and bias replaced by its
  * quantized value, run by the ordinary executor with an observer that fake-quantizes every
- * activation point. One executor for float and quantized: nothing to keep in sync.
+ * activation point. One executor for float and quantized: nothing to keep in sync. Where the
+ * DPU computes differently from the float model (average pooling's divisor, LeakyReLU's slope),
+ * the graph is first made to compute as the DPU does ({@link DpuGraph}).
  */
 public final class QuantizedModel {
   private final Graph graph;
@@ -27,7 +29,8 @@ public final class QuantizedModel {
       FakeQuant.apply(q, t.data(), v, 0, v.length);
       inits.put(name, Tensor.of(v, t.shape()));
     });
-    this.graph = inferenceGraph.withNodes(inferenceGraph.nodes(), inits);
+    Graph dpu = DpuGraph.of(inferenceGraph, plan);
+    this.graph = dpu.withNodes(dpu.nodes(), inits);
   }
 
   public Graph graph() {

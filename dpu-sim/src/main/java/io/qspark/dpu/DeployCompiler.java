@@ -1,0 +1,324 @@
+package io.qspark.dpu;
+
+import com.google.protobuf.ByteString;
+import io.qspark.dpu.proto.DeployProto;
+import io.qspark.dpu.proto.DeployProto.DeployModel;
+import io.qspark.dpu.proto.DeployProto.Layer;
+import io.qspark.dpu.proto.DeployProto.Op;
+import io.qspark.dpu.proto.DeployProto.Value;
+import io.qspark.kernels.exec.ShapeInference;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.graph.ValueInfo;
+import io.qspark.kernels.ops.Activation;
+import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.quant.DpuAveragePool;
+import io.qspark.kernels.quant.DpuGraph;
+import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Calibration decisions to a deploy model: the inference graph's ops fused as the DPU runs them
+ * (conv/fc + bias + activation), weights and biases as integers, every shift computed and
+ * checked against the DPU's ranges. Everything that cannot be deployed is listed at once.
+ */
+public final class DeployCompiler {
+  /** The widest integers the DPU computes with. */
+  public static final int MAX_BITS = 8;
+  /** Float accumulation is exact while every partial sum fits float's 24-bit significand. */
+  public static final long FLOAT_EXACT = 1L << 24;
+
+  private static final Set<String> RESHAPES = Set.of("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout");
+
+  private final Graph g;
+  private final QuantPlan plan;
+  private final QuantParams params;
+  private final Map<String, int[]> shapes;
+  private final List<String> problems = new ArrayList<>();
+  private final Map<String, Value> values = new LinkedHashMap<>();
+
+  private DeployCompiler(Graph g, QuantPlan plan, QuantParams params) {
+    this.g = g;
+    this.plan = plan;
+    this.params = params;
+    this.shapes = ShapeInference.infer(g);
+  }
+
+  /**
+   * @param g the inference graph (BatchNorm folded, activations fused) that was calibrated
+   */
+  public static DeployModel compile(Graph g, QuantConfig cfg, QuantParams params, String sourceSha256) {
+    QuantPlan plan = QuantPlan.of(g, cfg);
+    DeployCompiler c = new DeployCompiler(g, plan, params);
+    if (cfg.unsignedActivations()) {
+      c.problems.add("unsigned activations (--unsigned-activations) are experimental: the DPU computes signed integers only");
+    }
+    return c.run(sourceSha256);
+  }
+
+  private DeployModel run(String sha) {
+    DeployModel.Builder m = DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(DeployFormat.VERSION)
+        .setProducer("qspark " + DeployFormat.class.getPackage().getImplementationVersion()).setSourceSha256(sha == null ? "" : sha);
+    for (ValueInfo in : g.inputs()) {
+      m.addInputs(in.name());
+      values.put(in.name(), floatValue(in.name()));
+      String pt = plan.pointOf(in.name());
+      if (pt == null) continue;
+      String q = in.name() + "/quantized";
+      values.put(q, intValue(q, in.name()));
+      m.addLayers(Layer.newBuilder().setName(in.name() + "/quantize").setOp(Op.QUANTIZE).addInputs(in.name())
+          .setOutput(q).setRounding(rounding(act(in.name()).rounding())));
+    }
+    Map<String, String> rename = new LinkedHashMap<>();
+    for (ValueInfo in : g.inputs()) if (plan.pointOf(in.name()) != null) rename.put(in.name(), in.name() + "/quantized");
+    for (Node n : g.nodes()) {
+      Layer.Builder l = layer(n, rename);
+      if (l == null) continue;
+      m.addLayers(l);
+    }
+    for (String o : g.outputs()) m.addOutputs(rename.getOrDefault(o, o));
+    if (!problems.isEmpty()) {
+      throw new DeployException("cannot deploy: " + String.join("; ", problems));
+    }
+    m.addAllValues(values.values());
+    return m.build();
+  }
+
+  private Layer.Builder layer(Node n, Map<String, String> rename) {
+    String out = n.outputs().get(0);
+    List<String> ins = new ArrayList<>();
+    for (String i : n.inputs()) if (!i.isEmpty() && !g.initializers().containsKey(i)) ins.add(rename.getOrDefault(i, i));
+    boolean quantized = plan.pointOf(out) != null && n.inputs().stream()
+        .filter(i -> !i.isEmpty() && !g.initializers().containsKey(i)).allMatch(i -> plan.pointOf(i) != null);
+    String t = n.opType();
+    if (!quantized) {
+      problems.add("node " + n.describe() + " is outside the quantized region (float CPU subgraphs are not supported yet)");
+      return null;
+    }
+    values.put(out, intValue(out, out));
+    Layer.Builder l = Layer.newBuilder().setName(n.name()).addAllInputs(ins).setOutput(out)
+        .setRounding(rounding(act(out).rounding()));
+    switch (t) {
+      case "Conv":
+        return conv(n, l);
+      case "Gemm":
+        return fc(n, l);
+      case "Add":
+        return add(n, l);
+      case "Relu":
+        return l.setOp(Op.RELU);
+      case "MaxPool":
+      case "AveragePool":
+      case "GlobalAveragePool":
+        return pool(n, l);
+      case "Concat": {
+        int rank = shapes.get(out).length;
+        long axis = n.attributes().getInt("axis", 1);
+        return l.setOp(Op.CONCAT).setAxis((int) (axis < 0 ? axis + rank : axis));
+      }
+      default:
+        if (RESHAPES.contains(t)) return l.setOp(Op.RESHAPE);
+        problems.add("node " + n.describe() + ": no DPU op for " + t);
+        return null;
+    }
+  }
+
+  private Layer.Builder conv(Node n, Layer.Builder l) {
+    Tensor w = g.initializers().get(n.input(1));
+    if (w == null || w.rank() != 4) {
+      problems.add("node " + n.describe() + ": only 2-D convs with constant weights deploy");
+      return null;
+    }
+    int[] in = shapes.get(n.input(0));
+    ConvGeometry geo = new ConvGeometry(n.attributes(), w.dim(2), w.dim(3), "Conv");
+    int[] pads = geo.pads(in[2], in[3]);
+    l.setOp(Op.CONV).addKernel(geo.kh).addKernel(geo.kw).addStrides(geo.sh).addStrides(geo.sw)
+        .addDilations(geo.dh).addDilations(geo.dw).setGroup((int) n.attributes().getInt("group", 1));
+    for (int p : pads) l.addPads(p);
+    for (int d : w.shape()) l.addWeightShape(d);
+    return weighted(n, l, w.data(), w.dim(0), w.size() / w.dim(0), false);
+  }
+
+  private Layer.Builder fc(Node n, Layer.Builder l) {
+    Tensor w = g.initializers().get(n.input(1));
+    var a = n.attributes();
+    if (w == null || w.rank() != 2 || a.getInt("transA", 0) != 0 || a.getFloat("alpha", 1f) != 1f || a.getFloat("beta", 1f) != 1f) {
+      problems.add("node " + n.describe() + ": only Gemm with constant weights, no transA, alpha = beta = 1 deploys as FC");
+      return null;
+    }
+    boolean transB = a.getInt("transB", 0) != 0;
+    int m = transB ? w.dim(0) : w.dim(1), k = transB ? w.dim(1) : w.dim(0);
+    float[] wt = w.data();
+    if (!transB) {
+      wt = new float[m * k];
+      for (int i = 0; i < k; i++) for (int o = 0; o < m; o++) wt[o * k + i] = w.data()[i * m + o];
+    }
+    l.setOp(Op.FC).addWeightShape(m).addWeightShape(k);
+    return weighted(n, l, wt, m, k, true);
+  }
+
+  /** Integer weights and bias, the shifts, the activation and the accumulator bound. */
+  private Layer.Builder weighted(Node n, Layer.Builder l, float[] w, int m, int k, boolean fc) {
+    FixPoint wq = params.params().get(n.input(1));
+    FixPoint in = act(n.input(0)), out = act(n.outputs().get(0));
+    if (wq == null) {
+      problems.add("node " + n.describe() + ": no fix_point for weight '" + n.input(1) + "'");
+      return null;
+    }
+    checkBits(n, wq, "weight");
+    byte[] wi = new byte[w.length];
+    long maxAbsRow = 0;
+    for (int o = 0; o < m; o++) {
+      long sum = 0;
+      for (int i = 0; i < k; i++) {
+        int q = wq.quantize(w[o * k + i]);
+        wi[o * k + i] = (byte) q;
+        sum += Math.abs(q);
+      }
+      maxAbsRow = Math.max(maxAbsRow, sum);
+    }
+    int cut = in.fixPoint() + wq.fixPoint() - out.fixPoint();
+    l.setWeights(ByteString.copyFrom(wi)).setWeightFixPoint(wq.fixPoint()).setShiftCut(cut);
+    if (cut < 0 || cut > QuantParams.MAX_SHIFT_CUT) {
+      problems.add("node " + n.describe() + ": shift_cut " + cut + " outside [0, " + QuantParams.MAX_SHIFT_CUT + "]");
+    }
+    long maxBias = 0;
+    int sb = 0;
+    if (n.hasInput(2)) {
+      FixPoint bq = params.params().get(n.input(2));
+      Tensor b = g.initializers().get(n.input(2));
+      if (bq == null || b == null) {
+        problems.add("node " + n.describe() + ": bias '" + n.input(2) + "' is not a quantized constant");
+        return null;
+      }
+      checkBits(n, bq, "bias");
+      sb = in.fixPoint() + wq.fixPoint() - bq.fixPoint();
+      if (sb < QuantParams.minShiftBias(cut) || sb > QuantParams.MAX_SHIFT_BIAS) {
+        problems.add("node " + n.describe() + ": shift_bias " + sb + " outside [" + QuantParams.minShiftBias(cut) + ", "
+            + QuantParams.MAX_SHIFT_BIAS + "]");
+      }
+      l.setHasBias(true).setBiasFixPoint(bq.fixPoint()).setShiftBias(sb);
+      for (float v : b.data()) {
+        int q = bq.quantize(v);
+        l.addBias(q);
+        maxBias = Math.max(maxBias, Math.abs((long) q));
+      }
+    }
+    long maxX = 1L << (in.bits() - 1);
+    // in the finest units: products shifted left when the bias is finer (shift_bias < 0)
+    long bound = sb >= 0 ? maxAbsRow * maxX + (maxBias << sb) : (maxAbsRow * maxX << -sb) + maxBias;
+    String kind = n.attributes().getString(Activation.FUSED, null);
+    if (kind == null) {
+      l.setActivation(DeployProto.Activation.NONE);
+    } else if (kind.equals("Relu")) {
+      l.setActivation(DeployProto.Activation.RELU_ACT);
+    } else if (kind.equals("LeakyRelu")) {
+      l.setActivation(DeployProto.Activation.LEAKY_RELU);
+      bound <<= IntegerOps.LEAKY_SHIFT - 4; // x * 26/256 in float needs 4 more significand bits
+    } else if (kind.equals("Clip")) {
+      var a = n.attributes();
+      l.setActivation(DeployProto.Activation.CLIP_ACT).setActMin(a.getFloat(Activation.FUSED_MIN, Float.NEGATIVE_INFINITY))
+          .setActMax(a.getFloat(Activation.FUSED_MAX, Float.POSITIVE_INFINITY));
+    } else {
+      problems.add("node " + n.describe() + ": fused " + kind + " has no DPU equivalent");
+    }
+    l.setAccumulatorBound(bound);
+    // fake-quant accumulates in float: its results equal the integer pipeline's only while
+    // every partial sum is exact there
+    if (bound >= FLOAT_EXACT) {
+      problems.add("node " + n.describe() + ": accumulator bound " + bound + " >= 2^24, where float fake-quant is not"
+          + " provably exact (lower the weight or bias fix_points)");
+    }
+    return l;
+  }
+
+  private Layer.Builder add(Node n, Layer.Builder l) {
+    if (n.inputs().size() != 2 || g.initializers().containsKey(n.input(0)) || g.initializers().containsKey(n.input(1))) {
+      problems.add("node " + n.describe() + ": only Add of two computed tensors deploys as eltwise add");
+      return null;
+    }
+    if (!java.util.Arrays.equals(shapes.get(n.input(0)), shapes.get(n.input(1)))) {
+      problems.add("node " + n.describe() + ": eltwise add needs equal shapes (no broadcasting on the DPU)");
+      return null;
+    }
+    int finest = Integer.MIN_VALUE;
+    for (String i : n.inputs()) finest = Math.max(finest, act(i).fixPoint());
+    int lo = Integer.MAX_VALUE;
+    for (String i : n.inputs()) {
+      l.addInputShifts(finest - act(i).fixPoint());
+      lo = Math.min(lo, act(i).fixPoint());
+    }
+    int outFp = act(n.outputs().get(0)).fixPoint();
+    if (finest - lo > QuantParams.MAX_SHIFT_READ || Math.abs(lo - outFp) > QuantParams.MAX_SHIFT_WRITE) {
+      problems.add("node " + n.describe() + ": eltwise shifts outside the DPU's (shift_read " + (finest - lo)
+          + ", shift_write " + (lo - outFp) + ")");
+    }
+    return l.setOp(Op.ELTWISE_ADD).setOutputShift(finest - outFp);
+  }
+
+  private Layer.Builder pool(Node n, Layer.Builder l) {
+    int[] in = shapes.get(n.input(0));
+    boolean global = n.opType().equals("GlobalAveragePool");
+    int[] k = DpuGraph.window(n, in);
+    ConvGeometry geo = global ? null : new ConvGeometry(n.attributes(), k[0], k[1], n.opType());
+    int[] pads = global ? new int[4] : geo.pads(in[2], in[3]);
+    l.addKernel(k[0]).addKernel(k[1]).addStrides(global ? 1 : geo.sh).addStrides(global ? 1 : geo.sw)
+        .addDilations(global ? 1 : geo.dh).addDilations(global ? 1 : geo.dw);
+    for (int p : pads) l.addPads(p);
+    if (n.opType().equals("MaxPool")) return l.setOp(Op.MAX_POOL);
+    DpuAveragePool d = DpuAveragePool.of(k[0], k[1]);
+    int s = d.shift() + act(n.input(0)).fixPoint() - act(n.outputs().get(0)).fixPoint();
+    return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
+  }
+
+  private void checkBits(Node n, FixPoint q, String what) {
+    if (q.bits() > MAX_BITS) problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit, the DPU computes " + MAX_BITS);
+    if (!q.signed()) problems.add("node " + n.describe() + ": unsigned " + what);
+  }
+
+  private FixPoint act(String value) {
+    String pt = plan.pointOf(value);
+    return pt == null ? null : params.activation(pt);
+  }
+
+  private Value floatValue(String name) {
+    Value.Builder v = Value.newBuilder().setName(name);
+    for (int d : shapes.get(name)) v.addShape(d);
+    return v.build();
+  }
+
+  private Value intValue(String name, String of) {
+    FixPoint q = act(of);
+    if (q.bits() > MAX_BITS) problems.add("activation '" + of + "' is " + q.bits() + "-bit, the DPU computes " + MAX_BITS);
+    Value.Builder v = Value.newBuilder().setName(name).setInteger(true).setBits(q.bits()).setFixPoint(q.fixPoint());
+    for (int d : shapes.get(of)) v.addShape(d);
+    return v.build();
+  }
+
+  static DeployProto.Rounding rounding(Rounding r) {
+    switch (r) {
+      case HALF_UP: return DeployProto.Rounding.HALF_UP;
+      case HALF_AWAY: return DeployProto.Rounding.HALF_AWAY;
+      case HALF_EVEN: return DeployProto.Rounding.HALF_EVEN;
+      default: throw new AssertionError(r);
+    }
+  }
+
+  static Rounding rounding(DeployProto.Rounding r) {
+    switch (r) {
+      case HALF_UP: return Rounding.HALF_UP;
+      case HALF_AWAY: return Rounding.HALF_AWAY;
+      case HALF_EVEN: return Rounding.HALF_EVEN;
+      default: throw new DeployException("deploy model: unknown rounding " + r);
+    }
+  }
+}

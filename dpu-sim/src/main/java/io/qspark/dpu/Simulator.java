@@ -1,0 +1,283 @@
+package io.qspark.dpu;
+
+import io.qspark.dpu.proto.DeployProto;
+import io.qspark.dpu.proto.DeployProto.DeployModel;
+import io.qspark.dpu.proto.DeployProto.Layer;
+import io.qspark.dpu.proto.DeployProto.Value;
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.ops.Conv;
+import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Executes a deploy model with integer arithmetic only: every DPU value is an int[] of
+ * integers at its fix_point. Convolutions take a fast path where it is provably exact: the
+ * integers as floats through qspark's SIMD float conv, exact while every partial sum fits
+ * float's 24-bit significand (the layer's accumulator bound, max over output channels of
+ * sum |w| * 2^(bits-1), below 2^24), then the integer requantization; other layers, and any
+ * conv whose bound is larger, run the long-accumulator reference kernels of {@link IntegerOps}.
+ * Stateless between calls; one instance may serve several threads.
+ */
+public final class Simulator {
+  private final DeployModel model;
+  private final Map<String, Value> values = new HashMap<>();
+  private final List<Step> steps = new ArrayList<>();
+  private final boolean reference;
+
+  /** An output tensor: integers at a fix_point (or float values for a CPU output). */
+  public record Output(String name, int[] shape, int[] ints, int fixPoint, float[] floats) {
+    public float[] dequantized() {
+      if (floats != null) return floats;
+      float[] f = new float[ints.length];
+      for (int i = 0; i < f.length; i++) f[i] = (float) Math.scalb((double) ints[i], -fixPoint);
+      return f;
+    }
+  }
+
+  public Simulator(DeployModel model) {
+    this(model, false);
+  }
+
+  /** @param reference run every layer on the reference kernels (tests compare both). */
+  public Simulator(DeployModel model, boolean reference) {
+    this.model = model;
+    this.reference = reference;
+    for (Value v : model.getValuesList()) values.put(v.getName(), v);
+    for (Layer l : model.getLayersList()) steps.add(step(l));
+  }
+
+  public DeployModel model() {
+    return model;
+  }
+
+  /** Runs a batch; feeds by graph input name, [n, ...] float. */
+  public Map<String, Output> run(Map<String, Tensor> feeds) {
+    Map<String, Slot> env = new HashMap<>();
+    for (String in : model.getInputsList()) {
+      Tensor t = feeds.get(in);
+      if (t == null) throw new DeployException("no value fed for input '" + in + "'");
+      env.put(in, new Slot(t.shape(), null, t.data()));
+    }
+    for (Step s : steps) s.run(env);
+    Map<String, Output> out = new LinkedHashMap<>();
+    for (String o : model.getOutputsList()) {
+      Slot s = env.get(o);
+      Value v = values.get(o);
+      out.put(o, new Output(o, s.shape, s.ints, v.getFixPoint(), s.ints == null ? s.floats : null));
+    }
+    return out;
+  }
+
+  /** Single input and output. */
+  public Output run(Tensor input) {
+    return run(Map.of(model.getInputs(0), input)).values().iterator().next();
+  }
+
+  /** A value during a run: integers, or floats at the CPU boundary. */
+  private record Slot(int[] shape, int[] ints, float[] floats) {}
+
+  private interface Step {
+    void run(Map<String, Slot> env);
+  }
+
+  private Step step(Layer l) {
+    Value out = values.get(l.getOutput());
+    int bits = out.getBits();
+    Rounding r = l.getRounding() == DeployProto.Rounding.ROUNDING_UNSPECIFIED ? Rounding.HALF_UP
+        : DeployCompiler.rounding(l.getRounding());
+    String o = l.getOutput();
+    switch (l.getOp()) {
+      case QUANTIZE: {
+        FixPoint q = new FixPoint(bits, out.getFixPoint(), r);
+        String in = l.getInputs(0);
+        return env -> {
+          Slot x = env.get(in);
+          int[] y = new int[x.floats.length];
+          for (int i = 0; i < y.length; i++) y[i] = q.quantize(x.floats[i]);
+          env.put(o, new Slot(x.shape, y, null));
+        };
+      }
+      case CONV:
+        return conv(l, out, r);
+      case FC:
+        return fc(l, out, r);
+      case ELTWISE_ADD: {
+        int[] shifts = l.getInputShiftsList().stream().mapToInt(Integer::intValue).toArray();
+        List<String> ins = l.getInputsList();
+        return env -> {
+          int[][] xs = new int[ins.size()][];
+          for (int j = 0; j < xs.length; j++) xs[j] = env.get(ins.get(j)).ints;
+          int[] y = new int[xs[0].length];
+          IntegerOps.add(xs, shifts, l.getOutputShift(), bits, r, y);
+          env.put(o, new Slot(env.get(ins.get(0)).shape, y, null));
+        };
+      }
+      case RELU: {
+        String in = l.getInputs(0);
+        return env -> {
+          Slot x = env.get(in);
+          int[] y = new int[x.ints.length];
+          for (int i = 0; i < y.length; i++) y[i] = Math.max(0, x.ints[i]);
+          env.put(o, new Slot(x.shape, y, null));
+        };
+      }
+      case RESHAPE: {
+        String in = l.getInputs(0);
+        int[] shape = out.getShapeList().stream().mapToInt(Integer::intValue).toArray();
+        return env -> {
+          Slot x = env.get(in);
+          int[] s = shape.clone();
+          s[0] = x.shape[0];
+          env.put(o, new Slot(s, x.ints, null));
+        };
+      }
+      case MAX_POOL:
+      case AVG_POOL:
+        return pool(l, out, r);
+      case CONCAT: {
+        List<String> ins = l.getInputsList();
+        int axis = l.getAxis();
+        return env -> {
+          int[] s0 = env.get(ins.get(0)).shape;
+          int outer = 1, inner = 1, total = 0;
+          for (int d = 0; d < axis; d++) outer *= s0[d];
+          for (int d = axis + 1; d < s0.length; d++) inner *= s0[d];
+          for (String in : ins) total += env.get(in).shape[axis];
+          int[] y = new int[outer * total * inner];
+          int off = 0;
+          for (String in : ins) {
+            Slot x = env.get(in);
+            int len = x.shape[axis] * inner;
+            for (int b = 0; b < outer; b++) System.arraycopy(x.ints, b * len, y, b * total * inner + off, len);
+            off += len;
+          }
+          int[] s = s0.clone();
+          s[axis] = total;
+          env.put(o, new Slot(s, y, null));
+        };
+      }
+      default:
+        throw new DeployException("deploy model: layer '" + l.getName() + "' has op " + l.getOp() + ", which this simulator does not run");
+    }
+  }
+
+  private static int[] ints(List<Integer> l) {
+    return l.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  private static IntegerOps.Requant requant(Layer l, Value in, Value out, Rounding r) {
+    int kind = switch (l.getActivation()) {
+      case RELU_ACT -> IntegerOps.Requant.RELU;
+      case CLIP_ACT -> IntegerOps.Requant.CLIP;
+      case LEAKY_RELU -> IntegerOps.Requant.LEAKY;
+      default -> IntegerOps.Requant.NONE;
+    };
+    return new IntegerOps.Requant(l.getShiftBias(), l.getShiftCut(), kind, l.getActMin(), l.getActMax(),
+        in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
+  }
+
+  private Step conv(Layer l, Value out, Rounding r) {
+    String in = l.getInputs(0);
+    Value inV = values.get(in);
+    IntegerOps.Requant rq = requant(l, inV, out, r);
+    byte[] w = l.getWeights().toByteArray();
+    int m = l.getWeightShape(0), kh = l.getKernel(0), kw = l.getKernel(1);
+    int[] strides = ints(l.getStridesList()), pads = ints(l.getPadsList()), dil = ints(l.getDilationsList());
+    int group = Math.max(1, l.getGroup());
+    int[] bias = l.getHasBias() ? ints(l.getBiasList()) : null;
+    int oh = out.getShape(2), ow = out.getShape(3);
+    // products only: the bias is added in integers after the float conv
+    long productBound = productBound(w, m, 1 << (inV.getBits() - 1));
+    if (reference || productBound >= DeployCompiler.FLOAT_EXACT) {
+      return env -> {
+        Slot x = env.get(in);
+        int n = x.shape[0];
+        int[] y = new int[n * m * oh * ow];
+        IntegerOps.conv(x.ints, n, x.shape[1], x.shape[2], x.shape[3], w, m, kh, kw, strides, pads, dil, group, bias, rq, y, oh, ow);
+        env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
+      };
+    }
+    float[] wf = new float[w.length];
+    for (int i = 0; i < w.length; i++) wf[i] = w[i];
+    Tensor wt = Tensor.of(wf, ints(l.getWeightShapeList()));
+    Map<String, Object> a = new HashMap<>();
+    a.put("kernel_shape", new long[] {kh, kw});
+    a.put("strides", new long[] {strides[0], strides[1]});
+    a.put("dilations", new long[] {dil[0], dil[1]});
+    a.put("pads", new long[] {pads[0], pads[1], pads[2], pads[3]});
+    a.put("group", (long) group);
+    Conv op = new Conv(new Attributes(a));
+    return env -> {
+      Slot x = env.get(in);
+      int n = x.shape[0];
+      float[] xf = new float[x.ints.length];
+      for (int i = 0; i < xf.length; i++) xf[i] = x.ints[i];
+      float[] acc = op.forward(new Tensor[] {Tensor.of(xf, x.shape), wt})[0].data();
+      int[] y = new int[acc.length];
+      int plane = oh * ow;
+      for (int b = 0; b < n; b++) {
+        for (int c = 0; c < m; c++) {
+          int base = (b * m + c) * plane;
+          long bv = bias == null ? 0 : bias[c];
+          for (int i = base; i < base + plane; i++) y[i] = rq.apply((long) acc[i], bv);
+        }
+      }
+      env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
+    };
+  }
+
+  private static String o(Layer l) {
+    return l.getOutput();
+  }
+
+  /** max over output channels of sum |w| * maxX: a bound on every partial sum of products. */
+  static long productBound(byte[] w, int m, long maxX) {
+    int k = w.length / m;
+    long best = 0;
+    for (int o = 0; o < m; o++) {
+      long s = 0;
+      for (int i = 0; i < k; i++) s += Math.abs(w[o * k + i]);
+      best = Math.max(best, s);
+    }
+    return best * maxX;
+  }
+
+  private Step fc(Layer l, Value out, Rounding r) {
+    String in = l.getInputs(0);
+    IntegerOps.Requant rq = requant(l, values.get(in), out, r);
+    byte[] w = l.getWeights().toByteArray();
+    int m = l.getWeightShape(0), k = l.getWeightShape(1);
+    int[] bias = l.getHasBias() ? ints(l.getBiasList()) : null;
+    return env -> {
+      Slot x = env.get(in);
+      int n = x.shape[0];
+      int[] y = new int[n * m];
+      IntegerOps.fc(x.ints, n, k, w, m, bias, rq, y);
+      env.put(o(l), new Slot(new int[] {n, m}, y, null));
+    };
+  }
+
+  private Step pool(Layer l, Value out, Rounding r) {
+    String in = l.getInputs(0);
+    boolean max = l.getOp() == DeployProto.Op.MAX_POOL;
+    int kh = l.getKernel(0), kw = l.getKernel(1);
+    int[] strides = ints(l.getStridesList()), pads = ints(l.getPadsList()), dil = ints(l.getDilationsList());
+    int[] outShape = ints(out.getShapeList());
+    int oh = outShape[2], ow = outShape[3];
+    int bits = out.getBits();
+    return env -> {
+      Slot x = env.get(in);
+      int n = x.shape[0], c = x.shape[1];
+      int[] y = new int[n * c * oh * ow];
+      IntegerOps.pool(max, x.ints, n * c, x.shape[2], x.shape[3], kh, kw, strides, pads, dil, l.getMultiplier(),
+          l.getAvgShift(), bits, r, y, oh, ow);
+      env.put(o(l), new Slot(new int[] {n, c, oh, ow}, y, null));
+    };
+  }
+}

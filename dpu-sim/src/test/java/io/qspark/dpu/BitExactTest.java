@@ -1,0 +1,71 @@
+package io.qspark.dpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.qspark.dpu.proto.DeployProto.DeployModel;
+import io.qspark.kernels.exec.Executor;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantizedModel;
+import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Shared;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The acceptance check: the deployed model's integer outputs equal the fake-quant executor's on
+ * all 10,000 Fashion-MNIST test images, and so does its top-1.
+ */
+class BitExactTest {
+  @ParameterizedTest
+  @CsvSource({"resnet_s.onnx,8", "resnet_s.onnx,6", "mbv2_s.onnx,8", "mbv2_s.onnx,6"})
+  void simulatorEqualsFakeQuantOnAllTestImages(String file, int bits) throws Exception {
+    Model m = Model.load(Shared.model(file)).forInference();
+    String in = m.graph().inputs().get(0).name();
+    QuantConfig cfg = QuantConfig.defaults().withBits(bits);
+    QuantPlan plan = QuantPlan.of(m.graph(), cfg);
+    ActivationStats stats = new ActivationStats();
+    new Executor(m.graph()).run(Map.of(in, Shared.images("train-images-idx3-ubyte.gz", 500)), stats.observer(plan), false);
+    QuantParams params = QuantParams.decide(m.graph(), plan, stats.histograms(), cfg);
+    QuantizedModel qm = new QuantizedModel(m.graph(), plan, params);
+    DeployModel dm = DeployFormat.parse(DeployCompiler.compile(m.graph(), cfg, params, m.sha256()).toByteArray(), "test");
+    Simulator sim = new Simulator(dm);
+
+    String outName = m.graph().outputs().get(0);
+    FixPoint outQ = params.activation(plan.pointOf(outName));
+    Tensor test = Shared.testImages(10_000);
+    int[] labels = Shared.testLabels(10_000);
+    Executor fq = qm.executor(2);
+    int differing = 0, simTop1 = 0, fqTop1 = 0;
+    for (int b = 0; b < 10_000; b += 500) {
+      Tensor x = test.slice0(b, b + 500);
+      float[] logits = qm.run(fq, Map.of(in, x)).get(outName).data();
+      Simulator.Output o = sim.run(x);
+      assertEquals(outQ.fixPoint(), o.fixPoint());
+      for (int i = 0; i < logits.length; i++) if (outQ.quantize(logits[i]) != o.ints()[i]) differing++;
+      for (int i = 0; i < 500; i++) {
+        if (argmax(o.ints(), i * 10, 10) == labels[b + i]) simTop1++;
+        if (argmax(logits, i * 10, 10) == labels[b + i]) fqTop1++;
+      }
+    }
+    assertEquals(0, differing, "output integers differing between simulator and fake-quant");
+    assertEquals(fqTop1, simTop1);
+  }
+
+  static int argmax(int[] v, int off, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++) if (v[off + i] > v[off + best]) best = i;
+    return best;
+  }
+
+  static int argmax(float[] v, int off, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++) if (v[off + i] > v[off + best]) best = i;
+    return best;
+  }
+}

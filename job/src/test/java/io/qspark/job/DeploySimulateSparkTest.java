@@ -1,0 +1,68 @@
+package io.qspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qspark.dpu.proto.DeployProto.DeployModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** calibrate -> deploy -> simulate as local[2] Spark jobs on the bundled 1,000 test images. */
+class DeploySimulateSparkTest {
+  @Test
+  void simulatorIsBitExactWithFakeQuantAndScoresAsTheCalibratedModel(@TempDir Path dir) throws Exception {
+    Path calib = dir.resolve("calib"), dep = dir.resolve("deploy");
+    Run c = Run.of("calibrate", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--calib-size", "300", "--out", calib.toString(), "--master", "local[2]");
+    assertEquals(0, c.code(), c.err());
+    Run d = Run.of("deploy", "--calib", calib.toString(), "--out", dep.toString());
+    assertEquals(0, d.code(), d.err());
+    assertTrue(Files.size(dep.resolve("deploy_model.pb")) > 10_000);
+    assertTrue(Files.readString(dep.resolve("deploy_model.txt")).contains("ELTWISE_ADD"));
+
+    Run s = Run.of("simulate", "--deploy", dep.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--master", "local[2]", "--partitions", "3");
+    assertEquals(0, s.code(), s.err());
+    String[] lines = s.out().strip().split("\\R");
+    assertEquals("mismatches: 0", lines[lines.length - 2], s.out());
+    Run e = Run.of("evaluate", "--model", calib.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--master", "local[2]");
+    assertEquals(0, e.code(), e.err());
+    String[] el = e.out().strip().split("\\R");
+    assertEquals(el[el.length - 1], lines[lines.length - 1], "the simulator's top-1 is the calibrated model's");
+    assertTrue(lines[lines.length - 1].startsWith("top1: 9"), s.out());
+  }
+
+  @Test
+  void corruptOrMismatchedDeployModelsAreClearUserErrors(@TempDir Path dir) throws Exception {
+    Path calib = dir.resolve("calib"), dep = dir.resolve("deploy");
+    assertEquals(0, Run.of("calibrate", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--mean", "72.94",
+        "--std", "90.02", "--calib-size", "100", "--out", calib.toString(), "--master", "local[1]").code());
+    assertEquals(0, Run.of("deploy", "--calib", calib.toString(), "--out", dep.toString()).code());
+    Path pb = dep.resolve("deploy_model.pb");
+    byte[] good = Files.readAllBytes(pb);
+
+    Files.write(pb, java.util.Arrays.copyOf(good, good.length / 2));
+    Run truncated = simulate(dep);
+    assertEquals(2, truncated.code(), truncated.err());
+    assertTrue(truncated.err().contains("corrupt or truncated") || truncated.err().contains("corrupt deploy model"), truncated.err());
+
+    var m = DeployModel.parseFrom(good).toBuilder().setFormatVersion(99).build();
+    Files.write(pb, m.toByteArray());
+    Run version = simulate(dep);
+    assertEquals(2, version.code(), version.err());
+    assertTrue(version.err().contains("deploy format version 99; this qspark reads version 1"), version.err());
+
+    Files.write(pb, Files.readAllBytes(Path.of(Run.sampleModel())));
+    Run onnx = simulate(dep);
+    assertEquals(2, onnx.code(), onnx.err());
+    assertTrue(onnx.err().contains("is not a qspark deploy model"), onnx.err());
+  }
+
+  private static Run simulate(Path dep) {
+    return Run.of("simulate", "--deploy", dep.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--master", "local[1]", "--limit", "10");
+  }
+}
