@@ -23,8 +23,9 @@ class DeploySimulateSparkTest {
     assertTrue(Files.readString(dep.resolve("deploy_model.txt")).contains("ELTWISE_ADD"));
 
     Run s = Run.of("simulate", "--deploy", dep.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
-        "90.02", "--master", "local[2]", "--partitions", "3");
-    assertEquals(0, s.code(), s.err());
+        "90.02", "--master", "local[2]", "--partitions", "3", "--max-top1-drop", "1.5");
+    assertEquals(0, s.code(), "8 bits pass a 1.5-point gate: " + s.err());
+    assertTrue(s.out().contains("float top1: 9"), s.out());
     String[] lines = s.out().strip().split("\\R");
     assertEquals("mismatches: 0", lines[lines.length - 2], s.out());
     Run e = Run.of("evaluate", "--model", calib.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
@@ -59,6 +60,20 @@ class DeploySimulateSparkTest {
     Run onnx = simulate(dep);
     assertEquals(2, onnx.code(), onnx.err());
     assertTrue(onnx.err().contains("is not a qspark deploy model"), onnx.err());
+  }
+
+  /** A 3-bit model misses a 1-point gate: exit code 4, the figures still printed. */
+  @Test
+  void accuracyGateFailsWithExitCode4(@TempDir Path dir) {
+    Path calib = dir.resolve("calib"), dep = dir.resolve("deploy");
+    assertEquals(0, Run.of("calibrate", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--mean", "72.94",
+        "--std", "90.02", "--calib-size", "100", "--bits", "3", "--out", calib.toString(), "--master", "local[1]").code());
+    assertEquals(0, Run.of("deploy", "--calib", calib.toString(), "--out", dep.toString()).code());
+    Run s = Run.of("simulate", "--deploy", dep.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--master", "local[1]", "--limit", "200", "--max-top1-drop", "1");
+    assertEquals(4, s.code(), s.out() + s.err());
+    assertTrue(s.out().contains("mismatches: 0"), s.out());
+    assertTrue(s.err().contains("qspark: error: accuracy gate failed: simulated top-1 is"), s.err());
   }
 
   private static Run simulate(Path dep) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
     footerHeading = "%nExit codes:%n",
     footer = {"  0  success", "  1  internal error (a bug: rerun with --verbose and report it)",
         "  2  bad command line, model or data", "  3  the Spark job failed",
-        "  4  accuracy gate failed (reserved)"},
+        "  4  accuracy gate failed (simulate --max-top1-drop)"},
     commandListHeading = "%nCommands:%n")
 final class QsparkCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -54,6 +54,11 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Images per batch within a task. Default: ${DEFAULT-VALUE}.")
   int batch;
 
+  @Option(names = "--max-top1-drop", paramLabel = "POINTS", order = 31,
+      description = "Accuracy gate: exit with code 4 (after printing the results) when the simulated top-1 is more"
+          + " than POINTS percentage points below the float model's on the same images. Default: no gate.")
+  Double maxTop1Drop;
+
   @Mixin SparkOptions spark;
 
   @Override
@@ -97,12 +102,25 @@ final class SimulateCommand implements Callable<Integer> {
       PrintWriter out = spec.commandLine().getOut();
       new EvaluationReport(pb + " (integer simulation)", images.describe(), steps, where, counts.eval(), seconds).printTable(out);
       long n = counts.eval().images();
+      double floatTop1 = 100.0 * counts.floatTop1() / Math.max(1, n);
+      out.println("float top1: " + pct(floatTop1));
       out.println("fake-quant top1: " + pct(100.0 * counts.fakeQuantTop1() / Math.max(1, n)));
       out.println("agreement with float: " + pct(counts.eval().agreementPercent()));
       out.println("output integers compared: " + counts.outputs());
       out.println("mismatches: " + counts.mismatches());
       out.println("top1: " + pct(counts.eval().top1Percent()));
       out.flush();
+      if (maxTop1Drop != null) {
+        // on the printed (rounded) figures, so the gate agrees with what the user reads
+        double drop = Double.parseDouble(pct(floatTop1)) - Double.parseDouble(pct(counts.eval().top1Percent()));
+        if (drop > maxTop1Drop + 1e-9) {
+          PrintWriter err = spec.commandLine().getErr();
+          err.println("qspark: error: accuracy gate failed: simulated top-1 is " + pct(drop) + " points below float"
+              + " (--max-top1-drop " + maxTop1Drop + ")");
+          err.flush();
+          return ExitCodes.GATE_FAILED;
+        }
+      }
     }
     return ExitCodes.OK;
   }

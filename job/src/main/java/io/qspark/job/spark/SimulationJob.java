@@ -88,7 +88,7 @@ public final class SimulationJob {
       Simulator sim = simulator(deployed.value());
       int classes = plan.classifier().classes();
       long[] seen = new long[classes], top1 = new long[classes];
-      long top5 = 0, agree = 0, fqTop1 = 0, mismatches = 0, outputs = 0;
+      long top5 = 0, agree = 0, fqTop1 = 0, flTop1 = 0, mismatches = 0, outputs = 0;
       InputBatches batches = new InputBatches(images, plan);
       while (batches.hasNext()) {
         InputBatches.Batch b = batches.next();
@@ -110,11 +110,13 @@ public final class SimulationJob {
           seen[label]++;
           if (best == label) top1[label]++;
           if (rank(y, i * classes, classes, label) < 5) top5++;
-          if (best == argmax(fl, i * classes, classes)) agree++;
+          int floatBest = argmax(fl, i * classes, classes);
+          if (best == floatBest) agree++;
+          if (floatBest == label) flTop1++;
           if (argmax(fq, i * classes, classes) == label) fqTop1++;
         }
       }
-      SimulationCounts c = new SimulationCounts(new EvalCounts(seen, top1, top5, agree), fqTop1, mismatches, outputs);
+      SimulationCounts c = new SimulationCounts(new EvalCounts(seen, top1, top5, agree), fqTop1, flTop1, mismatches, outputs);
       done.add(c.eval().images());
       return List.of(c).iterator();
     }
