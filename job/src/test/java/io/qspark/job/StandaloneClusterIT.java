@@ -1,0 +1,132 @@
+package io.qspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The shaded application jar, submitted with spark-submit to a real standalone master with two
+ * workers on 127.0.0.1, computes what local[2] computes: byte-identical quant_info.json and
+ * deploy model, identical simulation figures; and a calibration whose executor JVM is killed
+ * in the middle ends, after Spark retries the lost tasks, with the same quant_info.json.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StandaloneClusterIT {
+  private static final String FASHION = "/usr/share/datasets/fashion-mnist/";
+  private Path dir;
+  private StandaloneCluster cluster;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    dir = Files.createDirectories(Path.of("target", "it-cluster").toAbsolutePath());
+    try (var s = Files.list(dir)) {
+      for (Path p : s.toList()) deleteTree(p);
+    }
+    cluster = StandaloneCluster.start(dir, 2, 1);
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) cluster.close();
+  }
+
+  @Test
+  void calibrateDeploySimulateMatchLocalMode() throws Exception {
+    String[] calib = {"calibrate", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--mean", "72.94",
+        "--std", "90.02", "--calib-size", "1000", "--partitions", "4"};
+    Path localCalib = dir.resolve("local-calib"), clusterCalib = dir.resolve("cluster-calib");
+    Run local = Run.of(concat(calib, "--out", localCalib.toString(), "--master", "local[2]"));
+    assertEquals(0, local.code(), local.err());
+    submitOk("calibrate", concat(calib, "--out", clusterCalib.toString()));
+    assertArrayEquals(Files.readAllBytes(localCalib.resolve("quant_info.json")),
+        Files.readAllBytes(clusterCalib.resolve("quant_info.json")), "quant_info.json, cluster vs local[2]");
+    assertArrayEquals(Files.readAllBytes(localCalib.resolve("quantize_eval_model.onnx")),
+        Files.readAllBytes(clusterCalib.resolve("quantize_eval_model.onnx")));
+
+    Path localDeploy = dir.resolve("local-deploy"), clusterDeploy = dir.resolve("cluster-deploy");
+    assertEquals(0, Run.of("deploy", "--calib", localCalib.toString(), "--out", localDeploy.toString()).code());
+    submitOk("deploy", "deploy", "--calib", clusterCalib.toString(), "--out", clusterDeploy.toString());
+    assertArrayEquals(Files.readAllBytes(localDeploy.resolve("deploy_model.pb")),
+        Files.readAllBytes(clusterDeploy.resolve("deploy_model.pb")));
+
+    String[] sim = {"simulate", "--data", Run.sampleImages(), "--mean", "72.94", "--std", "90.02", "--partitions", "4"};
+    Run localSim = Run.of(concat(sim, "--deploy", localDeploy.toString(), "--master", "local[2]"));
+    assertEquals(0, localSim.code(), localSim.err());
+    List<String> clusterSim = submitOk("simulate", concat(sim, "--deploy", clusterDeploy.toString()));
+    List<String> localLines = localSim.out().lines().toList();
+    assertEquals(tail(localLines, 4), tail(clusterSim, 4), "agreement, compared, mismatches and top-1");
+    assertEquals("mismatches: 0", clusterSim.get(clusterSim.size() - 2));
+  }
+
+  @Test
+  void calibrationSurvivesAKilledExecutor() throws Exception {
+    String[] calib = {"calibrate", "--model", Run.sampleModel(), "--data", FASHION + "train-images-idx3-ubyte.gz",
+        "--mean", "72.94", "--std", "90.02", "--calib-size", "20000", "--partitions", "16", "--batch", "32"};
+    Path reference = dir.resolve("kill-reference"), killed = dir.resolve("kill-run");
+    Run local = Run.of(concat(calib, "--out", reference.toString(), "--master", "local[2]"));
+    assertEquals(0, local.code(), local.err());
+
+    Process p = cluster.submit("kill-run", concat(calib, "--out", killed.toString()));
+    // wait until both executors compute statistics, then kill one of them outright
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    boolean computing = false;
+    while (!computing && System.nanoTime() < deadline && p.isAlive()) {
+      Thread.sleep(200);
+      List<ProcessHandle> ex = cluster.executors();
+      // past start-up and model loading (a few CPU seconds), well into the statistics pass
+      computing = ex.size() >= 2 && ex.stream().allMatch(e -> e.info().totalCpuDuration()
+          .map(d -> d.toSeconds() >= 10).orElse(false));
+    }
+    assertTrue(computing, "the statistics pass started on two executors; see " + cluster.log("kill-run"));
+    assertTrue(p.isAlive(), "the job was still running when the executor was killed");
+    ProcessHandle victim = cluster.executors().get(0);
+    victim.destroyForcibly();
+    victim.onExit().get(1, TimeUnit.MINUTES);
+    assertTrue(p.waitFor(10, TimeUnit.MINUTES), "spark-submit finished");
+    String log = Files.readString(cluster.log("kill-run"));
+    assertEquals(0, p.exitValue(), log);
+    assertTrue(log.contains("Lost executor") || log.contains("Executor lost") || log.contains("ExecutorLostFailure")
+        || log.contains("Removed executor"), "the driver saw the executor go: " + cluster.log("kill-run"));
+    assertArrayEquals(Files.readAllBytes(reference.resolve("quant_info.json")),
+        Files.readAllBytes(killed.resolve("quant_info.json")), "quant_info.json after the lost tasks were retried");
+    try (var s = Files.list(dir)) {
+      assertFalse(s.anyMatch(x -> x.getFileName().toString().startsWith(".qspark-tmp-")), "no temporary output left");
+    }
+  }
+
+  private List<String> submitOk(String name, String... args) throws Exception {
+    Process p = cluster.submit(name, args);
+    assertTrue(p.waitFor(10, TimeUnit.MINUTES), name + " finished");
+    assertEquals(0, p.exitValue(), name + ": " + Files.readString(cluster.log(name)));
+    return Files.readAllLines(cluster.out(name));
+  }
+
+  private static List<String> tail(List<String> l, int n) {
+    return l.subList(l.size() - n, l.size());
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, r, a.length, b.length);
+    return r;
+  }
+
+  private static void deleteTree(Path p) throws java.io.IOException {
+    if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      try (var s = Files.list(p)) {
+        for (Path c : s.toList()) deleteTree(c);
+      }
+    }
+    Files.delete(p);
+  }
+}
