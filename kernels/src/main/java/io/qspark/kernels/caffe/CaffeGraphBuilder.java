@@ -64,7 +64,7 @@ final class CaffeGraphBuilder {
         problems.add("net input '" + net.getInput(i) + "' has no input_shape or input_dim");
         continue;
       }
-      input(net.getInput(i), shape);
+      current.put(net.getInput(i), input(net.getInput(i), shape));
     }
   }
 
@@ -115,64 +115,69 @@ final class CaffeGraphBuilder {
       }
       case "Convolution":
       case "Deconvolution":
-        return List.of(conv(l, type.equals("Deconvolution"), in.get(0)));
+        return one(conv(l, type.equals("Deconvolution"), in.get(0)));
       case "InnerProduct":
-        return List.of(innerProduct(l, in.get(0)));
+        return one(innerProduct(l, in.get(0)));
       case "BatchNorm":
-        return List.of(batchNorm(l, in.get(0)));
+        return one(batchNorm(l, in.get(0)));
       case "Scale":
-        return List.of(scale(l, in));
+        return one(scale(l, in));
       case "ReLU": {
         float slope = l.getReluParam().getNegativeSlope();
         Map<String, Object> a = new LinkedHashMap<>();
         if (slope != 0) a.put("alpha", slope);
-        return List.of(emit(name, slope == 0 ? "Relu" : "LeakyRelu", in, l.getTop(0), a));
+        return one(emit(name, slope == 0 ? "Relu" : "LeakyRelu", in, l.getTop(0), a));
       }
       case "Sigmoid":
-        return List.of(emit(name, "Sigmoid", in, l.getTop(0), Map.of()));
+        return one(emit(name, "Sigmoid", in, l.getTop(0), Map.of()));
       case "TanH":
-        return List.of(emit(name, "Tanh", in, l.getTop(0), Map.of()));
+        return one(emit(name, "Tanh", in, l.getTop(0), Map.of()));
       case "Dropout":
         // inference: Caffe scales at training time, so the layer is the identity
-        return List.of(emit(name, "Identity", in, l.getTop(0), Map.of()));
+        return one(emit(name, "Identity", in, l.getTop(0), Map.of()));
       case "Split": {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < l.getTopCount(); i++) out.add(in.get(0));
         return out;
       }
       case "Pooling":
-        return List.of(pooling(l, in.get(0)));
+        return one(pooling(l, in.get(0)));
       case "Eltwise":
-        return List.of(eltwise(l, in));
+        return one(eltwise(l, in));
       case "Concat": {
         int axis = l.getConcatParam().hasAxis() || !l.getConcatParam().hasConcatDim()
             ? l.getConcatParam().getAxis() : l.getConcatParam().getConcatDim();
-        return List.of(emit(name, "Concat", in, l.getTop(0), Map.of("axis", (long) axis)));
+        return one(emit(name, "Concat", in, l.getTop(0), Map.of("axis", (long) axis)));
       }
       case "Softmax":
-        return List.of(emit(name, "Softmax", in, l.getTop(0), Map.of("axis", (long) l.getSoftmaxParam().getAxis())));
+        return one(emit(name, "Softmax", in, l.getTop(0), Map.of("axis", (long) l.getSoftmaxParam().getAxis())));
       case "Flatten": {
         int axis = l.getFlattenParam().getAxis();
         int end = l.getFlattenParam().getEndAxis();
         if (axis != 1 || end != -1) {
           throw new GraphException("only Flatten from axis 1 to the last axis is supported (axis " + axis + ", end_axis " + end + ")");
         }
-        return List.of(emit(name, "Flatten", in, l.getTop(0), Map.of("axis", 1L)));
+        return one(emit(name, "Flatten", in, l.getTop(0), Map.of("axis", 1L)));
       }
       case "Reshape":
-        return List.of(reshape(l, in.get(0)));
+        return one(reshape(l, in.get(0)));
       case "Power":
-        return List.of(power(l, in.get(0)));
+        return one(power(l, in.get(0)));
       case "Permute": {
-        return List.of(permute(l, in.get(0)));
+        return one(permute(l, in.get(0)));
       }
       case "Crop":
-        return List.of(crop(l, in));
+        return one(crop(l, in));
       default:
-        if (DATA.contains(type)) return List.of(data(l));
+        if (DATA.contains(type)) return one(data(l));
         unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(name);
         return null;
     }
+  }
+
+  /** A single top's value, or null when the layer could not be built (its problem is recorded). */
+  private static List<String> one(String v) {
+    return v == null ? null : List.of(v);
   }
 
   private String input(String blob, int[] shape) {
