@@ -46,6 +46,14 @@ public final class CaffeImporter {
    */
   public record Imported(Graph graph, NetParameter net, List<Layer> layers, List<String> ignored) {}
 
+  /**
+   * The imported graph as ONNX bytes (opset 13, whose Softmax is Caffe's: one axis), so a Caffe
+   * model travels to executors and into calibration folders exactly as an ONNX model does.
+   */
+  public static byte[] onnxBytes(Imported imp) {
+    return io.qspark.kernels.onnx.OnnxExporter.export(imp.graph(), 13, Map.of(), Map.of(), java.util.List.of()).toByteArray();
+  }
+
   /** Caffe's convention: deploy.prototxt's weights are the .caffemodel of the same base name. */
   public static Path weightsBeside(Path prototxt) {
     String n = prototxt.getFileName().toString();
