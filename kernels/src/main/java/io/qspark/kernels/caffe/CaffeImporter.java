@@ -18,6 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -99,7 +100,17 @@ public final class CaffeImporter {
     if (caffemodel.length == 0 || weights.getLayerCount() + weights.getLayersCount() == 0) {
       throw new GraphException(weightsName + " is not a Caffe caffemodel: it holds no layers");
     }
-    NetParameter deploy = CaffeLegacy.upgrade(text.net());
+    return build(text.net(), weights, prototxtName, weightsName, dataDims, text.ignored());
+  }
+
+  /** A net already in memory (e.g. converted from ONNX), its weights in `trained`. */
+  public static Imported of(NetParameter deploy, NetParameter trained, String name) {
+    return build(deploy, trained, name, name, null, List.of());
+  }
+
+  private static Imported build(NetParameter net, NetParameter weights, String prototxtName, String weightsName,
+      int[] dataDims, List<String> ignored) {
+    NetParameter deploy = CaffeLegacy.upgrade(net);
     if (deploy.getLayerCount() == 0) throw new GraphException(prototxtName + " has no layers");
     Map<String, LayerParameter> trained = new LinkedHashMap<>();
     for (LayerParameter l : CaffeLegacy.upgrade(weights).getLayerList()) trained.putIfAbsent(l.getName(), l);
@@ -115,7 +126,7 @@ public final class CaffeImporter {
     }
     NetParameter.Builder bare = deploy.toBuilder();
     for (int i = 0; i < bare.getLayerCount(); i++) bare.setLayer(i, bare.getLayer(i).toBuilder().clearBlobs());
-    return new Imported(g, bare.build(), b.layers(), text.ignored());
+    return new Imported(g, bare.build(), b.layers(), ignored);
   }
 
   /** Caffe's NetStateRule check for the TEST phase (deploy), ignoring levels and stages. */
