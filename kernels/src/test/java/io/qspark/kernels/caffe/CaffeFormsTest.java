@@ -175,6 +175,72 @@ class CaffeFormsTest {
     assertTrue(e.getMessage().startsWith("caffemodel file not found: "), e.getMessage());
   }
 
+  /** The other layer types on known values: each against what Caffe computes. */
+  @Test
+  void layerZoo() throws Exception {
+    String net = """
+        layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 4 dim: 4 } } }
+        layer { name: "small" type: "Input" top: "small" input_param { shape { dim: 1 dim: 1 dim: 2 dim: 3 } } }
+        layer { name: "drop" type: "Dropout" bottom: "data" top: "data" dropout_param { dropout_ratio: 0.3 } }
+        layer { name: "pw" type: "Power" bottom: "data" top: "pw" power_param { power: 2 scale: 0.5 shift: 1 } }
+        layer { name: "sum" type: "Eltwise" bottom: "data" bottom: "pw" top: "sum" eltwise_param { operation: SUM coeff: 2 coeff: -1 } }
+        layer { name: "prod" type: "Eltwise" bottom: "data" bottom: "data" top: "prod" eltwise_param { operation: PROD } }
+        layer { name: "max" type: "Eltwise" bottom: "prod" bottom: "sum" top: "max" eltwise_param { operation: MAX } }
+        layer { name: "cat" type: "Concat" bottom: "max" bottom: "data" top: "cat" }
+        layer { name: "crop" type: "Crop" bottom: "cat" bottom: "small" top: "crop" crop_param { axis: 2 offset: 1 } }
+        layer { name: "gmax" type: "Pooling" bottom: "data" top: "gmax" pooling_param { pool: MAX global_pooling: true } }
+        layer { name: "perm" type: "Permute" bottom: "data" top: "perm" permute_param { order: 0 order: 2 } }
+        layer { name: "flat" type: "Flatten" bottom: "perm" top: "flat" }
+        layer { name: "re" type: "Reshape" bottom: "flat" top: "re" reshape_param { shape { dim: 0 dim: 4 dim: -1 } } }
+        layer { name: "sc" type: "Scale" bottom: "data" top: "sc" scale_param { bias_term: true } }
+        layer { name: "up" type: "Deconvolution" bottom: "data" top: "up" convolution_param { num_output: 1 kernel_size: 2 stride: 2 bias_term: false } }
+        """;
+    NetParameter w = NetParameter.newBuilder()
+        .addLayer(LayerParameter.newBuilder().setName("sc").setType("Scale")
+            .addBlobs(BlobProto.newBuilder().addData(2).addData(3).setShape(BlobShape.newBuilder().addDim(2)))
+            .addBlobs(BlobProto.newBuilder().addData(10).addData(20).setShape(BlobShape.newBuilder().addDim(2))))
+        .addLayer(LayerParameter.newBuilder().setName("up").setType("Deconvolution")
+            .addBlobs(BlobProto.newBuilder().addData(1).addData(0).addData(0).addData(0).addData(0).addData(0).addData(0).addData(1)
+                .setShape(BlobShape.newBuilder().addDim(2).addDim(1).addDim(2).addDim(2))))
+        .build();
+    Model m = Model.load(write("zoo", net, w));
+    float[] x = new float[32];
+    for (int i = 0; i < 32; i++) x[i] = i - 10;
+    java.util.Map<String, Tensor> y = new Executor(m.graph()).run(java.util.Map.of("data", Tensor.of(x, 1, 2, 4, 4),
+        "small", Tensor.zeros(1, 1, 2, 3)), io.qspark.kernels.exec.TensorObserver.NONE, true);
+    for (int i = 0; i < 32; i++) {
+      float pw = (1 + 0.5f * x[i]) * (1 + 0.5f * x[i]);
+      assertEquals(pw, y.get("pw").data()[i], 0f);
+      assertEquals(2 * x[i] - pw, y.get("sum").data()[i], 1e-5f);
+      assertEquals(Math.max(x[i] * x[i], 2 * x[i] - pw), y.get("max").data()[i], 1e-5f);
+      int c = i / 16;
+      assertEquals(x[i] * (c == 0 ? 2 : 3) + (c == 0 ? 10 : 20), y.get("sc").data()[i], 0f);
+    }
+    // Crop from axis 2 at offset 1 to the reference's 2x3, over all 4 channels of the concat
+    assertArrayEquals(new int[] {1, 4, 2, 3}, y.get("crop").shape());
+    assertEquals(y.get("cat").data()[1 * 4 + 1], y.get("crop").data()[0], 0f);
+    assertArrayEquals(new float[] {5, 21}, y.get("gmax").data());
+    assertArrayEquals(new int[] {1, 4, 2, 4}, y.get("perm").shape()); // order 0,2 then the rest: 0,2,1,3
+    assertArrayEquals(new int[] {1, 4, 8}, y.get("re").shape());
+    // stride-2 2x2 deconvolution: channel 0's value at (0,0) of each block, channel 1's at (1,1)
+    assertArrayEquals(new int[] {1, 1, 8, 8}, y.get("up").shape());
+    assertEquals(x[0], y.get("up").data()[0], 0f);
+    assertEquals(x[16], y.get("up").data()[9], 0f);
+  }
+
+  /** An ONNX model written as Caffe layers imports back to the same function. */
+  @Test
+  void onnxExportsToCaffeAndBack() throws Exception {
+    Model onnx = Model.load(io.qspark.kernels.testing.Shared.model("resnet_s.onnx"));
+    NetParameter caffe = CaffeExporter.export(onnx.graph());
+    CaffeImporter.Imported imp = CaffeImporter.of(caffe, caffe, "converted");
+    Tensor x = io.qspark.kernels.testing.Shared.testImages(64);
+    assertArrayEquals(new Executor(onnx.graph()).run(x).data(), new Executor(imp.graph()).run(x).data(), 1e-5f);
+    GraphException e = assertThrows(GraphException.class,
+        () -> CaffeExporter.export(Model.load(io.qspark.kernels.testing.Shared.model("mbv2_s.onnx")).graph()));
+    assertTrue(e.getMessage().contains("cannot be written as Caffe layers: Clip ("), e.getMessage());
+  }
+
   static float[] randoms(int n) {
     Random r = new Random(3);
     float[] v = new float[n];
