@@ -84,6 +84,21 @@ class XportDnnSparkTest {
     assertTrue(caffe.out().strip().endsWith(last), caffe.out());
   }
 
+  /** --model takes a prototxt with --weights elsewhere; without them it says which file it looked for. */
+  @Test
+  void caffeModelWithWeightsElsewhere(@TempDir Path dir) throws Exception {
+    Path proto = dir.resolve("deploy.prototxt");
+    Files.copy(Path.of(CAFFE), proto);
+    Run missing = Run.of("evaluate", "--model", proto.toString(), "--data", Run.sampleImages(), "--limit", "100",
+        "--mean", "72.94", "--std", "90.02", "--master", "local[2]");
+    assertEquals(2, missing.code(), missing.err());
+    assertTrue(missing.err().contains("caffemodel file not found: " + dir.resolve("deploy.caffemodel")), missing.err());
+    Run r = Run.of("evaluate", "--model", proto.toString(), "--weights", CAFFE.replace(".prototxt", ".caffemodel"),
+        "--data", Run.sampleImages(), "--mean", "72.94", "--std", "90.02", "--master", "local[2]");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().strip().endsWith("top1: 94.20"), r.out()); // resnet_s.onnx on these 1,000 images
+  }
+
   @Test
   void chaiBitWidthsAreSixOrEight(@TempDir Path dir) {
     Run r = xport(dir.resolve("x.prototxt"), "--bitwidths", "8,4,8");

@@ -157,7 +157,7 @@ final class XportDnnCommand implements Callable<Integer> {
     CaffeImporter.Imported imp;
     NetParameter trained = null;
     if (caffe) {
-      imp = CaffeImporter.load(deployModel, caffemodel);
+      imp = CaffeImporter.load(deployModel, caffemodel, dims); // --dims sizes a Data layer
     } else {
       if (weights != null) throw new UserError("--weights is for a Caffe --deploy_model; an ONNX model holds its weights");
       trained = CaffeExporter.export(Model.load(deployModel).graph());

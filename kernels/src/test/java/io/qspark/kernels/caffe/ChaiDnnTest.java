@@ -53,7 +53,16 @@ class ChaiDnnTest {
   /** One calibration on 256 training images, as xportdnn does it (minus Spark). */
   record Calibrated(ChaiDnn chai, QuantPlan plan, QuantParams params, ActivationStats stats, QuantConfig cfg) {}
 
-  static Calibrated calibrate(ChaiDnn.Settings s, Method method) throws Exception {
+  static final Map<String, Calibrated> CALIBRATED = new java.util.HashMap<>();
+
+  /** Calibration depends on the bit widths and method only (not the mode), so tests share it. */
+  static synchronized Calibrated calibrate(ChaiDnn.Settings s, Method method) throws Exception {
+    String key = java.util.Arrays.toString(s.bits()) + method;
+    if (!CALIBRATED.containsKey(key)) CALIBRATED.put(key, calibrateNow(s, method));
+    return CALIBRATED.get(key);
+  }
+
+  static Calibrated calibrateNow(ChaiDnn.Settings s, Method method) throws Exception {
     QuantConfig cfg = s.config(method);
     Graph g = model.graph();
     QuantPlan plan = QuantPlan.of(g, cfg);
