@@ -41,7 +41,6 @@ final class CaffeGraphBuilder {
   private final List<Node> nodes = new ArrayList<>();
   private final Map<String, String> current = new HashMap<>(); // blob -> its latest value
   private final Set<String> used = new HashSet<>();
-  private final List<String> finalValues = new ArrayList<>();
   private final List<CaffeImporter.Layer> layers = new ArrayList<>();
   private final Set<String> caffeBatchNorms = new HashSet<>();
   private final Set<String> caffeScales = new HashSet<>();
@@ -95,7 +94,6 @@ final class CaffeGraphBuilder {
     if (out == null) return; // unsupported or a problem, recorded
     for (int i = 0; i < out.size() && i < l.getTopCount(); i++) {
       current.put(l.getTop(i), out.get(i));
-      finalValues.add(out.get(i));
     }
     if (nodes.size() > before || !out.isEmpty()) layers.add(new CaffeImporter.Layer(l, in, out));
   }

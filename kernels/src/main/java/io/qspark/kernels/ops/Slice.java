@@ -3,8 +3,8 @@ package io.qspark.kernels.ops;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
- * ONNX Slice (opset 10+) with positive steps: starts, ends, axes and steps are inputs (here
- * constants, as the importers produce them). Caffe's Crop becomes one.
+ * ONNX Slice (opset 10+): starts, ends, axes and steps are inputs; negative indices count from
+ * the end, out-of-range ones are clamped as the specification says. Caffe's Crop becomes one.
  */
 public final class Slice implements Op {
   @Override
@@ -28,13 +28,16 @@ public final class Slice implements Op {
       int a = (int) (axes == null ? i : axes[i] < 0 ? axes[i] + r : axes[i]);
       if (a < 0 || a >= r) throw new OpException("Slice: axis " + (axes == null ? i : axes[i]) + " out of range for " + x);
       long s = steps == null ? 1 : steps[i];
-      if (s < 1) throw new OpException("Slice: only positive steps are supported, got " + s);
+      if (s == 0) throw new OpException("Slice: step 0");
       long d = xs[a];
-      long b = clamp(starts[i] < 0 ? starts[i] + d : starts[i], d);
-      long e = clamp(ends[i] < 0 ? ends[i] + d : ends[i], d);
+      long b = starts[i] < 0 ? starts[i] + d : starts[i];
+      long e = ends[i] < 0 ? ends[i] + d : ends[i];
+      // forward: [0, d]; backward: start in [0, d - 1], end down to -1 (before the first element)
+      b = s > 0 ? clamp(b, 0, d) : clamp(b, 0, d - 1);
+      e = s > 0 ? clamp(e, 0, d) : clamp(e, -1, d - 1);
       begin[a] = (int) b;
       step[a] = (int) s;
-      shape[a] = (int) Math.max(0, (e - b + s - 1) / s);
+      shape[a] = (int) Math.max(0, s > 0 ? (e - b + s - 1) / s : (b - e - s - 1) / -s);
     }
     int[] xst = Shapes.strides(xs);
     int n = (int) Shapes.size(shape);
@@ -52,7 +55,7 @@ public final class Slice implements Op {
     return new Tensor[] {Elements.gather(x, src, shape, 0)};
   }
 
-  private static long clamp(long v, long d) {
-    return Math.max(0, Math.min(d, v));
+  private static long clamp(long v, long lo, long hi) {
+    return Math.max(lo, Math.min(hi, v));
   }
 }
