@@ -151,7 +151,7 @@ final class CalibrateCommand implements Callable<Integer> {
     if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     Model m = model.load().forInference();
     Classifier classifier = Classifier.of(m);
-    ModelBlob blob = ModelBlob.of(model.path());
+    ModelBlob blob = model.blob();
     QuantPlan qplan = QuantPlan.of(m.graph(), cfg);
     PrintWriter err = spec.commandLine().getErr();
     try (AtomicFolder folder = AtomicFolder.begin(out, overwrite);

@@ -2,6 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.job.UserError;
 import io.qspark.job.spark.ModelBlob;
+import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.quant.QuantInfo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,8 +15,22 @@ import picocli.CommandLine.Option;
 public final class ModelOption {
   @Option(names = "--model", required = true, paramLabel = "MODEL.onnx", order = 1,
       description = "The float model, ONNX (opset 7 to 18; external tensor data must lie in the model's"
-          + " folder), or a folder written by `qspark calibrate` to use its quantized model.")
+          + " folder) or a Caffe deploy .prototxt (weights: the .caffemodel of the same name beside it, or"
+          + " --weights), or a folder written by `qspark calibrate` to use its quantized model.")
   Path model;
+
+  @Option(names = "--weights", paramLabel = "W.caffemodel", order = 2,
+      description = "With a Caffe --model: its trained weights. Default: the .caffemodel beside the prototxt.")
+  Path weights;
+
+  private boolean caffe() {
+    return CaffeImporter.isPrototxt(model) && !Files.isDirectory(model);
+  }
+
+  /** The caffemodel of a Caffe --model. */
+  Path caffemodel() {
+    return weights != null ? weights : CaffeImporter.weightsBeside(model);
+  }
 
   /** The float ONNX file: --model itself, or the float_model.onnx of a calibration folder. */
   public Path path() {
@@ -41,12 +56,13 @@ public final class ModelOption {
 
   /** Imports, folds constants and infers shapes; any problem is a one-line GraphException. */
   public Model load() {
-    return Model.load(path());
+    if (weights != null && !caffe()) throw new UserError("--weights is for a Caffe --model (a .prototxt)");
+    return caffe() ? Model.loadCaffe(model, caffemodel()) : Model.load(path());
   }
 
   /** The model as executors receive it, quantized when --model is a calibration folder. */
   public ModelBlob blob() {
-    ModelBlob b = ModelBlob.of(path());
+    ModelBlob b = caffe() ? ModelBlob.ofCaffe(model, caffemodel()) : ModelBlob.of(path());
     String info = quantInfo();
     return info == null ? b : b.quantized(info);
   }

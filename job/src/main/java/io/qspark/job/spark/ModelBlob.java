@@ -1,5 +1,6 @@
 package io.qspark.job.spark;
 
+import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.onnx.SelfContained;
 import java.io.Serializable;
 import java.nio.file.Path;
@@ -14,9 +15,21 @@ import java.util.HexFormat;
  */
 public record ModelBlob(String name, String sha256, byte[] onnx, String quantInfo) implements Serializable {
 
+  /** An ONNX file, or a Caffe prototxt with the .caffemodel of the same name beside it. */
   public static ModelBlob of(Path file) {
+    if (CaffeImporter.isPrototxt(file)) return ofCaffe(file, CaffeImporter.weightsBeside(file));
     byte[] bytes = SelfContained.bytes(file);
     return new ModelBlob(file.toString(), sha256(bytes), bytes, null);
+  }
+
+  /** A Caffe model converted to ONNX on the driver: executors then need only the ONNX importer. */
+  public static ModelBlob ofCaffe(Path prototxt, Path caffemodel) {
+    return ofOnnx(prototxt.toString(), CaffeImporter.onnxBytes(CaffeImporter.load(prototxt, caffemodel)));
+  }
+
+  /** ONNX bytes already in memory (self-contained). */
+  public static ModelBlob ofOnnx(String name, byte[] bytes) {
+    return new ModelBlob(name, sha256(bytes), bytes, null);
   }
 
   /** The same float model, run with the fix_points of a calibration. */

@@ -1,5 +1,6 @@
 package io.qspark.kernels.model;
 
+import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.exec.ConstantFolding;
 import io.qspark.kernels.exec.ShapeInference;
 import io.qspark.kernels.graph.Graph;
@@ -21,10 +22,17 @@ import java.util.Map;
 public record Model(Graph graph, Map<String, int[]> shapes, String source, String sha256,
     String format) {
 
-  /** Loads an ONNX file (Caffe joins here with its own importer). */
+  /** Loads an ONNX file, or a Caffe deploy .prototxt with the .caffemodel of the same name beside it. */
   public static Model load(Path file) {
+    if (CaffeImporter.isPrototxt(file)) return loadCaffe(file, CaffeImporter.weightsBeside(file));
     OnnxImporter.Imported imp = OnnxImporter.load(file);
     return prepare(imp.graph(), file.toString(), digest(file), "onnx opset " + imp.opset());
+  }
+
+  /** A Caffe deploy prototxt and its trained weights; the digest covers both files. */
+  public static Model loadCaffe(Path prototxt, Path caffemodel) {
+    CaffeImporter.Imported imp = CaffeImporter.load(prototxt, caffemodel);
+    return prepare(imp.graph(), prototxt.toString(), digest(prototxt, caffemodel), "caffe");
   }
 
   public static Model prepare(Graph graph, String source, String sha256, String format) {
@@ -61,12 +69,13 @@ public record Model(Graph graph, Map<String, int[]> shapes, String source, Strin
     return s.clone();
   }
 
-  static String digest(Path file) {
+  static String digest(Path... files) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(md.digest(Files.readAllBytes(file)));
+      for (Path file : files) md.update(Files.readAllBytes(file));
+      return HexFormat.of().formatHex(md.digest());
     } catch (IOException | NoSuchAlgorithmException e) {
-      throw new GraphException("cannot read " + file + ": " + e.getMessage());
+      throw new GraphException("cannot read " + java.util.Arrays.toString(files) + ": " + e.getMessage());
     }
   }
 }

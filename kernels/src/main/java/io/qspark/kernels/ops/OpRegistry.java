@@ -21,7 +21,7 @@ public final class OpRegistry {
     s.addAll(VARIADIC);
     s.addAll(Set.of("Conv", "Gemm", "MatMul", "BatchNormalization", "GlobalAveragePool", "Flatten",
         "Reshape", "Constant", "ConvTranspose", "MaxPool", "AveragePool", "Concat", "Transpose",
-        "Squeeze", "Unsqueeze", "Softmax", "Resize", "Upsample", "Pad", "Shape", "Gather"));
+        "Squeeze", "Unsqueeze", "Softmax", "Resize", "Upsample", "Pad", "Shape", "Gather", "Slice"));
     return s;
   }
 
@@ -67,6 +67,7 @@ public final class OpRegistry {
         case "Pad": return new Pad(a);
         case "Shape": return new Shape(a);
         case "Gather": return new Gather(a);
+        case "Slice": return new Slice();
         default: throw new AssertionError(t);
       }
     } catch (OpException e) {
