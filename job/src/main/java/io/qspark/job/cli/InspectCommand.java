@@ -2,6 +2,10 @@ package io.qspark.job.cli;
 
 import io.qspark.job.report.InspectReport;
 import io.qspark.job.report.ModelSummary;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.target.DpuTarget;
+import io.qspark.kernels.target.Partition;
+import io.qspark.kernels.target.Partitioner;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,7 +18,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "inspect", mixinStandardHelpOptions = true, versionProvider = Version.class,
     sortOptions = false, usageHelpAutoWidth = true,
     description = {"Lists a model's nodes in execution order: op, output shape (N = batch), parameters,"
-        + " multiply-accumulates per image; then totals. Runs on this machine, without Spark."})
+        + " multiply-accumulates per image; then totals. With --target, lists the inference graph (BatchNorm"
+        + " folded, activations fused, as the DPU runs it) and says for every node whether it runs on the DPU"
+        + " or the CPU and why, the DPU subgraphs and the CPU/DPU hand-overs. Runs on this machine, without Spark."})
 final class InspectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ModelOption model;
@@ -23,12 +29,22 @@ final class InspectCommand implements Callable<Integer> {
       description = "Print the same facts as JSON (shapes with -1 for the batch) instead of a table.")
   boolean json;
 
+  @Option(names = "--target", order = 3, paramLabel = "TARGET", description = TargetOption.DESCRIPTION)
+  String target;
+
   @Override
   public Integer call() {
-    ModelSummary summary = ModelSummary.of(model.load());
+    DpuTarget t = target == null ? null : TargetOption.resolve(target); // a bad target fails before the model loads
+    Model m = model.load();
+    Partition p = null;
+    if (t != null) {
+      m = m.forInference();
+      p = Partitioner.partition(m.graph(), m.shapes(), t);
+    }
+    ModelSummary summary = ModelSummary.of(m);
     PrintWriter out = spec.commandLine().getOut();
-    if (json) out.print(InspectReport.json(summary));
-    else InspectReport.text(summary, out);
+    if (json) out.print(InspectReport.json(summary, p));
+    else InspectReport.text(summary, p, out);
     out.flush();
     return ExitCodes.OK;
   }

@@ -1,0 +1,78 @@
+package io.qspark.kernels.testing;
+
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.graph.ValueInfo;
+import io.qspark.kernels.onnx.OnnxExporter;
+import io.qspark.kernels.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds small float graphs node by node (deterministic weights), for tests that need a model
+ * with one particular feature: an op the DPU lacks, a kernel too large, a grouped conv.
+ */
+public final class TinyNet {
+  private final ValueInfo input;
+  private final List<Node> nodes = new ArrayList<>();
+  private final Map<String, Tensor> inits = new LinkedHashMap<>();
+
+  /** One input named "x"; -1 is the batch. */
+  public TinyNet(int... shape) {
+    this.input = new ValueInfo("x", shape);
+  }
+
+  /** Conv with weights [out, in/group, k, k] and a bias; returns the output value (= name). */
+  public String conv(String name, String in, int inCh, int outCh, int k, int stride, int pad, int group) {
+    Tensor w = weights(outCh * (inCh / group) * k * k, outCh, inCh / group, k, k);
+    inits.put(name + ".w", w);
+    inits.put(name + ".b", weights(outCh, outCh));
+    return op(name, "Conv", attrs("kernel_shape", new long[] {k, k}, "strides", new long[] {stride, stride},
+        "pads", new long[] {pad, pad, pad, pad}, "group", (long) group), in, name + ".w", name + ".b");
+  }
+
+  /** Gemm y = x W^T + b with W [out, in]. */
+  public String gemm(String name, String in, int inF, int outF) {
+    inits.put(name + ".w", weights(outF * inF, outF, inF));
+    inits.put(name + ".b", weights(outF, outF));
+    return op(name, "Gemm", attrs("transB", 1L), in, name + ".w", name + ".b");
+  }
+
+  /** Any node with one output named as the node. */
+  public String op(String name, String opType, Attributes a, String... inputs) {
+    nodes.add(new Node(name, opType, List.of(inputs), List.of(name), a));
+    return name;
+  }
+
+  public String op(String name, String opType, String... inputs) {
+    return op(name, opType, Attributes.empty(), inputs);
+  }
+
+  public Graph graph(String... outputs) {
+    return new Graph("tiny", List.of(input), List.of(outputs), inits, nodes);
+  }
+
+  /** Writes the graph as ONNX (opset 13). */
+  public Path write(Path file, String... outputs) throws IOException {
+    Files.write(file, OnnxExporter.export(graph(outputs), 13, Map.of(), Map.of(), List.of()).toByteArray());
+    return file;
+  }
+
+  public static Attributes attrs(Object... kv) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], kv[i + 1]);
+    return new Attributes(m);
+  }
+
+  private static Tensor weights(int n, int... shape) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) v[i] = (float) Math.sin(0.37 * i + 0.1) * 0.2f;
+    return Tensor.of(v, shape);
+  }
+}
