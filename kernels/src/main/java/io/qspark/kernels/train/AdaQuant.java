@@ -71,7 +71,6 @@ public final class AdaQuant {
       reports.add(r);
       if (log != null) log.accept(r.summary());
     }
-    shards.close();
     Map<String, Tensor> inits = new LinkedHashMap<>(graph.initializers());
     tuned.forEach((k, v) -> inits.put(k, Tensor.of(v, graph.initializers().get(k).shape())));
     return new Result(graph.withNodes(graph.nodes(), inits), cur, reports);
