@@ -26,8 +26,11 @@ class AdaQuantTest {
   record Setup(Graph graph, QuantPlan plan, QuantParams params, QuantConfig cfg, Tensor calib) {}
 
   static Setup calibrate(String model, int bits) throws Exception {
+    return calibrate(model, QuantConfig.defaults().withBits(bits));
+  }
+
+  static Setup calibrate(String model, QuantConfig cfg) throws Exception {
     Graph g = Model.load(Shared.model(model)).forInference().graph();
-    QuantConfig cfg = QuantConfig.defaults().withBits(bits);
     QuantPlan plan = QuantPlan.of(g, cfg);
     Tensor calib = Shared.images("train-images-idx3-ubyte.gz", CALIB);
     ActivationStats stats = new ActivationStats();
