@@ -51,6 +51,36 @@ class AdaQuantBench {
     return (System.nanoTime() - t0) / 1e9;
   }
 
+  /** Wall time per Shards call, to see where fine-tuning's time goes. */
+  static final class TimedShards implements Shards {
+    private final Shards s;
+    private final Map<String, Double> secs = new java.util.LinkedHashMap<>();
+
+    TimedShards(Shards s) {
+      this.s = s;
+    }
+
+    private <T> T time(String what, java.util.function.Supplier<T> f) {
+      long t0 = System.nanoTime();
+      T r = f.get();
+      secs.merge(what, (System.nanoTime() - t0) / 1e9, Double::sum);
+      return r;
+    }
+
+    String summary() {
+      StringBuilder b = new StringBuilder();
+      secs.forEach((k, v) -> b.append(String.format(Locale.ROOT, "%s %.1f, ", k, v)));
+      return b.toString();
+    }
+
+    @Override public void start(Decided d) { time("start", () -> { s.start(d); return null; }); }
+    @Override public void advance(int layer, Decided d) { time("advance", () -> { s.advance(layer, d); return null; }); }
+    @Override public GradientSum gradient(int layer, LayerWeights lw, int step) { return time("gradient", () -> s.gradient(layer, lw, step)); }
+    @Override public LayerOutput output(int layer, LayerWeights lw) { return time("output", () -> s.output(layer, lw)); }
+    @Override public double endToEnd(Decided d) { return time("endToEnd", () -> s.endToEnd(d)); }
+    @Override public void close() { s.close(); }
+  }
+
   @Test
   void timeAndTop1() throws Exception {
     StringBuilder b = new StringBuilder("## AdaQuant\n\nLoad average before: " + io.qspark.kernels.bench.BenchLoad.now() + "\n\n");
@@ -61,10 +91,12 @@ class AdaQuantBench {
       List<Double> calib = new ArrayList<>();
       calib.add(calibrationSeconds(s));
       long t0 = System.nanoTime();
-      try (LocalShards shards = new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt.imagesPerStep())) {
-        AdaQuant.run(s.graph(), s.plan(), s.params(), s.cfg(), opt, shards, null);
+      TimedShards timed = new TimedShards(new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt.imagesPerStep()));
+      try (timed) {
+        AdaQuant.run(s.graph(), s.plan(), s.params(), s.cfg(), opt, timed, null);
       }
       double aq = (System.nanoTime() - t0) / 1e9;
+      b.append("AdaQuant's time by phase (s): ").append(timed.summary()).append("\n\n");
       calib.add(calibrationSeconds(s));
       double c = (calib.get(0) + calib.get(1)) / 2;
       b.append(String.format(Locale.ROOT, "resnet_s, %d images, W4A4, %s: calibration %.2f s (%.2f, %.2f), AdaQuant %.1f s, ratio **%.1fx**%n%n",
