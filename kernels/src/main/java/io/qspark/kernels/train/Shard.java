@@ -95,19 +95,27 @@ public final class Shard implements java.io.Serializable {
     return new LayerOutput(h, sse, yd.length);
   }
 
+  /** Images per pass of the end-to-end check: activations of a few images stay in cache, a whole partition's would not. */
+  private static final int CHUNK = 50;
+
   /** {squared error, count} of the quantized model's outputs under d against the float model's. */
   public double[] endToEnd(ShardContext ctx, Decided d) {
-    Values q = new Values(quantized);
-    runQuantized(ctx, q, quantPos, ctx.graph.nodes().size(), d, true);
     double sse = 0;
     long count = 0;
-    for (String o : ctx.graph.outputs()) {
-      float[] a = q.get(o).data(), b = outputs.get(o).data();
-      for (int i = 0; i < a.length; i++) {
-        double e = a[i] - b[i];
-        sse += e * e;
+    for (int from = 0; from < images; from += CHUNK) {
+      int to = Math.min(images, from + CHUNK);
+      Values q = new Values();
+      for (String name : quantized.names()) q.put(name, quantized.get(name).slice0(from, to));
+      runQuantized(ctx, q, quantPos, ctx.graph.nodes().size(), d, true);
+      for (String o : ctx.graph.outputs()) {
+        float[] a = q.get(o).data(), b = outputs.get(o).data();
+        int off = b.length / images * from;
+        for (int i = 0; i < a.length; i++) {
+          double e = a[i] - b[off + i];
+          sse += e * e;
+        }
+        count += a.length;
       }
-      count += a.length;
     }
     return new double[] {sse, count};
   }
