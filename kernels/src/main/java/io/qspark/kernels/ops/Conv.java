@@ -144,7 +144,7 @@ public final class Conv implements Op {
    * input under that kernel tap for every output position, at column offset {@code colOff} of a
    * row of length {@code ld}.
    */
-  private static void im2col(float[] x, int base, int cg, int h, int w, int oh, int ow,
+  public static void im2col(float[] x, int base, int cg, int h, int w, int oh, int ow,
       ConvGeometry geo, int[] pads, float[] col, int colOff, int ld) {
     int row = 0;
     for (int ci = 0; ci < cg; ci++) {

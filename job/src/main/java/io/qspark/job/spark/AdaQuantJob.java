@@ -1,0 +1,215 @@
+package io.qspark.job.spark;
+
+import io.qspark.job.data.DataSource;
+import io.qspark.job.data.LabeledImage;
+import io.qspark.job.eval.InputBatches;
+import io.qspark.job.eval.ScoringPlan;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.train.AdaQuant;
+import io.qspark.kernels.train.AdaQuantOptions;
+import io.qspark.kernels.train.Decided;
+import io.qspark.kernels.train.GradientSum;
+import io.qspark.kernels.train.LayerOutput;
+import io.qspark.kernels.train.LayerWeights;
+import io.qspark.kernels.train.Shard;
+import io.qspark.kernels.train.ShardContext;
+import io.qspark.kernels.train.Shards;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * AdaQuant (fast fine-tune) as a Spark job. Each partition's images become one {@link Shard}
+ * holding its cached activations, persisted MEMORY_AND_DISK and replaced (the old one
+ * unpersisted) as the layers advance. Per Adam step the driver broadcasts the layer's weights,
+ * every partition computes its gradient over its own images, and the parts come back by
+ * treeAggregate as a {@link GradientSum}, summed in partition order: the tuned weights depend
+ * on the partitioning only, never on task timing. The optimizer runs on the driver
+ * ({@link AdaQuant}, the same code as the single-JVM path).
+ */
+public final class AdaQuantJob {
+  private AdaQuantJob() {}
+
+  /** Fine-tunes a calibrated model on a data source split into {@code partitions}. */
+  public static AdaQuant.Result run(JavaSparkContext sc, DataSource data, ModelBlob model, ScoringPlan plan,
+      QuantConfig cfg, QuantParams params, AdaQuantOptions opt, int partitions, Consumer<String> log) {
+    try {
+      return run(sc, data.images(sc, partitions), model, plan, cfg, params, opt, log);
+    } catch (RuntimeException e) {
+      throw EvaluationJob.translate(e);
+    }
+  }
+
+  /**
+   * The same on images already in an RDD (its partitioning is the job's).
+   *
+   * @param params the calibration's fix_points for the model's inference graph
+   * @return the inference graph with tuned weights, the fix_points after tuning, and a report per layer
+   */
+  public static AdaQuant.Result run(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model,
+      ScoringPlan plan, QuantConfig cfg, QuantParams params, AdaQuantOptions opt, Consumer<String> log) {
+    Graph g = LoadedModels.get(model).model().graph();
+    QuantPlan qp = QuantPlan.of(g, cfg);
+    try (SparkShards shards = new SparkShards(sc, images, model, plan, cfg, opt.imagesPerStep())) {
+      return AdaQuant.run(g, qp, params, cfg, opt, shards, log);
+    } catch (Exception e) {
+      throw EvaluationJob.translate(e);
+    }
+  }
+
+  /** Contexts of the models this executor JVM tunes, by model and config. */
+  private static final Map<String, ShardContext> CONTEXTS = new LinkedHashMap<>(4, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, ShardContext> e) {
+      return size() > 2;
+    }
+  };
+
+  static synchronized ShardContext context(ModelBlob blob, QuantConfig cfg) {
+    String key = blob.key() + "/" + cfg;
+    ShardContext c = CONTEXTS.get(key);
+    if (c == null) {
+      Graph g = LoadedModels.get(blob).model().graph();
+      c = new ShardContext(g, QuantPlan.of(g, cfg));
+      CONTEXTS.put(key, c);
+    }
+    return c;
+  }
+
+  private static final class SparkShards implements Shards {
+    private final JavaSparkContext sc;
+    private final JavaRDD<LabeledImage> images;
+    private final Broadcast<ModelBlob> blob;
+    private final ScoringPlan plan;
+    private final QuantConfig cfg;
+    private final int perStep;
+    private JavaRDD<Shard> shards;
+    /** Decisions the cached shards were computed with: kept alive while Spark may recompute a lost partition from its lineage. */
+    private final List<Broadcast<Decided>> lineage = new ArrayList<>();
+
+    SparkShards(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model, ScoringPlan plan, QuantConfig cfg,
+        int perStep) {
+      this.sc = sc;
+      this.images = images;
+      this.blob = sc.broadcast(model);
+      this.plan = plan;
+      this.cfg = cfg;
+      this.perStep = perStep;
+    }
+
+    private void replace(JavaRDD<Shard> next) {
+      next.persist(StorageLevel.MEMORY_AND_DISK());
+      next.count();
+      if (shards != null) shards.unpersist(false);
+      shards = next;
+    }
+
+    @Override
+    public void start(Decided d) {
+      Broadcast<Decided> bd = sc.broadcast(d);
+      Broadcast<ModelBlob> b = blob;
+      ScoringPlan sp = plan;
+      QuantConfig c = cfg;
+      lineage.add(bd);
+      replace(images.mapPartitionsWithIndex((idx, it) -> startShard(context(b.value(), c), idx, it, sp, bd.value()), true));
+    }
+
+    private static Iterator<Shard> startShard(ShardContext ctx, int idx, Iterator<LabeledImage> it, ScoringPlan sp, Decided d) {
+      List<Tensor> batches = new ArrayList<>();
+      InputBatches in = new InputBatches(it, sp);
+      while (in.hasNext()) batches.add(in.next().input());
+      if (batches.isEmpty()) return List.<Shard>of().iterator();
+      return List.of(Shard.start(ctx, idx, concat(batches), d)).iterator();
+    }
+
+    private static Tensor concat(List<Tensor> ts) {
+      if (ts.size() == 1) return ts.get(0);
+      int n = 0, per = ts.get(0).size() / ts.get(0).dim(0);
+      for (Tensor t : ts) n += t.dim(0);
+      float[] x = new float[n * per];
+      int off = 0;
+      for (Tensor t : ts) {
+        System.arraycopy(t.data(), 0, x, off, t.size());
+        off += t.size();
+      }
+      int[] shape = ts.get(0).shape();
+      shape[0] = n;
+      return Tensor.of(x, shape);
+    }
+
+    @Override
+    public void advance(int layer, Decided d) {
+      Broadcast<Decided> bd = sc.broadcast(d);
+      Broadcast<ModelBlob> b = blob;
+      QuantConfig c = cfg;
+      lineage.add(bd);
+      replace(shards.map(s -> s.advance(context(b.value(), c), layer, bd.value())));
+    }
+
+    @Override
+    public GradientSum gradient(int layer, LayerWeights lw, int step) {
+      Broadcast<LayerWeights> bw = sc.broadcast(lw);
+      Broadcast<ModelBlob> b = blob;
+      QuantConfig c = cfg;
+      int per = perStep;
+      GradientSum sum = shards.map(s -> new GradientSum().add(s.partition(),
+          s.gradient(context(b.value(), c), layer, bw.value(), step, per)))
+          .treeAggregate(new GradientSum(), GradientSum::merge, GradientSum::merge);
+      bw.destroy();
+      return sum;
+    }
+
+    @Override
+    public LayerOutput output(int layer, LayerWeights lw) {
+      Broadcast<LayerWeights> bw = sc.broadcast(lw);
+      Broadcast<ModelBlob> b = blob;
+      QuantConfig c = cfg;
+      List<Tuple2<Integer, LayerOutput>> outs = new ArrayList<>(shards
+          .map(s -> new Tuple2<>(s.partition(), s.output(context(b.value(), c), layer, bw.value()))).collect());
+      bw.destroy();
+      outs.sort(Comparator.comparing(Tuple2::_1));
+      LayerOutput r = outs.get(0)._2();
+      for (int i = 1; i < outs.size(); i++) r = r.merge(outs.get(i)._2());
+      return r;
+    }
+
+    @Override
+    public double endToEnd(Decided d) {
+      Broadcast<Decided> bd = sc.broadcast(d);
+      Broadcast<ModelBlob> b = blob;
+      QuantConfig c = cfg;
+      List<Tuple2<Integer, double[]>> es = new ArrayList<>(shards
+          .map(s -> new Tuple2<>(s.partition(), s.endToEnd(context(b.value(), c), bd.value()))).collect());
+      bd.destroy();
+      es.sort(Comparator.comparing(Tuple2::_1));
+      double sse = 0, count = 0;
+      for (Tuple2<Integer, double[]> e : es) {
+        sse += e._2()[0];
+        count += e._2()[1];
+      }
+      return sse / count;
+    }
+
+    @Override
+    public void close() {
+      if (shards != null) shards.unpersist(false);
+      shards = null;
+      for (Broadcast<Decided> bd : lineage) bd.destroy();
+      lineage.clear();
+      if (blob.isValid()) blob.destroy();
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.ops.Activation;
+import io.qspark.kernels.ops.OpException;
+import io.qspark.kernels.tensor.Tensor;
+
+/**
+ * Backward of the piecewise-linear activations the DPU runs (ReLU, ReLU6/Clip, LeakyReLU) and
+ * of Identity/Dropout, standalone or fused into a Conv/Gemm. At a kink the gradient is that of
+ * the flat side, as PyTorch's (ReLU'(0) = 0; Clip passes only strictly inside its bounds).
+ */
+public final class ActivationGrad implements OpGrad {
+  private final Activation act;
+
+  public ActivationGrad(Activation act) {
+    if (!differentiable(act)) throw new OpException("no gradient for activation " + act.opType());
+    this.act = act;
+  }
+
+  static boolean differentiable(Activation act) {
+    return act.fusible() || act.kind() == Activation.Kind.IDENTITY;
+  }
+
+  @Override
+  public Tensor[] backward(Tensor[] in, Tensor out, Tensor dy) {
+    float[] g = dy.data().clone();
+    Activation a = act;
+    if (act.kind() == Activation.Kind.CLIP && (in.length > 1 && in[1] != null || in.length > 2 && in[2] != null)) {
+      a = Activation.clip(in.length > 1 && in[1] != null ? in[1].asFloats()[0] : act.lo(),
+          in.length > 2 && in[2] != null ? in[2].asFloats()[0] : act.hi());
+    }
+    fromInput(a, in[0].data(), g, 0, g.length);
+    Tensor[] r = new Tensor[in.length];
+    r[0] = Tensor.of(g, in[0].shape());
+    return r;
+  }
+
+  /** g[i] *= act'(x[i]) for the pre-activation x. */
+  public static void fromInput(Activation a, float[] x, float[] g, int from, int to) {
+    switch (a.kind()) {
+      case RELU:
+        for (int i = from; i < to; i++) if (!(x[i] > 0f)) g[i] = 0f;
+        break;
+      case CLIP: {
+        float lo = a.lo(), hi = a.hi();
+        for (int i = from; i < to; i++) if (!(x[i] > lo && x[i] < hi)) g[i] = 0f;
+        break;
+      }
+      case LEAKY_RELU: {
+        float alpha = a.alpha();
+        for (int i = from; i < to; i++) if (!(x[i] >= 0f)) g[i] *= alpha;
+        break;
+      }
+      case IDENTITY:
+        break;
+      default:
+        throw new OpException("no gradient for activation " + a.opType());
+    }
+  }
+
+  /**
+   * The same from the activation's output, for activations fused into a Conv/Gemm whose
+   * pre-activation is not kept: every DPU activation is monotonic with a positive slope
+   * (LeakyReLU's alpha > 0), so the output tells the side of the kink.
+   */
+  public static void fromOutput(Activation a, float[] y, float[] g, int from, int to) {
+    if (a == null) return;
+    switch (a.kind()) {
+      case RELU:
+        for (int i = from; i < to; i++) if (!(y[i] > 0f)) g[i] = 0f;
+        break;
+      case CLIP: {
+        float lo = a.lo(), hi = a.hi();
+        for (int i = from; i < to; i++) if (!(y[i] > lo && y[i] < hi)) g[i] = 0f;
+        break;
+      }
+      case LEAKY_RELU: {
+        if (!(a.alpha() > 0f)) throw new OpException("fused LeakyRelu with alpha " + a.alpha() + " <= 0 has no gradient from its output");
+        float alpha = a.alpha();
+        for (int i = from; i < to; i++) if (!(y[i] >= 0f)) g[i] *= alpha;
+        break;
+      }
+      case IDENTITY:
+        break;
+      default:
+        throw new OpException("no gradient for fused activation " + a.opType());
+    }
+  }
+}

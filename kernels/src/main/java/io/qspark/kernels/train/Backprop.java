@@ -1,0 +1,130 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.exec.Executor;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.GraphException;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.quant.FakeQuant;
+import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.tensor.Tensor;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Reverse-mode differentiation of a graph: a forward pass with the inference ops that keeps
+ * every value (fake-quantizing the values and initializers a quantizer names, as QAT and
+ * fine-tuning see the model), then the nodes' backward kernels in reverse topological order,
+ * summing gradients where a value has several readers. Fake-quant is differentiated with the
+ * straight-through estimator, clipped at the quantization range.
+ */
+public final class Backprop {
+  private final Graph graph;
+  private final Executor executor;
+  private final OpGrad[] grads;
+
+  public Backprop(Graph graph) {
+    this.graph = graph;
+    this.executor = new Executor(graph);
+    this.grads = new OpGrad[graph.nodes().size()];
+  }
+
+  /** The values of one forward pass: as consumed (quantized) and, for quantized ones, as computed. */
+  public static final class Tape {
+    final Map<String, Tensor> values = new HashMap<>();
+    final Map<String, Tensor> raw = new HashMap<>();
+    final Map<String, FixPoint> quant = new HashMap<>();
+
+    public Tensor value(String name) {
+      return values.get(name);
+    }
+  }
+
+  /**
+   * @param quantizer the fix_point of a value or initializer, or null to keep it float
+   */
+  public Tape forward(Map<String, Tensor> feeds, Function<String, FixPoint> quantizer) {
+    Tape t = new Tape();
+    graph.initializers().forEach((k, v) -> put(t, k, v, quantizer));
+    feeds.forEach((k, v) -> put(t, k, v, quantizer));
+    List<Node> nodes = graph.nodes();
+    for (int i = 0; i < nodes.size(); i++) {
+      Node n = nodes.get(i);
+      Tensor[] args = args(t, n);
+      Tensor[] outs = executor.op(i).forward(args);
+      for (int j = 0; j < n.outputs().size() && j < outs.length; j++) {
+        if (!n.outputs().get(j).isEmpty()) put(t, n.outputs().get(j), outs[j], quantizer);
+      }
+    }
+    return t;
+  }
+
+  private static void put(Tape t, String name, Tensor v, Function<String, FixPoint> quantizer) {
+    FixPoint q = v.isFloat() ? quantizer.apply(name) : null;
+    if (q == null) {
+      t.values.put(name, v);
+      return;
+    }
+    float[] out = new float[v.size()];
+    FakeQuant.apply(q, v.data(), out, 0, out.length);
+    t.raw.put(name, v);
+    t.quant.put(name, q);
+    t.values.put(name, Tensor.of(out, v.shape()));
+  }
+
+  private static Tensor[] args(Tape t, Node n) {
+    Tensor[] a = new Tensor[n.inputs().size()];
+    for (int j = 0; j < a.length; j++) a[j] = n.input(j).isEmpty() ? null : t.values.get(n.input(j));
+    return a;
+  }
+
+  /**
+   * Gradients of the loss with respect to every value and initializer it depends on, given
+   * its gradients at some values (usually the graph outputs). Gradients of quantized values
+   * are with respect to the value before fake-quant (straight-through).
+   */
+  public Map<String, Tensor> backward(Tape t, Map<String, Tensor> seeds) {
+    Map<String, float[]> g = new HashMap<>();
+    seeds.forEach((k, v) -> g.put(k, v.data().clone()));
+    List<Node> nodes = graph.nodes();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      Node n = nodes.get(i);
+      String out = n.outputs().get(0);
+      float[] dy = g.get(out);
+      if (dy == null) continue;
+      ste(t, out, dy);
+      if (grads[i] == null) grads[i] = GradRegistry.create(n);
+      Tensor y = t.values.get(out);
+      Tensor[] dx;
+      try {
+        dx = grads[i].backward(args(t, n), y, Tensor.of(dy, y.shape()));
+      } catch (RuntimeException e) {
+        throw new GraphException("backward of " + n.describe() + ": " + e.getMessage(), e);
+      }
+      for (int j = 0; j < dx.length; j++) {
+        if (dx[j] == null || n.input(j).isEmpty()) continue;
+        float[] acc = g.get(n.input(j));
+        if (acc == null) {
+          g.put(n.input(j), dx[j].data());
+        } else {
+          float[] d = dx[j].data();
+          for (int k = 0; k < acc.length; k++) acc[k] += d[k];
+        }
+      }
+    }
+    Map<String, Tensor> r = new LinkedHashMap<>();
+    g.forEach((k, v) -> {
+      Tensor val = t.values.get(k);
+      if (graph.producer(k) == null) ste(t, k, v);
+      r.put(k, Tensor.of(v, val.shape()));
+    });
+    return r;
+  }
+
+  private static void ste(Tape t, String name, float[] g) {
+    FixPoint q = t.quant.get(name);
+    if (q != null) Ste.mask(q, t.raw.get(name).data(), g, 0, g.length);
+  }
+}

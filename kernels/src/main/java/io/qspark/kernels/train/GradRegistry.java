@@ -1,0 +1,43 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.ops.Activation;
+import io.qspark.kernels.ops.OpException;
+import java.util.Set;
+
+/** Maps op types to their backward kernels: what fine-tuning and QAT can train through. */
+public final class GradRegistry {
+  private GradRegistry() {}
+
+  private static final Set<String> RESHAPES = Set.of("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout");
+  private static final Set<String> ACTIVATIONS = Set.of("Relu", "LeakyRelu", "Clip");
+
+  public static boolean supports(Node n) {
+    String t = n.opType();
+    if (t.equals("Conv") || t.equals("Gemm")) {
+      Activation a = Activation.fused(n.attributes());
+      return a == null || ActivationGrad.differentiable(a);
+    }
+    return RESHAPES.contains(t) || ACTIVATIONS.contains(t) || Set.of("MatMul", "BatchNormalization", "MaxPool",
+        "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Concat").contains(t);
+  }
+
+  public static OpGrad create(Node n) {
+    if (!supports(n)) throw new OpException("no gradient for " + n.describe());
+    var a = n.attributes();
+    switch (n.opType()) {
+      case "Conv": return new ConvGrad(a);
+      case "Gemm": return new GemmGrad(a);
+      case "MatMul": return new MatMulGrad();
+      case "BatchNormalization": return new BatchNormGrad(a);
+      case "MaxPool": return new PoolGrad(PoolGrad.Kind.MAX, a);
+      case "AveragePool": return new PoolGrad(PoolGrad.Kind.AVERAGE, a);
+      case "GlobalAveragePool": return new PoolGrad(PoolGrad.Kind.GLOBAL_AVERAGE, a);
+      case "Add": case "Sub": case "Mul": return new ElementwiseGrad(n.opType());
+      case "Concat": return new ConcatGrad(a);
+      default:
+        if (RESHAPES.contains(n.opType())) return new ReshapeGrad();
+        return new ActivationGrad(Activation.of(n.opType(), a));
+    }
+  }
+}

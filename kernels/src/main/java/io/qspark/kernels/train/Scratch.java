@@ -1,0 +1,72 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.blas.Blas;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * Off-heap GEMM operands for the backward kernels, one set per thread, grown and never
+ * shrunk, so a training step allocates nothing off-heap. Separate from the forward ops'
+ * {@link io.qspark.kernels.blas.Workspace} so a backward kernel may run a forward op between
+ * its own GEMMs without either overwriting the other's operands.
+ */
+final class Scratch {
+  static final int SLOTS = 6;
+  private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+
+  private final FloatPointer[] pointers = new FloatPointer[SLOTS];
+  private final FloatBuffer[] buffers = new FloatBuffer[SLOTS];
+
+  static Scratch get() {
+    return LOCAL.get();
+  }
+
+  FloatPointer pointer(int slot, long n) {
+    ensure(slot, n);
+    return pointers[slot].position(0);
+  }
+
+  FloatBuffer buffer(int slot, long n) {
+    ensure(slot, n);
+    return buffers[slot];
+  }
+
+  /** Slot holding a copy of a[off, off + n). */
+  FloatPointer load(int slot, float[] a, int off, int n) {
+    buffer(slot, n).put(0, a, off, n);
+    return pointer(slot, n);
+  }
+
+  private void ensure(int slot, long n) {
+    FloatPointer p = pointers[slot];
+    if (p != null && p.capacity() >= n) return;
+    if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("scratch of " + n + " floats");
+    long cap = Math.min(Integer.MAX_VALUE, Math.max(n, p == null ? 0 : p.capacity() + p.capacity() / 2));
+    if (p != null) p.close();
+    FloatPointer np = new FloatPointer(cap);
+    pointers[slot] = np;
+    buffers[slot] = np.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+  }
+
+  /** Row-major C = op(A) op(B) + beta C on slots, with offsets into them. */
+  static void sgemm(boolean ta, boolean tb, int m, int n, int k, FloatPointer a, long aOff, int lda,
+      FloatPointer b, long bOff, int ldb, float beta, FloatPointer c, long cOff, int ldc) {
+    Blas.sgemm(ta, tb, m, n, k, 1f, a.position(aOff), lda, b.position(bOff), ldb, beta, c.position(cOff), ldc);
+    a.position(0);
+    b.position(0);
+    c.position(0);
+  }
+
+  /** Row-major op(A) op(B) for heap operands, op(A) m x k, op(B) k x n: a new m x n array. */
+  static float[] matmul(boolean ta, boolean tb, int m, int n, int k, float[] a, float[] b) {
+    Scratch s = get();
+    FloatPointer ap = s.load(0, a, 0, m * k);
+    FloatPointer bp = s.load(1, b, 0, k * n);
+    FloatPointer cp = s.pointer(2, (long) m * n);
+    sgemm(ta, tb, m, n, k, ap, 0, ta ? m : k, bp, 0, tb ? k : n, 0f, cp, 0, n);
+    float[] c = new float[m * n];
+    s.buffer(2, (long) m * n).get(0, c, 0, c.length);
+    return c;
+  }
+}

@@ -1,0 +1,28 @@
+package io.qspark.kernels.train;
+
+/**
+ * The data side of layer-wise fine-tuning: the calibration images split into shards that each
+ * cache their activations. {@link AdaQuant} drives it; {@link LocalShards} holds the shards
+ * in this JVM, the Spark job holds one per partition of a persisted RDD. Every result that
+ * sums over shards adds them in shard (partition) order, so results depend on the
+ * partitioning only.
+ */
+public interface Shards extends AutoCloseable {
+  /** Splits the data into shards and runs the float model once (its outputs are the end-to-end reference). */
+  void start(Decided d);
+
+  /** Moves every shard to a layer: float values through its output, quantized up to its input. */
+  void advance(int layer, Decided d);
+
+  /** The layer's gradient summed over every shard, one part per shard. */
+  GradientSum gradient(int layer, LayerWeights lw, int step);
+
+  /** The layer's output under lw, merged over shards. */
+  LayerOutput output(int layer, LayerWeights lw);
+
+  /** Mean squared error of the quantized model's outputs under d against the float model's, from the current layer on. */
+  double endToEnd(Decided d);
+
+  @Override
+  void close();
+}
