@@ -156,6 +156,7 @@ public final class AdaQuantJob {
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       lineage.add(bd);
+      sc.setJobGroup("qspark", "finetune: AdaQuant, caching the inputs of layer " + layer, false);
       replace(shards.map(s -> s.advance(context(b.value(), c), layer, bd.value())));
     }
 
@@ -165,6 +166,7 @@ public final class AdaQuantJob {
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       int per = perStep;
+      sc.setJobGroup("qspark", "finetune: AdaQuant, layer " + layer + ", step " + step, false);
       GradientSum sum = shards.map(s -> new GradientSum().add(s.partition(),
           s.gradient(context(b.value(), c), layer, bw.value(), step, per)))
           .treeAggregate(new GradientSum(), GradientSum::merge, GradientSum::merge);

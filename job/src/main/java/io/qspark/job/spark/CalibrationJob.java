@@ -102,6 +102,8 @@ public final class CalibrationJob {
       PassFactory<T> factory, T zero, Combine<T> merge) {
     LongAccumulator done = sc.sc().longAccumulator("qspark.images");
     ProgressLog progress = new ProgressLog(name, done, data.count(), PROGRESS_INTERVAL_MS);
+    // names the stage in the Spark UI and in event logs
+    sc.setJobGroup("qspark", name + " (" + data.count() + " images)", false);
     sc.sc().addSparkListener(progress);
     JobPass<T> job = factory.make(done);
     try {
@@ -113,6 +115,7 @@ public final class CalibrationJob {
       throw EvaluationJob.translate(e);
     } finally {
       sc.sc().removeSparkListener(progress);
+      sc.clearJobGroup();
     }
   }
 

@@ -32,6 +32,8 @@ public final class EvaluationJob {
       int partitions) {
     LongAccumulator done = sc.sc().longAccumulator("qspark.images");
     ProgressLog progress = new ProgressLog("evaluate", done, data.count(), PROGRESS_INTERVAL_MS);
+    // names the stage in the Spark UI and in event logs
+    sc.setJobGroup("qspark", "evaluate" + " (" + data.count() + " images)", false);
     sc.sc().addSparkListener(progress);
     Broadcast<ModelBlob> blob = sc.broadcast(model);
     try {
@@ -47,6 +49,7 @@ public final class EvaluationJob {
       throw translate(e);
     } finally {
       sc.sc().removeSparkListener(progress);
+      sc.clearJobGroup();
     }
   }
 

@@ -35,7 +35,16 @@ final class ProgressLog extends SparkListener {
     lastLog = now;
     long n = done.value();
     double s = (now - start) / 1e9;
-    LOG.info(String.format(Locale.ROOT, "%s: %,d of %,d images (%.0f%%), %.0f images/s", what, n, total,
-        100.0 * n / Math.max(1, total), n / s));
+    double rate = n / s;
+    String eta = n == 0 || n >= total ? "" : ", about " + duration((total - n) / rate) + " left";
+    LOG.info(String.format(Locale.ROOT, "%s: %,d of %,d images (%.0f%%), %.0f images/s%s", what, n, total,
+        100.0 * n / Math.max(1, total), rate, eta));
+  }
+
+  static String duration(double seconds) {
+    long s = Math.round(seconds);
+    if (s < 60) return s + " s";
+    if (s < 3600) return String.format(Locale.ROOT, "%d min %02d s", s / 60, s % 60);
+    return String.format(Locale.ROOT, "%d h %02d min", s / 3600, (s % 3600) / 60);
   }
 }

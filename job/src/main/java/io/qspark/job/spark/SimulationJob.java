@@ -40,6 +40,8 @@ public final class SimulationJob {
       ScoringPlan plan, int partitions) {
     LongAccumulator done = sc.sc().longAccumulator("qspark.images");
     ProgressLog progress = new ProgressLog("simulate", done, data.count(), PROGRESS_INTERVAL_MS);
+    // names the stage in the Spark UI and in event logs
+    sc.setJobGroup("qspark", "simulate" + " (" + data.count() + " images)", false);
     sc.sc().addSparkListener(progress);
     Broadcast<ModelBlob> blob = sc.broadcast(model);
     Broadcast<Deployed> dep = sc.broadcast(deployed);
@@ -55,6 +57,7 @@ public final class SimulationJob {
       throw EvaluationJob.translate(e);
     } finally {
       sc.sc().removeSparkListener(progress);
+      sc.clearJobGroup();
     }
   }
 
