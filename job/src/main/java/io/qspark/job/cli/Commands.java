@@ -10,6 +10,6 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of(new InspectCommand(), new CalibrateCommand(), new EvaluateCommand());
+    return List.of(new InspectCommand(), new CalibrateCommand(), new FinetuneCommand(), new EvaluateCommand());
   }
 }

@@ -19,6 +19,11 @@ public record ModelBlob(String name, String sha256, byte[] onnx, String quantInf
     return new ModelBlob(file.toString(), sha256(bytes), bytes, null);
   }
 
+  /** A model made in memory (e.g. an equalized graph exported to ONNX), named for messages. */
+  public static ModelBlob of(String name, byte[] onnx) {
+    return new ModelBlob(name, sha256(onnx), onnx, null);
+  }
+
   /** The same float model, run with the fix_points of a calibration. */
   public ModelBlob quantized(String quantInfoJson) {
     return new ModelBlob(name, sha256, onnx, quantInfoJson);
