@@ -113,7 +113,10 @@ final class FinetuneCommand implements Callable<Integer> {
                   session.plan, wave, session.partitions, "finetune: bias correction wave " + (index + 1) + "/" + count);
             });
         edited = EditedModel.of(corrected, name);
-        done.put(BIAS_CORRECTION, Map.of("layers", layers[0], "waves", layers[1]));
+        Map<String, Object> bc = new LinkedHashMap<>();
+        bc.put("layers", layers[0]);
+        bc.put("waves", layers[1]);
+        done.put(BIAS_CORRECTION, bc);
         t = lap(stages, BIAS_CORRECTION, t);
       }
       // AdaQuant (branch adaquant) joins here: tune edited's weights and biases with --adaquant-steps
