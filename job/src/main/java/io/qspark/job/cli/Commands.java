@@ -10,7 +10,7 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of(new InspectCommand(), new CalibrateCommand(), new EvaluateCommand(), new DeployCommand(),
-        new SimulateCommand(), new XportDnnCommand());
+    return List.of(new InspectCommand(), new CalibrateCommand(), new FinetuneCommand(), new EvaluateCommand(),
+        new DeployCommand(), new SimulateCommand(), new XportDnnCommand());
   }
 }

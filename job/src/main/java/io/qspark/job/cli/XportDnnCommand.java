@@ -218,7 +218,7 @@ final class XportDnnCommand implements Callable<Integer> {
     }
     SparkSettings settings = spark.settings();
     DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, null, null, null, false);
-    ModelBlob blob = ModelBlob.ofOnnx(deployModel.toString(), CaffeImporter.onnxBytes(imp));
+    ModelBlob blob = ModelBlob.of(deployModel.toString(), CaffeImporter.onnxBytes(imp));
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
       DataSource images = DataSources.open(request, lazy);
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);

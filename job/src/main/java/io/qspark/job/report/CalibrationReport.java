@@ -110,6 +110,23 @@ public final class CalibrationReport {
     return Math.round(v * 1000) / 1000.0;
   }
 
+  /** The stages of a multi-stage run (finetune) in order, with their wall time in seconds. */
+  public void stages(Map<String, Double> seconds) {
+    List<Object> list = new ArrayList<>();
+    seconds.forEach((stage, s) -> {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("stage", stage);
+      e.put("seconds", round(s));
+      list.add(e);
+    });
+    json.put("stages", list);
+  }
+
+  /** Anything else a command records about its run (finetune's equalized pairs, corrected layers). */
+  public void put(String key, Object value) {
+    json.put(key, value);
+  }
+
   public String json() {
     return Json.write(json);
   }

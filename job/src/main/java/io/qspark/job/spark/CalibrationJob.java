@@ -92,13 +92,14 @@ public final class CalibrationJob {
     }, new QuantError(), QuantError::merge);
   }
 
-  private interface PassFactory<T> {
+  interface PassFactory<T> {
     JobPass<T> make(LongAccumulator done);
   }
 
-  private interface Combine<T> extends org.apache.spark.api.java.function.Function2<T, T, T> {}
+  interface Combine<T> extends org.apache.spark.api.java.function.Function2<T, T, T> {}
 
-  private static <T> T pass(JavaSparkContext sc, String name, DataSource data, int partitions,
+  /** One distributed pass: a buffer per partition, merged by treeAggregate (used by every data pass of calibration). */
+  static <T> T pass(JavaSparkContext sc, String name, DataSource data, int partitions,
       PassFactory<T> factory, T zero, Combine<T> merge) {
     LongAccumulator done = sc.sc().longAccumulator("qspark.images");
     ProgressLog progress = new ProgressLog(name, done, data.count(), PROGRESS_INTERVAL_MS);
@@ -120,11 +121,11 @@ public final class CalibrationJob {
   }
 
   /** One task's work: a buffer filled from the partition's images. */
-  private interface PartitionWork<T> extends java.io.Serializable {
+  interface PartitionWork<T> extends java.io.Serializable {
     T run(Iterator<LabeledImage> images);
   }
 
-  private static final class JobPass<T> implements FlatMapFunction<Iterator<LabeledImage>, T> {
+  static final class JobPass<T> implements FlatMapFunction<Iterator<LabeledImage>, T> {
     private static final long serialVersionUID = 1L;
     final Broadcast<ModelBlob> blob;
     private final PartitionWork<T> work;

@@ -40,14 +40,19 @@ public final class LoadedModels {
 
   private LoadedModels() {}
 
+  /** The blob's model as every task and the driver run it: imported, BatchNorm folded, activations fused. */
+  public static Model inferenceModel(ModelBlob blob) {
+    OnnxImporter.Imported imp = OnnxImporter.parse(blob.onnx(), null, blob.name());
+    return Model.prepare(imp.graph(), blob.name(), blob.sha256(), "onnx opset " + imp.opset()).forInference();
+  }
+
   /** Loading under the lock is deliberate: concurrent tasks wait for one import instead of each doing it. */
   public static synchronized Loaded get(ModelBlob blob) {
     Loaded l = BY_KEY.get(blob.key());
     if (l == null) {
       // Spark runs one task per core; OpenBLAS threads on top would oversubscribe them
       Blas.setThreads(1);
-      OnnxImporter.Imported imp = OnnxImporter.parse(blob.onnx(), null, blob.name());
-      Model model = Model.prepare(imp.graph(), blob.name(), blob.sha256(), "onnx opset " + imp.opset()).forInference();
+      Model model = inferenceModel(blob);
       QuantizedModel q = null;
       if (blob.quantInfo() != null) {
         QuantInfo.Parsed info = QuantInfo.read(blob.quantInfo());

@@ -24,12 +24,12 @@ public record ModelBlob(String name, String sha256, byte[] onnx, String quantInf
 
   /** A Caffe model converted to ONNX on the driver: executors then need only the ONNX importer. */
   public static ModelBlob ofCaffe(Path prototxt, Path caffemodel) {
-    return ofOnnx(prototxt.toString(), CaffeImporter.onnxBytes(CaffeImporter.load(prototxt, caffemodel)));
+    return of(prototxt.toString(), CaffeImporter.onnxBytes(CaffeImporter.load(prototxt, caffemodel)));
   }
 
-  /** ONNX bytes already in memory (self-contained). */
-  public static ModelBlob ofOnnx(String name, byte[] bytes) {
-    return new ModelBlob(name, sha256(bytes), bytes, null);
+  /** A model made in memory (a converted Caffe model, an equalized graph), named for messages. */
+  public static ModelBlob of(String name, byte[] onnx) {
+    return new ModelBlob(name, sha256(onnx), onnx, null);
   }
 
   /** The same float model, run with the fix_points of a calibration. */

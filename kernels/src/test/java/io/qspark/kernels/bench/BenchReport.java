@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Markdown for benchmark results, headed by what they were measured on and at which commit. */
-final class BenchReport {
+public final class BenchReport {
   /** One engine on one model; the first of each model is the baseline the others divide by. */
   record Result(String model, String engine, Timing.Samples samples, int batch, long macsPerImage,
       double sgemmGflops) {
@@ -57,14 +57,14 @@ final class BenchReport {
     return b.toString();
   }
 
-  private static String header() {
+  public static String header() {
     return "Measured " + LocalDate.now() + " at commit " + commit() + " on " + cpuModel() + ", "
         + Runtime.getRuntime().availableProcessors() + " cores visible to the JVM, Java "
         + System.getProperty("java.version") + ".\n";
   }
 
   /** The first three fields of /proc/loadavg. */
-  static String loadAverage() {
+  public static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
       return f[0] + " " + f[1] + " " + f[2];

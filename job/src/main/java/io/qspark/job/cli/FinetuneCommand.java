@@ -1,0 +1,157 @@
+package io.qspark.job.cli;
+
+import io.qspark.job.UserError;
+import io.qspark.job.eval.Classifier;
+import io.qspark.job.spark.BiasCorrectionJob;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.passes.CrossLayerEqualization;
+import io.qspark.kernels.quant.BiasCorrection;
+import io.qspark.kernels.quant.QuantInfo;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * `qspark finetune`: calibration with the remedies for models that per-tensor power-of-two
+ * quantization hurts, in stages: cross-layer equalization → bias correction → AdaQuant → final
+ * calibration. Writes the same folder as calibrate, its float_model.onnx being the changed float
+ * graph the fix_points belong to.
+ */
+@Command(name = "finetune", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    sortOptions = false, usageHelpAutoWidth = true,
+    description = {"Quantizes a float model as calibrate does, after changing the float model so it quantizes"
+        + " better: --cle equalizes the weight ranges of consecutive layers (same float function),"
+        + " --bias-correction removes the mean output shift weight quantization causes, measured on the"
+        + " calibration images as Spark jobs (one per wave of layers), --adaquant-steps tunes weights.",
+        "Writes --out as calibrate does (quant_info.json, quantize_eval_model.onnx, report.json with every"
+        + " stage's time); float_model.onnx is the equalized and corrected float model the fix_points"
+        + " belong to, so evaluate and deploy take the folder as they take calibrate's."})
+final class FinetuneCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin ModelOption model;
+  @Mixin DataOptions data;
+  @Mixin PreprocessOptions preprocess;
+  @Mixin QuantOptions quant;
+
+  @Option(names = "--cle", order = 50,
+      description = "Cross-layer equalization (Nagel et al. 2019) of conv -> conv pairs whose first output feeds"
+          + " only the second through no activation, ReLU or LeakyReLU (depthwise convs included); pairs across"
+          + " a residual fan-out are left alone. The float model computes the same function.")
+  boolean cle;
+
+  @Option(names = "--cle-relu6", paramLabel = "R", defaultValue = "keep", order = 51,
+      description = "ReLU6 between two convs is not scale-invariant: keep leaves such pairs unequalized (the"
+          + " function is exactly preserved); relu replaces ReLU6 by ReLU on them and equalizes, as Vitis AI"
+          + " does (changes the float model where a value exceeded 6). Default: ${DEFAULT-VALUE}.")
+  String cleRelu6;
+
+  @Option(names = "--bias-correction", order = 52,
+      description = "Empirical bias correction: per output channel, the mean change E[(W_q - W) x] of each"
+          + " conv/gemm's pre-activation output over the calibration images is taken from its bias, layer"
+          + " wave by layer wave in topological order; per-channel sums are exact, so the biases do not"
+          + " depend on partitioning.")
+  boolean biasCorrection;
+
+  @Option(names = "--adaquant-steps", paramLabel = "S", defaultValue = "0", order = 53,
+      description = "AdaQuant iterations per layer (fast fine-tuning of weights and biases). Not in this build"
+          + " yet: only 0 (the default) is accepted.")
+  int adaquantSteps;
+
+  @Mixin SparkOptions spark;
+
+  /** Stage names in report.json, in the order they run. */
+  static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
+      ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration";
+
+  @Override
+  public Integer call() {
+    CalibrationSession.checkOptions(quant, preprocess, spark, data);
+    CrossLayerEqualization.Relu6 relu6 = relu6();
+    if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
+    if (adaquantSteps > 0) {
+      throw new ParameterException(spec.commandLine(), "--adaquant-steps " + adaquantSteps
+          + ": AdaQuant is not in this build yet; use --cle and --bias-correction");
+    }
+    long t0 = System.nanoTime();
+    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
+    Model original = model.load().forInference();
+    String name = model.path().getFileName().toString();
+    Map<String, Double> stages = new LinkedHashMap<>();
+    Map<String, Object> done = new LinkedHashMap<>();
+    PrintWriter err = spec.commandLine().getErr();
+    try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), data,
+        preprocess, quant, spark, err)) {
+      long t = lap(stages, LOAD, t0);
+      Graph g = original.graph();
+      if (cle) {
+        CrossLayerEqualization.Result r = CrossLayerEqualization.apply(g, relu6);
+        g = r.graph();
+        done.put(CLE, cleSummary(r));
+      }
+      EditedModel edited = EditedModel.of(g, name);
+      if (cle) t = lap(stages, CLE, t);
+      if (biasCorrection) {
+        CalibrationSession.Calibrated before = session.calibrate(edited.model(), edited.blob(), "finetune: bias correction");
+        int[] layers = {0, 0};
+        Graph corrected = BiasCorrection.correct(edited.model().graph(), before.plan(), before.params(), session.cfg,
+            (graph, plan, params, wave, index, count) -> {
+              EditedModel e = EditedModel.of(graph, name);
+              String info = QuantInfo.write(name, e.blob().sha256(), session.cfg, plan, params, before.stats(), e.model().graph());
+              layers[0] += wave.size();
+              layers[1] = count;
+              return BiasCorrectionJob.measure(session.runtime.context(), session.images, e.blob().quantized(info),
+                  session.plan, wave, session.partitions, "finetune: bias correction wave " + (index + 1) + "/" + count);
+            });
+        edited = EditedModel.of(corrected, name);
+        Map<String, Object> bc = new LinkedHashMap<>();
+        bc.put("layers", layers[0]);
+        bc.put("waves", layers[1]);
+        done.put(BIAS_CORRECTION, bc);
+        t = lap(stages, BIAS_CORRECTION, t);
+      }
+      // AdaQuant (branch adaquant) joins here: tune edited's weights and biases with --adaquant-steps
+      // and replace edited by the tuned graph, timed as stage ADAQUANT
+      CalibrationSession.Calibrated c = session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
+      t = lap(stages, FINAL_CALIBRATION, t);
+      session.write(edited.model(), name, edited.blob(), c,
+          new double[] {stages.get(LOAD), stages.get(FINAL_CALIBRATION)}, stages, spec.commandLine().getOut(),
+          Map.of("finetune", done));
+    }
+    return ExitCodes.OK;
+  }
+
+  private CrossLayerEqualization.Relu6 relu6() {
+    switch (cleRelu6) {
+      case "keep": return CrossLayerEqualization.Relu6.KEEP;
+      case "relu": return CrossLayerEqualization.Relu6.TO_RELU;
+      default: throw new ParameterException(spec.commandLine(), "--cle-relu6 must be keep or relu, got '" + cleRelu6 + "'");
+    }
+  }
+
+  private static long lap(Map<String, Double> stages, String stage, long since) {
+    long now = System.nanoTime();
+    stages.put(stage, (now - since) / 1e9);
+    return now;
+  }
+
+  private static Map<String, Object> cleSummary(CrossLayerEqualization.Result r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    List<Object> pairs = new ArrayList<>();
+    for (CrossLayerEqualization.Pair p : r.pairs()) pairs.add(List.of(p.first(), p.second()));
+    m.put("pairs", pairs);
+    m.put("sweeps", r.sweeps());
+    m.put("skipped", new ArrayList<Object>(r.skipped()));
+    m.put("relu6_replaced_by_relu", new ArrayList<Object>(r.relu6Replaced()));
+    return m;
+  }
+}

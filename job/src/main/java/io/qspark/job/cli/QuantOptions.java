@@ -1,0 +1,99 @@
+package io.qspark.job.cli;
+
+import io.qspark.kernels.quant.Method;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.Rounding;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** What to quantize to, on how many images, and where the output folder goes: shared by calibrate and finetune. */
+public final class QuantOptions {
+  @Spec(Spec.Target.MIXEE) CommandSpec spec;
+
+  @Option(names = "--calib-size", paramLabel = "N", defaultValue = "1000", order = 13,
+      description = "Calibration images: the first N of --data (all, with a warning, if it has fewer)."
+          + " Default: ${DEFAULT-VALUE}.")
+  int calibSize;
+
+  @Option(names = "--method", paramLabel = "M", defaultValue = "mse", order = 30,
+      description = "How activation fix_points are chosen: maxmin (no overflow), percentile, mse (Vitis'"
+          + " 'diffs': least squared error among the no-overflow position and the next four) or entropy"
+          + " (KL divergence). Default: ${DEFAULT-VALUE}.")
+  String method;
+
+  @Option(names = "--percentile", paramLabel = "P", defaultValue = "99.99", order = 31,
+      description = "For --method percentile: the share of |x| kept unclipped, in percent. Default: ${DEFAULT-VALUE}.")
+  double percentile;
+
+  @Option(names = "--bits", paramLabel = "B", order = 32,
+      description = "Bit width of weights and activations alike (2 to 16; the DPU uses 8, CHaiDNN also 6). Default: 8.")
+  Integer bits;
+
+  @Option(names = "--weight-bits", paramLabel = "B", order = 33, description = "Bit width of weights and biases (overrides --bits).")
+  Integer weightBits;
+
+  @Option(names = "--activation-bits", paramLabel = "B", order = 34, description = "Bit width of activations (overrides --bits).")
+  Integer activationBits;
+
+  @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
+      description = "Images per forward pass within a task. Default: ${DEFAULT-VALUE}.")
+  int batch;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", order = 36,
+      description = "Output folder; written atomically (a failed run leaves nothing there).")
+  Path out;
+
+  @Option(names = "--overwrite", order = 37, description = "Replace --out if it exists (atomically).")
+  boolean overwrite;
+
+  @Option(names = "--activation-rounding", paramLabel = "R", defaultValue = "half-up", order = 38,
+      description = "Rounding of activations: half-up (the DPU's: -2.5 to -2, 2.5 to 3), half-away or"
+          + " half-even. Default: ${DEFAULT-VALUE}.")
+  String activationRounding;
+
+  @Option(names = "--weight-rounding", paramLabel = "R", defaultValue = "half-away", order = 39,
+      description = "Rounding of weights, biases and the network input (Vitis: half-away). Default: ${DEFAULT-VALUE}.")
+  String weightRounding;
+
+  @Option(names = "--input-nodes", split = ",", paramLabel = "NODE", order = 40,
+      description = "First nodes of the quantized region (node or tensor names, as Vitis' input_nodes);"
+          + " what comes before stays float. Default: the graph inputs.")
+  List<String> inputNodes = new ArrayList<>();
+
+  @Option(names = "--output-nodes", split = ",", paramLabel = "NODE", order = 41,
+      description = "Last nodes of the quantized region (Vitis' output_nodes); what follows stays float."
+          + " Default: the graph outputs.")
+  List<String> outputNodes = new ArrayList<>();
+
+  @Option(names = "--sequential", order = 42,
+      description = "Calibrate layer by layer: each wave of layers on inputs already quantized by the"
+          + " layers before it (one pass over the data per wave). Default: one pass on the float model.")
+  boolean sequential;
+
+  @Option(names = "--unsigned-activations", order = 43,
+      description = "Experimental: activations never negative in calibration (after ReLU) use the unsigned"
+          + " range, one more bit of resolution. The DPU computes signed only: deploy refuses such a model.")
+  boolean unsignedActivations;
+
+  QuantConfig config() {
+    try {
+      int b = bits == null ? 8 : bits;
+      return new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
+          weightBits == null ? b : weightBits, Method.parse(method), percentile, Rounding.parse(activationRounding),
+          Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  /** Option checks that picocli's types do not make. */
+  void check() {
+    if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
+    if (calibSize < 1) throw new ParameterException(spec.commandLine(), "--calib-size must be at least 1, got " + calibSize);
+  }
+}
