@@ -76,11 +76,31 @@ class FinetuneSparkTest {
     assertFalse(java.util.Arrays.equals(models[0], Files.readAllBytes(Path.of(Run.sampleModel()))));
   }
 
+  /**
+   * AdaQuant as a finetune stage: W4A4 on 200 sample images, a few steps; the folder records the
+   * stage and each layer's outcome and is deployable (deploy checks every shift).
+   */
   @Test
-  void adaquantIsRefusedUntilItIsBuiltAndBadFlagsAreOneLine(@TempDir Path dir) {
-    Run ada = finetune(Run.sampleModel(), Run.sampleImages(), dir.resolve("a"), "--adaquant-steps", "20");
+  @SuppressWarnings("unchecked")
+  void adaquantStageWritesADeployableFolder(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("aq"), dep = dir.resolve("dep");
+    Run run = finetune(Run.sampleModel(), Run.sampleImages(), out, "--adaquant-steps", "4",
+        "--adaquant-images-per-step", "32", "--bits", "4", "--calib-size", "200", "--master", "local[2]");
+    assertEquals(0, run.code(), run.err());
+    Map<String, Object> report = (Map<String, Object>) Json.read(Files.readString(out.resolve("report.json")));
+    List<String> stages = ((List<Map<String, Object>>) report.get("stages")).stream().map(s -> (String) s.get("stage")).toList();
+    assertEquals(List.of("load", "adaquant", "error_pass"), stages);
+    assertTrue(Files.readString(out.resolve("report.json")).contains("\"kept\""), "per-layer AdaQuant outcome in report.json");
+    assertFalse(java.util.Arrays.equals(Files.readAllBytes(out.resolve("float_model.onnx")), Files.readAllBytes(Path.of(Run.sampleModel()))));
+    Run d = Run.of("deploy", "--calib", out.toString(), "--out", dep.toString());
+    assertEquals(0, d.code(), d.err());
+  }
+
+  @Test
+  void badFinetuneFlagsAreOneLine(@TempDir Path dir) {
+    Run ada = finetune(Run.sampleModel(), Run.sampleImages(), dir.resolve("a"), "--adaquant-steps", "-1");
     assertEquals(2, ada.code());
-    assertTrue(ada.err().contains("AdaQuant is not in this build yet"), ada.err());
+    assertTrue(ada.err().contains("--adaquant-steps must be at least 0"), ada.err());
     Run relu6 = finetune(Run.sampleModel(), Run.sampleImages(), dir.resolve("b"), "--cle", "--cle-relu6", "clip");
     assertEquals(2, relu6.code());
     assertTrue(relu6.err().contains("--cle-relu6 must be keep or relu"), relu6.err());

@@ -2,13 +2,19 @@ package io.qspark.job.cli;
 
 import io.qspark.job.UserError;
 import io.qspark.job.eval.Classifier;
+import io.qspark.job.spark.AdaQuantJob;
 import io.qspark.job.spark.BiasCorrectionJob;
+import io.qspark.kernels.train.AdaQuant;
+import io.qspark.kernels.train.AdaQuantOptions;
+import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.passes.CrossLayerEqualization;
 import io.qspark.kernels.quant.BiasCorrection;
 import io.qspark.kernels.quant.QuantInfo;
 import java.io.PrintWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +43,8 @@ import picocli.CommandLine.Spec;
         + " stage's time); float_model.onnx is the equalized and corrected float model the fix_points"
         + " belong to, so evaluate and deploy take the folder as they take calibrate's."})
 final class FinetuneCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
+
   @Spec CommandSpec spec;
   @Mixin ModelOption model;
   @Mixin DataOptions data;
@@ -63,9 +71,15 @@ final class FinetuneCommand implements Callable<Integer> {
   boolean biasCorrection;
 
   @Option(names = "--adaquant-steps", paramLabel = "S", defaultValue = "0", order = 53,
-      description = "AdaQuant iterations per layer (fast fine-tuning of weights and biases). Not in this build"
-          + " yet: only 0 (the default) is accepted.")
+      description = "AdaQuant (Hubara et al. 2020, as Vitis AI's fast fine-tune): Adam steps per layer over the"
+          + " calibration images, tuning each conv/gemm's weights and bias so its quantized output matches the"
+          + " float one; a layer's update is kept only if the model's output error improves. 20 is Vitis'"
+          + " setting. Default: ${DEFAULT-VALUE} (off).")
   int adaquantSteps;
+
+  @Option(names = "--adaquant-images-per-step", paramLabel = "N", defaultValue = "64", order = 54,
+      description = "Images of each partition's cached shard used per AdaQuant step (0: all). Default: ${DEFAULT-VALUE}.")
+  int adaquantImagesPerStep;
 
   @Mixin SparkOptions spark;
 
@@ -78,9 +92,8 @@ final class FinetuneCommand implements Callable<Integer> {
     CalibrationSession.checkOptions(quant, preprocess, spark, data);
     CrossLayerEqualization.Relu6 relu6 = relu6();
     if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
-    if (adaquantSteps > 0) {
-      throw new ParameterException(spec.commandLine(), "--adaquant-steps " + adaquantSteps
-          + ": AdaQuant is not in this build yet; use --cle and --bias-correction");
+    if (adaquantImagesPerStep < 0) {
+      throw new ParameterException(spec.commandLine(), "--adaquant-images-per-step must be at least 0, got " + adaquantImagesPerStep);
     }
     long t0 = System.nanoTime();
     if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
@@ -119,12 +132,31 @@ final class FinetuneCommand implements Callable<Integer> {
         done.put(BIAS_CORRECTION, bc);
         t = lap(stages, BIAS_CORRECTION, t);
       }
-      // AdaQuant (branch adaquant) joins here: tune edited's weights and biases with --adaquant-steps
-      // and replace edited by the tuned graph, timed as stage ADAQUANT
-      CalibrationSession.Calibrated c = session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
-      t = lap(stages, FINAL_CALIBRATION, t);
+      CalibrationSession.Calibrated c;
+      if (adaquantSteps > 0) {
+        // AdaQuant tunes each layer against the fix_points of the layers before and after it and
+        // recomputes its own; those are the ones it validated end to end, so they are the result
+        // (the statistics recorded are those of the calibration it started from)
+        CalibrationSession.Calibrated before = session.calibrate(edited.model(), edited.blob(), "finetune: AdaQuant calibration");
+        AdaQuantOptions opt = AdaQuantOptions.defaults().withSteps(adaquantSteps).withImagesPerStep(adaquantImagesPerStep);
+        AdaQuant.Result r = AdaQuantJob.run(session.runtime.context(), session.images, edited.blob(), session.plan,
+            session.cfg, before.params(), opt, session.partitions, msg -> LOG.info("finetune: AdaQuant: " + msg));
+        edited = EditedModel.of(r.graph(), name);
+        c = new CalibrationSession.Calibrated(before.plan(), before.stats(), r.params());
+        List<Object> layers = new ArrayList<>();
+        for (LayerReport l : r.layers()) layers.add(l.summary());
+        Map<String, Object> aq = new LinkedHashMap<>();
+        aq.put("steps", adaquantSteps);
+        aq.put("kept", r.layers().stream().filter(LayerReport::kept).count());
+        aq.put("layers", layers);
+        done.put(ADAQUANT, aq);
+        t = lap(stages, ADAQUANT, t);
+      } else {
+        c = session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
+        t = lap(stages, FINAL_CALIBRATION, t);
+      }
       session.write(edited.model(), name, edited.blob(), c,
-          new double[] {stages.get(LOAD), stages.get(FINAL_CALIBRATION)}, stages, spec.commandLine().getOut(),
+          new double[] {stages.get(LOAD), stages.getOrDefault(FINAL_CALIBRATION, stages.get(ADAQUANT))}, stages, spec.commandLine().getOut(),
           Map.of("finetune", done));
     }
     return ExitCodes.OK;
