@@ -1,6 +1,6 @@
 """Nightly quantization of a float model with qspark, as an Airflow DAG.
 
-calibrate -> deploy -> simulate, each a spark-submit of the qspark application jar. Every run
+calibrate -> finetune -> deploy -> simulate, each a spark-submit of the qspark application jar. Every run
 date writes its own output folders (templated with {{ ds }}); qspark writes each folder
 atomically, so a retried task never sees half a model, and `--overwrite` lets a retry replace
 what an earlier attempt committed. The simulate task is the accuracy gate: it exits with code 4
@@ -30,9 +30,20 @@ STAGES = {
         "--calib-size", "1000", "--method", "mse", "--bits", "8",
         "--out", RUN + "/calib", "--overwrite",
     ],
+    # the PTQ folder above is the baseline in the run's outputs; the deployed model is the
+    # fine-tuned one (cross-layer equalization, bias correction, AdaQuant with Vitis' 20 steps)
+    "finetune": [
+        "finetune",
+        "--model", ROOT + "/models/resnet_s.onnx",
+        "--data", ROOT + "/data/fashion-mnist/train-images-idx3-ubyte.gz",
+        "--mean", "72.94", "--std", "90.02",
+        "--calib-size", "1000", "--method", "mse", "--bits", "8",
+        "--cle", "--bias-correction", "--adaquant-steps", "20",
+        "--out", RUN + "/finetune", "--overwrite",
+    ],
     "deploy": [
         "deploy",
-        "--calib", RUN + "/calib",
+        "--calib", RUN + "/finetune",
         "--out", RUN + "/deploy", "--overwrite",
     ],
     "simulate": [
@@ -84,4 +95,4 @@ with DAG(
         )
         for name, args in STAGES.items()
     }
-    tasks["calibrate"] >> tasks["deploy"] >> tasks["simulate"]
+    tasks["calibrate"] >> tasks["finetune"] >> tasks["deploy"] >> tasks["simulate"]

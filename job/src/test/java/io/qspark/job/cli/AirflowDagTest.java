@@ -37,7 +37,7 @@ class AirflowDagTest {
     String json = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertEquals(0, p.waitFor(), json);
     JsonNode stages = new ObjectMapper().readTree(json);
-    assertEquals(List.of("calibrate", "deploy", "simulate"), iterable(stages.fieldNames()));
+    assertEquals(List.of("calibrate", "finetune", "deploy", "simulate"), iterable(stages.fieldNames()));
     Map<String, String> templates = Map.of("{{ ds }}", "2026-11-24", "{{ params.max_top1_drop }}", "0.5");
     for (String stage : iterable(stages.fieldNames())) {
       List<String> args = new ArrayList<>();
