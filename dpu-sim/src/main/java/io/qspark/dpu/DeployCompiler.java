@@ -15,6 +15,9 @@ import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.quant.DpuAveragePool;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.Granularity;
+import io.qspark.kernels.quant.ParamQuant;
+import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -57,11 +60,21 @@ public final class DeployCompiler {
    * @param g the inference graph (BatchNorm folded, activations fused) that was calibrated
    */
   public static DeployModel compile(Graph g, QuantConfig cfg, QuantParams params, String sourceSha256) {
+    List<String> target = new ArrayList<>();
+    if (cfg.weightGranularity() != Granularity.PER_TENSOR) {
+      target.add("weights are quantized " + cfg.weightGranularity().key() + " (--weight-granularity): the DPU has one fix_point per tensor");
+    }
+    if (cfg.scales() != ScaleKind.POWER_OF_TWO) {
+      target.add("scales are " + cfg.scales().key() + " (--scales): the DPU shifts, so it needs power-of-two scales");
+    }
+    if (cfg.unsignedActivations()) {
+      target.add("unsigned activations (--unsigned-activations) are experimental: the DPU computes signed integers only");
+    }
+    // a non-DPU calibration has no fix_points to compile: refuse before looking at the layers
+    if (!cfg.dpuStyle()) throw new DeployException("cannot deploy: " + String.join("; ", target) + "; recalibrate with the defaults");
     QuantPlan plan = QuantPlan.of(g, cfg);
     DeployCompiler c = new DeployCompiler(g, plan, params);
-    if (cfg.unsignedActivations()) {
-      c.problems.add("unsigned activations (--unsigned-activations) are experimental: the DPU computes signed integers only");
-    }
+    c.problems.addAll(target);
     return c.run(sourceSha256);
   }
 
@@ -168,7 +181,7 @@ public final class DeployCompiler {
 
   /** Integer weights and bias, the shifts, the activation and the accumulator bound. */
   private Layer.Builder weighted(Node n, Layer.Builder l, float[] w, int m, int k, boolean fc) {
-    FixPoint wq = params.params().get(n.input(1));
+    FixPoint wq = perTensor(n.input(1));
     FixPoint in = act(n.input(0)), out = act(n.outputs().get(0));
     if (wq == null) {
       problems.add("node " + n.describe() + ": no fix_point for weight '" + n.input(1) + "'");
@@ -194,7 +207,7 @@ public final class DeployCompiler {
     long maxBias = 0;
     int sb = 0;
     if (n.hasInput(2)) {
-      FixPoint bq = params.params().get(n.input(2));
+      FixPoint bq = perTensor(n.input(2));
       Tensor b = g.initializers().get(n.input(2));
       if (bq == null || b == null) {
         problems.add("node " + n.describe() + ": bias '" + n.input(2) + "' is not a quantized constant");
@@ -278,6 +291,11 @@ public final class DeployCompiler {
     DpuAveragePool d = DpuAveragePool.of(k[0], k[1]);
     int s = d.shift() + act(n.input(0)).fixPoint() - act(n.outputs().get(0)).fixPoint();
     return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
+  }
+
+  private FixPoint perTensor(String param) {
+    ParamQuant q = params.params().get(param);
+    return q == null ? null : q.perTensor();
   }
 
   private void checkBits(Node n, FixPoint q, String what) {

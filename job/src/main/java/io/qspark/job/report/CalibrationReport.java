@@ -50,6 +50,8 @@ public final class CalibrationReport {
     c.put("weight_bits", cfg.weightBits());
     c.put("activation_bits", cfg.activationBits());
     c.put("method", cfg.method().key());
+    c.put("weight_granularity", cfg.weightGranularity().key());
+    c.put("scales", cfg.scales().key());
     json.put("config", c);
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("master", master);

@@ -14,7 +14,11 @@ final class Entropy {
 
   static double divergence(Histogram h, int bits, int fp) {
     int levels = 1 << (bits - 1);
-    double threshold = Math.scalb((double) levels, -fp);
+    return divergenceAt(h, levels, Math.scalb((double) levels, -fp));
+  }
+
+  /** The same for any clip threshold, quantized to {@code levels} magnitudes below it. */
+  static double divergenceAt(Histogram h, int levels, double threshold) {
     int nbins = FixPointSearch.ENTROPY_BINS;
     double width = threshold / nbins;
     double[] p = new double[nbins];

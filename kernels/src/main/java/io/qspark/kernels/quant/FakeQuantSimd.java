@@ -21,28 +21,28 @@ final class FakeQuantSimd {
   private FakeQuantSimd() {}
 
   /** Processes the whole vectors of [from, to); returns where the scalar loop takes over. */
-  static int apply(FixPoint q, float[] src, float[] dst, int from, int to, float scale, float inv,
+  static int apply(FixPoint q, float[] src, float[] dst, int from, int to, float step,
       float lo, float hi, float qlo, float qhi) {
     int i = from;
     switch (q.rounding()) {
       case HALF_UP:
         for (; i + L <= to; i += L) {
-          FloatVector v = FloatVector.fromArray(F, src, i).mul(scale).max(lo).min(hi);
-          halfUp(v).max(qlo).min(qhi).mul(inv).intoArray(dst, i);
+          FloatVector v = FloatVector.fromArray(F, src, i).div(step).max(lo).min(hi);
+          halfUp(v).max(qlo).min(qhi).mul(step).intoArray(dst, i);
         }
         break;
       case HALF_AWAY:
         for (; i + L <= to; i += L) {
-          FloatVector v = FloatVector.fromArray(F, src, i).mul(scale).max(lo).min(hi);
+          FloatVector v = FloatVector.fromArray(F, src, i).div(step).max(lo).min(hi);
           IntVector sign = v.reinterpretAsInts().and(0x80000000);
           FloatVector r = halfUp(v.abs()).reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
-          r.max(qlo).min(qhi).mul(inv).intoArray(dst, i);
+          r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
         }
         break;
       case HALF_EVEN:
         for (; i + L <= to; i += L) {
-          FloatVector v = FloatVector.fromArray(F, src, i).mul(scale).max(lo).min(hi);
-          rint(v).add(0f).max(qlo).min(qhi).mul(inv).intoArray(dst, i);
+          FloatVector v = FloatVector.fromArray(F, src, i).div(step).max(lo).min(hi);
+          rint(v).add(0f).max(qlo).min(qhi).mul(step).intoArray(dst, i);
         }
         break;
       default:

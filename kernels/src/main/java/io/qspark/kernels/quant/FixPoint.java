@@ -1,19 +1,52 @@
 package io.qspark.kernels.quant;
 
 /**
- * Signed symmetric power-of-two quantization: an integer q in [-2^(b-1), 2^(b-1)-1] stands
- * for q * 2^-fp, where fp (Vitis AI's "fix_point", the number of fractional bits) may be
- * negative for large ranges. Immutable value: bits, fix_point and rounding.
+ * Symmetric linear quantization: an integer q in [-2^(b-1), 2^(b-1)-1] (or [0, 2^b-1]
+ * unsigned) stands for q * step. On the DPU the step is a power of two, 2^-fp, where fp (Vitis
+ * AI's "fix_point", the number of fractional bits) may be negative for large ranges; other
+ * targets take any float step (ONNX's scale), and {@link #fixPoint()} is then undefined.
+ * Values are scaled by dividing by the step in float, as ONNX QuantizeLinear does; for a power
+ * of two that equals the exact multiplication by 2^fp. Immutable value.
  */
-public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed) implements java.io.Serializable {
+public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed, float step) implements java.io.Serializable {
   public static final int MIN_BITS = 2;
   public static final int MAX_BITS = 16;
+  /** Float steps also allow ONNX's 32-bit biases. */
+  public static final int MAX_FLOAT_STEP_BITS = 32;
+  /** The fix_point field of a quantizer whose step is not a power of two. */
+  private static final int NO_FIX_POINT = Integer.MIN_VALUE;
 
   public FixPoint {
-    if (bits < MIN_BITS || bits > MAX_BITS) {
-      throw new IllegalArgumentException("bit width " + bits + " outside " + MIN_BITS + ".." + MAX_BITS);
+    boolean pow2 = fixPoint != NO_FIX_POINT;
+    int maxBits = pow2 ? MAX_BITS : MAX_FLOAT_STEP_BITS;
+    if (bits < MIN_BITS || bits > maxBits || bits > MAX_BITS && !signed) {
+      throw new IllegalArgumentException("bit width " + bits + " outside " + MIN_BITS + ".." + maxBits);
     }
-    if (fixPoint < -64 || fixPoint > 64) throw new IllegalArgumentException("fix_point " + fixPoint);
+    if (pow2 && (fixPoint < -64 || fixPoint > 64)) throw new IllegalArgumentException("fix_point " + fixPoint);
+    if (pow2 && step != Math.scalb(1f, -fixPoint)) throw new IllegalArgumentException("step " + step + " is not 2^-" + fixPoint);
+    if (!(step > 0 && step < Float.POSITIVE_INFINITY)) throw new IllegalArgumentException("step " + step);
+  }
+
+  /** A power-of-two quantizer: step 2^-fixPoint. */
+  public FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed) {
+    this(bits, fixPoint, rounding, signed, Math.scalb(1f, -fixPoint));
+  }
+
+  /** A quantizer with any positive float step (a non-DPU target's scale). */
+  public static FixPoint ofStep(int bits, float step, Rounding rounding, boolean signed) {
+    return new FixPoint(bits, NO_FIX_POINT, rounding, signed, step);
+  }
+
+  /** Whether the step is 2^-fixPoint (a DPU quantizer) rather than a float scale. */
+  public boolean powerOfTwo() {
+    return fixPoint != NO_FIX_POINT;
+  }
+
+  /** The fix_point; only a power-of-two quantizer has one. */
+  @Override
+  public int fixPoint() {
+    if (!powerOfTwo()) throw new IllegalStateException(this + " has a float step, no fix_point");
+    return fixPoint;
   }
 
   /** Signed, as the DPU computes; unsigned is an experimental option that deploy refuses. */
@@ -29,26 +62,24 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed
     return signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
   }
 
-  /** The value of one integer step, 2^-fp. */
-  public double step() {
-    return Math.scalb(1.0, -fixPoint);
-  }
-
   /** The largest representable magnitude on the positive side, qmax * 2^-fp. */
   public double maxValue() {
-    return qmax() * step();
+    return qmax() * (double) step;
   }
 
-  /** The integer for x: scaled exactly by 2^fp, rounded, saturated. NaN maps to 0. */
+  /**
+   * The integer for x: scaled (exactly by 2^fp, or by a float division as ONNX), rounded,
+   * saturated. NaN maps to 0.
+   */
   public int quantize(double x) {
-    double v = Math.scalb(x, fixPoint);
+    double v = powerOfTwo() ? Math.scalb(x, fixPoint) : (float) x / step;
     if (Double.isNaN(v)) return 0;
     v = Math.max(qmin() - 1.0, Math.min(qmax() + 1.0, v));
     return (int) Math.max(qmin(), Math.min(qmax(), rounding.round(v)));
   }
 
   public double dequantize(int q) {
-    return Math.scalb((double) q, -fixPoint);
+    return powerOfTwo() ? Math.scalb((double) q, -fixPoint) : (float) q * step;
   }
 
   /** quantize then dequantize: what the hardware's value of x is. */
@@ -93,6 +124,6 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed
 
   @Override
   public String toString() {
-    return (signed ? "int" : "uint") + bits + " fp=" + fixPoint + " (" + rounding.key() + ")";
+    return (signed ? "int" : "uint") + bits + (powerOfTwo() ? " fp=" + fixPoint : " scale=" + step) + " (" + rounding.key() + ")";
   }
 }

@@ -28,6 +28,9 @@ import java.util.Set;
  * in 2^shift_cut lies exactly halfway. Points with DPU rounding therefore add 2^-12 of a step
  * before QuantizeLinear, which turns every tie into a round-up and moves no other value of a
  * grid down to 2^-12 of a step (shift_cut up to 12) across a boundary.
+ *
+ * <p>Non-DPU calibrations export the same way: float scales as they are, per-channel weights
+ * (and their int32 biases, step s_in * s_w) with a 1-D scale along DequantizeLinear's axis.
  */
 public final class QdqExport {
   /** The tie nudge, in bits below one step. */
@@ -47,21 +50,17 @@ public final class QdqExport {
     Map<String, String> paramRename = new LinkedHashMap<>();
     List<Node> paramNodes = new ArrayList<>();
     params.params().forEach((name, q) -> {
-      if (q.bits() > 8) return; // wider than int8: left as fake-quantized floats
+      // wider than int8 (but ONNX's int32 biases): left as fake-quantized floats
+      if (q.bits() > 8 && q.bits() != 32) return;
       Tensor t = g.initializers().get(name);
-      byte[] ints = new byte[t.size()];
-      for (int i = 0; i < ints.length; i++) ints[i] = (byte) q.quantize(t.data()[i]);
       String qName = name + "/int" + q.bits();
-      TensorProto.Builder tp = TensorProto.newBuilder().setName(qName).setDataType(TensorProto.DataType.INT8_VALUE)
-          .setRawData(ByteString.copyFrom(ints));
-      for (int d : t.shape()) tp.addDims(d);
-      typed.put(qName, tp.build());
+      typed.put(qName, integers(qName, q.quantize(t), q.bits(), t.shape()));
       inits.put(qName, placeholder());
       inits.remove(name);
       String deq = name + "/dequantized";
       paramNodes.add(dq(name + "/DequantizeLinear", qName, deq, q, inits, typed));
       paramRename.put(name, deq);
-      meta.put("qspark.fix_point." + name, Integer.toString(q.fixPoint()));
+      meta.put(metaKey(q.channel(0)) + name, value(q));
     });
     nodes.addAll(paramNodes);
     // activations: after each value that makes new numbers (not after reshapes and the like)
@@ -104,18 +103,20 @@ public final class QdqExport {
   private static List<Node> qdq(String in, String out, FixPoint q, Map<String, Tensor> inits,
       Map<String, TensorProto> typed, Map<String, String> meta) {
     String base = in.endsWith("/float") ? in.substring(0, in.length() - 6) : in;
-    String tag = " fp=" + q.fixPoint() + " int" + q.bits();
+    String tag = tag(ParamQuant.of(q));
     String scale = base + "/scale";
-    inits.put(scale, Tensor.scalar((float) q.step()));
+    inits.put(scale, Tensor.scalar(q.step()));
     String zp = base + "/zero_point";
     typed.put(zp, OnnxExporter.int8(zp, 0, q.signed()));
     inits.put(zp, placeholder());
     String qv = base + "/int8";
     List<Node> r = new ArrayList<>();
     String qIn = in;
-    if (q.rounding() == Rounding.HALF_UP) {
+    // float steps put no values on a grid: ties are rare, and a nudge would move every value
+    // within 2^-12 of a step below a boundary
+    if (q.rounding() == Rounding.HALF_UP && q.powerOfTwo()) {
       String nudge = base + "/tie_to_up";
-      inits.put(nudge, Tensor.scalar((float) Math.scalb(q.step(), -TIE_BITS)));
+      inits.put(nudge, Tensor.scalar(Math.scalb(q.step(), -TIE_BITS)));
       qIn = base + "/nudged";
       r.add(new Node(base + "/RoundHalfUp", "Add", List.of(in, nudge), List.of(qIn), Attributes.empty()));
     }
@@ -129,7 +130,7 @@ public final class QdqExport {
       inits.put(hi, Tensor.scalar((float) (q.qmax() * q.step())));
       r.add(new Node(base + "/Clip int" + q.bits(), "Clip", List.of(dqOut, lo, hi), List.of(out), Attributes.empty()));
     }
-    meta.put("qspark.fix_point." + base, Integer.toString(q.fixPoint()));
+    meta.put(metaKey(q) + base, value(ParamQuant.of(q)));
     return r;
   }
 
@@ -138,14 +139,56 @@ public final class QdqExport {
     return Tensor.ofLongs(new long[] {0});
   }
 
-  private static Node dq(String name, String in, String out, FixPoint q, Map<String, Tensor> inits,
+  /**
+   * A weight's or bias's DequantizeLinear: one scale, or per channel a 1-D scale along the
+   * channel axis (DequantizeLinear's axis, opset 13).
+   */
+  private static Node dq(String name, String in, String out, ParamQuant q, Map<String, Tensor> inits,
       Map<String, TensorProto> typed) {
+    int n = q.channels().size();
+    float[] steps = new float[n];
+    for (int c = 0; c < n; c++) steps[c] = q.channel(c).step();
     String scale = in + "/scale";
-    inits.put(scale, Tensor.scalar((float) q.step()));
     String zp = in + "/zero_point";
-    typed.put(zp, OnnxExporter.int8(zp, 0, true));
+    int[] shape = q.perChannel() ? new int[] {n} : new int[0];
+    inits.put(scale, Tensor.of(steps, shape));
+    typed.put(zp, integers(zp, new int[n], q.bits(), shape));
     inits.put(zp, placeholder());
-    return new Node(name + " fp=" + q.fixPoint() + " int" + q.bits(), "DequantizeLinear",
-        List.of(in, scale, zp), List.of(out), Attributes.empty());
+    Attributes a = q.perChannel() ? Attributes.empty().with("axis", (long) q.axis()) : Attributes.empty();
+    return new Node(name + tag(q), "DequantizeLinear", List.of(in, scale, zp), List.of(out), a);
+  }
+
+  /** int8 (up to 8 bits) or int32 integers as an ONNX initializer. */
+  private static TensorProto integers(String name, int[] v, int bits, int[] shape) {
+    TensorProto.Builder tp = TensorProto.newBuilder().setName(name);
+    if (bits <= 8) {
+      byte[] b = new byte[v.length];
+      for (int i = 0; i < v.length; i++) b[i] = (byte) v[i];
+      tp.setDataType(TensorProto.DataType.INT8_VALUE).setRawData(ByteString.copyFrom(b));
+    } else {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * v.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int x : v) b.putInt(x);
+      tp.setDataType(TensorProto.DataType.INT32_VALUE).setRawData(ByteString.copyFrom(b.array()));
+    }
+    for (int d : shape) tp.addDims(d);
+    return tp.build();
+  }
+
+  private static String metaKey(FixPoint q) {
+    return q.powerOfTwo() ? "qspark.fix_point." : "qspark.scale.";
+  }
+
+  /** For node names (Netron): " fp=F int8", " scale=S int8", or per channel just the axis. */
+  private static String tag(ParamQuant q) {
+    String kind = q.powerOfTwo() ? "fp" : "scale";
+    String v = q.perChannel() ? kind + " per channel (axis " + q.axis() + ")" : kind + "=" + value(q);
+    return " " + v + " int" + q.bits();
+  }
+
+  /** The fix_point or scale, per channel as a list, for metadata. */
+  private static String value(ParamQuant q) {
+    List<String> parts = new ArrayList<>();
+    for (FixPoint c : q.channels()) parts.add(c.powerOfTwo() ? Integer.toString(c.fixPoint()) : Float.toString(c.step()));
+    return q.perChannel() ? "[" + String.join(",", parts) + "]" : parts.get(0);
   }
 }

@@ -13,12 +13,18 @@ import java.util.List;
  * @param unsignedActivations experimental: activations that are never negative in calibration
  *     use the unsigned range (one more bit of resolution); the DPU computes signed only, so
  *     deploy refuses such a model.
+ * @param weightGranularity per-tensor (the DPU's) or per-channel weights, for non-DPU targets
+ * @param scales power-of-two steps (the DPU's fix_points) or float scales, for non-DPU targets;
+ *     float biases are 32-bit with step s_in * s_w, as ONNX's
  */
 public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
     double percentile, Rounding activationRounding, Rounding weightRounding,
-    List<String> inputNodes, List<String> outputNodes, boolean unsignedActivations) implements java.io.Serializable {
+    List<String> inputNodes, List<String> outputNodes, boolean unsignedActivations,
+    Granularity weightGranularity, ScaleKind scales) implements java.io.Serializable {
 
   public QuantConfig {
+    java.util.Objects.requireNonNull(weightGranularity, "weightGranularity");
+    java.util.Objects.requireNonNull(scales, "scales");
     new FixPoint(weightBits, 0, weightRounding);
     new FixPoint(activationBits, 0, activationRounding);
     new FixPoint(biasBits, 0, weightRounding);
@@ -27,28 +33,47 @@ public record QuantConfig(int weightBits, int activationBits, int biasBits, Meth
     outputNodes = List.copyOf(outputNodes);
   }
 
+  /** A DPU config: per-tensor power-of-two quantizers. */
+  public QuantConfig(int weightBits, int activationBits, int biasBits, Method method, double percentile,
+      Rounding activationRounding, Rounding weightRounding, List<String> inputNodes, List<String> outputNodes,
+      boolean unsignedActivations) {
+    this(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding, inputNodes,
+        outputNodes, unsignedActivations, Granularity.PER_TENSOR, ScaleKind.POWER_OF_TWO);
+  }
+
   public static QuantConfig defaults() {
     return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+  }
+
+  /** Whether every quantizer is a per-tensor fix_point, as the DPU (and deploy) needs. */
+  public boolean dpuStyle() {
+    return weightGranularity == Granularity.PER_TENSOR && scales == ScaleKind.POWER_OF_TWO;
+  }
+
+  /** Same config for a non-DPU target's weight granularity and scale kind. */
+  public QuantConfig withTarget(Granularity granularity, ScaleKind kind) {
+    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
+        inputNodes, outputNodes, unsignedActivations, granularity, kind);
   }
 
   /** Same config with both widths set, as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
     return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes,
-        unsignedActivations);
+        unsignedActivations, weightGranularity, scales);
   }
 
   public QuantConfig withMethod(Method m) {
     return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations);
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales);
   }
 
   public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputs, outputs, unsignedActivations);
+        inputs, outputs, unsignedActivations, weightGranularity, scales);
   }
 
   public QuantConfig withUnsignedActivations(boolean unsigned) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsigned);
+        inputNodes, outputNodes, unsigned, weightGranularity, scales);
   }
 }

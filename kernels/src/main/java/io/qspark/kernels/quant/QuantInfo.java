@@ -48,13 +48,15 @@ public final class QuantInfo {
     root.put("activations", acts);
     List<Object> ps = new ArrayList<>();
     for (QuantPlan.ParamPoint p : plan.params()) {
-      FixPoint q = params.params().get(p.name());
+      ParamQuant q = params.params().get(p.name());
       float[] v = g.initializers().get(p.name()).data();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", p.name());
       m.put("role", p.role().name().toLowerCase());
       m.put("node", p.node());
-      put(m, q);
+      if (q == null) continue; // not quantized (a float-scale bias whose input stays float)
+      if (q.perChannel()) putChannels(m, q);
+      else put(m, q.perTensor());
       m.put("min", QuantParams.min(v));
       m.put("max", QuantParams.max(v));
       ps.add(m);
@@ -65,10 +67,28 @@ public final class QuantInfo {
 
   private static void put(Map<String, Object> m, FixPoint q) {
     m.put("bits", q.bits());
-    m.put("fix_point", q.fixPoint());
+    if (q.powerOfTwo()) m.put("fix_point", q.fixPoint());
+    else m.put("scale", q.step());
     m.put("rounding", q.rounding().key());
     m.put("signed", q.signed());
     m.put("threshold", q.maxValue());
+  }
+
+  /** Per-channel quantizers: the channel axis, then fix_points or scales and thresholds as arrays. */
+  private static void putChannels(Map<String, Object> m, ParamQuant q) {
+    List<Object> steps = new ArrayList<>();
+    List<Object> thresholds = new ArrayList<>();
+    for (FixPoint c : q.channels()) {
+      steps.add(c.powerOfTwo() ? (Object) c.fixPoint() : (Object) c.step());
+      thresholds.add(c.maxValue());
+    }
+    FixPoint first = q.channel(0);
+    m.put("bits", first.bits());
+    m.put("axis", q.axis());
+    m.put(first.powerOfTwo() ? "fix_point" : "scale", steps);
+    m.put("rounding", first.rounding().key());
+    m.put("signed", first.signed());
+    m.put("threshold", thresholds);
   }
 
   /** Share of values beyond the representable range (they saturate). */
@@ -95,6 +115,8 @@ public final class QuantInfo {
     c.put("input_nodes", new ArrayList<Object>(cfg.inputNodes()));
     c.put("output_nodes", new ArrayList<Object>(cfg.outputNodes()));
     c.put("unsigned_activations", cfg.unsignedActivations());
+    c.put("weight_granularity", cfg.weightGranularity().key());
+    c.put("scales", cfg.scales().key());
     return c;
   }
 
@@ -117,16 +139,19 @@ public final class QuantInfo {
         Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
         Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")),
         strings(c.get("input_nodes")), strings(c.get("output_nodes")),
-        Boolean.TRUE.equals(c.get("unsigned_activations")));
+        Boolean.TRUE.equals(c.get("unsigned_activations")),
+        // files from before these options are DPU calibrations
+        Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
+        ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key())));
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (Object o : (List<Object>) root.get("activations")) {
       Map<String, Object> m = (Map<String, Object>) o;
       acts.put((String) m.get("name"), fixPoint(m));
     }
-    Map<String, FixPoint> ps = new LinkedHashMap<>();
+    Map<String, ParamQuant> ps = new LinkedHashMap<>();
     for (Object o : (List<Object>) root.get("params")) {
       Map<String, Object> m = (Map<String, Object>) o;
-      ps.put((String) m.get("name"), fixPoint(m));
+      ps.put((String) m.get("name"), m.containsKey("axis") ? channels(m) : ParamQuant.of(fixPoint(m)));
     }
     String sha = (String) ((Map<String, Object>) root.get("model")).get("sha256");
     return new Parsed(sha, cfg, new QuantParams(acts, ps));
@@ -139,8 +164,28 @@ public final class QuantInfo {
   }
 
   private static FixPoint fixPoint(Map<String, Object> m) {
-    return new FixPoint(num(m, "bits"), num(m, "fix_point"), Rounding.parse((String) m.get("rounding")),
-        !Boolean.FALSE.equals(m.get("signed")));
+    Rounding r = Rounding.parse((String) m.get("rounding"));
+    boolean signed = !Boolean.FALSE.equals(m.get("signed"));
+    if (m.get("scale") instanceof Number s) return FixPoint.ofStep(num(m, "bits"), s.floatValue(), r, signed);
+    return new FixPoint(num(m, "bits"), num(m, "fix_point"), r, signed);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ParamQuant channels(Map<String, Object> m) {
+    Rounding r = Rounding.parse((String) m.get("rounding"));
+    boolean signed = !Boolean.FALSE.equals(m.get("signed"));
+    int bits = num(m, "bits");
+    boolean pow2 = m.containsKey("fix_point");
+    Object values = pow2 ? m.get("fix_point") : m.get("scale");
+    if (!(values instanceof List<?> list) || list.isEmpty()) {
+      throw new IllegalArgumentException("quant_info.json: per-channel '" + m.get("name") + "' has no fix_point or scale list");
+    }
+    List<FixPoint> qs = new ArrayList<>();
+    for (Object v : list) {
+      Number n = (Number) v;
+      qs.add(pow2 ? new FixPoint(bits, n.intValue(), r, signed) : FixPoint.ofStep(bits, n.floatValue(), r, signed));
+    }
+    return new ParamQuant(num(m, "axis"), qs);
   }
 
   private static int num(Map<String, Object> m, String k) {

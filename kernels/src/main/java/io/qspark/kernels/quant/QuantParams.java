@@ -4,13 +4,16 @@ import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The decision of a calibration: a fix_point for every activation point and every weight and
- * bias, legalised so the DPU's shifts stay in range. Built on the driver from merged
+ * The decision of a calibration: a quantizer for every activation point and every weight and
+ * bias (per channel when the config asks), for a DPU fix_points legalised so its shifts stay in
+ * range. Built on the driver from merged
  * statistics; a pure function of them, the graph and the config.
  */
 public final class QuantParams implements java.io.Serializable {
@@ -30,9 +33,9 @@ public final class QuantParams implements java.io.Serializable {
   }
 
   private final Map<String, FixPoint> activations;
-  private final Map<String, FixPoint> params;
+  private final Map<String, ParamQuant> params;
 
-  QuantParams(Map<String, FixPoint> activations, Map<String, FixPoint> params) {
+  QuantParams(Map<String, FixPoint> activations, Map<String, ParamQuant> params) {
     this.activations = Collections.unmodifiableMap(activations);
     this.params = Collections.unmodifiableMap(params);
   }
@@ -45,7 +48,7 @@ public final class QuantParams implements java.io.Serializable {
       if (h == null) throw new GraphException("no statistics collected for tensor '" + a.name() + "'");
       acts.put(a.name(), activation(g, a, h, cfg));
     }
-    return legalized(g, plan, acts, params(g, plan, cfg));
+    return legalized(g, plan, acts, params(g, plan, cfg), cfg);
   }
 
   /** One activation point's fix_point from its histogram. */
@@ -55,36 +58,103 @@ public final class QuantParams implements java.io.Serializable {
     // squared-error search under the entropy method
     Method m = g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE : cfg.method();
     boolean signed = !(cfg.unsignedActivations() && h.min() >= 0);
-    int fp = new FixPointSearch(m, cfg.percentile()).choose(h, cfg.activationBits(), a.rounding(), signed);
-    return new FixPoint(cfg.activationBits(), fp, a.rounding(), signed);
+    return new FixPointSearch(m, cfg.percentile()).quantizer(h, cfg.activationBits(), a.rounding(), signed, cfg.scales());
   }
 
-  /** Every weight's and bias's fix_point, from their own values. */
-  public static Map<String, FixPoint> params(Graph g, QuantPlan plan, QuantConfig cfg) {
-    Map<String, FixPoint> ps = new LinkedHashMap<>();
+  /**
+   * Every weight's quantizers (per channel when the config asks) and, with power-of-two scales,
+   * every bias's, from their own values. Float-scale biases follow from their input's and
+   * weight's steps, so they are decided with the activations ({@link #legalized}).
+   */
+  public static Map<String, ParamQuant> params(Graph g, QuantPlan plan, QuantConfig cfg) {
+    Map<String, Node> nodes = new java.util.HashMap<>();
+    for (Node n : g.nodes()) nodes.put(n.name(), n);
+    Map<String, ParamQuant> ps = new LinkedHashMap<>();
     for (QuantPlan.ParamPoint p : plan.params()) {
       Tensor t = g.initializers().get(p.name());
-      int bits = p.role() == QuantPlan.Role.WEIGHT ? cfg.weightBits() : cfg.biasBits();
-      // weights by least squared error over their own values; biases never clip (a clipped
-      // bias shifts a whole channel)
-      int fp = p.role() == QuantPlan.Role.WEIGHT ? bestWeightFixPoint(t.data(), bits, cfg.weightRounding())
-          : FixPoint.noOverflow(min(t.data()), max(t.data()), bits);
-      ps.put(p.name(), new FixPoint(bits, fp, cfg.weightRounding()));
+      Rounding r = cfg.weightRounding();
+      if (p.role() == QuantPlan.Role.WEIGHT) {
+        // weights by least squared error over their own values, each channel on its own
+        int axis = cfg.weightGranularity() == Granularity.PER_CHANNEL ? ParamQuant.channelAxis(nodes.get(p.node()), t.rank()) : -1;
+        List<FixPoint> qs = new ArrayList<>();
+        for (float[] c : ParamQuant.split(t, axis)) {
+          qs.add(cfg.scales() == ScaleKind.FLOAT ? bestWeightStep(c, cfg.weightBits(), r)
+              : new FixPoint(cfg.weightBits(), bestWeightFixPoint(c, cfg.weightBits(), r), r));
+        }
+        ps.put(p.name(), new ParamQuant(axis, qs));
+      } else if (cfg.scales() == ScaleKind.POWER_OF_TWO) {
+        // biases never clip (a clipped bias shifts a whole channel)
+        int fp = FixPoint.noOverflow(min(t.data()), max(t.data()), cfg.biasBits());
+        ps.put(p.name(), ParamQuant.of(new FixPoint(cfg.biasBits(), fp, r)));
+      }
     }
     return ps;
   }
 
-  /** The decisions with shifts legalised for the DPU. */
-  public static QuantParams legalized(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
+  /**
+   * The final decisions: float-scale biases added, and for a DPU config the shifts legalised.
+   * Other targets have no shifts to keep in range.
+   */
+  public static QuantParams legalized(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, ParamQuant> ps,
+      QuantConfig cfg) {
     Map<String, FixPoint> a = new LinkedHashMap<>(acts);
-    Map<String, FixPoint> p = new LinkedHashMap<>(ps);
-    legalize(g, plan, a, p);
+    Map<String, ParamQuant> p = new LinkedHashMap<>(ps);
+    if (cfg.dpuStyle()) legalize(g, plan, a, p);
+    if (cfg.scales() == ScaleKind.FLOAT) floatBiases(g, plan, a, p, cfg);
     return new QuantParams(a, p);
   }
 
-  /** Decisions so far, unlegalised (sequential calibration quantizes the prefix with them). */
-  public static QuantParams partial(Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
-    return new QuantParams(new LinkedHashMap<>(acts), new LinkedHashMap<>(ps));
+  /**
+   * Decisions so far, unlegalised (sequential calibration quantizes the prefix with them);
+   * float-scale biases whose input is decided are added.
+   */
+  public static QuantParams partial(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, ParamQuant> ps,
+      QuantConfig cfg) {
+    Map<String, ParamQuant> p = new LinkedHashMap<>(ps);
+    if (cfg.scales() == ScaleKind.FLOAT) floatBiases(g, plan, acts, p, cfg);
+    return new QuantParams(new LinkedHashMap<>(acts), p);
+  }
+
+  /**
+   * A float-scale bias is a 32-bit integer with step s_in * s_w (per channel with the weight),
+   * as ONNX's QLinearConv and QDQ tools store it: it adds straight into the accumulator.
+   * Biases whose input point is not decided yet stay float.
+   */
+  private static void floatBiases(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, ParamQuant> ps,
+      QuantConfig cfg) {
+    Map<String, Node> nodes = new java.util.HashMap<>();
+    for (Node n : g.nodes()) nodes.put(n.name(), n);
+    for (QuantPlan.ParamPoint p : plan.params()) {
+      if (p.role() != QuantPlan.Role.BIAS) continue;
+      Node n = nodes.get(p.node());
+      String inPt = plan.pointOf(n.input(0));
+      FixPoint in = inPt == null ? null : acts.get(inPt);
+      ParamQuant w = ps.get(n.input(1));
+      if (in == null || w == null) continue;
+      List<FixPoint> qs = new ArrayList<>();
+      for (FixPoint c : w.channels()) {
+        float step = Math.max(Float.MIN_NORMAL, in.step() * c.step());
+        qs.add(FixPoint.ofStep(FixPoint.MAX_FLOAT_STEP_BITS, step, cfg.weightRounding(), true));
+      }
+      ps.put(p.name(), new ParamQuant(w.perChannel() ? 0 : -1, qs));
+    }
+  }
+
+  /** Float step for weights: least squared error over {@link FixPointSearch}'s threshold grid. */
+  static FixPoint bestWeightStep(float[] w, int bits, Rounding r) {
+    double amax = 0;
+    for (float v : w) amax = Math.max(amax, Math.abs(v));
+    if (!(amax > 0)) return FixPointSearch.emptyStep(bits, r, true);
+    float[] y = new float[w.length];
+    return FixPointSearch.bestThreshold(amax, t -> FixPointSearch.step(t, bits, r, true), q -> {
+      FakeQuant.apply(q, w, y, 0, w.length);
+      double err = 0;
+      for (int i = 0; i < w.length; i++) {
+        double e = w[i] - y[i];
+        err += e * e;
+      }
+      return err;
+    });
   }
 
   static int bestWeightFixPoint(float[] w, int bits, Rounding r) {
@@ -110,12 +180,12 @@ public final class QuantParams implements java.io.Serializable {
    * Lowers fix_points until every conv/gemm has 0 <= shift_cut <= 16 and a bias shift in range.
    * Fix_points only decrease, so this ends; a shared (Concat) point takes the lowest.
    */
-  private static void legalize(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
+  private static void legalize(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, ParamQuant> ps) {
     boolean changed = true;
     while (changed) {
       changed = false;
       for (Node n : g.nodes()) {
-        FixPoint w = ps.get(n.input(1));
+        FixPoint w = perTensor(ps, n.input(1));
         String inPt = plan.pointOf(n.input(0));
         String outPt = plan.pointOf(n.outputs().get(0));
         if (w == null || inPt == null || outPt == null) continue;
@@ -126,15 +196,15 @@ public final class QuantParams implements java.io.Serializable {
           acts.put(outPt, with(acts.get(outPt), in + w.fixPoint()));
           changed = true;
         } else if (cut > MAX_SHIFT_CUT) {
-          ps.put(n.input(1), with(w, out + MAX_SHIFT_CUT - in));
+          ps.put(n.input(1), ParamQuant.of(with(w, out + MAX_SHIFT_CUT - in)));
           changed = true;
         }
       }
       for (Node n : g.nodes()) if (n.opType().equals("Add")) changed |= legalizeEltwise(n, plan, acts);
     }
     for (Node n : g.nodes()) {
-      FixPoint w = ps.get(n.input(1));
-      FixPoint b = n.hasInput(2) ? ps.get(n.input(2)) : null;
+      FixPoint w = perTensor(ps, n.input(1));
+      FixPoint b = n.hasInput(2) ? perTensor(ps, n.input(2)) : null;
       String inPt = plan.pointOf(n.input(0));
       String outPt = plan.pointOf(n.outputs().get(0));
       if (w == null || b == null || inPt == null || outPt == null) continue;
@@ -144,8 +214,13 @@ public final class QuantParams implements java.io.Serializable {
       // no more above it than the accumulator has room for
       int minShift = minShiftBias(cut);
       int fp = Math.max(prod - MAX_SHIFT_BIAS, Math.min(prod - minShift, b.fixPoint()));
-      if (fp != b.fixPoint()) ps.put(n.input(2), with(b, fp));
+      if (fp != b.fixPoint()) ps.put(n.input(2), ParamQuant.of(with(b, fp)));
     }
+  }
+
+  private static FixPoint perTensor(Map<String, ParamQuant> ps, String name) {
+    ParamQuant q = ps.get(name);
+    return q == null ? null : q.perTensor();
   }
 
   /**
@@ -197,7 +272,7 @@ public final class QuantParams implements java.io.Serializable {
     return activations;
   }
 
-  public Map<String, FixPoint> params() {
+  public Map<String, ParamQuant> params() {
     return params;
   }
 

@@ -23,12 +23,7 @@ public final class QuantizedModel {
     this.plan = plan;
     this.params = params;
     Map<String, Tensor> inits = new LinkedHashMap<>(inferenceGraph.initializers());
-    params.params().forEach((name, q) -> {
-      Tensor t = inits.get(name);
-      float[] v = new float[t.size()];
-      FakeQuant.apply(q, t.data(), v, 0, v.length);
-      inits.put(name, Tensor.of(v, t.shape()));
-    });
+    params.params().forEach((name, q) -> inits.put(name, q.fake(inits.get(name))));
     Graph dpu = DpuGraph.of(inferenceGraph, plan);
     this.graph = dpu.withNodes(dpu.nodes(), inits);
   }

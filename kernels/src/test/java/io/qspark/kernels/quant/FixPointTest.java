@@ -57,32 +57,41 @@ class FixPointTest {
     }
   }
 
-  /** The array kernel is bit-exact with the scalar reference on random and boundary inputs. */
+  /**
+   * The array kernel is bit-exact with the scalar reference on random and boundary inputs, for
+   * power-of-two steps and float steps (including ONNX's 32-bit biases, which take the scalar
+   * loops).
+   */
   @ParameterizedTest
   @EnumSource(Rounding.class)
   void kernelMatchesReference(Rounding r) {
     Random rnd = new Random(42);
-    float[] x = new float[20_000];
+    java.util.List<FixPoint> qs = new java.util.ArrayList<>();
     for (int bits = FixPoint.MIN_BITS; bits <= FixPoint.MAX_BITS; bits++) {
-      for (int fp = -4; fp <= 16; fp += 2) {
-        FixPoint q = new FixPoint(bits, fp, r);
-        float step = (float) q.step();
-        for (int i = 0; i < x.length; i++) {
-          switch (i % 4) {
-            case 0: x[i] = (float) (rnd.nextGaussian() * q.maxValue()); break;
-            case 1: x[i] = (rnd.nextInt(1 << bits) - (1 << (bits - 1)) + 0.5f) * step; break;
-            case 2: x[i] = (float) (rnd.nextGaussian() * 1e6); break;
-            default: x[i] = Math.nextAfter((rnd.nextInt(64) - 32 + 0.5f) * step, rnd.nextBoolean() ? 1e9 : -1e9); break;
-          }
+      for (int fp = -4; fp <= 16; fp += 2) qs.add(new FixPoint(bits, fp, r));
+      for (int k = 0; k < 4; k++) qs.add(FixPoint.ofStep(bits, (float) Math.scalb(1 + rnd.nextDouble(), rnd.nextInt(20) - 14), r, true));
+    }
+    for (float s : new float[] {0.1f, 3.7e-5f, 1f / 3}) qs.add(FixPoint.ofStep(32, s, r, true));
+    qs.add(FixPoint.ofStep(8, 0.05f, r, false));
+    float[] x = new float[20_000];
+    for (FixPoint q : qs) {
+      int bits = Math.min(q.bits(), 24);
+      float step = q.step();
+      for (int i = 0; i < x.length; i++) {
+        switch (i % 4) {
+          case 0: x[i] = (float) (rnd.nextGaussian() * q.maxValue()); break;
+          case 1: x[i] = (rnd.nextInt(1 << bits) - (1 << (bits - 1)) + 0.5f) * step; break;
+          case 2: x[i] = (float) (rnd.nextGaussian() * 1e6); break;
+          default: x[i] = Math.nextAfter((rnd.nextInt(64) - 32 + 0.5f) * step, rnd.nextBoolean() ? 1e9 : -1e9); break;
         }
-        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.MIN_VALUE,
-            -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE, -0.5f * step, 0.5f * step, -1.5f * step};
-        for (int k = 0; k < specials.length; k++) x[101 + 7 * k] = specials[k];
-        float[] y = new float[x.length];
-        FakeQuant.apply(q, x, y, 0, x.length);
-        for (int i = 0; i < x.length; i++) {
-          assertEquals(Float.floatToIntBits(q.fake(x[i])), Float.floatToIntBits(y[i]), q + " x=" + x[i]);
-        }
+      }
+      float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.MIN_VALUE,
+          -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE, -0.5f * step, 0.5f * step, -1.5f * step};
+      for (int k = 0; k < specials.length; k++) x[101 + 7 * k] = specials[k];
+      float[] y = new float[x.length];
+      FakeQuant.apply(q, x, y, 0, x.length);
+      for (int i = 0; i < x.length; i++) {
+        assertEquals(Float.floatToIntBits(q.fake(x[i])), Float.floatToIntBits(y[i]), q + " x=" + x[i]);
       }
     }
   }
