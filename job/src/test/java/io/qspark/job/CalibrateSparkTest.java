@@ -47,6 +47,37 @@ class CalibrateSparkTest {
     }
   }
 
+  /**
+   * Per-channel weights and float scales (a non-DPU target): the same bytes for 1 and 3
+   * partitions, read back by evaluate, and refused by deploy with one line naming both options.
+   */
+  @Test
+  void perChannelFloatScalesAreReproducibleAndNotDeployable(@TempDir Path dir) throws Exception {
+    byte[] first = null;
+    for (String p : new String[] {"1", "3"}) {
+      Path out = dir.resolve("p" + p);
+      Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "300", "--master", "local[2]",
+          "--partitions", p, "--weight-granularity", "per-channel", "--scales", "float");
+      assertEquals(0, run.code(), run.err());
+      byte[] info = Files.readAllBytes(out.resolve("quant_info.json"));
+      if (first == null) first = info;
+      assertArrayEquals(first, info, "quant_info.json with " + p + " partitions");
+    }
+    String info = new String(first, java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(info.contains("\"weight_granularity\": \"per-channel\"") && info.contains("\"scales\": \"float\""), info);
+    assertTrue(info.contains("\"axis\": 0"), "per-channel weights carry their axis");
+    assertTrue(Files.readString(dir.resolve("p1/report.json")).contains("\"scales\": \"float\""));
+    Run eval = Run.of("evaluate", "--model", dir.resolve("p1").toString(), "--data", Run.sampleImages(), "--mean", "72.94",
+        "--std", "90.02", "--limit", "200", "--master", "local[2]");
+    assertEquals(0, eval.code(), eval.err());
+    Path dep = dir.resolve("dep");
+    Run d = Run.of("deploy", "--calib", dir.resolve("p1").toString(), "--out", dep.toString());
+    assertEquals(2, d.code(), d.err());
+    assertEquals(1, d.err().strip().lines().count(), d.err());
+    assertTrue(d.err().contains("--weight-granularity") && d.err().contains("--scales"), d.err());
+    assertFalse(Files.exists(dep));
+  }
+
   /** The acceptance: 1,000 training images, mse, top-1 on the 10k test set within 0.5 of float. */
   @ParameterizedTest
   @CsvSource({"resnet_s.onnx,8,93.09", "resnet_s.onnx,6,93.09", "mbv2_s.onnx,8,92.05", "mbv2_s.onnx,6,92.05"})
