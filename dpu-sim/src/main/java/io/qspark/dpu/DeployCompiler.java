@@ -16,7 +16,6 @@ import io.qspark.kernels.quant.DpuAveragePool;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Granularity;
-import io.qspark.kernels.quant.ParamQuant;
 import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
@@ -181,7 +180,7 @@ public final class DeployCompiler {
 
   /** Integer weights and bias, the shifts, the activation and the accumulator bound. */
   private Layer.Builder weighted(Node n, Layer.Builder l, float[] w, int m, int k, boolean fc) {
-    FixPoint wq = perTensor(n.input(1));
+    FixPoint wq = params.params().get(n.input(1));
     FixPoint in = act(n.input(0)), out = act(n.outputs().get(0));
     if (wq == null) {
       problems.add("node " + n.describe() + ": no fix_point for weight '" + n.input(1) + "'");
@@ -207,7 +206,7 @@ public final class DeployCompiler {
     long maxBias = 0;
     int sb = 0;
     if (n.hasInput(2)) {
-      FixPoint bq = perTensor(n.input(2));
+      FixPoint bq = params.params().get(n.input(2));
       Tensor b = g.initializers().get(n.input(2));
       if (bq == null || b == null) {
         problems.add("node " + n.describe() + ": bias '" + n.input(2) + "' is not a quantized constant");
@@ -291,11 +290,6 @@ public final class DeployCompiler {
     DpuAveragePool d = DpuAveragePool.of(k[0], k[1]);
     int s = d.shift() + act(n.input(0)).fixPoint() - act(n.outputs().get(0)).fixPoint();
     return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
-  }
-
-  private FixPoint perTensor(String param) {
-    ParamQuant q = params.params().get(param);
-    return q == null ? null : q.perTensor();
   }
 
   private void checkBits(Node n, FixPoint q, String what) {

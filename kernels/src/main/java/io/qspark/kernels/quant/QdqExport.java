@@ -49,7 +49,7 @@ public final class QdqExport {
     // weights and biases: int8 integers dequantized on load
     Map<String, String> paramRename = new LinkedHashMap<>();
     List<Node> paramNodes = new ArrayList<>();
-    params.params().forEach((name, q) -> {
+    params.quantizers().forEach((name, q) -> {
       // wider than int8 (but ONNX's int32 biases): left as fake-quantized floats
       if (q.bits() > 8 && q.bits() != 32) return;
       Tensor t = g.initializers().get(name);

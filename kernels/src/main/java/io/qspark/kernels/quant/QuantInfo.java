@@ -48,7 +48,7 @@ public final class QuantInfo {
     root.put("activations", acts);
     List<Object> ps = new ArrayList<>();
     for (QuantPlan.ParamPoint p : plan.params()) {
-      ParamQuant q = params.params().get(p.name());
+      ParamQuant q = params.quantizers().get(p.name());
       float[] v = g.initializers().get(p.name()).data();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", p.name());

@@ -33,11 +33,28 @@ public final class QuantParams implements java.io.Serializable {
   }
 
   private final Map<String, FixPoint> activations;
-  private final Map<String, ParamQuant> params;
+  private final Map<String, ParamQuant> quantizers;
+  /** The same as one fix_point each, for DPU-only code; null when some parameter is per-channel. */
+  private final Map<String, FixPoint> perTensor;
 
-  QuantParams(Map<String, FixPoint> activations, Map<String, ParamQuant> params) {
+  QuantParams(Map<String, FixPoint> activations, Map<String, ParamQuant> quantizers) {
     this.activations = Collections.unmodifiableMap(activations);
-    this.params = Collections.unmodifiableMap(params);
+    this.quantizers = Collections.unmodifiableMap(quantizers);
+    Map<String, FixPoint> one = new LinkedHashMap<>();
+    for (Map.Entry<String, ParamQuant> e : quantizers.entrySet()) {
+      if (e.getValue().perChannel()) {
+        one = null;
+        break;
+      }
+      one.put(e.getKey(), e.getValue().perTensor());
+    }
+    this.perTensor = one == null ? null : Collections.unmodifiableMap(one);
+  }
+
+  private static Map<String, ParamQuant> wrap(Map<String, FixPoint> ps) {
+    Map<String, ParamQuant> r = new LinkedHashMap<>();
+    ps.forEach((k, q) -> r.put(k, ParamQuant.of(q)));
+    return r;
   }
 
   /** Chooses every fix_point, then legalises shifts. */
@@ -48,7 +65,7 @@ public final class QuantParams implements java.io.Serializable {
       if (h == null) throw new GraphException("no statistics collected for tensor '" + a.name() + "'");
       acts.put(a.name(), activation(g, a, h, cfg));
     }
-    return legalized(g, plan, acts, params(g, plan, cfg), cfg);
+    return legalized(g, plan, acts, paramQuantizers(g, plan, cfg), cfg);
   }
 
   /** One activation point's fix_point from its histogram. */
@@ -66,7 +83,7 @@ public final class QuantParams implements java.io.Serializable {
    * every bias's, from their own values. Float-scale biases follow from their input's and
    * weight's steps, so they are decided with the activations ({@link #legalized}).
    */
-  public static Map<String, ParamQuant> params(Graph g, QuantPlan plan, QuantConfig cfg) {
+  public static Map<String, ParamQuant> paramQuantizers(Graph g, QuantPlan plan, QuantConfig cfg) {
     Map<String, Node> nodes = new java.util.HashMap<>();
     for (Node n : g.nodes()) nodes.put(n.name(), n);
     Map<String, ParamQuant> ps = new LinkedHashMap<>();
@@ -89,6 +106,27 @@ public final class QuantParams implements java.io.Serializable {
       }
     }
     return ps;
+  }
+
+  /** Every weight's and bias's fix_point, for a DPU config (per-tensor, power of two). */
+  public static Map<String, FixPoint> params(Graph g, QuantPlan plan, QuantConfig cfg) {
+    if (!cfg.dpuStyle()) throw new IllegalArgumentException("not a DPU config: use paramQuantizers");
+    Map<String, FixPoint> r = new LinkedHashMap<>();
+    paramQuantizers(g, plan, cfg).forEach((k, q) -> r.put(k, q.perTensor()));
+    return r;
+  }
+
+  /** DPU decisions (one fix_point per parameter) with shifts legalised. */
+  public static QuantParams legalized(Graph g, QuantPlan plan, Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
+    Map<String, FixPoint> a = new LinkedHashMap<>(acts);
+    Map<String, ParamQuant> p = wrap(ps);
+    legalize(g, plan, a, p);
+    return new QuantParams(a, p);
+  }
+
+  /** DPU decisions so far, unlegalised. */
+  public static QuantParams partial(Map<String, FixPoint> acts, Map<String, FixPoint> ps) {
+    return new QuantParams(new LinkedHashMap<>(acts), wrap(ps));
   }
 
   /**
@@ -272,8 +310,15 @@ public final class QuantParams implements java.io.Serializable {
     return activations;
   }
 
-  public Map<String, ParamQuant> params() {
-    return params;
+  /** Every weight's and bias's quantizers (per tensor or per channel). */
+  public Map<String, ParamQuant> quantizers() {
+    return quantizers;
+  }
+
+  /** One fix_point per weight and bias, for code that handles DPU calibrations only. */
+  public Map<String, FixPoint> params() {
+    if (perTensor == null) throw new IllegalStateException("per-channel quantizers have no single fix_point: use quantizers()");
+    return perTensor;
   }
 
   public FixPoint activation(String point) {

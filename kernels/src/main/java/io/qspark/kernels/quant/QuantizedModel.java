@@ -23,7 +23,7 @@ public final class QuantizedModel {
     this.plan = plan;
     this.params = params;
     Map<String, Tensor> inits = new LinkedHashMap<>(inferenceGraph.initializers());
-    params.params().forEach((name, q) -> inits.put(name, q.fake(inits.get(name))));
+    params.quantizers().forEach((name, q) -> inits.put(name, q.fake(inits.get(name))));
     Graph dpu = DpuGraph.of(inferenceGraph, plan);
     this.graph = dpu.withNodes(dpu.nodes(), inits);
   }

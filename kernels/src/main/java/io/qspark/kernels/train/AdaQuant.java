@@ -33,6 +33,10 @@ public final class AdaQuant {
    */
   public static Result run(Graph graph, QuantPlan plan, QuantParams params, QuantConfig cfg, AdaQuantOptions opt,
       Shards shards, Consumer<String> log) {
+    if (!cfg.dpuStyle()) {
+      throw new IllegalArgumentException("AdaQuant tunes per-tensor power-of-two (DPU) calibrations only, not "
+          + cfg.weightGranularity().key() + " weights with " + cfg.scales().key() + " scales");
+    }
     Map<String, float[]> tuned = new LinkedHashMap<>();
     QuantParams cur = params;
     List<LayerReport> reports = new ArrayList<>();

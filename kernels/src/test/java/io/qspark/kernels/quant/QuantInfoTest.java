@@ -31,11 +31,11 @@ class QuantInfoTest {
     QuantInfo.Parsed back = QuantInfo.read(json);
     assertEquals(cfg, back.config());
     assertEquals(params.activations(), back.params().activations());
-    assertEquals(params.params(), back.params().params());
+    assertEquals(params.quantizers(), back.params().quantizers());
     assertEquals(json, QuantInfo.write("m", "sha", back.config(), plan, back.params(), stats, m.graph()));
     boolean perChannel = granularity.equals("per-channel");
     for (QuantPlan.ParamPoint p : plan.params()) {
-      ParamQuant q = params.params().get(p.name());
+      ParamQuant q = params.quantizers().get(p.name());
       // per-channel: each weight (and, with float scales, bias) has one quantizer per output channel
       if (p.role() == QuantPlan.Role.WEIGHT || scales.equals("float")) assertEquals(perChannel, q.perChannel(), p.name());
       if (scales.equals("float") && p.role() == QuantPlan.Role.BIAS) assertEquals(32, q.bits());
