@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
     sortOptions = false, usageHelpAutoWidth = true,
     description = {"Quantizes a float model to power-of-two fixed point (DPU-style: signed, per-tensor,"
         + " BatchNorm folded, activations fused) from calibration images, as a Spark job: executors build"
-        + " exactly mergeable histograms of every activation, the driver picks each fix_point.",
+        + " exactly mergeable histograms of every activation, the driver picks each fix_point."
+        + " --weight-granularity per-channel and --scales float target non-DPU runtimes instead.",
         "Writes --out atomically: quant_info.json (every fix_point and its statistics, identical for any"
         + " partitioning), quantize_eval_model.onnx (QDQ, runs in ONNX Runtime), float_model.onnx and"
         + " report.json (per-layer SQNR, float vs quantized top-1 when labels exist, timings)."})

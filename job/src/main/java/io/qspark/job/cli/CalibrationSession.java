@@ -16,6 +16,7 @@ import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.ParamQuant;
 import io.qspark.kernels.quant.QdqExport;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantError;
@@ -111,11 +112,11 @@ final class CalibrationSession implements AutoCloseable {
     }
     ActivationStats stats = new ActivationStats();
     Map<String, FixPoint> acts = new LinkedHashMap<>();
-    Map<String, FixPoint> ps = QuantParams.params(m.graph(), qplan, cfg);
+    Map<String, ParamQuant> ps = QuantParams.paramQuantizers(m.graph(), qplan, cfg);
     List<Set<String>> waves = Waves.of(m.graph(), qplan);
     for (int w = 0; w < waves.size(); w++) {
       ActivationStats s = CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions,
-          waves.get(w), QuantParams.partial(acts, ps), stage + ": wave " + (w + 1) + "/" + waves.size());
+          waves.get(w), QuantParams.partial(m.graph(), qplan, acts, ps, cfg), stage + ": wave " + (w + 1) + "/" + waves.size());
       for (QuantPlan.ActivationPoint a : qplan.activations()) {
         if (waves.get(w).contains(a.name())) acts.put(a.name(), QuantParams.activation(m.graph(), a, s.histograms().get(a.name()), cfg));
       }
@@ -124,7 +125,7 @@ final class CalibrationSession implements AutoCloseable {
     }
     Map<String, FixPoint> ordered = new LinkedHashMap<>();
     for (QuantPlan.ActivationPoint a : qplan.activations()) ordered.put(a.name(), acts.get(a.name()));
-    return new Calibrated(qplan, stats, QuantParams.legalized(m.graph(), qplan, ordered, ps));
+    return new Calibrated(qplan, stats, QuantParams.legalized(m.graph(), qplan, ordered, ps, cfg));
   }
 
   /** quant_info.json of a calibration of the model in {@code blob}. */

@@ -92,6 +92,10 @@ final class FinetuneCommand implements Callable<Integer> {
     CalibrationSession.checkOptions(quant, preprocess, spark, data);
     CrossLayerEqualization.Relu6 relu6 = relu6();
     if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
+    if (adaquantSteps > 0 && !quant.config().dpuStyle()) {
+      throw new ParameterException(spec.commandLine(), "--adaquant-steps tunes per-tensor power-of-two (DPU) quantizers only;"
+          + " drop it or --weight-granularity/--scales");
+    }
     if (adaquantImagesPerStep < 0) {
       throw new ParameterException(spec.commandLine(), "--adaquant-images-per-step must be at least 0, got " + adaquantImagesPerStep);
     }

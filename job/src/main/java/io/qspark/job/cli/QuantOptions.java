@@ -1,7 +1,9 @@
 package io.qspark.job.cli;
 
 import io.qspark.kernels.quant.Method;
+import io.qspark.kernels.quant.Granularity;
 import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.Rounding;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -80,12 +82,25 @@ public final class QuantOptions {
           + " range, one more bit of resolution. The DPU computes signed only: deploy refuses such a model.")
   boolean unsignedActivations;
 
+  @Option(names = "--weight-granularity", paramLabel = "G", defaultValue = "per-tensor", order = 44,
+      description = "per-tensor (the DPU's: one quantizer per weight tensor) or per-channel (one per output"
+          + " channel of Conv/Gemm/MatMul weights, for non-DPU targets such as ONNX Runtime or TensorRT;"
+          + " deploy refuses it). Default: ${DEFAULT-VALUE}.")
+  String weightGranularity;
+
+  @Option(names = "--scales", paramLabel = "K", defaultValue = "power-of-two", order = 45,
+      description = "power-of-two (the DPU's fix_points) or float (scale = threshold / qmax, the threshold"
+          + " chosen by --method over a grid of 128; biases int32 with scale s_in * s_w, as ONNX; for"
+          + " non-DPU targets, deploy refuses it). Default: ${DEFAULT-VALUE}.")
+  String scales;
+
   QuantConfig config() {
     try {
       int b = bits == null ? 8 : bits;
       return new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
           weightBits == null ? b : weightBits, Method.parse(method), percentile, Rounding.parse(activationRounding),
-          Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations);
+          Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
+          ScaleKind.parse(scales));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

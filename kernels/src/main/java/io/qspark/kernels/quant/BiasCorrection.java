@@ -177,6 +177,6 @@ public final class BiasCorrection {
    * and (possibly corrected) biases' own fix_points, legalized again.
    */
   public static QuantParams paramsFor(Graph corrected, QuantPlan plan, QuantParams calibrated, QuantConfig cfg) {
-    return QuantParams.legalized(corrected, plan, calibrated.activations(), QuantParams.params(corrected, plan, cfg));
+    return QuantParams.legalized(corrected, plan, calibrated.activations(), QuantParams.paramQuantizers(corrected, plan, cfg), cfg);
   }
 }
