@@ -40,7 +40,7 @@ public final class Gemm implements Op {
           + (transA ? "^T" : "") + " x B " + Tensor.shapeString(b.shape()) + (transB ? "^T" : ""));
     }
     float[] y = new float[m * n];
-    matmul(a.data(), 0, transA, b.data(), 0, transB, y, 0, m, n, k, alpha);
+    matmul(a.data(), 0, transA, b.data(), 0, transB, y, 0, m, n, k, alpha, !transA);
     if (c != null && beta != 0f) {
       int[] cs = c.shape();
       int[] ys = {m, n};
@@ -61,13 +61,33 @@ public final class Gemm implements Op {
    */
   static void matmul(float[] a, int aOff, boolean ta, float[] b, int bOff, boolean tb, float[] y,
       int yOff, int m, int n, int k, float alpha) {
+    matmul(a, aOff, ta, b, bOff, tb, y, yOff, m, n, k, alpha, false);
+  }
+
+  /**
+   * The same; with {@code rowByRow} (a's rows are images of the batch) one BLAS call per row:
+   * OpenBLAS sums a row differently when it falls in the tail of its M blocking, so a whole-batch
+   * call would give an image's logits bits that depend on its position in the batch, and with
+   * it on Spark's partitioning. The rows are the small fully connected layers at a network's
+   * end, where the per-call cost does not show.
+   */
+  static void matmul(float[] a, int aOff, boolean ta, float[] b, int bOff, boolean tb, float[] y,
+      int yOff, int m, int n, int k, float alpha, boolean rowByRow) {
     Workspace ws = Workspace.get();
     FloatPointer ap = ws.pointer(0, (long) m * k);
     FloatPointer bp = ws.pointer(1, (long) k * n);
     FloatPointer yp = ws.pointer(2, (long) m * n);
     ws.buffer(0, (long) m * k).put(0, a, aOff, m * k);
     ws.buffer(1, (long) k * n).put(0, b, bOff, k * n);
-    Blas.sgemm(ta, tb, m, n, k, alpha, ap, ta ? m : k, bp, tb ? k : n, 0f, yp, n);
+    if (rowByRow && !ta && m > 1) {
+      for (int i = 0; i < m; i++) {
+        FloatPointer row = new FloatPointer(ap).position((long) i * k);
+        FloatPointer out = new FloatPointer(yp).position((long) i * n);
+        Blas.sgemm(false, tb, 1, n, k, alpha, row, k, bp, tb ? k : n, 0f, out, n);
+      }
+    } else {
+      Blas.sgemm(ta, tb, m, n, k, alpha, ap, ta ? m : k, bp, tb ? k : n, 0f, yp, n);
+    }
     ws.buffer(2, (long) m * n).get(0, y, yOff, m * n);
   }
 

@@ -34,7 +34,8 @@ public final class MatMul implements Op {
         ao += idx[d] * aSt[d];
         bo += idx[d] * bSt[d];
       }
-      Gemm.matmul(a, ao * m * k, false, b, bo * k * n, false, y, bi * m * n, m, n, k, 1f);
+      // a 2-D a holds one image per row: computed row by row, as Gemm does
+      Gemm.matmul(a, ao * m * k, false, b, bo * k * n, false, y, bi * m * n, m, n, k, 1f, in[0].shape().length == 2);
       for (int d = batch.length - 1; d >= 0; d--) {
         if (++idx[d] < batch[d]) break;
         idx[d] = 0;
