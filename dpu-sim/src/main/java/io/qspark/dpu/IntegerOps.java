@@ -95,6 +95,16 @@ public final class IntegerOps {
       return saturate(roundShift(acc, s, rounding), bits);
     }
 
+    /** What a value clipped at the lower bound becomes (CLIP). */
+    int clippedLow() {
+      return loOut;
+    }
+
+    /** What a value clipped at the upper bound becomes (CLIP). */
+    int clippedHigh() {
+      return hiOut;
+    }
+
     private int constant(double v, int outFixPoint) {
       if (Double.isInfinite(v)) return v > 0 ? saturate(Long.MAX_VALUE, bits) : saturate(Long.MIN_VALUE, bits);
       return saturate((long) rounding.round(Math.scalb(v, outFixPoint)), bits);

@@ -18,10 +18,11 @@ import java.util.Map;
 /**
  * Executes a deploy model with integer arithmetic only: every DPU value is an int[] of
  * integers at its fix_point. Convolutions take a fast path where it is provably exact: the
- * integers as floats through qspark's SIMD float conv, exact while every partial sum fits
- * float's 24-bit significand (the layer's accumulator bound, max over output channels of
- * sum |w| * 2^(bits-1), below 2^24), then the integer requantization; other layers, and any
- * conv whose bound is larger, run the long-accumulator reference kernels of {@link IntegerOps}.
+ * integers as floats through qspark's SIMD float conv with the aligned bias as its bias, exact
+ * while every partial sum fits float's 24-bit significand (the layer's accumulator bound below
+ * 2^24), then one flat requantization pass ({@link FastIntegerOps}); two-input eltwise adds
+ * have a fast loop too. Everything else runs the long-accumulator reference kernels of
+ * {@link IntegerOps}, which the fast paths are tested against.
  * Stateless between calls; one instance may serve several threads.
  */
 public final class Simulator {
@@ -114,7 +115,11 @@ public final class Simulator {
           int[][] xs = new int[ins.size()][];
           for (int j = 0; j < xs.length; j++) xs[j] = env.get(ins.get(j)).ints;
           int[] y = new int[xs[0].length];
-          IntegerOps.add(xs, shifts, l.getOutputShift(), bits, r, y);
+          if (xs.length == 2 && !reference) {
+            FastIntegerOps.add2(xs[0], xs[1], shifts[0], shifts[1], l.getOutputShift(), bits, r, y);
+          } else {
+            IntegerOps.add(xs, shifts, l.getOutputShift(), bits, r, y);
+          }
           env.put(o, new Slot(env.get(ins.get(0)).shape, y, null));
         };
       }
@@ -192,9 +197,14 @@ public final class Simulator {
     int group = Math.max(1, l.getGroup());
     int[] bias = l.getHasBias() ? ints(l.getBiasList()) : null;
     int oh = out.getShape(2), ow = out.getShape(3);
-    // products only: the bias is added in integers after the float conv
-    long productBound = productBound(w, m, 1 << (inV.getBits() - 1));
-    if (reference || productBound >= DeployCompiler.FLOAT_EXACT) {
+    int sb = bias == null ? 0 : l.getShiftBias();
+    // the float conv computes the accumulator in the finest unit, bias included: when the bias
+    // is finer (shift_bias < 0) the weights are scaled by 2^-shift_bias instead (exact in float)
+    long maxBias = 0;
+    if (bias != null) for (int b : bias) maxBias = Math.max(maxBias, Math.abs((long) b));
+    long products = productBound(w, m, 1 << (inV.getBits() - 1));
+    long bound = sb >= 0 ? products + (maxBias << sb) : (products << -sb) + maxBias;
+    if (reference || bound >= DeployCompiler.FLOAT_EXACT) {
       return env -> {
         Slot x = env.get(in);
         int n = x.shape[0];
@@ -203,9 +213,17 @@ public final class Simulator {
         env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
       };
     }
+    FastIntegerOps.Requantizer fast = requantizer(l, inV, out, r);
+    float wScale = sb < 0 ? (float) Math.scalb(1.0, -sb) : 1f;
     float[] wf = new float[w.length];
-    for (int i = 0; i < w.length; i++) wf[i] = w[i];
+    for (int i = 0; i < w.length; i++) wf[i] = w[i] * wScale;
     Tensor wt = Tensor.of(wf, ints(l.getWeightShapeList()));
+    Tensor bt = null;
+    if (bias != null) {
+      float[] bf = new float[m];
+      for (int i = 0; i < m; i++) bf[i] = sb >= 0 ? (float) ((long) bias[i] << sb) : bias[i];
+      bt = Tensor.of(bf, m);
+    }
     Map<String, Object> a = new HashMap<>();
     a.put("kernel_shape", new long[] {kh, kw});
     a.put("strides", new long[] {strides[0], strides[1]});
@@ -213,23 +231,30 @@ public final class Simulator {
     a.put("pads", new long[] {pads[0], pads[1], pads[2], pads[3]});
     a.put("group", (long) group);
     Conv op = new Conv(new Attributes(a));
+    Tensor[] args = bt == null ? new Tensor[] {null, wt} : new Tensor[] {null, wt, bt};
     return env -> {
       Slot x = env.get(in);
       int n = x.shape[0];
       float[] xf = new float[x.ints.length];
       for (int i = 0; i < xf.length; i++) xf[i] = x.ints[i];
-      float[] acc = op.forward(new Tensor[] {Tensor.of(xf, x.shape), wt})[0].data();
+      Tensor[] call = args.clone();
+      call[0] = Tensor.of(xf, x.shape);
+      float[] acc = op.forward(call)[0].data();
       int[] y = new int[acc.length];
-      int plane = oh * ow;
-      for (int b = 0; b < n; b++) {
-        for (int c = 0; c < m; c++) {
-          int base = (b * m + c) * plane;
-          long bv = bias == null ? 0 : bias[c];
-          for (int i = base; i < base + plane; i++) y[i] = rq.apply((long) acc[i], bv);
-        }
-      }
+      fast.apply(acc, 0, acc.length, y, 0);
       env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
     };
+  }
+
+  private static FastIntegerOps.Requantizer requantizer(Layer l, Value in, Value out, Rounding r) {
+    int kind = switch (l.getActivation()) {
+      case RELU_ACT -> IntegerOps.Requant.RELU;
+      case CLIP_ACT -> IntegerOps.Requant.CLIP;
+      case LEAKY_RELU -> IntegerOps.Requant.LEAKY;
+      default -> IntegerOps.Requant.NONE;
+    };
+    return new FastIntegerOps.Requantizer(l.getHasBias() ? l.getShiftBias() : 0, l.getShiftCut(), kind, l.getActMin(),
+        l.getActMax(), in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
   }
 
   private static String o(Layer l) {

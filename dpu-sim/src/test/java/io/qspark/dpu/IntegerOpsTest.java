@@ -113,14 +113,15 @@ class IntegerOpsTest {
   @Test
   void fastConvEqualsReferenceOnRandomAndExtremeInputs() {
     Random rnd = new Random(7);
-    for (int trial = 0; trial < 6; trial++) {
+    for (int trial = 0; trial < 8; trial++) {
       int c = 4 + trial, m = trial % 2 == 0 ? c : 6, group = trial % 2 == 0 ? c : 1, h = 9, w = 7;
       boolean extreme = trial >= 3;
       var l = io.qspark.dpu.proto.DeployProto.Layer.newBuilder().setName("c").setOp(io.qspark.dpu.proto.DeployProto.Op.CONV)
           .addInputs("x").setOutput("y").setRounding(io.qspark.dpu.proto.DeployProto.Rounding.HALF_UP)
           .addKernel(3).addKernel(3).addStrides(1 + trial % 2).addStrides(1).addDilations(1).addDilations(1)
           .addPads(1).addPads(1).addPads(1).addPads(1).setGroup(group).setHasBias(true).setShiftBias(trial - 2)
-          .setShiftCut(6).setWeightFixPoint(6).setActivation(io.qspark.dpu.proto.DeployProto.Activation.RELU_ACT);
+          .setShiftCut(6).setWeightFixPoint(6).setActivation(io.qspark.dpu.proto.DeployProto.Activation.forNumber(trial % 4))
+          .setActMin(0f).setActMax(6f);
       int cg = c / group;
       byte[] wt = new byte[m * cg * 9];
       for (int i = 0; i < wt.length; i++) wt[i] = (byte) (extreme ? (i % 2 == 0 ? -128 : 127) : rnd.nextInt(256) - 128);
