@@ -12,6 +12,7 @@ import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.graph.ValueInfo;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.DpuAveragePool;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.FixPoint;
@@ -37,7 +38,7 @@ public final class DeployCompiler {
   /** The widest integers the DPU computes with. */
   public static final int MAX_BITS = 8;
   /** Float accumulation is exact while every partial sum fits float's 24-bit significand. */
-  public static final long FLOAT_EXACT = 1L << 24;
+  public static final long FLOAT_EXACT = AccumulatorBound.FLOAT_EXACT;
 
   private static final Set<String> RESHAPES = Set.of("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout");
 
@@ -225,9 +226,6 @@ public final class DeployCompiler {
         maxBias = Math.max(maxBias, Math.abs((long) q));
       }
     }
-    long maxX = 1L << (in.bits() - 1);
-    // in the finest units: products shifted left when the bias is finer (shift_bias < 0)
-    long bound = sb >= 0 ? maxAbsRow * maxX + (maxBias << sb) : (maxAbsRow * maxX << -sb) + maxBias;
     String kind = n.attributes().getString(Activation.FUSED, null);
     if (kind == null) {
       l.setActivation(DeployProto.Activation.NONE);
@@ -235,7 +233,6 @@ public final class DeployCompiler {
       l.setActivation(DeployProto.Activation.RELU_ACT);
     } else if (kind.equals("LeakyRelu")) {
       l.setActivation(DeployProto.Activation.LEAKY_RELU);
-      bound <<= IntegerOps.LEAKY_SHIFT - 4; // x * 26/256 in float needs 4 more significand bits
     } else if (kind.equals("Clip")) {
       var a = n.attributes();
       l.setActivation(DeployProto.Activation.CLIP_ACT).setActMin(a.getFloat(Activation.FUSED_MIN, Float.NEGATIVE_INFINITY))
@@ -243,12 +240,15 @@ public final class DeployCompiler {
     } else {
       problems.add("node " + n.describe() + ": fused " + kind + " has no DPU equivalent");
     }
+    boolean leaky = l.getActivation() == DeployProto.Activation.LEAKY_RELU;
+    long bound = AccumulatorBound.of(maxAbsRow, in.bits(), maxBias, sb, leaky);
     l.setAccumulatorBound(bound);
-    // fake-quant accumulates in float: its results equal the integer pipeline's only while
-    // every partial sum is exact there
-    if (bound >= FLOAT_EXACT) {
-      problems.add("node " + n.describe() + ": accumulator bound " + bound + " >= 2^24, where float fake-quant is not"
-          + " provably exact (lower the weight or bias fix_points)");
+    // beyond the bound fake-quant and the simulator both sum exactly in chunks and round the
+    // exact accumulator once to float, which decides every output but a LeakyReLU's (its
+    // 26/256 product needs the low bits of accumulators too large for float)
+    if (bound >= FLOAT_EXACT && leaky) {
+      problems.add("node " + n.describe() + ": accumulator bound " + bound + " >= 2^24 with LeakyReLU, where float"
+          + " fake-quant is not provably exact (lower the weight or bias fix_points)");
     }
     return l;
   }

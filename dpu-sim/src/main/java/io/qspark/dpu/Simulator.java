@@ -6,6 +6,9 @@ import io.qspark.dpu.proto.DeployProto.Layer;
 import io.qspark.dpu.proto.DeployProto.Value;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Conv;
+import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ExactConv;
+import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.tensor.Tensor;
@@ -22,7 +25,8 @@ import java.util.Map;
  * while every partial sum fits float's 24-bit significand (the layer's accumulator bound below
  * 2^24), then one flat requantization pass ({@link FastIntegerOps}); two-input eltwise adds
  * have a fast loop too. Everything else runs the long-accumulator reference kernels of
- * {@link IntegerOps}, which the fast paths are tested against.
+ * {@link IntegerOps}, which the fast paths are tested against. Convs beyond the bound sum
+ * exactly in chunks ({@link ExactConv}) as fake-quant does.
  * Stateless between calls; one instance may serve several threads.
  */
 public final class Simulator {
@@ -204,7 +208,8 @@ public final class Simulator {
     if (bias != null) for (int b : bias) maxBias = Math.max(maxBias, Math.abs((long) b));
     long products = productBound(w, m, 1 << (inV.getBits() - 1));
     long bound = sb >= 0 ? products + (maxBias << sb) : (products << -sb) + maxBias;
-    if (reference || bound >= DeployCompiler.FLOAT_EXACT) {
+    if (!reference && bound >= DeployCompiler.FLOAT_EXACT) return exactConv(l, inV, rq, w, m, oh, ow, bias);
+    if (reference) {
       return env -> {
         Slot x = env.get(in);
         int n = x.shape[0];
@@ -242,6 +247,38 @@ public final class Simulator {
       float[] acc = op.forward(call)[0].data();
       int[] y = new int[acc.length];
       fast.apply(acc, 0, acc.length, y, 0);
+      env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
+    };
+  }
+
+  /**
+   * A conv beyond the float bound: exact sums of products in chunks (as fake-quant's
+   * {@link ExactConv}), as longs, then the reference requantization.
+   */
+  private Step exactConv(Layer l, Value inV, IntegerOps.Requant rq, byte[] w, int m, int oh, int ow, int[] bias) {
+    int maxAbs = 0;
+    float[] wf = new float[w.length];
+    for (int i = 0; i < w.length; i++) {
+      wf[i] = w[i];
+      maxAbs = Math.max(maxAbs, Math.abs(w[i]));
+    }
+    int chunk = AccumulatorBound.chunk(maxAbs, inV.getBits());
+    int kh = l.getKernel(0), kw = l.getKernel(1), group = Math.max(1, l.getGroup());
+    Map<String, Object> a = new HashMap<>();
+    a.put("strides", new long[] {l.getStrides(0), l.getStrides(1)});
+    a.put("dilations", new long[] {l.getDilations(0), l.getDilations(1)});
+    ConvGeometry geo = new ConvGeometry(new Attributes(a), kh, kw, "Conv");
+    int[] pads = ints(l.getPadsList());
+    String in = l.getInputs(0);
+    return env -> {
+      Slot x = env.get(in);
+      int n = x.shape[0], plane = oh * ow;
+      float[] xf = new float[x.ints.length];
+      for (int i = 0; i < xf.length; i++) xf[i] = x.ints[i];
+      double[] sums = new double[n * m * plane];
+      ExactConv.sums(xf, wf, sums, n, x.shape[1], x.shape[2], x.shape[3], m, group, oh, ow, geo, pads, chunk);
+      int[] y = new int[sums.length];
+      for (int i = 0; i < y.length; i++) y[i] = rq.apply((long) sums[i], bias == null ? 0 : bias[(i / plane) % m]);
       env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
     };
   }

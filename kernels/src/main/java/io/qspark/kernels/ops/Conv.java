@@ -29,6 +29,8 @@ public final class Conv implements Op {
   private final Activation activation;
 
   private final boolean simd;
+  /** Reduction steps per exactly summed chunk ({@link ExactConv}), 0 for the ordinary float sum. */
+  private final int exactChunk;
 
   public Conv(Attributes attrs) {
     this(attrs, SIMD);
@@ -41,6 +43,7 @@ public final class Conv implements Op {
     this.group = attrs.getInt("group", 1);
     if (group < 1) throw new OpException("Conv: group must be >= 1");
     this.activation = Activation.fused(attrs);
+    this.exactChunk = (int) attrs.getInt(ExactConv.CHUNK, 0);
   }
 
   private ConvGeometry geometry(int[] wShape) {
@@ -72,7 +75,9 @@ public final class Conv implements Op {
     int oh = o[0], ow = o[1];
     float[] out = new float[n * m * oh * ow];
     float[] bias = b == null ? null : b.data();
-    if (cg == 1 && m == g) {
+    if (exactChunk > 0) {
+      exact(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads);
+    } else if (cg == 1 && m == g) {
       if (simd) {
         DirectConv.depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads, activation);
       } else {
@@ -87,6 +92,20 @@ public final class Conv implements Op {
       }
     }
     return new Tensor[] {Tensor.of(out, n, m, oh, ow)};
+  }
+
+  /**
+   * The exact sum of products plus the bias, rounded once to float: equal to the exact value
+   * while that fits float's significand, and beyond it a float of the same sign and at least
+   * 2^24 units, which every quantizer then saturates alike.
+   */
+  private void exact(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd, int m, int g,
+      int oh, int ow, ConvGeometry geo, int[] pads) {
+    double[] sums = new double[out.length];
+    ExactConv.sums(x, w, sums, n, c, h, wd, m, g, oh, ow, geo, pads, exactChunk);
+    int p = oh * ow;
+    for (int i = 0; i < out.length; i++) out[i] = (float) (sums[i] + (bias == null ? 0.0 : bias[(i / p) % m]));
+    if (activation != null) activation.apply(out, 0, out.length);
   }
 
   /**

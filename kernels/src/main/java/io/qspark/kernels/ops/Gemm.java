@@ -13,8 +13,11 @@ public final class Gemm implements Op {
   private final boolean transA;
   private final boolean transB;
   private final Activation activation;
+  /** Reduction steps per exactly summed chunk ({@link ExactConv}), 0 for the ordinary float sum. */
+  private final int exactChunk;
 
   public Gemm(Attributes a) {
+    this.exactChunk = (int) a.getInt(ExactConv.CHUNK, 0);
     this.activation = Activation.fused(a);
     this.alpha = a.getFloat("alpha", 1f);
     this.beta = a.getFloat("beta", 1f);
@@ -40,6 +43,11 @@ public final class Gemm implements Op {
           + (transA ? "^T" : "") + " x B " + Tensor.shapeString(b.shape()) + (transB ? "^T" : ""));
     }
     float[] y = new float[m * n];
+    if (exactChunk > 0 && !transA && alpha == 1f) {
+      exact(a.data(), b.data(), c, y, m, n, k);
+      if (activation != null) activation.apply(y, 0, y.length);
+      return new Tensor[] {Tensor.of(y, m, n)};
+    }
     matmul(a.data(), 0, transA, b.data(), 0, transB, y, 0, m, n, k, alpha, !transA);
     if (c != null && beta != 0f) {
       int[] cs = c.shape();
@@ -53,6 +61,30 @@ public final class Gemm implements Op {
     }
     if (activation != null) activation.apply(y, 0, y.length);
     return new Tensor[] {Tensor.of(y, m, n)};
+  }
+
+  /** The exact value of A * op(B) + beta * C, rounded once to float (as Conv's exact path). */
+  private void exact(float[] a, float[] b, Tensor c, float[] y, int m, int n, int k) {
+    float[] w = b;
+    if (!transB) {
+      w = new float[n * k];
+      for (int i = 0; i < k; i++) for (int j = 0; j < n; j++) w[j * k + i] = b[i * n + j];
+    }
+    double[] d = new double[m * n];
+    ExactConv.dots(a, w, d, m, k, n, exactChunk);
+    int[] st = null;
+    if (c != null && beta != 0f) {
+      int[] cs = c.shape();
+      Shapes.broadcast(cs, new int[] {m, n});
+      st = Shapes.broadcastStrides(cs, new int[] {m, n});
+    }
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double v = d[i * n + j];
+        if (st != null) v += (double) beta * c.data()[i * st[0] + j * st[1]];
+        y[i * n + j] = (float) v;
+      }
+    }
   }
 
   /**

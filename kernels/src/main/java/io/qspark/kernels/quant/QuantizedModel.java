@@ -12,7 +12,8 @@ import java.util.Map;
  * quantized value, run by the ordinary executor with an observer that fake-quantizes every
  * activation point. One executor for float and quantized: nothing to keep in sync. Where the
  * DPU computes differently from the float model (average pooling's divisor, LeakyReLU's slope),
- * the graph is first made to compute as the DPU does ({@link DpuGraph}).
+ * the graph is first made to compute as the DPU does ({@link DpuGraph}), and layers whose float
+ * sums could round are summed exactly ({@link AccumulatorBound}).
  */
 public final class QuantizedModel {
   private final Graph graph;
@@ -24,7 +25,7 @@ public final class QuantizedModel {
     this.params = params;
     Map<String, Tensor> inits = new LinkedHashMap<>(inferenceGraph.initializers());
     params.quantizers().forEach((name, q) -> inits.put(name, q.fake(inits.get(name))));
-    Graph dpu = DpuGraph.of(inferenceGraph, plan);
+    Graph dpu = AccumulatorBound.markExact(DpuGraph.of(inferenceGraph, plan), inferenceGraph.initializers(), plan, params);
     this.graph = dpu.withNodes(dpu.nodes(), inits);
   }
 

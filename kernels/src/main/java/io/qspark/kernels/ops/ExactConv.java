@@ -1,0 +1,80 @@
+package io.qspark.kernels.ops;
+
+import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.Workspace;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * Convolution sums that stay exact where one float accumulation would not: the reduction
+ * (input channel, kernel row, kernel column) is cut into chunks of at most {@code chunk} steps,
+ * each chunk summed in float by one GEMM, the chunk sums added in double. For quantized
+ * operands (integers times powers of two) whose chunk sums provably fit float's 24-bit
+ * significand, every chunk sum is exact in any summation order, and so is their double total:
+ * the result is the exact sum of products, whatever BLAS's blocking. Used by the fake-quant
+ * model and the integer simulator for layers beyond the 2^24 bound (ImageNet-size convs).
+ */
+public final class ExactConv {
+  /**
+   * Node attribute (internal: the ONNX exporter drops "__" attributes) asking Conv or Gemm to
+   * accumulate exactly in chunks of this many reduction steps.
+   */
+  public static final String CHUNK = "__exact_chunk";
+
+  private ExactConv() {}
+
+  /**
+   * Sums of products, without bias: x [n, c, h, wd], w [m, c / g, kh, kw], sums [n, m, oh, ow]
+   * as doubles.
+   */
+  public static void sums(float[] x, float[] w, double[] sums, int n, int c, int h, int wd, int m, int g, int oh, int ow,
+      ConvGeometry geo, int[] pads, int chunk) {
+    if (chunk < 1) throw new OpException("exact conv: chunk " + chunk);
+    int cg = c / g, mg = m / g;
+    int k = cg * geo.kh * geo.kw;
+    int p = oh * ow;
+    Workspace ws = Workspace.get();
+    FloatPointer wp = ws.pointer(0, w.length);
+    ws.buffer(0, w.length).put(0, w, 0, w.length);
+    long colLen = (long) k * p;
+    float[] col = ws.heap(colLen);
+    FloatPointer colP = ws.pointer(1, colLen);
+    FloatBuffer colB = ws.buffer(1, colLen);
+    FloatPointer resP = ws.pointer(2, (long) mg * p);
+    FloatBuffer res = ws.buffer(2, (long) mg * p);
+    float[] part = new float[mg * p];
+    for (int ni = 0; ni < n; ni++) {
+      for (int gi = 0; gi < g; gi++) {
+        Conv.im2col(x, (ni * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, 0, p);
+        colB.put(0, col, 0, k * p);
+        int dst = (ni * m + gi * mg) * p;
+        for (int i = dst; i < dst + mg * p; i++) sums[i] = 0;
+        for (int k0 = 0; k0 < k; k0 += chunk) {
+          int kc = Math.min(chunk, k - k0);
+          wp.position((long) gi * mg * k + k0);
+          Blas.sgemm(false, false, mg, p, kc, 1f, wp, k, colP.position((long) k0 * p), p, 0f, resP.position(0), p);
+          res.get(0, part, 0, mg * p);
+          for (int i = 0; i < mg * p; i++) sums[dst + i] += part[i];
+        }
+      }
+    }
+    wp.position(0);
+    colP.position(0);
+  }
+
+  /** Exact dot products of a's rows [rows, k] with w's rows [m, k] (a Gemm with transB), as doubles [rows, m]. */
+  public static void dots(float[] a, float[] w, double[] out, int rows, int k, int m, int chunk) {
+    if (chunk < 1) throw new OpException("exact gemm: chunk " + chunk);
+    for (int r = 0; r < rows; r++) {
+      for (int o = 0; o < m; o++) {
+        double total = 0;
+        for (int k0 = 0; k0 < k; k0 += chunk) {
+          float s = 0f;
+          for (int i = k0, e = Math.min(k, k0 + chunk); i < e; i++) s += a[r * k + i] * w[o * k + i];
+          total += s;
+        }
+        out[r * m + o] = total;
+      }
+    }
+  }
+}
