@@ -10,6 +10,8 @@ import io.qspark.kernels.exec.ShapeInference;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.graph.ValueInfo;
+import io.qspark.kernels.onnx.OnnxExporter;
+import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.quant.AccumulatorBound;
@@ -21,7 +23,9 @@ import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.target.Partition;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,7 +36,8 @@ import java.util.Set;
 /**
  * Calibration decisions to a deploy model: the inference graph's ops fused as the DPU runs them
  * (conv/fc + bias + activation), weights and biases as integers, every shift computed and
- * checked against the DPU's ranges. Everything that cannot be deployed is listed at once.
+ * checked against the DPU's ranges; nodes a target puts on the CPU, and nodes outside the
+ * quantized region, as float CPU layers. Everything that cannot be deployed is listed at once.
  */
 public final class DeployCompiler {
   /** The widest integers the DPU computes with. */
@@ -47,19 +52,34 @@ public final class DeployCompiler {
   private final QuantParams params;
   private final Map<String, int[]> shapes;
   private final List<String> problems = new ArrayList<>();
+  /** Nodes the target partition puts on the CPU (empty without a target). */
+  private final Set<Node> onCpu = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+  private final boolean targeted;
+  /** The fake-quant graph: a CPU layer runs its node exactly as fake-quant does. */
+  private Graph fakeQuant;
   private final Map<String, Value> values = new LinkedHashMap<>();
 
-  private DeployCompiler(Graph g, QuantPlan plan, QuantParams params) {
+  private DeployCompiler(Graph g, QuantPlan plan, QuantParams params, Partition partition) {
     this.g = g;
     this.plan = plan;
     this.params = params;
     this.shapes = ShapeInference.infer(g);
+    this.targeted = partition != null;
+    if (partition != null) for (Partition.Placement p : partition.placements()) if (!p.dpu()) onCpu.add(p.node());
   }
 
   /**
    * @param g the inference graph (BatchNorm folded, activations fused) that was calibrated
    */
   public static DeployModel compile(Graph g, QuantConfig cfg, QuantParams params, String sourceSha256) {
+    return compile(g, cfg, params, sourceSha256, null);
+  }
+
+  /**
+   * @param partition where a DPU target runs each node of {@code g} (null: everything must
+   *     compile to DPU layers); its CPU nodes become CPU layers
+   */
+  public static DeployModel compile(Graph g, QuantConfig cfg, QuantParams params, String sourceSha256, Partition partition) {
     List<String> target = new ArrayList<>();
     if (cfg.weightGranularity() != Granularity.PER_TENSOR) {
       target.add("weights are quantized " + cfg.weightGranularity().key() + " (--weight-granularity): the DPU has one fix_point per tensor");
@@ -73,7 +93,7 @@ public final class DeployCompiler {
     // a non-DPU calibration has no fix_points to compile: refuse before looking at the layers
     if (!cfg.dpuStyle()) throw new DeployException("cannot deploy: " + String.join("; ", target) + "; recalibrate with the defaults");
     QuantPlan plan = QuantPlan.of(g, cfg);
-    DeployCompiler c = new DeployCompiler(g, plan, params);
+    DeployCompiler c = new DeployCompiler(g, plan, params, partition);
     c.problems.addAll(target);
     return c.run(sourceSha256);
   }
@@ -113,10 +133,8 @@ public final class DeployCompiler {
     boolean quantized = plan.pointOf(out) != null && n.inputs().stream()
         .filter(i -> !i.isEmpty() && !g.initializers().containsKey(i)).allMatch(i -> plan.pointOf(i) != null);
     String t = n.opType();
-    if (!quantized) {
-      problems.add("node " + n.describe() + " is outside the quantized region (float CPU subgraphs are not supported yet)");
-      return null;
-    }
+    // outside the quantized region the fake-quant model computes in float too
+    if (!quantized || onCpu.contains(n)) return cpu(n, ins);
     values.put(out, intValue(out, out));
     Layer.Builder l = Layer.newBuilder().setName(n.name()).addAllInputs(ins).setOutput(out)
         .setRounding(rounding(act(out).rounding()));
@@ -140,9 +158,49 @@ public final class DeployCompiler {
       }
       default:
         if (RESHAPES.contains(t)) return l.setOp(Op.RESHAPE);
-        problems.add("node " + n.describe() + ": no DPU op for " + t);
+        problems.add("node " + n.describe() + ": no DPU op for " + t + (targeted ? "" : " (deploy with --target to run it on the CPU)"));
         return null;
     }
+  }
+
+  /**
+   * A node run on the CPU in float: its fake-quant form (quantized weights, the DPU's pooling
+   * divisor and LeakyReLU slope, exact sums where fake-quant has them) as a one-node ONNX model;
+   * integer inputs are dequantized, and the output is quantized at its fix_point when it has one.
+   */
+  private Layer.Builder cpu(Node n, List<String> ins) {
+    if (n.outputs().size() != 1) {
+      problems.add("node " + n.describe() + ": a CPU layer has one output, " + n.opType() + " has " + n.outputs().size());
+      return null;
+    }
+    if (fakeQuant == null) fakeQuant = new QuantizedModel(g, plan, params).graph();
+    String out = n.outputs().get(0);
+    Node fq = fakeQuant.producer(out);
+    List<ValueInfo> inputs = new ArrayList<>();
+    Map<String, Tensor> inits = new LinkedHashMap<>();
+    for (String i : fq.inputs()) {
+      if (i.isEmpty()) continue;
+      Tensor c = fakeQuant.initializers().get(i);
+      if (c != null) {
+        inits.put(i, c);
+      } else if (inputs.stream().noneMatch(v -> v.name().equals(i))) {
+        inputs.add(new ValueInfo(i, shapes.get(i)));
+      }
+    }
+    Graph sub = new Graph(n.name().isEmpty() ? out : n.name(), inputs, List.of(out), inits, List.of(fq));
+    long opset = Math.min(fq.attributes().opset(), OnnxImporter.MAX_OPSET);
+    boolean integer = plan.pointOf(out) != null;
+    values.put(out, integer ? intValue(out, out) : floatValue(out));
+    Layer.Builder l = Layer.newBuilder().setName(n.name().isEmpty() ? out : n.name()).setOp(Op.CPU).setOutput(out)
+        .setOnnxModel(OnnxExporter.exportVerbatim(sub, opset).toByteString());
+    // the layer's inputs in the order of the embedded model's (deduplicated) inputs
+    Map<String, String> rename = new LinkedHashMap<>();
+    List<String> raw = new ArrayList<>();
+    for (String i : n.inputs()) if (!i.isEmpty() && !g.initializers().containsKey(i)) raw.add(i);
+    for (int j = 0; j < raw.size(); j++) rename.putIfAbsent(raw.get(j), ins.get(j));
+    for (ValueInfo v : inputs) l.addInputs(rename.get(v.name()));
+    if (integer) l.setRounding(rounding(act(out).rounding()));
+    return l;
   }
 
   private Layer.Builder conv(Node n, Layer.Builder l) {

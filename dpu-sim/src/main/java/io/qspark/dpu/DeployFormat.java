@@ -75,6 +75,7 @@ public final class DeployFormat {
         }
       }
       if (l.getOp() == Op.ELTWISE_ADD && l.getInputShiftsCount() != l.getInputsCount()) throw corrupt(where, what + " has no shift per input");
+      if (l.getOp() == Op.CPU && l.getOnnxModel().isEmpty()) throw corrupt(where, what + " is a CPU layer without its model");
       written.add(l.getOutput());
     }
     for (String o : m.getOutputsList()) if (!written.contains(o)) throw corrupt(where, "output '" + o + "' is never written");

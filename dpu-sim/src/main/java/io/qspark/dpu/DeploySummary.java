@@ -27,6 +27,7 @@ public final class DeploySummary {
         case AVG_POOL -> "sum * " + l.getMultiplier() + " >> " + l.getAvgShift();
         case ELTWISE_ADD -> "input shifts " + l.getInputShiftsList() + ", output shift " + l.getOutputShift();
         case CONV, FC -> "accumulator bound " + l.getAccumulatorBound();
+        case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "");
         default -> "";
       };
       sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", l.getName(), l.getOp(),
@@ -36,5 +37,15 @@ public final class DeploySummary {
           weighted ? l.getActivation() : "-", other));
     }
     return sb.toString();
+  }
+
+  /** The op types of a CPU layer's embedded model. */
+  private static String cpuOps(Layer l) {
+    try {
+      var g = io.qspark.kernels.onnx.proto.OnnxProto.ModelProto.parseFrom(l.getOnnxModel()).getGraph();
+      return g.getNodeList().stream().map(n -> n.getOpType()).collect(java.util.stream.Collectors.joining(", "));
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return "(unreadable model)";
+    }
   }
 }

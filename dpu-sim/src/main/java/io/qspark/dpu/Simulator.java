@@ -4,7 +4,11 @@ import io.qspark.dpu.proto.DeployProto;
 import io.qspark.dpu.proto.DeployProto.DeployModel;
 import io.qspark.dpu.proto.DeployProto.Layer;
 import io.qspark.dpu.proto.DeployProto.Value;
+import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.graph.GraphException;
+import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.ops.ExactConv;
@@ -26,7 +30,7 @@ import java.util.Map;
  * 2^24), then one flat requantization pass ({@link FastIntegerOps}); two-input eltwise adds
  * have a fast loop too. Everything else runs the long-accumulator reference kernels of
  * {@link IntegerOps}, which the fast paths are tested against. Convs beyond the bound sum
- * exactly in chunks ({@link ExactConv}) as fake-quant does.
+ * exactly in chunks ({@link ExactConv}) as fake-quant does; CPU layers run in float.
  * Stateless between calls; one instance may serve several threads.
  */
 public final class Simulator {
@@ -171,6 +175,8 @@ public final class Simulator {
           env.put(o, new Slot(s, y, null));
         };
       }
+      case CPU:
+        return cpu(l, out, r);
       default:
         throw new DeployException("deploy model: layer '" + l.getName() + "' has op " + l.getOp() + ", which this simulator does not run");
     }
@@ -292,6 +298,49 @@ public final class Simulator {
     };
     return new FastIntegerOps.Requantizer(l.getHasBias() ? l.getShiftBias() : 0, l.getShiftCut(), kind, l.getActMin(),
         l.getActMax(), in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
+  }
+
+  /**
+   * A CPU layer: its embedded model run in float by qspark's executor on the dequantized inputs
+   * (exactly the floats fake-quant holds), the output quantized as fake-quant quantizes it.
+   */
+  private Step cpu(Layer l, Value out, Rounding r) {
+    Graph g;
+    Executor ex;
+    try {
+      g = OnnxImporter.parse(l.getOnnxModel().toByteArray(), null, "CPU layer '" + l.getName() + "'").graph();
+      ex = new Executor(g, 1);
+    } catch (GraphException e) {
+      throw new DeployException("deploy model: " + e.getMessage(), e);
+    }
+    if (g.inputs().size() != l.getInputsCount() || g.outputs().size() != 1) {
+      throw new DeployException("deploy model: CPU layer '" + l.getName() + "' has " + l.getInputsCount() + " inputs and its model "
+          + g.inputs().size() + " inputs, " + g.outputs().size() + " outputs");
+    }
+    FixPoint q = out.getInteger() ? new FixPoint(out.getBits(), out.getFixPoint(), r) : null;
+    List<String> ins = l.getInputsList();
+    return env -> {
+      Map<String, Tensor> feeds = new HashMap<>();
+      for (int j = 0; j < ins.size(); j++) {
+        Slot x = env.get(ins.get(j));
+        float[] f = x.floats;
+        if (f == null) {
+          int fp = values.get(ins.get(j)).getFixPoint();
+          f = new float[x.ints.length];
+          for (int i = 0; i < f.length; i++) f[i] = (float) Math.scalb((double) x.ints[i], -fp);
+        }
+        feeds.put(g.inputs().get(j).name(), Tensor.of(f, x.shape));
+      }
+      Tensor y = ex.run(feeds).get(g.outputs().get(0));
+      if (q == null) {
+        env.put(o(l), new Slot(y.shape(), null, y.data()));
+        return;
+      }
+      float[] v = y.data();
+      int[] yi = new int[v.length];
+      for (int i = 0; i < v.length; i++) yi[i] = q.quantize(v[i]);
+      env.put(o(l), new Slot(y.shape(), yi, null));
+    };
   }
 
   private static String o(Layer l) {

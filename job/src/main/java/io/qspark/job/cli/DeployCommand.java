@@ -9,6 +9,9 @@ import io.qspark.job.UserError;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.QuantInfo;
+import io.qspark.kernels.target.DpuTarget;
+import io.qspark.kernels.target.Partition;
+import io.qspark.kernels.target.Partitioner;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -39,8 +42,14 @@ final class DeployCommand implements Callable<Integer> {
   @Option(names = "--overwrite", order = 3, description = "Replace --out if it exists (atomically).")
   boolean overwrite;
 
+  @Option(names = "--target", order = 4, paramLabel = "TARGET", description = {TargetOption.DESCRIPTION,
+      "Nodes the target cannot run (see `inspect --target`) become float CPU layers, dequantized at their inputs and"
+          + " quantized at their outputs as the calibration decided. Without it every node must compile to a DPU layer."})
+  String target;
+
   @Override
   public Integer call() throws IOException {
+    DpuTarget t = target == null ? null : TargetOption.resolve(target); // a bad target fails before any reading
     Path info = calib.resolve("quant_info.json"), onnx = calib.resolve("float_model.onnx");
     if (!Files.isRegularFile(info) || !Files.isRegularFile(onnx)) {
       throw new UserError(calib + " is not a calibration folder (needs quant_info.json and float_model.onnx)");
@@ -55,7 +64,8 @@ final class DeployCommand implements Callable<Integer> {
     Model m = Model.load(onnx).forInference();
     DeployModel dm;
     try {
-      dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256());
+      Partition partition = t == null ? null : Partitioner.partition(m.graph(), t);
+      dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
     } catch (DeployException e) {
       throw new UserError(calib + ": " + e.getMessage(), e);
     }

@@ -35,6 +35,20 @@ public final class OnnxExporter {
    */
   public static ModelProto export(Graph g, long opset, Map<String, TensorProto> typed,
       Map<String, String> metadata, List<NodeProto> extraNodesFirst) {
+    return export(g, opset, typed, metadata, extraNodesFirst, false);
+  }
+
+  /**
+   * The graph with every node as qspark holds it, fused activations and reserved attributes
+   * included: a model for qspark's own executor (a deploy model's CPU layers), which other
+   * runtimes would not read as intended.
+   */
+  public static ModelProto exportVerbatim(Graph g, long opset) {
+    return export(g, opset, Map.of(), Map.of(), List.of(), true);
+  }
+
+  private static ModelProto export(Graph g, long opset, Map<String, TensorProto> typed,
+      Map<String, String> metadata, List<NodeProto> extraNodesFirst, boolean verbatim) {
     GraphProto.Builder gb = GraphProto.newBuilder().setName(g.name());
     for (ValueInfo in : g.inputs()) gb.addInput(valueInfo(in.name(), in.shape()));
     for (String out : g.outputs()) gb.addOutput(valueInfo(out, null));
@@ -43,7 +57,13 @@ public final class OnnxExporter {
       if (!g.initializers().containsKey(name)) gb.addInitializer(t);
     });
     gb.addAllNode(extraNodesFirst);
-    for (Node n : g.nodes()) addNode(gb, n);
+    for (Node n : g.nodes()) {
+      if (verbatim) {
+        gb.addNode(verbatimNode(n));
+      } else {
+        addNode(gb, n);
+      }
+    }
     ModelProto.Builder mb = ModelProto.newBuilder()
         .setIrVersion(IR_VERSION)
         .setProducerName("qspark")
@@ -53,6 +73,14 @@ public final class OnnxExporter {
         .setGraph(gb);
     metadata.forEach((k, v) -> mb.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
     return mb.build();
+  }
+
+  private static NodeProto verbatimNode(Node n) {
+    NodeProto.Builder nb = NodeProto.newBuilder().setName(n.name()).setOpType(n.opType()).addAllInput(n.inputs())
+        .addAllOutput(n.outputs());
+    if (!n.domain().isEmpty()) nb.setDomain(n.domain());
+    n.attributes().asMap().forEach((k, v) -> nb.addAttribute(attribute(k, v)));
+    return nb.build();
   }
 
   private static void addNode(GraphProto.Builder gb, Node n) {
