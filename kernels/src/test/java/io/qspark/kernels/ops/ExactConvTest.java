@@ -12,12 +12,15 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * A 3x3x512 conv on integers whose partial sums climb past 2^24 and come back: one float
- * accumulation loses low bits on the way (so a quantized result could round differently from
- * the DPU's), the chunked exact path equals the long accumulation on every output.
+ * A 3x3x512 conv and a long fully connected layer on integers whose partial sums climb past
+ * 2^24 and come back: one float accumulation loses low bits on the way (so a quantized result
+ * could round differently from the DPU's), the chunked exact path equals the long
+ * accumulation on every output.
  */
 class ExactConvTest {
   private static final int C = 512, M = 6, H = 5, K = C * 9;
+  /** A fully connected layer's reduction, long enough to round in BLAS's blocked sums. */
+  private static final int KG = 1 << 17;
 
   @Test
   void chunkedSumsEqualLongAccumulationWhereFloatDoesNot() {
@@ -43,6 +46,40 @@ class ExactConvTest {
       if (plain[i] != (float) exact[i]) plainDiffers++;
     }
     assertTrue(plainDiffers > 0, "one float sum should have lost bits somewhere");
+  }
+
+  @Test
+  void chunkedGemmEqualsLongAccumulationWhereFloatDoesNot() {
+    Random rnd = new Random(9);
+    int rows = 3;
+    // BLAS keeps up to 32 partial sums per row, each of which must pass 2^24 for float to round
+    float[] x = new float[rows * KG];
+    for (int i = 0; i < x.length; i++) x[i] = 100 + rnd.nextInt(28);
+    float[] w = new float[M * KG];
+    for (int o = 0; o < M; o++) {
+      for (int i = 0; i < KG; i++) w[o * KG + i] = (i < KG / 2 ? 1 : -1) * (90 + rnd.nextInt(38));
+    }
+    float[] b = new float[M];
+    for (int o = 0; o < M; o++) b[o] = rnd.nextInt(255) - 127;
+    int differs = 0;
+    float[] plain = gemm(x, w, b, rows, 0);
+    float[] chunked = gemm(x, w, b, rows, AccumulatorBound.chunk(127, 8));
+    for (int r = 0; r < rows; r++) {
+      for (int o = 0; o < M; o++) {
+        long acc = (long) b[o];
+        for (int i = 0; i < KG; i++) acc += (long) x[r * KG + i] * (long) w[o * KG + i];
+        assertEquals((float) acc, chunked[r * M + o], "row " + r + " output " + o);
+        if (plain[r * M + o] != (float) acc) differs++;
+      }
+    }
+    assertTrue(differs > 0, "one float sum should have lost bits somewhere");
+  }
+
+  private static float[] gemm(float[] x, float[] w, float[] b, int rows, int chunk) {
+    Map<String, Object> a = new LinkedHashMap<>();
+    a.put("transB", 1L);
+    if (chunk > 0) a.put(ExactConv.CHUNK, (long) chunk);
+    return new Gemm(new Attributes(a)).forward(new Tensor[] {Tensor.of(x, rows, KG), Tensor.of(w, M, KG), Tensor.of(b, M)})[0].data();
   }
 
   private static float[] conv(float[] x, float[] w, float[] b, int chunk) {
