@@ -63,7 +63,7 @@ public final class AdaQuantJob {
       ScoringPlan plan, QuantConfig cfg, QuantParams params, AdaQuantOptions opt, Consumer<String> log) {
     Graph g = LoadedModels.get(model).model().graph();
     QuantPlan qp = QuantPlan.of(g, cfg);
-    try (SparkShards shards = new SparkShards(sc, images, model, plan, cfg, opt.imagesPerStep())) {
+    try (SparkShards shards = new SparkShards(sc, images, model, plan, cfg, opt)) {
       return AdaQuant.run(g, qp, params, cfg, opt, shards, log);
     } catch (Exception e) {
       throw EvaluationJob.translate(e);
@@ -96,18 +96,20 @@ public final class AdaQuantJob {
     private final ScoringPlan plan;
     private final QuantConfig cfg;
     private final int perStep;
+    private final int checkImages;
     private JavaRDD<Shard> shards;
     /** Decisions the cached shards were computed with: kept alive while Spark may recompute a lost partition from its lineage. */
     private final List<Broadcast<Decided>> lineage = new ArrayList<>();
 
     SparkShards(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model, ScoringPlan plan, QuantConfig cfg,
-        int perStep) {
+        AdaQuantOptions opt) {
       this.sc = sc;
       this.images = images;
       this.blob = sc.broadcast(model);
       this.plan = plan;
       this.cfg = cfg;
-      this.perStep = perStep;
+      this.perStep = opt.imagesPerStep();
+      this.checkImages = opt.checkImages();
     }
 
     private void replace(JavaRDD<Shard> next) {
@@ -193,8 +195,9 @@ public final class AdaQuantJob {
       Broadcast<Decided> bd = sc.broadcast(d);
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
+      int limit = checkImages;
       List<Tuple2<Integer, double[]>> es = new ArrayList<>(shards
-          .map(s -> new Tuple2<>(s.partition(), s.endToEnd(context(b.value(), c), bd.value()))).collect());
+          .map(s -> new Tuple2<>(s.partition(), s.endToEnd(context(b.value(), c), bd.value(), limit))).collect());
       bd.destroy();
       es.sort(Comparator.comparing(Tuple2::_1));
       double sse = 0, count = 0;
