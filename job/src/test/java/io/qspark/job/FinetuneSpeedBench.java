@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qspark.kernels.bench.BenchReport;
 import io.qspark.kernels.testing.Shared;
+import io.qspark.kernels.train.AdaQuantOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,14 +17,14 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The issue's speed figure: `finetune --adaquant-steps 20` (AdaQuant's default steps) against
+ * The issue's speed figure: `finetune --adaquant-steps S` at AdaQuant's default steps against
  * `calibrate` on resnet_s, 1,000 training images, W4A4, each the whole command in-process on
  * local[2] (its own Spark session, data, every stage, the error pass and the folder), in one
  * JVM, alternating after one untimed run of each. The ratio of the medians is the figure;
  * report.json's stage times say where finetune's time went.
  *
  * <p>{@code -Dqspark.bench.rounds=3}, {@code -Dqspark.bench.model=resnet_s},
- * {@code -Dqspark.bench.steps=20}.
+ * {@code -Dqspark.bench.steps=S} (default: {@link AdaQuantOptions#defaults()}'s).
  */
 @Tag("bench")
 class FinetuneSpeedBench {
@@ -31,7 +32,7 @@ class FinetuneSpeedBench {
   void finetuneVsCalibrate() throws Exception {
     int rounds = Integer.getInteger("qspark.bench.rounds", 3);
     String model = System.getProperty("qspark.bench.model", "resnet_s");
-    String steps = System.getProperty("qspark.bench.steps", "20");
+    String steps = System.getProperty("qspark.bench.steps", Integer.toString(AdaQuantOptions.defaults().steps()));
     Path work = Files.createTempDirectory("finetune-speed");
     List<String> common = List.of("--model", Shared.model(model + ".onnx").toString(), "--data", CalibrateSparkTest.TRAIN,
         "--mean", "72.94", "--std", "90.02", "--calib-size", "1000", "--master", "local[2]", "--bits", "4", "--overwrite");

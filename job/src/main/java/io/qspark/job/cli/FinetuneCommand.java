@@ -73,8 +73,9 @@ final class FinetuneCommand implements Callable<Integer> {
   @Option(names = "--adaquant-steps", paramLabel = "S", defaultValue = "0", order = 53,
       description = "AdaQuant (Hubara et al. 2020, as Vitis AI's fast fine-tune): Adam steps per layer over the"
           + " calibration images, tuning each conv/gemm's weights and bias so its quantized output matches the"
-          + " float one; a layer's update is kept only if the model's output error improves. 20 is Vitis'"
-          + " setting. Default: ${DEFAULT-VALUE} (off).")
+          + " float one; a layer's update is kept only if the model's output error improves. 10 (at a learning"
+          + " rate of 0.02 x std(W)) tunes as well as Vitis' 20 at 0.01 x std(W) in half the time."
+          + " Default: ${DEFAULT-VALUE} (off).")
   int adaquantSteps;
 
   @Option(names = "--adaquant-images-per-step", paramLabel = "N", defaultValue = "64", order = 54,

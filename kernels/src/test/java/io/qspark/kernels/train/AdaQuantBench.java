@@ -87,7 +87,8 @@ class AdaQuantBench {
     AdaQuantOptions d = AdaQuantOptions.defaults();
     AdaQuantOptions opt = d.withSteps(Integer.getInteger("qspark.bench.adaquant.steps", d.steps()))
         .withImagesPerStep(Integer.getInteger("qspark.bench.adaquant.per", d.imagesPerStep()))
-        .withCheckImages(Integer.getInteger("qspark.bench.adaquant.check", d.checkImages()));
+        .withCheckImages(Integer.getInteger("qspark.bench.adaquant.check", d.checkImages()))
+        .withLrScale(Double.parseDouble(System.getProperty("qspark.bench.adaquant.lr", Double.toString(d.lrScale()))));
     if (Boolean.parseBoolean(System.getProperty("qspark.bench.adaquant.time", "true"))) {
       AdaQuantTest.Setup s = AdaQuantTest.calibrate("resnet_s.onnx", 4);
       calibrationSeconds(s); // warm-up
