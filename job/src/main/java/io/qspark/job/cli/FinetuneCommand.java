@@ -54,7 +54,8 @@ final class FinetuneCommand implements Callable<Integer> {
   @Option(names = "--cle", order = 50,
       description = "Cross-layer equalization (Nagel et al. 2019) of conv -> conv pairs whose first output feeds"
           + " only the second through no activation, ReLU or LeakyReLU (depthwise convs included); pairs across"
-          + " a residual fan-out are left alone. The float model computes the same function.")
+          + " a residual fan-out are left alone. The float model computes the same function. Kept only if"
+          + " the quantized model then agrees with the float one on more calibration images.")
   boolean cle;
 
   @Option(names = "--cle-relu6", paramLabel = "R", defaultValue = "keep", order = 51,
@@ -67,7 +68,8 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "Empirical bias correction: per output channel, the mean change E[(W_q - W) x] of each"
           + " conv/gemm's pre-activation output over the calibration images is taken from its bias, layer"
           + " wave by layer wave in topological order; per-channel sums are exact, so the biases do not"
-          + " depend on partitioning.")
+          + " depend on partitioning. Kept only if the quantized model then agrees with the float one on"
+          + " more calibration images.")
   boolean biasCorrection;
 
   @Option(names = "--adaquant-steps", paramLabel = "S", defaultValue = "0", order = 53,
@@ -110,16 +112,27 @@ final class FinetuneCommand implements Callable<Integer> {
     try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), data,
         preprocess, quant, spark, err)) {
       long t = lap(stages, LOAD, t0);
-      Graph g = original.graph();
+      EditedModel edited = EditedModel.of(original.graph(), name);
+      // the calibration of `edited`, once a stage has made one
+      CalibrationSession.Calibrated known = null;
       if (cle) {
-        CrossLayerEqualization.Result r = CrossLayerEqualization.apply(g, relu6);
-        g = r.graph();
-        done.put(CLE, cleSummary(r));
+        CrossLayerEqualization.Result r = CrossLayerEqualization.apply(original.graph(), relu6);
+        Map<String, Object> summary = cleSummary(r);
+        EditedModel equalized = EditedModel.of(r.graph(), name);
+        CalibrationSession.Calibrated plain = session.calibrate(edited.model(), edited.blob(), "finetune: CLE, without");
+        CalibrationSession.Calibrated eq = session.calibrate(equalized.model(), equalized.blob(), "finetune: CLE, with");
+        if (keep(session, name, summary, "cross-layer equalization", edited, plain, equalized, eq)) {
+          edited = equalized;
+          known = eq;
+        } else {
+          known = plain;
+        }
+        done.put(CLE, summary);
+        t = lap(stages, CLE, t);
       }
-      EditedModel edited = EditedModel.of(g, name);
-      if (cle) t = lap(stages, CLE, t);
       if (biasCorrection) {
-        CalibrationSession.Calibrated before = session.calibrate(edited.model(), edited.blob(), "finetune: bias correction");
+        CalibrationSession.Calibrated before = known != null ? known
+            : session.calibrate(edited.model(), edited.blob(), "finetune: bias correction");
         int[] layers = {0, 0};
         Graph corrected = BiasCorrection.correct(edited.model().graph(), before.plan(), before.params(), session.cfg,
             (graph, plan, params, wave, index, count) -> {
@@ -130,10 +143,18 @@ final class FinetuneCommand implements Callable<Integer> {
               return BiasCorrectionJob.measure(session.runtime.context(), session.images, e.blob().quantized(info),
                   session.plan, wave, session.partitions, "finetune: bias correction wave " + (index + 1) + "/" + count);
             });
-        edited = EditedModel.of(corrected, name);
+        EditedModel correctedModel = EditedModel.of(corrected, name);
+        CalibrationSession.Calibrated after = session.calibrate(correctedModel.model(), correctedModel.blob(),
+            "finetune: bias correction, with");
         Map<String, Object> bc = new LinkedHashMap<>();
         bc.put("layers", layers[0]);
         bc.put("waves", layers[1]);
+        if (keep(session, name, bc, "bias correction", edited, before, correctedModel, after)) {
+          edited = correctedModel;
+          known = after;
+        } else {
+          known = before;
+        }
         done.put(BIAS_CORRECTION, bc);
         t = lap(stages, BIAS_CORRECTION, t);
       }
@@ -142,7 +163,8 @@ final class FinetuneCommand implements Callable<Integer> {
         // AdaQuant tunes each layer against the fix_points of the layers before and after it and
         // recomputes its own; those are the ones it validated end to end, so they are the result
         // (the statistics recorded are those of the calibration it started from)
-        CalibrationSession.Calibrated before = session.calibrate(edited.model(), edited.blob(), "finetune: AdaQuant calibration");
+        CalibrationSession.Calibrated before = known != null ? known
+            : session.calibrate(edited.model(), edited.blob(), "finetune: AdaQuant calibration");
         AdaQuantOptions opt = AdaQuantOptions.defaults().withSteps(adaquantSteps).withImagesPerStep(adaquantImagesPerStep);
         AdaQuant.Result r = AdaQuantJob.run(session.runtime.context(), session.images, edited.blob(), session.plan,
             session.cfg, before.params(), opt, session.partitions, msg -> LOG.info("finetune: AdaQuant: " + msg));
@@ -157,7 +179,7 @@ final class FinetuneCommand implements Callable<Integer> {
         done.put(ADAQUANT, aq);
         t = lap(stages, ADAQUANT, t);
       } else {
-        c = session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
+        c = known != null ? known : session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
         t = lap(stages, FINAL_CALIBRATION, t);
       }
       session.write(edited.model(), name, edited.blob(), c,
@@ -165,6 +187,28 @@ final class FinetuneCommand implements Callable<Integer> {
           Map.of("finetune", done));
     }
     return ExitCodes.OK;
+  }
+
+  /**
+   * Whether a stage's change to the float model is kept: only if the quantized model then
+   * agrees with the float model on more calibration images than without it. Equalization and
+   * bias correction help where per-tensor ranges are unbalanced or weight rounding shifts
+   * channel means, and can cost accuracy elsewhere (resnet_s at W4A4: CLE -3.0 points of
+   * top-1), so, as AdaQuant does per layer, a change is judged by its effect on the model.
+   */
+  private static boolean keep(CalibrationSession session, String name, Map<String, Object> summary, String stage,
+      EditedModel without, CalibrationSession.Calibrated withoutCal, EditedModel with, CalibrationSession.Calibrated withCal) {
+    long a = session.agreeing(without.model(), without.blob(), name, withoutCal);
+    long b = session.agreeing(with.model(), with.blob(), name, withCal);
+    boolean keep = b > a;
+    summary.put("agreeing_images_without", a);
+    summary.put("agreeing_images_with", b);
+    summary.put("kept", keep);
+    if (!keep) {
+      LOG.info("finetune: " + stage + " not kept: the quantized model agrees with the float one on " + b
+          + " calibration images with it, " + a + " without");
+    }
+    return keep;
   }
 
   private CrossLayerEqualization.Relu6 relu6() {
