@@ -41,7 +41,13 @@ class FinetuneSparkTest {
     }
     Map<String, Object> report = (Map<String, Object>) Json.read(Files.readString(out.resolve("report.json")));
     List<String> stages = ((List<Map<String, Object>>) report.get("stages")).stream().map(s -> (String) s.get("stage")).toList();
-    assertEquals(List.of("load", "cross_layer_equalization", "bias_correction", "final_calibration", "error_pass"), stages);
+    assertEquals(List.of("load", "cross_layer_equalization", "bias_correction", "check_against_ptq", "final_calibration",
+        "error_pass"), stages);
+    // the changes are kept because the quantized model agrees with the float one far more often
+    Map<String, Object> cle = (Map<String, Object>) ((Map<String, Object>) report.get("finetune")).get("check_against_ptq");
+    assertEquals(true, cle.get("kept"), cle.toString());
+    assertTrue(((Number) cle.get("agreeing_images_with")).longValue() > ((Number) cle.get("agreeing_images_without")).longValue() + 500,
+        cle.toString());
     // the fix_points belong to the float model in the folder, not to the file given
     Map<String, Object> info = (Map<String, Object>) Json.read(Files.readString(out.resolve("quant_info.json")));
     String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(out.resolve("float_model.onnx"))));

@@ -10,6 +10,7 @@ import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import io.qspark.kernels.testing.Top1;
+import io.qspark.kernels.train.AdaQuantOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,14 +21,15 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The finetune table of BENCHMARKS.md: per model and width, plain PTQ (`calibrate`), +CLE and
- * +CLE+bias correction (`finetune`), each through the command line as a Spark job on local[2]
+ * The finetune table of BENCHMARKS.md: per model and width, plain PTQ (`calibrate`), +CLE,
+ * +CLE+bias correction and +CLE+bias correction+AdaQuant at its default steps (`finetune`), each through the command line as a Spark job on local[2]
  * from the first 1,000 training images, then scored on the 10,000 test images.
  * Wall time is the quantizing command's, Spark start-up included. mbv2_s also gets the rows with
  * ReLU6 replaced by ReLU (--cle-relu6 relu), and that float model's own top-1.
  *
  * <p>{@code -Dqspark.bench.models=resnet_s_imb,...} and {@code -Dqspark.bench.widths=8,W4A8,...}
- * select a part of the table; {@code -Dqspark.bench.relu6=8,...} the widths of mbv2_s's ReLU rows.
+ * select a part of the table, {@code -Dqspark.bench.rows=PTQ,+AdaQuant,...} its rows; {@code -Dqspark.bench.relu6=8,...}
+ * the widths of mbv2_s's ReLU rows (empty: none).
  */
 @Tag("bench")
 class FinetuneTableBench {
@@ -41,6 +43,7 @@ class FinetuneTableBench {
     List<String> models = List.of(System.getProperty("qspark.bench.models", "resnet_s,mbv2_s,resnet_s_imb").split(","));
     List<String> widths = List.of(System.getProperty("qspark.bench.widths", "8,6,W4A8,W4A4").split(","));
     List<String> relu6Widths = List.of(System.getProperty("qspark.bench.relu6", String.join(",", widths)).split(","));
+    List<String> rowNames = List.of(System.getProperty("qspark.bench.rows", "PTQ,+CLE,+CLE+BC,+AdaQuant").split(","));
     Path work = Files.createTempDirectory("finetune-bench");
     StringBuilder b = new StringBuilder("## finetune: quantized top-1 (10,000 test images) and wall time per row\n\n")
         .append(BenchReport.header()).append("Load average before: ").append(BenchReport.loadAverage())
@@ -58,11 +61,14 @@ class FinetuneTableBench {
       rows.add(new String[] {"PTQ", "calibrate"});
       rows.add(new String[] {"+CLE", "finetune", "--cle"});
       rows.add(new String[] {"+CLE+BC", "finetune", "--cle", "--bias-correction"});
-      if (model.equals("mbv2_s") && !relu6Widths.isEmpty()) {
+      rows.add(new String[] {"+AdaQuant", "finetune", "--cle", "--bias-correction", "--adaquant-steps",
+          Integer.toString(AdaQuantOptions.defaults().steps())});
+      if (model.equals("mbv2_s") && relu6Widths.stream().anyMatch(w -> !w.isEmpty())) {
         rows.add(new String[] {"+CLE (ReLU6 -> ReLU)", "finetune", "--cle", "--cle-relu6", "relu"});
         rows.add(new String[] {"+CLE (ReLU6 -> ReLU)+BC", "finetune", "--cle", "--cle-relu6", "relu", "--bias-correction"});
       }
       for (String[] row : rows) {
+        if (!rowNames.contains(row[0]) && !row[0].contains("ReLU6")) continue;
         b.append("| ").append(model).append(" | ").append(row[0]).append(" |");
         for (String[] w : WIDTHS) {
           if (!widths.contains(w[0])) continue;
@@ -81,9 +87,6 @@ class FinetuneTableBench {
         }
         b.append('\n');
       }
-      b.append("| ").append(model).append(" | +AdaQuant |");
-      for (String[] w : WIDTHS) if (widths.contains(w[0])) b.append(" - | - |");
-      b.append('\n');
     }
     b.append('\n').append(floatNote).append("Load average after: ").append(BenchReport.loadAverage()).append('\n');
     System.out.println(b);

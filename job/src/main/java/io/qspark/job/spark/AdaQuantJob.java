@@ -34,7 +34,7 @@ import scala.Tuple2;
 /**
  * AdaQuant (fast fine-tune) as a Spark job. Each partition's images become one {@link Shard}
  * holding its cached activations, persisted MEMORY_AND_DISK and replaced (the old one
- * unpersisted) as the layers advance. Per Adam step the driver broadcasts the layer's weights,
+ * unpersisted) as the layers advance. Per Adam step the driver sends the layer's weights with the tasks,
  * every partition computes its gradient over its own images, and the parts come back by
  * treeAggregate as a {@link GradientSum}, summed in partition order: the tuned weights depend
  * on the partitioning only, never on task timing. The optimizer runs on the driver
@@ -63,7 +63,7 @@ public final class AdaQuantJob {
       ScoringPlan plan, QuantConfig cfg, QuantParams params, AdaQuantOptions opt, Consumer<String> log) {
     Graph g = LoadedModels.get(model).model().graph();
     QuantPlan qp = QuantPlan.of(g, cfg);
-    try (SparkShards shards = new SparkShards(sc, images, model, plan, cfg, opt.imagesPerStep())) {
+    try (SparkShards shards = new SparkShards(sc, images, model, plan, cfg, opt)) {
       return AdaQuant.run(g, qp, params, cfg, opt, shards, log);
     } catch (Exception e) {
       throw EvaluationJob.translate(e);
@@ -96,18 +96,20 @@ public final class AdaQuantJob {
     private final ScoringPlan plan;
     private final QuantConfig cfg;
     private final int perStep;
+    private final int checkImages;
     private JavaRDD<Shard> shards;
     /** Decisions the cached shards were computed with: kept alive while Spark may recompute a lost partition from its lineage. */
     private final List<Broadcast<Decided>> lineage = new ArrayList<>();
 
     SparkShards(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model, ScoringPlan plan, QuantConfig cfg,
-        int perStep) {
+        AdaQuantOptions opt) {
       this.sc = sc;
       this.images = images;
       this.blob = sc.broadcast(model);
       this.plan = plan;
       this.cfg = cfg;
-      this.perStep = perStep;
+      this.perStep = opt.imagesPerStep();
+      this.checkImages = opt.checkImages();
     }
 
     private void replace(JavaRDD<Shard> next) {
@@ -162,26 +164,23 @@ public final class AdaQuantJob {
 
     @Override
     public GradientSum gradient(int layer, LayerWeights lw, int step) {
-      Broadcast<LayerWeights> bw = sc.broadcast(lw);
+      // one layer's weights (at most a few hundred KB) travel with the tasks: a broadcast per
+      // step, created and destroyed, cost more than the step's own work on small layers
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       int per = perStep;
       sc.setJobGroup("qspark", "finetune: AdaQuant, layer " + layer + ", step " + step, false);
-      GradientSum sum = shards.map(s -> new GradientSum().add(s.partition(),
-          s.gradient(context(b.value(), c), layer, bw.value(), step, per)))
+      return shards.map(s -> new GradientSum().add(s.partition(),
+          s.gradient(context(b.value(), c), layer, lw, step, per)))
           .treeAggregate(new GradientSum(), GradientSum::merge, GradientSum::merge);
-      bw.destroy();
-      return sum;
     }
 
     @Override
     public LayerOutput output(int layer, LayerWeights lw) {
-      Broadcast<LayerWeights> bw = sc.broadcast(lw);
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       List<Tuple2<Integer, LayerOutput>> outs = new ArrayList<>(shards
-          .map(s -> new Tuple2<>(s.partition(), s.output(context(b.value(), c), layer, bw.value()))).collect());
-      bw.destroy();
+          .map(s -> new Tuple2<>(s.partition(), s.output(context(b.value(), c), layer, lw))).collect());
       outs.sort(Comparator.comparing(Tuple2::_1));
       LayerOutput r = outs.get(0)._2();
       for (int i = 1; i < outs.size(); i++) r = r.merge(outs.get(i)._2());
@@ -193,8 +192,9 @@ public final class AdaQuantJob {
       Broadcast<Decided> bd = sc.broadcast(d);
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
+      int limit = checkImages;
       List<Tuple2<Integer, double[]>> es = new ArrayList<>(shards
-          .map(s -> new Tuple2<>(s.partition(), s.endToEnd(context(b.value(), c), bd.value()))).collect());
+          .map(s -> new Tuple2<>(s.partition(), s.endToEnd(context(b.value(), c), bd.value(), limit))).collect());
       bd.destroy();
       es.sort(Comparator.comparing(Tuple2::_1));
       double sse = 0, count = 0;

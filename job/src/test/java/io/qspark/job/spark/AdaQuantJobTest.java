@@ -83,7 +83,7 @@ class AdaQuantJobTest {
   }
 
   private static AdaQuant.Result local(int parts, AdaQuantOptions opt) {
-    try (LocalShards s = new LocalShards(graph, QuantPlan.of(graph, cfg), input, parts, 2, opt.imagesPerStep())) {
+    try (LocalShards s = new LocalShards(graph, QuantPlan.of(graph, cfg), input, parts, 2, opt)) {
       return AdaQuant.run(graph, QuantPlan.of(graph, cfg), params, cfg, opt, s, null);
     }
   }

@@ -4,7 +4,7 @@ import io.qspark.kernels.quant.FixPoint;
 
 /**
  * One layer's float weights and bias as the optimizer holds them, with the fix_points they are
- * fake-quantized to in the forward pass; what the driver broadcasts each step.
+ * fake-quantized to in the forward pass; what the driver sends the shards each step.
  *
  * @param bias null when the layer has none
  */

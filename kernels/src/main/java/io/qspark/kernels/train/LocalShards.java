@@ -21,6 +21,7 @@ public final class LocalShards implements Shards {
   private final Tensor data;
   private final int parts;
   private final int perStep;
+  private final int checkImages;
   private final ExecutorService pool;
   private List<Shard> shards;
 
@@ -28,6 +29,16 @@ public final class LocalShards implements Shards {
    * @param perStep images per shard and optimizer step (0: all of them)
    */
   public LocalShards(Graph graph, QuantPlan plan, Tensor data, int parts, int threads, int perStep) {
+    this(graph, plan, data, parts, threads, perStep, 0);
+  }
+
+  /** Shards for AdaQuant with these options' images per step and images of the end-to-end check. */
+  public LocalShards(Graph graph, QuantPlan plan, Tensor data, int parts, int threads, AdaQuantOptions opt) {
+    this(graph, plan, data, parts, threads, opt.imagesPerStep(), opt.checkImages());
+  }
+
+  private LocalShards(Graph graph, QuantPlan plan, Tensor data, int parts, int threads, int perStep, int checkImages) {
+    this.checkImages = checkImages;
     this.ctx = new ShardContext(graph, plan);
     this.data = data;
     this.parts = Math.max(1, Math.min(parts, data.dim(0)));
@@ -88,7 +99,7 @@ public final class LocalShards implements Shards {
 
   @Override
   public double endToEnd(Decided d) {
-    List<double[]> es = each(p -> shards.get(p).endToEnd(ctx, d));
+    List<double[]> es = each(p -> shards.get(p).endToEnd(ctx, d, checkImages));
     double sse = 0, count = 0;
     for (double[] e : es) {
       sse += e[0];

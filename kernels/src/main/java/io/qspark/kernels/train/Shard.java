@@ -100,10 +100,16 @@ public final class Shard implements java.io.Serializable {
 
   /** {squared error, count} of the quantized model's outputs under d against the float model's. */
   public double[] endToEnd(ShardContext ctx, Decided d) {
+    return endToEnd(ctx, d, 0);
+  }
+
+  /** The same on the shard's first {@code limit} images (0: all). */
+  public double[] endToEnd(ShardContext ctx, Decided d, int limit) {
+    int n = limit <= 0 ? images : Math.min(limit, images);
     double sse = 0;
     long count = 0;
-    for (int from = 0; from < images; from += CHUNK) {
-      int to = Math.min(images, from + CHUNK);
+    for (int from = 0; from < n; from += CHUNK) {
+      int to = Math.min(n, from + CHUNK);
       Values q = new Values();
       for (String name : quantized.names()) q.put(name, quantized.get(name).slice0(from, to));
       runQuantized(ctx, q, quantPos, ctx.graph.nodes().size(), d, true);

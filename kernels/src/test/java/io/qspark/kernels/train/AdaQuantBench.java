@@ -84,14 +84,18 @@ class AdaQuantBench {
   @Test
   void timeAndTop1() throws Exception {
     StringBuilder b = new StringBuilder("## AdaQuant\n\nLoad average before: " + io.qspark.kernels.bench.BenchLoad.now() + "\n\n");
-    AdaQuantOptions opt = AdaQuantOptions.defaults();
+    AdaQuantOptions d = AdaQuantOptions.defaults();
+    AdaQuantOptions opt = d.withSteps(Integer.getInteger("qspark.bench.adaquant.steps", d.steps()))
+        .withImagesPerStep(Integer.getInteger("qspark.bench.adaquant.per", d.imagesPerStep()))
+        .withCheckImages(Integer.getInteger("qspark.bench.adaquant.check", d.checkImages()))
+        .withLrScale(Double.parseDouble(System.getProperty("qspark.bench.adaquant.lr", Double.toString(d.lrScale()))));
     if (Boolean.parseBoolean(System.getProperty("qspark.bench.adaquant.time", "true"))) {
       AdaQuantTest.Setup s = AdaQuantTest.calibrate("resnet_s.onnx", 4);
       calibrationSeconds(s); // warm-up
       List<Double> calib = new ArrayList<>();
       calib.add(calibrationSeconds(s));
       long t0 = System.nanoTime();
-      TimedShards timed = new TimedShards(new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt.imagesPerStep()));
+      TimedShards timed = new TimedShards(new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt));
       try (timed) {
         AdaQuant.run(s.graph(), s.plan(), s.params(), s.cfg(), opt, timed, null);
       }
@@ -105,7 +109,7 @@ class AdaQuantBench {
     }
     String[] models = System.getProperty("qspark.bench.adaquant.models", "resnet_s,mbv2_s,resnet_s_imb").split(",");
     String[] configs = System.getProperty("qspark.bench.adaquant.configs", "W4A4,W4A8,8b,6b").split(",");
-    b.append("| model | float | config | PTQ (mse) | AdaQuant | layers kept | AdaQuant s |\n|---|---:|---|---:|---:|---:|---:|\n");
+    b.append(opt).append("\n\n| model | float | config | PTQ (mse) | AdaQuant | layers kept | AdaQuant s |\n|---|---:|---|---:|---:|---:|---:|\n");
     Tensor test = Shared.testImages(10_000);
     int[] labels = Shared.testLabels(10_000);
     for (String m : models) {
@@ -115,7 +119,7 @@ class AdaQuantBench {
         double ptq = AdaQuantTest.top1(s.graph(), s.plan(), s.params(), test, labels);
         long t0 = System.nanoTime();
         AdaQuant.Result r;
-        try (LocalShards shards = new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt.imagesPerStep())) {
+        try (LocalShards shards = new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt)) {
           r = AdaQuant.run(s.graph(), s.plan(), s.params(), s.cfg(), opt, shards, null);
         }
         double secs = (System.nanoTime() - t0) / 1e9;

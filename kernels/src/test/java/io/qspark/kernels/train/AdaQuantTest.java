@@ -65,10 +65,11 @@ class AdaQuantTest {
     AdaQuantOptions opt = AdaQuantOptions.defaults()
         .withSteps(Integer.getInteger("aq.steps", AdaQuantOptions.defaults().steps()))
         .withLrScale(Double.parseDouble(System.getProperty("aq.lr", "" + AdaQuantOptions.defaults().lrScale())))
-        .withImagesPerStep(Integer.getInteger("aq.per", AdaQuantOptions.defaults().imagesPerStep()));
+        .withImagesPerStep(Integer.getInteger("aq.per", AdaQuantOptions.defaults().imagesPerStep()))
+        .withCheckImages(Integer.getInteger("aq.check", AdaQuantOptions.defaults().checkImages()));
     long t0 = System.nanoTime();
     AdaQuant.Result r;
-    try (LocalShards shards = new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt.imagesPerStep())) {
+    try (LocalShards shards = new LocalShards(s.graph(), s.plan(), s.calib(), 2, 2, opt)) {
       r = AdaQuant.run(s.graph(), s.plan(), s.params(), s.cfg(), opt, shards, System.out::println);
     }
     double secs = (System.nanoTime() - t0) / 1e9;
