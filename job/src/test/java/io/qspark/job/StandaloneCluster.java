@@ -71,12 +71,18 @@ public final class StandaloneCluster implements AutoCloseable {
 
   /** `spark-submit` of the qspark application jar with these application arguments; returns its process. */
   public Process submit(String logName, String... appArgs) throws IOException {
+    return submit(logName, List.of(), appArgs);
+  }
+
+  /** The same with more Spark settings (key=value, e.g. spark.cores.max=1 to use one worker's core). */
+  public Process submit(String logName, List<String> sparkConf, String... appArgs) throws IOException {
     List<String> args = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit",
         "--master", masterUrl(), "--deploy-mode", "client", "--class", "io.qspark.job.Main",
         "--conf", "spark.executor.extraJavaOptions=" + jvmOptions,
         "--conf", "spark.driver.extraJavaOptions=" + jvmOptions,
-        "--conf", "spark.executor.memory=1500m", "--conf", "spark.ui.enabled=false",
-        System.getProperty("qspark.app.jar")));
+        "--conf", "spark.executor.memory=1500m", "--conf", "spark.ui.enabled=false"));
+    for (String c : sparkConf) args.addAll(List.of("--conf", c));
+    args.add(System.getProperty("qspark.app.jar"));
     args.addAll(List.of(appArgs));
     String[] a = new String[args.size() + 1];
     a[0] = "-Xmx2g";

@@ -13,6 +13,7 @@ import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
+import io.qspark.job.spark.StageMetrics;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.FixPoint;
@@ -50,9 +51,12 @@ final class CalibrationSession implements AutoCloseable {
   private final AtomicFolder folder;
   private final LazySpark lazy;
   private final PrintWriter err;
+  /** Bytes each stage moved (results to the driver, shuffle): the reduction's cost, for report.json. */
+  private final StageMetrics stageMetrics;
 
   private CalibrationSession(QuantOptions quant, AtomicFolder folder, LazySpark lazy, DataSource images,
       ScoringPlan plan, SparkRuntime runtime, int partitions, PrintWriter err) {
+    this.stageMetrics = StageMetrics.listen(runtime.context().sc());
     this.quant = quant;
     this.cfg = quant.config();
     this.folder = folder;
@@ -84,7 +88,7 @@ final class CalibrationSession implements AutoCloseable {
     AtomicFolder folder = AtomicFolder.begin(quant.out, quant.overwrite);
     LazySpark lazy = new LazySpark(app, settings);
     try {
-      DataSource images = DataSources.open(request, lazy);
+      DataSource images = DataSources.open(request, lazy, classifier);
       if (images.count() == 0) throw new UserError("no calibration images in " + request.data());
       if (images.count() < quant.calibSize) {
         err.printf("qspark: warning: --calib-size %d but %s holds %d images; calibrating on all of them%n",
@@ -164,6 +168,7 @@ final class CalibrationSession implements AutoCloseable {
       report.stages(stages);
     }
     extra.forEach(report::put);
+    report.put("spark_stages", stageMetrics.json());
     QuantizedModel qm = new QuantizedModel(m.graph(), c.plan(), c.params());
     folder.write("quant_info.json", info);
     folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());
@@ -179,6 +184,7 @@ final class CalibrationSession implements AutoCloseable {
   @Override
   public void close() {
     try {
+      stageMetrics.close();
       lazy.close();
     } finally {
       folder.close();

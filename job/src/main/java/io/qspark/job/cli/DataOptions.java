@@ -18,7 +18,10 @@ public final class DataOptions {
           "  a folder of PNG/JPEG files, DIR/<class>/*.png with labels in sorted class-folder order, or"
               + " unlabelled directly in DIR; all get the first file's channels (1 if gray, else 3: RGB);",
           "  Parquet: a *.parquet file or a folder of part files;",
-          "  table:NAME, a table in Spark's catalog.",
+          "  table:NAME, a table in Spark's catalog;",
+          "  synthetic:N[,SEED], N random images (pixels uniform in 0..255, labels random) in the model's input"
+              + " shape (or --dims), made in the tasks: for timing runs without a dataset. Same SEED (default 0),"
+              + " same images.",
           "Paths may be hdfs://, s3a://, file:// or any Hadoop file system; without a scheme they are on the"
               + " default one (fs.defaultFS), as in spark.read."})
   String data;

@@ -37,7 +37,8 @@ final class EvaluateCommand implements Callable<Integer> {
   @Mixin PreprocessOptions preprocess;
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 30,
-      description = "Images per forward pass within a task. Default: ${DEFAULT-VALUE}.")
+      description = "At most B images per forward pass within a task, and fewer when B images'"
+          + " activations would exceed 64 MiB (224x224 models). Default: ${DEFAULT-VALUE}.")
   int batch;
 
   @Mixin SparkOptions spark;
@@ -54,7 +55,7 @@ final class EvaluateCommand implements Callable<Integer> {
     Model m = model.load();
     Classifier classifier = Classifier.of(m);
     try (LazySpark lazy = new LazySpark("qspark evaluate", settings)) {
-      DataSource images = DataSources.open(request, lazy);
+      DataSource images = DataSources.open(request, lazy, classifier);
       images.requireLabels(classifier.classes());
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
       ModelBlob blob = model.blob();
@@ -64,7 +65,7 @@ final class EvaluateCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       EvalCounts counts = EvaluationJob.run(runtime.context(), images, blob, plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;
-      String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, batch);
+      String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, plan.batch());
       String steps = images.preprocessed() ? "none (the data holds model inputs)"
           : request.geometry().isNone() ? pre.describe() : request.geometry().describe() + ", " + pre.describe();
       PrintWriter out = spec.commandLine().getOut();

@@ -43,7 +43,8 @@ public final class QuantOptions {
   Integer activationBits;
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
-      description = "Images per forward pass within a task. Default: ${DEFAULT-VALUE}.")
+      description = "At most B images per forward pass within a task, and fewer when B images'"
+          + " activations would exceed 64 MiB (224x224 models). Default: ${DEFAULT-VALUE}.")
   int batch;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", order = 36,

@@ -51,7 +51,8 @@ final class SimulateCommand implements Callable<Integer> {
   @Mixin PreprocessOptions preprocess;
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 30,
-      description = "Images per batch within a task. Default: ${DEFAULT-VALUE}.")
+      description = "At most B images per forward pass within a task, and fewer when B images'"
+          + " activations would exceed 64 MiB (224x224 models). Default: ${DEFAULT-VALUE}.")
   int batch;
 
   @Option(names = "--max-top1-drop", paramLabel = "POINTS", order = 31,
@@ -86,7 +87,7 @@ final class SimulateCommand implements Callable<Integer> {
     Model m = Model.load(onnx);
     Classifier classifier = Classifier.of(m);
     try (LazySpark lazy = new LazySpark("qspark simulate", settings)) {
-      DataSource images = DataSources.open(request, lazy);
+      DataSource images = DataSources.open(request, lazy, classifier);
       images.requireLabels(classifier.classes());
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
       ModelBlob blob = ModelBlob.of(onnx).quantized(json);
@@ -96,7 +97,7 @@ final class SimulateCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       SimulationCounts counts = SimulationJob.run(runtime.context(), images, blob, deployed, plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;
-      String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, batch);
+      String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, plan.batch());
       String steps = images.preprocessed() ? "none (the data holds model inputs)"
           : request.geometry().isNone() ? pre.describe() : request.geometry().describe() + ", " + pre.describe();
       PrintWriter out = spec.commandLine().getOut();

@@ -120,7 +120,8 @@ final class XportDnnCommand implements Callable<Integer> {
   String method;
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 16,
-      description = "Images per forward pass within a task. Default: ${DEFAULT-VALUE}.")
+      description = "At most B images per forward pass within a task, and fewer when B images'"
+          + " activations would exceed 64 MiB (224x224 models). Default: ${DEFAULT-VALUE}.")
   int batch;
 
   @Option(names = "--overwrite", order = 17, description = "Replace --quantized_deploy_model if it exists.")
@@ -220,7 +221,7 @@ final class XportDnnCommand implements Callable<Integer> {
     DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, null, null, null, false);
     ModelBlob blob = ModelBlob.of(deployModel.toString(), CaffeImporter.onnxBytes(imp));
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
-      DataSource images = DataSources.open(request, lazy);
+      DataSource images = DataSources.open(request, lazy, Classifier.of(model));
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
       ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
       SparkRuntime runtime = lazy.runtime();

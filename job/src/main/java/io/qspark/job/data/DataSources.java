@@ -1,6 +1,7 @@
 package io.qspark.job.data;
 
 import io.qspark.job.UserError;
+import io.qspark.job.eval.Classifier;
 import java.io.IOException;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
@@ -9,7 +10,8 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Picks the reader for --data: {@code table:NAME} is a catalog table; a *.parquet file, or a
+ * Picks the reader for --data: {@code synthetic:N[,SEED]} is random images in the model's input
+ * shape; {@code table:NAME} is a catalog table; a *.parquet file, or a
  * folder of Parquet part files, is Parquet; any other folder holds image files; any other file
  * is IDX. Spark is started (through {@code spark}) only for the sources that need it to open.
  */
@@ -18,8 +20,13 @@ public final class DataSources {
 
   private DataSources() {}
 
-  public static DataSource open(DataRequest request, Supplier<SparkSession> spark) {
+  /** @param model the model the images are for: synthetic data takes its input shape and class count */
+  public static DataSource open(DataRequest request, Supplier<SparkSession> spark, Classifier model) {
     String data = request.data();
+    if (data.startsWith(SyntheticSource.PREFIX)) {
+      return SyntheticSource.open(request, data.substring(SyntheticSource.PREFIX.length()), model.imageShape(),
+          model.classes());
+    }
     if (data.startsWith(TABLE_PREFIX)) {
       noLabelsFile(request, "a table");
       return TableSource.table(request, data.substring(TABLE_PREFIX.length()), spark.get());

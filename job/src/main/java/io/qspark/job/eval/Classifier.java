@@ -1,5 +1,6 @@
 package io.qspark.job.eval;
 
+import io.qspark.kernels.exec.PeakActivations;
 import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.graph.ValueInfo;
 import io.qspark.kernels.model.Model;
@@ -8,9 +9,19 @@ import java.io.Serializable;
 
 /**
  * What evaluation needs to know about a model: one image input [N, ...] and one logits output
- * [N, classes]. Checked on the driver so a wrong model fails before a job starts.
+ * [N, classes], and the activation memory one image takes in the executor. Checked on the
+ * driver so a wrong model fails before a job starts.
  */
-public record Classifier(String input, int[] imageShape, String output, int classes) implements Serializable {
+public record Classifier(String input, int[] imageShape, String output, int classes, long bytesPerImage)
+    implements Serializable {
+  /**
+   * Activation memory a task's mini-batch may take: a fixed image count would be 2 MB on a
+   * 28x28 model and 250 MB on resnet18 at 224x224 (where the error pass holds a float and a
+   * quantized forward at once, and every core runs a task). 64 MiB keeps 16 images of resnet18
+   * (4.0 MB each, at its stem) per batch, which costs no throughput (convs run image by image),
+   * and leaves the small models at --batch.
+   */
+  public static final long BATCH_BYTES = 64L << 20;
 
   public static Classifier of(Model model) {
     var g = model.graph();
@@ -30,7 +41,14 @@ public record Classifier(String input, int[] imageShape, String output, int clas
       throw new GraphException("output '" + out + "' has shape " + Tensor.shapeString(o)
           + "; evaluate needs class scores [N, classes]");
     }
-    return new Classifier(in.name(), java.util.Arrays.copyOfRange(s, 1, s.length), out, o[1]);
+    return new Classifier(in.name(), java.util.Arrays.copyOfRange(s, 1, s.length), out, o[1],
+        PeakActivations.bytesPerImage(g, model.shapes()));
+  }
+
+  /** Images per mini-batch: at most {@code requested}, and no more than {@link #BATCH_BYTES} of activations. */
+  public int batchFor(int requested) {
+    long fit = Math.max(1, BATCH_BYTES / Math.max(1, bytesPerImage));
+    return (int) Math.min(requested, fit);
   }
 
   public int imageSize() {

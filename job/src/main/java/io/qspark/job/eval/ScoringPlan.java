@@ -9,8 +9,8 @@ import java.io.Serializable;
 
 /**
  * Everything a task needs to score images besides the model itself: how to turn stored images
- * into inputs, the model's input and output, and the mini-batch size. Built (and so checked)
- * on the driver.
+ * into inputs, the model's input and output, and the mini-batch size (--batch, or fewer images
+ * when that many would exceed {@link Classifier#BATCH_BYTES}). Built (and so checked) on the driver.
  */
 public record ScoringPlan(Preprocessing preprocessing, ImageLayout layout, Classifier classifier, int batch)
     implements Serializable {
@@ -31,7 +31,7 @@ public record ScoringPlan(Preprocessing preprocessing, ImageLayout layout, Class
           + " after preprocessing but the model's input '" + classifier.input() + "' is "
           + Tensor.shapeString(classifier.batchShape(-1)));
     }
-    return new ScoringPlan(pre, layout, classifier, batch);
+    return new ScoringPlan(pre, layout, classifier, classifier.batchFor(batch));
   }
 
   /**
@@ -46,6 +46,6 @@ public record ScoringPlan(Preprocessing preprocessing, ImageLayout layout, Class
           + classifier.input() + "' is " + Tensor.shapeString(classifier.batchShape(-1)) + " (" + classifier.imageSize()
           + " values)");
     }
-    return new ScoringPlan(Preprocessing.none(), layout, classifier, batch);
+    return new ScoringPlan(Preprocessing.none(), layout, classifier, classifier.batchFor(batch));
   }
 }

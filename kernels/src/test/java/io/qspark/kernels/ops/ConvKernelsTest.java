@@ -67,6 +67,8 @@ class ConvKernelsTest {
         Arguments.of(1, 6, 9, 9, 7, 3, 1, 1, new int[] {0, 0, 0, 0}, 1),
         Arguments.of(1, 8, 10, 10, 12, 3, 1, 1, new int[] {1, 1, 1, 1}, 2),
         Arguments.of(1, 1, 28, 28, 16, 3, 1, 1, new int[] {1, 1, 1, 1}, 1),
+        // kLen 2304: output channels in two L2-sized chunks (DirectConv.CHUNK_BYTES)
+        Arguments.of(1, 256, 5, 5, 72, 3, 1, 1, new int[] {1, 1, 1, 1}, 1),
         Arguments.of(1, 4, 6, 5, 3, 7, 3, 1, new int[] {3, 3, 3, 3}, 1),
         // planes smaller than a vector: copies out of the computed plane must stay in the array
         Arguments.of(2, 3, 2, 2, 4, 3, 1, 1, new int[] {1, 1, 1, 1}, 1),
