@@ -7,7 +7,10 @@ import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFolder;
+import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.CalibrationReport;
+import io.qspark.job.report.HtmlReport;
+import io.qspark.job.report.PartitionSection;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.ModelBlob;
@@ -50,9 +53,11 @@ final class CalibrationSession implements AutoCloseable {
   private final AtomicFolder folder;
   private final LazySpark lazy;
   private final PrintWriter err;
+  private final String app;
 
-  private CalibrationSession(QuantOptions quant, AtomicFolder folder, LazySpark lazy, DataSource images,
+  private CalibrationSession(String app, QuantOptions quant, AtomicFolder folder, LazySpark lazy, DataSource images,
       ScoringPlan plan, SparkRuntime runtime, int partitions, PrintWriter err) {
+    this.app = app;
     this.quant = quant;
     this.cfg = quant.config();
     this.folder = folder;
@@ -94,7 +99,7 @@ final class CalibrationSession implements AutoCloseable {
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, quant.batch);
       SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
-      return new CalibrationSession(quant, folder, lazy, images, plan, runtime, partitions, err);
+      return new CalibrationSession(app, quant, folder, lazy, images, plan, runtime, partitions, err);
     } catch (RuntimeException e) {
       lazy.close();
       folder.close();
@@ -154,11 +159,14 @@ final class CalibrationSession implements AutoCloseable {
       report.stages(stages);
     }
     extra.forEach(report::put);
+    report.put("command", app.replaceFirst("^qspark ", ""));
+    report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));
+    report.put("partition", PartitionSection.of(m.graph()));
     QuantizedModel qm = new QuantizedModel(m.graph(), c.plan(), c.params());
     folder.write("quant_info.json", info);
     folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());
     folder.write("float_model.onnx", blob.onnx());
-    folder.write("report.json", report.json());
+    HtmlReport.write(folder, app + ": " + name, report.json(), info);
     folder.commit();
     report.print(out, quant.out);
     out.flush();
