@@ -86,7 +86,7 @@ final class CalibrationSession implements AutoCloseable {
     int limit = data.limit == null ? quant.calibSize : Math.min(quant.calibSize, data.limit);
     DataRequest request = new DataRequest(asked.data(), asked.labels(), limit, asked.dims(), asked.geometry(),
         asked.imageColumn(), asked.labelColumn(), asked.strict());
-    AtomicFolder folder = AtomicFolder.begin(quant.out, quant.overwrite);
+    AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
     LazySpark lazy = new LazySpark(app, settings);
     try {
       DataSource images = DataSources.open(request, lazy);
@@ -168,7 +168,7 @@ final class CalibrationSession implements AutoCloseable {
     folder.write("float_model.onnx", blob.onnx());
     HtmlReport.write(folder, app + ": " + name, report.json(), info);
     folder.commit();
-    report.print(out, quant.out);
+    report.print(out, folder.shown());
     out.flush();
     report.warnings().forEach(w -> err.println("qspark: warning: " + w));
     err.flush();
