@@ -72,7 +72,8 @@ public final class AtomicFolder implements AutoCloseable {
 
   /** A local folder. */
   public static AtomicFolder begin(java.nio.file.Path target, boolean overwrite) {
-    return create(target.toAbsolutePath().normalize().toUri().toString(), overwrite);
+    // "file:" + the plain path: Hadoop's Path parses its string unescaped (toUri() would give %20 for a space)
+    return create("file:" + target.toAbsolutePath().normalize(), overwrite);
   }
 
   public void write(String name, byte[] bytes) {

@@ -35,11 +35,8 @@ public final class QuantError implements Serializable {
       if (ft == null || qt == null || !ft.isFloat()) continue;
       ExactSum[] s = sums.computeIfAbsent(a.name(), k -> new ExactSum[] {new ExactSum(), new ExactSum()});
       float[] x = ft.data(), y = qt.data();
-      for (int i = 0; i < x.length; i++) {
-        s[0].add((double) x[i] * x[i]); // exact: a float's square fits a double
-        double e = (double) x[i] - y[i];
-        s[1].add(e * e);
-      }
+      s[0].addSquares(x);
+      s[1].addSquaredErrors(x, y);
     }
     float[] lf = f.get(out).data(), lq = z.get(out).data();
     int n = input.dim(0);
