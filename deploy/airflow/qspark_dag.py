@@ -52,6 +52,8 @@ STAGES = {
         "--data", ROOT + "/data/fashion-mnist/t10k-images-idx3-ubyte.gz",
         "--mean", "72.94", "--std", "90.02",
         "--max-top1-drop", "{{ params.max_top1_drop }}",
+        # the figures as report.json/report.html beside the other folders (written before the gate)
+        "--out", RUN + "/simulate", "--overwrite",
     ],
 }
 

@@ -45,6 +45,8 @@ class XportDnnSparkTest {
     Run rb = xport(b, "--calibration_size", "200", "--partitions", "3", "--batch", "17");
     assertEquals(0, rb.code(), rb.err());
     assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+    assertTrue(Files.readString(dir.resolve("a.report.json")).contains("\"activation_histograms\""));
+    assertTrue(Files.readString(dir.resolve("a.report.html")).contains("\"activation_histograms\""));
     NetParameter net = read(a);
     for (LayerParameter l : net.getLayerList()) {
       boolean expected = !Set.of("InnerProduct", "Softmax").contains(l.getType());

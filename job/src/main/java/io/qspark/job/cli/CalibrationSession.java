@@ -7,7 +7,10 @@ import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFolder;
+import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.CalibrationReport;
+import io.qspark.job.report.HtmlReport;
+import io.qspark.job.report.PartitionSection;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.ModelBlob;
@@ -53,10 +56,12 @@ final class CalibrationSession implements AutoCloseable {
   private final PrintWriter err;
   /** Bytes each stage moved (results to the driver, shuffle): the reduction's cost, for report.json. */
   private final StageMetrics stageMetrics;
+  private final String app;
 
-  private CalibrationSession(QuantOptions quant, AtomicFolder folder, LazySpark lazy, DataSource images,
+  private CalibrationSession(String app, QuantOptions quant, AtomicFolder folder, LazySpark lazy, DataSource images,
       ScoringPlan plan, SparkRuntime runtime, int partitions, PrintWriter err) {
     this.stageMetrics = StageMetrics.listen(runtime.context().sc());
+    this.app = app;
     this.quant = quant;
     this.cfg = quant.config();
     this.folder = folder;
@@ -85,7 +90,7 @@ final class CalibrationSession implements AutoCloseable {
     int limit = data.limit == null ? quant.calibSize : Math.min(quant.calibSize, data.limit);
     DataRequest request = new DataRequest(asked.data(), asked.labels(), limit, asked.dims(), asked.geometry(),
         asked.imageColumn(), asked.labelColumn(), asked.strict());
-    AtomicFolder folder = AtomicFolder.begin(quant.out, quant.overwrite);
+    AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
     LazySpark lazy = new LazySpark(app, settings);
     try {
       DataSource images = DataSources.open(request, lazy, classifier);
@@ -98,7 +103,7 @@ final class CalibrationSession implements AutoCloseable {
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, quant.batch);
       SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
-      return new CalibrationSession(quant, folder, lazy, images, plan, runtime, partitions, err);
+      return new CalibrationSession(app, quant, folder, lazy, images, plan, runtime, partitions, err);
     } catch (RuntimeException e) {
       lazy.close();
       folder.close();
@@ -169,13 +174,16 @@ final class CalibrationSession implements AutoCloseable {
     }
     extra.forEach(report::put);
     report.put("spark_stages", stageMetrics.json());
+    report.put("command", app.replaceFirst("^qspark ", ""));
+    report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));
+    report.put("partition", PartitionSection.of(m.graph()));
     QuantizedModel qm = new QuantizedModel(m.graph(), c.plan(), c.params());
     folder.write("quant_info.json", info);
     folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());
     folder.write("float_model.onnx", blob.onnx());
-    folder.write("report.json", report.json());
+    HtmlReport.write(folder, app + ": " + name, report.json(), info);
     folder.commit();
-    report.print(out, quant.out);
+    report.print(out, folder.shown());
     out.flush();
     report.warnings().forEach(w -> err.println("qspark: warning: " + w));
     err.flush();

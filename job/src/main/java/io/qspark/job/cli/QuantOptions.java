@@ -5,7 +5,6 @@ import io.qspark.kernels.quant.Granularity;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.Rounding;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
@@ -48,8 +47,9 @@ public final class QuantOptions {
   int batch;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", order = 36,
-      description = "Output folder; written atomically (a failed run leaves nothing there).")
-  Path out;
+      description = "Output folder, local or on any Hadoop file system (hdfs://...); written atomically (a failed"
+          + " run leaves nothing there).")
+  String out;
 
   @Option(names = "--overwrite", order = 37, description = "Replace --out if it exists (atomically).")
   boolean overwrite;

@@ -9,7 +9,11 @@ import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.eval.SimulationCounts;
+import io.qspark.job.output.AtomicFolder;
+import io.qspark.job.output.JobFolder;
 import io.qspark.job.preprocess.Preprocessing;
+import io.qspark.job.report.HtmlReport;
+import io.qspark.kernels.io.Json;
 import io.qspark.job.report.EvaluationReport;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.ModelBlob;
@@ -20,8 +24,8 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.QuantInfo;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -44,8 +48,8 @@ final class SimulateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--deploy", required = true, paramLabel = "DIR", order = 1,
-      description = "A folder written by `qspark deploy`.")
-  Path deploy;
+      description = "A folder written by `qspark deploy`, local or on any Hadoop file system.")
+  String deploy;
 
   @Mixin DataOptions data;
   @Mixin PreprocessOptions preprocess;
@@ -60,6 +64,14 @@ final class SimulateCommand implements Callable<Integer> {
           + " than POINTS percentage points below the float model's on the same images. Default: no gate.")
   Double maxTop1Drop;
 
+  @Option(names = "--out", paramLabel = "DIR", order = 32,
+      description = "Also write the figures to this folder (atomically, local or hdfs://...): report.json and"
+          + " report.html, with the deploy folder's partition and calibration report. Default: print only.")
+  String out;
+
+  @Option(names = "--overwrite", order = 33, description = "Replace --out if it exists (atomically).")
+  boolean overwrite;
+
   @Mixin SparkOptions spark;
 
   @Override
@@ -68,29 +80,31 @@ final class SimulateCommand implements Callable<Integer> {
     Preprocessing pre = preprocess.preprocessing();
     SparkSettings settings = spark.settings();
     DataRequest request = data.request(preprocess.dims(), preprocess.geometry());
-    Path pb = deploy.resolve(DeployFormat.FILE), onnx = deploy.resolve("float_model.onnx"), info = deploy.resolve("quant_info.json");
-    for (Path p : new Path[] {pb, onnx, info}) {
-      if (!Files.isRegularFile(p)) throw new UserError(deploy + " is not a deploy folder (no " + p.getFileName() + ")");
+    JobFolder dep = JobFolder.open(deploy);
+    String pb = dep.shown() + "/" + DeployFormat.FILE, onnx = dep.shown() + "/float_model.onnx";
+    for (String f : new String[] {DeployFormat.FILE, "float_model.onnx", "quant_info.json"}) {
+      if (!dep.isFile(f)) throw new UserError(dep.shown() + " is not a deploy folder (no " + f + ")");
     }
-    byte[] bytes = Files.readAllBytes(pb);
+    byte[] bytes = dep.read(DeployFormat.FILE);
     try {
-      DeployFormat.parse(bytes, pb.toString());
+      DeployFormat.parse(bytes, pb);
     } catch (DeployException e) {
       throw new UserError(e.getMessage(), e);
     }
-    String json = Files.readString(info);
+    String json = dep.readString("quant_info.json");
     try {
       QuantInfo.read(json);
     } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
-      throw new UserError(info + " is not a valid qspark quant_info.json: " + e.getMessage(), e);
+      throw new UserError(dep.shown() + "/quant_info.json is not a valid qspark quant_info.json: " + e.getMessage(), e);
     }
-    Model m = Model.load(onnx);
+    Model m = dep.model("float_model.onnx");
     Classifier classifier = Classifier.of(m);
-    try (LazySpark lazy = new LazySpark("qspark simulate", settings)) {
+    try (AtomicFolder folder = out == null ? null : AtomicFolder.create(out, overwrite);
+        LazySpark lazy = new LazySpark("qspark simulate", settings)) {
       DataSource images = DataSources.open(request, lazy, classifier);
       images.requireLabels(classifier.classes());
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
-      ModelBlob blob = ModelBlob.of(onnx).quantized(json);
+      ModelBlob blob = ModelBlob.of(onnx, dep.read("float_model.onnx")).quantized(json);
       SimulationJob.Deployed deployed = new SimulationJob.Deployed(bytes, sha256(bytes));
       SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
@@ -100,17 +114,21 @@ final class SimulateCommand implements Callable<Integer> {
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, plan.batch());
       String steps = images.preprocessed() ? "none (the data holds model inputs)"
           : request.geometry().isNone() ? pre.describe() : request.geometry().describe() + ", " + pre.describe();
-      PrintWriter out = spec.commandLine().getOut();
-      new EvaluationReport(pb + " (integer simulation)", images.describe(), steps, where, counts.eval(), seconds).printTable(out);
+      PrintWriter o = spec.commandLine().getOut();
+      new EvaluationReport(pb + " (integer simulation)", images.describe(), steps, where, counts.eval(), seconds).printTable(o);
       long n = counts.eval().images();
       double floatTop1 = 100.0 * counts.floatTop1() / Math.max(1, n);
-      out.println("float top1: " + pct(floatTop1));
-      out.println("fake-quant top1: " + pct(100.0 * counts.fakeQuantTop1() / Math.max(1, n)));
-      out.println("agreement with float: " + pct(counts.eval().agreementPercent()));
-      out.println("output integers compared: " + counts.outputs());
-      out.println("mismatches: " + counts.mismatches());
-      out.println("top1: " + pct(counts.eval().top1Percent()));
-      out.flush();
+      o.println("float top1: " + pct(floatTop1));
+      o.println("fake-quant top1: " + pct(100.0 * counts.fakeQuantTop1() / Math.max(1, n)));
+      o.println("agreement with float: " + pct(counts.eval().agreementPercent()));
+      o.println("output integers compared: " + counts.outputs());
+      o.println("mismatches: " + counts.mismatches());
+      o.println("top1: " + pct(counts.eval().top1Percent()));
+      o.flush();
+      if (folder != null) {
+        writeReport(folder, dep, images.describe(), runtime.master(), partitions, counts, seconds);
+        folder.commit();
+      }
       if (maxTop1Drop != null) {
         // on the printed (rounded) figures, so the gate agrees with what the user reads
         double drop = Double.parseDouble(pct(floatTop1)) - Double.parseDouble(pct(counts.eval().top1Percent()));
@@ -124,6 +142,40 @@ final class SimulateCommand implements Callable<Integer> {
       }
     }
     return ExitCodes.OK;
+  }
+
+  /** report.json and report.html: the figures, and the deploy folder's partition and calibration report. */
+  private static void writeReport(AtomicFolder folder, JobFolder dep, String data, String master, int partitions,
+      SimulationCounts counts, double seconds) {
+    long n = Math.max(1, counts.eval().images());
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("command", "simulate");
+    r.put("deploy_folder", dep.shown());
+    r.put("data", data);
+    Map<String, Object> sim = new LinkedHashMap<>();
+    sim.put("images", counts.eval().images());
+    sim.put("top1", counts.eval().top1Percent());
+    sim.put("float_top1", 100.0 * counts.floatTop1() / n);
+    sim.put("fake_quant_top1", 100.0 * counts.fakeQuantTop1() / n);
+    sim.put("agreement_with_float", counts.eval().agreementPercent());
+    sim.put("output_integers", counts.outputs());
+    sim.put("mismatches", counts.mismatches());
+    r.put("simulation", sim);
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("master", master);
+    run.put("partitions", partitions);
+    run.put("qspark", Version.qspark());
+    r.put("run", run);
+    Map<String, Object> timings = new LinkedHashMap<>();
+    timings.put("simulation_s", Math.round(seconds * 1000) / 1000.0);
+    r.put("timings", timings);
+    if (dep.isFile(HtmlReport.JSON)) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> deployed = (Map<String, Object>) Json.read(dep.readString(HtmlReport.JSON));
+      if (deployed.get("partition") != null) r.put("partition", deployed.get("partition"));
+      if (deployed.get("calibration") != null) r.put("calibration", deployed.get("calibration"));
+    }
+    HtmlReport.write(folder, "qspark simulate: " + dep.shown(), Json.write(r), dep.readString("quant_info.json"));
   }
 
   private static String pct(double p) {

@@ -8,6 +8,13 @@ import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
 import io.qspark.job.preprocess.Preprocessing;
+import io.qspark.job.report.ActivationHistograms;
+import io.qspark.job.report.HtmlReport;
+import io.qspark.job.report.PartitionSection;
+import io.qspark.kernels.io.Json;
+import io.qspark.kernels.quant.QuantInfo;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.ModelBlob;
@@ -46,7 +53,8 @@ import picocli.CommandLine.Spec;
         + " mode), as Xilinx's XportDNN does and with its flags, from a Caffe model (or an ONNX one, which is"
         + " converted: its .caffemodel is written beside the output). Thresholds and fractional lengths come"
         + " from qspark's calibration, run as a Spark job over --calibration_directory.",
-        "The output file is written atomically."})
+        "The output file is written atomically, with OUT.report.json and OUT.report.html beside it"
+            + " (histograms and thresholds, DPU partition, timings)."})
 final class XportDnnCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -152,6 +160,9 @@ final class XportDnnCommand implements Callable<Integer> {
           + " channel-first (H,W,C to C,H,W is 2,0,1); other layouts are not supported");
     }
     AtomicFile.checkWritable(out, overwrite);
+    AtomicFile.checkWritable(beside(".report.json"), overwrite);
+    AtomicFile.checkWritable(beside("." + HtmlReport.FILE), overwrite);
+    long t0 = System.nanoTime();
     PrintWriter err = spec.commandLine().getErr();
     boolean caffe = CaffeImporter.isPrototxt(deployModel);
     Path caffemodel = weights != null ? weights : CaffeImporter.weightsBeside(deployModel);
@@ -171,20 +182,25 @@ final class XportDnnCommand implements Callable<Integer> {
     ChaiDnn chai = new ChaiDnn(imp, model.graph(), plan);
     NetParameter net;
     long images = 0;
+    long t1 = System.nanoTime();
+    ActivationStats stats = null;
+    QuantParams params = null;
     if (calibrated) {
-      ActivationStats stats = statistics(model, imp, cfg);
+      stats = statistics(model, imp, cfg);
       images = stats.images();
-      QuantParams params = QuantParams.decide(model.graph(), plan, stats.histograms(), cfg);
+      params = QuantParams.decide(model.graph(), plan, stats.histograms(), cfg);
       net = chai.write(settings, params, stats.histograms(), m);
     } else {
       net = chai.write(settings, null, null, m);
     }
+    long t2 = System.nanoTime();
     if (trained != null) {
       Path model2 = CaffeImporter.weightsBeside(out);
       AtomicFile.write(model2, trained.toByteArray(), overwrite);
       err.println("qspark: wrote the converted weights to " + model2);
     }
     AtomicFile.write(out, ChaiDnn.text(net).getBytes(StandardCharsets.UTF_8), overwrite);
+    writeReport(model, cfg, plan, stats, params, mode, new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9});
     long withPrecision = net.getLayerList().stream().filter(LayerParameter::hasPrecisionParam).count();
     PrintWriter o = spec.commandLine().getOut();
     o.printf("wrote %s: %s mode, bit widths %s, precision_param on %d of %d layers, %s%n", out, mode.key,
@@ -193,6 +209,46 @@ final class XportDnnCommand implements Callable<Integer> {
     o.flush();
     err.flush();
     return ExitCodes.OK;
+  }
+
+  /**
+   * OUT.report.json and OUT.report.html beside the prototxt (xportdnn writes files, not a folder):
+   * the histograms and thresholds of the calibration, the model's DPU partition, timings.
+   */
+  private void writeReport(Model model, QuantConfig cfg, QuantPlan plan, ActivationStats stats, QuantParams params,
+      ChaiDnn.Mode mode, double[] seconds) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("command", "xportdnn");
+    Map<String, Object> mdl = new LinkedHashMap<>();
+    mdl.put("name", deployModel.getFileName().toString());
+    mdl.put("sha256", model.sha256());
+    r.put("model", mdl);
+    r.put("output", out.toString());
+    if (calibrationDirectory != null) r.put("data", calibrationDirectory);
+    if (stats != null) r.put("calibration_images", stats.images());
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("quant_type", mode.key);
+    c.put("weight_bits", cfg.weightBits());
+    c.put("activation_bits", cfg.activationBits());
+    c.put("method", cfg.method().key());
+    r.put("config", c);
+    Map<String, Object> t = new LinkedHashMap<>();
+    t.put("load_s", Math.round(seconds[0] * 1000) / 1000.0);
+    t.put("calibration_s", Math.round(seconds[1] * 1000) / 1000.0);
+    r.put("timings", t);
+    if (stats != null) r.put("activation_histograms", ActivationHistograms.of(plan, stats.histograms(), params));
+    r.put("partition", PartitionSection.of(model.graph()));
+    String json = Json.write(r);
+    String info = stats == null ? null
+        : QuantInfo.write(deployModel.getFileName().toString(), model.sha256(), cfg, plan, params, stats, model.graph());
+    AtomicFile.write(beside(".report.json"), json.getBytes(StandardCharsets.UTF_8), overwrite);
+    AtomicFile.write(beside("." + HtmlReport.FILE),
+        HtmlReport.render("qspark xportdnn: " + deployModel.getFileName(), json, info).getBytes(StandardCharsets.UTF_8), overwrite);
+  }
+
+  /** OUT.prototxt's sibling OUT{suffix}. */
+  private Path beside(String suffix) {
+    return out.resolveSibling(out.getFileName().toString().replaceFirst("\\.prototxt$", "") + suffix);
   }
 
   /** CalibrateCommand's statistics pass, with XportDNN's preprocessing flags. */

@@ -1,85 +1,113 @@
 package io.qspark.job.output;
 
 import io.qspark.job.UserError;
+import io.qspark.job.data.HadoopFiles;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.UUID;
-import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.Path;
 
 /**
- * An output folder that appears whole or not at all: files go into a hidden sibling, which is
- * renamed onto the target only when everything is written. A crashed or killed job leaves at
- * most a ".qspark-tmp-*" folder, never a half-written model where a later task (a retried
- * Airflow run, deploy) would pick it up.
+ * An output folder that appears whole or not at all, on any Hadoop file system (the local disk,
+ * hdfs://, ...): files go into a hidden sibling ".qspark-tmp-NAME-UUID", which is renamed onto
+ * the target only when everything is written. Renaming a folder is atomic on POSIX disks and on
+ * HDFS (one name-node operation), so a reader (a retried Airflow task, deploy) sees the folder
+ * complete or not at all. A failed run deletes its temporary folder; a killed one leaves at most
+ * that hidden folder, which Hadoop, Spark and qspark's own readers skip.
+ *
+ * <p>An existing folder (with --overwrite) is replaced as a whole: it is first renamed aside to
+ * ".qspark-old-NAME-UUID", the new one renamed into place, then the old one deleted. A reader
+ * sees the old folder, for an instant none, then the new one; never a mix of the two. The
+ * target is checked before any work is spent and again at the commit, so a folder another run
+ * created meanwhile is not replaced without --overwrite.
  */
 public final class AtomicFolder implements AutoCloseable {
+  private final FileSystem fs;
   private final Path target;
   private final Path temp;
   private final boolean overwrite;
   private boolean committed;
 
-  private AtomicFolder(Path target, Path temp, boolean overwrite) {
+  private AtomicFolder(FileSystem fs, Path target, Path temp, boolean overwrite) {
+    this.fs = fs;
     this.target = target;
     this.temp = temp;
     this.overwrite = overwrite;
   }
 
-  /** Checks the target can be written (before any work is spent) and opens the temporary folder. */
-  public static AtomicFolder begin(Path target, boolean overwrite) {
-    Path abs = target.toAbsolutePath().normalize();
-    if (Files.exists(abs) && !overwrite) {
-      throw new UserError("output folder " + target + " already exists; choose another --out or pass --overwrite");
-    }
-    if (Files.exists(abs) && !Files.isDirectory(abs)) throw new UserError(target + " exists and is not a folder");
-    Path parent = abs.getParent();
+  /**
+   * Checks the target can be written (before any work is spent) and opens the temporary folder.
+   *
+   * @param location a path or URI; without a scheme, on the default file system (fs.defaultFS),
+   *     as data paths are
+   */
+  public static AtomicFolder create(String location, boolean overwrite) {
+    return create(location, overwrite, HadoopFiles.driverConfiguration());
+  }
+
+  public static AtomicFolder create(String location, boolean overwrite, Configuration conf) {
+    Path target = HadoopFiles.qualified(location, conf);
+    FileSystem fs = HadoopFiles.fileSystem(target, conf);
+    // the checksummed local file system would put .crc files beside every output file
+    if (fs instanceof LocalFileSystem local) fs = local.getRaw();
+    String shown = HadoopFiles.display(target);
     try {
-      Files.createDirectories(parent);
-      Path temp = Files.createDirectory(parent.resolve(".qspark-tmp-" + abs.getFileName() + "-" + UUID.randomUUID()));
-      return new AtomicFolder(abs, temp, overwrite);
+      if (fs.exists(target)) {
+        if (!fs.getFileStatus(target).isDirectory()) throw new UserError(shown + " exists and is not a folder");
+        if (!overwrite) throw new UserError("output folder " + shown + " already exists; choose another --out or pass --overwrite");
+      }
+      Path parent = target.getParent();
+      if (parent == null) throw new UserError("cannot write an output folder at the root " + shown);
+      Path temp = new Path(parent, ".qspark-tmp-" + target.getName() + "-" + UUID.randomUUID());
+      if (!fs.mkdirs(temp)) throw new IOException("mkdirs failed");
+      return new AtomicFolder(fs, target, temp, overwrite);
     } catch (IOException e) {
-      throw new UserError("cannot create output folder beside " + target + ": " + e.getMessage(), e);
+      throw new UserError("cannot create output folder beside " + shown + ": " + oneLine(e), e);
     }
   }
 
+  /** A local folder. */
+  public static AtomicFolder begin(java.nio.file.Path target, boolean overwrite) {
+    // "file:" + the plain path: Hadoop's Path parses its string unescaped (toUri() would give %20 for a space)
+    return create("file:" + target.toAbsolutePath().normalize(), overwrite);
+  }
+
   public void write(String name, byte[] bytes) {
-    try {
-      Files.write(temp.resolve(name), bytes);
+    try (OutputStream out = fs.create(new Path(temp, name), false)) {
+      out.write(bytes);
     } catch (IOException e) {
-      throw new UserError("cannot write " + name + " to " + target + ": " + e.getMessage(), e);
+      throw new UserError("cannot write " + name + " to " + shown() + ": " + oneLine(e), e);
     }
   }
 
   public void write(String name, String text) {
-    write(name, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    write(name, text.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Puts the folder in place; an existing one (with --overwrite) is replaced, then deleted. */
+  /** Puts the folder in place; an existing one (with --overwrite) is replaced as a whole, then deleted. */
   public void commit() {
     try {
       Path old = null;
-      if (Files.exists(target)) {
-        if (!overwrite) throw new UserError("output folder " + target + " appeared while the job ran; not replacing it");
-        old = target.resolveSibling(".qspark-old-" + target.getFileName() + "-" + UUID.randomUUID());
-        move(target, old);
+      if (fs.exists(target)) {
+        if (!overwrite) throw new UserError("output folder " + shown() + " appeared while the job ran; not replacing it");
+        old = new Path(target.getParent(), ".qspark-old-" + target.getName() + "-" + UUID.randomUUID());
+        rename(target, old);
       }
-      move(temp, target);
+      // the target is absent here: on HDFS, renaming onto an existing folder would move into it
+      rename(temp, target);
       committed = true;
-      if (old != null) delete(old);
+      if (old != null) fs.delete(old, true);
     } catch (IOException e) {
-      throw new UserError("cannot move the output into place at " + target + ": " + e.getMessage(), e);
+      throw new UserError("cannot move the output into place at " + shown() + ": " + oneLine(e), e);
     }
   }
 
-  private static void move(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      throw new IOException("the file system cannot rename " + from + " atomically", e);
-    }
+  private void rename(Path from, Path to) throws IOException {
+    if (!fs.rename(from, to)) throw new IOException("the file system refused to rename " + from + " to " + to);
   }
 
   /** Without a commit, the temporary folder is removed: nothing is left behind. */
@@ -87,21 +115,21 @@ public final class AtomicFolder implements AutoCloseable {
   public void close() {
     if (!committed) {
       try {
-        delete(temp);
+        fs.delete(temp, true);
       } catch (IOException ignored) {
         // the hidden temp folder is harmless; the error that got us here matters more
       }
     }
   }
 
-  private static void delete(Path dir) throws IOException {
-    if (!Files.exists(dir)) return;
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-    }
+  /** The target as the user reads it: local paths as paths, others as URIs. */
+  public String shown() {
+    return HadoopFiles.display(target);
   }
 
-  public Path target() {
-    return target;
+  private static String oneLine(IOException e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    int nl = m.indexOf('\n');
+    return nl < 0 ? m : m.substring(0, nl);
   }
 }

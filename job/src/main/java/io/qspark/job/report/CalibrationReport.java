@@ -6,7 +6,6 @@ import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantError;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -137,9 +136,9 @@ public final class CalibrationReport {
     return warnings;
   }
 
-  public void print(PrintWriter out, Path folder) {
+  public void print(PrintWriter out, String folder) {
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"output", folder.toString()});
+    rows.add(new String[] {"output", folder});
     rows.add(new String[] {"calibration images", Long.toString(images)});
     rows.add(new String[] {"statistics pass", String.format(Locale.ROOT, "%.1f s (%.0f images/s)", seconds[1],
         images / Math.max(1e-9, seconds[1]))});

@@ -142,7 +142,7 @@ public final class InspectReport {
     return Json.write(root);
   }
 
-  private static Map<String, Object> partition(Partition p) {
+  static Map<String, Object> partition(Partition p) {
     Map<String, Object> r = new LinkedHashMap<>();
     DpuTarget t = p.target();
     Map<String, Object> target = new LinkedHashMap<>();

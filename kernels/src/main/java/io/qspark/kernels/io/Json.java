@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * qspark's JSON: trees of maps, lists, strings, numbers, booleans and int arrays. Written here
+ * qspark's JSON: trees of maps, lists, strings, numbers, booleans and int and long arrays. Written here
  * with a fixed layout (insertion order, two-space indent, Java's shortest float repr), so that
  * equal trees give equal bytes, which the quant_info.json reproducibility promise rests on;
  * read with jackson-core's streaming parser into the same kinds of tree.
@@ -71,6 +71,10 @@ public final class Json {
     } else if (v instanceof Number || v instanceof Boolean) {
       b.append(v);
     } else if (v instanceof int[] a) {
+      b.append('[');
+      for (int i = 0; i < a.length; i++) b.append(i > 0 ? ", " : "").append(a[i]);
+      b.append(']');
+    } else if (v instanceof long[] a) { // counts (histograms) on one line, as int arrays
       b.append('[');
       for (int i = 0; i < a.length; i++) b.append(i > 0 ? ", " : "").append(a[i]);
       b.append(']');

@@ -11,12 +11,12 @@ import java.util.Map;
  * How far the quantized model is from the float one, tensor by tensor: the signal-to-
  * quantization-noise ratio at every activation point (float model vs fake-quant model, each
  * fed the same images, so the error accumulated up to that point counts), and how often the
- * two agree on the top class. A per-partition buffer with add and merge; double sums, so
- * figures may differ in the last digits between partitionings (report only, not decisions).
+ * two agree on the top class. A per-partition buffer with add and merge; the sums of squares
+ * are exact ({@link ExactSum}), so every figure is the same for any partitioning.
  */
 public final class QuantError implements Serializable {
   private static final long serialVersionUID = 1L;
-  private final LinkedHashMap<String, double[]> sums = new LinkedHashMap<>();
+  private final LinkedHashMap<String, ExactSum[]> sums = new LinkedHashMap<>();
   private long images;
   private long agree;
   private long labelled;
@@ -33,16 +33,10 @@ public final class QuantError implements Serializable {
       Tensor ft = a.name().equals(in) ? input : f.get(a.name());
       Tensor qt = a.name().equals(in) ? q.fakeQuant().onValue(null, in, input) : z.get(a.name());
       if (ft == null || qt == null || !ft.isFloat()) continue;
-      double[] s = sums.computeIfAbsent(a.name(), k -> new double[2]);
+      ExactSum[] s = sums.computeIfAbsent(a.name(), k -> new ExactSum[] {new ExactSum(), new ExactSum()});
       float[] x = ft.data(), y = qt.data();
-      double sig = 0, noise = 0;
-      for (int i = 0; i < x.length; i++) {
-        sig += (double) x[i] * x[i];
-        double e = (double) x[i] - y[i];
-        noise += e * e;
-      }
-      s[0] += sig;
-      s[1] += noise;
+      s[0].addSquares(x);
+      s[1].addSquaredErrors(x, y);
     }
     float[] lf = f.get(out).data(), lq = z.get(out).data();
     int n = input.dim(0);
@@ -67,9 +61,9 @@ public final class QuantError implements Serializable {
 
   public QuantError merge(QuantError o) {
     o.sums.forEach((k, v) -> {
-      double[] s = sums.computeIfAbsent(k, x -> new double[2]);
-      s[0] += v[0];
-      s[1] += v[1];
+      ExactSum[] s = sums.computeIfAbsent(k, x -> new ExactSum[] {new ExactSum(), new ExactSum()});
+      s[0].merge(v[0]);
+      s[1].merge(v[1]);
     });
     images += o.images;
     agree += o.agree;
@@ -82,7 +76,7 @@ public final class QuantError implements Serializable {
   /** SQNR in dB per activation point, in plan order (infinite when there is no error). */
   public Map<String, Double> sqnrDb() {
     Map<String, Double> r = new LinkedHashMap<>();
-    sums.forEach((k, s) -> r.put(k, s[1] == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(s[0] / s[1])));
+    sums.forEach((k, s) -> r.put(k, ExactSum.decibels(s[0], s[1])));
     return r;
   }
 

@@ -1,0 +1,112 @@
+package io.qspark.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Output folders on hdfs://: calibrate reads its images from and writes its folder to HDFS,
+ * deploy reads that folder and writes its own there, byte-identical to local runs; a run that
+ * fails in the middle of writing (the folder's name-space quota runs out after two files)
+ * leaves no final folder, replaces nothing and leaves nothing behind for readers.
+ */
+class HdfsOutputTest {
+  @TempDir static Path dir;
+  static MiniHdfs hdfs;
+  static String images;
+
+  @BeforeAll
+  static void startHdfs() throws IOException {
+    hdfs = new MiniHdfs(dir.resolve("hdfs"));
+    hdfs.upload(Path.of(Run.sampleImages()).getParent(), "/data/idx");
+    images = hdfs.root + "/data/idx/t10k-images-idx3-ubyte.gz";
+  }
+
+  @AfterAll
+  static void stopHdfs() {
+    if (hdfs != null) hdfs.close();
+  }
+
+  static Run calibrate(String data, String out, String... extra) {
+    List<String> args = new ArrayList<>(List.of("calibrate", "--model", Run.sampleModel(), "--data", data, "--mean",
+        "72.94", "--std", "90.02", "--calib-size", "200", "--master", "local[2]", "--out", out));
+    args.addAll(List.of(extra));
+    return Run.of(args.toArray(new String[0]));
+  }
+
+  static byte[] read(String path) throws IOException {
+    try (InputStream in = hdfs.fs().open(new org.apache.hadoop.fs.Path(path))) {
+      return in.readAllBytes();
+    }
+  }
+
+  static List<String> names(String folder) throws IOException {
+    List<String> r = new ArrayList<>();
+    for (FileStatus s : hdfs.fs().listStatus(new org.apache.hadoop.fs.Path(folder))) r.add(s.getPath().getName());
+    r.sort(null);
+    return r;
+  }
+
+  @Test
+  void calibrateAndDeployOnHdfsMatchLocalRunsAndFailedWritesLeaveNothing() throws IOException {
+    Path local = dir.resolve("local"), localDeploy = dir.resolve("local-deploy");
+    Run l = calibrate(Run.sampleImages(), local.toString());
+    assertEquals(0, l.code(), l.err());
+    Run h = calibrate(images, hdfs.root + "/runs/int8");
+    assertEquals(0, h.code(), h.err());
+    assertTrue(h.out().contains(hdfs.root + "/runs/int8"), h.out());
+    List<String> files = List.of("float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.html", "report.json");
+    assertEquals(files, names("/runs/int8"));
+    for (String f : List.of("quant_info.json", "quantize_eval_model.onnx", "float_model.onnx")) {
+      assertArrayEquals(Files.readAllBytes(local.resolve(f)), read("/runs/int8/" + f), f);
+    }
+
+    assertEquals(0, Run.of("deploy", "--calib", local.toString(), "--out", localDeploy.toString()).code());
+    Run d = Run.of("deploy", "--calib", hdfs.root + "/runs/int8", "--out", hdfs.root + "/runs/int8-deploy");
+    assertEquals(0, d.code(), d.err());
+    for (String f : List.of("deploy_model.pb", "deploy_model.txt", "quant_info.json")) {
+      assertArrayEquals(Files.readAllBytes(localDeploy.resolve(f)), read("/runs/int8-deploy/" + f), f);
+    }
+
+    // two more names fit under /runs: the temporary folder and one file; the second file fails
+    DistributedFileSystem fs = hdfs.fs();
+    org.apache.hadoop.fs.Path runs = new org.apache.hadoop.fs.Path("/runs");
+    var before = fs.getContentSummary(runs);
+    long names = before.getFileCount() + before.getDirectoryCount();
+    fs.setQuota(runs, names + 2, Long.MAX_VALUE); // Long.MAX_VALUE: HdfsConstants.QUOTA_DONT_SET, space untouched
+    byte[] info8 = read("/runs/int8/quant_info.json");
+    Run failed = calibrate(images, hdfs.root + "/runs/int8", "--bits", "6", "--overwrite");
+    assertEquals(2, failed.code(), failed.err());
+    List<String> errors = failed.errorLines().stream().filter(x -> x.startsWith("qspark: error:")).toList();
+    assertEquals(1, errors.size(), failed.err());
+    assertTrue(errors.get(0).contains("cannot write") && errors.get(0).contains("quota"), errors.get(0));
+    assertEquals(List.of("int8", "int8-deploy"), names("/runs"), "no temporary folder left, nothing replaced");
+    assertEquals(files, names("/runs/int8"));
+    assertArrayEquals(info8, read("/runs/int8/quant_info.json"), "the old folder is intact");
+
+    // a failed first run leaves no folder at all
+    Run failedNew = calibrate(images, hdfs.root + "/runs/int6");
+    assertEquals(2, failedNew.code(), failedNew.err());
+    assertEquals(List.of("int8", "int8-deploy"), names("/runs"));
+
+    // with room again, --overwrite replaces the folder as a whole
+    fs.setQuota(runs, -1, Long.MAX_VALUE); // -1: HdfsConstants.QUOTA_RESET
+    Run six = calibrate(images, hdfs.root + "/runs/int8", "--bits", "6", "--overwrite");
+    assertEquals(0, six.code(), six.err());
+    assertEquals(List.of("int8", "int8-deploy"), names("/runs"), "the replaced folder is gone, not set aside");
+    assertTrue(new String(read("/runs/int8/quant_info.json")).contains("\"activation_bits\": 6"));
+  }
+}
