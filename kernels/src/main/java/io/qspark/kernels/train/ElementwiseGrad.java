@@ -3,12 +3,12 @@ package io.qspark.kernels.train;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.tensor.Tensor;
 
-/** Backward of Add, Sub and Mul with numpy broadcasting (residual adds, scalings). */
+/** Backward of Add, Sub, Mul and Div with numpy broadcasting (residual adds, scalings). */
 public final class ElementwiseGrad implements OpGrad {
   private final String op;
 
   public ElementwiseGrad(String op) {
-    if (!op.equals("Add") && !op.equals("Sub") && !op.equals("Mul")) throw new OpException("no gradient for " + op);
+    if (!op.equals("Add") && !op.equals("Sub") && !op.equals("Mul") && !op.equals("Div")) throw new OpException("no gradient for " + op);
     this.op = op;
   }
 
@@ -28,6 +28,16 @@ public final class ElementwiseGrad implements OpGrad {
       for (int i = 0; i < dy.length; i++) {
         ga[i] = dy[i] * b[i];
         gb[i] = dy[i] * a[i];
+      }
+    } else if (op.equals("Div")) {
+      // y = a / b: da = dy / b, db = -dy a / b^2 (from the inputs: the output may be fake-quantized)
+      float[] a = Broadcasts.expand(in[0].data(), in[0].shape(), ys);
+      float[] b = Broadcasts.expand(in[1].data(), in[1].shape(), ys);
+      ga = new float[dy.length];
+      gb = new float[dy.length];
+      for (int i = 0; i < dy.length; i++) {
+        ga[i] = dy[i] / b[i];
+        gb[i] = -dy[i] * (a[i] / b[i]) / b[i];
       }
     }
     return new Tensor[] {
