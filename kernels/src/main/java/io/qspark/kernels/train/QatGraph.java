@@ -67,7 +67,7 @@ public final class QatGraph {
         String base = n.name().isEmpty() ? n.outputs().get(0) : n.name();
         String inv = base + INV_STD, scale = base + "/qat_scale", scaleW = base + "/qat_scale_w",
             scaleY = base + "/qat_scale_y", z = base + "/qat_z", shapeW = base + "/qat_shape_w", shapeY = base + "/qat_shape_y";
-        inits.put(inv, Tensor.of(new float[m], m));
+        inits.put(inv, Tensor.of(invStd(inits.get(p.var()).data(), p.epsilon()), m));
         long[] sw = new long[rank];
         java.util.Arrays.fill(sw, 1);
         sw[0] = m;
@@ -128,6 +128,11 @@ public final class QatGraph {
     return DpuGraph.of(batchStatistics, plan);
   }
 
+  /** The same before DpuGraph's changes (for gradient checks on graphs without a quantized region). */
+  Graph batchStatistics() {
+    return batchStatistics;
+  }
+
   /** Initializers trained before the freeze: weights and biases of every Conv/Gemm/MatMul, BatchNorm's scale and shift. */
   public Set<String> trainableBeforeFreeze() {
     Set<String> r = new LinkedHashSet<>();
@@ -181,10 +186,14 @@ public final class QatGraph {
     Map<String, Tensor> r = new LinkedHashMap<>();
     for (Pair p : pairs) {
       float[] v = values.containsKey(p.var()) ? values.get(p.var()) : floatGraph.initializers().get(p.var()).data();
-      float[] inv = new float[v.length];
-      for (int i = 0; i < v.length; i++) inv[i] = (float) (1.0 / Math.sqrt((double) v[i] + p.epsilon()));
-      r.put(p.conv() + INV_STD, Tensor.of(inv, inv.length));
+      r.put(p.conv() + INV_STD, Tensor.of(invStd(v, p.epsilon()), v.length));
     }
     return r;
+  }
+
+  private static float[] invStd(float[] var, float eps) {
+    float[] inv = new float[var.length];
+    for (int i = 0; i < var.length; i++) inv[i] = (float) (1.0 / Math.sqrt((double) var[i] + eps));
+    return inv;
   }
 }
