@@ -15,6 +15,8 @@ public final class ElementwiseGrad implements OpGrad {
   @Override
   public Tensor[] backward(Tensor[] in, Tensor out, Tensor dyT) {
     int[] ys = out.shape();
+    int planes = channelOperand(ys, in[0].shape(), in[1].shape());
+    if (planes > 0) return perChannel(in, dyT.data(), ys, planes);
     float[] dy = dyT.data();
     float[] ga = dy, gb = dy;
     if (op.equals("Sub")) {
@@ -43,5 +45,61 @@ public final class ElementwiseGrad implements OpGrad {
     return new Tensor[] {
         Tensor.of(Broadcasts.reduce(ga, ys, in[0].shape()), in[0].shape()),
         Tensor.of(Broadcasts.reduce(gb, ys, in[1].shape()), in[1].shape())};
+  }
+
+  /**
+   * The size of one channel plane when a is [N, C, H, W] and b holds one value per channel
+   * ([C, 1, 1] or [1, C, 1, 1], a BatchNorm-style scale), else 0: such ops on activations get a
+   * loop over planes instead of the general broadcast.
+   */
+  private static int channelOperand(int[] ys, int[] a, int[] b) {
+    if (ys.length != 4 || !java.util.Arrays.equals(ys, a)) return 0;
+    int c = ys[1];
+    boolean ok = b.length == 3 && b[0] == c && b[1] == 1 && b[2] == 1
+        || b.length == 4 && b[0] == 1 && b[1] == c && b[2] == 1 && b[3] == 1;
+    return ok ? ys[2] * ys[3] : 0;
+  }
+
+  private Tensor[] perChannel(Tensor[] in, float[] dy, int[] ys, int plane) {
+    int n = ys[0], c = ys[1];
+    float[] a = in[0].data(), b = in[1].data();
+    float[] ga = new float[dy.length];
+    double[] gb = new double[c];
+    for (int ni = 0; ni < n; ni++) {
+      for (int ci = 0; ci < c; ci++) {
+        int base = (ni * c + ci) * plane;
+        float bv = b[ci];
+        double acc = 0;
+        switch (op) {
+          case "Add":
+            for (int i = base; i < base + plane; i++) {
+              ga[i] = dy[i];
+              acc += dy[i];
+            }
+            break;
+          case "Sub":
+            for (int i = base; i < base + plane; i++) {
+              ga[i] = dy[i];
+              acc -= dy[i];
+            }
+            break;
+          case "Mul":
+            for (int i = base; i < base + plane; i++) {
+              ga[i] = dy[i] * bv;
+              acc += dy[i] * a[i];
+            }
+            break;
+          default: // Div
+            for (int i = base; i < base + plane; i++) {
+              ga[i] = dy[i] / bv;
+              acc -= dy[i] * (a[i] / bv) / bv;
+            }
+        }
+        gb[ci] += acc;
+      }
+    }
+    float[] g = new float[c];
+    for (int ci = 0; ci < c; ci++) g[ci] = (float) gb[ci];
+    return new Tensor[] {Tensor.of(ga, in[0].shape()), Tensor.of(g, in[1].shape())};
   }
 }

@@ -21,8 +21,9 @@ import java.util.Set;
  * <p>Before BatchNorm is frozen, every Conv → BatchNormalization pair trains as PyTorch's
  * fused ConvBn QAT module does (Krishnamoorthi 2018, section 3.2): the conv weight is folded with
  * the running statistics, W·γ/σ_running, and fake-quantized under the name and fix_point the
- * folded weight has in the deployed model; the conv output is divided by γ/σ_running again, the
- * conv bias added, and BatchNorm normalizes with the batch's own statistics. The weights the
+ * folded weight has in the deployed model; the conv output is divided by γ/σ_running again and
+ * BatchNorm normalizes it with the batch's own statistics (which cancel the conv bias, so it is
+ * not added there; the fold puts it back). The weights the
  * network learns are therefore always the quantized folded ones, while BatchNorm still sees
  * batch statistics. After the freeze, the model is folded with the running statistics
  * (FoldBatchNorm) and fused (FuseActivation), which is exactly the inference graph calibrate and
@@ -81,15 +82,9 @@ public final class QatGraph {
         nodes.add(new Node(base + "/qat_fold", "Mul", List.of(p.weight(), scaleW), List.of(p.foldedWeight()), Attributes.empty()));
         nodes.add(new Node(n.name(), "Conv", n.domain(), List.of(n.input(0), p.foldedWeight()), List.of(z), n.attributes()));
         nodes.add(new Node(base + "/qat_reshape_y", "Reshape", List.of(scale, shapeY), List.of(scaleY), Attributes.empty()));
-        String out = n.outputs().get(0);
-        if (p.bias() == null) {
-          nodes.add(new Node(base + "/qat_unfold", "Div", List.of(z, scaleY), List.of(out), Attributes.empty()));
-        } else {
-          String u = base + "/qat_u", by = base + "/qat_bias_y";
-          nodes.add(new Node(base + "/qat_unfold", "Div", List.of(z, scaleY), List.of(u), Attributes.empty()));
-          nodes.add(new Node(base + "/qat_reshape_b", "Reshape", List.of(p.bias(), shapeY), List.of(by), Attributes.empty()));
-          nodes.add(new Node(base + "/qat_bias", "Add", List.of(u, by), List.of(out), Attributes.empty()));
-        }
+        // the conv bias is left out: batch statistics subtract it again (its gradient is 0);
+        // the fold at the freeze puts it back through the running mean
+        nodes.add(new Node(base + "/qat_unfold", "Div", List.of(z, scaleY), List.of(n.outputs().get(0)), Attributes.empty()));
         continue;
       }
       nodes.add(new Node(n.name(), n.opType(), n.domain(), n.inputs(), List.of(n.outputs().get(0)),

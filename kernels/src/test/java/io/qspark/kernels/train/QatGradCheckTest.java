@@ -33,6 +33,11 @@ class QatGradCheckTest {
     for (int i = 0; i < b.length; i++) b[i] = b[i] >= 0 ? b[i] + 0.7f : b[i] - 0.7f;
     check(List.of(node("Div", List.of("a", "b"), attrs())), Map.of("a", rand(r, 1, 2, 3, 2, 2), "b", Tensor.of(b, 3, 1, 1)),
         "y", Set.of(), 41);
+    // and the general broadcast: per-row divisors of a matrix, and both operands broadcast
+    check(List.of(node("Div", List.of("a", "b"), attrs())), Map.of("a", rand(r, 1, 2, 3), "b", Tensor.of(new float[] {1.5f, -2f, 0.8f}, 3)),
+        "y", Set.of(), 46);
+    check(List.of(node("Mul", List.of("a", "b"), attrs())), Map.of("a", rand(r, 1, 2, 3, 2, 2), "b", rand(r, 1, 1, 3, 1, 1)),
+        "y", Set.of(), 47);
   }
 
   @Test
@@ -66,8 +71,8 @@ class QatGradCheckTest {
     QatGraph q = QatGraph.of(g);
     assertEquals(1, q.pairs().size());
     Graph t = q.batchStatistics();
-    Set<String> constant = new HashSet<>(Set.of("m", "v"));
-    // the conv bias cancels under batch statistics: its gradient is 0, and so is every finite difference
+    // the conv bias cancels under batch statistics, so the training graph leaves it out
+    Set<String> constant = new HashSet<>(Set.of("m", "v", "cb"));
     check(t.nodes(), t.initializers(), "y", constant, 45);
     assertEquals(Set.of("w", "cb", "g", "beta"), q.trainableBeforeFreeze());
   }
