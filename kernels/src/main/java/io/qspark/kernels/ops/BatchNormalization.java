@@ -3,15 +3,58 @@ package io.qspark.kernels.ops;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
 
-/** Inference-mode BatchNormalization over axis 1: y = (x - mean) / sqrt(var + eps) * scale + B. */
+/**
+ * BatchNormalization over axis 1: y = (x - mean) / sqrt(var + eps) * scale + B, with the running
+ * statistics (inference), or, with qspark's own attribute {@value #BATCH_STATISTICS} = 1, the
+ * batch's own mean and population variance per channel (QAT's training graph; only Y is produced,
+ * the trainer updates the running statistics). ONNX's training_mode=1, whose extra outputs
+ * a model would expect, stays refused: such a model was exported for training, not inference.
+ */
 public final class BatchNormalization implements Op {
   private final float epsilon;
+  private final boolean training;
+  public static final String BATCH_STATISTICS = "qspark_batch_statistics";
 
   public BatchNormalization(Attributes a) {
     this.epsilon = a.getFloat("epsilon", 1e-5f);
     if (a.getInt("training_mode", 0) != 0) {
       throw new OpException("BatchNormalization: training_mode=1 is not an inference graph");
     }
+    this.training = a.getInt(BATCH_STATISTICS, 0) != 0;
+  }
+
+  /**
+   * Per-channel {mean, population variance} of x over every axis but 1, summed in double in
+   * index order (the same for any thread or partition).
+   */
+  public static double[][] batchStatistics(Tensor x) {
+    int n = x.dim(0), c = x.dim(1);
+    int inner = x.size() / Math.max(1, n * c);
+    float[] xd = x.data();
+    double[] mean = new double[c], var = new double[c];
+    double count = (double) n * inner;
+    for (int ci = 0; ci < c; ci++) {
+      double s = 0;
+      for (int ni = 0; ni < n; ni++) {
+        int base = (ni * c + ci) * inner;
+        for (int i = base; i < base + inner; i++) s += xd[i];
+      }
+      double m = s / count, s2 = 0;
+      for (int ni = 0; ni < n; ni++) {
+        int base = (ni * c + ci) * inner;
+        for (int i = base; i < base + inner; i++) {
+          double d = xd[i] - m;
+          s2 += d * d;
+        }
+      }
+      mean[ci] = m;
+      var[ci] = s2 / count;
+    }
+    return new double[][] {mean, var};
+  }
+
+  public boolean training() {
+    return training;
   }
 
   public float epsilon() {
@@ -31,6 +74,18 @@ public final class BatchNormalization implements Op {
     return new float[][] {mul, off};
   }
 
+  private float[][] batchAffine(Tensor x, Tensor scale, Tensor bias) {
+    double[][] st = batchStatistics(x);
+    int c = scale.size();
+    float[] mul = new float[c], off = new float[c];
+    for (int i = 0; i < c; i++) {
+      double inv = 1.0 / Math.sqrt(st[1][i] + epsilon);
+      mul[i] = (float) (scale.data()[i] * inv);
+      off[i] = (float) (bias.data()[i] - st[0][i] * scale.data()[i] * inv);
+    }
+    return new float[][] {mul, off};
+  }
+
   @Override
   public Tensor[] forward(Tensor[] in) {
     Tensor x = in[0];
@@ -41,7 +96,7 @@ public final class BatchNormalization implements Op {
             + " has " + in[i].size() + " values");
       }
     }
-    float[][] ab = affine(in[1], in[2], in[3], in[4]);
+    float[][] ab = training ? batchAffine(x, in[1], in[2]) : affine(in[1], in[2], in[3], in[4]);
     int n = x.dim(0);
     int inner = x.size() / Math.max(1, n * c);
     float[] xd = x.data();

@@ -21,6 +21,11 @@ public final class Adam implements java.io.Serializable {
 
   /** param -= lr * mhat / (sqrt(vhat) + eps). */
   public void step(float[] param, double[] grad) {
+    step(param, grad, lr);
+  }
+
+  /** The same with this step's learning rate (a schedule's). */
+  public void step(float[] param, double[] grad, double lr) {
     t++;
     double c1 = 1 - Math.pow(BETA1, t), c2 = 1 - Math.pow(BETA2, t);
     for (int i = 0; i < param.length; i++) {

@@ -19,7 +19,7 @@ public final class GradRegistry {
       return a == null || ActivationGrad.differentiable(a);
     }
     return RESHAPES.contains(t) || ACTIVATIONS.contains(t) || Set.of("MatMul", "BatchNormalization", "MaxPool",
-        "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Concat").contains(t);
+        "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Concat").contains(t);
   }
 
   public static OpGrad create(Node n) {
@@ -33,7 +33,7 @@ public final class GradRegistry {
       case "MaxPool": return new PoolGrad(PoolGrad.Kind.MAX, a);
       case "AveragePool": return new PoolGrad(PoolGrad.Kind.AVERAGE, a);
       case "GlobalAveragePool": return new PoolGrad(PoolGrad.Kind.GLOBAL_AVERAGE, a);
-      case "Add": case "Sub": case "Mul": return new ElementwiseGrad(n.opType());
+      case "Add": case "Sub": case "Mul": case "Div": return new ElementwiseGrad(n.opType());
       case "Concat": return new ConcatGrad(a);
       default:
         if (RESHAPES.contains(n.opType())) return new ReshapeGrad();

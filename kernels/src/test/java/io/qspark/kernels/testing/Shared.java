@@ -43,7 +43,11 @@ public final class Shared {
   }
 
   public static int[] testLabels(int n) throws IOException {
-    try (InputStream in = Files.newInputStream(fashionMnist("t10k-labels-idx1-ubyte.gz"))) {
+    return labels("t10k-labels-idx1-ubyte.gz", n);
+  }
+
+  public static int[] labels(String file, int n) throws IOException {
+    try (InputStream in = Files.newInputStream(fashionMnist(file))) {
       Idx.Array a = Idx.read(in, "labels", n);
       int[] l = new int[a.count()];
       for (int i = 0; i < l.length; i++) l[i] = a.data()[i] & 0xff;

@@ -28,13 +28,13 @@ import org.junit.jupiter.api.Test;
 class GradCheckTest {
   private static final float EPS = 1e-2f;
 
-  private static Map<String, Object> attrs(Object... kv) {
+  static Map<String, Object> attrs(Object... kv) {
     Map<String, Object> m = new LinkedHashMap<>();
     for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], kv[i + 1]);
     return m;
   }
 
-  private static Tensor rand(Random r, double scale, int... shape) {
+  static Tensor rand(Random r, double scale, int... shape) {
     float[] x = new float[(int) Tensor.size(shape)];
     for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * scale);
     return Tensor.of(x, shape);
@@ -51,12 +51,12 @@ class GradCheckTest {
     return Tensor.of(x, shape);
   }
 
-  private static Node node(String op, List<String> in, Map<String, Object> a) {
+  static Node node(String op, List<String> in, Map<String, Object> a) {
     return new Node(op, op, in, List.of("y"), new Attributes(a));
   }
 
   /** Checks d(sum r*y)/d(operand) for every float operand not in {@code constant}. */
-  private static void check(List<Node> nodes, Map<String, Tensor> operands, String out, Set<String> constant, long seed) {
+  static void check(List<Node> nodes, Map<String, Tensor> operands, String out, Set<String> constant, long seed) {
     Graph g = new Graph("t", List.of(), List.of(out), operands, nodes);
     Backprop bp = new Backprop(g);
     Backprop.Tape base = bp.forward(Map.of(), q -> null);

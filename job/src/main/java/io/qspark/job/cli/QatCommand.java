@@ -1,0 +1,367 @@
+package io.qspark.job.cli;
+
+import io.qspark.job.UserError;
+import io.qspark.job.data.DataRequest;
+import io.qspark.job.data.DataSource;
+import io.qspark.job.data.DataSources;
+import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.EvalCounts;
+import io.qspark.job.eval.ScoringPlan;
+import io.qspark.job.output.AtomicFile;
+import io.qspark.job.output.QatCheckpoints;
+import io.qspark.job.spark.CalibrationJob;
+import io.qspark.job.spark.EvaluationJob;
+import io.qspark.job.spark.LazySpark;
+import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.spark.QatJob;
+import io.qspark.job.spark.QatProgress;
+import io.qspark.job.spark.SparkRuntime;
+import io.qspark.job.spark.SparkSettings;
+import io.qspark.kernels.io.Json;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.QdqExport;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantInfo;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantizedModel;
+import io.qspark.kernels.train.EpochOrder;
+import io.qspark.kernels.train.LrSchedule;
+import io.qspark.kernels.train.QatGradient;
+import io.qspark.kernels.train.QatState;
+import io.qspark.kernels.train.QatTrainer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * `qspark qat`: calibration (as calibrate), then quantization-aware training of the float model
+ * at those fix_points as a data-parallel Spark job, checkpointed and resumable; writes the same
+ * files as calibrate, so deploy and evaluate take the folder.
+ */
+@Command(name = "qat", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    sortOptions = false, usageHelpAutoWidth = true,
+    description = {"Quantization-aware training: calibrates on the first --calib-size images of --data as calibrate"
+        + " does, then trains the model with fake-quant at the deployed model's quantization points (fix_points"
+        + " fixed, straight-through estimator clipped at the range) on every labelled image of --data, for --epochs,"
+        + " synchronous data-parallel: each step's --batch-size images are cut into --micro-batch parts spread over"
+        + " the partitions, their gradients summed on the driver in a fixed order. BatchNorm trains on batch"
+        + " statistics (per micro-batch), with the conv weights folded at its running statistics, until"
+        + " --freeze-bn-step, then it is folded into the convs for the rest of training.",
+        "Checkpoints go to --checkpoint-dir every --checkpoint-every steps and at each epoch's end; --resume"
+            + " continues from the newest and ends with the same model as an uninterrupted run.",
+        "Writes --out as calibrate does (quant_info.json, float_model.onnx: the trained inference graph,"
+            + " quantize_eval_model.onnx, report.json with the loss and validation top-1 per epoch)."})
+final class QatCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
+
+  @Spec CommandSpec spec;
+  @Mixin ModelOption model;
+  @Mixin DataOptions data;
+  @Mixin PreprocessOptions preprocess;
+  @Mixin QuantOptions quant;
+
+  @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", order = 60, description = "Passes over --data. Default: ${DEFAULT-VALUE}.")
+  int epochs;
+
+  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "128", order = 61,
+      description = "Global batch: images per optimizer step, summed over all partitions. Default: ${DEFAULT-VALUE}.")
+  int batchSize;
+
+  @Option(names = "--micro-batch", paramLabel = "N", defaultValue = "32", order = 62,
+      description = "Images per gradient part and per BatchNorm batch statistic; parts are spread over the partitions,"
+          + " so the model does not depend on their number. Default: ${DEFAULT-VALUE}.")
+  int microBatch;
+
+  @Option(names = "--lr", paramLabel = "LR", defaultValue = "0.001", order = 63, description = "Learning rate. Default: ${DEFAULT-VALUE}.")
+  double lr;
+
+  @Option(names = "--optimizer", paramLabel = "O", defaultValue = "sgd", order = 64,
+      description = "sgd (with --momentum) or adam (PyTorch's defaults). Default: ${DEFAULT-VALUE}.")
+  String optimizer;
+
+  @Option(names = "--momentum", paramLabel = "M", defaultValue = "0.9", order = 65, description = "SGD momentum. Default: ${DEFAULT-VALUE}.")
+  double momentum;
+
+  @Option(names = "--weight-decay", paramLabel = "WD", defaultValue = "0", order = 66,
+      description = "L2 weight decay added to the gradient (PyTorch's weight_decay). Default: ${DEFAULT-VALUE}.")
+  double weightDecay;
+
+  @Option(names = "--schedule", paramLabel = "S", defaultValue = "cosine", order = 67,
+      description = "Learning-rate schedule after the warm-up: constant, cosine (to 0 at the last step) or step"
+          + " (times --lr-gamma every --lr-step-size steps). Default: ${DEFAULT-VALUE}.")
+  String schedule;
+
+  @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "0", order = 68,
+      description = "Linear warm-up from lr/N to lr over the first N steps. Default: ${DEFAULT-VALUE}.")
+  int warmupSteps;
+
+  @Option(names = "--lr-step-size", paramLabel = "N", defaultValue = "1000", order = 69, description = "For --schedule step. Default: ${DEFAULT-VALUE}.")
+  long lrStepSize;
+
+  @Option(names = "--lr-gamma", paramLabel = "G", defaultValue = "0.1", order = 70, description = "For --schedule step. Default: ${DEFAULT-VALUE}.")
+  double lrGamma;
+
+  @Option(names = "--freeze-bn-step", paramLabel = "S", defaultValue = "-1", order = 71,
+      description = "Step from which BatchNorm uses its running statistics, folded into the convs (0: from the start)."
+          + " Default: after 80% of the steps.")
+  long freezeBnStep;
+
+  @Option(names = "--bn-momentum", paramLabel = "M", defaultValue = "0.1", order = 72,
+      description = "Running statistics: (1 - M) running + M batch, per step with the mean of its micro-batches'. Default: ${DEFAULT-VALUE}.")
+  double bnMomentum;
+
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "0", order = 73, description = "Seed of the per-epoch shuffle. Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "200", order = 74,
+      description = "Steps between checkpoints (one is also written at each epoch's end). Default: ${DEFAULT-VALUE}.")
+  int checkpointEvery;
+
+  @Option(names = "--checkpoint-dir", paramLabel = "URI", order = 75,
+      description = "Where checkpoints go, on any Hadoop file system (hdfs://...). Default: --out/checkpoints.")
+  String checkpointDir;
+
+  @Option(names = "--resume", order = 76, description = "Continue from the newest checkpoint (same model, data and settings).")
+  boolean resume;
+
+  @Option(names = "--val-data", paramLabel = "DATA", order = 77,
+      description = "Labelled images for top-1 after calibration and after each epoch (distributed, fake-quant model)."
+          + " Default: none.")
+  String valData;
+
+  @Option(names = "--val-labels", paramLabel = "LABELS", order = 78, description = "IDX labels of --val-data. Default: beside it.")
+  String valLabels;
+
+  @Option(names = "--log-every", paramLabel = "N", defaultValue = "20", order = 79, description = "Steps between progress lines. Default: ${DEFAULT-VALUE}.")
+  int logEvery;
+
+  @Mixin SparkOptions spark;
+
+  private void check() {
+    quant.check();
+    QuantConfig cfg = quant.config();
+    List<String> bad = new ArrayList<>();
+    if (!cfg.dpuStyle()) bad.add("--weight-granularity/--scales: QAT trains per-tensor power-of-two (DPU) quantizers only");
+    if (quant.sequential) bad.add("--sequential: QAT calibrates in one pass");
+    if (epochs < 1) bad.add("--epochs must be at least 1, got " + epochs);
+    if (batchSize < 1) bad.add("--batch-size must be at least 1, got " + batchSize);
+    if (microBatch < 1 || microBatch > batchSize) bad.add("--micro-batch must be 1.." + batchSize + ", got " + microBatch);
+    if (!(lr > 0)) bad.add("--lr must be positive, got " + lr);
+    if (!optimizer.equals("sgd") && !optimizer.equals("adam")) bad.add("--optimizer must be sgd or adam, got '" + optimizer + "'");
+    if (weightDecay < 0) bad.add("--weight-decay must be at least 0, got " + weightDecay);
+    try {
+      LrSchedule.parse(schedule);
+    } catch (IllegalArgumentException e) {
+      bad.add("--schedule: " + e.getMessage());
+    }
+    if (warmupSteps < 0) bad.add("--warmup-steps must be at least 0, got " + warmupSteps);
+    if (!(bnMomentum >= 0 && bnMomentum <= 1)) bad.add("--bn-momentum must be in [0, 1], got " + bnMomentum);
+    if (checkpointEvery < 1) bad.add("--checkpoint-every must be at least 1, got " + checkpointEvery);
+    if (logEvery < 1) bad.add("--log-every must be at least 1, got " + logEvery);
+    if (!bad.isEmpty()) throw new ParameterException(spec.commandLine(), String.join("; ", bad));
+    preprocess.preprocessing();
+    spark.settings();
+    data.request(preprocess.dims(), preprocess.geometry());
+  }
+
+  @Override
+  public Integer call() {
+    check();
+    long t0 = System.nanoTime();
+    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
+    Model floatModel = model.load();
+    Model inference = floatModel.forInference();
+    Classifier classifier = Classifier.of(inference);
+    String name = model.path().getFileName().toString();
+    if (quant.out.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*")) {
+      // the output folder holds the checkpoints' default location and is rewritten file by file during training
+      throw new UserError("qat writes --out on the local file system; give --checkpoint-dir for hdfs:// checkpoints");
+    }
+    Path out = Path.of(quant.out).toAbsolutePath().normalize();
+    if (Files.exists(out) && !Files.isDirectory(out)) throw new UserError(quant.out + " exists and is not a folder");
+    boolean exists = Files.isDirectory(out) && !isEmpty(out);
+    if (exists && !resume && !quant.overwrite) {
+      throw new UserError("output folder " + quant.out + " already exists; choose another --out, pass --resume to continue"
+          + " its training or --overwrite to start again");
+    }
+    QuantConfig cfg = quant.config();
+    SparkSettings settings = spark.settings();
+    DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
+    PrintWriter err = spec.commandLine().getErr();
+    try (LazySpark lazy = new LazySpark("qspark qat", settings)) {
+      DataSource train = DataSources.open(asked, lazy, classifier);
+      if (train.count() == 0) throw new UserError("no training images in " + asked.data());
+      train.requireLabels(classifier.classes());
+      ScoringPlan plan = preprocess.scoringPlan(train, asked.data(), classifier, quant.batch);
+      DataSource val = null;
+      if (valData != null) {
+        val = DataSources.open(new DataRequest(valData, valLabels, -1, asked.dims(), asked.geometry(), asked.imageColumn(),
+            asked.labelColumn(), asked.strict()), lazy, classifier);
+        val.requireLabels(classifier.classes());
+      }
+      DataSource calib = DataSources.open(new DataRequest(asked.data(), asked.labels(), (int) Math.min(quant.calibSize,
+          asked.limit() < 0 ? Long.MAX_VALUE : asked.limit()), asked.dims(), asked.geometry(), asked.imageColumn(),
+          asked.labelColumn(), asked.strict()), lazy, classifier);
+      SparkRuntime runtime = lazy.runtime();
+      var sc = runtime.context();
+      EpochOrder order;
+      try {
+        order = new EpochOrder(train.count(), batchSize, microBatch, seed);
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage());
+      }
+      int partitions = settings.partitions() > 0 ? settings.partitions() : Math.min(sc.defaultParallelism(), order.microBatchesPerStep());
+      QatCheckpoints checkpoints = new QatCheckpoints(checkpointDir != null ? checkpointDir : out.resolve("checkpoints").toUri().toString(),
+          sc.hadoopConfiguration());
+      if (!resume && quant.overwrite) checkpoints.clear();
+
+      // calibration, as calibrate's one-pass path: the fix_points QAT keeps
+      ModelBlob floatBlob = model.blob();
+      int calibParts = settings.partitionsFor(calib.count(), sc.defaultParallelism());
+      ActivationStats stats = CalibrationJob.statistics(sc, calib, floatBlob, plan, cfg, calibParts);
+      QuantPlan qplan = QuantPlan.of(inference.graph(), cfg);
+      QuantParams params = QuantParams.decide(inference.graph(), qplan, stats.histograms(), cfg);
+      String info = QuantInfo.write(name, floatBlob.sha256(), cfg, qplan, params, stats, inference.graph());
+      ModelBlob qblob = floatBlob.quantized(info);
+      double calibSeconds = (System.nanoTime() - t0) / 1e9;
+
+      long total = order.stepsPerEpoch() * epochs;
+      long freeze = freezeBnStep >= 0 ? freezeBnStep : Math.round(total * 0.8);
+      QatTrainer.Settings ts = new QatTrainer.Settings(optimizer, momentum, weightDecay,
+          new LrSchedule(LrSchedule.parse(schedule), lr, warmupSteps, total, lrStepSize, lrGamma), freeze, bnMomentum);
+      String identity = String.format(Locale.ROOT, "model sha256 %s, %d images, batch %d/%d, seed %d, %s, %s",
+          floatBlob.sha256().substring(0, 12), train.count(), batchSize, microBatch, seed, cfg, ts);
+      QatTrainer trainer;
+      byte[] saved = resume ? checkpoints.latest() : null;
+      if (resume && saved == null) {
+        err.println("qspark: warning: --resume but no checkpoint in " + checkpoints.where() + "; starting from step 0");
+        err.flush();
+      }
+      try {
+        trainer = saved == null ? QatTrainer.start(QatJob.worker(qblob), ts, identity)
+            : QatTrainer.resume(QatJob.worker(qblob), ts, QatState.fromBytes(saved, checkpoints.where()), identity);
+      } catch (IllegalArgumentException e) {
+        throw new UserError("cannot resume: " + e.getMessage(), e);
+      }
+      if (saved != null) LOG.info("qat: resuming at step " + trainer.step() + " from " + checkpoints.where());
+
+      Map<String, Object> history = new LinkedHashMap<>();
+      List<Object> epochsDone = new ArrayList<>();
+      if (val != null && trainer.step() == 0) {
+        double top1 = top1(sc, val, qblob, plan, settings);
+        history.put("ptq_top1", round(top1));
+        LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): validation top-1 %.2f%%", top1));
+      }
+      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, logEvery);
+      DataSource valSource = val;
+      double[] epochLoss = {0, 0};
+      long tTrain = System.nanoTime();
+      long startStep = trainer.step();
+      QatJob.run(sc, train.images(sc, partitions), qblob, plan, order, epochs, partitions, trainer, new QatJob.Hooks() {
+        @Override
+        public void afterStep(QatTrainer t, QatGradient.Total step) {
+          epochLoss[0] += step.loss();
+          epochLoss[1]++;
+          progress.step(t.step(), step, ts.schedule().at(t.step() - 1));
+          if (t.step() % checkpointEvery == 0) checkpoints.write(t.step(), t.state().toBytes());
+        }
+
+        @Override
+        public void afterEpoch(QatTrainer t, int epoch) {
+          checkpoints.write(t.step(), t.state().toBytes());
+          Map<String, Object> e = new LinkedHashMap<>();
+          e.put("epoch", epoch + 1);
+          e.put("steps", t.step());
+          if (epochLoss[1] > 0) e.put("mean_loss", round(epochLoss[0] / epochLoss[1]));
+          if (valSource != null) {
+            double top1 = top1(sc, valSource, exported(t, name, cfg, params, stats).blob, plan, settings);
+            e.put("val_top1", round(top1));
+            LOG.info(String.format(Locale.ROOT, "qat: epoch %d: validation top-1 %.2f%%", epoch + 1, top1));
+          }
+          epochsDone.add(e);
+          epochLoss[0] = 0;
+          epochLoss[1] = 0;
+        }
+      });
+      double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
+      long stepsRun = trainer.step() - startStep;
+      Exported ex = exported(trainer, name, cfg, params, stats);
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("command", "qat");
+      report.put("model", name);
+      report.put("data", train.describe());
+      report.put("config", cfg.toString());
+      report.put("training", ts.toString());
+      report.put("epochs", epochs);
+      report.put("steps", trainer.step());
+      report.put("partitions", partitions);
+      report.put("master", runtime.master());
+      report.putAll(history);
+      report.put("history", epochsDone);
+      report.put("calibration_seconds", round(calibSeconds));
+      report.put("training_seconds", round(trainSeconds));
+      report.put("training_images_per_second", round(stepsRun * batchSize / Math.max(1e-9, trainSeconds)));
+      Files.createDirectories(out);
+      AtomicFile.write(out.resolve("float_model.onnx"), ex.blob.onnx(), true);
+      AtomicFile.write(out.resolve("quantize_eval_model.onnx"), QdqExport.export(new QuantizedModel(ex.model.graph(), ex.plan, params),
+          ex.model.graph(), 13).toByteArray(), true);
+      AtomicFile.write(out.resolve("report.json"), Json.write(report).getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
+      // last: a folder with quant_info.json is complete
+      AtomicFile.write(out.resolve("quant_info.json"), ex.info.getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
+      PrintWriter o = spec.commandLine().getOut();
+      o.printf(Locale.ROOT, "qat: %d steps (%d epochs of %d), %.1f s training, %.0f images/s; wrote %s%n", trainer.step(), epochs,
+          order.stepsPerEpoch(), trainSeconds, stepsRun * batchSize / Math.max(1e-9, trainSeconds), quant.out);
+      if (!epochsDone.isEmpty() && ((Map<?, ?>) epochsDone.get(epochsDone.size() - 1)).get("val_top1") != null) {
+        o.println("top1: " + String.format(Locale.ROOT, "%.2f", ((Map<?, ?>) epochsDone.get(epochsDone.size() - 1)).get("val_top1")));
+      }
+      o.flush();
+    } catch (java.io.IOException e) {
+      throw new UserError("cannot write " + quant.out + ": " + e.getMessage(), e);
+    }
+    return ExitCodes.OK;
+  }
+
+  /** The trained model as the output folder holds it: inference graph, its plan, quant_info.json, and as a blob. */
+  private record Exported(Model model, QuantPlan plan, String info, ModelBlob blob) {}
+
+  private static Exported exported(QatTrainer t, String name, QuantConfig cfg, QuantParams params, ActivationStats stats) {
+    EditedModel e = EditedModel.of(t.inference(), name);
+    QuantPlan plan = QuantPlan.of(e.model().graph(), cfg);
+    String info = QuantInfo.write(name, e.blob().sha256(), cfg, plan, params, stats, e.model().graph());
+    return new Exported(e.model(), plan, info, e.blob().quantized(info));
+  }
+
+  private static double top1(org.apache.spark.api.java.JavaSparkContext sc, DataSource val, ModelBlob qblob, ScoringPlan plan,
+      SparkSettings settings) {
+    EvalCounts c = EvaluationJob.run(sc, val, qblob, plan, settings.partitionsFor(val.count(), sc.defaultParallelism()));
+    return c.top1Percent();
+  }
+
+  private static double round(double x) {
+    return Math.round(x * 100) / 100.0;
+  }
+
+  private static boolean isEmpty(Path dir) {
+    try (var s = Files.list(dir)) {
+      return s.findAny().isEmpty();
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+}

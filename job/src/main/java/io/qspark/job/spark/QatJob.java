@@ -1,0 +1,168 @@
+package io.qspark.job.spark;
+
+import io.qspark.job.data.LabeledImage;
+import io.qspark.job.eval.ScoringPlan;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.onnx.OnnxImporter;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantInfo;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.train.EpochOrder;
+import io.qspark.kernels.train.QatGradient;
+import io.qspark.kernels.train.QatTrainer;
+import io.qspark.kernels.train.QatWeights;
+import io.qspark.kernels.train.QatWorker;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * Quantization-aware training as synchronous data-parallel Spark jobs. Per epoch, one shuffle
+ * deals the epoch's micro-batches (drawn by {@link EpochOrder} from the seed) to the partitions,
+ * micro-batch j of every step to partition j mod P, cached. Per step, the driver broadcasts the
+ * weights, each partition computes the gradient parts of its micro-batches, treeAggregate brings
+ * them back as a {@link QatGradient} summed in micro-batch order, and the driver's
+ * {@link QatTrainer} applies the optimizer. The model depends on the seed and the data only:
+ * not on the partition count, the executors or task timing.
+ */
+public final class QatJob {
+  private QatJob() {}
+
+  /** What the driver does between steps: checkpoints, validation, logging. */
+  public interface Hooks {
+    /** After each step (the trainer's step is then the number of steps done). */
+    void afterStep(QatTrainer trainer, QatGradient.Total t);
+
+    /** After the last step of an epoch (0-based). */
+    void afterEpoch(QatTrainer trainer, int epoch);
+  }
+
+  /**
+   * Trains from the trainer's step to {@code epochs} epochs.
+   *
+   * @param blob the float model (BatchNorm unfolded) with the calibration's quant_info.json
+   */
+  public static void run(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob blob, ScoringPlan plan,
+      EpochOrder order, int epochs, int partitions, QatTrainer trainer, Hooks hooks) {
+    Broadcast<ModelBlob> b = sc.broadcast(blob);
+    JavaPairRDD<LabeledImage, Long> indexed = images.zipWithIndex();
+    indexed.persist(StorageLevel.MEMORY_AND_DISK());
+    int m = order.microBatchesPerStep();
+    long perEpoch = order.stepsPerEpoch();
+    JavaRDD<QatShard> shards = null;
+    int shardEpoch = -1;
+    try {
+      long total = perEpoch * epochs;
+      while (trainer.step() < total) {
+        long step = trainer.step();
+        int epoch = (int) (step / perEpoch);
+        if (epoch != shardEpoch) {
+          sc.setJobGroup("qspark", "qat: epoch " + (epoch + 1) + ", dealing micro-batches", false);
+          JavaRDD<QatShard> next = deal(sc, indexed, order, epoch, partitions);
+          if (shards != null) shards.unpersist(false);
+          shards = next;
+          shardEpoch = epoch;
+        }
+        Broadcast<QatWeights> bw = sc.broadcast(trainer.weights());
+        long s = step % perEpoch;
+        sc.setJobGroup("qspark", "qat: epoch " + (epoch + 1) + ", step " + (s + 1) + "/" + perEpoch, false);
+        QatGradient g = shards.map(sh -> sh.gradient(worker(b.value()), bw.value(), plan, s, m))
+            .treeAggregate(new QatGradient(), QatGradient::merge, QatGradient::merge);
+        bw.destroy();
+        if (g.parts() != m) throw new IllegalStateException("step " + step + " got " + g.parts() + " of " + m + " micro-batches");
+        hooks.afterStep(trainer, trainer.apply(g));
+        if (trainer.step() % perEpoch == 0) hooks.afterEpoch(trainer, epoch);
+      }
+    } catch (RuntimeException e) {
+      throw EvaluationJob.translate(e);
+    } finally {
+      if (shards != null) shards.unpersist(false);
+      indexed.unpersist(false);
+      sc.clearJobGroup();
+    }
+  }
+
+  /** The epoch's micro-batches, micro-batch j of each step on partition j mod P. */
+  private static JavaRDD<QatShard> deal(JavaSparkContext sc, JavaPairRDD<LabeledImage, Long> indexed, EpochOrder order,
+      int epoch, int partitions) {
+    Broadcast<long[]> ids = sc.broadcast(order.microBatchOf(epoch));
+    Broadcast<int[]> pos = sc.broadcast(order.positions(epoch));
+    int m = order.microBatchesPerStep();
+    JavaRDD<QatShard> r = indexed.flatMapToPair(t -> {
+      int i = Math.toIntExact(t._2());
+      long id = ids.value()[i];
+      return id < 0 ? List.<Tuple2<Long, Tuple2<Integer, LabeledImage>>>of().iterator()
+          : List.of(new Tuple2<>(id, new Tuple2<>(pos.value()[i], t._1()))).iterator();
+    }).partitionBy(new MicroBatchPartitioner(Math.min(partitions, m), m))
+        .mapPartitions(it -> List.of(QatShard.of(it)).iterator(), true);
+    r.persist(StorageLevel.MEMORY_AND_DISK());
+    r.count();
+    ids.destroy();
+    pos.destroy();
+    return r;
+  }
+
+  /** Micro-batch j of every step to partition j mod P. */
+  static final class MicroBatchPartitioner extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int partitions;
+    private final int perStep;
+
+    MicroBatchPartitioner(int partitions, int perStep) {
+      this.partitions = partitions;
+      this.perStep = perStep;
+    }
+
+    @Override
+    public int numPartitions() {
+      return partitions;
+    }
+
+    @Override
+    public int getPartition(Object key) {
+      return (int) (((Long) key % perStep) % partitions);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof MicroBatchPartitioner p && p.partitions == partitions && p.perStep == perStep;
+    }
+
+    @Override
+    public int hashCode() {
+      return partitions * 31 + perStep;
+    }
+  }
+
+  /** Workers of the models this executor JVM trains, by model and calibration. */
+  private static final Map<String, QatWorker> WORKERS = new LinkedHashMap<>(4, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, QatWorker> e) {
+      return size() > 2;
+    }
+  };
+
+  /** The worker for a float model and its calibration, built once per JVM. */
+  public static synchronized QatWorker worker(ModelBlob blob) {
+    QatWorker w = WORKERS.get(blob.key());
+    if (w == null) {
+      io.qspark.kernels.blas.Blas.setThreads(1);
+      OnnxImporter.Imported imp = OnnxImporter.parse(blob.onnx(), null, blob.name());
+      Graph floatGraph = Model.prepare(imp.graph(), blob.name(), blob.sha256(), "onnx").graph();
+      QuantInfo.Parsed info = QuantInfo.read(blob.quantInfo());
+      QuantConfig cfg = info.config();
+      Graph inference = LoadedModels.inferenceModel(blob).graph();
+      w = new QatWorker(floatGraph, QuantPlan.of(inference, cfg), info.params());
+      WORKERS.put(blob.key(), w);
+    }
+    return w;
+  }
+}

@@ -1,0 +1,49 @@
+package io.qspark.job.spark;
+
+import io.qspark.kernels.train.QatGradient;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * QAT's progress lines: epoch, step, the mean loss and accuracy of the steps since the last
+ * line, images/s over them and the time left at that rate. Every {@code every} steps and at
+ * each epoch's end.
+ */
+public final class QatProgress {
+  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
+  private final long stepsPerEpoch;
+  private final long totalSteps;
+  private final int every;
+  private long since = System.nanoTime();
+  private double loss;
+  private double accuracy;
+  private long images;
+  private int steps;
+
+  public QatProgress(long stepsPerEpoch, long totalSteps, int every) {
+    this.stepsPerEpoch = stepsPerEpoch;
+    this.totalSteps = totalSteps;
+    this.every = every;
+  }
+
+  /** @param step the steps done, this one included */
+  public void step(long step, QatGradient.Total t, double lr) {
+    loss += t.loss();
+    accuracy += t.accuracy();
+    images += t.count();
+    steps++;
+    if (step % every != 0 && step % stepsPerEpoch != 0 && step != totalSteps) return;
+    long now = System.nanoTime();
+    double secs = (now - since) / 1e9, rate = images / Math.max(1e-9, secs);
+    double left = (totalSteps - step) * (secs / steps);
+    LOG.info(String.format(Locale.ROOT, "qat: epoch %d, step %d/%d, loss %.4f, train top-1 %.2f%%, lr %.3g, %.0f images/s, about %s left",
+        (step - 1) / stepsPerEpoch + 1, (step - 1) % stepsPerEpoch + 1, stepsPerEpoch, loss / steps, 100 * accuracy / steps, lr,
+        rate, ProgressLog.duration(left)));
+    since = now;
+    loss = 0;
+    accuracy = 0;
+    images = 0;
+    steps = 0;
+  }
+}

@@ -1,0 +1,54 @@
+package io.qspark.job.spark;
+
+import io.qspark.job.data.LabeledImage;
+import io.qspark.job.eval.InputBatches;
+import io.qspark.job.eval.ScoringPlan;
+import io.qspark.kernels.train.QatGradient;
+import io.qspark.kernels.train.QatWeights;
+import io.qspark.kernels.train.QatWorker;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One partition's micro-batches for an epoch: by global micro-batch id (step * per-step +
+ * index), each micro-batch's images in their order in the epoch's permutation. Built once per
+ * epoch by one shuffle; every step then reads the micro-batches it needs from memory.
+ */
+final class QatShard implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+  private final TreeMap<Long, List<LabeledImage>> batches;
+
+  QatShard(TreeMap<Long, List<LabeledImage>> batches) {
+    this.batches = batches;
+  }
+
+  /** Gradient parts of the micro-batches of a step that this shard holds. */
+  QatGradient gradient(QatWorker worker, QatWeights w, ScoringPlan plan, long step, int perStep) {
+    QatGradient g = new QatGradient();
+    for (Map.Entry<Long, List<LabeledImage>> e : batches.subMap(step * perStep, (step + 1) * perStep).entrySet()) {
+      List<LabeledImage> imgs = e.getValue();
+      ScoringPlan all = new ScoringPlan(plan.preprocessing(), plan.layout(), plan.classifier(), imgs.size());
+      InputBatches.Batch b = new InputBatches(imgs.iterator(), all).next();
+      g.add((int) (e.getKey() - step * perStep), worker.gradient(w, b.input(), b.labels()));
+    }
+    return g;
+  }
+
+  int size() {
+    return batches.size();
+  }
+
+  /** Sorts a partition's (micro-batch id, position, image) triples into micro-batches. */
+  static QatShard of(java.util.Iterator<scala.Tuple2<Long, scala.Tuple2<Integer, LabeledImage>>> it) {
+    TreeMap<Long, TreeMap<Integer, LabeledImage>> byId = new TreeMap<>();
+    while (it.hasNext()) {
+      var t = it.next();
+      byId.computeIfAbsent(t._1(), k -> new TreeMap<>()).put(t._2()._1(), t._2()._2());
+    }
+    TreeMap<Long, List<LabeledImage>> r = new TreeMap<>();
+    byId.forEach((id, m) -> r.put(id, new ArrayList<>(m.values())));
+    return new QatShard(r);
+  }
+}

@@ -1,0 +1,66 @@
+package io.qspark.kernels.train;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A QAT step's loss gradient, as a mergeable value of one part per micro-batch (keyed by the
+ * micro-batch's index in the step). {@link #total} adds the parts in index order, so the step's
+ * result is the same bits whichever partition computed which micro-batch and in whatever order
+ * Spark's tree merged them: 1, 2 or 20 partitions train the same model.
+ */
+public final class QatGradient implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /**
+   * One micro-batch: gradients of the summed loss per trainable parameter, the summed loss,
+   * correct top-1 predictions, images, and per batch-statistics BatchNorm its input's mean and
+   * unbiased variance per channel (empty after the freeze).
+   */
+  public record Part(float[][] gradients, double lossSum, long correct, long count, double[][] bnStatistics)
+      implements java.io.Serializable {}
+
+  /** The step's sums: gradient of the mean loss, mean loss, accuracy, and per BatchNorm the mean of the micro-batches' statistics. */
+  public record Total(double[][] gradients, double loss, double accuracy, long count, double[][] bnStatistics, int parts) {}
+
+  private final TreeMap<Integer, Part> parts = new TreeMap<>();
+
+  public QatGradient add(int microBatch, Part p) {
+    if (parts.put(microBatch, p) != null) throw new IllegalStateException("micro-batch " + microBatch + " added twice");
+    return this;
+  }
+
+  public QatGradient merge(QatGradient other) {
+    for (Map.Entry<Integer, Part> e : other.parts.entrySet()) add(e.getKey(), e.getValue());
+    return this;
+  }
+
+  public int parts() {
+    return parts.size();
+  }
+
+  public Total total() {
+    if (parts.isEmpty()) throw new IllegalStateException("no micro-batch in this step");
+    Part first = parts.firstEntry().getValue();
+    double[][] g = new double[first.gradients().length][];
+    for (int i = 0; i < g.length; i++) g[i] = new double[first.gradients()[i].length];
+    double[][] bn = new double[first.bnStatistics().length][];
+    for (int i = 0; i < bn.length; i++) bn[i] = new double[first.bnStatistics()[i].length];
+    double loss = 0;
+    long correct = 0, n = 0;
+    for (Part p : parts.values()) {
+      for (int i = 0; i < g.length; i++) {
+        float[] s = p.gradients()[i];
+        double[] d = g[i];
+        for (int k = 0; k < d.length; k++) d[k] += s[k];
+      }
+      for (int i = 0; i < bn.length; i++) for (int k = 0; k < bn[i].length; k++) bn[i][k] += p.bnStatistics()[i][k];
+      loss += p.lossSum();
+      correct += p.correct();
+      n += p.count();
+    }
+    for (double[] d : g) for (int k = 0; k < d.length; k++) d[k] /= n;
+    for (double[] d : bn) for (int k = 0; k < d.length; k++) d[k] /= parts.size();
+    return new Total(g, loss / n, (double) correct / n, n, bn, parts.size());
+  }
+}

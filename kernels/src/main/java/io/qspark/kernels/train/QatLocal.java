@@ -1,0 +1,94 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * QAT in this JVM: the images in memory, each step's micro-batches computed on {@code threads}
+ * threads and reduced in micro-batch order, exactly as the Spark job reduces them; the
+ * reference the job is tested against, and the benchmark's subject.
+ */
+public final class QatLocal implements AutoCloseable {
+  private final QatWorker worker;
+  private final Tensor images;
+  private final int[] labels;
+  private final EpochOrder order;
+  private final ExecutorService pool;
+
+  public QatLocal(QatWorker worker, Tensor images, int[] labels, EpochOrder order, int threads) {
+    this.worker = worker;
+    this.images = images;
+    this.labels = labels;
+    this.order = order;
+    this.pool = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "qat-local");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Runs steps [trainer.step(), until); returns each step's mean loss. */
+  public List<Double> train(QatTrainer trainer, long until) {
+    List<Double> losses = new ArrayList<>();
+    int per = images.size() / images.dim(0);
+    int m = order.microBatchesPerStep();
+    int[] perm = null;
+    long permEpoch = -1;
+    while (trainer.step() < until) {
+      long step = trainer.step();
+      long epoch = step / order.stepsPerEpoch();
+      if (epoch != permEpoch) {
+        perm = order.permutation((int) epoch);
+        permEpoch = epoch;
+      }
+      int base = (int) ((step % order.stepsPerEpoch()) * order.batch());
+      QatWeights w = trainer.weights();
+      List<Future<QatGradient.Part>> fs = new ArrayList<>();
+      for (int j = 0; j < m; j++) {
+        int from = base + j * order.microBatch(), to = Math.min(base + order.batch(), from + order.microBatch());
+        int[] idx = java.util.Arrays.copyOfRange(perm, from, to);
+        fs.add(pool.submit(() -> worker.gradient(w, gather(idx, per), labelsOf(idx))));
+      }
+      QatGradient g = new QatGradient();
+      for (int j = 0; j < m; j++) g.add(j, get(fs.get(j)));
+      losses.add(trainer.apply(g).loss());
+    }
+    return losses;
+  }
+
+  private Tensor gather(int[] idx, int per) {
+    float[] x = new float[idx.length * per];
+    for (int i = 0; i < idx.length; i++) System.arraycopy(images.data(), idx[i] * per, x, i * per, per);
+    int[] shape = images.shape();
+    shape[0] = idx.length;
+    return Tensor.of(x, shape);
+  }
+
+  private int[] labelsOf(int[] idx) {
+    int[] l = new int[idx.length];
+    for (int i = 0; i < idx.length; i++) l[i] = labels[idx[i]];
+    return l;
+  }
+
+  private static <T> T get(Future<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.shutdownNow();
+  }
+}

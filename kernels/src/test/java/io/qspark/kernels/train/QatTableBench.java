@@ -1,0 +1,60 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Shared;
+import java.util.Locale;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The QAT table: top-1 on the 10,000 test images after PTQ (calibrated on the first 1,000
+ * training images) and after 1 epoch of QAT over the 60,000 training images (SGD lr 1e-3,
+ * momentum 0.9, cosine, global batch 128 in micro-batches of 32, BatchNorm folded after 80% of
+ * the steps), as PyTorch's row in ../shared/models/README.md, on 2 threads. The job trains the
+ * same bits for any partitioning (QatJobTest). {@code -Dqspark.bench.qat.models} and
+ * {@code -Dqspark.bench.qat.configs} (W4A4, 6b, 8b) select rows.
+ */
+@Tag("bench")
+class QatTableBench {
+  @Test
+  void table() throws Exception {
+    Tensor test = Shared.testImages(10_000);
+    int[] testLabels = Shared.testLabels(10_000);
+    int n = Integer.getInteger("qspark.bench.qat.images", 60_000);
+    Tensor x = Shared.images("train-images-idx3-ubyte.gz", n);
+    int[] labels = Shared.labels("train-labels-idx1-ubyte.gz", n);
+    StringBuilder rows = new StringBuilder();
+    for (String model : System.getProperty("qspark.bench.qat.models", "resnet_s,mbv2_s").split(",")) {
+      for (String c : System.getProperty("qspark.bench.qat.configs", "W4A4,6b").split(",")) {
+        QuantConfig cfg = AdaQuantBench.config(c);
+        AdaQuantTest.Setup s = AdaQuantTest.calibrate(model + ".onnx", cfg);
+        double ptq = AdaQuantTest.top1(s.graph(), s.plan(), s.params(), test, testLabels);
+        Graph floatGraph = Model.load(Shared.model(model + ".onnx")).graph();
+        QatWorker worker = new QatWorker(floatGraph, s.plan(), s.params());
+        EpochOrder order = new EpochOrder(n, 128, 32, 0);
+        long steps = order.stepsPerEpoch();
+        QatTrainer t = QatTrainer.start(worker, new QatTrainer.Settings("sgd", 0.9, 0,
+            new LrSchedule(LrSchedule.Kind.COSINE, 1e-3, 0, steps, 0, 1), Math.round(steps * 0.8), 0.1), "table");
+        long t0 = System.nanoTime();
+        try (QatLocal local = new QatLocal(worker, x, labels, order, 2)) {
+          for (long done = 0; done < steps; ) {
+            done = Math.min(steps, done + 50);
+            var losses = local.train(t, done);
+            System.out.printf(Locale.ROOT, "%s %s: step %d/%d, loss %.4f, %.0f images/s%n", model, c, done, steps,
+                losses.get(losses.size() - 1), done * 128 / ((System.nanoTime() - t0) / 1e9));
+          }
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        double qat = AdaQuantTest.top1(t.inference(), s.plan(), s.params(), test, testLabels);
+        String row = String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.0f s (%.0f images/s) |%n", model, c, ptq, qat, secs, steps * 128 / secs);
+        System.out.print("ROW " + row);
+        rows.append(row);
+      }
+    }
+    System.out.println("| model | bits | PTQ top-1 | QAT 1 epoch top-1 | training time |");
+    System.out.print(rows);
+  }
+}
