@@ -1,11 +1,11 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.exec.Futures;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -57,15 +57,7 @@ public final class LocalShards implements Shards {
       fs.add(pool.submit(() -> f.apply(p)));
     }
     List<T> r = new ArrayList<>();
-    try {
-      for (Future<T> x : fs) r.add(x.get());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException re) throw re;
-      throw new IllegalStateException(e.getCause());
-    }
+    for (Future<T> x : fs) r.add(Futures.join(x));
     return r;
   }
 

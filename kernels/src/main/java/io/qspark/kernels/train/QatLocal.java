@@ -1,9 +1,9 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.exec.Futures;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -55,7 +55,7 @@ public final class QatLocal implements AutoCloseable {
         fs.add(pool.submit(() -> worker.gradient(w, gather(idx, per), labelsOf(idx))));
       }
       QatGradient g = new QatGradient();
-      for (int j = 0; j < m; j++) g.add(j, get(fs.get(j)));
+      for (int j = 0; j < m; j++) g.add(j, Futures.join(fs.get(j)));
       losses.add(trainer.apply(g).loss());
     }
     return losses;
@@ -75,17 +75,6 @@ public final class QatLocal implements AutoCloseable {
     return l;
   }
 
-  private static <T> T get(Future<T> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException re) throw re;
-      throw new IllegalStateException(e.getCause());
-    }
-  }
 
   @Override
   public void close() {
