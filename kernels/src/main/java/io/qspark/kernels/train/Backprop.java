@@ -86,6 +86,23 @@ public final class Backprop {
    * are with respect to the value before fake-quant (straight-through).
    */
   public Map<String, Tensor> backward(Tape t, Map<String, Tensor> seeds) {
+    return backward(t, seeds, STE);
+  }
+
+  /**
+   * The backward of one fake-quant: turns g, the loss gradient at the quantized value, into the
+   * gradient at the value x before it (in place); it may also collect gradients of the
+   * quantizer's own parameters (TQT's thresholds).
+   */
+  public interface QuantGrad {
+    void backward(String name, FixPoint q, float[] x, float[] g);
+  }
+
+  /** The straight-through estimator, clipped at the quantization range. */
+  public static final QuantGrad STE = (name, q, x, g) -> Ste.mask(q, x, g, 0, g.length);
+
+  /** The same with another estimator for fake-quant's backward. */
+  public Map<String, Tensor> backward(Tape t, Map<String, Tensor> seeds, QuantGrad quantGrad) {
     Map<String, float[]> g = new HashMap<>();
     seeds.forEach((k, v) -> g.put(k, v.data().clone()));
     List<Node> nodes = graph.nodes();
@@ -94,7 +111,7 @@ public final class Backprop {
       String out = n.outputs().get(0);
       float[] dy = g.get(out);
       if (dy == null) continue;
-      ste(t, out, dy);
+      ste(t, out, dy, quantGrad);
       if (grads[i] == null) grads[i] = GradRegistry.create(n);
       Tensor y = t.values.get(out);
       Tensor[] dx;
@@ -117,14 +134,14 @@ public final class Backprop {
     Map<String, Tensor> r = new LinkedHashMap<>();
     g.forEach((k, v) -> {
       Tensor val = t.values.get(k);
-      if (graph.producer(k) == null) ste(t, k, v);
+      if (graph.producer(k) == null) ste(t, k, v, quantGrad);
       r.put(k, Tensor.of(v, val.shape()));
     });
     return r;
   }
 
-  private static void ste(Tape t, String name, float[] g) {
+  private static void ste(Tape t, String name, float[] g, QuantGrad quantGrad) {
     FixPoint q = t.quant.get(name);
-    if (q != null) Ste.mask(q, t.raw.get(name).data(), g, 0, g.length);
+    if (q != null) quantGrad.backward(name, q, t.raw.get(name).data(), g);
   }
 }

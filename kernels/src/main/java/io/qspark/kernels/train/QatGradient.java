@@ -15,13 +15,23 @@ public final class QatGradient implements java.io.Serializable {
   /**
    * One micro-batch: gradients of the summed loss per trainable parameter, the summed loss,
    * correct top-1 predictions, images, and per batch-statistics BatchNorm its input's mean and
-   * unbiased variance per channel (empty after the freeze).
+   * unbiased variance per channel (empty after the freeze), and the gradients of the summed
+   * loss per learned log2 threshold (TQT; empty when thresholds are fixed).
    */
-  public record Part(float[][] gradients, double lossSum, long correct, long count, double[][] bnStatistics)
-      implements java.io.Serializable {}
+  public record Part(float[][] gradients, double lossSum, long correct, long count, double[][] bnStatistics,
+      double[] thresholdGradients) implements java.io.Serializable {
+    /** Fixed thresholds. */
+    public Part(float[][] gradients, double lossSum, long correct, long count, double[][] bnStatistics) {
+      this(gradients, lossSum, correct, count, bnStatistics, new double[0]);
+    }
+  }
 
-  /** The step's sums: gradient of the mean loss, mean loss, accuracy, and per BatchNorm the mean of the micro-batches' statistics. */
-  public record Total(double[][] gradients, double loss, double accuracy, long count, double[][] bnStatistics, int parts) {}
+  /**
+   * The step's sums: gradient of the mean loss, mean loss, accuracy, per BatchNorm the mean of
+   * the micro-batches' statistics, and the mean loss's gradient per learned log2 threshold.
+   */
+  public record Total(double[][] gradients, double loss, double accuracy, long count, double[][] bnStatistics, int parts,
+      double[] thresholdGradients) {}
 
   private final TreeMap<Integer, Part> parts = new TreeMap<>();
 
@@ -46,6 +56,7 @@ public final class QatGradient implements java.io.Serializable {
     for (int i = 0; i < g.length; i++) g[i] = new double[first.gradients()[i].length];
     double[][] bn = new double[first.bnStatistics().length][];
     for (int i = 0; i < bn.length; i++) bn[i] = new double[first.bnStatistics()[i].length];
+    double[] th = new double[first.thresholdGradients().length];
     double loss = 0;
     long correct = 0, n = 0;
     for (Part p : parts.values()) {
@@ -55,12 +66,14 @@ public final class QatGradient implements java.io.Serializable {
         for (int k = 0; k < d.length; k++) d[k] += s[k];
       }
       for (int i = 0; i < bn.length; i++) for (int k = 0; k < bn[i].length; k++) bn[i][k] += p.bnStatistics()[i][k];
+      for (int i = 0; i < th.length; i++) th[i] += p.thresholdGradients()[i];
       loss += p.lossSum();
       correct += p.correct();
       n += p.count();
     }
     for (double[] d : g) for (int k = 0; k < d.length; k++) d[k] /= n;
+    for (int i = 0; i < th.length; i++) th[i] /= n;
     for (double[] d : bn) for (int k = 0; k < d.length; k++) d[k] /= parts.size();
-    return new Total(g, loss / n, (double) correct / n, n, bn, parts.size());
+    return new Total(g, loss / n, (double) correct / n, n, bn, parts.size(), th);
   }
 }

@@ -11,7 +11,8 @@ import java.util.LinkedHashMap;
  * Everything a QAT run needs to continue exactly where it stopped, and what a checkpoint holds:
  * the step reached (the epoch, the shuffle and the learning rate follow from it and the seed),
  * whether BatchNorm is frozen and folded, the trainable parameters, BatchNorm's running
- * statistics, the optimizer's state, and the settings that must not change on resume.
+ * statistics, the optimizer's state, with TQT the log2 thresholds and their optimizer's state,
+ * and the settings that must not change on resume.
  */
 public final class QatState implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
@@ -22,6 +23,10 @@ public final class QatState implements java.io.Serializable {
   final LinkedHashMap<String, float[]> params = new LinkedHashMap<>();
   final LinkedHashMap<String, float[]> running = new LinkedHashMap<>();
   final Optimizer optimizer;
+  /** TQT's log2 thresholds in {@link TqtThresholds#points()} order, or null when fix_points stay fixed. */
+  float[] logThresholds;
+  /** Their optimizer: not reset at the freeze, when the weights' is (the points stay the same). */
+  Optimizer thresholdOptimizer;
   /** What a resumed run must agree with (model digest, data size, batch, seed, ...), in words. */
   final String identity;
 
@@ -36,6 +41,11 @@ public final class QatState implements java.io.Serializable {
 
   public boolean frozen() {
     return frozen;
+  }
+
+  /** The learned log2 thresholds (a copy), or null. */
+  public float[] logThresholds() {
+    return logThresholds == null ? null : logThresholds.clone();
   }
 
   public String identity() {

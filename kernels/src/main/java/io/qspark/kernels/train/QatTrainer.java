@@ -2,6 +2,7 @@ package io.qspark.kernels.train;
 
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.quant.QuantParams;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,16 +12,26 @@ import java.util.Map;
  * The driver's side of QAT: holds the {@link QatState}, turns each step's reduced gradient into
  * new weights (optimizer, weight decay, learning-rate schedule), moves BatchNorm's running
  * statistics by the step's batch statistics, and at the freeze step folds BatchNorm into the
- * convs ({@link QatGraph}), after which the parameters are the deployed model's own.
+ * convs ({@link QatGraph}), after which the parameters are the deployed model's own. With
+ * learned thresholds (TQT) it also steps the log2 thresholds and hands workers each step's
+ * legalised quantizers ({@link TqtThresholds}).
  */
 public final class QatTrainer {
   /**
    * @param freezeStep the step from which BatchNorm uses its running statistics, folded (0:
    *     from the start; at or past the last step: only for the export)
    * @param bnMomentum PyTorch's BatchNorm momentum: running = (1 - m) running + m batch
+   * @param learnThresholds TQT: activation points learn their log2 thresholds (else the
+   *     calibration's fix_points stay)
+   * @param thresholdLrScale the thresholds' learning rate relative to the weights'
    */
   public record Settings(String optimizer, double momentum, double weightDecay, LrSchedule schedule, long freezeStep,
-      double bnMomentum) implements java.io.Serializable {}
+      double bnMomentum, boolean learnThresholds, double thresholdLrScale) implements java.io.Serializable {
+    /** Fixed fix_points. */
+    public Settings(String optimizer, double momentum, double weightDecay, LrSchedule schedule, long freezeStep, double bnMomentum) {
+      this(optimizer, momentum, weightDecay, schedule, freezeStep, bnMomentum, false, 1);
+    }
+  }
 
   private final QatWorker worker;
   private final Settings settings;
@@ -41,6 +52,11 @@ public final class QatTrainer {
     for (Node n : worker.batchNorms()) {
       st.running.put(n.input(3), inits.get(n.input(3)).data().clone());
       st.running.put(n.input(4), inits.get(n.input(4)).data().clone());
+    }
+    if (s.learnThresholds()) {
+      st.logThresholds = worker.thresholds().initial();
+      // no weight decay: it would pull thresholds towards 1
+      st.thresholdOptimizer = Optimizer.of(s.optimizer(), s.momentum(), 0);
     }
     QatTrainer t = new QatTrainer(worker, s, st);
     if (s.freezeStep() <= 0) t.freeze();
@@ -69,7 +85,14 @@ public final class QatTrainer {
 
   /** The weights workers compute the next step with. */
   public QatWeights weights() {
-    return new QatWeights(state.frozen, new ArrayList<>(state.params.keySet()), merged());
+    return new QatWeights(state.frozen, new ArrayList<>(state.params.keySet()), merged(),
+        state.logThresholds == null ? null : quantizers());
+  }
+
+  /** The quantizers of the model trained so far: the calibration's, or with TQT those of the current thresholds, legalised. */
+  public QuantParams quantizers() {
+    TqtThresholds th = worker.thresholds();
+    return state.logThresholds == null ? th.calibrated() : th.params(state.logThresholds);
   }
 
   /** Applies one step's reduced gradient; returns the step's loss and accuracy (before the update). */
@@ -79,6 +102,12 @@ public final class QatTrainer {
     List<String> names = new ArrayList<>(state.params.keySet());
     if (t.gradients().length != names.size()) throw new IllegalStateException("gradient of " + t.gradients().length + " parameters, expected " + names.size());
     for (int i = 0; i < names.size(); i++) state.optimizer.step(names.get(i), state.params.get(names.get(i)), t.gradients()[i], lr);
+    if (state.logThresholds != null) {
+      if (t.thresholdGradients().length != state.logThresholds.length) {
+        throw new IllegalStateException("gradient of " + t.thresholdGradients().length + " thresholds, expected " + state.logThresholds.length);
+      }
+      state.thresholdOptimizer.step("log_thresholds", state.logThresholds, t.thresholdGradients(), lr * settings.thresholdLrScale());
+    }
     if (!state.frozen) {
       List<Node> bns = worker.batchNorms();
       double m = settings.bnMomentum();

@@ -20,7 +20,9 @@ import java.util.function.Function;
  * quantization points (the calibration's fix_points, fixed), softmax cross-entropy against the
  * labels, gradients of the summed loss for every trainable parameter (straight-through
  * estimator, zero outside the quantization range). The graphs are built once; weights arrive
- * as feeds, so one worker serves every step and thread.
+ * as feeds, so one worker serves every step and thread. With learned thresholds (TQT) the
+ * step's quantizers arrive with the weights, and the parts carry the thresholds' gradients
+ * ({@link TqtGrad}).
  */
 public final class QatWorker {
   private final QatGraph qat;
@@ -30,23 +32,39 @@ public final class QatWorker {
   private final Backprop batchStatistics;
   private final List<Node> batchNorms = new ArrayList<>();
   private final Graph frozenGraph;
+  private final TqtThresholds thresholds;
   private volatile Backprop frozen;
 
   public QatWorker(Graph floatGraph, QuantPlan plan, QuantParams params) {
     this.qat = QatGraph.of(floatGraph);
     this.plan = plan;
+    this.quantizer = quantizer(plan, params);
+    this.batchGraph = qat.batchStatistics(plan);
+    this.batchStatistics = new Backprop(batchGraph);
+    for (Node n : batchGraph.nodes()) if (n.opType().equals("BatchNormalization")) batchNorms.add(n);
+    Graph inference = qat.inference(Map.of());
+    this.frozenGraph = DpuGraph.of(inference, plan);
+    this.thresholds = new TqtThresholds(inference, plan, params);
+  }
+
+  private static Function<String, FixPoint> quantizer(QuantPlan plan, QuantParams params) {
     Map<String, FixPoint> ps = new HashMap<>();
     for (Map.Entry<String, ParamQuant> e : params.quantizers().entrySet()) ps.put(e.getKey(), e.getValue().perTensor());
-    this.quantizer = name -> {
+    return name -> {
       FixPoint p = ps.get(name);
       if (p != null) return p;
       String pt = plan.pointOf(name);
       return pt == null ? null : params.activation(pt);
     };
-    this.batchGraph = qat.batchStatistics(plan);
-    this.batchStatistics = new Backprop(batchGraph);
-    for (Node n : batchGraph.nodes()) if (n.opType().equals("BatchNormalization")) batchNorms.add(n);
-    this.frozenGraph = DpuGraph.of(qat.inference(Map.of()), plan);
+  }
+
+  private Function<String, FixPoint> quantizer(QatWeights w) {
+    return w.learnsThresholds() ? quantizer(plan, w.quantizers()) : quantizer;
+  }
+
+  /** The points whose thresholds TQT learns, and the calibration they start from. */
+  public TqtThresholds thresholds() {
+    return thresholds;
   }
 
   public QatGraph graph() {
@@ -72,7 +90,7 @@ public final class QatWorker {
   /** The model's fake-quant logits under these weights (batch statistics before the freeze). */
   public Tensor logits(QatWeights w, Tensor input) {
     Graph g = w.frozen() ? frozenGraph : batchGraph;
-    return (w.frozen() ? frozen() : batchStatistics).forward(feeds(w, g, input), quantizer).value(g.outputs().get(0));
+    return (w.frozen() ? frozen() : batchStatistics).forward(feeds(w, g, input), quantizer(w)).value(g.outputs().get(0));
   }
 
   private Map<String, Tensor> feeds(QatWeights w, Graph g, Tensor input) {
@@ -89,14 +107,15 @@ public final class QatWorker {
   public QatGradient.Part gradient(QatWeights w, Tensor input, int[] labels) {
     Backprop bp = w.frozen() ? frozen() : batchStatistics;
     Graph g = w.frozen() ? frozenGraph : batchGraph;
-    Backprop.Tape tape = bp.forward(feeds(w, g, input), quantizer);
+    Backprop.Tape tape = bp.forward(feeds(w, g, input), quantizer(w));
     String out = g.outputs().get(0);
     Tensor logits = tape.value(out);
     int n = logits.dim(0), c = logits.dim(1);
     SoftmaxCrossEntropy.Result r = SoftmaxCrossEntropy.of(logits, labels);
     float[] seed = r.gradient().data();
     for (int i = 0; i < seed.length; i++) seed[i] *= n; // the summed loss: parts add up to the batch's
-    Map<String, Tensor> grads = bp.backward(tape, Map.of(out, Tensor.of(seed, n, c)));
+    TqtGrad tqt = w.learnsThresholds() ? new TqtGrad(thresholds::indexOf, thresholds.points().size()) : null;
+    Map<String, Tensor> grads = bp.backward(tape, Map.of(out, Tensor.of(seed, n, c)), tqt == null ? Backprop.STE : tqt);
     float[][] gs = new float[w.trainable().size()][];
     for (int i = 0; i < gs.length; i++) {
       String name = w.trainable().get(i);
@@ -119,6 +138,6 @@ public final class QatWorker {
       bn[2 * i] = st[0];
       bn[2 * i + 1] = st[1];
     }
-    return new QatGradient.Part(gs, r.loss() * n, correct, n, bn);
+    return new QatGradient.Part(gs, r.loss() * n, correct, n, bn, tqt == null ? new double[0] : tqt.sums());
   }
 }
