@@ -109,4 +109,20 @@ class HdfsOutputTest {
     assertEquals(List.of("int8", "int8-deploy"), names("/runs"), "the replaced folder is gone, not set aside");
     assertTrue(new String(read("/runs/int8/quant_info.json")).contains("\"activation_bits\": 6"));
   }
+
+  /** qat writes its folder and its checkpoints on hdfs:// too; the default checkpoints go once the folder is in place. */
+  @Test
+  void qatWritesItsFolderOnHdfs() throws IOException {
+    String out = hdfs.root + "/qat/w4";
+    Run q = Run.of("qat", "--model", Run.sampleModel(), "--data", images, "--limit", "128", "--mean", "72.94", "--std", "90.02",
+        "--bits", "4", "--calib-size", "64", "--epochs", "1", "--batch-size", "64", "--micro-batch", "32", "--checkpoint-every", "1",
+        "--master", "local[2]", "--out", out);
+    assertEquals(0, q.code(), q.err());
+    assertEquals(List.of("w4"), names("/qat"), "no checkpoints or temporary folder left");
+    assertEquals(List.of("float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.json", "train_history.csv",
+        "train_history.json"), names("/qat/w4"));
+    Run again = Run.of("qat", "--model", Run.sampleModel(), "--data", images, "--out", out);
+    assertEquals(2, again.code(), again.err());
+    assertTrue(again.err().contains("already exists"), again.err());
+  }
 }

@@ -75,20 +75,26 @@ class NotebooksTest {
     assertTrue(text.contains("[images: 3]"), "top-1 bars, SQNR lines and one layer's thresholds:\n" + text);
   }
 
-  /** Without a history the QAT notebook says so; with one (the format its markdown documents) it plots it. */
+  /** Without a history the QAT notebook says so; with a real qat run's folder it plots its loss and top-1. */
   @Test
   void qatCurvesHandleMissingAndPresentHistories() throws Exception {
     ReportRuns runs = ReportRuns.get();
     String none = execute("qat_curves.ipynb", "qat_curves_none", runs.calib8);
     assertTrue(none.contains("no QAT history found"), none);
     assertTrue(none.contains("[images: 0]"), none);
-    Path qat = runs.root.resolve("qat-w4a8");
-    Files.createDirectories(qat);
-    Files.writeString(qat.resolve("train_history.csv"),
-        "step,epoch,loss,val_top1,lr\n0,0,2.31,,0.001\n50,0.5,0.92,85.5,0.001\n100,1,0.48,90.1,0.0005\n");
+    // a small real run: 128 images, 2 steps in one epoch, a history row per step, validation at the end
+    Path qat = runs.root.resolve("qat-w4a4");
+    ReportRuns.delete(qat);
+    Run q = Run.of("qat", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--limit", "128", "--mean", "72.94",
+        "--std", "90.02", "--bits", "4", "--calib-size", "64", "--epochs", "1", "--batch-size", "64", "--micro-batch", "32",
+        "--log-every", "1", "--val-data", Run.sampleImages(), "--master", "local[2]", "--out", qat.toString());
+    assertEquals(0, q.code(), q.err());
+    String top1 = q.out().lines().filter(l -> l.startsWith("top1: ")).findFirst().orElseThrow().substring(6);
     String some = execute("qat_curves.ipynb", "qat_curves", runs.calib8, qat);
-    assertTrue(some.contains("1 QAT run(s): qat-w4a8"), some);
+    assertTrue(some.contains("1 QAT run(s): qat-w4a4"), some);
     assertTrue(some.contains("[images: 2]"), "loss and top-1 curves:\n" + some);
-    assertTrue(some.contains("90.1"), "best validation top-1 in the summary:\n" + some);
+    // the summary's best validation top-1 is the run's
+    String best = String.valueOf(Double.parseDouble(top1));
+    assertTrue(some.contains(best), "best validation top-1 " + best + " in the summary:\n" + some);
   }
 }

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.qspark.kernels.io.Json;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * `qspark qat` end to end on the bundled sample (256 images, resnet_s at W4A4, batch 64 in
  * micro-batches of 32, 2 epochs of 4 steps, BatchNorm folded at step 6): its folder deploys and
- * simulates bit-exactly, and a run killed (SIGKILL, in a child JVM) after its first checkpoint
- * and resumed ends with the same bytes as an uninterrupted run.
+ * simulates bit-exactly (with fixed and with learned thresholds), it holds the training
+ * history, and a run killed (SIGKILL, in a child JVM) after its first checkpoint leaves no output
+ * folder and, resumed, ends with the same bytes as an uninterrupted run.
  */
 class QatCommandTest {
   @TempDir Path tmp;
@@ -33,12 +36,44 @@ class QatCommandTest {
   }
 
   @Test
-  void outputDeploysAndSimulatesBitExactly() {
-    Path out = tmp.resolve("qat"), dep = tmp.resolve("dpu");
+  void outputDeploysAndSimulatesBitExactly() throws Exception {
+    Path out = tmp.resolve("qat");
     Run q = Run.of(args(out, "--val-data", Run.sampleImages()).toArray(String[]::new));
     assertEquals(0, q.code(), q.err());
     assertTrue(q.err().contains("qat: epoch 2, step 4/4, loss"), q.err());
+    // the default checkpoints beside the folder are gone once it is in place
+    assertFalse(Files.exists(tmp.resolve("qat.checkpoints")));
+    try (Stream<Path> s = Files.list(tmp)) {
+      assertEquals(List.of("qat"), s.map(p -> p.getFileName().toString()).toList(), "only the output folder");
+    }
+    // one history row per epoch (--log-every 20 > 4 steps), validation top-1 on each
+    List<String> csv = Files.readAllLines(out.resolve("train_history.csv"));
+    assertEquals("epoch,step,lr,loss,train_top1,images_per_second,val_top1", csv.get(0));
+    assertEquals(3, csv.size(), csv.toString());
+    assertTrue(csv.get(2).startsWith("2,8,"), csv.toString());
     String top1 = q.out().lines().filter(l -> l.startsWith("top1: ")).findFirst().orElseThrow();
+    String[] last = csv.get(2).split(",");
+    assertEquals(Double.parseDouble(top1.substring(6)), Double.parseDouble(last[last.length - 1]), 1e-9, csv + " vs " + top1);
+    assertTrue(Files.readString(out.resolve("train_history.json")).contains("\"history\""));
+    deploysAndSimulates(out, top1);
+  }
+
+  /** TQT: the learned fix_points (some differ from the calibration's) deploy and simulate bit-exactly too. */
+  @Test
+  void learnedThresholdsDeployAndSimulateBitExactly() throws Exception {
+    Path out = tmp.resolve("tqt");
+    Run q = Run.of(args(out, "--val-data", Run.sampleImages(), "--learn-thresholds", "--threshold-lr-scale", "20",
+        "--log-every", "2").toArray(String[]::new));
+    assertEquals(0, q.code(), q.err());
+    String report = Files.readString(out.resolve("report.json"));
+    Map<?, ?> moved = (Map<?, ?>) ((Map<?, ?>) Json.read(report)).get("learned_fix_points");
+    assertFalse(moved.isEmpty(), "no fix_point moved: " + report);
+    assertEquals(5, Files.readAllLines(out.resolve("train_history.csv")).size(), "a row every 2 steps");
+    deploysAndSimulates(out, q.out().lines().filter(l -> l.startsWith("top1: ")).findFirst().orElseThrow());
+  }
+
+  private void deploysAndSimulates(Path out, String top1) {
+    Path dep = tmp.resolve(out.getFileName() + "-dpu");
     Run d = Run.of("deploy", "--calib", out.toString(), "--out", dep.toString());
     assertEquals(0, d.code(), d.err());
     Run s = Run.of("simulate", "--deploy", dep.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std", "90.02",
@@ -62,13 +97,13 @@ class QatCommandTest {
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.qspark.job.Main"));
     cmd.addAll(args(killed));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
-    Path checkpoints = killed.resolve("checkpoints");
+    Path checkpoints = tmp.resolve("killed.checkpoints");
     boolean alive = true;
     while (p.isAlive() && !hasCheckpoint(checkpoints)) Thread.sleep(50);
     alive = p.isAlive();
     p.destroyForcibly().waitFor();
     assertTrue(alive, "the child ended before it could be killed: " + Files.readString(tmp.resolve("child.log")));
-    assertFalse(Files.exists(killed.resolve("quant_info.json")), "killed after the end");
+    assertFalse(Files.exists(killed), "killed after the end, or a half folder left");
 
     Run r = Run.of(args(killed, "--resume").toArray(String[]::new));
     assertEquals(0, r.code(), r.err());

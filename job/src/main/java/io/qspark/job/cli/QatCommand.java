@@ -7,7 +7,7 @@ import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.eval.ScoringPlan;
-import io.qspark.job.output.AtomicFile;
+import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.output.QatCheckpoints;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.EvaluationJob;
@@ -17,6 +17,7 @@ import io.qspark.job.spark.QatJob;
 import io.qspark.job.spark.QatProgress;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
+import io.qspark.job.report.TrainHistory;
 import io.qspark.kernels.io.Json;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
@@ -32,8 +33,7 @@ import io.qspark.kernels.train.QatGradient;
 import io.qspark.kernels.train.QatState;
 import io.qspark.kernels.train.QatTrainer;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,17 +58,22 @@ import picocli.CommandLine.Spec;
     sortOptions = false, usageHelpAutoWidth = true,
     description = {"Quantization-aware training: calibrates on the first --calib-size images of --data as calibrate"
         + " does, then trains the model with fake-quant at the deployed model's quantization points (fix_points"
-        + " fixed, straight-through estimator clipped at the range) on every labelled image of --data, for --epochs,"
+        + " fixed, or learned with --learn-thresholds; straight-through estimator clipped at the range) on every labelled image of --data, for --epochs,"
         + " synchronous data-parallel: each step's --batch-size images are cut into --micro-batch parts spread over"
         + " the partitions, their gradients summed on the driver in a fixed order. BatchNorm trains on batch"
         + " statistics (per micro-batch), with the conv weights folded at its running statistics, until"
         + " --freeze-bn-step, then it is folded into the convs for the rest of training.",
-        "Checkpoints go to --checkpoint-dir every --checkpoint-every steps and at each epoch's end; --resume"
-            + " continues from the newest and ends with the same model as an uninterrupted run.",
-        "Writes --out as calibrate does (quant_info.json, float_model.onnx: the trained inference graph,"
-            + " quantize_eval_model.onnx, report.json with the loss and validation top-1 per epoch)."})
+        "Checkpoints go to --checkpoint-dir (default: a folder OUT.checkpoints beside --out, deleted once --out is"
+            + " written) every --checkpoint-every steps and at each epoch's end; --resume continues from the newest and"
+            + " ends with the same model as an uninterrupted run.",
+        "Writes --out atomically, on any Hadoop file system, as calibrate does (quant_info.json, float_model.onnx: the"
+            + " trained inference graph, quantize_eval_model.onnx, report.json with the loss and validation top-1 per"
+            + " epoch) plus train_history.csv and train_history.json (per logged step: epoch, step, lr, loss, train"
+            + " top-1, images/s; validation top-1 on each epoch's last row)."})
 final class QatCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
+  /** The default checkpoint folder: --out's name with this suffix, beside it. */
+  static final String CHECKPOINTS = ".checkpoints";
 
   @Spec CommandSpec spec;
   @Mixin ModelOption model;
@@ -134,7 +139,8 @@ final class QatCommand implements Callable<Integer> {
   int checkpointEvery;
 
   @Option(names = "--checkpoint-dir", paramLabel = "URI", order = 75,
-      description = "Where checkpoints go, on any Hadoop file system (hdfs://...). Default: --out/checkpoints.")
+      description = "Where checkpoints go, on any Hadoop file system (hdfs://...); kept after the run."
+          + " Default: OUT.checkpoints beside --out, deleted once --out is in place.")
   String checkpointDir;
 
   @Option(names = "--resume", order = 76, description = "Continue from the newest checkpoint (same model, data and settings).")
@@ -150,6 +156,18 @@ final class QatCommand implements Callable<Integer> {
 
   @Option(names = "--log-every", paramLabel = "N", defaultValue = "20", order = 79, description = "Steps between progress lines. Default: ${DEFAULT-VALUE}.")
   int logEvery;
+
+  @Option(names = "--learn-thresholds", order = 80,
+      description = "TQT (Jain et al. 2019): every activation point but the input learns a log2 threshold log_t,"
+          + " starting at b - 1 - fix_point of the calibration, with fix_point = b - 1 - ceil(log_t) in every step"
+          + " (legalised as calibrate does) and in the output. Weights and biases keep their own fix_points."
+          + " Default: off, the calibration's fix_points stay.")
+  boolean learnThresholds;
+
+  @Option(names = "--threshold-lr-scale", paramLabel = "X", defaultValue = "1", order = 81,
+      description = "The thresholds' learning rate as a multiple of --lr (same --optimizer, no weight decay; TQT's"
+          + " paper trains them with adam). Default: ${DEFAULT-VALUE}.")
+  double thresholdLrScale;
 
   @Mixin SparkOptions spark;
 
@@ -173,6 +191,7 @@ final class QatCommand implements Callable<Integer> {
     if (warmupSteps < 0) bad.add("--warmup-steps must be at least 0, got " + warmupSteps);
     if (!(bnMomentum >= 0 && bnMomentum <= 1)) bad.add("--bn-momentum must be in [0, 1], got " + bnMomentum);
     if (checkpointEvery < 1) bad.add("--checkpoint-every must be at least 1, got " + checkpointEvery);
+    if (!(thresholdLrScale > 0)) bad.add("--threshold-lr-scale must be positive, got " + thresholdLrScale);
     if (logEvery < 1) bad.add("--log-every must be at least 1, got " + logEvery);
     if (!bad.isEmpty()) throw new ParameterException(spec.commandLine(), String.join("; ", bad));
     preprocess.preprocessing();
@@ -189,22 +208,13 @@ final class QatCommand implements Callable<Integer> {
     Model inference = floatModel.forInference();
     Classifier classifier = Classifier.of(inference);
     String name = model.path().getFileName().toString();
-    if (quant.out.matches("^[A-Za-z][A-Za-z0-9+.-]*://.*")) {
-      // the output folder holds the checkpoints' default location and is rewritten file by file during training
-      throw new UserError("qat writes --out on the local file system; give --checkpoint-dir for hdfs:// checkpoints");
-    }
-    Path out = Path.of(quant.out).toAbsolutePath().normalize();
-    if (Files.exists(out) && !Files.isDirectory(out)) throw new UserError(quant.out + " exists and is not a folder");
-    boolean exists = Files.isDirectory(out) && !isEmpty(out);
-    if (exists && !resume && !quant.overwrite) {
-      throw new UserError("output folder " + quant.out + " already exists; choose another --out, pass --resume to continue"
-          + " its training or --overwrite to start again");
-    }
     QuantConfig cfg = quant.config();
     SparkSettings settings = spark.settings();
     DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
     PrintWriter err = spec.commandLine().getErr();
-    try (LazySpark lazy = new LazySpark("qspark qat", settings)) {
+    // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
+    try (AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
+        LazySpark lazy = new LazySpark("qspark qat", settings)) {
       DataSource train = DataSources.open(asked, lazy, classifier);
       if (train.count() == 0) throw new UserError("no training images in " + asked.data());
       train.requireLabels(classifier.classes());
@@ -227,11 +237,17 @@ final class QatCommand implements Callable<Integer> {
         throw new UserError(e.getMessage());
       }
       int partitions = settings.partitions() > 0 ? settings.partitions() : Math.min(sc.defaultParallelism(), order.microBatchesPerStep());
-      QatCheckpoints checkpoints = new QatCheckpoints(checkpointDir != null ? checkpointDir : out.resolve("checkpoints").toUri().toString(),
+      QatCheckpoints checkpoints = new QatCheckpoints(checkpointDir != null ? checkpointDir : folder.sibling(CHECKPOINTS),
           sc.hadoopConfiguration());
-      if (!resume && quant.overwrite) checkpoints.clear();
+      if (!resume && checkpoints.any()) {
+        if (!quant.overwrite) {
+          throw new UserError("checkpoints of an earlier run are in " + checkpoints.where() + "; pass --resume to continue it"
+              + " or --overwrite to start again");
+        }
+        checkpoints.clear();
+      }
 
-      // calibration, as calibrate's one-pass path: the fix_points QAT keeps
+      // calibration, as calibrate's one-pass path: the fix_points QAT starts from
       ModelBlob floatBlob = model.blob();
       int calibParts = settings.partitionsFor(calib.count(), sc.defaultParallelism());
       ActivationStats stats = CalibrationJob.statistics(sc, calib, floatBlob, plan, cfg, calibParts);
@@ -244,7 +260,8 @@ final class QatCommand implements Callable<Integer> {
       long total = order.stepsPerEpoch() * epochs;
       long freeze = freezeBnStep >= 0 ? freezeBnStep : Math.round(total * 0.8);
       QatTrainer.Settings ts = new QatTrainer.Settings(optimizer, momentum, weightDecay,
-          new LrSchedule(LrSchedule.parse(schedule), lr, warmupSteps, total, lrStepSize, lrGamma), freeze, bnMomentum);
+          new LrSchedule(LrSchedule.parse(schedule), lr, warmupSteps, total, lrStepSize, lrGamma), freeze, bnMomentum,
+          learnThresholds, thresholdLrScale);
       String identity = String.format(Locale.ROOT, "model sha256 %s, %d images, batch %d/%d, seed %d, %s, %s",
           floatBlob.sha256().substring(0, 12), train.count(), batchSize, microBatch, seed, cfg, ts);
       QatTrainer trainer;
@@ -259,16 +276,18 @@ final class QatCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new UserError("cannot resume: " + e.getMessage(), e);
       }
+      byte[] savedHistory = saved == null ? null : checkpoints.latestHistory();
+      TrainHistory history = savedHistory == null ? new TrainHistory()
+          : TrainHistory.parse(new String(savedHistory, StandardCharsets.UTF_8));
       if (saved != null) LOG.info("qat: resuming at step " + trainer.step() + " from " + checkpoints.where());
 
-      Map<String, Object> history = new LinkedHashMap<>();
-      List<Object> epochsDone = new ArrayList<>();
+      Map<String, Object> ptq = new LinkedHashMap<>();
       if (val != null && trainer.step() == 0) {
         double top1 = top1(sc, val, qblob, plan, settings);
-        history.put("ptq_top1", round(top1));
+        ptq.put("ptq_top1", round(top1));
         LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): validation top-1 %.2f%%", top1));
       }
-      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, logEvery);
+      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, logEvery, history);
       DataSource valSource = val;
       double[] epochLoss = {0, 0};
       long tTrain = System.nanoTime();
@@ -279,29 +298,25 @@ final class QatCommand implements Callable<Integer> {
           epochLoss[0] += step.loss();
           epochLoss[1]++;
           progress.step(t.step(), step, ts.schedule().at(t.step() - 1));
-          if (t.step() % checkpointEvery == 0) checkpoints.write(t.step(), t.state().toBytes());
+          if (t.step() % checkpointEvery == 0) checkpoint(checkpoints, t, history);
         }
 
         @Override
         public void afterEpoch(QatTrainer t, int epoch) {
-          checkpoints.write(t.step(), t.state().toBytes());
-          Map<String, Object> e = new LinkedHashMap<>();
-          e.put("epoch", epoch + 1);
-          e.put("steps", t.step());
-          if (epochLoss[1] > 0) e.put("mean_loss", round(epochLoss[0] / epochLoss[1]));
+          Double top1 = null;
           if (valSource != null) {
-            double top1 = top1(sc, valSource, exported(t, name, cfg, params, stats).blob, plan, settings);
-            e.put("val_top1", round(top1));
+            top1 = top1(sc, valSource, exported(t, name, cfg, stats).blob, plan, settings);
             LOG.info(String.format(Locale.ROOT, "qat: epoch %d: validation top-1 %.2f%%", epoch + 1, top1));
           }
-          epochsDone.add(e);
+          history.epoch(epoch + 1, t.step(), epochLoss[1] > 0 ? epochLoss[0] / epochLoss[1] : null, top1);
+          checkpoint(checkpoints, t, history);
           epochLoss[0] = 0;
           epochLoss[1] = 0;
         }
       });
       double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
       long stepsRun = trainer.step() - startStep;
-      Exported ex = exported(trainer, name, cfg, params, stats);
+      Exported ex = exported(trainer, name, cfg, stats);
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("command", "qat");
       report.put("model", name);
@@ -312,39 +327,58 @@ final class QatCommand implements Callable<Integer> {
       report.put("steps", trainer.step());
       report.put("partitions", partitions);
       report.put("master", runtime.master());
-      report.putAll(history);
-      report.put("history", epochsDone);
+      report.putAll(ptq);
+      report.put("history", history.epochs());
+      if (learnThresholds) report.put("learned_fix_points", learnedFixPoints(params, trainer.quantizers()));
       report.put("calibration_seconds", round(calibSeconds));
       report.put("training_seconds", round(trainSeconds));
       report.put("training_images_per_second", round(stepsRun * batchSize / Math.max(1e-9, trainSeconds)));
-      Files.createDirectories(out);
-      AtomicFile.write(out.resolve("float_model.onnx"), ex.blob.onnx(), true);
-      AtomicFile.write(out.resolve("quantize_eval_model.onnx"), QdqExport.export(new QuantizedModel(ex.model.graph(), ex.plan, params),
-          ex.model.graph(), 13).toByteArray(), true);
-      AtomicFile.write(out.resolve("report.json"), Json.write(report).getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
-      // last: a folder with quant_info.json is complete
-      AtomicFile.write(out.resolve("quant_info.json"), ex.info.getBytes(java.nio.charset.StandardCharsets.UTF_8), true);
+      folder.write("float_model.onnx", ex.blob.onnx());
+      folder.write("quantize_eval_model.onnx", QdqExport.export(new QuantizedModel(ex.model.graph(), ex.plan, ex.params),
+          ex.model.graph(), 13).toByteArray());
+      folder.write("report.json", Json.write(report));
+      folder.write("train_history.csv", history.csv());
+      folder.write("train_history.json", history.json());
+      folder.write("quant_info.json", ex.info);
+      folder.commit();
+      // the folder is complete: the default checkpoints were only there to get it written
+      if (checkpointDir == null) checkpoints.delete();
       PrintWriter o = spec.commandLine().getOut();
       o.printf(Locale.ROOT, "qat: %d steps (%d epochs of %d), %.1f s training, %.0f images/s; wrote %s%n", trainer.step(), epochs,
-          order.stepsPerEpoch(), trainSeconds, stepsRun * batchSize / Math.max(1e-9, trainSeconds), quant.out);
-      if (!epochsDone.isEmpty() && ((Map<?, ?>) epochsDone.get(epochsDone.size() - 1)).get("val_top1") != null) {
-        o.println("top1: " + String.format(Locale.ROOT, "%.2f", ((Map<?, ?>) epochsDone.get(epochsDone.size() - 1)).get("val_top1")));
+          order.stepsPerEpoch(), trainSeconds, stepsRun * batchSize / Math.max(1e-9, trainSeconds), folder.shown());
+      List<Map<String, Object>> done = history.epochs();
+      if (!done.isEmpty() && done.get(done.size() - 1).get("val_top1") != null) {
+        o.println("top1: " + String.format(Locale.ROOT, "%.2f", done.get(done.size() - 1).get("val_top1")));
       }
       o.flush();
-    } catch (java.io.IOException e) {
-      throw new UserError("cannot write " + quant.out + ": " + e.getMessage(), e);
     }
     return ExitCodes.OK;
   }
 
-  /** The trained model as the output folder holds it: inference graph, its plan, quant_info.json, and as a blob. */
-  private record Exported(Model model, QuantPlan plan, String info, ModelBlob blob) {}
+  private static void checkpoint(QatCheckpoints checkpoints, QatTrainer t, TrainHistory history) {
+    checkpoints.write(t.step(), t.state().toBytes(), history.json().getBytes(StandardCharsets.UTF_8));
+  }
 
-  private static Exported exported(QatTrainer t, String name, QuantConfig cfg, QuantParams params, ActivationStats stats) {
+  /** Per activation point whose fix_point training moved: calibrated and learned. */
+  private static Map<String, Object> learnedFixPoints(QuantParams calibrated, QuantParams learned) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    calibrated.activations().forEach((p, q) -> {
+      int now = learned.activation(p).fixPoint();
+      if (now != q.fixPoint()) r.put(p, List.of(q.fixPoint(), now));
+    });
+    return r;
+  }
+
+  /** The trained model as the output folder holds it: inference graph, its plan, quant_info.json, and as a blob. */
+  private record Exported(Model model, QuantPlan plan, QuantParams params, String info, ModelBlob blob) {}
+
+  /** With learned thresholds, the fix_points are those of the last step (fix_point = b - 1 - ceil(log_t), legalised). */
+  private static Exported exported(QatTrainer t, String name, QuantConfig cfg, ActivationStats stats) {
     EditedModel e = EditedModel.of(t.inference(), name);
     QuantPlan plan = QuantPlan.of(e.model().graph(), cfg);
+    QuantParams params = t.quantizers();
     String info = QuantInfo.write(name, e.blob().sha256(), cfg, plan, params, stats, e.model().graph());
-    return new Exported(e.model(), plan, info, e.blob().quantized(info));
+    return new Exported(e.model(), plan, params, info, e.blob().quantized(info));
   }
 
   private static double top1(org.apache.spark.api.java.JavaSparkContext sc, DataSource val, ModelBlob qblob, ScoringPlan plan,
@@ -357,11 +391,4 @@ final class QatCommand implements Callable<Integer> {
     return Math.round(x * 100) / 100.0;
   }
 
-  private static boolean isEmpty(Path dir) {
-    try (var s = Files.list(dir)) {
-      return s.findAny().isEmpty();
-    } catch (java.io.IOException e) {
-      return false;
-    }
-  }
 }

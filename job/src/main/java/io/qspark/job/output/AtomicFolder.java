@@ -122,6 +122,14 @@ public final class AtomicFolder implements AutoCloseable {
     }
   }
 
+  /**
+   * A sibling of the target, NAME + suffix, as a URI on the target's file system (for what a
+   * job keeps beside its output, such as QAT's checkpoints).
+   */
+  public String sibling(String suffix) {
+    return new Path(target.getParent(), target.getName() + suffix).toString();
+  }
+
   /** The target as the user reads it: local paths as paths, others as URIs. */
   public String shown() {
     return HadoopFiles.display(target);

@@ -14,13 +14,13 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * QAT checkpoints in a folder on any Hadoop file system (local, hdfs://, ...): each is
- * {@code step-NNNNNNNNN/state.bin}, written into a hidden ".qspark-tmp-" sibling and renamed into
+ * {@code step-NNNNNNNNN/state.bin} (with the run's {@code history.json} so far beside it), written into a hidden ".qspark-tmp-" sibling and renamed into
  * place (a rename is atomic on HDFS and on a local disk), so a job killed mid-write leaves no
  * checkpoint that looks complete. The newest {@link #KEEP} are kept.
  */
 public final class QatCheckpoints {
   static final int KEEP = 2;
-  private static final String PREFIX = "step-", STATE = "state.bin";
+  private static final String PREFIX = "step-", STATE = "state.bin", HISTORY = "history.json";
   private final Path dir;
   private final FileSystem fs;
 
@@ -38,11 +38,18 @@ public final class QatCheckpoints {
     return dir.toString();
   }
 
-  public void write(long step, byte[] state) {
+  /** @param history the training history up to this step (null: none) */
+  public void write(long step, byte[] state, byte[] history) {
     String name = String.format(Locale.ROOT, PREFIX + "%09d", step);
     Path target = new Path(dir, name), temp = new Path(dir, ".qspark-tmp-" + name + "-" + java.util.UUID.randomUUID());
     try {
       fs.mkdirs(dir);
+      if (history != null) {
+        try (OutputStream o = fs.create(new Path(temp, HISTORY), false)) {
+          o.write(history);
+        }
+      }
+      // state last: a folder with state.bin is complete
       try (OutputStream o = fs.create(new Path(temp, STATE), false)) {
         o.write(state);
       }
@@ -60,17 +67,45 @@ public final class QatCheckpoints {
     }
   }
 
-  /** The newest checkpoint's bytes, or null if there is none. */
+  /** The newest checkpoint's state, or null if there is none. */
   public byte[] latest() {
+    return latest(STATE);
+  }
+
+  /** The newest checkpoint's history, or null if there is none or it has none. */
+  public byte[] latestHistory() {
+    return latest(HISTORY);
+  }
+
+  private byte[] latest(String file) {
     try {
       List<Path> all = list();
       if (all.isEmpty()) return null;
-      Path p = new Path(all.get(all.size() - 1), STATE);
+      Path p = new Path(all.get(all.size() - 1), file);
+      if (!fs.exists(p)) return null;
       try (InputStream in = fs.open(p)) {
         return in.readAllBytes();
       }
     } catch (IOException e) {
       throw new UserError("cannot read checkpoints in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether some complete checkpoint exists. */
+  public boolean any() {
+    try {
+      return !list().isEmpty();
+    } catch (IOException e) {
+      throw new UserError("cannot read checkpoints in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Removes the folder with everything in it (the default folder, once the run's output is in place). */
+  public void delete() {
+    try {
+      fs.delete(dir, true);
+    } catch (IOException e) {
+      throw new UserError("cannot delete checkpoint folder " + dir + ": " + e.getMessage(), e);
     }
   }
 

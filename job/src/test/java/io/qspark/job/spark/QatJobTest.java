@@ -90,11 +90,15 @@ class QatJobTest {
     return new QatTrainer.Settings("sgd", 0.9, 1e-4, new LrSchedule(LrSchedule.Kind.COSINE, 5e-3, 1, 6, 0, 1), 4, 0.1);
   }
 
-  private record Run(List<Double> losses, byte[] state) {}
+  private record Run(List<Double> losses, byte[] state, float[] logThresholds) {}
 
   private static Run spark(int partitions) {
+    return spark(partitions, settings());
+  }
+
+  private static Run spark(int partitions, QatTrainer.Settings settings) {
     JavaSparkContext sc = spark.context();
-    QatTrainer t = QatTrainer.start(QatJob.worker(blob), settings(), "test");
+    QatTrainer t = QatTrainer.start(QatJob.worker(blob), settings, "test");
     List<Double> losses = new ArrayList<>();
     QatJob.run(sc, sc.parallelize(images, 3), blob, plan, ORDER, 2, partitions, t, new QatJob.Hooks() {
       @Override
@@ -105,7 +109,7 @@ class QatJobTest {
       @Override
       public void afterEpoch(QatTrainer tr, int epoch) {}
     });
-    return new Run(losses, t.state().toBytes());
+    return new Run(losses, t.state().toBytes(), t.state().logThresholds());
   }
 
   @Test
@@ -125,5 +129,20 @@ class QatJobTest {
     assertTrue(t.state().frozen());
     // training moved the loss: the steps are not no-ops
     assertTrue(!one.losses().get(0).equals(one.losses().get(5)));
+  }
+
+  /** TQT: thresholds reduced with the weights, so they too are the same bits on 1 and 2 partitions. */
+  @Test
+  void learnedThresholdsMoveTheSameOnAnyPartitioning() {
+    QatTrainer.Settings f = settings();
+    QatTrainer.Settings tqt = new QatTrainer.Settings(f.optimizer(), f.momentum(), f.weightDecay(), f.schedule(), f.freezeStep(),
+        f.bnMomentum(), true, 10);
+    Run one = spark(1, tqt), two = spark(2, tqt);
+    assertEquals(one.losses(), two.losses());
+    assertArrayEquals(one.state(), two.state(), "1 and 2 partitions end with different state");
+    float[] initial = QatTrainer.start(QatJob.worker(blob), tqt, "test").state().logThresholds();
+    int moved = 0;
+    for (int i = 0; i < initial.length; i++) if (initial[i] != one.logThresholds()[i]) moved++;
+    assertTrue(moved > initial.length / 2, moved + " of " + initial.length + " thresholds moved");
   }
 }
