@@ -21,10 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
  * micro-batches of 32, 2 epochs of 4 steps, BatchNorm folded at step 6): its folder deploys and
  * simulates bit-exactly (with fixed and with learned thresholds), it holds the training
  * history, and a run killed (SIGKILL, in a child JVM) after its first checkpoint leaves no output
- * folder and, resumed, ends with the same bytes as an uninterrupted run.
+ * folder and, resumed, ends with the same bytes as an uninterrupted run (learning thresholds).
  */
 class QatCommandTest {
   @TempDir Path tmp;
+  private static final String[] TQT = {"--learn-thresholds", "--threshold-lr-scale", "20"};
 
   private static List<String> args(Path out, String... more) {
     List<String> a = new ArrayList<>(List.of("qat", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--limit", "256",
@@ -87,7 +88,8 @@ class QatCommandTest {
   @Test
   void killedAndResumedEndsWithTheSameModel() throws Exception {
     Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
-    Run a = Run.of(args(whole).toArray(String[]::new));
+    // with learned thresholds: their values and optimizer state must come back from the checkpoint too
+    Run a = Run.of(args(whole, TQT).toArray(String[]::new));
     assertEquals(0, a.code(), a.err());
 
     List<String> cmd = new ArrayList<>();
@@ -95,7 +97,7 @@ class QatCommandTest {
     cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
         .filter(s -> !s.startsWith("-agentlib") && !s.startsWith("-javaagent")).toList());
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.qspark.job.Main"));
-    cmd.addAll(args(killed));
+    cmd.addAll(args(killed, TQT));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
     Path checkpoints = tmp.resolve("killed.checkpoints");
     boolean alive = true;
@@ -105,12 +107,20 @@ class QatCommandTest {
     assertTrue(alive, "the child ended before it could be killed: " + Files.readString(tmp.resolve("child.log")));
     assertFalse(Files.exists(killed), "killed after the end, or a half folder left");
 
-    Run r = Run.of(args(killed, "--resume").toArray(String[]::new));
+    Run r = Run.of(args(killed, "--learn-thresholds", "--threshold-lr-scale", "20", "--resume").toArray(String[]::new));
     assertEquals(0, r.code(), r.err());
     assertTrue(r.err().contains("qat: resuming at step "), r.err());
     for (String f : List.of("float_model.onnx", "quant_info.json", "quantize_eval_model.onnx")) {
       assertArrayEquals(Files.readAllBytes(whole.resolve(f)), Files.readAllBytes(killed.resolve(f)), f);
     }
+    // the history came back with the checkpoint: the same rows (epoch, step, lr; a row's loss and
+    // rate average the steps since the previous row, which after a resume start at the resume)
+    assertEquals(historyColumns(whole), historyColumns(killed));
+  }
+
+  private static List<String> historyColumns(Path dir) throws Exception {
+    return Files.readAllLines(dir.resolve("train_history.csv")).stream().map(l -> String.join(",", List.of(l.split(",", -1)).subList(0, 3)))
+        .toList();
   }
 
   private static boolean hasCheckpoint(Path dir) throws Exception {

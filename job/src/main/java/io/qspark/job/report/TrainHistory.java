@@ -12,7 +12,8 @@ import java.util.Map;
  * the epoch's last row also carrying the validation top-1, and one entry per epoch.
  * train_history.csv has the rows; train_history.json has the rows under "history" and the
  * epochs under "epochs" (the format notebooks/qat_curves.ipynb reads). Checkpoints carry it
- * too, so a resumed run's history starts where the checkpoint's did.
+ * too, so a resumed run's history starts where the checkpoint's did (its first row averages the
+ * steps since the resume).
  */
 public final class TrainHistory {
   public static final List<String> COLUMNS = List.of("epoch", "step", "lr", "loss", "train_top1", "images_per_second", "val_top1");
