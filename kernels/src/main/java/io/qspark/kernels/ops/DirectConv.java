@@ -47,7 +47,8 @@ final class DirectConv {
     /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
     float[] dwIn = new float[0];
     int[] dwKey;
-    final float[] tailOut = new float[MR * TILE];
+    /** One tile of outputs of all output channels: mg rows of 16. */
+    float[] tailOut = new float[0];
     /** One packed tile of the reduction: kLen x 16 floats. */
     float[] bt = new float[0];
 
@@ -140,6 +141,7 @@ final class DirectConv {
     int[] firstChannel = new int[blocks.length + 1];
     for (int i = 0; i < blocks.length; i++) firstChannel[i + 1] = firstChannel[i] + blocks[i];
     int chunk = chunkBlocks(kLen);
+    int kc = reductionBlock(kLen, geo.kh * geo.kw);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
     Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
     Scratch s = SCRATCH.get();
@@ -154,8 +156,9 @@ final class DirectConv {
     int p = oh * ow;
     int fullTiles = len / TILE;
     boolean tail = len % TILE != 0;
-    float[] bt = s.bt = Scratch.grow(s.bt, (long) kLen * TILE);
+    float[] bt = s.bt = Scratch.grow(s.bt, (long) kc * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
+    s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
     for (int gi = 0; gi < g; gi++) {
       pack(w, gi * mg, blocks, kLen, wk);
       for (int ni = 0; ni < n; ni++) {
@@ -178,37 +181,21 @@ final class DirectConv {
         // (a tile is packed again per chunk); each output's FMA chain is the same either way
         for (int c0 = 0; c0 < blocks.length; c0 += chunk) {
           int c1 = Math.min(blocks.length, c0 + chunk);
+          int oc0 = firstChannel[c0];
           for (int t = 0; t < tiles; t++) {
             int q0 = t * TILE;
-            if (tap3) {
-              packTile3(xs, xq + q0, lay.planeStride, lay.wq, cg, bt);
+            if (direct) {
+              tile(xs, xq + q0, lay, tap3, kLen, kc, bt, blocks, c0, c1, wk, b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
             } else {
-              packTile(xs, xq + q0, lay.off, kLen, bt);
-            }
-            int oc0 = firstChannel[c0];
-            for (int bi = c0; bi < c1; bi++) {
-              int r = blocks[bi];
-              if (direct) {
-                kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
-              } else {
-                kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, y, oc0 * lay.lenPad + q0, lay.lenPad, lim);
-              }
-              oc0 += r;
+              tile(xs, xq + q0, lay, tap3, kLen, kc, bt, blocks, c0, c1, wk, b, gi * mg + oc0, y, oc0 * lay.lenPad + q0,
+                  lay.lenPad, lim);
             }
           }
         }
         if (direct && tail && !lay.inPlace) {
           int q0 = fullTiles * TILE;
-          packTile(xs, xq + q0, lay.off, kLen, bt);
-          int oc0 = 0;
-          for (int bi = 0; bi < blocks.length; bi++) {
-            int r = blocks[bi];
-            kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, s.tailOut, 0, TILE, lim);
-            for (int i = 0; i < r; i++) {
-              System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
-            }
-            oc0 += r;
-          }
+          tile(xs, xq + q0, lay, tap3, kLen, kc, bt, blocks, 0, blocks.length, wk, b, gi * mg, s.tailOut, 0, TILE, lim);
+          for (int i = 0; i < mg; i++) System.arraycopy(s.tailOut, i * TILE, out, oBase + i * p + q0, len - q0);
         }
         if (!direct) {
           for (int i = 0; i < mg; i++) copyOut(y, i * lay.lenPad, lay.wq, out, oBase + i * p, oh, ow);
@@ -220,6 +207,32 @@ final class DirectConv {
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
+      }
+    }
+  }
+
+  /**
+   * One tile of 16 output pixels for blocks [c0, c1): the reduction in blocks of kc steps, each
+   * packed once and passed by every block while it is in L1; every block's accumulators start
+   * from the bias, then from the partial sums the block before stored at y[yo..], so each
+   * output's FMA chain runs in the same order as with a single block.
+   */
+  private static void tile(float[] xs, int xq, Layout lay, boolean tap3, int kLen, int kc, float[] bt, int[] blocks,
+      int c0, int c1, float[] wk, float[] b, int bo, float[] y, int yo, int ldy, float[] lim) {
+    for (int k0 = 0; k0 < kLen; k0 += kc) {
+      int k1 = Math.min(kLen, k0 + kc);
+      if (tap3) {
+        packTile3(xs, xq + k0 / 9 * lay.planeStride, lay.planeStride, lay.wq, (k1 - k0) / 9, bt);
+      } else {
+        packTile(xs, xq, lay.off, k0, k1, bt);
+      }
+      boolean first = k0 == 0;
+      float[] l = k1 == kLen ? lim : null;
+      int oc = 0;
+      for (int bi = c0; bi < c1; bi++) {
+        int r = blocks[bi];
+        kernel(r, bt, k1 - k0, wk, wOff(bi, kLen) + TILE * k0, first, b, bo + oc, y, yo + oc * ldy, ldy, l);
+        oc += r;
       }
     }
   }
@@ -253,15 +266,15 @@ final class DirectConv {
   }
 
   /**
-   * One tile of the reduction made contiguous: the 16 input pixels under reduction step k
-   * (x[xq + off[k] ..]) into bt[16 * k ..]. The kernels then read it at offsets linear in k,
+   * Steps [k0, k1) of one tile of the reduction made contiguous: the 16 input pixels under
+   * reduction step k (x[xq + off[k] ..]) into bt[16 * (k - k0) ..]. The kernels then read it at offsets linear in k,
    * whose range checks C2 hoists out of the loop, and from L1.
    */
-  private static void packTile(float[] x, int xq, int[] off, int kLen, float[] bt) {
-    for (int k = 0; k < kLen; k++) {
+  private static void packTile(float[] x, int xq, int[] off, int k0, int k1, float[] bt) {
+    for (int k = k0, d = 0; k < k1; k++, d += TILE) {
       int xi = xq + off[k];
-      FloatVector.fromArray(S, x, xi).intoArray(bt, TILE * k);
-      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, TILE * k + 8);
+      FloatVector.fromArray(S, x, xi).intoArray(bt, d);
+      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, d + 8);
     }
   }
 
@@ -291,7 +304,7 @@ final class DirectConv {
       int oc0 = 0;
       for (int bi = 0; bi < blocks.length; bi++) {
         int r = blocks[bi];
-        kernel(r, ti, cg, wk, wOff(bi, cg), b, gi * mg + oc0, to, 0, TILE, lim);
+        kernel(r, ti, cg, wk, wOff(bi, cg), true, b, gi * mg + oc0, to, 0, TILE, lim);
         for (int j = 0; j < cnt; j++) {
           int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
           for (int i = 0; i < r; i++) {
@@ -363,6 +376,23 @@ final class DirectConv {
   static int chunkBlocks(int kLen) {
     long record = (long) kLen * TILE * Float.BYTES;
     return 4 * (int) Math.max(1, CHUNK_BYTES / record);
+  }
+
+  /**
+   * Reduction steps per packed block (whole input channels): the packed block (16 floats per
+   * step) and the weight record it meets (16 per step) should share the 32 KiB L1. Without
+   * blocks, layer3/4 of resnet18 (kLen 2304-4608) streamed a packed tile of up to 295 KB from L2
+   * for every register block.
+   */
+  static final int REDUCTION_STEPS = Integer.getInteger("qspark.conv.kc", 256);
+
+  /** Steps per reduction block: all of them up to {@link #REDUCTION_STEPS}, else whole channels in even blocks. */
+  static int reductionBlock(int kLen, int taps) {
+    if (kLen <= REDUCTION_STEPS) return kLen;
+    int cg = kLen / taps;
+    int per = Math.max(1, REDUCTION_STEPS / taps);
+    int nb = (cg + per - 1) / per;
+    return (cg + nb - 1) / nb * taps;
   }
 
   static int[] blocks(int mg) {
@@ -536,22 +566,31 @@ final class DirectConv {
    * add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
    * two float parameters would take two of the sixteen vector registers.
    */
-  private static void kernel(int r, float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y,
-      int yo, int ldy, float[] lim) {
+  private static void kernel(int r, float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
     switch (r) {
-      case 4: k4(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
-      case 3: k3(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
-      case 2: k2(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
-      default: k1(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
+      case 4: k4(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
+      case 3: k3(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
+      case 2: k2(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
+      default: k1(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
     }
   }
 
-  private static void k4(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
-    FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
+  /** A row's first accumulator: the bias if the chain starts here, else the partial sum stored at y[yo]. */
+  private static FloatVector start(boolean first, float[] b, int bo, float[] y, int yo) {
+    return first ? FloatVector.broadcast(S, b[bo]) : FloatVector.fromArray(S, y, yo);
+  }
+
+  private static void k4(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
+      int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
+    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
+    FloatVector a30 = start(first, b, bo + 3, y, yo + 3 * ldy);
+    FloatVector a31 = first ? a30 : FloatVector.fromArray(S, y, yo + 3 * ldy + 8);
     int end = TILE * kLen;
     for (int i = 0; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
@@ -591,11 +630,14 @@ final class DirectConv {
     a31.intoArray(y, yo + 3 * ldy + 8);
   }
 
-  private static void k3(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
+  private static void k3(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
+      int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
+    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
     int end = TILE * kLen;
     for (int i = 0; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
@@ -628,10 +670,12 @@ final class DirectConv {
     a21.intoArray(y, yo + 2 * ldy + 8);
   }
 
-  private static void k2(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
+  private static void k2(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
+      int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
     int end = TILE * kLen;
     for (int i = 0; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
@@ -657,9 +701,10 @@ final class DirectConv {
     a11.intoArray(y, yo + ldy + 8);
   }
 
-  private static void k1(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
+  private static void k1(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
+      int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
     int end = TILE * kLen;
     for (int i = 0; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
