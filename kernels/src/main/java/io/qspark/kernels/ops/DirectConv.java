@@ -140,13 +140,14 @@ final class DirectConv {
     int[] blocks = blocks(mg);
     int[] firstChannel = new int[blocks.length + 1];
     for (int i = 0; i < blocks.length; i++) firstChannel[i + 1] = firstChannel[i] + blocks[i];
-    int chunk = chunkBlocks(kLen);
-    int kc = reductionBlock(kLen, geo.kh * geo.kw);
+    int kc = reductionBlock(kLen, taps);
+    int chunk = chunkBlocks(kc);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
     Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
-    float[] wk = s.wk = Scratch.grow(s.wk, (long) (blocks.length + 3) / 4 * kLen * TILE);
+    int records = (blocks.length + 3) / 4;
+    float[] wk = s.wk = Scratch.grow(s.wk, (long) records * kLen * TILE);
     boolean direct = lay.direct();
     float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
     float[] b = bias != null ? bias : new float[m];
@@ -156,11 +157,14 @@ final class DirectConv {
     int p = oh * ow;
     int fullTiles = len / TILE;
     boolean tail = len % TILE != 0;
+    // direct: whole tiles straight into the output and a last part tile into tailOut; otherwise
+    // every tile into y, copied out row by row
+    int tiles = direct ? fullTiles + (tail && !lay.inPlace ? 1 : 0) : lay.lenPad / TILE;
     float[] bt = s.bt = Scratch.grow(s.bt, (long) kc * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
-    s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
+    float[] tailOut = s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
     for (int gi = 0; gi < g; gi++) {
-      pack(w, gi * mg, blocks, kLen, wk);
+      pack(w, gi * mg, blocks, kLen, kc, wk);
       for (int ni = 0; ni < n; ni++) {
         int xBase = (ni * c + gi * cg) * h * wd;
         float[] xs;
@@ -174,28 +178,49 @@ final class DirectConv {
           xq = 0;
         }
         int oBase = (ni * m + gi * mg) * p;
-        // direct: whole tiles straight into the output, the rest below; otherwise every tile
-        // into y, copied out row by row
-        int tiles = direct ? fullTiles : lay.lenPad / TILE;
-        // output channels in chunks whose packed weights stay in L2 while every tile passes
-        // (a tile is packed again per chunk); each output's FMA chain is the same either way
+        // output channels in chunks and the reduction in blocks, so that a chunk's weights of
+        // one block stay in L2 while every tile passes, and a tile's packed block in L1 while
+        // every register block of the chunk passes; each output's FMA chain starts from the
+        // bias and goes on from its stored partial sum, in the same order whatever the blocking
         for (int c0 = 0; c0 < blocks.length; c0 += chunk) {
           int c1 = Math.min(blocks.length, c0 + chunk);
-          int oc0 = firstChannel[c0];
-          for (int t = 0; t < tiles; t++) {
-            int q0 = t * TILE;
-            if (direct) {
-              tile(xs, xq + q0, lay, tap3, kLen, kc, bt, blocks, c0, c1, wk, b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
-            } else {
-              tile(xs, xq + q0, lay, tap3, kLen, kc, bt, blocks, c0, c1, wk, b, gi * mg + oc0, y, oc0 * lay.lenPad + q0,
-                  lay.lenPad, lim);
+          for (int k0 = 0; k0 < kLen; k0 += kc) {
+            int k1 = Math.min(kLen, k0 + kc);
+            boolean first = k0 == 0;
+            float[] l = k1 == kLen ? lim : null;
+            for (int t = 0; t < tiles; t++) {
+              int q0 = t * TILE;
+              if (tap3) {
+                packTile3(xs, xq + q0 + k0 / 9 * lay.planeStride, lay.planeStride, lay.wq, (k1 - k0) / 9, bt);
+              } else {
+                packTile(xs, xq + q0, lay.off, k0, k1, bt);
+              }
+              float[] dst;
+              int d, ld;
+              if (!direct) {
+                dst = y;
+                d = q0;
+                ld = lay.lenPad;
+              } else if (t < fullTiles) {
+                dst = out;
+                d = oBase + q0;
+                ld = p;
+              } else {
+                dst = tailOut;
+                d = 0;
+                ld = TILE;
+              }
+              for (int bi = c0; bi < c1; bi++) {
+                int oc = firstChannel[bi];
+                kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), first, b, gi * mg + oc,
+                    dst, d + oc * ld, ld, l);
+              }
             }
           }
         }
         if (direct && tail && !lay.inPlace) {
           int q0 = fullTiles * TILE;
-          tile(xs, xq + q0, lay, tap3, kLen, kc, bt, blocks, 0, blocks.length, wk, b, gi * mg, s.tailOut, 0, TILE, lim);
-          for (int i = 0; i < mg; i++) System.arraycopy(s.tailOut, i * TILE, out, oBase + i * p + q0, len - q0);
+          for (int i = 0; i < mg; i++) System.arraycopy(tailOut, i * TILE, out, oBase + i * p + q0, len - q0);
         }
         if (!direct) {
           for (int i = 0; i < mg; i++) copyOut(y, i * lay.lenPad, lay.wq, out, oBase + i * p, oh, ow);
@@ -203,36 +228,10 @@ final class DirectConv {
         if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
       if (lay.inPlace && tail) {
-        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wk, b, lim, out, s);
+        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, firstChannel, kc, records, wk, b, lim, out, s);
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
-      }
-    }
-  }
-
-  /**
-   * One tile of 16 output pixels for blocks [c0, c1): the reduction in blocks of kc steps, each
-   * packed once and passed by every block while it is in L1; every block's accumulators start
-   * from the bias, then from the partial sums the block before stored at y[yo..], so each
-   * output's FMA chain runs in the same order as with a single block.
-   */
-  private static void tile(float[] xs, int xq, Layout lay, boolean tap3, int kLen, int kc, float[] bt, int[] blocks,
-      int c0, int c1, float[] wk, float[] b, int bo, float[] y, int yo, int ldy, float[] lim) {
-    for (int k0 = 0; k0 < kLen; k0 += kc) {
-      int k1 = Math.min(kLen, k0 + kc);
-      if (tap3) {
-        packTile3(xs, xq + k0 / 9 * lay.planeStride, lay.planeStride, lay.wq, (k1 - k0) / 9, bt);
-      } else {
-        packTile(xs, xq, lay.off, k0, k1, bt);
-      }
-      boolean first = k0 == 0;
-      float[] l = k1 == kLen ? lim : null;
-      int oc = 0;
-      for (int bi = c0; bi < c1; bi++) {
-        int r = blocks[bi];
-        kernel(r, bt, k1 - k0, wk, wOff(bi, kLen) + TILE * k0, first, b, bo + oc, y, yo + oc * ldy, ldy, l);
-        oc += r;
       }
     }
   }
@@ -286,7 +285,7 @@ final class DirectConv {
    * not change any result.
    */
   private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
-      int[] blocks, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
+      int[] blocks, int[] firstChannel, int kc, int records, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
     int t = p - q0;
     int per = TILE / t;
     float[] ti = s.tailIn;
@@ -301,17 +300,19 @@ final class DirectConv {
           for (int u = 0; u < t; u++) ti[d + u] = x[sc + u];
         }
       }
-      int oc0 = 0;
-      for (int bi = 0; bi < blocks.length; bi++) {
-        int r = blocks[bi];
-        kernel(r, ti, cg, wk, wOff(bi, cg), true, b, gi * mg + oc0, to, 0, TILE, lim);
-        for (int j = 0; j < cnt; j++) {
-          int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
-          for (int i = 0; i < r; i++) {
-            for (int u = 0; u < t; u++) out[dst + i * p + u] = to[i * TILE + j * t + u];
-          }
+      for (int k0 = 0; k0 < cg; k0 += kc) {
+        int k1 = Math.min(cg, k0 + kc);
+        for (int bi = 0; bi < blocks.length; bi++) {
+          int oc = firstChannel[bi];
+          kernel(blocks[bi], ti, TILE * k0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc,
+              to, oc * TILE, TILE, k1 == cg ? lim : null);
         }
-        oc0 += r;
+      }
+      for (int j = 0; j < cnt; j++) {
+        int dst = ((n0 + j) * m + gi * mg) * p + q0;
+        for (int i = 0; i < mg; i++) {
+          for (int u = 0; u < t; u++) out[dst + i * p + u] = to[i * TILE + j * t + u];
+        }
       }
     }
   }
@@ -357,24 +358,18 @@ final class DirectConv {
     if (act != null && lim == null) act.apply(out, 0, out.length);
   }
 
-  /** Rows of the next output-channel block: 6 while there are 6, then 4, 2, 1. */
   /**
-   * How mg output channels are cut into register tiles: as few as possible, of up to {@link #MR}
-   * channels, as even as possible. C2 unrolls the kernel loops (their range checks are hoisted),
-   * and with five or six channels (ten or twelve accumulators) the unrolled loop no longer fits
-   * the sixteen vector registers and spills: measured, 4 is fastest.
+   * Packed weights of one reduction block that a chunk of output channels may take: they should
+   * stay in L2 (512 KiB per core on this Zen 3, beside the prepared input and the partial sums)
+   * while every tile of an image passes. Without chunks resnet18's 512-channel 3x3 convs
+   * streamed every weight from L3 for each 16-pixel tile and ran at half the speed of im2col +
+   * OpenBLAS.
    */
-  /**
-   * Packed weights a chunk of output channels may take: with the packed tile (kLen x 16
-   * floats) they should stay in the 1 MiB L2 while all tiles of an image pass. Without chunks
-   * resnet18's 512-channel 3x3 convs (9.4 MB of weights) streamed every weight from L3 for each
-   * 16-pixel tile and ran at half the speed of im2col + OpenBLAS.
-   */
-  static final int CHUNK_BYTES = 512 << 10;
+  static final int CHUNK_BYTES = Integer.getInteger("qspark.conv.chunkKiB", 256) << 10;
 
   /** Blocks per output-channel chunk: whole records of four blocks (see {@link #pack}), at least one. */
-  static int chunkBlocks(int kLen) {
-    long record = (long) kLen * TILE * Float.BYTES;
+  static int chunkBlocks(int steps) {
+    long record = (long) steps * TILE * Float.BYTES;
     return 4 * (int) Math.max(1, CHUNK_BYTES / record);
   }
 
@@ -395,6 +390,12 @@ final class DirectConv {
     return (cg + nb - 1) / nb * taps;
   }
 
+  /**
+   * How mg output channels are cut into register tiles: as few as possible, of up to {@link #MR}
+   * channels, as even as possible. C2 unrolls the kernel loops (their range checks are hoisted),
+   * and with five or six channels (ten or twelve accumulators) the unrolled loop no longer fits
+   * the sixteen vector registers and spills: measured, 4 is fastest.
+   */
   static int[] blocks(int mg) {
     int nb = (mg + MR - 1) / MR;
     int[] r = new int[nb];
@@ -404,26 +405,36 @@ final class DirectConv {
 
   /**
    * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them (at most 4
-   * channels each), four blocks to a record of 16 floats per reduction step: channel i of block
-   * bi, step k, is at wk[wOff(bi, kLen) + 16 * k + i]. Steps then lie as far apart as in a
-   * packed input tile and one counter indexes both.
+   * channels each), four blocks to a record of 16 floats per reduction step, by reduction block
+   * of kc steps: channel i of block bi, step k0 + k of the block starting at k0, is at
+   * wk[wOff(bi, k0, steps, records) + 16 * k + i]. Steps then lie as far apart as in a packed
+   * input tile and one counter indexes both, and one reduction block's weights of consecutive
+   * blocks are contiguous (no cache-set aliasing between records kLen x 64 bytes apart).
    */
-  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[] wk) {
-    int oc0 = 0;
-    for (int bi = 0; bi < blocks.length; bi++) {
-      int r = blocks[bi];
-      int base = wOff(bi, kLen);
-      for (int i = 0; i < r; i++) {
-        int src = (m0 + oc0 + i) * kLen;
-        for (int k = 0; k < kLen; k++) wk[base + TILE * k + i] = w[src + k];
+  private static void pack(float[] w, int m0, int[] blocks, int kLen, int kc, float[] wk) {
+    int records = (blocks.length + 3) / 4;
+    for (int k0 = 0; k0 < kLen; k0 += kc) {
+      int steps = Math.min(kc, kLen - k0);
+      int oc0 = 0;
+      for (int bi = 0; bi < blocks.length; bi++) {
+        int r = blocks[bi];
+        int base = wOff(bi, k0, steps, records);
+        for (int i = 0; i < r; i++) {
+          int src = (m0 + oc0 + i) * kLen + k0;
+          for (int k = 0; k < steps; k++) wk[base + TILE * k + i] = w[src + k];
+        }
+        oc0 += r;
       }
-      oc0 += r;
     }
   }
 
-  /** Where block bi's weights start in {@link #pack}'s layout. */
-  private static int wOff(int bi, int kLen) {
-    return (bi >> 2) * kLen * TILE + (bi & 3) * MR;
+  /**
+   * Where block bi's weights of the reduction block starting at step k0 (of {@code steps}
+   * steps) start in {@link #pack}'s layout: reduction blocks one after the other, each holding
+   * all records' steps of that block.
+   */
+  private static int wOff(int bi, int k0, int steps, int records) {
+    return (k0 * records + (bi >> 2) * steps) * TILE + (bi & 3) * MR;
   }
 
   /** The fused activation as clamp bounds {lo, hi} applied in registers, or null (none, or not a clamp). */
@@ -566,13 +577,13 @@ final class DirectConv {
    * add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
    * two float parameters would take two of the sixteen vector registers.
    */
-  private static void kernel(int r, float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void kernel(int r, float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b,
+      int bo, float[] y, int yo, int ldy, float[] lim) {
     switch (r) {
-      case 4: k4(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
-      case 3: k3(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
-      case 2: k2(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
-      default: k1(bt, kLen, wk, wo, first, b, bo, y, yo, ldy, lim); break;
+      case 4: k4(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      case 3: k3(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      case 2: k2(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      default: k1(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
     }
   }
 
@@ -581,8 +592,8 @@ final class DirectConv {
     return first ? FloatVector.broadcast(S, b[bo]) : FloatVector.fromArray(S, y, yo);
   }
 
-  private static void k4(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
-      int yo, int ldy, float[] lim) {
+  private static void k4(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
@@ -591,8 +602,8 @@ final class DirectConv {
     FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
     FloatVector a30 = start(first, b, bo + 3, y, yo + 3 * ldy);
     FloatVector a31 = first ? a30 : FloatVector.fromArray(S, y, yo + 3 * ldy + 8);
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
@@ -630,16 +641,16 @@ final class DirectConv {
     a31.intoArray(y, yo + 3 * ldy + 8);
   }
 
-  private static void k3(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
-      int yo, int ldy, float[] lim) {
+  private static void k3(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
     FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
     FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
     FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
@@ -670,14 +681,14 @@ final class DirectConv {
     a21.intoArray(y, yo + 2 * ldy + 8);
   }
 
-  private static void k2(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
-      int yo, int ldy, float[] lim) {
+  private static void k2(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
     FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
@@ -701,12 +712,12 @@ final class DirectConv {
     a11.intoArray(y, yo + ldy + 8);
   }
 
-  private static void k1(float[] bt, int kLen, float[] wk, int wo, boolean first, float[] b, int bo, float[] y,
-      int yo, int ldy, float[] lim) {
+  private static void k1(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
