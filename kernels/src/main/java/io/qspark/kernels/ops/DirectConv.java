@@ -51,6 +51,8 @@ final class DirectConv {
     float[] tailOut = new float[0];
     /** One packed tile of the reduction: kLen x 16 floats. */
     float[] bt = new float[0];
+    /** Where each lane of a tile across images reads its pixel in the prepared inputs. */
+    int[] lanes = new int[0];
 
     static float[] grow(float[] a, long n) {
       if (a.length >= n) return a;
@@ -163,8 +165,14 @@ final class DirectConv {
     float[] bt = s.bt = Scratch.grow(s.bt, (long) kc * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
     float[] tailOut = s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
+    boolean across = acrossImages(lay, n, mg);
     for (int gi = 0; gi < g; gi++) {
       pack(w, gi * mg, blocks, kLen, kc, wk);
+      if (across) {
+        runAcrossImages(x, c, cg, h, wd, gi, n, m, mg, lay, kLen, kc, chunk, blocks, firstChannel, records, wk, b, lim,
+            act, out, s);
+        continue;
+      }
       for (int ni = 0; ni < n; ni++) {
         int xBase = (ni * c + gi * cg) * h * wd;
         float[] xs;
@@ -173,7 +181,7 @@ final class DirectConv {
           xs = x;
           xq = xBase;
         } else {
-          prepare(x, xBase, cg, lay, in);
+          prepare(x, xBase, cg, lay, in, 0);
           xs = in;
           xq = 0;
         }
@@ -233,6 +241,80 @@ final class DirectConv {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
       }
+    }
+  }
+
+  /** Images whose tiles are packed together at most: bounds the prepared inputs and partial sums held at once. */
+  static final int IMAGES_PER_PASS = 16;
+
+  /**
+   * Whether tiles are gathered across images: a plane computed per image as rows of wq pixels
+   * wastes lanes on small planes (a 7x7 output fills 49 of 64), and its few tiles reuse a
+   * chunk's weights only a few times. A gathered tile fills every lane at the cost of 16 scalar
+   * loads per reduction step, which enough output channels amortize. Measured on resnet18: 3x3
+   * convs on 7x7 planes went from 0.75-0.89x to 1.02-1.05x of im2col + OpenBLAS; on 14x14 planes
+   * (196 of 224 lanes) the partial sums and inputs of several images no longer fit L2 and
+   * gathering lost more than it gained.
+   */
+  static boolean acrossImages(Layout lay, int n, int mg) {
+    return !lay.inPlace && n > 1 && mg >= 64 && (long) lay.oh * lay.ow * 5 < (long) lay.lenPad * 4;
+  }
+
+  /**
+   * Group gi of all images with tiles of 16 output pixels taken in order across up to
+   * {@link #IMAGES_PER_PASS} images: every lane reads its own image's prepared input, so each
+   * output's FMA chain is the one {@link #run} computes per image, whichever images share its
+   * tile. Partial sums of the pass wait in y (mg rows of all pixels), then go to the output planes.
+   */
+  private static void runAcrossImages(float[] x, int c, int cg, int h, int wd, int gi, int n, int m, int mg,
+      Layout lay, int kLen, int kc, int chunk, int[] blocks, int[] firstChannel, int records, float[] wk, float[] b,
+      float[] lim, Activation act, float[] out, Scratch s) {
+    int p = lay.oh * lay.ow;
+    int imgLen = lay.inLen;
+    float[] bt = s.bt;
+    for (int n0 = 0; n0 < n; n0 += IMAGES_PER_PASS) {
+      int cnt = Math.min(IMAGES_PER_PASS, n - n0);
+      float[] in = s.in = Scratch.grow(s.in, (long) cnt * imgLen);
+      for (int j = 0; j < cnt; j++) prepare(x, ((n0 + j) * c + gi * cg) * h * wd, cg, lay, in, j * imgLen);
+      int pixels = cnt * p;
+      int tiles = (pixels + TILE - 1) / TILE;
+      int ld = tiles * TILE;
+      if (s.lanes.length < ld) s.lanes = new int[ld];
+      int[] lanes = s.lanes;
+      for (int u = 0; u < ld; u++) {
+        int v = u < pixels ? u : 0; // lanes past the last pixel compute pixel 0 again, for nothing
+        int q = v % p;
+        lanes[u] = v / p * imgLen + q / lay.ow * lay.wq + q % lay.ow;
+      }
+      float[] y = s.y = Scratch.grow(s.y, (long) mg * ld);
+      for (int c0 = 0; c0 < blocks.length; c0 += chunk) {
+        int c1 = Math.min(blocks.length, c0 + chunk);
+        for (int k0 = 0; k0 < kLen; k0 += kc) {
+          int k1 = Math.min(kLen, k0 + kc);
+          float[] l = k1 == kLen ? lim : null;
+          for (int t = 0; t < tiles; t++) {
+            gatherTile(in, lanes, t * TILE, lay.off, k0, k1, bt);
+            for (int bi = c0; bi < c1; bi++) {
+              int oc = firstChannel[bi];
+              kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc, y,
+                  oc * ld + t * TILE, ld, l);
+            }
+          }
+        }
+      }
+      for (int j = 0; j < cnt; j++) {
+        int o = ((n0 + j) * m + gi * mg) * p;
+        for (int i = 0; i < mg; i++) System.arraycopy(y, i * ld + j * p, out, o + i * p, p);
+        if (act != null && lim == null) act.apply(out, o, o + mg * p);
+      }
+    }
+  }
+
+  /** Steps [k0, k1) of the 16 pixels lanes[u0 ..] point at, into bt[16 * (k - k0) ..], as {@link #packTile} packs. */
+  private static void gatherTile(float[] x, int[] lanes, int u0, int[] off, int k0, int k1, float[] bt) {
+    for (int k = k0, d = 0; k < k1; k++, d += TILE) {
+      int o = off[k];
+      for (int i = 0; i < TILE; i++) bt[d + i] = x[lanes[u0 + i] + o];
     }
   }
 
@@ -349,7 +431,7 @@ final class DirectConv {
     float[] lim = limits(act);
     int p = oh * ow;
     for (int ni = 0; ni < n; ni++) {
-      copyInterior(x, ni * c * h * wd, c, lay, planeLen, in);
+      copyInterior(x, ni * c * h * wd, c, lay, planeLen, in, 0);
       for (int ch = 0; ch < c; ch++) {
         dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bias, ch, y, lim);
         copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
@@ -447,13 +529,13 @@ final class DirectConv {
 
   /**
    * One image's cg input channels into stride-phase planes of hq x wq with the padding as
-   * zeros. Stride 1 zeroes only the border; other strides zero everything first.
+   * zeros, from in[o] on. Stride 1 zeroes only the border; other strides zero everything first.
    */
-  static void prepare(float[] x, int xBase, int cg, Layout l, float[] in) {
+  static void prepare(float[] x, int xBase, int cg, Layout l, float[] in, int o) {
     int wq = l.wq, ps = l.planeStride;
     if (l.sh == 1 && l.sw == 1) {
       for (int ci = 0; ci < cg; ci++) {
-        int pb = ci * ps;
+        int pb = o + ci * ps;
         if (l.pt > 0) Arrays.fill(in, pb, pb + l.pt * wq, 0f);
         for (int iy = 0; iy < l.h; iy++) {
           int row = pb + (iy + l.pt) * wq;
@@ -463,21 +545,21 @@ final class DirectConv {
         Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + ps, 0f);
       }
     } else if (l.padded) {
-      Arrays.fill(in, 0, cg * l.nph * ps, 0f);
+      Arrays.fill(in, o, o + cg * l.nph * ps, 0f);
     }
-    copyInterior(x, xBase, cg, l, l.nph * ps, in);
+    copyInterior(x, xBase, cg, l, l.nph * ps, in, o);
   }
 
   /**
    * The input pixels of one image's cg channels into their places in the padded phase planes
-   * (channel ci's planes start at ci * planeLen); the padding is left as it is.
+   * (channel ci's planes start at o + ci * planeLen); the padding is left as it is.
    */
-  static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in) {
+  static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in, int o) {
     int h = l.h, wd = l.wd, wq = l.wq, ps = l.planeStride;
     if (l.sh == 1 && l.sw == 1) {
       for (int ci = 0; ci < cg; ci++) {
         int src = xBase + ci * h * wd;
-        int dst = ci * planeLen + l.pt * wq + l.pl;
+        int dst = o + ci * planeLen + l.pt * wq + l.pl;
         if (wd >= 8) {
           // vectors, the last one ending at the row's end (overlapping the one before)
           for (int iy = 0; iy < h; iy++) {
@@ -504,7 +586,7 @@ final class DirectConv {
     int sh = l.sh, sw = l.sw;
     for (int ci = 0; ci < cg; ci++) {
       int src0 = xBase + ci * h * wd;
-      int pb = ci * planeLen;
+      int pb = o + ci * planeLen;
       for (int iy = 0; iy < h; iy++) {
         int r = iy + l.pt;
         int py = r % sh;

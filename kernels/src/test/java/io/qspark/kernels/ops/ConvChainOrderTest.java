@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * that order, padding taps included as products with zero. Checked bit for bit against that
  * chain written out with Math.fma, on shapes that take every path: reductions longer than one
  * packed block ({@link DirectConv#REDUCTION_STEPS}) on 7x7 and 14x14 planes, output channels in
- * several L2 chunks, strides, 1x1 convs in place with tail tiles, depthwise.
+ * several L2 chunks, tiles across images, strides, 1x1 convs in place with tail tiles, depthwise.
  */
 class ConvChainOrderTest {
   static Stream<Arguments> shapes() {
@@ -33,7 +33,13 @@ class ConvChainOrderTest {
         Arguments.of(1, 40, 11, 11, 5, 7, 2, 3, 1),
         Arguments.of(1, 1024, 5, 5, 36, 3, 1, 1, 1),
         Arguments.of(2, 16, 14, 14, 16, 3, 1, 1, 16),
-        Arguments.of(1, 64, 28, 28, 8, 3, 1, 1, 2));
+        Arguments.of(1, 64, 28, 28, 8, 3, 1, 1, 2),
+        // tiles across images (DirectConv.acrossImages): 7x7 and smaller planes, 64+ output
+        // channels, more images than one pass takes; 14x14 with 64 channels per image
+        Arguments.of(3, 300, 7, 7, 70, 3, 1, 1, 1),
+        Arguments.of(2, 32, 14, 14, 64, 3, 1, 1, 1),
+        Arguments.of(17, 8, 14, 14, 64, 3, 2, 1, 1),
+        Arguments.of(2, 24, 9, 9, 66, 3, 1, 1, 1));
   }
 
   @ParameterizedTest(name = "{0}x{1}x{2}x{3} -> {4} k{5} s{6} p{7} g{8}")

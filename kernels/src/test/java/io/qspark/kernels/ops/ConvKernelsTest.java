@@ -124,10 +124,11 @@ class ConvKernelsTest {
   }
 
   static Stream<Arguments> batchCases() {
-    // c, h, w, m, k, stride, pad, group: dense 3x3, 1x1 in place (the pixels past the last
+    // c, h, w, m, k, stride, pad, group: dense 3x3 (on 7x7 with tiles across images), 1x1 in place (the pixels past the last
     // whole tile of 16 and 4 images share tail tiles), 1x1 stride 2, depthwise 3x3 at stride 1 and 2
     return Stream.of(
         Arguments.of(16, 14, 14, 32, 3, 1, 1, 1),
+        Arguments.of(16, 7, 7, 64, 3, 1, 1, 1),
         Arguments.of(24, 7, 7, 20, 1, 1, 0, 1),
         Arguments.of(8, 14, 14, 12, 1, 1, 0, 1),
         Arguments.of(16, 13, 13, 8, 1, 2, 0, 1),
