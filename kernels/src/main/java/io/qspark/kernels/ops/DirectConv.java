@@ -24,9 +24,14 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulators in registers only within one flat loop, so each kernel is a single loop over
  * the reduction.
  *
+ * <p>Long reductions (resnet18's layer3/4: 2304-4608 steps) go in blocks of about 256 steps,
+ * so a packed block stays in L1 and a chunk of output channels' weights of that block in L2;
+ * a register tile then starts from the partial sums the block before stored. Small planes
+ * (7x7) gather their tiles across images, so all lanes carry output pixels.
+ *
  * <p>Each output is the bias followed by one sequential FMA chain over (input channel, kernel
- * row, kernel column): it depends on nothing but its own image, so batching and threading
- * cannot change a result. Loaded only when the jdk.incubator.vector module is present;
+ * row, kernel column), blocked or not: it depends on nothing but its own image, so batching
+ * and threading cannot change a result ({@code ConvChainOrderTest} checks it bit for bit). Loaded only when the jdk.incubator.vector module is present;
  * {@link Conv} falls back to im2col + BLAS and a scalar depthwise loop.
  */
 final class DirectConv {
@@ -652,11 +657,12 @@ final class DirectConv {
   }
 
   /**
-   * One register tile: r output channels (1 to 4) x 16 pixels of a packed tile, bias first,
-   * then the reduction in order, then the clamp to [lim[0], lim[1]] unless lim is null. The
-   * loop counter is the packed tile's index itself and the weights of step k are at
-   * wk[16 * k + wo + i] (see {@link #pack}), so each step costs no index arithmetic beyond one
-   * add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
+   * One register tile: r output channels (1 to 4) x 16 pixels over kLen steps of a packed tile
+   * (from bt[bto]), starting from the bias if {@code first}, else from the partial sums stored
+   * at y[yo..] by the reduction block before, then the clamp to [lim[0], lim[1]] unless lim is
+   * null (only the last block clamps). The loop counter is the packed tile's index itself and
+   * the weights of step k are at wk[16 * k + wo + i] (see {@link #pack}), so each step costs no
+   * index arithmetic beyond one add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
    * two float parameters would take two of the sixteen vector registers.
    */
   private static void kernel(int r, float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b,
