@@ -256,13 +256,15 @@ final class DirectConv {
    * Whether tiles are gathered across images: a plane computed per image as rows of wq pixels
    * wastes lanes on small planes (a 7x7 output fills 49 of 64), and its few tiles reuse a
    * chunk's weights only a few times. A gathered tile fills every lane at the cost of 16 scalar
-   * loads per reduction step, which enough output channels amortize. Measured on resnet18: 3x3
+   * loads per reduction step, which enough output channels (128) amortize. Measured on resnet18: 3x3
    * convs on 7x7 planes went from 0.75-0.89x to 1.02-1.05x of im2col + OpenBLAS; on 14x14 planes
    * (196 of 224 lanes) the partial sums and inputs of several images no longer fit L2 and
-   * gathering lost more than it gained.
+   * gathering lost more than it gained; with 64 output channels (resnet_s's 7x7 convs) the
+   * gather was not amortized (1.2-1.5x of BLAS against 1.4-1.7x per image), and the stride-2
+   * conv into 7x7 (four phase planes to gather from) did not gain (0.62-0.86x against 0.76-0.79x).
    */
   static boolean acrossImages(Layout lay, int n, int mg) {
-    return !lay.inPlace && n > 1 && mg >= 64 && (long) lay.oh * lay.ow * 5 < (long) lay.lenPad * 4;
+    return !lay.inPlace && lay.sh == 1 && lay.sw == 1 && n > 1 && mg >= 128 && (long) lay.oh * lay.ow * 5 < (long) lay.lenPad * 4;
   }
 
   /**

@@ -32,14 +32,18 @@ class ConvChainOrderTest {
         Arguments.of(1, 520, 14, 14, 7, 1, 2, 0, 1),
         Arguments.of(1, 40, 11, 11, 5, 7, 2, 3, 1),
         Arguments.of(1, 1024, 5, 5, 36, 3, 1, 1, 1),
+        // 300 output channels of 252-step weights: two L2 chunks (DirectConv.CHUNK_BYTES)
+        Arguments.of(1, 28, 5, 5, 300, 3, 1, 1, 1),
         Arguments.of(2, 16, 14, 14, 16, 3, 1, 1, 16),
         Arguments.of(1, 64, 28, 28, 8, 3, 1, 1, 2),
-        // tiles across images (DirectConv.acrossImages): 7x7 and smaller planes, 64+ output
-        // channels, more images than one pass takes; 14x14 with 64 channels per image
-        Arguments.of(3, 300, 7, 7, 70, 3, 1, 1, 1),
-        Arguments.of(2, 32, 14, 14, 64, 3, 1, 1, 1),
-        Arguments.of(17, 8, 14, 14, 64, 3, 2, 1, 1),
-        Arguments.of(2, 24, 9, 9, 66, 3, 1, 1, 1));
+        // tiles across images (DirectConv.acrossImages): 7x7 and smaller planes, 128+
+        // output channels, more images than one pass takes; 14x14 and 64 channels per image
+        Arguments.of(3, 300, 7, 7, 130, 3, 1, 1, 1),
+        Arguments.of(2, 32, 14, 14, 128, 3, 1, 1, 1),
+        Arguments.of(17, 8, 7, 7, 128, 3, 1, 1, 1),
+        Arguments.of(2, 8, 14, 14, 128, 3, 2, 1, 1),
+        Arguments.of(2, 24, 9, 9, 66, 3, 1, 1, 1),
+        Arguments.of(3, 16, 7, 7, 64, 3, 1, 1, 1));
   }
 
   @ParameterizedTest(name = "{0}x{1}x{2}x{3} -> {4} k{5} s{6} p{7} g{8}")
