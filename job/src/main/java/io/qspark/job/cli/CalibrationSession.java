@@ -102,7 +102,7 @@ final class CalibrationSession implements AutoCloseable {
       }
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, quant.batch);
       SparkRuntime runtime = lazy.runtime();
-      int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
+      int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
       return new CalibrationSession(app, quant, folder, lazy, images, plan, runtime, partitions, err);
     } catch (RuntimeException e) {
       lazy.close();

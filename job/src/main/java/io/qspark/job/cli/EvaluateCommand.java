@@ -61,7 +61,7 @@ final class EvaluateCommand implements Callable<Integer> {
       ModelBlob blob = model.blob();
 
       SparkRuntime runtime = lazy.runtime();
-      int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
+      int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
       long t0 = System.nanoTime();
       EvalCounts counts = EvaluationJob.run(runtime.context(), images, blob, plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;

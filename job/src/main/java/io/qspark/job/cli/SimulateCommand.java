@@ -107,7 +107,7 @@ final class SimulateCommand implements Callable<Integer> {
       ModelBlob blob = ModelBlob.of(onnx, dep.read("float_model.onnx")).quantized(json);
       SimulationJob.Deployed deployed = new SimulationJob.Deployed(bytes, sha256(bytes));
       SparkRuntime runtime = lazy.runtime();
-      int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
+      int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
       long t0 = System.nanoTime();
       SimulationCounts counts = SimulationJob.run(runtime.context(), images, blob, deployed, plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;

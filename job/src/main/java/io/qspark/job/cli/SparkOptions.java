@@ -16,7 +16,8 @@ public final class SparkOptions {
 
   @Option(names = "--partitions", paramLabel = "P", order = 41,
       description = "Partitions of the image set. Default: one per " + SparkSettings.IMAGES_PER_PARTITION
-          + " images, at least Spark's default parallelism.")
+          + " images of 28x28 (fewer for larger inputs, at least " + SparkSettings.MIN_IMAGES_PER_PARTITION
+          + "), a multiple of Spark's default parallelism.")
   Integer partitions;
 
   public SparkSettings settings() {

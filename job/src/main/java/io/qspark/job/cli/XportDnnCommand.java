@@ -281,7 +281,7 @@ final class XportDnnCommand implements Callable<Integer> {
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
       ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
       SparkRuntime runtime = lazy.runtime();
-      int partitions = settings.partitionsFor(images.count(), runtime.context().defaultParallelism());
+      int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
       return CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions);
     }
   }

@@ -24,9 +24,14 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulators in registers only within one flat loop, so each kernel is a single loop over
  * the reduction.
  *
+ * <p>Long reductions (resnet18's layer3/4: 2304-4608 steps) go in blocks of about 256 steps,
+ * so a packed block stays in L1 and a chunk of output channels' weights of that block in L2;
+ * a register tile then starts from the partial sums the block before stored. Small planes
+ * (7x7) gather their tiles across images, so all lanes carry output pixels.
+ *
  * <p>Each output is the bias followed by one sequential FMA chain over (input channel, kernel
- * row, kernel column): it depends on nothing but its own image, so batching and threading
- * cannot change a result. Loaded only when the jdk.incubator.vector module is present;
+ * row, kernel column), blocked or not: it depends on nothing but its own image, so batching
+ * and threading cannot change a result ({@code ConvChainOrderTest} checks it bit for bit). Loaded only when the jdk.incubator.vector module is present;
  * {@link Conv} falls back to im2col + BLAS and a scalar depthwise loop.
  */
 final class DirectConv {
@@ -47,9 +52,12 @@ final class DirectConv {
     /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
     float[] dwIn = new float[0];
     int[] dwKey;
-    final float[] tailOut = new float[MR * TILE];
+    /** One tile of outputs of all output channels: mg rows of 16. */
+    float[] tailOut = new float[0];
     /** One packed tile of the reduction: kLen x 16 floats. */
     float[] bt = new float[0];
+    /** Where each lane of a tile across images reads its pixel in the prepared inputs. */
+    int[] lanes = new int[0];
 
     static float[] grow(float[] a, long n) {
       if (a.length >= n) return a;
@@ -139,12 +147,14 @@ final class DirectConv {
     int[] blocks = blocks(mg);
     int[] firstChannel = new int[blocks.length + 1];
     for (int i = 0; i < blocks.length; i++) firstChannel[i + 1] = firstChannel[i] + blocks[i];
-    int chunk = chunkBlocks(kLen);
+    int kc = reductionBlock(kLen, taps);
+    int chunk = chunkBlocks(kc);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
     Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
-    float[] wk = s.wk = Scratch.grow(s.wk, (long) (blocks.length + 3) / 4 * kLen * TILE);
+    int records = (blocks.length + 3) / 4;
+    float[] wk = s.wk = Scratch.grow(s.wk, (long) records * kLen * TILE);
     boolean direct = lay.direct();
     float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
     float[] b = bias != null ? bias : new float[m];
@@ -154,10 +164,20 @@ final class DirectConv {
     int p = oh * ow;
     int fullTiles = len / TILE;
     boolean tail = len % TILE != 0;
-    float[] bt = s.bt = Scratch.grow(s.bt, (long) kLen * TILE);
+    // direct: whole tiles straight into the output and a last part tile into tailOut; otherwise
+    // every tile into y, copied out row by row
+    int tiles = direct ? fullTiles + (tail && !lay.inPlace ? 1 : 0) : lay.lenPad / TILE;
+    float[] bt = s.bt = Scratch.grow(s.bt, (long) kc * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
+    float[] tailOut = s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
+    boolean across = acrossImages(lay, n, mg);
     for (int gi = 0; gi < g; gi++) {
-      pack(w, gi * mg, blocks, kLen, wk);
+      pack(w, gi * mg, blocks, kLen, kc, wk);
+      if (across) {
+        runAcrossImages(x, c, cg, h, wd, gi, n, m, mg, lay, kLen, kc, chunk, blocks, firstChannel, records, wk, b, lim,
+            act, out, s);
+        continue;
+      }
       for (int ni = 0; ni < n; ni++) {
         int xBase = (ni * c + gi * cg) * h * wd;
         float[] xs;
@@ -166,49 +186,54 @@ final class DirectConv {
           xs = x;
           xq = xBase;
         } else {
-          prepare(x, xBase, cg, lay, in);
+          prepare(x, xBase, cg, lay, in, 0);
           xs = in;
           xq = 0;
         }
         int oBase = (ni * m + gi * mg) * p;
-        // direct: whole tiles straight into the output, the rest below; otherwise every tile
-        // into y, copied out row by row
-        int tiles = direct ? fullTiles : lay.lenPad / TILE;
-        // output channels in chunks whose packed weights stay in L2 while every tile passes
-        // (a tile is packed again per chunk); each output's FMA chain is the same either way
+        // output channels in chunks and the reduction in blocks, so that a chunk's weights of
+        // one block stay in L2 while every tile passes, and a tile's packed block in L1 while
+        // every register block of the chunk passes; each output's FMA chain starts from the
+        // bias and goes on from its stored partial sum, in the same order whatever the blocking
         for (int c0 = 0; c0 < blocks.length; c0 += chunk) {
           int c1 = Math.min(blocks.length, c0 + chunk);
-          for (int t = 0; t < tiles; t++) {
-            int q0 = t * TILE;
-            if (tap3) {
-              packTile3(xs, xq + q0, lay.planeStride, lay.wq, cg, bt);
-            } else {
-              packTile(xs, xq + q0, lay.off, kLen, bt);
-            }
-            int oc0 = firstChannel[c0];
-            for (int bi = c0; bi < c1; bi++) {
-              int r = blocks[bi];
-              if (direct) {
-                kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, out, oBase + oc0 * p + q0, p, lim);
+          for (int k0 = 0; k0 < kLen; k0 += kc) {
+            int k1 = Math.min(kLen, k0 + kc);
+            boolean first = k0 == 0;
+            float[] l = k1 == kLen ? lim : null;
+            for (int t = 0; t < tiles; t++) {
+              int q0 = t * TILE;
+              if (tap3) {
+                packTile3(xs, xq + q0 + k0 / 9 * lay.planeStride, lay.planeStride, lay.wq, (k1 - k0) / 9, bt);
               } else {
-                kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, y, oc0 * lay.lenPad + q0, lay.lenPad, lim);
+                packTile(xs, xq + q0, lay.off, k0, k1, bt);
               }
-              oc0 += r;
+              float[] dst;
+              int d, ld;
+              if (!direct) {
+                dst = y;
+                d = q0;
+                ld = lay.lenPad;
+              } else if (t < fullTiles) {
+                dst = out;
+                d = oBase + q0;
+                ld = p;
+              } else {
+                dst = tailOut;
+                d = 0;
+                ld = TILE;
+              }
+              for (int bi = c0; bi < c1; bi++) {
+                int oc = firstChannel[bi];
+                kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), first, b, gi * mg + oc,
+                    dst, d + oc * ld, ld, l);
+              }
             }
           }
         }
         if (direct && tail && !lay.inPlace) {
           int q0 = fullTiles * TILE;
-          packTile(xs, xq + q0, lay.off, kLen, bt);
-          int oc0 = 0;
-          for (int bi = 0; bi < blocks.length; bi++) {
-            int r = blocks[bi];
-            kernel(r, bt, kLen, wk, wOff(bi, kLen), b, gi * mg + oc0, s.tailOut, 0, TILE, lim);
-            for (int i = 0; i < r; i++) {
-              System.arraycopy(s.tailOut, i * TILE, out, oBase + (oc0 + i) * p + q0, len - q0);
-            }
-            oc0 += r;
-          }
+          for (int i = 0; i < mg; i++) System.arraycopy(tailOut, i * TILE, out, oBase + i * p + q0, len - q0);
         }
         if (!direct) {
           for (int i = 0; i < mg; i++) copyOut(y, i * lay.lenPad, lay.wq, out, oBase + i * p, oh, ow);
@@ -216,11 +241,87 @@ final class DirectConv {
         if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
       if (lay.inPlace && tail) {
-        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, wk, b, lim, out, s);
+        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, firstChannel, kc, records, wk, b, lim, out, s);
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
       }
+    }
+  }
+
+  /** Images whose tiles are packed together at most: bounds the prepared inputs and partial sums held at once. */
+  static final int IMAGES_PER_PASS = 16;
+
+  /**
+   * Whether tiles are gathered across images: a plane computed per image as rows of wq pixels
+   * wastes lanes on small planes (a 7x7 output fills 49 of 64), and its few tiles reuse a
+   * chunk's weights only a few times. A gathered tile fills every lane at the cost of 16 scalar
+   * loads per reduction step, which enough output channels (128) amortize. Measured on resnet18: 3x3
+   * convs on 7x7 planes went from 0.75-0.89x to 1.02-1.05x of im2col + OpenBLAS; on 14x14 planes
+   * (196 of 224 lanes) the partial sums and inputs of several images no longer fit L2 and
+   * gathering lost more than it gained; with 64 output channels (resnet_s's 7x7 convs) the
+   * gather was not amortized (1.2-1.5x of BLAS against 1.4-1.7x per image), and the stride-2
+   * conv into 7x7 (four phase planes to gather from) did not gain (0.62-0.86x against 0.76-0.79x).
+   */
+  static boolean acrossImages(Layout lay, int n, int mg) {
+    return !lay.inPlace && lay.sh == 1 && lay.sw == 1 && n > 1 && mg >= 128 && (long) lay.oh * lay.ow * 5 < (long) lay.lenPad * 4;
+  }
+
+  /**
+   * Group gi of all images with tiles of 16 output pixels taken in order across up to
+   * {@link #IMAGES_PER_PASS} images: every lane reads its own image's prepared input, so each
+   * output's FMA chain is the one {@link #run} computes per image, whichever images share its
+   * tile. Partial sums of the pass wait in y (mg rows of all pixels), then go to the output planes.
+   */
+  private static void runAcrossImages(float[] x, int c, int cg, int h, int wd, int gi, int n, int m, int mg,
+      Layout lay, int kLen, int kc, int chunk, int[] blocks, int[] firstChannel, int records, float[] wk, float[] b,
+      float[] lim, Activation act, float[] out, Scratch s) {
+    int p = lay.oh * lay.ow;
+    int imgLen = lay.inLen;
+    float[] bt = s.bt;
+    for (int n0 = 0; n0 < n; n0 += IMAGES_PER_PASS) {
+      int cnt = Math.min(IMAGES_PER_PASS, n - n0);
+      float[] in = s.in = Scratch.grow(s.in, (long) cnt * imgLen);
+      for (int j = 0; j < cnt; j++) prepare(x, ((n0 + j) * c + gi * cg) * h * wd, cg, lay, in, j * imgLen);
+      int pixels = cnt * p;
+      int tiles = (pixels + TILE - 1) / TILE;
+      int ld = tiles * TILE;
+      if (s.lanes.length < ld) s.lanes = new int[ld];
+      int[] lanes = s.lanes;
+      for (int u = 0; u < ld; u++) {
+        int v = u < pixels ? u : 0; // lanes past the last pixel compute pixel 0 again, for nothing
+        int q = v % p;
+        lanes[u] = v / p * imgLen + q / lay.ow * lay.wq + q % lay.ow;
+      }
+      float[] y = s.y = Scratch.grow(s.y, (long) mg * ld);
+      for (int c0 = 0; c0 < blocks.length; c0 += chunk) {
+        int c1 = Math.min(blocks.length, c0 + chunk);
+        for (int k0 = 0; k0 < kLen; k0 += kc) {
+          int k1 = Math.min(kLen, k0 + kc);
+          float[] l = k1 == kLen ? lim : null;
+          for (int t = 0; t < tiles; t++) {
+            gatherTile(in, lanes, t * TILE, lay.off, k0, k1, bt);
+            for (int bi = c0; bi < c1; bi++) {
+              int oc = firstChannel[bi];
+              kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc, y,
+                  oc * ld + t * TILE, ld, l);
+            }
+          }
+        }
+      }
+      for (int j = 0; j < cnt; j++) {
+        int o = ((n0 + j) * m + gi * mg) * p;
+        for (int i = 0; i < mg; i++) System.arraycopy(y, i * ld + j * p, out, o + i * p, p);
+        if (act != null && lim == null) act.apply(out, o, o + mg * p);
+      }
+    }
+  }
+
+  /** Steps [k0, k1) of the 16 pixels lanes[u0 ..] point at, into bt[16 * (k - k0) ..], as {@link #packTile} packs. */
+  private static void gatherTile(float[] x, int[] lanes, int u0, int[] off, int k0, int k1, float[] bt) {
+    for (int k = k0, d = 0; k < k1; k++, d += TILE) {
+      int o = off[k];
+      for (int i = 0; i < TILE; i++) bt[d + i] = x[lanes[u0 + i] + o];
     }
   }
 
@@ -253,15 +354,15 @@ final class DirectConv {
   }
 
   /**
-   * One tile of the reduction made contiguous: the 16 input pixels under reduction step k
-   * (x[xq + off[k] ..]) into bt[16 * k ..]. The kernels then read it at offsets linear in k,
+   * Steps [k0, k1) of one tile of the reduction made contiguous: the 16 input pixels under
+   * reduction step k (x[xq + off[k] ..]) into bt[16 * (k - k0) ..]. The kernels then read it at offsets linear in k,
    * whose range checks C2 hoists out of the loop, and from L1.
    */
-  private static void packTile(float[] x, int xq, int[] off, int kLen, float[] bt) {
-    for (int k = 0; k < kLen; k++) {
+  private static void packTile(float[] x, int xq, int[] off, int k0, int k1, float[] bt) {
+    for (int k = k0, d = 0; k < k1; k++, d += TILE) {
       int xi = xq + off[k];
-      FloatVector.fromArray(S, x, xi).intoArray(bt, TILE * k);
-      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, TILE * k + 8);
+      FloatVector.fromArray(S, x, xi).intoArray(bt, d);
+      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, d + 8);
     }
   }
 
@@ -273,7 +374,7 @@ final class DirectConv {
    * not change any result.
    */
   private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
-      int[] blocks, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
+      int[] blocks, int[] firstChannel, int kc, int records, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
     int t = p - q0;
     int per = TILE / t;
     float[] ti = s.tailIn;
@@ -288,17 +389,19 @@ final class DirectConv {
           for (int u = 0; u < t; u++) ti[d + u] = x[sc + u];
         }
       }
-      int oc0 = 0;
-      for (int bi = 0; bi < blocks.length; bi++) {
-        int r = blocks[bi];
-        kernel(r, ti, cg, wk, wOff(bi, cg), b, gi * mg + oc0, to, 0, TILE, lim);
-        for (int j = 0; j < cnt; j++) {
-          int dst = ((n0 + j) * m + gi * mg + oc0) * p + q0;
-          for (int i = 0; i < r; i++) {
-            for (int u = 0; u < t; u++) out[dst + i * p + u] = to[i * TILE + j * t + u];
-          }
+      for (int k0 = 0; k0 < cg; k0 += kc) {
+        int k1 = Math.min(cg, k0 + kc);
+        for (int bi = 0; bi < blocks.length; bi++) {
+          int oc = firstChannel[bi];
+          kernel(blocks[bi], ti, TILE * k0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc,
+              to, oc * TILE, TILE, k1 == cg ? lim : null);
         }
-        oc0 += r;
+      }
+      for (int j = 0; j < cnt; j++) {
+        int dst = ((n0 + j) * m + gi * mg) * p + q0;
+        for (int i = 0; i < mg; i++) {
+          for (int u = 0; u < t; u++) out[dst + i * p + u] = to[i * TILE + j * t + u];
+        }
       }
     }
   }
@@ -335,7 +438,7 @@ final class DirectConv {
     float[] lim = limits(act);
     int p = oh * ow;
     for (int ni = 0; ni < n; ni++) {
-      copyInterior(x, ni * c * h * wd, c, lay, planeLen, in);
+      copyInterior(x, ni * c * h * wd, c, lay, planeLen, in, 0);
       for (int ch = 0; ch < c; ch++) {
         dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bias, ch, y, lim);
         copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
@@ -344,27 +447,44 @@ final class DirectConv {
     if (act != null && lim == null) act.apply(out, 0, out.length);
   }
 
-  /** Rows of the next output-channel block: 6 while there are 6, then 4, 2, 1. */
+  /**
+   * Packed weights of one reduction block that a chunk of output channels may take: they should
+   * stay in L2 (512 KiB per core on this Zen 3, beside the prepared input and the partial sums)
+   * while every tile of an image passes. Without chunks resnet18's 512-channel 3x3 convs
+   * streamed every weight from L3 for each 16-pixel tile and ran at half the speed of im2col +
+   * OpenBLAS.
+   */
+  static final int CHUNK_BYTES = Integer.getInteger("qspark.conv.chunkKiB", 256) << 10;
+
+  /** Blocks per output-channel chunk: whole records of four blocks (see {@link #pack}), at least one. */
+  static int chunkBlocks(int steps) {
+    long record = (long) steps * TILE * Float.BYTES;
+    return 4 * (int) Math.max(1, CHUNK_BYTES / record);
+  }
+
+  /**
+   * Reduction steps per packed block (whole input channels): the packed block (16 floats per
+   * step) and the weight record it meets (16 per step) should share the 32 KiB L1. Without
+   * blocks, layer3/4 of resnet18 (kLen 2304-4608) streamed a packed tile of up to 295 KB from L2
+   * for every register block.
+   */
+  static final int REDUCTION_STEPS = Integer.getInteger("qspark.conv.kc", 256);
+
+  /** Steps per reduction block: all of them up to {@link #REDUCTION_STEPS}, else whole channels in even blocks. */
+  static int reductionBlock(int kLen, int taps) {
+    if (kLen <= REDUCTION_STEPS) return kLen;
+    int cg = kLen / taps;
+    int per = Math.max(1, REDUCTION_STEPS / taps);
+    int nb = (cg + per - 1) / per;
+    return (cg + nb - 1) / nb * taps;
+  }
+
   /**
    * How mg output channels are cut into register tiles: as few as possible, of up to {@link #MR}
    * channels, as even as possible. C2 unrolls the kernel loops (their range checks are hoisted),
    * and with five or six channels (ten or twelve accumulators) the unrolled loop no longer fits
    * the sixteen vector registers and spills: measured, 4 is fastest.
    */
-  /**
-   * Packed weights a chunk of output channels may take: with the packed tile (kLen x 16
-   * floats) they should stay in the 1 MiB L2 while all tiles of an image pass. Without chunks
-   * resnet18's 512-channel 3x3 convs (9.4 MB of weights) streamed every weight from L3 for each
-   * 16-pixel tile and ran at half the speed of im2col + OpenBLAS.
-   */
-  static final int CHUNK_BYTES = 512 << 10;
-
-  /** Blocks per output-channel chunk: whole records of four blocks (see {@link #pack}), at least one. */
-  static int chunkBlocks(int kLen) {
-    long record = (long) kLen * TILE * Float.BYTES;
-    return 4 * (int) Math.max(1, CHUNK_BYTES / record);
-  }
-
   static int[] blocks(int mg) {
     int nb = (mg + MR - 1) / MR;
     int[] r = new int[nb];
@@ -374,26 +494,36 @@ final class DirectConv {
 
   /**
    * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them (at most 4
-   * channels each), four blocks to a record of 16 floats per reduction step: channel i of block
-   * bi, step k, is at wk[wOff(bi, kLen) + 16 * k + i]. Steps then lie as far apart as in a
-   * packed input tile and one counter indexes both.
+   * channels each), four blocks to a record of 16 floats per reduction step, by reduction block
+   * of kc steps: channel i of block bi, step k0 + k of the block starting at k0, is at
+   * wk[wOff(bi, k0, steps, records) + 16 * k + i]. Steps then lie as far apart as in a packed
+   * input tile and one counter indexes both, and one reduction block's weights of consecutive
+   * blocks are contiguous (no cache-set aliasing between records kLen x 64 bytes apart).
    */
-  private static void pack(float[] w, int m0, int[] blocks, int kLen, float[] wk) {
-    int oc0 = 0;
-    for (int bi = 0; bi < blocks.length; bi++) {
-      int r = blocks[bi];
-      int base = wOff(bi, kLen);
-      for (int i = 0; i < r; i++) {
-        int src = (m0 + oc0 + i) * kLen;
-        for (int k = 0; k < kLen; k++) wk[base + TILE * k + i] = w[src + k];
+  private static void pack(float[] w, int m0, int[] blocks, int kLen, int kc, float[] wk) {
+    int records = (blocks.length + 3) / 4;
+    for (int k0 = 0; k0 < kLen; k0 += kc) {
+      int steps = Math.min(kc, kLen - k0);
+      int oc0 = 0;
+      for (int bi = 0; bi < blocks.length; bi++) {
+        int r = blocks[bi];
+        int base = wOff(bi, k0, steps, records);
+        for (int i = 0; i < r; i++) {
+          int src = (m0 + oc0 + i) * kLen + k0;
+          for (int k = 0; k < steps; k++) wk[base + TILE * k + i] = w[src + k];
+        }
+        oc0 += r;
       }
-      oc0 += r;
     }
   }
 
-  /** Where block bi's weights start in {@link #pack}'s layout. */
-  private static int wOff(int bi, int kLen) {
-    return (bi >> 2) * kLen * TILE + (bi & 3) * MR;
+  /**
+   * Where block bi's weights of the reduction block starting at step k0 (of {@code steps}
+   * steps) start in {@link #pack}'s layout: reduction blocks one after the other, each holding
+   * all records' steps of that block.
+   */
+  private static int wOff(int bi, int k0, int steps, int records) {
+    return (k0 * records + (bi >> 2) * steps) * TILE + (bi & 3) * MR;
   }
 
   /** The fused activation as clamp bounds {lo, hi} applied in registers, or null (none, or not a clamp). */
@@ -406,13 +536,13 @@ final class DirectConv {
 
   /**
    * One image's cg input channels into stride-phase planes of hq x wq with the padding as
-   * zeros. Stride 1 zeroes only the border; other strides zero everything first.
+   * zeros, from in[o] on. Stride 1 zeroes only the border; other strides zero everything first.
    */
-  static void prepare(float[] x, int xBase, int cg, Layout l, float[] in) {
+  static void prepare(float[] x, int xBase, int cg, Layout l, float[] in, int o) {
     int wq = l.wq, ps = l.planeStride;
     if (l.sh == 1 && l.sw == 1) {
       for (int ci = 0; ci < cg; ci++) {
-        int pb = ci * ps;
+        int pb = o + ci * ps;
         if (l.pt > 0) Arrays.fill(in, pb, pb + l.pt * wq, 0f);
         for (int iy = 0; iy < l.h; iy++) {
           int row = pb + (iy + l.pt) * wq;
@@ -422,21 +552,21 @@ final class DirectConv {
         Arrays.fill(in, pb + (l.pt + l.h) * wq, pb + ps, 0f);
       }
     } else if (l.padded) {
-      Arrays.fill(in, 0, cg * l.nph * ps, 0f);
+      Arrays.fill(in, o, o + cg * l.nph * ps, 0f);
     }
-    copyInterior(x, xBase, cg, l, l.nph * ps, in);
+    copyInterior(x, xBase, cg, l, l.nph * ps, in, o);
   }
 
   /**
    * The input pixels of one image's cg channels into their places in the padded phase planes
-   * (channel ci's planes start at ci * planeLen); the padding is left as it is.
+   * (channel ci's planes start at o + ci * planeLen); the padding is left as it is.
    */
-  static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in) {
+  static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in, int o) {
     int h = l.h, wd = l.wd, wq = l.wq, ps = l.planeStride;
     if (l.sh == 1 && l.sw == 1) {
       for (int ci = 0; ci < cg; ci++) {
         int src = xBase + ci * h * wd;
-        int dst = ci * planeLen + l.pt * wq + l.pl;
+        int dst = o + ci * planeLen + l.pt * wq + l.pl;
         if (wd >= 8) {
           // vectors, the last one ending at the row's end (overlapping the one before)
           for (int iy = 0; iy < h; iy++) {
@@ -463,7 +593,7 @@ final class DirectConv {
     int sh = l.sh, sw = l.sw;
     for (int ci = 0; ci < cg; ci++) {
       int src0 = xBase + ci * h * wd;
-      int pb = ci * planeLen;
+      int pb = o + ci * planeLen;
       for (int iy = 0; iy < h; iy++) {
         int r = iy + l.pt;
         int py = r % sh;
@@ -529,31 +659,41 @@ final class DirectConv {
   }
 
   /**
-   * One register tile: r output channels (1 to 4) x 16 pixels of a packed tile, bias first,
-   * then the reduction in order, then the clamp to [lim[0], lim[1]] unless lim is null. The
-   * loop counter is the packed tile's index itself and the weights of step k are at
-   * wk[16 * k + wo + i] (see {@link #pack}), so each step costs no index arithmetic beyond one
-   * add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
+   * One register tile: r output channels (1 to 4) x 16 pixels over kLen steps of a packed tile
+   * (from bt[bto]), starting from the bias if {@code first}, else from the partial sums stored
+   * at y[yo..] by the reduction block before, then the clamp to [lim[0], lim[1]] unless lim is
+   * null (only the last block clamps). The loop counter is the packed tile's index itself and
+   * the weights of step k are at wk[16 * k + wo + i] (see {@link #pack}), so each step costs no
+   * index arithmetic beyond one add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
    * two float parameters would take two of the sixteen vector registers.
    */
-  private static void kernel(int r, float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y,
-      int yo, int ldy, float[] lim) {
+  private static void kernel(int r, float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b,
+      int bo, float[] y, int yo, int ldy, float[] lim) {
     switch (r) {
-      case 4: k4(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
-      case 3: k3(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
-      case 2: k2(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
-      default: k1(bt, kLen, wk, wo, b, bo, y, yo, ldy, lim); break;
+      case 4: k4(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      case 3: k3(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      case 2: k2(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      default: k1(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
     }
   }
 
-  private static void k4(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
-    FloatVector a30 = FloatVector.broadcast(S, b[bo + 3]), a31 = a30;
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+  /** A row's first accumulator: the bias if the chain starts here, else the partial sum stored at y[yo]. */
+  private static FloatVector start(boolean first, float[] b, int bo, float[] y, int yo) {
+    return first ? FloatVector.broadcast(S, b[bo]) : FloatVector.fromArray(S, y, yo);
+  }
+
+  private static void k4(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
+    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
+    FloatVector a30 = start(first, b, bo + 3, y, yo + 3 * ldy);
+    FloatVector a31 = first ? a30 : FloatVector.fromArray(S, y, yo + 3 * ldy + 8);
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
@@ -591,13 +731,16 @@ final class DirectConv {
     a31.intoArray(y, yo + 3 * ldy + 8);
   }
 
-  private static void k3(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    FloatVector a20 = FloatVector.broadcast(S, b[bo + 2]), a21 = a20;
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+  private static void k3(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
+    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
@@ -628,12 +771,14 @@ final class DirectConv {
     a21.intoArray(y, yo + 2 * ldy + 8);
   }
 
-  private static void k2(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    FloatVector a10 = FloatVector.broadcast(S, b[bo + 1]), a11 = a10;
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+  private static void k2(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;
@@ -657,11 +802,12 @@ final class DirectConv {
     a11.intoArray(y, yo + ldy + 8);
   }
 
-  private static void k1(float[] bt, int kLen, float[] wk, int wo, float[] b, int bo, float[] y, int yo,
-      int ldy, float[] lim) {
-    FloatVector a00 = FloatVector.broadcast(S, b[bo]), a01 = a00;
-    int end = TILE * kLen;
-    for (int i = 0; i < end; i += TILE) {
+  private static void k1(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
+      float[] y, int yo, int ldy, float[] lim) {
+    FloatVector a00 = start(first, b, bo, y, yo);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    int end = bto + TILE * kLen;
+    for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
       FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
       int wi = i + wo;

@@ -67,7 +67,7 @@ class ConvKernelsTest {
         Arguments.of(1, 6, 9, 9, 7, 3, 1, 1, new int[] {0, 0, 0, 0}, 1),
         Arguments.of(1, 8, 10, 10, 12, 3, 1, 1, new int[] {1, 1, 1, 1}, 2),
         Arguments.of(1, 1, 28, 28, 16, 3, 1, 1, new int[] {1, 1, 1, 1}, 1),
-        // kLen 2304: output channels in two L2-sized chunks (DirectConv.CHUNK_BYTES)
+        // kLen 2304: the reduction in blocks (DirectConv.REDUCTION_STEPS)
         Arguments.of(1, 256, 5, 5, 72, 3, 1, 1, new int[] {1, 1, 1, 1}, 1),
         Arguments.of(1, 4, 6, 5, 3, 7, 3, 1, new int[] {3, 3, 3, 3}, 1),
         // planes smaller than a vector: copies out of the computed plane must stay in the array
@@ -124,10 +124,11 @@ class ConvKernelsTest {
   }
 
   static Stream<Arguments> batchCases() {
-    // c, h, w, m, k, stride, pad, group: dense 3x3, 1x1 in place (the pixels past the last
+    // c, h, w, m, k, stride, pad, group: dense 3x3 (on 7x7 with tiles across images), 1x1 in place (the pixels past the last
     // whole tile of 16 and 4 images share tail tiles), 1x1 stride 2, depthwise 3x3 at stride 1 and 2
     return Stream.of(
         Arguments.of(16, 14, 14, 32, 3, 1, 1, 1),
+        Arguments.of(16, 7, 7, 128, 3, 1, 1, 1),
         Arguments.of(24, 7, 7, 20, 1, 1, 0, 1),
         Arguments.of(8, 14, 14, 12, 1, 1, 0, 1),
         Arguments.of(16, 13, 13, 8, 1, 2, 0, 1),
