@@ -454,7 +454,7 @@ final class DirectConv {
    * streamed every weight from L3 for each 16-pixel tile and ran at half the speed of im2col +
    * OpenBLAS.
    */
-  static final int CHUNK_BYTES = Integer.getInteger("qspark.conv.chunkKiB", 256) << 10;
+  static final int CHUNK_BYTES = 256 << 10;
 
   /** Blocks per output-channel chunk: whole records of four blocks (see {@link #pack}), at least one. */
   static int chunkBlocks(int steps) {
@@ -468,7 +468,7 @@ final class DirectConv {
    * blocks, layer3/4 of resnet18 (kLen 2304-4608) streamed a packed tile of up to 295 KB from L2
    * for every register block.
    */
-  static final int REDUCTION_STEPS = Integer.getInteger("qspark.conv.kc", 256);
+  static final int REDUCTION_STEPS = 256;
 
   /** Steps per reduction block: all of them up to {@link #REDUCTION_STEPS}, else whole channels in even blocks. */
   static int reductionBlock(int kLen, int taps) {
