@@ -97,9 +97,11 @@ public final class Backprop {
       ste(t, out, dy);
       if (grads[i] == null) grads[i] = GradRegistry.create(n);
       Tensor y = t.values.get(out);
+      Tensor[] outs = new Tensor[n.outputs().size()];
+      for (int j = 0; j < outs.length; j++) outs[j] = n.outputs().get(j).isEmpty() ? null : t.values.get(n.outputs().get(j));
       Tensor[] dx;
       try {
-        dx = grads[i].backward(args(t, n), y, Tensor.of(dy, y.shape()));
+        dx = grads[i].backward(args(t, n), outs, Tensor.of(dy, y.shape()));
       } catch (RuntimeException e) {
         throw new GraphException("backward of " + n.describe() + ": " + e.getMessage(), e);
       }
