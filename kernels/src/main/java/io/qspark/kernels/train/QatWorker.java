@@ -44,7 +44,7 @@ public final class QatWorker {
       return pt == null ? null : params.activation(pt);
     };
     this.batchGraph = qat.batchStatistics(plan);
-    this.batchStatistics = new Backprop(batchGraph);
+    this.batchStatistics = new Backprop(batchGraph, java.util.Set.of(batchGraph.inputs().get(0).name()));
     for (Node n : batchGraph.nodes()) if (n.opType().equals(QatBatchNorm.OP_TYPE)) batchNorms.add(n);
     this.frozenGraph = DpuGraph.of(qat.inference(Map.of()), plan);
   }
@@ -62,7 +62,7 @@ public final class QatWorker {
     Backprop b = frozen;
     if (b == null) {
       synchronized (this) {
-        if (frozen == null) frozen = new Backprop(frozenGraph);
+        if (frozen == null) frozen = new Backprop(frozenGraph, java.util.Set.of(frozenGraph.inputs().get(0).name()));
         b = frozen;
       }
     }
