@@ -26,7 +26,8 @@ import java.util.Set;
  * the running statistics, W·γ/σ_running, and fake-quantized under the name and fix_point the
  * folded weight has in the deployed model; the conv output is divided by γ/σ_running again and
  * BatchNorm normalizes it with the batch's own statistics (which cancel the conv bias, so it is
- * not added there; the fold puts it back). The weights the
+ * not added there; the fold puts it back): the division, BatchNorm and the activation that
+ * follows are one {@link QatBatchNorm}, as is every other BatchNorm. The weights the
  * network learns are therefore always the quantized folded ones, while BatchNorm still sees
  * batch statistics. After the freeze, the model is folded with the running statistics
  * (FoldBatchNorm) and fused (FuseActivation), which is exactly the inference graph calibrate and
