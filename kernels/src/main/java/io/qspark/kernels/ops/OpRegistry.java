@@ -26,7 +26,13 @@ public final class OpRegistry {
   }
 
   public static boolean supports(Node node) {
+    if (isQatBatchNorm(node)) return true;
     return isDefaultDomain(node) && supported().contains(node.opType());
+  }
+
+  /** QAT's own training op, which only {@code QatGraph} creates (no model file contains it). */
+  private static boolean isQatBatchNorm(Node n) {
+    return n.domain().equals(QatBatchNorm.DOMAIN) && n.opType().equals(QatBatchNorm.OP_TYPE);
   }
 
   private static boolean isDefaultDomain(Node n) {
@@ -41,6 +47,7 @@ public final class OpRegistry {
     Attributes a = node.attributes();
     String t = node.opType();
     try {
+      if (isQatBatchNorm(node)) return new QatBatchNorm(a);
       if (ACTIVATIONS.contains(t)) return Activation.of(t, a);
       if (BINARY.contains(t)) return Elementwise.of(t);
       if (VARIADIC.contains(t)) return new Variadic(t);

@@ -40,8 +40,8 @@ public final class FuseActivation {
     return g.withNodes(nodes, g.initializers()).pruned();
   }
 
-  /** The node as a fusible activation with constant parameters, or null. */
-  private static Activation activation(Node n, Map<String, Tensor> inits) {
+  /** The node as a fusible activation with constant parameters, or null (QAT's training graph fuses the same). */
+  public static Activation activation(Node n, Map<String, Tensor> inits) {
     switch (n.opType()) {
       case "Relu":
       case "LeakyRelu":

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -25,8 +26,16 @@ public final class Backprop {
   private final Executor executor;
   private final OpGrad[] grads;
 
+  private final Set<String> noGradient;
+
   public Backprop(Graph graph) {
+    this(graph, Set.of());
+  }
+
+  /** @param noGradient values whose gradient nobody wants (the input images): kernels may skip computing it */
+  public Backprop(Graph graph, Set<String> noGradient) {
     this.graph = graph;
+    this.noGradient = Set.copyOf(noGradient);
     this.executor = new Executor(graph);
     this.grads = new OpGrad[graph.nodes().size()];
   }
@@ -112,11 +121,16 @@ public final class Backprop {
       float[] dy = g.get(out);
       if (dy == null) continue;
       ste(t, out, dy, quantGrad);
-      if (grads[i] == null) grads[i] = GradRegistry.create(n);
+      if (grads[i] == null) {
+        grads[i] = GradRegistry.create(n);
+        if (grads[i] instanceof ConvGrad && noGradient.contains(n.input(0))) grads[i] = new ConvGrad(n.attributes(), false);
+      }
       Tensor y = t.values.get(out);
+      Tensor[] outs = new Tensor[n.outputs().size()];
+      for (int j = 0; j < outs.length; j++) outs[j] = n.outputs().get(j).isEmpty() ? null : t.values.get(n.outputs().get(j));
       Tensor[] dx;
       try {
-        dx = grads[i].backward(args(t, n), y, Tensor.of(dy, y.shape()));
+        dx = grads[i].backward(args(t, n), outs, Tensor.of(dy, y.shape()));
       } catch (RuntimeException e) {
         throw new GraphException("backward of " + n.describe() + ": " + e.getMessage(), e);
       }

@@ -10,16 +10,27 @@ import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Backward of a 2-D Conv (dense, grouped, depthwise; any stride, padding, dilation) with its
- * fused activation. Per image and group, on the forward pass's own im2col unfolding:
+ * fused activation. Per group and block of images, on the im2col unfolding of the block's images
+ * side by side (one large GEMM rather than one per image, as {@link LayerFit}):
  * backward-filter dW += dY col^T and backward-data dcol = W^T dY are GEMMs (cblas_sgemm on
  * preallocated off-heap buffers), and col2im, the adjoint of im2col, scatters dcol back to dX.
  */
 public final class ConvGrad implements OpGrad {
+  /** Floats of one im2col block (4 MB): several small images share a GEMM, large ones go alone. */
+  static final int BLOCK = 1 << 20;
+
   private final Attributes attrs;
   private final int group;
   private final Activation activation;
+  private final boolean inputGradient;
 
   public ConvGrad(Attributes attrs) {
+    this(attrs, true);
+  }
+
+  /** @param inputGradient false where the input is data no gradient is wanted for (a network's first conv) */
+  public ConvGrad(Attributes attrs, boolean inputGradient) {
+    this.inputGradient = inputGradient;
     this.attrs = attrs;
     this.group = (int) attrs.getInt("group", 1);
     this.activation = Activation.fused(attrs);
@@ -46,48 +57,90 @@ public final class ConvGrad implements OpGrad {
     int[] pads = geo.pads(h, wd);
     int oh = out.dim(2), ow = out.dim(3), p = oh * ow;
     int k = cg * geo.kh * geo.kw;
+    // images per GEMM: a fixed function of the layer's shape (not of threads or partitions), so
+    // the summation order, and with it every bit of the result, is the same in any run
+    int imgs = Math.max(1, Math.min(n, BLOCK / Math.max(1, k * p)));
     float[] dy = dyT.data().clone();
     ActivationGrad.fromOutput(activation, out.data(), dy, 0, dy.length);
-    float[] dx = new float[x.size()];
+    float[] dx = inputGradient ? new float[x.size()] : null;
     float[] db = new float[m];
     Scratch s = Scratch.get();
     FloatPointer wp = s.load(0, w.data(), 0, w.size());
     FloatPointer dwp = s.pointer(1, w.size());
     FloatBuffer dwb = s.buffer(1, w.size());
     for (int i = 0; i < w.size(); i++) dwb.put(i, 0f);
-    FloatPointer colP = s.pointer(2, (long) k * p);
-    FloatBuffer colB = s.buffer(2, (long) k * p);
-    FloatPointer dcolP = s.pointer(3, (long) k * p);
-    FloatBuffer dcolB = s.buffer(3, (long) k * p);
-    FloatPointer dyP = s.pointer(4, (long) mg * p);
-    float[] col = new float[k * p];
+    long colLen = (long) k * imgs * p;
+    FloatPointer colP = s.pointer(2, colLen);
+    FloatBuffer colB = s.buffer(2, colLen);
+    FloatPointer dcolP = s.pointer(3, colLen);
+    FloatBuffer dcolB = s.buffer(3, colLen);
+    FloatPointer dyP = s.pointer(4, (long) mg * imgs * p);
+    FloatBuffer dyB = s.buffer(4, (long) mg * imgs * p);
+    float[] col = s.array((int) colLen);
     float[] x0 = x.data();
-    for (int ni = 0; ni < n; ni++) {
+    // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
+    int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
+    boolean byConv = geo.sh == 1 && geo.sw == 1 && Math.max(pads[0], pads[2]) <= eh && Math.max(pads[1], pads[3]) <= ew;
+    boolean dcol = inputGradient && !byConv;
+    for (int i0 = 0; i0 < n; i0 += imgs) {
+      int nb = Math.min(imgs, n - i0), ld = nb * p;
       for (int gi = 0; gi < g; gi++) {
-        int xBase = (ni * c + gi * cg) * h * wd;
-        Conv.im2col(x0, xBase, cg, h, wd, oh, ow, geo, pads, col, 0, p);
-        colB.put(0, col, 0, k * p);
-        int yBase = (ni * m + gi * mg) * p;
-        s.load(4, dy, yBase, mg * p);
+        // the block's images side by side: col is k x (nb p), dY is mg x (nb p)
+        for (int b = 0; b < nb; b++) {
+          Conv.im2col(x0, ((i0 + b) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, b * p, ld);
+          for (int mi = 0; mi < mg; mi++) {
+            int yo = ((i0 + b) * m + gi * mg + mi) * p;
+            dyB.put(mi * ld + b * p, dy, yo, p);
+            float acc = 0f;
+            for (int i = yo; i < yo + p; i++) acc += dy[i];
+            db[gi * mg + mi] += acc;
+          }
+        }
+        colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
-        Scratch.sgemm(false, true, mg, k, p, dyP, 0, p, colP, 0, p, 1f, dwp, wOff, k);
-        Scratch.sgemm(true, false, k, p, mg, wp, wOff, k, dyP, 0, p, 0f, dcolP, 0, p);
-        dcolB.get(0, col, 0, k * p);
-        col2im(col, 0, p, cg, h, wd, oh, ow, geo, pads, dx, xBase);
-        for (int mi = 0; mi < mg; mi++) {
-          float acc = 0f;
-          for (int i = yBase + mi * p; i < yBase + (mi + 1) * p; i++) acc += dy[i];
-          db[gi * mg + mi] += acc;
+        Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
+        if (!dcol) continue;
+        Scratch.sgemm(true, false, k, ld, mg, wp, wOff, k, dyP, 0, ld, 0f, dcolP, 0, ld);
+        dcolB.get(0, col, 0, k * ld);
+        for (int b = 0; b < nb; b++) {
+          col2im(col, b * p, ld, cg, h, wd, oh, ow, geo, pads, dx, ((i0 + b) * c + gi * cg) * h * wd);
         }
       }
     }
+    if (inputGradient && byConv) dx = transposedConv(dy, n, m, oh, ow, w, geo, pads);
     float[] dw = new float[w.size()];
     dwb.get(0, dw, 0, dw.length);
     Tensor[] r = new Tensor[in.length];
-    r[0] = Tensor.of(dx, x.shape());
+    if (inputGradient) r[0] = Tensor.of(dx, x.shape());
     r[1] = Tensor.of(dw, w.shape());
     if (in.length > 2 && in[2] != null) r[2] = Tensor.of(db, m);
     return r;
+  }
+
+  /**
+   * dX of a stride-1 conv as the forward Conv (its SIMD kernels) of dY with the weight rotated by
+   * 180 degrees and input and output channels swapped within each group, padded by the dilated
+   * kernel's extent less the forward pads: the sum over (output channel, tap) that col2im would
+   * scatter, gathered instead, with no k x (H W) column matrix in between.
+   */
+  private float[] transposedConv(float[] dy, int n, int m, int oh, int ow, Tensor w, ConvGeometry geo, int[] pads) {
+    int cg = w.dim(1), g = group, mg = m / g, kh = geo.kh, kw = geo.kw;
+    float[] wd = w.data(), wt = new float[w.size()];
+    for (int gi = 0; gi < g; gi++) {
+      for (int mo = 0; mo < mg; mo++) {
+        for (int ci = 0; ci < cg; ci++) {
+          int src = ((gi * mg + mo) * cg + ci) * kh * kw, dst = ((gi * cg + ci) * mg + mo) * kh * kw;
+          for (int a = 0; a < kh * kw; a++) wt[dst + kh * kw - 1 - a] = wd[src + a];
+        }
+      }
+    }
+    int eh = geo.dh * (kh - 1), ew = geo.dw * (kw - 1);
+    Attributes a = Attributes.empty()
+        .with("pads", new long[] {eh - pads[0], ew - pads[1], eh - pads[2], ew - pads[3]})
+        .with("dilations", new long[] {geo.dh, geo.dw})
+        .with("group", (long) g);
+    Tensor t = new Conv(a).forward(new Tensor[] {Tensor.of(dy, n, m, oh, ow), Tensor.of(wt, g * cg, mg, kh, kw)})[0];
+    return t.data();
   }
 
   /**

@@ -3,6 +3,7 @@ package io.qspark.kernels.train;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.OpException;
+import io.qspark.kernels.ops.QatBatchNorm;
 import java.util.Set;
 
 /** Maps op types to their backward kernels: what fine-tuning and QAT can train through. */
@@ -14,6 +15,7 @@ public final class GradRegistry {
 
   public static boolean supports(Node n) {
     String t = n.opType();
+    if (isQatBatchNorm(n)) return true;
     if (t.equals("Conv") || t.equals("Gemm")) {
       Activation a = Activation.fused(n.attributes());
       return a == null || ActivationGrad.differentiable(a);
@@ -22,9 +24,14 @@ public final class GradRegistry {
         "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Concat").contains(t);
   }
 
+  private static boolean isQatBatchNorm(Node n) {
+    return n.opType().equals(QatBatchNorm.OP_TYPE) && n.domain().equals(QatBatchNorm.DOMAIN);
+  }
+
   public static OpGrad create(Node n) {
     if (!supports(n)) throw new OpException("no gradient for " + n.describe());
     var a = n.attributes();
+    if (isQatBatchNorm(n)) return new QatBatchNormGrad(a);
     switch (n.opType()) {
       case "Conv": return new ConvGrad(a);
       case "Gemm": return new GemmGrad(a);

@@ -22,8 +22,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * not computed.
  */
 public final class LayerFit {
-  /** Floats of one im2col block (4 MB): several small images share a GEMM, large ones go alone. */
-  private static final int BLOCK = 1 << 20;
+  private static final int BLOCK = ConvGrad.BLOCK;
 
   private final Node node;
   private final boolean conv;

@@ -14,4 +14,9 @@ public interface OpGrad {
    *     gradient (int64 shapes, BatchNorm's running statistics, omitted optional inputs)
    */
   Tensor[] backward(Tensor[] inputs, Tensor output, Tensor gradOutput);
+
+  /** The same given every output of the forward pass, for ops whose backward reuses more than the first. */
+  default Tensor[] backward(Tensor[] inputs, Tensor[] outputs, Tensor gradOutput) {
+    return backward(inputs, outputs[0], gradOutput);
+  }
 }

@@ -3,7 +3,10 @@ package io.qspark.kernels.train;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.BatchNormalization;
+import io.qspark.kernels.ops.QatBatchNorm;
+import io.qspark.kernels.passes.FuseActivation;
 import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.QuantPlan;
@@ -23,7 +26,8 @@ import java.util.Set;
  * the running statistics, W·γ/σ_running, and fake-quantized under the name and fix_point the
  * folded weight has in the deployed model; the conv output is divided by γ/σ_running again and
  * BatchNorm normalizes it with the batch's own statistics (which cancel the conv bias, so it is
- * not added there; the fold puts it back). The weights the
+ * not added there; the fold puts it back): the division, BatchNorm and the activation that
+ * follows are one {@link QatBatchNorm}, as is every other BatchNorm. The weights the
  * network learns are therefore always the quantized folded ones, while BatchNorm still sees
  * batch statistics. After the freeze, the model is folded with the running statistics
  * (FoldBatchNorm) and fused (FuseActivation), which is exactly the inference graph calibrate and
@@ -55,7 +59,10 @@ public final class QatGraph {
     Map<String, Tensor> inits = new LinkedHashMap<>(floatGraph.initializers());
     List<Node> nodes = new ArrayList<>();
     List<Pair> pairs = new ArrayList<>();
+    Map<String, String[]> unfolds = new LinkedHashMap<>(); // a pair's conv output -> {z, divisor}
+    Set<Node> fusedActivations = new java.util.HashSet<>();
     for (Node n : floatGraph.nodes()) {
+      if (fusedActivations.contains(n)) continue;
       if (!n.opType().equals("BatchNormalization")) {
         Pair p = pairOf(floatGraph, n, inferenceByName);
         if (p == null) {
@@ -67,30 +74,53 @@ public final class QatGraph {
         int rank = inits.get(p.weight()).rank();
         String base = n.name().isEmpty() ? n.outputs().get(0) : n.name();
         String inv = base + INV_STD, scale = base + "/qat_scale", scaleW = base + "/qat_scale_w",
-            scaleY = base + "/qat_scale_y", z = base + "/qat_z", shapeW = base + "/qat_shape_w", shapeY = base + "/qat_shape_y";
+            z = base + "/qat_z", shapeW = base + "/qat_shape_w";
         inits.put(inv, Tensor.of(invStd(inits.get(p.var()).data(), p.epsilon()), m));
         long[] sw = new long[rank];
         java.util.Arrays.fill(sw, 1);
         sw[0] = m;
         inits.put(shapeW, Tensor.ofLongs(sw, rank));
-        long[] sy = new long[rank - 1];
-        java.util.Arrays.fill(sy, 1);
-        sy[0] = m;
-        inits.put(shapeY, Tensor.ofLongs(sy, rank - 1));
         nodes.add(new Node(base + "/qat_scale", "Mul", List.of(p.scale(), inv), List.of(scale), Attributes.empty()));
         nodes.add(new Node(base + "/qat_reshape_w", "Reshape", List.of(scale, shapeW), List.of(scaleW), Attributes.empty()));
         nodes.add(new Node(base + "/qat_fold", "Mul", List.of(p.weight(), scaleW), List.of(p.foldedWeight()), Attributes.empty()));
         nodes.add(new Node(n.name(), "Conv", n.domain(), List.of(n.input(0), p.foldedWeight()), List.of(z), n.attributes()));
-        nodes.add(new Node(base + "/qat_reshape_y", "Reshape", List.of(scale, shapeY), List.of(scaleY), Attributes.empty()));
         // the conv bias is left out: batch statistics subtract it again (its gradient is 0);
-        // the fold at the freeze puts it back through the running mean
-        nodes.add(new Node(base + "/qat_unfold", "Div", List.of(z, scaleY), List.of(n.outputs().get(0)), Attributes.empty()));
+        // the fold at the freeze puts it back through the running mean. The BatchNorm divides
+        // the conv output by the scale again (QatBatchNorm's divisor)
+        unfolds.put(n.outputs().get(0), new String[] {z, scale});
         continue;
       }
-      nodes.add(new Node(n.name(), n.opType(), n.domain(), n.inputs(), List.of(n.outputs().get(0)),
-          n.attributes().with(BatchNormalization.BATCH_STATISTICS, 1L)));
+      nodes.add(batchStatistics(floatGraph, n, unfolds.get(n.input(0)), fusedActivations));
     }
     return new QatGraph(floatGraph, List.copyOf(pairs), floatGraph.withNodes(nodes, inits));
+  }
+
+  /**
+   * A BatchNorm as QAT trains it: a {@link QatBatchNorm} on the batch's statistics, reading the
+   * pair's conv output and divisor if a pair precedes it, with the activation that is its only
+   * reader fused in (as the inference graph fuses it into the conv, so no quantization point lies
+   * between them).
+   */
+  private static Node batchStatistics(Graph g, Node bn, String[] unfold, Set<Node> fusedActivations) {
+    String out = bn.outputs().get(0);
+    List<String> in = new ArrayList<>(bn.inputs().subList(0, 5));
+    if (unfold != null) {
+      in.set(0, unfold[0]);
+      in.add(unfold[1]);
+    }
+    Attributes a = Attributes.empty().with("epsilon", new BatchNormalization(bn.attributes()).epsilon());
+    List<Node> readers = g.consumers(out);
+    if (readers.size() == 1 && !g.outputs().contains(out)) {
+      Activation act = FuseActivation.activation(readers.get(0), g.initializers());
+      if (act != null) {
+        a = act.fuseInto(a);
+        out = readers.get(0).outputs().get(0);
+        fusedActivations.add(readers.get(0));
+      }
+    }
+    String base = bn.outputs().get(0);
+    return new Node(bn.name(), QatBatchNorm.OP_TYPE, QatBatchNorm.DOMAIN, in,
+        List.of(out, base + "/qat_batch_mean", base + "/qat_batch_var"), a);
   }
 
   /** The pair whose conv this is, if its only reader is an inference BatchNorm that the inference passes fold into it. */
@@ -150,7 +180,7 @@ public final class QatGraph {
     int[] idx;
     switch (n.opType()) {
       case "Conv": case "Gemm": case "MatMul": idx = new int[] {1, 2}; break;
-      case "BatchNormalization": idx = new int[] {1, 2}; break;
+      case "BatchNormalization": case QatBatchNorm.OP_TYPE: idx = new int[] {1, 2}; break;
       default: return;
     }
     for (int i : idx) {

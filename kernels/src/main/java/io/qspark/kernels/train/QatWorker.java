@@ -2,7 +2,7 @@ package io.qspark.kernels.train;
 
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.Node;
-import io.qspark.kernels.ops.BatchNormalization;
+import io.qspark.kernels.ops.QatBatchNorm;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.ParamQuant;
@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -40,8 +41,8 @@ public final class QatWorker {
     this.plan = plan;
     this.quantizer = quantizer(plan, params);
     this.batchGraph = qat.batchStatistics(plan);
-    this.batchStatistics = new Backprop(batchGraph);
-    for (Node n : batchGraph.nodes()) if (n.opType().equals("BatchNormalization")) batchNorms.add(n);
+    this.batchStatistics = new Backprop(batchGraph, Set.of(batchGraph.inputs().get(0).name()));
+    for (Node n : batchGraph.nodes()) if (n.opType().equals(QatBatchNorm.OP_TYPE)) batchNorms.add(n);
     Graph inference = qat.inference(Map.of());
     this.frozenGraph = DpuGraph.of(inference, plan);
     this.thresholds = new TqtThresholds(inference, plan, params);
@@ -80,7 +81,7 @@ public final class QatWorker {
     Backprop b = frozen;
     if (b == null) {
       synchronized (this) {
-        if (frozen == null) frozen = new Backprop(frozenGraph);
+        if (frozen == null) frozen = new Backprop(frozenGraph, Set.of(frozenGraph.inputs().get(0).name()));
         b = frozen;
       }
     }
@@ -131,12 +132,17 @@ public final class QatWorker {
     }
     double[][] bn = new double[w.frozen() ? 0 : 2 * batchNorms.size()][];
     for (int i = 0; i < bn.length / 2; i++) {
-      Tensor x = tape.value(batchNorms.get(i).input(0));
-      double[][] st = BatchNormalization.batchStatistics(x);
+      // the statistics the forward pass normalized with (QatBatchNorm's outputs 1 and 2)
+      Node b = batchNorms.get(i);
+      Tensor x = tape.value(b.input(0));
+      float[] mean = tape.value(b.outputs().get(1)).data(), var = tape.value(b.outputs().get(2)).data();
       double m = (double) x.size() / x.dim(1);
-      for (int k = 0; k < st[1].length; k++) st[1][k] *= m / Math.max(1, m - 1); // unbiased, as PyTorch's running_var
-      bn[2 * i] = st[0];
-      bn[2 * i + 1] = st[1];
+      bn[2 * i] = new double[mean.length];
+      bn[2 * i + 1] = new double[var.length];
+      for (int k = 0; k < var.length; k++) {
+        bn[2 * i][k] = mean[k];
+        bn[2 * i + 1][k] = var[k] * (m / Math.max(1, m - 1)); // unbiased, as PyTorch's running_var
+      }
     }
     return new QatGradient.Part(gs, r.loss() * n, correct, n, bn, tqt == null ? new double[0] : tqt.sums());
   }

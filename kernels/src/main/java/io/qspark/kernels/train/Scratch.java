@@ -18,6 +18,8 @@ final class Scratch {
   private final FloatPointer[] pointers = new FloatPointer[SLOTS];
   private final FloatBuffer[] buffers = new FloatBuffer[SLOTS];
 
+  private float[] array = new float[0];
+
   static Scratch get() {
     return LOCAL.get();
   }
@@ -30,6 +32,12 @@ final class Scratch {
   FloatBuffer buffer(int slot, long n) {
     ensure(slot, n);
     return buffers[slot];
+  }
+
+  /** A heap array of at least n floats for im2col/col2im, reused by every call on this thread (contents undefined). */
+  float[] array(int n) {
+    if (array.length < n) array = new float[Math.max(n, array.length + array.length / 2)];
+    return array;
   }
 
   /** Slot holding a copy of a[off, off + n). */

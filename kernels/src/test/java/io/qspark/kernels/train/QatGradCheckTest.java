@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.ops.BatchNormalization;
+import io.qspark.kernels.ops.QatBatchNorm;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -75,5 +76,36 @@ class QatGradCheckTest {
     Set<String> constant = new HashSet<>(Set.of("m", "v", "cb"));
     check(t.nodes(), t.initializers(), "y", constant, 45);
     assertEquals(Set.of("w", "cb", "g", "beta"), q.trainableBeforeFreeze());
+  }
+
+  /** QAT's fused BatchNorm: with the pair's divisor and a fused ReLU6, and alone with a fused ReLU. */
+  @Test
+  void qatBatchNormFused() {
+    Random r = new Random(48);
+    float[] d = positive(r, 3).data();
+    check(List.of(new Node("bn", QatBatchNorm.OP_TYPE, QatBatchNorm.DOMAIN, List.of("x", "s", "b", "m", "v", "d"),
+            List.of("y", "mean", "var"), new io.qspark.kernels.graph.Attributes(attrs("epsilon", 1e-3f, "activation", "Clip",
+                "activation_min", 0f, "activation_max", 1f)))),
+        Map.of("x", rand(r, 1, 2, 3, 3, 3), "s", rand(r, 1, 3), "b", rand(r, 0.5, 3), "m", rand(r, 1, 3), "v", positive(r, 3),
+            "d", Tensor.of(d, 3)),
+        "y", Set.of("m", "v"), 49);
+    check(List.of(new Node("bn", QatBatchNorm.OP_TYPE, QatBatchNorm.DOMAIN, List.of("x", "s", "b", "m", "v"),
+            List.of("y", "mean", "var"), new io.qspark.kernels.graph.Attributes(attrs("epsilon", 1e-3f, "activation", "Relu")))),
+        Map.of("x", rand(r, 1, 3, 2, 2, 3), "s", rand(r, 1, 2), "b", rand(r, 0.5, 2), "m", rand(r, 1, 2), "v", positive(r, 2)),
+        "y", Set.of("m", "v"), 50);
+  }
+
+  /** The fused op computes what Div, BatchNorm on batch statistics and Relu computed, value for value. */
+  @Test
+  void qatBatchNormIsDivBatchNormRelu() {
+    Random r = new Random(51);
+    Tensor x = rand(r, 1, 4, 3, 5, 5), s = rand(r, 1, 3), b = rand(r, 1, 3), m = rand(r, 1, 3), v = positive(r, 3), d = positive(r, 3);
+    Tensor fused = new QatBatchNorm(new io.qspark.kernels.graph.Attributes(attrs("epsilon", 1e-3f, "activation", "Relu")))
+        .forward(new Tensor[] {x, s, b, m, v, d})[0];
+    Tensor u = io.qspark.kernels.ops.Elementwise.of("Div").forward(new Tensor[] {x, Tensor.of(d.data(), 3, 1, 1)})[0];
+    Tensor n = new BatchNormalization(new io.qspark.kernels.graph.Attributes(attrs("epsilon", 1e-3f, BatchNormalization.BATCH_STATISTICS, 1L)))
+        .forward(new Tensor[] {u, s, b, m, v})[0];
+    Tensor y = io.qspark.kernels.ops.Activation.of("Relu", io.qspark.kernels.graph.Attributes.empty()).forward(new Tensor[] {n})[0];
+    org.junit.jupiter.api.Assertions.assertArrayEquals(y.data(), fused.data());
   }
 }

@@ -1,0 +1,102 @@
+package io.qspark.kernels.ops;
+
+import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Tensor;
+
+/**
+ * QAT's BatchNormalization on batch statistics, with the Conv → BN pair's unfold and the
+ * following activation in the same op: inputs (Z, scale, B, running_mean, running_var
+ * [, divisor]), u = Z / divisor per channel (the pair's γ/σ_running, absent for a BatchNorm no
+ * conv precedes), y = act((u - mean_B) / sqrt(var_B + eps) * scale + B) with the batch's own
+ * mean and population variance of u. Outputs Y, mean_B and var_B: the statistics are computed
+ * once per step and reused by the backward and by the trainer's running-statistics update.
+ * Per channel the three passes (statistics, variance, output) run over one channel's values
+ * while they are in cache. The arithmetic is that of Div, then {@link BatchNormalization}
+ * with {@link BatchNormalization#BATCH_STATISTICS}, then the activation, value for value.
+ */
+public final class QatBatchNorm implements Op {
+  public static final String OP_TYPE = "QatBatchNorm";
+  public static final String DOMAIN = "io.qspark";
+
+  private final float epsilon;
+  private final Activation activation;
+
+  public QatBatchNorm(Attributes a) {
+    this.epsilon = a.getFloat("epsilon", 1e-5f);
+    this.activation = Activation.fused(a);
+  }
+
+  public float epsilon() {
+    return epsilon;
+  }
+
+  public Activation activation() {
+    return activation;
+  }
+
+  /** u = z / divisor[c] for one channel's values (z itself without a divisor). */
+  public static void unfold(float[] z, float[] divisor, int c, int n, int channels, int inner, float[] u) {
+    for (int ni = 0; ni < n; ni++) {
+      int base = (ni * channels + c) * inner;
+      if (divisor == null) {
+        System.arraycopy(z, base, u, base, inner);
+      } else {
+        float d = divisor[c];
+        for (int i = base; i < base + inner; i++) u[i] = z[i] / d;
+      }
+    }
+  }
+
+  /** BatchNorm's per-channel {multiplier, offset} from the batch statistics, as the inference op computes them. */
+  public static float mul(float scale, double var, float epsilon) {
+    return (float) (scale * (1.0 / Math.sqrt(var + epsilon)));
+  }
+
+  public static float off(float scale, float bias, double mean, double var, float epsilon) {
+    return (float) (bias - mean * scale * (1.0 / Math.sqrt(var + epsilon)));
+  }
+
+  @Override
+  public Tensor[] forward(Tensor[] in) {
+    Tensor z = in[0];
+    int n = z.dim(0), c = z.rank() > 1 ? z.dim(1) : 1;
+    for (int i = 1; i <= 4; i++) {
+      if (in[i].size() != c) {
+        throw new OpException(OP_TYPE + ": input has " + c + " channels, parameter " + i + " has " + in[i].size() + " values");
+      }
+    }
+    float[] divisor = in.length > 5 && in[5] != null ? in[5].data() : null;
+    int inner = z.size() / Math.max(1, n * c);
+    float[] zd = z.data(), s = in[1].data(), b = in[2].data();
+    float[] y = new float[zd.length];
+    float[] mean = new float[c], var = new float[c];
+    double count = (double) n * inner;
+    for (int ci = 0; ci < c; ci++) {
+      unfold(zd, divisor, ci, n, c, inner, y);
+      // summed in double in index order, as BatchNormalization.batchStatistics: the same for any thread or partition
+      double sum = 0;
+      for (int ni = 0; ni < n; ni++) {
+        int base = (ni * c + ci) * inner;
+        for (int i = base; i < base + inner; i++) sum += y[i];
+      }
+      double m = sum / count, s2 = 0;
+      for (int ni = 0; ni < n; ni++) {
+        int base = (ni * c + ci) * inner;
+        for (int i = base; i < base + inner; i++) {
+          double d = y[i] - m;
+          s2 += d * d;
+        }
+      }
+      double v = s2 / count;
+      mean[ci] = (float) m;
+      var[ci] = (float) v;
+      float mul = mul(s[ci], v, epsilon), off = off(s[ci], b[ci], m, v, epsilon);
+      for (int ni = 0; ni < n; ni++) {
+        int base = (ni * c + ci) * inner;
+        for (int i = base; i < base + inner; i++) y[i] = y[i] * mul + off;
+        if (activation != null) activation.apply(y, base, base + inner);
+      }
+    }
+    return new Tensor[] {Tensor.of(y, z.shape()), Tensor.of(mean, c), Tensor.of(var, c)};
+  }
+}
