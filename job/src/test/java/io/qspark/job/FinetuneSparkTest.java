@@ -62,11 +62,16 @@ class FinetuneSparkTest {
     assertTrue(top1 >= 92.8, "resnet_s_imb +CLE +BC at 8 bits: " + top1);
   }
 
-  /** Per-channel sums merge exactly: one partition or three (and another batch size) give the same biases. */
+  /**
+   * Per-channel sums merge exactly: one partition or three (and another batch size) give the same
+   * biases; the check against PTQ counts the same discordant images and takes the same decision.
+   */
   @Test
-  void correctedBiasesDoNotDependOnPartitioning(@TempDir Path dir) throws Exception {
+  @SuppressWarnings("unchecked")
+  void correctedBiasesAndTheCheckDoNotDependOnPartitioning(@TempDir Path dir) throws Exception {
     byte[][] models = new byte[2][];
     byte[][] infos = new byte[2][];
+    Object[] checks = new Object[2];
     String[][] runs = {{"1", "64"}, {"3", "17"}};
     for (int i = 0; i < runs.length; i++) {
       Path out = dir.resolve("p" + runs[i][0]);
@@ -76,7 +81,13 @@ class FinetuneSparkTest {
       assertEquals(0, run.code(), run.err());
       models[i] = Files.readAllBytes(out.resolve("float_model.onnx"));
       infos[i] = Files.readAllBytes(out.resolve("quant_info.json"));
+      Map<String, Object> report = (Map<String, Object>) Json.read(Files.readString(out.resolve("report.json")));
+      checks[i] = ((Map<String, Object>) report.get("finetune")).get("check_against_ptq");
     }
+    Map<String, Object> check = (Map<String, Object>) checks[0];
+    assertEquals(200L, ((Number) check.get("images")).longValue(), check.toString());
+    for (String k : List.of("only_with", "only_without", "z", "kept")) assertTrue(check.containsKey(k), check.toString());
+    assertEquals(checks[0], checks[1], "check_against_ptq with 1 and 3 partitions");
     assertArrayEquals(models[0], models[1], "float_model.onnx (the corrected biases)");
     assertArrayEquals(infos[0], infos[1], "quant_info.json");
     assertFalse(java.util.Arrays.equals(models[0], Files.readAllBytes(Path.of(Run.sampleModel()))));

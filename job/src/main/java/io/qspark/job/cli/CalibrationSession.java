@@ -137,16 +137,6 @@ final class CalibrationSession implements AutoCloseable {
     return new Calibrated(qplan, stats, QuantParams.legalized(m.graph(), qplan, ordered, ps, cfg));
   }
 
-  /**
-   * How many calibration images the quantized model (the calibration {@code c} of the model in
-   * {@code blob}) classifies as the float model does: an exact count, so decisions taken on it
-   * do not depend on partitioning.
-   */
-  long agreeing(Model m, ModelBlob blob, String name, Calibrated c) {
-    QuantError e = CalibrationJob.error(runtime.context(), images, blob.quantized(quantInfo(m, blob, name, c)), plan, partitions);
-    return Math.round(e.agreement() * e.images());
-  }
-
   /** quant_info.json of a calibration of the model in {@code blob}. */
   String quantInfo(Model m, ModelBlob blob, String name, Calibrated c) {
     return QuantInfo.write(name, blob.sha256(), cfg, c.plan(), c.params(), c.stats(), m.graph());

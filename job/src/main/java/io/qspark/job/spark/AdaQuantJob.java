@@ -46,8 +46,17 @@ public final class AdaQuantJob {
   /** Fine-tunes a calibrated model on a data source split into {@code partitions}. */
   public static AdaQuant.Result run(JavaSparkContext sc, DataSource data, ModelBlob model, ScoringPlan plan,
       QuantConfig cfg, QuantParams params, AdaQuantOptions opt, int partitions, Consumer<String> log) {
+    return run(sc, data, model, Map.of(), plan, cfg, params, opt, partitions, log);
+  }
+
+  /**
+   * The same with the quantized model starting from other initializer values than the float
+   * model's ({@link AdaQuant#run(Graph, Map, QuantPlan, QuantParams, QuantConfig, AdaQuantOptions, Shards, Consumer)}).
+   */
+  public static AdaQuant.Result run(JavaSparkContext sc, DataSource data, ModelBlob model, Map<String, float[]> start,
+      ScoringPlan plan, QuantConfig cfg, QuantParams params, AdaQuantOptions opt, int partitions, Consumer<String> log) {
     try {
-      return run(sc, data.images(sc, partitions), model, plan, cfg, params, opt, log);
+      return run(sc, data.images(sc, partitions), model, start, plan, cfg, params, opt, log);
     } catch (RuntimeException e) {
       throw EvaluationJob.translate(e);
     }
@@ -61,10 +70,16 @@ public final class AdaQuantJob {
    */
   public static AdaQuant.Result run(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model,
       ScoringPlan plan, QuantConfig cfg, QuantParams params, AdaQuantOptions opt, Consumer<String> log) {
+    return run(sc, images, model, Map.of(), plan, cfg, params, opt, log);
+  }
+
+  private static AdaQuant.Result run(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model,
+      Map<String, float[]> start, ScoringPlan plan, QuantConfig cfg, QuantParams params, AdaQuantOptions opt,
+      Consumer<String> log) {
     Graph g = LoadedModels.get(model).model().graph();
     QuantPlan qp = QuantPlan.of(g, cfg);
     try (SparkShards shards = new SparkShards(sc, images, model, plan, cfg, opt)) {
-      return AdaQuant.run(g, qp, params, cfg, opt, shards, log);
+      return AdaQuant.run(g, start, qp, params, cfg, opt, shards, log);
     } catch (Exception e) {
       throw EvaluationJob.translate(e);
     }

@@ -33,11 +33,25 @@ public final class AdaQuant {
    */
   public static Result run(Graph graph, QuantPlan plan, QuantParams params, QuantConfig cfg, AdaQuantOptions opt,
       Shards shards, Consumer<String> log) {
+    return run(graph, Map.of(), plan, params, cfg, opt, shards, log);
+  }
+
+  /**
+   * The same with the quantized model starting from other values of some initializers than the
+   * float model has: bias correction's biases. The float graph stays the target, so each layer
+   * is tuned towards the float model's own outputs, not towards outputs shifted by the
+   * correction (which would undo it); untuned layers keep the start values.
+   *
+   * @param graph the float inference graph: the targets of the layers and of the end-to-end check
+   * @param start initializer values (same shapes) the quantized model starts from instead of the graph's
+   */
+  public static Result run(Graph graph, Map<String, float[]> start, QuantPlan plan, QuantParams params, QuantConfig cfg,
+      AdaQuantOptions opt, Shards shards, Consumer<String> log) {
     if (!cfg.dpuStyle()) {
       throw new IllegalArgumentException("AdaQuant tunes per-tensor power-of-two (DPU) calibrations only, not "
           + cfg.weightGranularity().key() + " weights with " + cfg.scales().key() + " scales");
     }
-    Map<String, float[]> tuned = new LinkedHashMap<>();
+    Map<String, float[]> tuned = new LinkedHashMap<>(start);
     QuantParams cur = params;
     List<LayerReport> reports = new ArrayList<>();
     shards.start(new Decided(tuned, cur));
@@ -57,7 +71,7 @@ public final class AdaQuant {
       shards.advance(i, new Decided(tuned, cur));
       if (Double.isNaN(net)) net = shards.endToEnd(new Decided(tuned, cur));
       long t0 = System.nanoTime();
-      Candidate c = tune(graph, plan, cur, cfg, opt, shards, i);
+      Candidate c = tune(graph, tuned, plan, cur, cfg, opt, shards, i);
       Map<String, float[]> withLayer = new LinkedHashMap<>(tuned);
       withLayer.put(n.input(1), c.weights.weight());
       if (c.weights.bias() != null) withLayer.put(n.input(2), c.weights.bias());
@@ -84,11 +98,11 @@ public final class AdaQuant {
 
   private record Candidate(LayerWeights weights, QuantParams params, double layerBefore, double layerAfter) {}
 
-  private static Candidate tune(Graph g, QuantPlan plan, QuantParams cur, QuantConfig cfg, AdaQuantOptions opt,
-      Shards shards, int layer) {
+  private static Candidate tune(Graph g, Map<String, float[]> tuned, QuantPlan plan, QuantParams cur, QuantConfig cfg,
+      AdaQuantOptions opt, Shards shards, int layer) {
     Node n = g.nodes().get(layer);
-    float[] w0 = g.initializers().get(n.input(1)).data();
-    float[] b0 = n.hasInput(2) ? g.initializers().get(n.input(2)).data() : null;
+    float[] w0 = tuned.getOrDefault(n.input(1), g.initializers().get(n.input(1)).data());
+    float[] b0 = n.hasInput(2) ? tuned.getOrDefault(n.input(2), g.initializers().get(n.input(2)).data()) : null;
     FixPoint wq = cur.params().get(n.input(1));
     FixPoint bq = b0 == null ? null : cur.params().get(n.input(2));
     float[] w = w0.clone();
