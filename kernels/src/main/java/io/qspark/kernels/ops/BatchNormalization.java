@@ -32,25 +32,34 @@ public final class BatchNormalization implements Op {
     int inner = x.size() / Math.max(1, n * c);
     float[] xd = x.data();
     double[] mean = new double[c], var = new double[c];
-    double count = (double) n * inner;
     for (int ci = 0; ci < c; ci++) {
-      double s = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) s += xd[i];
-      }
-      double m = s / count, s2 = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) {
-          double d = xd[i] - m;
-          s2 += d * d;
-        }
-      }
-      mean[ci] = m;
-      var[ci] = s2 / count;
+      double[] st = channelStatistics(xd, ci, n, c, inner);
+      mean[ci] = st[0];
+      var[ci] = st[1];
     }
     return new double[][] {mean, var};
+  }
+
+  /**
+   * {mean, biased variance} of channel ci of an NCHW array, two passes summed in double in index
+   * order, so the same for any thread or partition.
+   */
+  public static double[] channelStatistics(float[] x, int ci, int n, int c, int inner) {
+    double count = (double) n * inner;
+    double s = 0;
+    for (int ni = 0; ni < n; ni++) {
+      int base = (ni * c + ci) * inner;
+      for (int i = base; i < base + inner; i++) s += x[i];
+    }
+    double m = s / count, s2 = 0;
+    for (int ni = 0; ni < n; ni++) {
+      int base = (ni * c + ci) * inner;
+      for (int i = base; i < base + inner; i++) {
+        double d = x[i] - m;
+        s2 += d * d;
+      }
+    }
+    return new double[] {m, s2 / count};
   }
 
   public boolean training() {

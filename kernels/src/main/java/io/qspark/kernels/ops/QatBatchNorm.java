@@ -70,24 +70,10 @@ public final class QatBatchNorm implements Op {
     float[] zd = z.data(), s = in[1].data(), b = in[2].data();
     float[] y = new float[zd.length];
     float[] mean = new float[c], var = new float[c];
-    double count = (double) n * inner;
     for (int ci = 0; ci < c; ci++) {
       unfold(zd, divisor, ci, n, c, inner, y);
-      // summed in double in index order, as BatchNormalization.batchStatistics: the same for any thread or partition
-      double sum = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) sum += y[i];
-      }
-      double m = sum / count, s2 = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) {
-          double d = y[i] - m;
-          s2 += d * d;
-        }
-      }
-      double v = s2 / count;
+      double[] st = BatchNormalization.channelStatistics(y, ci, n, c, inner);
+      double m = st[0], v = st[1];
       mean[ci] = (float) m;
       var[ci] = (float) v;
       float mul = mul(s[ci], v, epsilon), off = off(s[ci], b[ci], m, v, epsilon);

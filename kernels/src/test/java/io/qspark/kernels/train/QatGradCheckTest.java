@@ -41,15 +41,6 @@ class QatGradCheckTest {
         "y", Set.of(), 47);
   }
 
-  @Test
-  void batchNormOnBatchStatistics() {
-    Random r = new Random(42);
-    check(List.of(node("BatchNormalization", List.of("x", "s", "b", "m", "v"),
-            attrs("epsilon", 1e-3f, BatchNormalization.BATCH_STATISTICS, 1L))),
-        Map.of("x", rand(r, 1, 3, 2, 2, 3), "s", rand(r, 1, 2), "b", rand(r, 1, 2), "m", rand(r, 1, 2), "v", positive(r, 2)),
-        "y", Set.of("m", "v"), 43);
-  }
-
   /** Conv -> BatchNorm -> Relu as QAT trains it: weight folded by running statistics, unfolded, batch-normalized. */
   @Test
   void convBatchNormPairAsTrained() {
