@@ -50,6 +50,15 @@ class BeyondFloatBoundTest {
     assertEquals(0, deployAndCompare(m.graph(), random(rnd, 4, 3, 224, 224), random(rnd, 4, 3, 224, 224), 1));
   }
 
+  /** The other two ImageNet-size models deploy and simulate too (issue 9: all three must). */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"mobilenet_v2", "googlenet"})
+  void otherImagenetModelsDeployAndSimulateBitExactly(String name) throws Exception {
+    Model m = Model.load(Shared.model("imagenet/" + name + ".onnx")).forInference();
+    Random rnd = new Random(3);
+    assertEquals(0, deployAndCompare(m.graph(), random(rnd, 2, 3, 224, 224), random(rnd, 2, 3, 224, 224), 0));
+  }
+
   /**
    * Calibrates on {@code calib}, deploys, checks that at least {@code beyond} layers exceed the
    * float bound (so the exact path is what is tested), and counts output integers of
