@@ -62,13 +62,18 @@ public final class SimulationJob {
   }
 
   /** One simulator per deploy model per executor JVM (it holds no per-call state). */
-  private static final Map<String, Simulator> SIMULATORS = new LinkedHashMap<>();
+  private static final Map<String, Simulator> SIMULATORS = new LinkedHashMap<>(4, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Simulator> eldest) {
+      return size() > 4;
+    }
+  };
 
   static synchronized Simulator simulator(Deployed d) {
-    return SIMULATORS.computeIfAbsent(d.sha256(), k -> {
-      if (SIMULATORS.size() >= 4) SIMULATORS.remove(SIMULATORS.keySet().iterator().next());
-      return new Simulator(DeployFormat.parse(d.deployModel(), "deploy model " + k.substring(0, 12)));
-    });
+    // not computeIfAbsent with an eviction inside: a HashMap changed by its own mapping function
+    // throws ConcurrentModificationException (the fifth deploy model a JVM simulated failed)
+    return SIMULATORS.computeIfAbsent(d.sha256(),
+        k -> new Simulator(DeployFormat.parse(d.deployModel(), "deploy model " + k.substring(0, 12))));
   }
 
   private static final class SimulatePartition implements FlatMapFunction<Iterator<LabeledImage>, SimulationCounts> {
