@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.exec.VectorApi;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.tensor.Tensor;
@@ -39,10 +40,12 @@ public final class ActivationGrad implements OpGrad {
   public static void fromInput(Activation a, float[] x, float[] g, int from, int to) {
     switch (a.kind()) {
       case RELU:
+        if (VectorApi.PRESENT) from = SimdMasks.positive(x, g, from, to);
         for (int i = from; i < to; i++) if (!(x[i] > 0f)) g[i] = 0f;
         break;
       case CLIP: {
         float lo = a.lo(), hi = a.hi();
+        if (VectorApi.PRESENT) from = SimdMasks.strictlyInside(x, g, from, to, lo, hi);
         for (int i = from; i < to; i++) if (!(x[i] > lo && x[i] < hi)) g[i] = 0f;
         break;
       }
@@ -67,10 +70,12 @@ public final class ActivationGrad implements OpGrad {
     if (a == null) return;
     switch (a.kind()) {
       case RELU:
+        if (VectorApi.PRESENT) from = SimdMasks.positive(y, g, from, to);
         for (int i = from; i < to; i++) if (!(y[i] > 0f)) g[i] = 0f;
         break;
       case CLIP: {
         float lo = a.lo(), hi = a.hi();
+        if (VectorApi.PRESENT) from = SimdMasks.strictlyInside(y, g, from, to, lo, hi);
         for (int i = from; i < to; i++) if (!(y[i] > lo && y[i] < hi)) g[i] = 0f;
         break;
       }

@@ -27,6 +27,12 @@ public final class Backprop {
   private final OpGrad[] grads;
 
   private final Set<String> noGradient;
+  private volatile OpTimer timer;
+
+  /** Receives the wall time of each node's forward kernel (with its fake-quant) and backward kernel: for profiles. */
+  public interface OpTimer {
+    void record(Node node, boolean backward, long nanos);
+  }
 
   public Backprop(Graph graph) {
     this(graph, Set.of());
@@ -38,6 +44,11 @@ public final class Backprop {
     this.noGradient = Set.copyOf(noGradient);
     this.executor = new Executor(graph);
     this.grads = new OpGrad[graph.nodes().size()];
+  }
+
+  /** Times every node from now on (null: stop). */
+  public void timer(OpTimer t) {
+    this.timer = t;
   }
 
   /** The values of one forward pass: as consumed (quantized) and, for quantized ones, as computed. */
@@ -59,13 +70,16 @@ public final class Backprop {
     graph.initializers().forEach((k, v) -> put(t, k, v, quantizer));
     feeds.forEach((k, v) -> put(t, k, v, quantizer));
     List<Node> nodes = graph.nodes();
+    OpTimer clock = timer;
     for (int i = 0; i < nodes.size(); i++) {
       Node n = nodes.get(i);
+      long t0 = clock == null ? 0 : System.nanoTime();
       Tensor[] args = args(t, n);
       Tensor[] outs = executor.op(i).forward(args);
       for (int j = 0; j < n.outputs().size() && j < outs.length; j++) {
         if (!n.outputs().get(j).isEmpty()) put(t, n.outputs().get(j), outs[j], quantizer);
       }
+      if (clock != null) clock.record(n, false, System.nanoTime() - t0);
     }
     return t;
   }
@@ -115,11 +129,13 @@ public final class Backprop {
     Map<String, float[]> g = new HashMap<>();
     seeds.forEach((k, v) -> g.put(k, v.data().clone()));
     List<Node> nodes = graph.nodes();
+    OpTimer clock = timer;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       Node n = nodes.get(i);
       String out = n.outputs().get(0);
       float[] dy = g.get(out);
       if (dy == null) continue;
+      long t0 = clock == null ? 0 : System.nanoTime();
       ste(t, out, dy, quantGrad);
       if (grads[i] == null) {
         grads[i] = GradRegistry.create(n);
@@ -144,6 +160,7 @@ public final class Backprop {
           for (int k = 0; k < acc.length; k++) acc[k] += d[k];
         }
       }
+      if (clock != null) clock.record(n, true, System.nanoTime() - t0);
     }
     Map<String, Tensor> r = new LinkedHashMap<>();
     g.forEach((k, v) -> {

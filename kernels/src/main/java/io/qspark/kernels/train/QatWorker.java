@@ -35,6 +35,7 @@ public final class QatWorker {
   private final Graph frozenGraph;
   private final TqtThresholds thresholds;
   private volatile Backprop frozen;
+  private volatile Backprop.OpTimer timer;
 
   public QatWorker(Graph floatGraph, QuantPlan plan, QuantParams params) {
     this.qat = QatGraph.of(floatGraph);
@@ -81,11 +82,22 @@ public final class QatWorker {
     Backprop b = frozen;
     if (b == null) {
       synchronized (this) {
-        if (frozen == null) frozen = new Backprop(frozenGraph, Set.of(frozenGraph.inputs().get(0).name()));
+        if (frozen == null) {
+          Backprop f = new Backprop(frozenGraph, Set.of(frozenGraph.inputs().get(0).name()));
+          f.timer(timer);
+          frozen = f;
+        }
         b = frozen;
       }
     }
     return b;
+  }
+
+  /** Times every node of both training graphs from now on (null: stop); for profiles. */
+  public synchronized void timer(Backprop.OpTimer t) {
+    timer = t;
+    batchStatistics.timer(t);
+    if (frozen != null) frozen.timer(t);
   }
 
   /** The model's fake-quant logits under these weights (batch statistics before the freeze). */

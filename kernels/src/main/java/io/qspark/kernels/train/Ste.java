@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.exec.VectorApi;
 import io.qspark.kernels.quant.FixPoint;
 
 /**
@@ -13,6 +14,7 @@ public final class Ste {
   /** g[i] = 0 where x[i] saturates under q, for i in [from, to). */
   public static void mask(FixPoint q, float[] x, float[] g, int from, int to) {
     float lo = (float) (q.qmin() * q.step()), hi = (float) (q.qmax() * q.step());
+    if (VectorApi.PRESENT) from = SimdMasks.inside(x, g, from, to, lo, hi);
     for (int i = from; i < to; i++) if (!(x[i] >= lo && x[i] <= hi)) g[i] = 0f;
   }
 }
