@@ -6,27 +6,27 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
- * Weight gradient (backward-filter) of a stride-1 conv without an im2col matrix. Each image's
- * input plane is laid out zero-padded (Hp x Wp, flattened) and its output gradient with the
- * same row pitch Wp and zeros in columns ow..Wp-1; then for tap (ki, kj) with offset
- * o = ki dh Wp + kj dw, dW[co][ci][ki][kj] = sum_j dY[co][j] X[ci][j + o]: the same plane read
- * at another offset, and the positions where j + o wraps into the next row meet dY's zero
- * columns. Dense and grouped convs run one cblas_sgemm per group and tap over a block of images
- * side by side; convs with a single (or a handful of) input-output channel pair per group, such
- * as depthwise, run a dot product per pair and tap instead, since a GEMM with M = N = 1 is all
- * call overhead. The im2col GEMM in {@link ConvGrad} stays the reference and the path of
- * strided convs.
+ * Weight gradient (backward-filter) of a stride-1 conv without an im2col matrix. A block of
+ * images is laid out channel by channel, each image's input as its zero-padded plane with row
+ * pitch Wp, and its output gradient with the same pitch and zeros in columns ow..Wp-1 and in the
+ * rows after oh; then for tap (ki, kj) with offset o = ki dh Wp + kj dw,
+ * dW[co][ci][ki][kj] = sum_j dY[co][j] X[ci][j + o]: the same rows read at another offset, and
+ * every read meant for a pad that wraps into the next row or image meets a zero there.
+ * Consecutive rows (and images) share their pads (Wp = w + max(left, right), likewise the rows
+ * per image), which keeps the zeros the GEMMs run over few. Dense and grouped convs run one
+ * cblas_sgemm per group and tap; convs with one input or output channel per group, such as
+ * depthwise, a SIMD dot product per channel pair and tap instead, since a GEMM with M or N = 1 is
+ * mostly call and packing overhead. The im2col GEMM in {@link ConvGrad} stays the reference and
+ * the path of strided convs.
  */
 final class ShiftedFilterGrad {
-  /** At most this many channel pairs per group go to the dot products rather than the GEMMs. */
-  static final int DOT_PAIRS = 4;
   private static final float[] ZEROS = new float[4096];
 
-  private final int n, c, h, wd, m, g, cg, mg, kh, kw, taps, oh, ow;
-  private final int top, left, hp, wp, plane;
+  private final int n, c, h, wd, m, g, cg, mg, taps, oh, ow;
+  private final int top, left, rows, wp, image, tail;
   private final int[] offsets;
 
-  /** pads {top, left, bottom, right}; the conv must have stride 1 (oh = Hp - dh (kh - 1), likewise ow). */
+  /** pads {top, left, bottom, right}; the conv must have stride 1 (oh = h + top + bottom - dh (kh - 1), likewise ow). */
   ShiftedFilterGrad(int n, int c, int h, int wd, int m, int g, int kh, int kw, int dh, int dw, int[] pads, int oh, int ow) {
     this.n = n;
     this.c = c;
@@ -36,25 +36,26 @@ final class ShiftedFilterGrad {
     this.g = g;
     this.cg = c / g;
     this.mg = m / g;
-    this.kh = kh;
-    this.kw = kw;
     this.taps = kh * kw;
     this.oh = oh;
     this.ow = ow;
     this.top = pads[0];
     this.left = pads[1];
-    this.hp = h + pads[0] + pads[2];
-    this.wp = wd + pads[1] + pads[3];
-    this.plane = hp * wp;
+    // a read past a row's right pad lands in the next row's left pad, one past the bottom pad in
+    // the next image's top pad: shared pads must be as wide as the wider of the two
+    this.wp = Math.max(wd + Math.max(pads[1], pads[3]), ow);
+    this.rows = Math.max(h + Math.max(pads[0], pads[2]), oh);
+    this.image = rows * wp;
     this.offsets = new int[taps];
     for (int ki = 0; ki < kh; ki++) {
       for (int kj = 0; kj < kw; kj++) offsets[ki * kw + kj] = ki * dh * wp + kj * dw;
     }
+    this.tail = offsets[taps - 1];
   }
 
   /** dW in the weight's layout [m][cg][kh][kw], from x [n][c][h][wd] and dy [n][m][oh][ow]. */
   float[] weightGradient(float[] x, float[] dy) {
-    return mg * cg <= DOT_PAIRS ? byDots(x, dy) : byTapGemms(x, dy);
+    return Math.min(mg, cg) == 1 ? byDots(x, dy) : byTapGemms(x, dy);
   }
 
   /**
@@ -62,31 +63,31 @@ final class ShiftedFilterGrad {
    * partitions), so the summation order, and every bit of the result, is the same in any run.
    */
   int imagesPerBlock() {
-    return Math.max(1, Math.min(n, ConvGrad.BLOCK / (Math.max(c, m) * plane)));
+    return Math.max(1, Math.min(n, ConvGrad.BLOCK / (c * image)));
   }
 
   private float[] byTapGemms(float[] x, float[] dy) {
-    int imgs = imagesPerBlock(), tail = offsets[taps - 1];
+    int imgs = imagesPerBlock();
     Scratch s = Scratch.get();
     int outLen = g * taps * mg * cg;
     FloatPointer outP = s.pointer(1, outLen);
     zero(s.buffer(1, outLen), 0, outLen);
     for (int i0 = 0; i0 < n; i0 += imgs) {
-      int nb = Math.min(imgs, n - i0), ldy = nb * plane, ldx = ldy + tail;
+      int nb = Math.min(imgs, n - i0), ldy = nb * image, ldx = ldy + tail;
       FloatPointer xP = s.pointer(2, (long) c * ldx);
       FloatBuffer xB = s.buffer(2, (long) c * ldx);
       FloatPointer yP = s.pointer(4, (long) m * ldy);
       FloatBuffer yB = s.buffer(4, (long) m * ldy);
       for (int ci = 0; ci < c; ci++) {
         for (int b = 0; b < nb; b++) {
-          place(xB, ci * ldx + b * plane, x, ((i0 + b) * c + ci) * h * wd, h, wd, top, left);
+          place(xB, ci * ldx + b * image, x, ((i0 + b) * c + ci) * h * wd, h, wd, top, left);
         }
         // every position a shifted read can reach must hold a finite value: 0 * NaN is NaN
         zero(xB, ci * ldx + ldy, tail);
       }
       for (int co = 0; co < m; co++) {
         for (int b = 0; b < nb; b++) {
-          place(yB, co * ldy + b * plane, dy, ((i0 + b) * m + co) * oh * ow, oh, ow, 0, 0);
+          place(yB, co * ldy + b * image, dy, ((i0 + b) * m + co) * oh * ow, oh, ow, 0, 0);
         }
       }
       for (int gi = 0; gi < g; gi++) {
@@ -111,22 +112,30 @@ final class ShiftedFilterGrad {
   }
 
   private float[] byDots(float[] x, float[] dy) {
-    // a dot runs over the output gradient up to its last value, and reaches at most the input
-    // plane's last position: (oh - 1) Wp + ow - 1 + offsets[taps - 1] = Hp Wp - 1
-    int len = (oh - 1) * wp + ow;
-    float[] xa = new float[cg * plane], ya = new float[mg * plane];
+    int imgs = imagesPerBlock();
     float[] dw = new float[m * cg * taps];
     boolean simd = Conv.SIMD;
-    for (int i = 0; i < n; i++) {
+    for (int i0 = 0; i0 < n; i0 += imgs) {
+      int nb = Math.min(imgs, n - i0), ldy = nb * image, ldx = ldy + tail;
+      Scratch s = Scratch.get();
+      float[] ya = s.array(mg * ldy + cg * ldx);
+      int xa = mg * ldy;
       for (int gi = 0; gi < g; gi++) {
-        for (int ci = 0; ci < cg; ci++) place(xa, ci * plane, x, (i * c + gi * cg + ci) * h * wd, h, wd, top, left);
-        for (int co = 0; co < mg; co++) place(ya, co * plane, dy, (i * m + gi * mg + co) * oh * ow, oh, ow, 0, 0);
+        for (int ci = 0; ci < cg; ci++) {
+          for (int b = 0; b < nb; b++) {
+            place(ya, xa + ci * ldx + b * image, x, ((i0 + b) * c + gi * cg + ci) * h * wd, h, wd, top, left);
+          }
+          Arrays.fill(ya, xa + ci * ldx + ldy, xa + (ci + 1) * ldx, 0f);
+        }
+        for (int co = 0; co < mg; co++) {
+          for (int b = 0; b < nb; b++) place(ya, co * ldy + b * image, dy, ((i0 + b) * m + gi * mg + co) * oh * ow, oh, ow, 0, 0);
+        }
         for (int co = 0; co < mg; co++) {
           for (int ci = 0; ci < cg; ci++) {
             int d = ((gi * mg + co) * cg + ci) * taps;
             for (int t = 0; t < taps; t++) {
-              int xo = ci * plane + offsets[t], yo = co * plane;
-              dw[d + t] += simd ? SimdDot.dot(ya, yo, xa, xo, len) : dot(ya, yo, xa, xo, len);
+              int xo = xa + ci * ldx + offsets[t], yo = co * ldy;
+              dw[d + t] += simd ? SimdDot.dot(ya, yo, ya, xo, ldy) : dot(ya, yo, ya, xo, ldy);
             }
           }
         }
@@ -135,20 +144,24 @@ final class ShiftedFilterGrad {
     return dw;
   }
 
-  /** The scalar fallback of {@link SimdDot#dot}, with its summation order (8 lanes, lanes summed in order). */
+  /** The scalar fallback of {@link SimdDot#dot}, with its summation order. */
   static float dot(float[] a, int ao, float[] b, int bo, int len) {
-    float[] acc = new float[SimdDot.LANES];
+    int lanes = SimdDot.LANES, step = 4 * lanes;
+    float[] acc = new float[step];
     int i = 0;
-    for (; i + SimdDot.LANES <= len; i += SimdDot.LANES) {
-      for (int l = 0; l < SimdDot.LANES; l++) acc[l] = Math.fma(a[ao + i + l], b[bo + i + l], acc[l]);
+    for (; i + step <= len; i += step) {
+      for (int l = 0; l < step; l++) acc[l] = Math.fma(a[ao + i + l], b[bo + i + l], acc[l]);
+    }
+    for (; i + lanes <= len; i += lanes) {
+      for (int l = 0; l < lanes; l++) acc[l] = Math.fma(a[ao + i + l], b[bo + i + l], acc[l]);
     }
     float r = 0f;
-    for (float v : acc) r += v;
+    for (int l = 0; l < lanes; l++) r += (acc[l] + acc[l + lanes]) + (acc[l + 2 * lanes] + acc[l + 3 * lanes]);
     for (; i < len; i++) r = Math.fma(a[ao + i], b[bo + i], r);
     return r;
   }
 
-  /** Writes a rows x cols block at (top, left) of a Wp-wide plane starting at base, zeros around it. */
+  /** Writes a rows x cols block at (top, left) of one image's Wp-wide region starting at base, zeros around it. */
   private void place(FloatBuffer dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
     int pos = 0;
     for (int y = 0; y < rows; y++) {
@@ -157,7 +170,7 @@ final class ShiftedFilterGrad {
       dst.put(base + start, src, srcOff + y * cols, cols);
       pos = start + cols;
     }
-    zero(dst, base + pos, plane - pos);
+    zero(dst, base + pos, image - pos);
   }
 
   private void place(float[] dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
@@ -168,7 +181,7 @@ final class ShiftedFilterGrad {
       System.arraycopy(src, srcOff + y * cols, dst, base + start, cols);
       pos = start + cols;
     }
-    Arrays.fill(dst, base + pos, base + plane, 0f);
+    Arrays.fill(dst, base + pos, base + image, 0f);
   }
 
   private static void zero(FloatBuffer dst, int off, int len) {
