@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -50,22 +51,25 @@ class ConvGradBench {
         count.merge(key, 1, Integer::sum);
         shapes.putIfAbsent(key, new Shape(a, xs[1], xs[2], xs[3], ws, key));
       }
+      time(shapes.values().iterator().next()); // the whole JIT warm-up falls on the first shape otherwise
       double[] totals = new double[3];
+      System.out.println(model + " stride-1 convs: " + count);
       for (Shape s : shapes.values()) {
         double[] med = time(s);
         int k = count.get(s.key);
         for (int i = 0; i < 3; i++) totals[i] += k * med[i] / N;
-        out.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
-            model, s.key, k, med[0], med[1], med[2], med[1] / med[0], med[2] / med[0]));
+        out.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+            model, s.key, k, med[0], med[1], med[2], med[1] / med[0], med[2] / med[0], med[3], med[4]));
       }
-      out.append(String.format(Locale.ROOT, "| %s | all stride-1 convs, thread-ms per image | | %.3f | %.3f | %.3f | %.2f | %.2f |%n",
+      out.append(String.format(Locale.ROOT, "| %s | all stride-1 convs, thread-ms per image | | %.3f | %.3f | %.3f | %.2f | %.2f | | |%n",
           model, totals[0], totals[1], totals[2], totals[1] / totals[0], totals[2] / totals[0]));
     }
-    System.out.println("| model | shape (input -> output channels, kernel, group) | convs | dW shifted, ms | dW im2col, ms | forward, ms | im2col/shifted | forward/shifted |");
+    System.out.println("| model | shape (input -> output channels, kernel, group) | convs | dW shifted, ms | dW im2col, ms | forward, ms "
+        + "| im2col/shifted | forward/shifted | tap GEMMs, ms | SIMD kernel, ms |");
     System.out.print(out);
   }
 
-  /** Medians over the rounds of {shifted dW, im2col dW, forward}, ms per N images. */
+  /** Medians over the rounds of {default dW, im2col dW, forward, tap GEMMs, SIMD kernel}, ms per N images. */
   private static double[] time(Shape s) {
     Random r = new Random(7);
     Tensor x = GradCheckTest.rand(r, 1, N, s.c, s.h, s.w), w = GradCheckTest.rand(r, 0.1, s.wShape), b = GradCheckTest.rand(r, 0.1, s.wShape[0]);
@@ -74,22 +78,28 @@ class ConvGradBench {
     Tensor dy = GradCheckTest.rand(r, 1, y.shape());
     Tensor[] in = {x, w, b};
     ConvGrad shifted = new ConvGrad(s.attrs, false, true), im2col = new ConvGrad(s.attrs, false, false);
-    List<List<Double>> t = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+    ConvGeometry geo = new ConvGeometry(s.attrs, s.wShape[2], s.wShape[3], "Conv");
+    ShiftedFilterGrad f = new ShiftedFilterGrad(N, s.c, s.h, s.w, s.wShape[0], (int) s.attrs.getInt("group", 1),
+        geo.kh, geo.kw, geo.dh, geo.dw, geo.pads(s.h, s.w), y.dim(2), y.dim(3));
+    List<Supplier<float[]>> runs = List.of(
+        () -> shifted.backward(in, y, dy)[1].data(),
+        () -> im2col.backward(in, y, dy)[1].data(),
+        () -> conv.forward(in)[0].data(),
+        () -> f.weightGradient(x.data(), dy.data(), ShiftedFilterGrad.Path.TAP_GEMMS),
+        () -> f.weightGradient(x.data(), dy.data(), ShiftedFilterGrad.Path.SIMD));
+    List<List<Double>> t = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) t.add(new ArrayList<>());
     float sink = 0;
     for (int round = 0; round < ROUNDS + 5; round++) {
-      long t0 = System.nanoTime();
-      sink += shifted.backward(in, y, dy)[1].data()[0];
-      long t1 = System.nanoTime();
-      sink += im2col.backward(in, y, dy)[1].data()[0];
-      long t2 = System.nanoTime();
-      sink += conv.forward(in)[0].data()[0];
-      long t3 = System.nanoTime();
-      if (round < 5) continue; // warm-up (the Vector API code is slow until compiled)
-      t.get(0).add((t1 - t0) / 1e6);
-      t.get(1).add((t2 - t1) / 1e6);
-      t.get(2).add((t3 - t2) / 1e6);
+      for (int i = 0; i < runs.size(); i++) {
+        long t0 = System.nanoTime();
+        sink += runs.get(i).get()[0];
+        if (round >= 5) t.get(i).add((System.nanoTime() - t0) / 1e6); // after a warm-up: the Vector API code is slow until compiled
+      }
     }
     if (Float.isNaN(sink)) throw new AssertionError("NaN");
-    return new double[] {QatBench.median(t.get(0)), QatBench.median(t.get(1)), QatBench.median(t.get(2))};
+    double[] med = new double[runs.size()];
+    for (int i = 0; i < med.length; i++) med[i] = QatBench.median(t.get(i));
+    return med;
   }
 }

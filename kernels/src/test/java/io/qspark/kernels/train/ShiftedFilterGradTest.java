@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Conv;
+import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Map;
@@ -114,6 +115,15 @@ class ShiftedFilterGradTest {
       assertEquals(rw[i], dw[i], 1e-5 * scale + 1e-6, "dW[" + i + "] of " + dw.length);
     }
     assertArrayEquals(ref[2].data(), got[2].data(), "dB");
+    // every path, not only the one this shape takes
+    ConvGeometry geo = new ConvGeometry(a, kh, kw, "Conv");
+    ShiftedFilterGrad f = new ShiftedFilterGrad(n, c, h, w, m, g, kh, kw, geo.dh, geo.dw, geo.pads(h, w), y.dim(2), y.dim(3));
+    for (ShiftedFilterGrad.Path path : ShiftedFilterGrad.Path.values()) {
+      if (path == ShiftedFilterGrad.Path.SIMD && !Conv.SIMD) continue;
+      poisonScratch();
+      float[] p = f.weightGradient(x.data(), dy.data(), path);
+      for (int i = 0; i < dw.length; i++) assertEquals(rw[i], p[i], 1e-5 * scale + 1e-6, path + " dW[" + i + "]");
+    }
     // the same bits on a second run
     poisonScratch();
     assertArrayEquals(dw, new ConvGrad(a, false, true).backward(in, y, dy)[1].data());
