@@ -200,6 +200,12 @@ final class ShiftedFilterGrad {
 
   /** Writes a rows x cols block at (top, left) of one image's Wp-wide region starting at base, zeros around it. */
   private void place(FloatBuffer dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
+    if (cols == wp) { // no pads within the rows (pointwise convs): one copy
+      zero(dst, base, top * wp);
+      dst.put(base + top * wp, src, srcOff, rows * cols);
+      zero(dst, base + (top + rows) * wp, image - (top + rows) * wp);
+      return;
+    }
     int pos = 0;
     for (int y = 0; y < rows; y++) {
       int start = (y + top) * wp + left;
@@ -211,6 +217,12 @@ final class ShiftedFilterGrad {
   }
 
   private void place(float[] dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
+    if (cols == wp) {
+      Arrays.fill(dst, base, base + top * wp, 0f);
+      System.arraycopy(src, srcOff, dst, base + top * wp, rows * cols);
+      Arrays.fill(dst, base + (top + rows) * wp, base + image, 0f);
+      return;
+    }
     int pos = 0;
     for (int y = 0; y < rows; y++) {
       int start = (y + top) * wp + left;
