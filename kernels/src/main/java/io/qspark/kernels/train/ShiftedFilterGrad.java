@@ -21,6 +21,8 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];
+  /** Floats per vector of the SIMD kernel (256-bit), the granule its rows are padded to. */
+  static final int LANES = 8;
   /** Channel pairs per group up to which the SIMD kernel beats the GEMMs (64 x 64: a tie). */
   static final int SIMD_PAIRS = 64 * 64;
 
@@ -63,15 +65,14 @@ final class ShiftedFilterGrad {
   enum Path { TAP_GEMMS, DOTS, SIMD }
 
   /**
-   * As measured by ConvGradBench: one output channel per group (depthwise) by dots; pointwise
-   * convs, and convs with many channel pairs, by GEMMs (compute-bound, where OpenBLAS's kernels
-   * beat ours); the small dense kxk convs by the SIMD kernel, 1.3-2.5x faster than the GEMMs.
+   * As measured by ConvGradBench: kxk convs with few channel pairs (depthwise, the small dense
+   * ones) by the SIMD kernel, 1.3-7x faster than the GEMMs; pointwise convs, and convs with many
+   * channel pairs, by GEMMs (compute-bound, where OpenBLAS's kernels beat ours). Without the
+   * Vector API, a single input or output channel per group (a GEMV) by scalar dots.
    */
   Path path() {
-    if (mg == 1) return Path.DOTS;
-    if (taps == 1 || mg * cg > SIMD_PAIRS) return Path.TAP_GEMMS;
-    if (Conv.SIMD) return Path.SIMD;
-    return cg == 1 ? Path.DOTS : Path.TAP_GEMMS;
+    if (Conv.SIMD && taps > 1 && mg * cg <= SIMD_PAIRS) return Path.SIMD;
+    return Math.min(mg, cg) == 1 ? Path.DOTS : Path.TAP_GEMMS;
   }
 
   float[] weightGradient(float[] x, float[] dy, Path path) {
@@ -132,17 +133,16 @@ final class ShiftedFilterGrad {
   }
 
   /**
-   * The layout on a heap array, for the Vector API: a SIMD kernel register-blocked over output
-   * channels and taps ({@link SimdFilterGrad}), or a dot product per channel pair and tap.
+   * The layout on a heap array: the SIMD kernel register-blocked over output channels and taps
+   * ({@link SimdFilterGrad}), or (its scalar fallback) a dot product per channel pair and tap.
    */
   private float[] onHeap(float[] x, float[] dy, boolean blocked) {
     int imgs = imagesPerBlock();
     float[] dw = new float[m * cg * taps];
-    float[] lanes = blocked ? new float[m * cg * taps * SimdDot.LANES] : null;
-    boolean simd = Conv.SIMD;
+    float[] lanes = blocked ? new float[m * cg * taps * LANES] : null;
     for (int i0 = 0; i0 < n; i0 += imgs) {
       // whole vectors: the rows end in zeros of dY up to a multiple of the lanes
-      int nb = Math.min(imgs, n - i0), ldy = (nb * image + SimdDot.LANES - 1) / SimdDot.LANES * SimdDot.LANES, ldx = ldy + tail;
+      int nb = Math.min(imgs, n - i0), ldy = (nb * image + LANES - 1) / LANES * LANES, ldx = ldy + tail;
       float[] buf = Scratch.get().array(mg * ldy + cg * ldx);
       int xa = mg * ldy;
       for (int gi = 0; gi < g; gi++) {
@@ -157,7 +157,7 @@ final class ShiftedFilterGrad {
           Arrays.fill(buf, co * ldy + nb * image, (co + 1) * ldy, 0f);
         }
         if (blocked) {
-          SimdFilterGrad.accumulate(buf, 0, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * SimdDot.LANES);
+          SimdFilterGrad.accumulate(buf, 0, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * LANES);
           continue;
         }
         for (int co = 0; co < mg; co++) {
@@ -165,7 +165,7 @@ final class ShiftedFilterGrad {
             int d = ((gi * mg + co) * cg + ci) * taps;
             for (int t = 0; t < taps; t++) {
               int xo = xa + ci * ldx + offsets[t], yo = co * ldy;
-              dw[d + t] += simd ? SimdDot.dot(buf, yo, buf, xo, ldy) : dot(buf, yo, buf, xo, ldy);
+              dw[d + t] += dot(buf, yo, buf, xo, ldy);
             }
           }
         }
@@ -174,27 +174,16 @@ final class ShiftedFilterGrad {
     if (blocked) {
       for (int i = 0; i < dw.length; i++) {
         float r = 0f;
-        for (int l = 0; l < SimdDot.LANES; l++) r += lanes[i * SimdDot.LANES + l];
+        for (int l = 0; l < LANES; l++) r += lanes[i * LANES + l];
         dw[i] = r;
       }
     }
     return dw;
   }
 
-  /** The scalar fallback of {@link SimdDot#dot}, with its summation order. */
   static float dot(float[] a, int ao, float[] b, int bo, int len) {
-    int lanes = SimdDot.LANES, step = 4 * lanes;
-    float[] acc = new float[step];
-    int i = 0;
-    for (; i + step <= len; i += step) {
-      for (int l = 0; l < step; l++) acc[l] = Math.fma(a[ao + i + l], b[bo + i + l], acc[l]);
-    }
-    for (; i + lanes <= len; i += lanes) {
-      for (int l = 0; l < lanes; l++) acc[l] = Math.fma(a[ao + i + l], b[bo + i + l], acc[l]);
-    }
     float r = 0f;
-    for (int l = 0; l < lanes; l++) r += (acc[l] + acc[l + lanes]) + (acc[l + 2 * lanes] + acc[l + 3 * lanes]);
-    for (; i < len; i++) r = Math.fma(a[ao + i], b[bo + i], r);
+    for (int i = 0; i < len; i++) r = Math.fma(a[ao + i], b[bo + i], r);
     return r;
   }
 

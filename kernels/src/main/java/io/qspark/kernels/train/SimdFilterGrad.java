@@ -6,13 +6,14 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The SIMD kernel of {@link ShiftedFilterGrad}: dW[co][ci][t] = sum_j dY[co][j] X[ci][j + o_t]
  * with four output channels and two taps in registers (eight accumulators, six loads per eight
- * FMAs), over chunks of j that keep a chunk's rows of dY and X in cache while every channel pair
+ * FMAs), or for the output channels left over (depthwise: all) one channel and eight taps (nine
+ * loads per eight FMAs, against two per FMA for a plain dot product), over chunks of j that keep a chunk's rows of dY and X in cache while every channel pair
  * and tap passes over them. Per-lane partial sums live in a float array between chunks and image
  * blocks, so the summation order is fixed by the layer's shape alone.
  */
 final class SimdFilterGrad {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-  private static final int L = SimdDot.LANES;
+  private static final int L = ShiftedFilterGrad.LANES;
   /** Floats of j per chunk: 4 rows of dY and a row of X in L1, all rows of the group in L2. */
   static final int CHUNK = 1024;
 
@@ -38,7 +39,9 @@ final class SimdFilterGrad {
       for (; co < mg; co++) {
         for (int ci = 0; ci < cg; ci++) {
           int p = p0 + (co * cg + ci) * taps * L, xr = x0 + ci * ldx, yr = y0 + co * ldy;
-          for (int t = 0; t < taps; t++) k1x1(buf, yr, xr + off[t], j0, j1, lanes, p + t * L);
+          int t = 0;
+          for (; t + 8 <= taps; t += 8) k1x8(buf, yr, xr, off, t, j0, j1, lanes, p + t * L);
+          for (; t < taps; t++) k1x1(buf, yr, xr + off[t], j0, j1, lanes, p + t * L);
         }
       }
     }
@@ -88,6 +91,34 @@ final class SimdFilterGrad {
     a1.intoArray(acc, p + sc);
     a2.intoArray(acc, p + 2 * sc);
     a3.intoArray(acc, p + 3 * sc);
+  }
+
+  private static void k1x8(float[] b, int y, int x, int[] off, int t, int j0, int j1, float[] acc, int p) {
+    int x0 = x + off[t], x1 = x + off[t + 1], x2 = x + off[t + 2], x3 = x + off[t + 3];
+    int x4 = x + off[t + 4], x5 = x + off[t + 5], x6 = x + off[t + 6], x7 = x + off[t + 7];
+    FloatVector a0 = FloatVector.fromArray(S, acc, p), a1 = FloatVector.fromArray(S, acc, p + L);
+    FloatVector a2 = FloatVector.fromArray(S, acc, p + 2 * L), a3 = FloatVector.fromArray(S, acc, p + 3 * L);
+    FloatVector a4 = FloatVector.fromArray(S, acc, p + 4 * L), a5 = FloatVector.fromArray(S, acc, p + 5 * L);
+    FloatVector a6 = FloatVector.fromArray(S, acc, p + 6 * L), a7 = FloatVector.fromArray(S, acc, p + 7 * L);
+    for (int j = j0; j < j1; j += L) {
+      FloatVector d = FloatVector.fromArray(S, b, y + j);
+      a0 = d.fma(FloatVector.fromArray(S, b, x0 + j), a0);
+      a1 = d.fma(FloatVector.fromArray(S, b, x1 + j), a1);
+      a2 = d.fma(FloatVector.fromArray(S, b, x2 + j), a2);
+      a3 = d.fma(FloatVector.fromArray(S, b, x3 + j), a3);
+      a4 = d.fma(FloatVector.fromArray(S, b, x4 + j), a4);
+      a5 = d.fma(FloatVector.fromArray(S, b, x5 + j), a5);
+      a6 = d.fma(FloatVector.fromArray(S, b, x6 + j), a6);
+      a7 = d.fma(FloatVector.fromArray(S, b, x7 + j), a7);
+    }
+    a0.intoArray(acc, p);
+    a1.intoArray(acc, p + L);
+    a2.intoArray(acc, p + 2 * L);
+    a3.intoArray(acc, p + 3 * L);
+    a4.intoArray(acc, p + 4 * L);
+    a5.intoArray(acc, p + 5 * L);
+    a6.intoArray(acc, p + 6 * L);
+    a7.intoArray(acc, p + 7 * L);
   }
 
   private static void k1x1(float[] b, int y, int xu, int j0, int j1, float[] acc, int p) {
