@@ -95,11 +95,11 @@ public final class ConvGrad implements OpGrad {
     FloatBuffer dyB = s.buffer(4, Math.max(1, (long) mg * colImgs * p));
     float[] col = s.array((int) colLen);
     float[] x0 = x.data();
+    biasGradient(dy, n, m, p, db);
     float[] dwShifted = null;
     if (noColumns) {
       dwShifted = new ShiftedFilterGrad(n, c, h, wd, m, g, geo.kh, geo.kw, geo.dh, geo.dw, pads, oh, ow)
           .weightGradient(x0, dy);
-      biasGradient(dy, n, m, p, db);
     }
     for (int i0 = 0; i0 < n && !noColumns; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ld = nb * p;
@@ -110,9 +110,6 @@ public final class ConvGrad implements OpGrad {
           for (int mi = 0; mi < mg; mi++) {
             int yo = ((i0 + b) * m + gi * mg + mi) * p;
             dyB.put(mi * ld + b * p, dy, yo, p);
-            float acc = 0f;
-            for (int i = yo; i < yo + p; i++) acc += dy[i];
-            db[gi * mg + mi] += acc;
           }
         }
         colB.put(0, col, 0, k * ld);
@@ -139,13 +136,27 @@ public final class ConvGrad implements OpGrad {
     return r;
   }
 
-  /** dB as the column loop sums it: per image and channel, then across images in order. */
+  /**
+   * dB: per image and channel a sum in eight independent partial sums (a single running sum
+   * waits on the adder's latency at every element), then across images in order.
+   */
   private static void biasGradient(float[] dy, int n, int m, int p, float[] db) {
     for (int i = 0; i < n; i++) {
       for (int mi = 0; mi < m; mi++) {
-        int yo = (i * m + mi) * p;
-        float acc = 0f;
-        for (int j = yo; j < yo + p; j++) acc += dy[j];
+        int yo = (i * m + mi) * p, end = yo + p, j = yo;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        for (; j + 8 <= end; j += 8) {
+          s0 += dy[j];
+          s1 += dy[j + 1];
+          s2 += dy[j + 2];
+          s3 += dy[j + 3];
+          s4 += dy[j + 4];
+          s5 += dy[j + 5];
+          s6 += dy[j + 6];
+          s7 += dy[j + 7];
+        }
+        float acc = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; j < end; j++) acc += dy[j];
         db[mi] += acc;
       }
     }
