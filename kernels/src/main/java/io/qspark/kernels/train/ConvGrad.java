@@ -14,6 +14,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * side by side (one large GEMM rather than one per image, as {@link LayerFit}):
  * backward-filter dW += dY col^T and backward-data dcol = W^T dY are GEMMs (cblas_sgemm on
  * preallocated off-heap buffers), and col2im, the adjoint of im2col, scatters dcol back to dX.
+ * Stride-1 convs skip the columns: dW comes from {@link ShiftedFilterGrad}, dX from a transposed
+ * conv.
  */
 public final class ConvGrad implements OpGrad {
   /** Floats of one im2col block (4 MB): several small images share a GEMM, large ones go alone. */

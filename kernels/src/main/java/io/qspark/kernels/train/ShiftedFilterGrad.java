@@ -13,10 +13,10 @@ import org.bytedeco.javacpp.FloatPointer;
  * dW[co][ci][ki][kj] = sum_j dY[co][j] X[ci][j + o]: the same rows read at another offset, and
  * every read meant for a pad that wraps into the next row or image meets a zero there.
  * Consecutive rows (and images) share their pads (Wp = w + max(left, right), likewise the rows
- * per image), which keeps the zeros the GEMMs run over few. Dense and grouped convs run one
- * cblas_sgemm per group and tap; convs with one input or output channel per group, such as
- * depthwise, a SIMD dot product per channel pair and tap instead, since a GEMM with M or N = 1 is
- * mostly call and packing overhead. The im2col GEMM in {@link ConvGrad} stays the reference and
+ * per image), which keeps the zeros the kernels run over few. kxk convs with few channel pairs
+ * per group (depthwise, small dense ones) run {@link SimdFilterGrad}'s register-blocked kernel on
+ * a heap copy of the layout; pointwise and wide convs one cblas_sgemm per group and tap on the
+ * off-heap copy (see {@link #path}). The im2col GEMM in {@link ConvGrad} stays the reference and
  * the path of strided convs.
  */
 final class ShiftedFilterGrad {
