@@ -14,6 +14,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * side by side (one large GEMM rather than one per image, as {@link LayerFit}):
  * backward-filter dW += dY col^T and backward-data dcol = W^T dY are GEMMs (cblas_sgemm on
  * preallocated off-heap buffers), and col2im, the adjoint of im2col, scatters dcol back to dX.
+ * Stride-1 convs skip the columns: dW comes from {@link ShiftedFilterGrad}, dX from a transposed
+ * conv.
  */
 public final class ConvGrad implements OpGrad {
   /** Floats of one im2col block (4 MB): several small images share a GEMM, large ones go alone. */
@@ -23,6 +25,7 @@ public final class ConvGrad implements OpGrad {
   private final int group;
   private final Activation activation;
   private final boolean inputGradient;
+  private final boolean shifted;
 
   public ConvGrad(Attributes attrs) {
     this(attrs, true);
@@ -30,6 +33,15 @@ public final class ConvGrad implements OpGrad {
 
   /** @param inputGradient false where the input is data no gradient is wanted for (a network's first conv) */
   public ConvGrad(Attributes attrs, boolean inputGradient) {
+    this(attrs, inputGradient, true);
+  }
+
+  /**
+   * @param shifted false to take the weight gradient of stride-1 convs through im2col too, the
+   *     reference {@link ShiftedFilterGrad} is tested against
+   */
+  ConvGrad(Attributes attrs, boolean inputGradient, boolean shifted) {
+    this.shifted = shifted;
     this.inputGradient = inputGradient;
     this.attrs = attrs;
     this.group = (int) attrs.getInt("group", 1);
@@ -64,25 +76,34 @@ public final class ConvGrad implements OpGrad {
     ActivationGrad.fromOutput(activation, out.data(), dy, 0, dy.length);
     float[] dx = inputGradient ? new float[x.size()] : null;
     float[] db = new float[m];
+    // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
+    int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
+    boolean byConv = geo.sh == 1 && geo.sw == 1 && Math.max(pads[0], pads[2]) <= eh && Math.max(pads[1], pads[3]) <= ew;
+    boolean dcol = inputGradient && !byConv;
+    // stride 1 and no column gradient wanted: dW straight from the padded planes, no im2col
+    boolean noColumns = shifted && geo.sh == 1 && geo.sw == 1 && !dcol;
+    int colImgs = noColumns ? 0 : imgs;
     Scratch s = Scratch.get();
     FloatPointer wp = s.load(0, w.data(), 0, w.size());
     FloatPointer dwp = s.pointer(1, w.size());
     FloatBuffer dwb = s.buffer(1, w.size());
     for (int i = 0; i < w.size(); i++) dwb.put(i, 0f);
-    long colLen = (long) k * imgs * p;
+    long colLen = Math.max(1, (long) k * colImgs * p);
     FloatPointer colP = s.pointer(2, colLen);
     FloatBuffer colB = s.buffer(2, colLen);
     FloatPointer dcolP = s.pointer(3, colLen);
     FloatBuffer dcolB = s.buffer(3, colLen);
-    FloatPointer dyP = s.pointer(4, (long) mg * imgs * p);
-    FloatBuffer dyB = s.buffer(4, (long) mg * imgs * p);
+    FloatPointer dyP = s.pointer(4, Math.max(1, (long) mg * colImgs * p));
+    FloatBuffer dyB = s.buffer(4, Math.max(1, (long) mg * colImgs * p));
     float[] col = s.array((int) colLen);
     float[] x0 = x.data();
-    // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
-    int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
-    boolean byConv = geo.sh == 1 && geo.sw == 1 && Math.max(pads[0], pads[2]) <= eh && Math.max(pads[1], pads[3]) <= ew;
-    boolean dcol = inputGradient && !byConv;
-    for (int i0 = 0; i0 < n; i0 += imgs) {
+    biasGradient(dy, n, m, p, db);
+    float[] dwShifted = null;
+    if (noColumns) {
+      dwShifted = new ShiftedFilterGrad(n, c, h, wd, m, g, geo.kh, geo.kw, geo.dh, geo.dw, pads, oh, ow)
+          .weightGradient(x0, dy);
+    }
+    for (int i0 = 0; i0 < n && !noColumns; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ld = nb * p;
       for (int gi = 0; gi < g; gi++) {
         // the block's images side by side: col is k x (nb p), dY is mg x (nb p)
@@ -91,9 +112,6 @@ public final class ConvGrad implements OpGrad {
           for (int mi = 0; mi < mg; mi++) {
             int yo = ((i0 + b) * m + gi * mg + mi) * p;
             dyB.put(mi * ld + b * p, dy, yo, p);
-            float acc = 0f;
-            for (int i = yo; i < yo + p; i++) acc += dy[i];
-            db[gi * mg + mi] += acc;
           }
         }
         colB.put(0, col, 0, k * ld);
@@ -108,13 +126,42 @@ public final class ConvGrad implements OpGrad {
       }
     }
     if (inputGradient && byConv) dx = transposedConv(dy, n, m, oh, ow, w, geo, pads);
-    float[] dw = new float[w.size()];
-    dwb.get(0, dw, 0, dw.length);
+    float[] dw = dwShifted;
+    if (dw == null) {
+      dw = new float[w.size()];
+      dwb.get(0, dw, 0, dw.length);
+    }
     Tensor[] r = new Tensor[in.length];
     if (inputGradient) r[0] = Tensor.of(dx, x.shape());
     r[1] = Tensor.of(dw, w.shape());
     if (in.length > 2 && in[2] != null) r[2] = Tensor.of(db, m);
     return r;
+  }
+
+  /**
+   * dB: per image and channel a sum in eight independent partial sums (a single running sum
+   * waits on the adder's latency at every element), then across images in order.
+   */
+  private static void biasGradient(float[] dy, int n, int m, int p, float[] db) {
+    for (int i = 0; i < n; i++) {
+      for (int mi = 0; mi < m; mi++) {
+        int yo = (i * m + mi) * p, end = yo + p, j = yo;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        for (; j + 8 <= end; j += 8) {
+          s0 += dy[j];
+          s1 += dy[j + 1];
+          s2 += dy[j + 2];
+          s3 += dy[j + 3];
+          s4 += dy[j + 4];
+          s5 += dy[j + 5];
+          s6 += dy[j + 6];
+          s7 += dy[j + 7];
+        }
+        float acc = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        for (; j < end; j++) acc += dy[j];
+        db[mi] += acc;
+      }
+    }
   }
 
   /**

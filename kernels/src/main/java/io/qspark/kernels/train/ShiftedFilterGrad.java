@@ -1,0 +1,233 @@
+package io.qspark.kernels.train;
+
+import io.qspark.kernels.ops.Conv;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * Weight gradient (backward-filter) of a stride-1 conv without an im2col matrix. A block of
+ * images is laid out channel by channel, each image's input as its zero-padded plane with row
+ * pitch Wp, and its output gradient with the same pitch and zeros in columns ow..Wp-1 and in the
+ * rows after oh; then for tap (ki, kj) with offset o = ki dh Wp + kj dw,
+ * dW[co][ci][ki][kj] = sum_j dY[co][j] X[ci][j + o]: the same rows read at another offset, and
+ * every read meant for a pad that wraps into the next row or image meets a zero there.
+ * Consecutive rows (and images) share their pads (Wp = w + max(left, right), likewise the rows
+ * per image), which keeps the zeros the kernels run over few. kxk convs with few channel pairs
+ * per group (depthwise, small dense ones) run {@link SimdFilterGrad}'s register-blocked kernel on
+ * a heap copy of the layout; pointwise and wide convs one cblas_sgemm per group and tap on the
+ * off-heap copy (see {@link #path}). The im2col GEMM in {@link ConvGrad} stays the reference and
+ * the path of strided convs.
+ */
+final class ShiftedFilterGrad {
+  private static final float[] ZEROS = new float[4096];
+  /** Floats per vector of the SIMD kernel (256-bit), the granule its rows are padded to. */
+  static final int LANES = 8;
+  /** Channel pairs per group up to which the SIMD kernel beats the GEMMs (64 x 64: a tie). */
+  static final int SIMD_PAIRS = 64 * 64;
+
+  private final int n, c, h, wd, m, g, cg, mg, taps, oh, ow;
+  private final int top, left, rows, wp, image, tail;
+  private final int[] offsets;
+
+  /** pads {top, left, bottom, right}; the conv must have stride 1 (oh = h + top + bottom - dh (kh - 1), likewise ow). */
+  ShiftedFilterGrad(int n, int c, int h, int wd, int m, int g, int kh, int kw, int dh, int dw, int[] pads, int oh, int ow) {
+    this.n = n;
+    this.c = c;
+    this.h = h;
+    this.wd = wd;
+    this.m = m;
+    this.g = g;
+    this.cg = c / g;
+    this.mg = m / g;
+    this.taps = kh * kw;
+    this.oh = oh;
+    this.ow = ow;
+    this.top = pads[0];
+    this.left = pads[1];
+    // a read past a row's right pad lands in the next row's left pad, one past the bottom pad in
+    // the next image's top pad: shared pads must be as wide as the wider of the two
+    this.wp = Math.max(wd + Math.max(pads[1], pads[3]), ow);
+    this.rows = Math.max(h + Math.max(pads[0], pads[2]), oh);
+    this.image = rows * wp;
+    this.offsets = new int[taps];
+    for (int ki = 0; ki < kh; ki++) {
+      for (int kj = 0; kj < kw; kj++) offsets[ki * kw + kj] = ki * dh * wp + kj * dw;
+    }
+    this.tail = offsets[taps - 1];
+  }
+
+  /** dW in the weight's layout [m][cg][kh][kw], from x [n][c][h][wd] and dy [n][m][oh][ow]. */
+  float[] weightGradient(float[] x, float[] dy) {
+    return weightGradient(x, dy, path());
+  }
+
+  enum Path { TAP_GEMMS, DOTS, SIMD }
+
+  /**
+   * As measured by ConvGradBench: kxk convs with few channel pairs (depthwise, the small dense
+   * ones) by the SIMD kernel, 1.3-7x faster than the GEMMs; pointwise convs, and convs with many
+   * channel pairs, by GEMMs (compute-bound, where OpenBLAS's kernels beat ours). Without the
+   * Vector API, a single input or output channel per group (a GEMV) by scalar dots.
+   */
+  Path path() {
+    if (Conv.SIMD && taps > 1 && mg * cg <= SIMD_PAIRS) return Path.SIMD;
+    return Math.min(mg, cg) == 1 ? Path.DOTS : Path.TAP_GEMMS;
+  }
+
+  float[] weightGradient(float[] x, float[] dy, Path path) {
+    return path == Path.TAP_GEMMS ? byTapGemms(x, dy) : onHeap(x, dy, path == Path.SIMD);
+  }
+
+  /**
+   * Images per GEMM block: a fixed function of the layer's shape (never of threads or
+   * partitions), so the summation order, and every bit of the result, is the same in any run.
+   */
+  int imagesPerBlock() {
+    return Math.max(1, Math.min(n, ConvGrad.BLOCK / (c * image)));
+  }
+
+  private float[] byTapGemms(float[] x, float[] dy) {
+    int imgs = imagesPerBlock();
+    Scratch s = Scratch.get();
+    int outLen = g * taps * mg * cg;
+    FloatPointer outP = s.pointer(1, outLen);
+    zero(s.buffer(1, outLen), 0, outLen);
+    for (int i0 = 0; i0 < n; i0 += imgs) {
+      int nb = Math.min(imgs, n - i0), ldy = nb * image, ldx = ldy + tail;
+      FloatPointer xP = s.pointer(2, (long) c * ldx);
+      FloatBuffer xB = s.buffer(2, (long) c * ldx);
+      FloatPointer yP = s.pointer(4, (long) m * ldy);
+      FloatBuffer yB = s.buffer(4, (long) m * ldy);
+      for (int ci = 0; ci < c; ci++) {
+        for (int b = 0; b < nb; b++) {
+          place(xB, ci * ldx + b * image, x, ((i0 + b) * c + ci) * h * wd, h, wd, top, left);
+        }
+        // every position a shifted read can reach must hold a finite value: 0 * NaN is NaN
+        zero(xB, ci * ldx + ldy, tail);
+      }
+      for (int co = 0; co < m; co++) {
+        for (int b = 0; b < nb; b++) {
+          place(yB, co * ldy + b * image, dy, ((i0 + b) * m + co) * oh * ow, oh, ow, 0, 0);
+        }
+      }
+      for (int gi = 0; gi < g; gi++) {
+        for (int t = 0; t < taps; t++) {
+          Scratch.sgemm(false, true, mg, cg, ldy, yP, (long) gi * mg * ldy, ldy,
+              xP, (long) gi * cg * ldx + offsets[t], ldx, 1f, outP, (long) (gi * taps + t) * mg * cg, cg);
+        }
+      }
+    }
+    float[] byTap = new float[outLen];
+    s.buffer(1, outLen).get(0, byTap, 0, outLen);
+    float[] dw = new float[outLen];
+    for (int gi = 0; gi < g; gi++) {
+      for (int t = 0; t < taps; t++) {
+        for (int co = 0; co < mg; co++) {
+          int src = ((gi * taps + t) * mg + co) * cg, dst = (gi * mg + co) * cg * taps + t;
+          for (int ci = 0; ci < cg; ci++) dw[dst + ci * taps] = byTap[src + ci];
+        }
+      }
+    }
+    return dw;
+  }
+
+  /**
+   * The layout on a heap array: the SIMD kernel register-blocked over output channels and taps
+   * ({@link SimdFilterGrad}), or (its scalar fallback) a dot product per channel pair and tap.
+   */
+  private float[] onHeap(float[] x, float[] dy, boolean blocked) {
+    int imgs = imagesPerBlock();
+    float[] dw = new float[m * cg * taps];
+    float[] lanes = blocked ? new float[m * cg * taps * LANES] : null;
+    for (int i0 = 0; i0 < n; i0 += imgs) {
+      // whole vectors: the rows end in zeros of dY up to a multiple of the lanes
+      int nb = Math.min(imgs, n - i0), ldy = (nb * image + LANES - 1) / LANES * LANES, ldx = ldy + tail;
+      float[] buf = Scratch.get().array(mg * ldy + cg * ldx);
+      int xa = mg * ldy;
+      for (int gi = 0; gi < g; gi++) {
+        for (int ci = 0; ci < cg; ci++) {
+          for (int b = 0; b < nb; b++) {
+            place(buf, xa + ci * ldx + b * image, x, ((i0 + b) * c + gi * cg + ci) * h * wd, h, wd, top, left);
+          }
+          Arrays.fill(buf, xa + ci * ldx + nb * image, xa + (ci + 1) * ldx, 0f);
+        }
+        for (int co = 0; co < mg; co++) {
+          for (int b = 0; b < nb; b++) place(buf, co * ldy + b * image, dy, ((i0 + b) * m + gi * mg + co) * oh * ow, oh, ow, 0, 0);
+          Arrays.fill(buf, co * ldy + nb * image, (co + 1) * ldy, 0f);
+        }
+        if (blocked) {
+          SimdFilterGrad.accumulate(buf, 0, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * LANES);
+          continue;
+        }
+        for (int co = 0; co < mg; co++) {
+          for (int ci = 0; ci < cg; ci++) {
+            int d = ((gi * mg + co) * cg + ci) * taps;
+            for (int t = 0; t < taps; t++) {
+              int xo = xa + ci * ldx + offsets[t], yo = co * ldy;
+              dw[d + t] += dot(buf, yo, buf, xo, ldy);
+            }
+          }
+        }
+      }
+    }
+    if (blocked) {
+      for (int i = 0; i < dw.length; i++) {
+        float r = 0f;
+        for (int l = 0; l < LANES; l++) r += lanes[i * LANES + l];
+        dw[i] = r;
+      }
+    }
+    return dw;
+  }
+
+  static float dot(float[] a, int ao, float[] b, int bo, int len) {
+    float r = 0f;
+    for (int i = 0; i < len; i++) r = Math.fma(a[ao + i], b[bo + i], r);
+    return r;
+  }
+
+  /** Writes a rows x cols block at (top, left) of one image's Wp-wide region starting at base, zeros around it. */
+  private void place(FloatBuffer dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
+    if (cols == wp) { // no pads within the rows (pointwise convs): one copy
+      zero(dst, base, top * wp);
+      dst.put(base + top * wp, src, srcOff, rows * cols);
+      zero(dst, base + (top + rows) * wp, image - (top + rows) * wp);
+      return;
+    }
+    int pos = 0;
+    for (int y = 0; y < rows; y++) {
+      int start = (y + top) * wp + left;
+      zero(dst, base + pos, start - pos);
+      dst.put(base + start, src, srcOff + y * cols, cols);
+      pos = start + cols;
+    }
+    zero(dst, base + pos, image - pos);
+  }
+
+  private void place(float[] dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
+    if (cols == wp) {
+      Arrays.fill(dst, base, base + top * wp, 0f);
+      System.arraycopy(src, srcOff, dst, base + top * wp, rows * cols);
+      Arrays.fill(dst, base + (top + rows) * wp, base + image, 0f);
+      return;
+    }
+    int pos = 0;
+    for (int y = 0; y < rows; y++) {
+      int start = (y + top) * wp + left;
+      Arrays.fill(dst, base + pos, base + start, 0f);
+      System.arraycopy(src, srcOff + y * cols, dst, base + start, cols);
+      pos = start + cols;
+    }
+    Arrays.fill(dst, base + pos, base + image, 0f);
+  }
+
+  private static void zero(FloatBuffer dst, int off, int len) {
+    while (len > 0) {
+      int k = Math.min(len, ZEROS.length);
+      dst.put(off, ZEROS, 0, k);
+      off += k;
+      len -= k;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package io.qspark.kernels.train;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The SIMD kernel of {@link ShiftedFilterGrad}: dW[co][ci][t] = sum_j dY[co][j] X[ci][j + o_t]
+ * with four output channels and two taps in registers (eight accumulators, six loads per eight
+ * FMAs), or for the output channels left over (depthwise: all) one channel and eight taps (nine
+ * loads per eight FMAs, against two per FMA for a plain dot product), over chunks of j that keep a chunk's rows of dY and X in cache while every channel pair
+ * and tap passes over them. Per-lane partial sums live in a float array between chunks and image
+ * blocks, so the summation order is fixed by the layer's shape alone.
+ */
+final class SimdFilterGrad {
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+  private static final int L = ShiftedFilterGrad.LANES;
+  /** Floats of j per chunk: 4 rows of dY and a row of X in L1, all rows of the group in L2. */
+  static final int CHUNK = 1024;
+
+  private SimdFilterGrad() {}
+
+  /**
+   * dY rows co at y0 + co ldy, X rows ci at x0 + ci ldx, len = ldy a multiple of the lanes and
+   * X readable to ldy + the last offset; lanes[p0 + ((co cg + ci) taps + t) L + lane] accumulates.
+   */
+  static void accumulate(float[] buf, int y0, int ldy, int x0, int ldx, int mg, int cg, int[] off, float[] lanes, int p0) {
+    int taps = off.length, sc = cg * taps * L;
+    for (int j0 = 0; j0 < ldy; j0 += CHUNK) {
+      int j1 = Math.min(ldy, j0 + CHUNK);
+      int co = 0;
+      for (; co + 4 <= mg; co += 4) {
+        for (int ci = 0; ci < cg; ci++) {
+          int p = p0 + (co * cg + ci) * taps * L, xr = x0 + ci * ldx, yr = y0 + co * ldy;
+          int t = 0;
+          for (; t + 2 <= taps; t += 2) k4x2(buf, yr, ldy, xr + off[t], xr + off[t + 1], j0, j1, lanes, p + t * L, sc);
+          if (t < taps) k4x1(buf, yr, ldy, xr + off[t], j0, j1, lanes, p + t * L, sc);
+        }
+      }
+      for (; co < mg; co++) {
+        for (int ci = 0; ci < cg; ci++) {
+          int p = p0 + (co * cg + ci) * taps * L, xr = x0 + ci * ldx, yr = y0 + co * ldy;
+          int t = 0;
+          for (; t + 8 <= taps; t += 8) k1x8(buf, yr, xr, off, t, j0, j1, lanes, p + t * L);
+          for (; t < taps; t++) k1x1(buf, yr, xr + off[t], j0, j1, lanes, p + t * L);
+        }
+      }
+    }
+  }
+
+  private static void k4x2(float[] b, int y, int ldy, int xu, int xv, int j0, int j1, float[] acc, int p, int sc) {
+    FloatVector a0u = FloatVector.fromArray(S, acc, p), a0v = FloatVector.fromArray(S, acc, p + L);
+    FloatVector a1u = FloatVector.fromArray(S, acc, p + sc), a1v = FloatVector.fromArray(S, acc, p + sc + L);
+    FloatVector a2u = FloatVector.fromArray(S, acc, p + 2 * sc), a2v = FloatVector.fromArray(S, acc, p + 2 * sc + L);
+    FloatVector a3u = FloatVector.fromArray(S, acc, p + 3 * sc), a3v = FloatVector.fromArray(S, acc, p + 3 * sc + L);
+    for (int j = j0; j < j1; j += L) {
+      FloatVector u = FloatVector.fromArray(S, b, xu + j), v = FloatVector.fromArray(S, b, xv + j);
+      FloatVector d = FloatVector.fromArray(S, b, y + j);
+      a0u = d.fma(u, a0u);
+      a0v = d.fma(v, a0v);
+      d = FloatVector.fromArray(S, b, y + ldy + j);
+      a1u = d.fma(u, a1u);
+      a1v = d.fma(v, a1v);
+      d = FloatVector.fromArray(S, b, y + 2 * ldy + j);
+      a2u = d.fma(u, a2u);
+      a2v = d.fma(v, a2v);
+      d = FloatVector.fromArray(S, b, y + 3 * ldy + j);
+      a3u = d.fma(u, a3u);
+      a3v = d.fma(v, a3v);
+    }
+    a0u.intoArray(acc, p);
+    a0v.intoArray(acc, p + L);
+    a1u.intoArray(acc, p + sc);
+    a1v.intoArray(acc, p + sc + L);
+    a2u.intoArray(acc, p + 2 * sc);
+    a2v.intoArray(acc, p + 2 * sc + L);
+    a3u.intoArray(acc, p + 3 * sc);
+    a3v.intoArray(acc, p + 3 * sc + L);
+  }
+
+  private static void k4x1(float[] b, int y, int ldy, int xu, int j0, int j1, float[] acc, int p, int sc) {
+    FloatVector a0 = FloatVector.fromArray(S, acc, p), a1 = FloatVector.fromArray(S, acc, p + sc);
+    FloatVector a2 = FloatVector.fromArray(S, acc, p + 2 * sc), a3 = FloatVector.fromArray(S, acc, p + 3 * sc);
+    for (int j = j0; j < j1; j += L) {
+      FloatVector u = FloatVector.fromArray(S, b, xu + j);
+      a0 = FloatVector.fromArray(S, b, y + j).fma(u, a0);
+      a1 = FloatVector.fromArray(S, b, y + ldy + j).fma(u, a1);
+      a2 = FloatVector.fromArray(S, b, y + 2 * ldy + j).fma(u, a2);
+      a3 = FloatVector.fromArray(S, b, y + 3 * ldy + j).fma(u, a3);
+    }
+    a0.intoArray(acc, p);
+    a1.intoArray(acc, p + sc);
+    a2.intoArray(acc, p + 2 * sc);
+    a3.intoArray(acc, p + 3 * sc);
+  }
+
+  private static void k1x8(float[] b, int y, int x, int[] off, int t, int j0, int j1, float[] acc, int p) {
+    int x0 = x + off[t], x1 = x + off[t + 1], x2 = x + off[t + 2], x3 = x + off[t + 3];
+    int x4 = x + off[t + 4], x5 = x + off[t + 5], x6 = x + off[t + 6], x7 = x + off[t + 7];
+    FloatVector a0 = FloatVector.fromArray(S, acc, p), a1 = FloatVector.fromArray(S, acc, p + L);
+    FloatVector a2 = FloatVector.fromArray(S, acc, p + 2 * L), a3 = FloatVector.fromArray(S, acc, p + 3 * L);
+    FloatVector a4 = FloatVector.fromArray(S, acc, p + 4 * L), a5 = FloatVector.fromArray(S, acc, p + 5 * L);
+    FloatVector a6 = FloatVector.fromArray(S, acc, p + 6 * L), a7 = FloatVector.fromArray(S, acc, p + 7 * L);
+    for (int j = j0; j < j1; j += L) {
+      FloatVector d = FloatVector.fromArray(S, b, y + j);
+      a0 = d.fma(FloatVector.fromArray(S, b, x0 + j), a0);
+      a1 = d.fma(FloatVector.fromArray(S, b, x1 + j), a1);
+      a2 = d.fma(FloatVector.fromArray(S, b, x2 + j), a2);
+      a3 = d.fma(FloatVector.fromArray(S, b, x3 + j), a3);
+      a4 = d.fma(FloatVector.fromArray(S, b, x4 + j), a4);
+      a5 = d.fma(FloatVector.fromArray(S, b, x5 + j), a5);
+      a6 = d.fma(FloatVector.fromArray(S, b, x6 + j), a6);
+      a7 = d.fma(FloatVector.fromArray(S, b, x7 + j), a7);
+    }
+    a0.intoArray(acc, p);
+    a1.intoArray(acc, p + L);
+    a2.intoArray(acc, p + 2 * L);
+    a3.intoArray(acc, p + 3 * L);
+    a4.intoArray(acc, p + 4 * L);
+    a5.intoArray(acc, p + 5 * L);
+    a6.intoArray(acc, p + 6 * L);
+    a7.intoArray(acc, p + 7 * L);
+  }
+
+  private static void k1x1(float[] b, int y, int xu, int j0, int j1, float[] acc, int p) {
+    FloatVector a = FloatVector.fromArray(S, acc, p);
+    for (int j = j0; j < j1; j += L) a = FloatVector.fromArray(S, b, y + j).fma(FloatVector.fromArray(S, b, xu + j), a);
+    a.intoArray(acc, p);
+  }
+}
