@@ -24,8 +24,8 @@ public final class BatchNormalization implements Op {
   }
 
   /**
-   * Per-channel {mean, population variance} of x over every axis but 1, summed in double in
-   * index order (the same for any thread or partition).
+   * Per-channel {mean, population variance} of x over every axis but 1, by
+   * {@link #channelStatistics} (the same for any thread or partition).
    */
   public static double[][] batchStatistics(Tensor x) {
     int n = x.dim(0), c = x.dim(1);
@@ -41,25 +41,16 @@ public final class BatchNormalization implements Op {
   }
 
   /**
-   * {mean, biased variance} of channel ci of an NCHW array, two passes summed in double in index
-   * order, so the same for any thread or partition.
+   * {mean, biased variance} of channel ci of an NCHW array: two passes of {@link BatchNormLoops}'
+   * fixed-order sums (float lanes, double totals), so the same for any thread or partition. Both
+   * are rounded to float: QAT's op outputs them as floats and its backward rebuilds the forward's
+   * multiplier and offset from those outputs bit for bit; the variance is centred on that float mean.
    */
   public static double[] channelStatistics(float[] x, int ci, int n, int c, int inner) {
     double count = (double) n * inner;
-    double s = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * c + ci) * inner;
-      for (int i = base; i < base + inner; i++) s += x[i];
-    }
-    double m = s / count, s2 = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * c + ci) * inner;
-      for (int i = base; i < base + inner; i++) {
-        double d = x[i] - m;
-        s2 += d * d;
-      }
-    }
-    return new double[] {m, s2 / count};
+    float m = (float) (BatchNormLoops.sum(x, ci, n, c, inner) / count);
+    float v = (float) (BatchNormLoops.sumSquares(x, m, ci, n, c, inner) / count);
+    return new double[] {m, v};
   }
 
   public boolean training() {

@@ -10,8 +10,8 @@ import io.qspark.kernels.tensor.Tensor;
  * conv precedes), y = act((u - mean_B) / sqrt(var_B + eps) * scale + B) with the batch's own
  * mean and population variance of u. Outputs Y, mean_B and var_B: the statistics are computed
  * once per step and reused by the backward and by the trainer's running-statistics update.
- * Per channel the three passes (statistics, variance, output) run over one channel's values
- * while they are in cache. The arithmetic is that of Div, then {@link BatchNormalization}
+ * Per channel the passes (unfold, statistics, variance, output) run over one channel's values
+ * while they are in cache, on {@link BatchNormLoops}' vectors. The arithmetic is that of Div, then {@link BatchNormalization}
  * with {@link BatchNormalization#BATCH_STATISTICS}, then the activation, value for value.
  */
 public final class QatBatchNorm implements Op {
@@ -32,19 +32,6 @@ public final class QatBatchNorm implements Op {
 
   public Activation activation() {
     return activation;
-  }
-
-  /** u = z / divisor[c] for one channel's values (z itself without a divisor). */
-  public static void unfold(float[] z, float[] divisor, int c, int n, int channels, int inner, float[] u) {
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * channels + c) * inner;
-      if (divisor == null) {
-        System.arraycopy(z, base, u, base, inner);
-      } else {
-        float d = divisor[c];
-        for (int i = base; i < base + inner; i++) u[i] = z[i] / d;
-      }
-    }
   }
 
   /** BatchNorm's per-channel {multiplier, offset} from the batch statistics, as the inference op computes them. */
@@ -71,17 +58,12 @@ public final class QatBatchNorm implements Op {
     float[] y = new float[zd.length];
     float[] mean = new float[c], var = new float[c];
     for (int ci = 0; ci < c; ci++) {
-      unfold(zd, divisor, ci, n, c, inner, y);
+      BatchNormLoops.divide(zd, divisor, y, ci, n, c, inner);
       double[] st = BatchNormalization.channelStatistics(y, ci, n, c, inner);
       double m = st[0], v = st[1];
       mean[ci] = (float) m;
       var[ci] = (float) v;
-      float mul = mul(s[ci], v, epsilon), off = off(s[ci], b[ci], m, v, epsilon);
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) y[i] = y[i] * mul + off;
-        if (activation != null) activation.apply(y, base, base + inner);
-      }
+      BatchNormLoops.affine(y, mul(s[ci], v, epsilon), off(s[ci], b[ci], m, v, epsilon), activation, ci, n, c, inner);
     }
     return new Tensor[] {Tensor.of(y, z.shape()), Tensor.of(mean, c), Tensor.of(var, c)};
   }
