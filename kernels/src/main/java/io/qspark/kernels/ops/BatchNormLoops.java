@@ -6,13 +6,14 @@ import io.qspark.kernels.exec.VectorApi;
  * The per-channel passes of BatchNorm on batch statistics (QAT's forward and backward) over one
  * channel of an NCHW array: the n planes of `inner` values at (ni * c + ci) * inner.
  *
- * <p>Sums run in float over {@link #LANES} lanes (lane j takes the elements at offset j of each
- * group of {@link #LANES} consecutive values of a plane) and every {@link #CHUNK_STEPS} groups the
- * lanes are added, in lane order, into a double total; a plane's last inner % {@link #LANES}
- * values go straight into the total. So a sum is a fixed function of the data and its shape,
- * whatever the threads or partitions, each float partial sum covers at most {@link #CHUNK_STEPS}
- * values (accurate for planes of 224x224 and batches of 64+), and the lanes map onto 256-bit
- * vectors without the latency chain of one running double. With the Vector API
+ * <p>Sums run in float over {@link #LANES} lanes: each plane is cut into chunks of at most
+ * {@link #CHUNK_STEPS} groups of {@link #LANES} consecutive values, lane j of a chunk sums the
+ * values at offset j of its groups in float, and the chunk's lanes go into {@link #LANES} double
+ * lane totals; a plane's last inner % {@link #LANES} values go into a double tail total. The sum
+ * is the lane totals added in lane order, then the tail. So it is a fixed function of the data
+ * and its shape, whatever the threads or partitions, each float partial sum covers at most
+ * {@link #CHUNK_STEPS} values (accurate for planes of 224x224 and batches of 64+), and neither the
+ * float lanes nor the double totals form one long latency chain. With the Vector API
  * ({@link VectorApi#PRESENT}) {@link SimdBatchNormLoops} runs the passes; the scalar code here
  * emulates its lanes, so both give the same bits.
  */
@@ -64,10 +65,10 @@ public final class BatchNormLoops {
    */
   public static double[] gradientSums(float[] z, float[] d, float[] dy, float mul, float off, Activation act, float mean,
       float[] g, int ci, int n, int c, int inner) {
+    // z / 1 is z (IEEE): one loop for both, no branch in it
     float dv = d == null ? 1f : d[ci];
-    boolean div = d != null;
-    return SIMD ? SimdBatchNormLoops.gradientSums(z, div, dv, dy, mul, off, act, mean, g, ci, n, c, inner)
-        : Scalar.gradientSums(z, div, dv, dy, mul, off, act, mean, g, ci, n, c, inner);
+    return SIMD ? SimdBatchNormLoops.gradientSums(z, dv, dy, mul, off, act, mean, g, ci, n, c, inner)
+        : Scalar.gradientSums(z, dv, dy, mul, off, act, mean, g, ci, n, c, inner);
   }
 
   /** The backward's output pass over channel ci: g = g * a + (z * bz + k) in place, in float. */
@@ -88,58 +89,62 @@ public final class BatchNormLoops {
     }
   }
 
+  /** lanes[j] += acc[from + j]: a chunk's float lanes into the double lane totals. */
+  static void addLanes(double[] lanes, float[] acc, int from) {
+    for (int j = 0; j < LANES; j++) lanes[j] += acc[from + j];
+  }
+
+  /** The lane totals in lane order, then the tail. */
+  static double total(double[] lanes, double tail) {
+    double t = 0;
+    for (int j = 0; j < LANES; j++) t += lanes[j];
+    return t + tail;
+  }
+
   /** The lane-emulating scalar passes; also the reference the vector passes are tested against. */
   static final class Scalar {
     private Scalar() {}
 
-    private static double flush(double total, float[] acc) {
-      for (int j = 0; j < LANES; j++) {
-        total += acc[j];
-        acc[j] = 0f;
-      }
-      return total;
-    }
-
     static double sum(float[] x, int ci, int n, int c, int inner) {
       float[] acc = new float[LANES];
-      double total = 0;
-      int steps = 0;
+      double[] lanes = new double[LANES];
+      double tail = 0;
       for (int ni = 0; ni < n; ni++) {
         int i = (ni * c + ci) * inner, end = i + inner;
-        for (; i + LANES <= end; i += LANES) {
-          for (int j = 0; j < LANES; j++) acc[j] += x[i + j];
-          if (++steps == CHUNK_STEPS) {
-            total = flush(total, acc);
-            steps = 0;
-          }
+        while (i + LANES <= end) {
+          int stop = Math.min(i + CHUNK_STEPS * LANES, end - (end - i) % LANES);
+          java.util.Arrays.fill(acc, 0f);
+          for (; i < stop; i += LANES) for (int j = 0; j < LANES; j++) acc[j] += x[i + j];
+          addLanes(lanes, acc, 0);
         }
-        for (; i < end; i++) total += x[i];
+        for (; i < end; i++) tail += x[i];
       }
-      return flush(total, acc);
+      return total(lanes, tail);
     }
 
     static double sumSquares(float[] x, float center, int ci, int n, int c, int inner) {
       float[] acc = new float[LANES];
-      double total = 0;
-      int steps = 0;
+      double[] lanes = new double[LANES];
+      double tail = 0;
       for (int ni = 0; ni < n; ni++) {
         int i = (ni * c + ci) * inner, end = i + inner;
-        for (; i + LANES <= end; i += LANES) {
-          for (int j = 0; j < LANES; j++) {
-            float e = x[i + j] - center;
-            acc[j] += e * e;
+        while (i + LANES <= end) {
+          int stop = Math.min(i + CHUNK_STEPS * LANES, end - (end - i) % LANES);
+          java.util.Arrays.fill(acc, 0f);
+          for (; i < stop; i += LANES) {
+            for (int j = 0; j < LANES; j++) {
+              float e = x[i + j] - center;
+              acc[j] += e * e;
+            }
           }
-          if (++steps == CHUNK_STEPS) {
-            total = flush(total, acc);
-            steps = 0;
-          }
+          addLanes(lanes, acc, 0);
         }
         for (; i < end; i++) {
           float e = x[i] - center;
-          total += e * e;
+          tail += e * e;
         }
       }
-      return flush(total, acc);
+      return total(lanes, tail);
     }
 
     static void divide(float[] z, float d, float[] u, int ci, int n, int c, int inner) {
@@ -168,37 +173,38 @@ public final class BatchNormLoops {
       }
     }
 
-    static double[] gradientSums(float[] z, boolean div, float d, float[] dy, float mul, float off, Activation act,
+    static double[] gradientSums(float[] z, float d, float[] dy, float mul, float off, Activation act,
         float mean, float[] g, int ci, int n, int c, int inner) {
       checkMask(act);
-      float[] a0 = new float[LANES], a1 = new float[LANES];
+      float[] acc = new float[2 * LANES];
+      double[] l0 = new double[LANES], l1 = new double[LANES];
       double t0 = 0, t1 = 0;
-      int steps = 0;
       for (int ni = 0; ni < n; ni++) {
         int i = (ni * c + ci) * inner, end = i + inner;
-        for (; i + LANES <= end; i += LANES) {
-          for (int j = 0; j < LANES; j++) {
-            float u = div ? z[i + j] / d : z[i + j];
-            float gi = mask(act, u * mul + off, dy[i + j]);
-            g[i + j] = gi;
-            a0[j] += gi;
-            a1[j] += gi * (u - mean);
+        while (i + LANES <= end) {
+          int stop = Math.min(i + CHUNK_STEPS * LANES, end - (end - i) % LANES);
+          java.util.Arrays.fill(acc, 0f);
+          for (; i < stop; i += LANES) {
+            for (int j = 0; j < LANES; j++) {
+              float u = z[i + j] / d;
+              float gi = mask(act, u * mul + off, dy[i + j]);
+              g[i + j] = gi;
+              acc[j] += gi;
+              acc[LANES + j] += gi * (u - mean);
+            }
           }
-          if (++steps == CHUNK_STEPS) {
-            t0 = flush(t0, a0);
-            t1 = flush(t1, a1);
-            steps = 0;
-          }
+          addLanes(l0, acc, 0);
+          addLanes(l1, acc, LANES);
         }
         for (; i < end; i++) {
-          float u = div ? z[i] / d : z[i];
+          float u = z[i] / d;
           float gi = mask(act, u * mul + off, dy[i]);
           g[i] = gi;
           t0 += gi;
           t1 += gi * (u - mean);
         }
       }
-      return new double[] {flush(t0, a0), flush(t1, a1)};
+      return new double[] {total(l0, t0), total(l1, t1)};
     }
 
     static void gradientOutput(float[] g, float[] z, float a, float bz, float k, int ci, int n, int c, int inner) {

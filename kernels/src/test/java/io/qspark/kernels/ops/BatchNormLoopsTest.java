@@ -69,8 +69,8 @@ class BatchNormLoopsTest {
           sameBits(y0, y1, a + " affine");
           for (boolean div : new boolean[] {false, true}) {
             float[] g0 = new float[z.length], g1 = new float[z.length];
-            double[] s0 = BatchNormLoops.Scalar.gradientSums(z, div, d[ci], dy, 1.7f, -0.4f, act, 0.25f, g0, ci, n, c, inner);
-            double[] s1 = SimdBatchNormLoops.gradientSums(z, div, d[ci], dy, 1.7f, -0.4f, act, 0.25f, g1, ci, n, c, inner);
+            double[] s0 = BatchNormLoops.Scalar.gradientSums(z, div ? d[ci] : 1f, dy, 1.7f, -0.4f, act, 0.25f, g0, ci, n, c, inner);
+            double[] s1 = SimdBatchNormLoops.gradientSums(z, div ? d[ci] : 1f, dy, 1.7f, -0.4f, act, 0.25f, g1, ci, n, c, inner);
             sameBits(g0, g1, a + " masked g");
             sameBits(s0[0], s1[0], a + " sum g");
             sameBits(s0[1], s1[1], a + " sum g x");
