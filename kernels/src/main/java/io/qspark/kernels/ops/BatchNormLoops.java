@@ -3,80 +3,139 @@ package io.qspark.kernels.ops;
 import io.qspark.kernels.exec.VectorApi;
 
 /**
- * The per-channel passes of BatchNorm on batch statistics (QAT's forward and backward) over one
- * channel of an NCHW array: the n planes of `inner` values at (ni * c + ci) * inner.
+ * The passes of BatchNorm on batch statistics (QAT's forward and backward) over an NCHW array
+ * of n images, c channels and planes of `inner` values, every pass in memory order (image by
+ * image, channel by channel): a channel's planes are short and far apart (64 planes of 49 values
+ * for a 7x7 layer), and walking them channel by channel defeats the prefetcher, several times
+ * slower than one stream over the array.
  *
  * <p>Sums run in float over {@link #LANES} lanes: each plane is cut into chunks of at most
  * {@link #CHUNK_STEPS} groups of {@link #LANES} consecutive values, lane j of a chunk sums the
- * values at offset j of its groups in float, and the chunk's lanes go into {@link #LANES} double
- * lane totals; a plane's last inner % {@link #LANES} values go into a double tail total. The sum
- * is the lane totals added in lane order, then the tail. So it is a fixed function of the data
- * and its shape, whatever the threads or partitions, each float partial sum covers at most
- * {@link #CHUNK_STEPS} values (accurate for planes of 224x224 and batches of 64+), and neither the
- * float lanes nor the double totals form one long latency chain. With the Vector API
- * ({@link VectorApi#PRESENT}) {@link SimdBatchNormLoops} runs the passes; the scalar code here
- * emulates its lanes, so both give the same bits.
+ * values at offset j of its groups in float, and the chunk's lanes go into the channel's
+ * {@link #LANES} double lane totals; a plane's last inner % {@link #LANES} values go into the
+ * channel's double tail total. A channel's sum is its lane totals added in lane order, then its
+ * tail. So it is a fixed function of the data and its shape, whatever the threads or partitions,
+ * each float partial sum covers at most {@link #CHUNK_STEPS} values (accurate for planes of
+ * 224x224 and batches of 64+), and neither the float lanes nor the double totals form one long
+ * latency chain. With the Vector API ({@link VectorApi#PRESENT}) {@link SimdBatchNormLoops} runs
+ * the planes; the scalar code here emulates its lanes, so both give the same bits.
  */
 public final class BatchNormLoops {
   public static final int LANES = 8;
-  /** Groups of {@link #LANES} values per float partial sum before it goes into the double total. */
+  /** Groups of {@link #LANES} values per float partial sum before it goes into the double totals. */
   public static final int CHUNK_STEPS = 32;
   static final boolean SIMD = VectorApi.PRESENT;
 
   private BatchNormLoops() {}
 
-  /** Sum of channel ci. */
-  public static double sum(float[] x, int ci, int n, int c, int inner) {
-    return SIMD ? SimdBatchNormLoops.sum(x, ci, n, c, inner) : Scalar.sum(x, ci, n, c, inner);
+  /** Per-channel sums and, with centers, sums of (x - center[c])^2 (difference and square in float). */
+  public static double[] sums(float[] x, float[] centers, int n, int c, int inner) {
+    return sums(x, centers, n, c, inner, SIMD);
   }
 
-  /** Sum of (x - center)^2 over channel ci, the difference and square in float. */
-  public static double sumSquares(float[] x, float center, int ci, int n, int c, int inner) {
-    return SIMD ? SimdBatchNormLoops.sumSquares(x, center, ci, n, c, inner) : Scalar.sumSquares(x, center, ci, n, c, inner);
-  }
-
-  /** u = z / d over channel ci, as Div computes it; a copy without a divisor (d null). */
-  public static void divide(float[] z, float[] d, float[] u, int ci, int n, int c, int inner) {
-    if (d == null) {
-      for (int ni = 0; ni < n; ni++) {
+  static double[] sums(float[] x, float[] centers, int n, int c, int inner, boolean simd) {
+    double[] lanes = new double[c * LANES], tails = new double[c];
+    float[] tmp = new float[LANES];
+    for (int ni = 0; ni < n; ni++) {
+      for (int ci = 0; ci < c; ci++) {
         int base = (ni * c + ci) * inner;
-        System.arraycopy(z, base, u, base, inner);
+        float center = centers == null ? 0f : centers[ci];
+        boolean squares = centers != null;
+        tails[ci] += simd ? SimdBatchNormLoops.planeSum(x, squares, center, base, base + inner, lanes, ci * LANES, tmp)
+            : Scalar.planeSum(x, squares, center, base, base + inner, lanes, ci * LANES, tmp);
       }
-    } else if (SIMD) {
-      SimdBatchNormLoops.divide(z, d[ci], u, ci, n, c, inner);
-    } else {
-      Scalar.divide(z, d[ci], u, ci, n, c, inner);
+    }
+    return totals(lanes, tails);
+  }
+
+  /** u = z / d[c], as Div computes it; a copy without a divisor (d null). */
+  public static void divide(float[] z, float[] d, float[] u, int n, int c, int inner) {
+    divide(z, d, u, n, c, inner, SIMD);
+  }
+
+  static void divide(float[] z, float[] d, float[] u, int n, int c, int inner, boolean simd) {
+    if (d == null) {
+      System.arraycopy(z, 0, u, 0, n * c * inner);
+      return;
+    }
+    for (int ni = 0; ni < n; ni++) {
+      for (int ci = 0; ci < c; ci++) {
+        int base = (ni * c + ci) * inner;
+        if (simd) {
+          SimdBatchNormLoops.divide(z, d[ci], u, base, base + inner);
+        } else {
+          for (int i = base; i < base + inner; i++) u[i] = z[i] / d[ci];
+        }
+      }
     }
   }
 
-  /** y = act(y * mul + off) in place over channel ci, as BatchNormalization then the activation compute it. */
-  public static void affine(float[] y, float mul, float off, Activation act, int ci, int n, int c, int inner) {
-    if (SIMD) {
-      SimdBatchNormLoops.affine(y, mul, off, act, ci, n, c, inner);
-    } else {
-      Scalar.affine(y, mul, off, act, ci, n, c, inner);
+  /** y = act(y * mul[c] + off[c]) in place, as BatchNormalization then the activation compute it. */
+  public static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner) {
+    affine(y, mul, off, act, n, c, inner, SIMD);
+  }
+
+  static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner, boolean simd) {
+    for (int ni = 0; ni < n; ni++) {
+      for (int ci = 0; ci < c; ci++) {
+        int base = (ni * c + ci) * inner;
+        if (simd) {
+          SimdBatchNormLoops.affine(y, mul[ci], off[ci], act, base, base + inner);
+        } else {
+          for (int i = base; i < base + inner; i++) y[i] = y[i] * mul[ci] + off[ci];
+          if (act != null) act.apply(y, base, base + inner);
+        }
+      }
     }
   }
 
   /**
-   * The backward's first pass over channel ci: g = dy masked by the activation's derivative at
-   * the pre-activation u * mul + off (u = z / d, recomputed as the forward computed it, so the
-   * same decisions), stored into g; returns {sum g, sum g * (u - mean)}, the product in float.
+   * The backward's first pass: g = dy masked by the activation's derivative at the
+   * pre-activation u * mul[c] + off[c] (u = z / d[c], recomputed as the forward computed it, so
+   * the same decisions), stored into g; returns per channel {sums of g, sums of g * (u - mean[c])},
+   * the product in float.
    */
-  public static double[] gradientSums(float[] z, float[] d, float[] dy, float mul, float off, Activation act, float mean,
-      float[] g, int ci, int n, int c, int inner) {
-    // z / 1 is z (IEEE): one loop for both, no branch in it
-    float dv = d == null ? 1f : d[ci];
-    return SIMD ? SimdBatchNormLoops.gradientSums(z, dv, dy, mul, off, act, mean, g, ci, n, c, inner)
-        : Scalar.gradientSums(z, dv, dy, mul, off, act, mean, g, ci, n, c, inner);
+  public static double[][] gradientSums(float[] z, float[] d, float[] dy, float[] mul, float[] off, Activation act,
+      float[] mean, float[] g, int n, int c, int inner) {
+    return gradientSums(z, d, dy, mul, off, act, mean, g, n, c, inner, SIMD);
   }
 
-  /** The backward's output pass over channel ci: g = g * a + (z * bz + k) in place, in float. */
-  public static void gradientOutput(float[] g, float[] z, float a, float bz, float k, int ci, int n, int c, int inner) {
-    if (SIMD) {
-      SimdBatchNormLoops.gradientOutput(g, z, a, bz, k, ci, n, c, inner);
-    } else {
-      Scalar.gradientOutput(g, z, a, bz, k, ci, n, c, inner);
+  static double[][] gradientSums(float[] z, float[] d, float[] dy, float[] mul, float[] off, Activation act,
+      float[] mean, float[] g, int n, int c, int inner, boolean vector) {
+    checkMask(act);
+    double[] l0 = new double[c * LANES], l1 = new double[c * LANES], t0 = new double[c], t1 = new double[c];
+    float[] tmp = new float[2 * LANES];
+    boolean simd = vector && (act == null || act.kind() != Activation.Kind.LEAKY_RELU); // rare after a BatchNorm
+    for (int ni = 0; ni < n; ni++) {
+      for (int ci = 0; ci < c; ci++) {
+        int base = (ni * c + ci) * inner;
+        // z / 1 is z (IEEE): one loop with and without a divisor
+        float dv = d == null ? 1f : d[ci];
+        double[] tail = simd
+            ? SimdBatchNormLoops.planeGradient(z, dv, dy, mul[ci], off[ci], act, mean[ci], g, base, base + inner, l0, l1, ci * LANES, tmp)
+            : Scalar.planeGradient(z, dv, dy, mul[ci], off[ci], act, mean[ci], g, base, base + inner, l0, l1, ci * LANES, tmp);
+        t0[ci] += tail[0];
+        t1[ci] += tail[1];
+      }
+    }
+    return new double[][] {totals(l0, t0), totals(l1, t1)};
+  }
+
+  /** The backward's output pass: g = g * a[c] + (z * bz[c] + k[c]) in place, in float. */
+  public static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner) {
+    gradientOutput(g, z, a, bz, k, n, c, inner, SIMD);
+  }
+
+  static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner, boolean simd) {
+    for (int ni = 0; ni < n; ni++) {
+      for (int ci = 0; ci < c; ci++) {
+        int base = (ni * c + ci) * inner;
+        if (simd) {
+          SimdBatchNormLoops.gradientOutput(g, z, a[ci], bz[ci], k[ci], base, base + inner);
+        } else {
+          for (int i = base; i < base + inner; i++) g[i] = g[i] * a[ci] + (z[i] * bz[ci] + k[ci]);
+        }
+      }
     }
   }
 
@@ -89,77 +148,54 @@ public final class BatchNormLoops {
     }
   }
 
-  /** lanes[j] += acc[from + j]: a chunk's float lanes into the double lane totals. */
-  static void addLanes(double[] lanes, float[] acc, int from) {
-    for (int j = 0; j < LANES; j++) lanes[j] += acc[from + j];
+  /** lanes[at + j] += acc[from + j]: a chunk's float lanes into a channel's double lane totals. */
+  static void addLanes(double[] lanes, int at, float[] acc, int from) {
+    for (int j = 0; j < LANES; j++) lanes[at + j] += acc[from + j];
   }
 
-  /** The lane totals in lane order, then the tail. */
-  static double total(double[] lanes, double tail) {
-    double t = 0;
-    for (int j = 0; j < LANES; j++) t += lanes[j];
-    return t + tail;
+  /** Per channel, the lane totals in lane order, then the tail. */
+  private static double[] totals(double[] lanes, double[] tails) {
+    double[] r = new double[tails.length];
+    for (int ci = 0; ci < r.length; ci++) {
+      double t = 0;
+      for (int j = 0; j < LANES; j++) t += lanes[ci * LANES + j];
+      r[ci] = t + tails[ci];
+    }
+    return r;
   }
 
-  /** The lane-emulating scalar passes; also the reference the vector passes are tested against. */
+  /** The lane-emulating scalar planes; also the reference the vector planes are tested against. */
   static final class Scalar {
     private Scalar() {}
 
-    static double sum(float[] x, int ci, int n, int c, int inner) {
-      float[] acc = new float[LANES];
-      double[] lanes = new double[LANES];
-      double tail = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int i = (ni * c + ci) * inner, end = i + inner;
-        while (i + LANES <= end) {
-          int stop = Math.min(i + CHUNK_STEPS * LANES, end - (end - i) % LANES);
-          java.util.Arrays.fill(acc, 0f);
-          for (; i < stop; i += LANES) for (int j = 0; j < LANES; j++) acc[j] += x[i + j];
-          addLanes(lanes, acc, 0);
-        }
-        for (; i < end; i++) tail += x[i];
-      }
-      return total(lanes, tail);
-    }
-
-    static double sumSquares(float[] x, float center, int ci, int n, int c, int inner) {
-      float[] acc = new float[LANES];
-      double[] lanes = new double[LANES];
-      double tail = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int i = (ni * c + ci) * inner, end = i + inner;
-        while (i + LANES <= end) {
-          int stop = Math.min(i + CHUNK_STEPS * LANES, end - (end - i) % LANES);
-          java.util.Arrays.fill(acc, 0f);
-          for (; i < stop; i += LANES) {
-            for (int j = 0; j < LANES; j++) {
+    /** Chunks of x[from, to) into lanes[at..], or of (x - center)^2 with squares; returns the plane's tail sum. */
+    static double planeSum(float[] x, boolean squares, float center, int from, int to, double[] lanes, int at, float[] acc) {
+      int i = from;
+      while (i + LANES <= to) {
+        int stop = Math.min(i + CHUNK_STEPS * LANES, to - (to - i) % LANES);
+        java.util.Arrays.fill(acc, 0, LANES, 0f);
+        for (; i < stop; i += LANES) {
+          for (int j = 0; j < LANES; j++) {
+            if (squares) {
               float e = x[i + j] - center;
               acc[j] += e * e;
+            } else {
+              acc[j] += x[i + j];
             }
           }
-          addLanes(lanes, acc, 0);
         }
-        for (; i < end; i++) {
+        addLanes(lanes, at, acc, 0);
+      }
+      double tail = 0;
+      for (; i < to; i++) {
+        if (squares) {
           float e = x[i] - center;
           tail += e * e;
+        } else {
+          tail += x[i];
         }
       }
-      return total(lanes, tail);
-    }
-
-    static void divide(float[] z, float d, float[] u, int ci, int n, int c, int inner) {
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) u[i] = z[i] / d;
-      }
-    }
-
-    static void affine(float[] y, float mul, float off, Activation act, int ci, int n, int c, int inner) {
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) y[i] = y[i] * mul + off;
-        if (act != null) act.apply(y, base, base + inner);
-      }
+      return tail;
     }
 
     /** dy masked by the activation's derivative at pre, as ActivationGrad.fromInput decides it. */
@@ -173,45 +209,34 @@ public final class BatchNormLoops {
       }
     }
 
-    static double[] gradientSums(float[] z, float d, float[] dy, float mul, float off, Activation act,
-        float mean, float[] g, int ci, int n, int c, int inner) {
-      checkMask(act);
-      float[] acc = new float[2 * LANES];
-      double[] l0 = new double[LANES], l1 = new double[LANES];
-      double t0 = 0, t1 = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int i = (ni * c + ci) * inner, end = i + inner;
-        while (i + LANES <= end) {
-          int stop = Math.min(i + CHUNK_STEPS * LANES, end - (end - i) % LANES);
-          java.util.Arrays.fill(acc, 0f);
-          for (; i < stop; i += LANES) {
-            for (int j = 0; j < LANES; j++) {
-              float u = z[i + j] / d;
-              float gi = mask(act, u * mul + off, dy[i + j]);
-              g[i + j] = gi;
-              acc[j] += gi;
-              acc[LANES + j] += gi * (u - mean);
-            }
+    /** One plane of the backward's first pass; returns its tail sums {g, g (u - mean)}. */
+    static double[] planeGradient(float[] z, float d, float[] dy, float mul, float off, Activation act, float mean,
+        float[] g, int from, int to, double[] l0, double[] l1, int at, float[] acc) {
+      int i = from;
+      while (i + LANES <= to) {
+        int stop = Math.min(i + CHUNK_STEPS * LANES, to - (to - i) % LANES);
+        java.util.Arrays.fill(acc, 0f);
+        for (; i < stop; i += LANES) {
+          for (int j = 0; j < LANES; j++) {
+            float u = z[i + j] / d;
+            float gi = mask(act, u * mul + off, dy[i + j]);
+            g[i + j] = gi;
+            acc[j] += gi;
+            acc[LANES + j] += gi * (u - mean);
           }
-          addLanes(l0, acc, 0);
-          addLanes(l1, acc, LANES);
         }
-        for (; i < end; i++) {
-          float u = z[i] / d;
-          float gi = mask(act, u * mul + off, dy[i]);
-          g[i] = gi;
-          t0 += gi;
-          t1 += gi * (u - mean);
-        }
+        addLanes(l0, at, acc, 0);
+        addLanes(l1, at, acc, LANES);
       }
-      return new double[] {total(l0, t0), total(l1, t1)};
-    }
-
-    static void gradientOutput(float[] g, float[] z, float a, float bz, float k, int ci, int n, int c, int inner) {
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) g[i] = g[i] * a + (z[i] * bz + k);
+      double t0 = 0, t1 = 0;
+      for (; i < to; i++) {
+        float u = z[i] / d;
+        float gi = mask(act, u * mul + off, dy[i]);
+        g[i] = gi;
+        t0 += gi;
+        t1 += gi * (u - mean);
       }
+      return new double[] {t0, t1};
     }
   }
 }

@@ -23,34 +23,30 @@ public final class BatchNormalization implements Op {
     this.training = a.getInt(BATCH_STATISTICS, 0) != 0;
   }
 
-  /**
-   * Per-channel {mean, population variance} of x over every axis but 1, by
-   * {@link #channelStatistics} (the same for any thread or partition).
-   */
+  /** Per-channel {mean, population variance} of x over every axis but 1, by {@link #channelStatistics}. */
   public static double[][] batchStatistics(Tensor x) {
     int n = x.dim(0), c = x.dim(1);
-    int inner = x.size() / Math.max(1, n * c);
-    float[] xd = x.data();
-    double[] mean = new double[c], var = new double[c];
-    for (int ci = 0; ci < c; ci++) {
-      double[] st = channelStatistics(xd, ci, n, c, inner);
-      mean[ci] = st[0];
-      var[ci] = st[1];
-    }
-    return new double[][] {mean, var};
+    return channelStatistics(x.data(), n, c, x.size() / Math.max(1, n * c));
   }
 
   /**
-   * {mean, biased variance} of channel ci of an NCHW array: two passes of {@link BatchNormLoops}'
+   * Per-channel {means, biased variances} of an NCHW array: two passes of {@link BatchNormLoops}'
    * fixed-order sums (float lanes, double totals), so the same for any thread or partition. Both
    * are rounded to float: QAT's op outputs them as floats and its backward rebuilds the forward's
    * multiplier and offset from those outputs bit for bit; the variance is centred on that float mean.
    */
-  public static double[] channelStatistics(float[] x, int ci, int n, int c, int inner) {
+  public static double[][] channelStatistics(float[] x, int n, int c, int inner) {
     double count = (double) n * inner;
-    float m = (float) (BatchNormLoops.sum(x, ci, n, c, inner) / count);
-    float v = (float) (BatchNormLoops.sumSquares(x, m, ci, n, c, inner) / count);
-    return new double[] {m, v};
+    double[] s = BatchNormLoops.sums(x, null, n, c, inner);
+    float[] m = new float[c];
+    for (int ci = 0; ci < c; ci++) m[ci] = (float) (s[ci] / count);
+    double[] s2 = BatchNormLoops.sums(x, m, n, c, inner);
+    double[] mean = new double[c], var = new double[c];
+    for (int ci = 0; ci < c; ci++) {
+      mean[ci] = m[ci];
+      var[ci] = (float) (s2[ci] / count);
+    }
+    return new double[][] {mean, var};
   }
 
   public boolean training() {

@@ -9,11 +9,12 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link BatchNormLoops}' passes on 256-bit float vectors, lane for lane what its scalar code
+ * {@link BatchNormLoops}' planes on 256-bit float vectors, lane for lane what its scalar code
  * computes: elementwise steps are the same IEEE operations, and a chunk's lanes go into the
  * double lane totals through an array (never reduceLanes, whose order is not specified). Each
- * chunk's loop is a method of its own with no branch, so C2 keeps the accumulators in
- * registers (a vector reassigned across a branch in the loop was boxed: slower than scalar). Touched only when the jdk.incubator.vector module is present.
+ * chunk's loop is a method of its own with no branch in it: C2 boxed a vector reassigned across
+ * a branch inside the loop, which ran slower than scalar code. Touched only when the
+ * jdk.incubator.vector module is present.
  */
 final class SimdBatchNormLoops {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
@@ -25,7 +26,6 @@ final class SimdBatchNormLoops {
 
   private SimdBatchNormLoops() {}
 
-  /** Float lane sums of x[from, stop) (stop - from a multiple of L) into tmp: a loop with no branch, so the vector stays in a register. */
   private static void chunkSum(float[] x, int from, int stop, float[] tmp) {
     FloatVector acc = FloatVector.zero(S);
     for (int i = from; i < stop; i += L) acc = acc.add(FloatVector.fromArray(S, x, i));
@@ -41,72 +41,54 @@ final class SimdBatchNormLoops {
     acc.intoArray(tmp, 0);
   }
 
-  static double sum(float[] x, int ci, int n, int c, int inner) {
-    float[] tmp = new float[L];
-    double[] lanes = new double[L];
-    double tail = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int i = (ni * c + ci) * inner, end = i + inner;
-      while (i + L <= end) {
-        int stop = Math.min(i + CHUNK_STEPS * L, end - (end - i) % L);
-        chunkSum(x, i, stop, tmp);
-        BatchNormLoops.addLanes(lanes, tmp, 0);
-        i = stop;
-      }
-      for (; i < end; i++) tail += x[i];
-    }
-    return BatchNormLoops.total(lanes, tail);
-  }
-
-  static double sumSquares(float[] x, float center, int ci, int n, int c, int inner) {
-    float[] tmp = new float[L];
-    double[] lanes = new double[L];
-    double tail = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int i = (ni * c + ci) * inner, end = i + inner;
-      while (i + L <= end) {
-        int stop = Math.min(i + CHUNK_STEPS * L, end - (end - i) % L);
+  static double planeSum(float[] x, boolean squares, float center, int from, int to, double[] lanes, int at, float[] tmp) {
+    int i = from;
+    while (i + L <= to) {
+      int stop = Math.min(i + CHUNK_STEPS * L, to - (to - i) % L);
+      if (squares) {
         chunkSquares(x, center, i, stop, tmp);
-        BatchNormLoops.addLanes(lanes, tmp, 0);
-        i = stop;
+      } else {
+        chunkSum(x, i, stop, tmp);
       }
-      for (; i < end; i++) {
+      BatchNormLoops.addLanes(lanes, at, tmp, 0);
+      i = stop;
+    }
+    double tail = 0;
+    for (; i < to; i++) {
+      if (squares) {
         float e = x[i] - center;
         tail += e * e;
-      }
-    }
-    return BatchNormLoops.total(lanes, tail);
-  }
-
-  static void divide(float[] z, float d, float[] u, int ci, int n, int c, int inner) {
-    FloatVector dv = FloatVector.broadcast(S, d);
-    for (int ni = 0; ni < n; ni++) {
-      int i = (ni * c + ci) * inner, end = i + inner;
-      for (; i + L <= end; i += L) FloatVector.fromArray(S, z, i).div(dv).intoArray(u, i);
-      for (; i < end; i++) u[i] = z[i] / d;
-    }
-  }
-
-  static void affine(float[] y, float mul, float off, Activation act, int ci, int n, int c, int inner) {
-    Activation.Kind kind = act == null ? Activation.Kind.IDENTITY : act.kind();
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * c + ci) * inner, end = base + inner;
-      int vend = end - inner % L;
-      // one branch-free loop per activation: a vector reassigned in a branch is boxed
-      if (kind == Activation.Kind.RELU) {
-        affineRelu(y, mul, off, base, vend);
-      } else if (kind == Activation.Kind.CLIP) {
-        affineClip(y, mul, off, act.lo(), act.hi(), base, vend);
       } else {
-        affinePlain(y, mul, off, base, vend);
+        tail += x[i];
       }
-      for (int i = vend; i < end; i++) y[i] = y[i] * mul + off;
-      if (act != null) {
-        if (kind == Activation.Kind.RELU || kind == Activation.Kind.CLIP) {
-          act.apply(y, vend, end);
-        } else {
-          act.apply(y, base, end);
-        }
+    }
+    return tail;
+  }
+
+  static void divide(float[] z, float d, float[] u, int from, int to) {
+    FloatVector dv = FloatVector.broadcast(S, d);
+    int vend = to - (to - from) % L;
+    for (int i = from; i < vend; i += L) FloatVector.fromArray(S, z, i).div(dv).intoArray(u, i);
+    for (int i = vend; i < to; i++) u[i] = z[i] / d;
+  }
+
+  static void affine(float[] y, float mul, float off, Activation act, int from, int to) {
+    Activation.Kind kind = act == null ? Activation.Kind.IDENTITY : act.kind();
+    int vend = to - (to - from) % L;
+    // one branch-free loop per activation
+    if (kind == Activation.Kind.RELU) {
+      affineRelu(y, mul, off, from, vend);
+    } else if (kind == Activation.Kind.CLIP) {
+      affineClip(y, mul, off, act.lo(), act.hi(), from, vend);
+    } else {
+      affinePlain(y, mul, off, from, vend);
+    }
+    for (int i = vend; i < to; i++) y[i] = y[i] * mul + off;
+    if (act != null) {
+      if (kind == Activation.Kind.RELU || kind == Activation.Kind.CLIP) {
+        act.apply(y, vend, to);
+      } else {
+        act.apply(y, from, to);
       }
     }
   }
@@ -131,7 +113,7 @@ final class SimdBatchNormLoops {
     for (int i = from; i < to; i += L) FloatVector.fromArray(S, y, i).mul(mv).add(ov).max(lv).min(hv).intoArray(y, i);
   }
 
-  /** The first backward pass over one chunk without an activation: g = dy, lane sums of g and g (z / d - mean) into tmp. */
+  /** The backward's first pass over one chunk without an activation: g = dy, lane sums of g and g (z / d - mean) into tmp. */
   private static void chunkGradient(float[] z, float d, float[] dy, float mean, float[] g, int from, int stop, float[] tmp) {
     FloatVector a0 = FloatVector.zero(S), a1 = a0;
     FloatVector dv = FloatVector.broadcast(S, d), meanV = FloatVector.broadcast(S, mean);
@@ -170,52 +152,41 @@ final class SimdBatchNormLoops {
     a1.intoArray(tmp, L);
   }
 
-  static double[] gradientSums(float[] z, float d, float[] dy, float mul, float off, Activation act,
-      float mean, float[] g, int ci, int n, int c, int inner) {
+  /** One plane of the backward's first pass (no LeakyRelu); returns its tail sums {g, g (u - mean)}. */
+  static double[] planeGradient(float[] z, float d, float[] dy, float mul, float off, Activation act, float mean,
+      float[] g, int from, int to, double[] l0, double[] l1, int at, float[] tmp) {
     Activation.Kind kind = act == null ? Activation.Kind.IDENTITY : act.kind();
-    if (kind == Activation.Kind.LEAKY_RELU) {
-      // rare after a BatchNorm; the scalar passes give the same bits
-      return BatchNormLoops.Scalar.gradientSums(z, d, dy, mul, off, act, mean, g, ci, n, c, inner);
-    }
-    BatchNormLoops.checkMask(act);
     boolean masked = kind == Activation.Kind.RELU || kind == Activation.Kind.CLIP;
     float lo = kind == Activation.Kind.CLIP ? act.lo() : 0f, hi = kind == Activation.Kind.CLIP ? act.hi() : Float.NaN;
-    float[] tmp = new float[2 * L];
-    double[] l0 = new double[L], l1 = new double[L];
-    double t0 = 0, t1 = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int i = (ni * c + ci) * inner, end = i + inner;
-      while (i + L <= end) {
-        int stop = Math.min(i + CHUNK_STEPS * L, end - (end - i) % L);
-        if (masked) {
-          chunkGradientMasked(z, d, dy, mul, off, lo, hi, mean, g, i, stop, tmp);
-        } else {
-          chunkGradient(z, d, dy, mean, g, i, stop, tmp);
-        }
-        BatchNormLoops.addLanes(l0, tmp, 0);
-        BatchNormLoops.addLanes(l1, tmp, L);
-        i = stop;
+    int i = from;
+    while (i + L <= to) {
+      int stop = Math.min(i + CHUNK_STEPS * L, to - (to - i) % L);
+      if (masked) {
+        chunkGradientMasked(z, d, dy, mul, off, lo, hi, mean, g, i, stop, tmp);
+      } else {
+        chunkGradient(z, d, dy, mean, g, i, stop, tmp);
       }
-      for (; i < end; i++) {
-        float u = z[i] / d;
-        float gi = BatchNormLoops.Scalar.mask(act, u * mul + off, dy[i]);
-        g[i] = gi;
-        t0 += gi;
-        t1 += gi * (u - mean);
-      }
+      BatchNormLoops.addLanes(l0, at, tmp, 0);
+      BatchNormLoops.addLanes(l1, at, tmp, L);
+      i = stop;
     }
-    return new double[] {BatchNormLoops.total(l0, t0), BatchNormLoops.total(l1, t1)};
+    double t0 = 0, t1 = 0;
+    for (; i < to; i++) {
+      float u = z[i] / d;
+      float gi = BatchNormLoops.Scalar.mask(act, u * mul + off, dy[i]);
+      g[i] = gi;
+      t0 += gi;
+      t1 += gi * (u - mean);
+    }
+    return new double[] {t0, t1};
   }
 
-  static void gradientOutput(float[] g, float[] z, float a, float bz, float k, int ci, int n, int c, int inner) {
+  static void gradientOutput(float[] g, float[] z, float a, float bz, float k, int from, int to) {
     FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, bz), kv = FloatVector.broadcast(S, k);
-    for (int ni = 0; ni < n; ni++) {
-      int i = (ni * c + ci) * inner, end = i + inner;
-      for (; i + L <= end; i += L) {
-        FloatVector gv = FloatVector.fromArray(S, g, i);
-        gv.mul(av).add(FloatVector.fromArray(S, z, i).mul(bv).add(kv)).intoArray(g, i);
-      }
-      for (; i < end; i++) g[i] = g[i] * a + (z[i] * bz + k);
+    int vend = to - (to - from) % L;
+    for (int i = from; i < vend; i += L) {
+      FloatVector.fromArray(S, g, i).mul(av).add(FloatVector.fromArray(S, z, i).mul(bv).add(kv)).intoArray(g, i);
     }
+    for (int i = vend; i < to; i++) g[i] = g[i] * a + (z[i] * bz + k);
   }
 }

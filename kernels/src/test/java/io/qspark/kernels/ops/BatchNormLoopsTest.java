@@ -51,34 +51,57 @@ class BatchNormLoopsTest {
       // kinks and special values land on lane and tail positions alike
       float[] special = {0f, -0f, 6f, Float.NaN, Float.MIN_VALUE, -Float.MIN_VALUE, 1e30f, -1e30f};
       for (int i = 0; i < special.length && i < z.length; i++) z[(i * 13) % z.length] = special[i];
-      float[] d = values(r, c, 1.5f, 0.2f);
-      for (int ci = 0; ci < c; ci += Math.max(1, c / 5)) {
-        String at = Arrays.toString(sh) + " channel " + ci;
-        sameBits(BatchNormLoops.Scalar.sum(z, ci, n, c, inner), SimdBatchNormLoops.sum(z, ci, n, c, inner), at + " sum");
-        sameBits(BatchNormLoops.Scalar.sumSquares(z, 0.7f, ci, n, c, inner),
-            SimdBatchNormLoops.sumSquares(z, 0.7f, ci, n, c, inner), at + " sumSquares");
-        float[] u0 = new float[z.length], u1 = new float[z.length];
-        BatchNormLoops.Scalar.divide(z, d[ci], u0, ci, n, c, inner);
-        SimdBatchNormLoops.divide(z, d[ci], u1, ci, n, c, inner);
-        sameBits(u0, u1, at + " divide");
-        for (Activation act : ACTS) {
-          String a = at + " " + (act == null ? "none" : act.opType());
-          float[] y0 = u0.clone(), y1 = u0.clone();
-          BatchNormLoops.Scalar.affine(y0, 1.7f, -0.4f, act, ci, n, c, inner);
-          SimdBatchNormLoops.affine(y1, 1.7f, -0.4f, act, ci, n, c, inner);
-          sameBits(y0, y1, a + " affine");
-          for (boolean div : new boolean[] {false, true}) {
-            float[] g0 = new float[z.length], g1 = new float[z.length];
-            double[] s0 = BatchNormLoops.Scalar.gradientSums(z, div ? d[ci] : 1f, dy, 1.7f, -0.4f, act, 0.25f, g0, ci, n, c, inner);
-            double[] s1 = SimdBatchNormLoops.gradientSums(z, div ? d[ci] : 1f, dy, 1.7f, -0.4f, act, 0.25f, g1, ci, n, c, inner);
-            sameBits(g0, g1, a + " masked g");
-            sameBits(s0[0], s1[0], a + " sum g");
-            sameBits(s0[1], s1[1], a + " sum g x");
-            BatchNormLoops.Scalar.gradientOutput(g0, z, 0.9f, -0.05f, 0.01f, ci, n, c, inner);
-            SimdBatchNormLoops.gradientOutput(g1, z, 0.9f, -0.05f, 0.01f, ci, n, c, inner);
-            sameBits(g0, g1, a + " output");
+      float[] d = values(r, c, 1.5f, 0.2f), centers = values(r, c, 0.5f, 1f);
+      float[] mul = values(r, c, 1f, 0.5f), off = values(r, c, 0f, 1f), mean = values(r, c, 0.3f, 0.5f);
+      String at = Arrays.toString(sh);
+      double[] s0 = BatchNormLoops.sums(z, null, n, c, inner, false), s1 = BatchNormLoops.sums(z, null, n, c, inner, true);
+      for (int ci = 0; ci < c; ci++) sameBits(s0[ci], s1[ci], at + " sum of channel " + ci);
+      s0 = BatchNormLoops.sums(z, centers, n, c, inner, false);
+      s1 = BatchNormLoops.sums(z, centers, n, c, inner, true);
+      for (int ci = 0; ci < c; ci++) sameBits(s0[ci], s1[ci], at + " sum of squares of channel " + ci);
+      float[] u0 = new float[z.length], u1 = new float[z.length];
+      BatchNormLoops.divide(z, d, u0, n, c, inner, false);
+      BatchNormLoops.divide(z, d, u1, n, c, inner, true);
+      sameBits(u0, u1, at + " divide");
+      for (Activation act : ACTS) {
+        String a = at + " " + (act == null ? "none" : act.opType());
+        float[] y0 = u0.clone(), y1 = u0.clone();
+        BatchNormLoops.affine(y0, mul, off, act, n, c, inner, false);
+        BatchNormLoops.affine(y1, mul, off, act, n, c, inner, true);
+        sameBits(y0, y1, a + " affine");
+        for (float[] dd : new float[][] {null, d}) {
+          float[] g0 = new float[z.length], g1 = new float[z.length];
+          double[][] r0 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g0, n, c, inner, false);
+          double[][] r1 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g1, n, c, inner, true);
+          sameBits(g0, g1, a + " masked g");
+          for (int ci = 0; ci < c; ci++) {
+            sameBits(r0[0][ci], r1[0][ci], a + " sum g of channel " + ci);
+            sameBits(r0[1][ci], r1[1][ci], a + " sum g x of channel " + ci);
           }
+          BatchNormLoops.gradientOutput(g0, z, mul, off, mean, n, c, inner, false);
+          BatchNormLoops.gradientOutput(g1, z, mul, off, mean, n, c, inner, true);
+          sameBits(g0, g1, a + " output");
         }
+      }
+    }
+  }
+
+  /** The mask on the pre-activation decides as ActivationGrad.fromInput does, kinks and NaN included. */
+  @Test
+  void maskDecidesAsTheActivationsDerivative() {
+    float[] pre = {-1f, -0f, 0f, Float.MIN_VALUE, 3f, 6f, Math.nextDown(6f), 7f, Float.NaN, Float.POSITIVE_INFINITY,
+        Float.NEGATIVE_INFINITY, 1e-30f, 5f, -2f, 0.5f, 6.5f, 0f};
+    int len = pre.length;
+    float[] dy = values(new Random(4), len, 1f, 1f);
+    for (Activation act : ACTS) {
+      float[] want = dy.clone();
+      if (act != null) io.qspark.kernels.train.ActivationGrad.fromInput(act, pre, want, 0, len);
+      for (boolean simd : new boolean[] {false, true}) {
+        if (simd && !VectorApi.PRESENT) continue;
+        float[] g = new float[len];
+        // mul 1, off 0, no divisor, one image of one channel: pre is z itself
+        BatchNormLoops.gradientSums(pre, null, dy, new float[] {1f}, new float[] {0f}, act, new float[] {0f}, g, 1, 1, len, simd);
+        sameBits(want, g, (act == null ? "none" : act.opType()) + (simd ? " vector" : " scalar"));
       }
     }
   }
@@ -101,12 +124,14 @@ class BatchNormLoopsTest {
           }
         }
         double v = s2 / ((double) n * inner);
-        double[] st = BatchNormalization.channelStatistics(x, ci, n, c, inner);
+        double[][] all = BatchNormalization.channelStatistics(x, n, c, inner);
+        double[] st = {all[0][ci], all[1][ci]};
         String at = Arrays.toString(sh) + " channel " + ci;
         assertTrue(Math.abs(st[0] - m) <= 2e-7 * Math.abs(m), at + ": mean " + st[0] + " vs " + m);
         assertTrue(Math.abs(st[1] - v) <= 1e-5 * v, at + ": variance " + st[1] + " vs " + v);
         // the same input gives the same bits
-        double[] again = BatchNormalization.channelStatistics(x.clone(), ci, n, c, inner);
+        double[][] a2 = BatchNormalization.channelStatistics(x.clone(), n, c, inner);
+        double[] again = {a2[0][ci], a2[1][ci]};
         assertEquals(Double.doubleToRawLongBits(st[0]), Double.doubleToRawLongBits(again[0]));
         assertEquals(Double.doubleToRawLongBits(st[1]), Double.doubleToRawLongBits(again[1]));
       }
