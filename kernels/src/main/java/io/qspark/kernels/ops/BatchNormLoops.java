@@ -4,10 +4,11 @@ import io.qspark.kernels.exec.VectorApi;
 
 /**
  * The passes of BatchNorm on batch statistics (QAT's forward and backward) over an NCHW array
- * of n images, c channels and planes of `inner` values, every pass in memory order (image by
- * image, channel by channel): a channel's planes are short and far apart (64 planes of 49 values
- * for a 7x7 layer), and walking them channel by channel defeats the prefetcher, several times
- * slower than one stream over the array.
+ * of n images, c channels and planes of `inner` values, on the channels [c0, c1), each pass in
+ * memory order (image by image, channel by channel): one channel's planes are short and far
+ * apart (64 planes of 49 values for a 7x7 layer), and walking them channel by channel defeats
+ * the prefetcher, several times slower than streaming. Callers run all passes on one block of
+ * channels ({@link #block}) before the next, so the block stays in cache between passes.
  *
  * <p>Sums run in float over {@link #LANES} lanes: each plane is cut into chunks of at most
  * {@link #CHUNK_STEPS} groups of {@link #LANES} consecutive values, lane j of a chunk sums the
@@ -21,6 +22,14 @@ import io.qspark.kernels.exec.VectorApi;
  * the planes; the scalar code here emulates its lanes, so both give the same bits.
  */
 public final class BatchNormLoops {
+  /**
+   * Values per image in a block of channels the passes run on together: 64 images of a block
+   * take 512 KB per array, so a block is still in cache (L2/L3) for its next pass. On the shared
+   * 2-core machine blocks of 512 to 4096 values and whole-array streaming measured within noise
+   * of each other; walking single channels was several times slower.
+   */
+  public static final int BLOCK_VALUES = 2048;
+
   public static final int LANES = 8;
   /** Groups of {@link #LANES} values per float partial sum before it goes into the double totals. */
   public static final int CHUNK_STEPS = 32;
@@ -28,16 +37,21 @@ public final class BatchNormLoops {
 
   private BatchNormLoops() {}
 
-  /** Per-channel sums and, with centers, sums of (x - center[c])^2 (difference and square in float). */
-  public static double[] sums(float[] x, float[] centers, int n, int c, int inner) {
-    return sums(x, centers, n, c, inner, SIMD);
+  /** The end of the block of channels that starts at c0. */
+  public static int block(int c0, int c, int inner) {
+    return Math.min(c, c0 + Math.max(1, BLOCK_VALUES / Math.max(1, inner)));
   }
 
-  static double[] sums(float[] x, float[] centers, int n, int c, int inner, boolean simd) {
+  /** Per-channel sums and, with centers, sums of (x - center[c])^2 (difference and square in float). */
+  public static double[] sums(float[] x, float[] centers, int n, int c, int inner, int c0, int c1) {
+    return sums(x, centers, n, c, inner, c0, c1, SIMD);
+  }
+
+  static double[] sums(float[] x, float[] centers, int n, int c, int inner, int c0, int c1, boolean simd) {
     double[] lanes = new double[c * LANES], tails = new double[c];
     float[] tmp = new float[LANES];
     for (int ni = 0; ni < n; ni++) {
-      for (int ci = 0; ci < c; ci++) {
+      for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
         float center = centers == null ? 0f : centers[ci];
         boolean squares = centers != null;
@@ -45,21 +59,21 @@ public final class BatchNormLoops {
             : Scalar.planeSum(x, squares, center, base, base + inner, lanes, ci * LANES, tmp);
       }
     }
-    return totals(lanes, tails);
+    return totals(lanes, tails, c0, c1);
   }
 
   /** u = z / d[c], as Div computes it; a copy without a divisor (d null). */
-  public static void divide(float[] z, float[] d, float[] u, int n, int c, int inner) {
-    divide(z, d, u, n, c, inner, SIMD);
+  public static void divide(float[] z, float[] d, float[] u, int n, int c, int inner, int c0, int c1) {
+    divide(z, d, u, n, c, inner, c0, c1, SIMD);
   }
 
-  static void divide(float[] z, float[] d, float[] u, int n, int c, int inner, boolean simd) {
+  static void divide(float[] z, float[] d, float[] u, int n, int c, int inner, int c0, int c1, boolean simd) {
     if (d == null) {
-      System.arraycopy(z, 0, u, 0, n * c * inner);
+      for (int ni = 0; ni < n; ni++) System.arraycopy(z, (ni * c + c0) * inner, u, (ni * c + c0) * inner, (c1 - c0) * inner);
       return;
     }
     for (int ni = 0; ni < n; ni++) {
-      for (int ci = 0; ci < c; ci++) {
+      for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
         if (simd) {
           SimdBatchNormLoops.divide(z, d[ci], u, base, base + inner);
@@ -71,13 +85,13 @@ public final class BatchNormLoops {
   }
 
   /** y = act(y * mul[c] + off[c]) in place, as BatchNormalization then the activation compute it. */
-  public static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner) {
-    affine(y, mul, off, act, n, c, inner, SIMD);
+  public static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner, int c0, int c1) {
+    affine(y, mul, off, act, n, c, inner, c0, c1, SIMD);
   }
 
-  static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner, boolean simd) {
+  static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner, int c0, int c1, boolean simd) {
     for (int ni = 0; ni < n; ni++) {
-      for (int ci = 0; ci < c; ci++) {
+      for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
         if (simd) {
           SimdBatchNormLoops.affine(y, mul[ci], off[ci], act, base, base + inner);
@@ -96,18 +110,18 @@ public final class BatchNormLoops {
    * the product in float.
    */
   public static double[][] gradientSums(float[] z, float[] d, float[] dy, float[] mul, float[] off, Activation act,
-      float[] mean, float[] g, int n, int c, int inner) {
-    return gradientSums(z, d, dy, mul, off, act, mean, g, n, c, inner, SIMD);
+      float[] mean, float[] g, int n, int c, int inner, int c0, int c1) {
+    return gradientSums(z, d, dy, mul, off, act, mean, g, n, c, inner, c0, c1, SIMD);
   }
 
   static double[][] gradientSums(float[] z, float[] d, float[] dy, float[] mul, float[] off, Activation act,
-      float[] mean, float[] g, int n, int c, int inner, boolean vector) {
+      float[] mean, float[] g, int n, int c, int inner, int c0, int c1, boolean vector) {
     checkMask(act);
     double[] l0 = new double[c * LANES], l1 = new double[c * LANES], t0 = new double[c], t1 = new double[c];
     float[] tmp = new float[2 * LANES];
     boolean simd = vector && (act == null || act.kind() != Activation.Kind.LEAKY_RELU); // rare after a BatchNorm
     for (int ni = 0; ni < n; ni++) {
-      for (int ci = 0; ci < c; ci++) {
+      for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
         // z / 1 is z (IEEE): one loop with and without a divisor
         float dv = d == null ? 1f : d[ci];
@@ -118,17 +132,17 @@ public final class BatchNormLoops {
         t1[ci] += tail[1];
       }
     }
-    return new double[][] {totals(l0, t0), totals(l1, t1)};
+    return new double[][] {totals(l0, t0, c0, c1), totals(l1, t1, c0, c1)};
   }
 
   /** The backward's output pass: g = g * a[c] + (z * bz[c] + k[c]) in place, in float. */
-  public static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner) {
-    gradientOutput(g, z, a, bz, k, n, c, inner, SIMD);
+  public static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner, int c0, int c1) {
+    gradientOutput(g, z, a, bz, k, n, c, inner, c0, c1, SIMD);
   }
 
-  static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner, boolean simd) {
+  static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner, int c0, int c1, boolean simd) {
     for (int ni = 0; ni < n; ni++) {
-      for (int ci = 0; ci < c; ci++) {
+      for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
         if (simd) {
           SimdBatchNormLoops.gradientOutput(g, z, a[ci], bz[ci], k[ci], base, base + inner);
@@ -154,9 +168,9 @@ public final class BatchNormLoops {
   }
 
   /** Per channel, the lane totals in lane order, then the tail. */
-  private static double[] totals(double[] lanes, double[] tails) {
+  private static double[] totals(double[] lanes, double[] tails, int c0, int c1) {
     double[] r = new double[tails.length];
-    for (int ci = 0; ci < r.length; ci++) {
+    for (int ci = c0; ci < c1; ci++) {
       double t = 0;
       for (int j = 0; j < LANES; j++) t += lanes[ci * LANES + j];
       r[ci] = t + tails[ci];

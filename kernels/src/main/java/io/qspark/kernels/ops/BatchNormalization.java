@@ -26,27 +26,27 @@ public final class BatchNormalization implements Op {
   /** Per-channel {mean, population variance} of x over every axis but 1, by {@link #channelStatistics}. */
   public static double[][] batchStatistics(Tensor x) {
     int n = x.dim(0), c = x.dim(1);
-    return channelStatistics(x.data(), n, c, x.size() / Math.max(1, n * c));
+    double[] mean = new double[c], var = new double[c];
+    channelStatistics(x.data(), n, c, x.size() / Math.max(1, n * c), 0, c, mean, var);
+    return new double[][] {mean, var};
   }
 
   /**
-   * Per-channel {means, biased variances} of an NCHW array: two passes of {@link BatchNormLoops}'
+   * Means and biased variances of the channels [c0, c1) of an NCHW array into mean and var: two passes of {@link BatchNormLoops}'
    * fixed-order sums (float lanes, double totals), so the same for any thread or partition. Both
    * are rounded to float: QAT's op outputs them as floats and its backward rebuilds the forward's
    * multiplier and offset from those outputs bit for bit; the variance is centred on that float mean.
    */
-  public static double[][] channelStatistics(float[] x, int n, int c, int inner) {
+  public static void channelStatistics(float[] x, int n, int c, int inner, int c0, int c1, double[] mean, double[] var) {
     double count = (double) n * inner;
-    double[] s = BatchNormLoops.sums(x, null, n, c, inner);
+    double[] s = BatchNormLoops.sums(x, null, n, c, inner, c0, c1);
     float[] m = new float[c];
-    for (int ci = 0; ci < c; ci++) m[ci] = (float) (s[ci] / count);
-    double[] s2 = BatchNormLoops.sums(x, m, n, c, inner);
-    double[] mean = new double[c], var = new double[c];
-    for (int ci = 0; ci < c; ci++) {
+    for (int ci = c0; ci < c1; ci++) m[ci] = (float) (s[ci] / count);
+    double[] s2 = BatchNormLoops.sums(x, m, n, c, inner, c0, c1);
+    for (int ci = c0; ci < c1; ci++) {
       mean[ci] = m[ci];
       var[ci] = (float) (s2[ci] / count);
     }
-    return new double[][] {mean, var};
   }
 
   public boolean training() {

@@ -7,7 +7,7 @@ import io.qspark.kernels.ops.QatBatchNorm;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
- * Backward of {@link QatBatchNorm} in two passes over the array, on the forward's batch statistics
+ * Backward of {@link QatBatchNorm} in two passes per block of channels, on the forward's batch statistics
  * (its outputs 1 and 2). With x^ = (u - mean_B) / sigma_B over the m = N*H*W values of a channel
  * and g = dy masked by the activation's derivative: du = scale / sigma_B * (dy - mean(g) - x^
  * mean(g x^)), dscale = sum(g x^), dB = sum(g), and through the unfold u = z / d, dz = du / d.
@@ -48,25 +48,28 @@ public final class QatBatchNormGrad implements OpGrad {
       mul[ci] = QatBatchNorm.mul(s[ci], var[ci], epsilon);
       off[ci] = QatBatchNorm.off(s[ci], b[ci], mean[ci], var[ci], epsilon);
     }
-    double[][] sums = BatchNormLoops.gradientSums(zd, divisor, dy, mul, off, activation, mean, g, n, c, inner);
     double m = (double) n * inner;
     float[] a = new float[c], bz = new float[c], k0 = new float[c];
-    for (int ci = 0; ci < c; ci++) {
-      double mu = mean[ci], inv = 1.0 / Math.sqrt((double) var[ci] + epsilon);
-      double sdy = sums[0][ci], sdyx = sums[1][ci] * inv;
-      gs[ci] = (float) sdyx;
-      gb[ci] = (float) sdy;
-      double d = divisor == null ? 1.0 : divisor[ci];
-      // dz = k/d (g - mean(g) - (z/d - mu) inv mean(g x^)) as a g + (bz z + k0)
-      double ad = s[ci] * inv / d, mdy = sdy / m, mdyx = sdyx / m;
-      a[ci] = (float) ad;
-      bz[ci] = (float) (-ad * inv * mdyx / d);
-      k0[ci] = (float) (-ad * (mdy - mu * inv * mdyx));
-      // d/dd of x^ = (u - mu_B) / sqrt(var_B + eps) at u = z/d is -x^ eps inv^2 / d: BatchNorm is
-      // scale-invariant but for eps. The closed form, not -sum(dz u), which cancels to noise.
-      if (gd != null) gd[ci] = (float) (-s[ci] * sdyx * epsilon * inv * inv / d);
+    for (int c0 = 0, c1; c0 < c; c0 = c1) {
+      c1 = BatchNormLoops.block(c0, c, inner);
+      double[][] sums = BatchNormLoops.gradientSums(zd, divisor, dy, mul, off, activation, mean, g, n, c, inner, c0, c1);
+      for (int ci = c0; ci < c1; ci++) {
+        double mu = mean[ci], inv = 1.0 / Math.sqrt((double) var[ci] + epsilon);
+        double sdy = sums[0][ci], sdyx = sums[1][ci] * inv;
+        gs[ci] = (float) sdyx;
+        gb[ci] = (float) sdy;
+        double d = divisor == null ? 1.0 : divisor[ci];
+        // dz = k/d (g - mean(g) - (z/d - mu) inv mean(g x^)) as a g + (bz z + k0)
+        double ad = s[ci] * inv / d, mdy = sdy / m, mdyx = sdyx / m;
+        a[ci] = (float) ad;
+        bz[ci] = (float) (-ad * inv * mdyx / d);
+        k0[ci] = (float) (-ad * (mdy - mu * inv * mdyx));
+        // d/dd of x^ = (u - mu_B) / sqrt(var_B + eps) at u = z/d is -x^ eps inv^2 / d: BatchNorm is
+        // scale-invariant but for eps. The closed form, not -sum(dz u), which cancels to noise.
+        if (gd != null) gd[ci] = (float) (-s[ci] * sdyx * epsilon * inv * inv / d);
+      }
+      BatchNormLoops.gradientOutput(g, zd, a, bz, k0, n, c, inner, c0, c1);
     }
-    BatchNormLoops.gradientOutput(g, zd, a, bz, k0, n, c, inner);
     Tensor[] r = new Tensor[in.length];
     r[0] = Tensor.of(g, z.shape());
     r[1] = Tensor.of(gs, c);

@@ -54,32 +54,32 @@ class BatchNormLoopsTest {
       float[] d = values(r, c, 1.5f, 0.2f), centers = values(r, c, 0.5f, 1f);
       float[] mul = values(r, c, 1f, 0.5f), off = values(r, c, 0f, 1f), mean = values(r, c, 0.3f, 0.5f);
       String at = Arrays.toString(sh);
-      double[] s0 = BatchNormLoops.sums(z, null, n, c, inner, false), s1 = BatchNormLoops.sums(z, null, n, c, inner, true);
+      double[] s0 = BatchNormLoops.sums(z, null, n, c, inner, 0, c, false), s1 = BatchNormLoops.sums(z, null, n, c, inner, 0, c, true);
       for (int ci = 0; ci < c; ci++) sameBits(s0[ci], s1[ci], at + " sum of channel " + ci);
-      s0 = BatchNormLoops.sums(z, centers, n, c, inner, false);
-      s1 = BatchNormLoops.sums(z, centers, n, c, inner, true);
+      s0 = BatchNormLoops.sums(z, centers, n, c, inner, 0, c, false);
+      s1 = BatchNormLoops.sums(z, centers, n, c, inner, 0, c, true);
       for (int ci = 0; ci < c; ci++) sameBits(s0[ci], s1[ci], at + " sum of squares of channel " + ci);
       float[] u0 = new float[z.length], u1 = new float[z.length];
-      BatchNormLoops.divide(z, d, u0, n, c, inner, false);
-      BatchNormLoops.divide(z, d, u1, n, c, inner, true);
+      BatchNormLoops.divide(z, d, u0, n, c, inner, 0, c, false);
+      BatchNormLoops.divide(z, d, u1, n, c, inner, 0, c, true);
       sameBits(u0, u1, at + " divide");
       for (Activation act : ACTS) {
         String a = at + " " + (act == null ? "none" : act.opType());
         float[] y0 = u0.clone(), y1 = u0.clone();
-        BatchNormLoops.affine(y0, mul, off, act, n, c, inner, false);
-        BatchNormLoops.affine(y1, mul, off, act, n, c, inner, true);
+        BatchNormLoops.affine(y0, mul, off, act, n, c, inner, 0, c, false);
+        BatchNormLoops.affine(y1, mul, off, act, n, c, inner, 0, c, true);
         sameBits(y0, y1, a + " affine");
         for (float[] dd : new float[][] {null, d}) {
           float[] g0 = new float[z.length], g1 = new float[z.length];
-          double[][] r0 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g0, n, c, inner, false);
-          double[][] r1 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g1, n, c, inner, true);
+          double[][] r0 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g0, n, c, inner, 0, c, false);
+          double[][] r1 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g1, n, c, inner, 0, c, true);
           sameBits(g0, g1, a + " masked g");
           for (int ci = 0; ci < c; ci++) {
             sameBits(r0[0][ci], r1[0][ci], a + " sum g of channel " + ci);
             sameBits(r0[1][ci], r1[1][ci], a + " sum g x of channel " + ci);
           }
-          BatchNormLoops.gradientOutput(g0, z, mul, off, mean, n, c, inner, false);
-          BatchNormLoops.gradientOutput(g1, z, mul, off, mean, n, c, inner, true);
+          BatchNormLoops.gradientOutput(g0, z, mul, off, mean, n, c, inner, 0, c, false);
+          BatchNormLoops.gradientOutput(g1, z, mul, off, mean, n, c, inner, 0, c, true);
           sameBits(g0, g1, a + " output");
         }
       }
@@ -100,7 +100,7 @@ class BatchNormLoopsTest {
         if (simd && !VectorApi.PRESENT) continue;
         float[] g = new float[len];
         // mul 1, off 0, no divisor, one image of one channel: pre is z itself
-        BatchNormLoops.gradientSums(pre, null, dy, new float[] {1f}, new float[] {0f}, act, new float[] {0f}, g, 1, 1, len, simd);
+        BatchNormLoops.gradientSums(pre, null, dy, new float[] {1f}, new float[] {0f}, act, new float[] {0f}, g, 1, 1, len, 0, 1, simd);
         sameBits(want, g, (act == null ? "none" : act.opType()) + (simd ? " vector" : " scalar"));
       }
     }
@@ -124,13 +124,14 @@ class BatchNormLoopsTest {
           }
         }
         double v = s2 / ((double) n * inner);
-        double[][] all = BatchNormalization.channelStatistics(x, n, c, inner);
-        double[] st = {all[0][ci], all[1][ci]};
+        double[] mean = new double[c], var = new double[c];
+        BatchNormalization.channelStatistics(x, n, c, inner, ci, ci + 1, mean, var);
+        double[] st = {mean[ci], var[ci]};
         String at = Arrays.toString(sh) + " channel " + ci;
         assertTrue(Math.abs(st[0] - m) <= 2e-7 * Math.abs(m), at + ": mean " + st[0] + " vs " + m);
         assertTrue(Math.abs(st[1] - v) <= 1e-5 * v, at + ": variance " + st[1] + " vs " + v);
-        // the same input gives the same bits
-        double[][] a2 = BatchNormalization.channelStatistics(x.clone(), n, c, inner);
+        // the same input gives the same bits, whatever block of channels it is computed in
+        double[][] a2 = BatchNormalization.batchStatistics(io.qspark.kernels.tensor.Tensor.of(x.clone(), n, c, inner));
         double[] again = {a2[0][ci], a2[1][ci]};
         assertEquals(Double.doubleToRawLongBits(st[0]), Double.doubleToRawLongBits(again[0]));
         assertEquals(Double.doubleToRawLongBits(st[1]), Double.doubleToRawLongBits(again[1]));
