@@ -23,43 +23,30 @@ public final class BatchNormalization implements Op {
     this.training = a.getInt(BATCH_STATISTICS, 0) != 0;
   }
 
-  /**
-   * Per-channel {mean, population variance} of x over every axis but 1, summed in double in
-   * index order (the same for any thread or partition).
-   */
+  /** Per-channel {mean, population variance} of x over every axis but 1, by {@link #channelStatistics}. */
   public static double[][] batchStatistics(Tensor x) {
     int n = x.dim(0), c = x.dim(1);
-    int inner = x.size() / Math.max(1, n * c);
-    float[] xd = x.data();
     double[] mean = new double[c], var = new double[c];
-    for (int ci = 0; ci < c; ci++) {
-      double[] st = channelStatistics(xd, ci, n, c, inner);
-      mean[ci] = st[0];
-      var[ci] = st[1];
-    }
+    channelStatistics(x.data(), n, c, x.size() / Math.max(1, n * c), 0, c, mean, var);
     return new double[][] {mean, var};
   }
 
   /**
-   * {mean, biased variance} of channel ci of an NCHW array, two passes summed in double in index
-   * order, so the same for any thread or partition.
+   * Means and biased variances of the channels [c0, c1) of an NCHW array into mean and var: two passes of {@link BatchNormLoops}'
+   * fixed-order sums (float lanes, double totals), so the same for any thread or partition. Both
+   * are rounded to float: QAT's op outputs them as floats and its backward rebuilds the forward's
+   * multiplier and offset from those outputs bit for bit; the variance is centred on that float mean.
    */
-  public static double[] channelStatistics(float[] x, int ci, int n, int c, int inner) {
+  public static void channelStatistics(float[] x, int n, int c, int inner, int c0, int c1, double[] mean, double[] var) {
     double count = (double) n * inner;
-    double s = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * c + ci) * inner;
-      for (int i = base; i < base + inner; i++) s += x[i];
+    double[] s = BatchNormLoops.sums(x, null, n, c, inner, c0, c1);
+    float[] m = new float[c];
+    for (int ci = c0; ci < c1; ci++) m[ci] = (float) (s[ci] / count);
+    double[] s2 = BatchNormLoops.sums(x, m, n, c, inner, c0, c1);
+    for (int ci = c0; ci < c1; ci++) {
+      mean[ci] = m[ci];
+      var[ci] = (float) (s2[ci] / count);
     }
-    double m = s / count, s2 = 0;
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * c + ci) * inner;
-      for (int i = base; i < base + inner; i++) {
-        double d = x[i] - m;
-        s2 += d * d;
-      }
-    }
-    return new double[] {m, s2 / count};
   }
 
   public boolean training() {

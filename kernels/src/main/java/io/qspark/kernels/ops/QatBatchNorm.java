@@ -10,8 +10,8 @@ import io.qspark.kernels.tensor.Tensor;
  * conv precedes), y = act((u - mean_B) / sqrt(var_B + eps) * scale + B) with the batch's own
  * mean and population variance of u. Outputs Y, mean_B and var_B: the statistics are computed
  * once per step and reused by the backward and by the trainer's running-statistics update.
- * Per channel the three passes (statistics, variance, output) run over one channel's values
- * while they are in cache. The arithmetic is that of Div, then {@link BatchNormalization}
+ * The passes (unfold, statistics, variance, output) stream over one block of channels after
+ * another, on {@link BatchNormLoops}' vectors. The arithmetic is that of Div, then {@link BatchNormalization}
  * with {@link BatchNormalization#BATCH_STATISTICS}, then the activation, value for value.
  */
 public final class QatBatchNorm implements Op {
@@ -32,19 +32,6 @@ public final class QatBatchNorm implements Op {
 
   public Activation activation() {
     return activation;
-  }
-
-  /** u = z / divisor[c] for one channel's values (z itself without a divisor). */
-  public static void unfold(float[] z, float[] divisor, int c, int n, int channels, int inner, float[] u) {
-    for (int ni = 0; ni < n; ni++) {
-      int base = (ni * channels + c) * inner;
-      if (divisor == null) {
-        System.arraycopy(z, base, u, base, inner);
-      } else {
-        float d = divisor[c];
-        for (int i = base; i < base + inner; i++) u[i] = z[i] / d;
-      }
-    }
   }
 
   /** BatchNorm's per-channel {multiplier, offset} from the batch statistics, as the inference op computes them. */
@@ -69,19 +56,19 @@ public final class QatBatchNorm implements Op {
     int inner = z.size() / Math.max(1, n * c);
     float[] zd = z.data(), s = in[1].data(), b = in[2].data();
     float[] y = new float[zd.length];
-    float[] mean = new float[c], var = new float[c];
-    for (int ci = 0; ci < c; ci++) {
-      unfold(zd, divisor, ci, n, c, inner, y);
-      double[] st = BatchNormalization.channelStatistics(y, ci, n, c, inner);
-      double m = st[0], v = st[1];
-      mean[ci] = (float) m;
-      var[ci] = (float) v;
-      float mul = mul(s[ci], v, epsilon), off = off(s[ci], b[ci], m, v, epsilon);
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) y[i] = y[i] * mul + off;
-        if (activation != null) activation.apply(y, base, base + inner);
+    float[] mean = new float[c], var = new float[c], mul = new float[c], off = new float[c];
+    double[] m = new double[c], v = new double[c];
+    for (int c0 = 0, c1; c0 < c; c0 = c1) {
+      c1 = BatchNormLoops.block(c0, c, inner);
+      BatchNormLoops.divide(zd, divisor, y, n, c, inner, c0, c1);
+      BatchNormalization.channelStatistics(y, n, c, inner, c0, c1, m, v);
+      for (int ci = c0; ci < c1; ci++) {
+        mean[ci] = (float) m[ci];
+        var[ci] = (float) v[ci];
+        mul[ci] = mul(s[ci], v[ci], epsilon);
+        off[ci] = off(s[ci], b[ci], m[ci], v[ci], epsilon);
       }
+      BatchNormLoops.affine(y, mul, off, activation, n, c, inner, c0, c1);
     }
     return new Tensor[] {Tensor.of(y, z.shape()), Tensor.of(mean, c), Tensor.of(var, c)};
   }

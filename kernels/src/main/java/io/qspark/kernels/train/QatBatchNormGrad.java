@@ -2,15 +2,21 @@ package io.qspark.kernels.train;
 
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Activation;
+import io.qspark.kernels.ops.BatchNormLoops;
 import io.qspark.kernels.ops.QatBatchNorm;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
- * Backward of {@link QatBatchNorm} in one pass per channel, on the forward's batch statistics
- * (its outputs 1 and 2): the activation's mask on the recomputed pre-activation, then with
- * x^ = (u - mean_B) / sigma_B over the m = N*H*W values of a channel,
- * du = scale / sigma_B * (dy - mean(dy) - x^ mean(dy x^)), dscale = sum(dy x^), dB = sum(dy),
- * and through the unfold u = z / d: dz = du / d, dd = -sum(du u) / d.
+ * Backward of {@link QatBatchNorm} in two passes per block of channels, on the forward's batch statistics
+ * (its outputs 1 and 2). With x^ = (u - mean_B) / sigma_B over the m = N*H*W values of a channel
+ * and g = dy masked by the activation's derivative: du = scale / sigma_B * (dy - mean(g) - x^
+ * mean(g x^)), dscale = sum(g x^), dB = sum(g), and through the unfold u = z / d, dz = du / d.
+ * The first pass recomputes u and the pre-activation exactly as the forward did (the statistics
+ * outputs are the forward's own floats, so the same multiplier and offset), masks dy into the
+ * result array and sums g and g (u - mean_B); the second turns g into dz = a g + (b z + k), no
+ * division and no other activation-sized array. The sums are {@link BatchNormLoops}' fixed-order
+ * ones. The mask comes from the recomputed pre-activation, not from the op's output: the tape
+ * keeps that output fake-quantized, and a value within half a step of a kink rounds onto it.
  */
 public final class QatBatchNormGrad implements OpGrad {
   private final float epsilon;
@@ -35,52 +41,34 @@ public final class QatBatchNormGrad implements OpGrad {
     float[] divisor = in.length > 5 && in[5] != null ? in[5].data() : null;
     float[] zd = z.data(), s = in[1].data(), b = in[2].data(), dy = dyT.data();
     float[] mean = outs[1].data(), var = outs[2].data();
-    float[] u = new float[zd.length], g = new float[zd.length], pre = activation == null ? null : new float[zd.length];
+    float[] g = new float[zd.length];
     float[] gs = new float[c], gb = new float[c], gd = divisor == null ? null : new float[c];
-    double m = (double) n * inner;
+    float[] mul = new float[c], off = new float[c];
     for (int ci = 0; ci < c; ci++) {
-      QatBatchNorm.unfold(zd, divisor, ci, n, c, inner, u);
-      double mu = mean[ci], inv = 1.0 / Math.sqrt((double) var[ci] + epsilon);
-      if (activation != null) {
-        float mul = QatBatchNorm.mul(s[ci], var[ci], epsilon), off = QatBatchNorm.off(s[ci], b[ci], mu, var[ci], epsilon);
-        for (int ni = 0; ni < n; ni++) {
-          int base = (ni * c + ci) * inner;
-          for (int i = base; i < base + inner; i++) pre[i] = u[i] * mul + off;
-          System.arraycopy(dy, base, g, base, inner);
-          ActivationGrad.fromInput(activation, pre, g, base, base + inner);
-        }
-      } else {
-        for (int ni = 0; ni < n; ni++) {
-          int base = (ni * c + ci) * inner;
-          System.arraycopy(dy, base, g, base, inner);
-        }
+      mul[ci] = QatBatchNorm.mul(s[ci], var[ci], epsilon);
+      off[ci] = QatBatchNorm.off(s[ci], b[ci], mean[ci], var[ci], epsilon);
+    }
+    double m = (double) n * inner;
+    float[] a = new float[c], bz = new float[c], k0 = new float[c];
+    for (int c0 = 0, c1; c0 < c; c0 = c1) {
+      c1 = BatchNormLoops.block(c0, c, inner);
+      double[][] sums = BatchNormLoops.gradientSums(zd, divisor, dy, mul, off, activation, mean, g, n, c, inner, c0, c1);
+      for (int ci = c0; ci < c1; ci++) {
+        double mu = mean[ci], inv = 1.0 / Math.sqrt((double) var[ci] + epsilon);
+        double sdy = sums[0][ci], sdyx = sums[1][ci] * inv;
+        gs[ci] = (float) sdyx;
+        gb[ci] = (float) sdy;
+        double d = divisor == null ? 1.0 : divisor[ci];
+        // dz = k/d (g - mean(g) - (z/d - mu) inv mean(g x^)) as a g + (bz z + k0)
+        double ad = s[ci] * inv / d, mdy = sdy / m, mdyx = sdyx / m;
+        a[ci] = (float) ad;
+        bz[ci] = (float) (-ad * inv * mdyx / d);
+        k0[ci] = (float) (-ad * (mdy - mu * inv * mdyx));
+        // d/dd of x^ = (u - mu_B) / sqrt(var_B + eps) at u = z/d is -x^ eps inv^2 / d: BatchNorm is
+        // scale-invariant but for eps. The closed form, not -sum(dz u), which cancels to noise.
+        if (gd != null) gd[ci] = (float) (-s[ci] * sdyx * epsilon * inv * inv / d);
       }
-      double sdy = 0, sdyx = 0;
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) {
-          sdy += g[i];
-          sdyx += g[i] * ((u[i] - mu) * inv);
-        }
-      }
-      gs[ci] = (float) sdyx;
-      gb[ci] = (float) sdy;
-      double k = s[ci] * inv, mdy = sdy / m, mdyx = sdyx / m;
-      double dd = 0;
-      float d = divisor == null ? 1f : divisor[ci];
-      for (int ni = 0; ni < n; ni++) {
-        int base = (ni * c + ci) * inner;
-        for (int i = base; i < base + inner; i++) {
-          float du = (float) (k * (g[i] - mdy - (u[i] - mu) * inv * mdyx));
-          if (divisor == null) {
-            g[i] = du;
-          } else {
-            g[i] = du / d;
-            dd -= g[i] * u[i];
-          }
-        }
-      }
-      if (gd != null) gd[ci] = (float) dd; // d(z/d)/dd = -u/d: the 1/d is in g already
+      BatchNormLoops.gradientOutput(g, zd, a, bz, k0, n, c, inner, c0, c1);
     }
     Tensor[] r = new Tensor[in.length];
     r[0] = Tensor.of(g, z.shape());

@@ -1,0 +1,192 @@
+package io.qspark.kernels.ops;
+
+import static io.qspark.kernels.ops.BatchNormLoops.CHUNK_STEPS;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link BatchNormLoops}' planes on 256-bit float vectors, lane for lane what its scalar code
+ * computes: elementwise steps are the same IEEE operations, and a chunk's lanes go into the
+ * double lane totals through an array (never reduceLanes, whose order is not specified). Each
+ * chunk's loop is a method of its own with no branch in it: C2 boxed a vector reassigned across
+ * a branch inside the loop, which ran slower than scalar code. Touched only when the
+ * jdk.incubator.vector module is present.
+ */
+final class SimdBatchNormLoops {
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+  private static final int L = S.length();
+
+  static {
+    if (L != BatchNormLoops.LANES) throw new AssertionError("256-bit species has " + L + " float lanes");
+  }
+
+  private SimdBatchNormLoops() {}
+
+  private static void chunkSum(float[] x, int from, int stop, float[] tmp) {
+    FloatVector acc = FloatVector.zero(S);
+    for (int i = from; i < stop; i += L) acc = acc.add(FloatVector.fromArray(S, x, i));
+    acc.intoArray(tmp, 0);
+  }
+
+  private static void chunkSquares(float[] x, float center, int from, int stop, float[] tmp) {
+    FloatVector acc = FloatVector.zero(S), m = FloatVector.broadcast(S, center);
+    for (int i = from; i < stop; i += L) {
+      FloatVector e = FloatVector.fromArray(S, x, i).sub(m);
+      acc = acc.add(e.mul(e));
+    }
+    acc.intoArray(tmp, 0);
+  }
+
+  static double planeSum(float[] x, boolean squares, float center, int from, int to, double[] lanes, int at, float[] tmp) {
+    int i = from;
+    while (i + L <= to) {
+      int stop = Math.min(i + CHUNK_STEPS * L, to - (to - i) % L);
+      if (squares) {
+        chunkSquares(x, center, i, stop, tmp);
+      } else {
+        chunkSum(x, i, stop, tmp);
+      }
+      BatchNormLoops.addLanes(lanes, at, tmp, 0);
+      i = stop;
+    }
+    double tail = 0;
+    for (; i < to; i++) {
+      if (squares) {
+        float e = x[i] - center;
+        tail += e * e;
+      } else {
+        tail += x[i];
+      }
+    }
+    return tail;
+  }
+
+  static void divide(float[] z, float d, float[] u, int from, int to) {
+    FloatVector dv = FloatVector.broadcast(S, d);
+    int vend = to - (to - from) % L;
+    for (int i = from; i < vend; i += L) FloatVector.fromArray(S, z, i).div(dv).intoArray(u, i);
+    for (int i = vend; i < to; i++) u[i] = z[i] / d;
+  }
+
+  static void affine(float[] y, float mul, float off, Activation act, int from, int to) {
+    Activation.Kind kind = act == null ? Activation.Kind.IDENTITY : act.kind();
+    int vend = to - (to - from) % L;
+    // one branch-free loop per activation
+    if (kind == Activation.Kind.RELU) {
+      affineRelu(y, mul, off, from, vend);
+    } else if (kind == Activation.Kind.CLIP) {
+      affineClip(y, mul, off, act.lo(), act.hi(), from, vend);
+    } else {
+      affinePlain(y, mul, off, from, vend);
+    }
+    for (int i = vend; i < to; i++) y[i] = y[i] * mul + off;
+    if (act != null) {
+      if (kind == Activation.Kind.RELU || kind == Activation.Kind.CLIP) {
+        act.apply(y, vend, to);
+      } else {
+        act.apply(y, from, to);
+      }
+    }
+  }
+
+  private static void affinePlain(float[] y, float mul, float off, int from, int to) {
+    FloatVector mv = FloatVector.broadcast(S, mul), ov = FloatVector.broadcast(S, off);
+    for (int i = from; i < to; i += L) FloatVector.fromArray(S, y, i).mul(mv).add(ov).intoArray(y, i);
+  }
+
+  /** Activation's ReLU on the bits: a set sign bit clears the value (-0.0 becomes +0.0). */
+  private static void affineRelu(float[] y, float mul, float off, int from, int to) {
+    FloatVector mv = FloatVector.broadcast(S, mul), ov = FloatVector.broadcast(S, off);
+    for (int i = from; i < to; i += L) {
+      IntVector b = FloatVector.fromArray(S, y, i).mul(mv).add(ov).reinterpretAsInts();
+      b.and(b.lanewise(VectorOperators.ASHR, 31).not()).reinterpretAsFloats().intoArray(y, i);
+    }
+  }
+
+  private static void affineClip(float[] y, float mul, float off, float lo, float hi, int from, int to) {
+    FloatVector mv = FloatVector.broadcast(S, mul), ov = FloatVector.broadcast(S, off);
+    FloatVector lv = FloatVector.broadcast(S, lo), hv = FloatVector.broadcast(S, hi);
+    for (int i = from; i < to; i += L) FloatVector.fromArray(S, y, i).mul(mv).add(ov).max(lv).min(hv).intoArray(y, i);
+  }
+
+  /** The backward's first pass over one chunk without an activation: g = dy, lane sums of g and g (z / d - mean) into tmp. */
+  private static void chunkGradient(float[] z, float d, float[] dy, float mean, float[] g, int from, int stop, float[] tmp) {
+    FloatVector a0 = FloatVector.zero(S), a1 = a0;
+    FloatVector dv = FloatVector.broadcast(S, d), meanV = FloatVector.broadcast(S, mean);
+    for (int i = from; i < stop; i += L) {
+      FloatVector u = FloatVector.fromArray(S, z, i).div(dv);
+      FloatVector gi = FloatVector.fromArray(S, dy, i);
+      gi.intoArray(g, i);
+      a0 = a0.add(gi);
+      a1 = a1.add(gi.mul(u.sub(meanV)));
+    }
+    a0.intoArray(tmp, 0);
+    a1.intoArray(tmp, L);
+  }
+
+  /**
+   * The same with dy kept where lo < pre and not pre >= hi (pre = u * mul + off), zero elsewhere:
+   * ReLU is (0, NaN) since nothing is >= NaN, Clip its bounds; for any pre this decides as
+   * ActivationGrad.fromInput does.
+   */
+  private static void chunkGradientMasked(float[] z, float d, float[] dy, float mul, float off, float lo, float hi,
+      float mean, float[] g, int from, int stop, float[] tmp) {
+    FloatVector zero = FloatVector.zero(S), a0 = zero, a1 = zero;
+    FloatVector dv = FloatVector.broadcast(S, d), meanV = FloatVector.broadcast(S, mean);
+    FloatVector mv = FloatVector.broadcast(S, mul), ov = FloatVector.broadcast(S, off);
+    FloatVector lv = FloatVector.broadcast(S, lo), hv = FloatVector.broadcast(S, hi);
+    for (int i = from; i < stop; i += L) {
+      FloatVector u = FloatVector.fromArray(S, z, i).div(dv);
+      FloatVector pre = u.mul(mv).add(ov);
+      VectorMask<Float> keep = pre.compare(VectorOperators.GT, lv).andNot(pre.compare(VectorOperators.GE, hv));
+      FloatVector gi = zero.blend(FloatVector.fromArray(S, dy, i), keep);
+      gi.intoArray(g, i);
+      a0 = a0.add(gi);
+      a1 = a1.add(gi.mul(u.sub(meanV)));
+    }
+    a0.intoArray(tmp, 0);
+    a1.intoArray(tmp, L);
+  }
+
+  /** One plane of the backward's first pass (no LeakyRelu); returns its tail sums {g, g (u - mean)}. */
+  static double[] planeGradient(float[] z, float d, float[] dy, float mul, float off, Activation act, float mean,
+      float[] g, int from, int to, double[] l0, double[] l1, int at, float[] tmp) {
+    Activation.Kind kind = act == null ? Activation.Kind.IDENTITY : act.kind();
+    boolean masked = kind == Activation.Kind.RELU || kind == Activation.Kind.CLIP;
+    float lo = kind == Activation.Kind.CLIP ? act.lo() : 0f, hi = kind == Activation.Kind.CLIP ? act.hi() : Float.NaN;
+    int i = from;
+    while (i + L <= to) {
+      int stop = Math.min(i + CHUNK_STEPS * L, to - (to - i) % L);
+      if (masked) {
+        chunkGradientMasked(z, d, dy, mul, off, lo, hi, mean, g, i, stop, tmp);
+      } else {
+        chunkGradient(z, d, dy, mean, g, i, stop, tmp);
+      }
+      BatchNormLoops.addLanes(l0, at, tmp, 0);
+      BatchNormLoops.addLanes(l1, at, tmp, L);
+      i = stop;
+    }
+    double t0 = 0, t1 = 0;
+    for (; i < to; i++) {
+      float u = z[i] / d;
+      float gi = BatchNormLoops.Scalar.mask(act, u * mul + off, dy[i]);
+      g[i] = gi;
+      t0 += gi;
+      t1 += gi * (u - mean);
+    }
+    return new double[] {t0, t1};
+  }
+
+  static void gradientOutput(float[] g, float[] z, float a, float bz, float k, int from, int to) {
+    FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, bz), kv = FloatVector.broadcast(S, k);
+    int vend = to - (to - from) % L;
+    for (int i = from; i < vend; i += L) {
+      FloatVector.fromArray(S, g, i).mul(av).add(FloatVector.fromArray(S, z, i).mul(bv).add(kv)).intoArray(g, i);
+    }
+    for (int i = vend; i < to; i++) g[i] = g[i] * a + (z[i] * bz + k);
+  }
+}
