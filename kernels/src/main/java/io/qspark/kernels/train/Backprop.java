@@ -22,6 +22,10 @@ import java.util.function.Function;
  * straight-through estimator, clipped at the quantization range.
  */
 public final class Backprop {
+  /** Ops whose every output value is one of their first input's values or zero. */
+  private static final Set<String> VALUE_PRESERVING = Set.of("Relu", "MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+      "Transpose", "Identity");
+
   private final Graph graph;
   private final Executor executor;
   private final OpGrad[] grads;
@@ -76,12 +80,28 @@ public final class Backprop {
       long t0 = clock == null ? 0 : System.nanoTime();
       Tensor[] args = args(t, n);
       Tensor[] outs = executor.op(i).forward(args);
-      for (int j = 0; j < n.outputs().size() && j < outs.length; j++) {
-        if (!n.outputs().get(j).isEmpty()) put(t, n.outputs().get(j), outs[j], quantizer);
+      if (onGrid(t, n, quantizer)) {
+        t.values.put(n.outputs().get(0), outs[0]);
+      } else {
+        for (int j = 0; j < n.outputs().size() && j < outs.length; j++) {
+          if (!n.outputs().get(j).isEmpty()) put(t, n.outputs().get(j), outs[j], quantizer);
+        }
       }
       if (clock != null) clock.record(n, false, System.nanoTime() - t0);
     }
     return t;
+  }
+
+  /**
+   * Whether the node's only output is already what its fake-quant would make it: an op that
+   * keeps or rearranges its input's values, or sets some to zero (ReLU after a residual Add, max
+   * pooling, reshapes), on an input quantized with the same fix_point; fake-quant is then the
+   * identity and its straight-through mask passes everything, so both are skipped.
+   */
+  private static boolean onGrid(Tape t, Node n, Function<String, FixPoint> quantizer) {
+    if (!VALUE_PRESERVING.contains(n.opType()) || n.outputs().size() != 1 || n.inputs().isEmpty()) return false;
+    FixPoint in = t.quant.get(n.input(0));
+    return in != null && in.equals(quantizer.apply(n.outputs().get(0)));
   }
 
   private static void put(Tape t, String name, Tensor v, Function<String, FixPoint> quantizer) {
@@ -143,7 +163,9 @@ public final class Backprop {
       }
       Tensor y = t.values.get(out);
       Tensor[] outs = new Tensor[n.outputs().size()];
-      for (int j = 0; j < outs.length; j++) outs[j] = n.outputs().get(j).isEmpty() ? null : t.values.get(n.outputs().get(j));
+      // the outputs as computed, before their fake-quant: a fused activation's mask must see the
+      // pre-quantization value (a small positive ReLU output rounds to the kink at 0)
+      for (int j = 0; j < outs.length; j++) outs[j] = n.outputs().get(j).isEmpty() ? null : computed(t, n.outputs().get(j));
       Tensor[] dx;
       try {
         dx = grads[i].backward(args(t, n), outs, Tensor.of(dy, y.shape()));
@@ -169,6 +191,11 @@ public final class Backprop {
       r.put(k, Tensor.of(v, val.shape()));
     });
     return r;
+  }
+
+  private static Tensor computed(Tape t, String name) {
+    Tensor raw = t.raw.get(name);
+    return raw != null ? raw : t.values.get(name);
   }
 
   private static void ste(Tape t, String name, float[] g, QuantGrad quantGrad) {
