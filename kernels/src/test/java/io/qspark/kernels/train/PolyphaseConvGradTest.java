@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Conv;
+import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Map;
@@ -12,8 +13,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Both gradients of strided convs by phase planes ({@link PolyphaseConvGrad}) against the im2col
- * GEMM and col2im reference: strides 2 and 3 (also unequal), kernels 1 to 7, pads 0..3 and
+ * Both gradients of strided convs, by ConvGrad's default paths and by phase planes
+ * ({@link PolyphaseConvGrad}) whether or not ConvGrad takes them for the shape, against the
+ * im2col GEMM and col2im reference: strides 2 and 3 (also unequal), kernels 1 to 7, pads 0..3 and
  * asymmetric (beyond the kernel's reach too), dilation, odd and even sizes (phase planes of
  * different sizes), groups, one image and several, and random shapes.
  */
@@ -114,6 +116,12 @@ class PolyphaseConvGradTest {
     near(ref[0].data(), got[0].data(), "dX of " + what);
     near(ref[1].data(), got[1].data(), "dW of " + what);
     assertArrayEquals(ref[2].data(), got[2].data(), "dB of " + what);
+    // both phase-plane gradients, whichever paths ConvGrad takes for this shape
+    ConvGeometry geo = new ConvGeometry(a, kh, kw, "Conv");
+    PolyphaseConvGrad phases = new PolyphaseConvGrad(n, c, h, w, m, g, geo, geo.pads(h, w), y.dim(2), y.dim(3));
+    poisonScratch();
+    near(ref[1].data(), phases.weightGradient(x.data(), dy.data()), "phase-plane dW of " + what);
+    near(ref[0].data(), phases.inputGradient(dy.data(), wt.data()), "phase-plane dX of " + what);
     // without the input gradient, the same dW; and the same bits on a second run
     poisonScratch();
     Tensor[] noDx = new ConvGrad(a, false, true).backward(in, y, dy);
