@@ -125,6 +125,7 @@ final class PolyphaseConvGrad {
    */
   float[] inputGradient(float[] dy, float[] w) {
     float[] dx = new float[n * c * h * wd];
+    float[][][] byPhase = new float[sh][sw][];
     for (Phase pr : rowPhases) {
       if (pr == null || pr.count == 0) continue;
       for (Phase pc : colPhases) {
@@ -157,18 +158,51 @@ final class PolyphaseConvGrad {
             .with("pads", new long[] {Math.max(0, ry[0]), Math.max(0, rx[0]), Math.max(0, ry[1]), Math.max(0, rx[1])})
             .with("dilations", new long[] {pr.dil, pc.dil})
             .with("group", (long) g);
-        float[] t = new Conv(a).forward(new Tensor[] {Tensor.of(in, n, m, ih, iw), Tensor.of(wt, g * cg, mg, khs, kws)})[0].data();
-        int ny = pr.count, nx = pc.count;
-        for (int ic = 0; ic < n * c; ic++) {
-          int src = ic * ny * nx, base = ic * h * wd;
-          for (int y = 0; y < ny; y++) {
-            int row = base + pr.input(y + pr.lo - pr.q0, sh, top) * wd + pc.input(pc.lo - pc.q0, sw, left);
-            for (int xq = 0; xq < nx; xq++) dx[row + xq * sw] = t[src + y * nx + xq];
+        byPhase[pr.a][pc.a] = new Conv(a).forward(new Tensor[] {Tensor.of(in, n, m, ih, iw), Tensor.of(wt, g * cg, mg, khs, kws)})[0].data();
+      }
+    }
+    // one pass over dX, each row filled from its column phases at once: a pass per phase would
+    // bring every row into cache once per phase (measured: the interleaving took as long as the convs)
+    for (int ic = 0; ic < n * c; ic++) {
+      for (Phase pr : rowPhases) {
+        if (pr == null) continue;
+        for (int y = 0; y < pr.count; y++) {
+          int row = ic * h * wd + pr.input(y + pr.lo - pr.q0, sh, top) * wd;
+          if (sw == 2 && (interleave2(byPhase[pr.a], colPhases[0], colPhases[1], ic * pr.count + y, dx, row)
+              || interleave2(byPhase[pr.a], colPhases[1], colPhases[0], ic * pr.count + y, dx, row))) continue;
+          for (Phase pc : colPhases) {
+            float[] t = pc == null ? null : byPhase[pr.a][pc.a];
+            if (t == null) continue;
+            int nx = pc.count, src = (ic * pr.count + y) * nx, dst = row + start(pc);
+            for (int xq = 0; xq < nx; xq++) dx[dst + xq * sw] = t[src + xq];
           }
         }
       }
     }
     return dx;
+  }
+
+  /** The input column of a column phase's first position. */
+  private int start(Phase pc) {
+    return pc.input(pc.lo - pc.q0, sw, left);
+  }
+
+  /**
+   * Stride 2 across, both column phases computed, the even phase starting one column before the
+   * odd one: one loop writing dX's row in order. False if the row is not of that kind.
+   */
+  private boolean interleave2(float[][] phases, Phase p0, Phase p1, int r, float[] dx, int row) {
+    if (p0 == null || p1 == null || phases[p0.a] == null || phases[p1.a] == null) return false;
+    int d0 = row + start(p0), d1 = row + start(p1);
+    if (d1 != d0 + 1 || (p0.count != p1.count && p0.count != p1.count + 1)) return false;
+    float[] t0 = phases[p0.a], t1 = phases[p1.a];
+    int s0 = r * p0.count, s1 = r * p1.count, k = p1.count;
+    for (int j = 0; j < k; j++) {
+      dx[d0 + 2 * j] = t0[s0 + j];
+      dx[d0 + 2 * j + 1] = t1[s1 + j];
+    }
+    if (p0.count > k) dx[d0 + 2 * k] = t0[s0 + k];
+    return true;
   }
 
   /** {before, after} pads of dY for a phase: its output positions lo .. lo + count - 1. */
