@@ -82,10 +82,11 @@ public final class ConvGrad implements OpGrad {
     // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
     int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
     boolean byConv = geo.sh == 1 && geo.sw == 1 && Math.max(pads[0], pads[2]) <= eh && Math.max(pads[1], pads[3]) <= ew;
-    // strided convs, as measured by StridedConvGradBench: depthwise ones by direct loops; the
-    // input gradient of kxk ones per phase plane by the forward Conv (2.9x faster than the
-    // columns), their weight gradient (and both of pointwise ones) by the columns, which beat the
-    // phase planes' stride-1 weight gradient on these small planes
+    // strided convs, as measured by StridedConvGradBench: depthwise ones by direct loops (1.7x
+    // the columns); the input gradient of kxk ones per phase plane by the forward Conv (a tie
+    // with the columns, 0.93-1.07x, without their k x (H W) gradient buffer); their weight
+    // gradient, and both of pointwise ones, by the columns, which tie or beat the phase planes'
+    // stride-1 weight gradient on these small planes (0.79-1.03x)
     boolean strided = geo.sh > 1 || geo.sw > 1;
     boolean direct = shifted && strided && cg == 1 && mg == 1;
     boolean phaseDx = shifted && strided && !direct && inputGradient && geo.kh * geo.kw > 1;
