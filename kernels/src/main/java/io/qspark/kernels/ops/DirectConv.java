@@ -634,14 +634,15 @@ final class DirectConv {
 
   /**
    * Rows of ow pixels from a computed plane of row pitch wq into an NCHW output plane. A row
-   * narrower than a vector is copied as a whole vector that spills into the next row, which is
-   * copied after it; the last row is copied exactly.
+   * narrower than a vector is copied as a whole vector that spills into the next rows, which are
+   * copied after it; rows whose vector would pass the plane's end are copied exactly.
    */
   static void copyOut(float[] y, int yo, int wq, float[] out, int o, int oh, int ow) {
     if (ow < 8) {
       int oy = 0;
-      // a spill must not pass the end of the array (the last plane of all)
-      int vecRows = Math.min(oh - 1, Math.floorDiv(out.length - 8 - o, ow) + 1);
+      // a spill must stay in this plane: the plane after it may hold another group's output,
+      // written before (grouped convs run group by group over all images)
+      int vecRows = Math.min(oh - 1, Math.max(0, Math.floorDiv(oh * ow - 8, ow) + 1));
       for (; oy < vecRows; oy++) FloatVector.fromArray(S, y, yo + oy * wq).intoArray(out, o + oy * ow);
       for (; oy < oh; oy++) {
         int src = yo + oy * wq, dst = o + oy * ow;

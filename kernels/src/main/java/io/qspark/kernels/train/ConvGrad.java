@@ -15,7 +15,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * backward-filter dW += dY col^T and backward-data dcol = W^T dY are GEMMs (cblas_sgemm on
  * preallocated off-heap buffers), and col2im, the adjoint of im2col, scatters dcol back to dX.
  * Stride-1 convs skip the columns: dW comes from {@link ShiftedFilterGrad}, dX from a transposed
- * conv.
+ * conv; strided convs take dX per phase of their input ({@link PolyphaseConvGrad}), depthwise
+ * ones both gradients by direct loops ({@link DepthwiseConvGrad}). The columns stay reachable as
+ * the reference these are tested against.
  */
 public final class ConvGrad implements OpGrad {
   /** Floats of one im2col block (4 MB): several small images share a GEMM, large ones go alone. */
@@ -37,8 +39,9 @@ public final class ConvGrad implements OpGrad {
   }
 
   /**
-   * @param shifted false to take the weight gradient of stride-1 convs through im2col too, the
-   *     reference {@link ShiftedFilterGrad} is tested against
+   * @param shifted false to take the weight gradient of stride-1 convs, and both gradients of
+   *     strided ones, through im2col: the reference {@link ShiftedFilterGrad} and
+   *     {@link PolyphaseConvGrad} are tested against
    */
   ConvGrad(Attributes attrs, boolean inputGradient, boolean shifted) {
     this.shifted = shifted;
@@ -79,9 +82,17 @@ public final class ConvGrad implements OpGrad {
     // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
     int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
     boolean byConv = geo.sh == 1 && geo.sw == 1 && Math.max(pads[0], pads[2]) <= eh && Math.max(pads[1], pads[3]) <= ew;
-    boolean dcol = inputGradient && !byConv;
+    // strided convs, as measured by StridedConvGradBench: depthwise ones by direct loops (1.7x
+    // the columns); the input gradient of kxk ones per phase plane by the forward Conv (a tie
+    // with the columns, 0.93-1.07x, without their k x (H W) gradient buffer); their weight
+    // gradient, and both of pointwise ones, by the columns, which tie or beat the phase planes'
+    // stride-1 weight gradient on these small planes (0.79-1.03x)
+    boolean strided = geo.sh > 1 || geo.sw > 1;
+    boolean direct = shifted && strided && cg == 1 && mg == 1;
+    boolean phaseDx = shifted && strided && !direct && inputGradient && geo.kh * geo.kw > 1;
+    boolean dcol = inputGradient && !byConv && !phaseDx && !direct;
     // stride 1 and no column gradient wanted: dW straight from the padded planes, no im2col
-    boolean noColumns = shifted && geo.sh == 1 && geo.sw == 1 && !dcol;
+    boolean noColumns = direct || shifted && geo.sh == 1 && geo.sw == 1 && !dcol;
     int colImgs = noColumns ? 0 : imgs;
     Scratch s = Scratch.get();
     FloatPointer wp = s.load(0, w.data(), 0, w.size());
@@ -99,7 +110,10 @@ public final class ConvGrad implements OpGrad {
     float[] x0 = x.data();
     biasGradient(dy, n, m, p, db);
     float[] dwShifted = null;
-    if (noColumns) {
+    if (direct) {
+      dwShifted = new float[w.size()];
+      DepthwiseConvGrad.backward(x0, w.data(), dy, n, c, h, wd, oh, ow, geo, pads, dwShifted, dx);
+    } else if (noColumns) {
       dwShifted = new ShiftedFilterGrad(n, c, h, wd, m, g, geo.kh, geo.kw, geo.dh, geo.dw, pads, oh, ow)
           .weightGradient(x0, dy);
     }
@@ -125,6 +139,7 @@ public final class ConvGrad implements OpGrad {
         }
       }
     }
+    if (phaseDx) dx = new PolyphaseConvGrad(n, c, h, wd, m, g, geo, pads, oh, ow).inputGradient(dy, w.data());
     if (inputGradient && byConv) dx = transposedConv(dy, n, m, oh, ow, w, geo, pads);
     float[] dw = dwShifted;
     if (dw == null) {

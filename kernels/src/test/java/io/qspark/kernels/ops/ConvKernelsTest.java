@@ -73,6 +73,8 @@ class ConvKernelsTest {
         // planes smaller than a vector: copies out of the computed plane must stay in the array
         Arguments.of(2, 3, 2, 2, 4, 3, 1, 1, new int[] {1, 1, 1, 1}, 1),
         Arguments.of(2, 3, 3, 3, 3, 3, 1, 1, new int[] {1, 1, 1, 1}, 3),
+        // output rows of 2 (a vector spans 4): no spill into the next image's plane of an earlier group
+        Arguments.of(3, 4, 5, 3, 4, 2, 1, 1, new int[] {0, 0, 0, 0}, 2),
         // depthwise: 3x3 (its own kernel) at stride 1 and 2, widths below, at and above a vector
         Arguments.of(2, 8, 14, 14, 8, 3, 1, 1, new int[] {1, 1, 1, 1}, 8),
         Arguments.of(2, 12, 7, 7, 12, 3, 1, 1, new int[] {1, 1, 1, 1}, 12),
