@@ -28,13 +28,16 @@ final class SimdFilterGrad {
     for (int j0 = 0; j0 < ldy; j0 += CHUNK) {
       int j1 = Math.min(ldy, j0 + CHUNK);
       int co = 0;
+      // four output channels against the (ci, tap) pairs in order, two at a time: a pair may
+      // straddle two input channels, so only one odd pair per block runs on four accumulators
+      int q1 = cg * taps;
       for (; co + 4 <= mg; co += 4) {
-        for (int ci = 0; ci < cg; ci++) {
-          int p = p0 + (co * cg + ci) * taps * L, xr = x0 + ci * ldx, yr = y0 + co * ldy;
-          int t = 0;
-          for (; t + 2 <= taps; t += 2) k4x2(buf, yr, ldy, xr + off[t], xr + off[t + 1], j0, j1, lanes, p + t * L, sc);
-          if (t < taps) k4x1(buf, yr, ldy, xr + off[t], j0, j1, lanes, p + t * L, sc);
+        int p = p0 + co * q1 * L, yr = y0 + co * ldy;
+        int q = 0;
+        for (; q + 2 <= q1; q += 2) {
+          k4x2(buf, yr, ldy, x0 + q / taps * ldx + off[q % taps], x0 + (q + 1) / taps * ldx + off[(q + 1) % taps], j0, j1, lanes, p + q * L, sc);
         }
+        if (q < q1) k4x1(buf, yr, ldy, x0 + q / taps * ldx + off[q % taps], j0, j1, lanes, p + q * L, sc);
       }
       for (; co < mg; co++) {
         for (int ci = 0; ci < cg; ci++) {
