@@ -215,6 +215,12 @@ final class ShiftedFilterGrad {
   }
 
   private void place(float[] dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
+    if (Conv.SIMD && cols < wp) {
+      Arrays.fill(dst, base, base + top * wp + left, 0f);
+      SimdFilterGrad.copyRows(dst, base + top * wp + left, wp, src, srcOff, cols, rows);
+      Arrays.fill(dst, base + (top + rows - 1) * wp + left + cols, base + image, 0f);
+      return;
+    }
     if (cols == wp) {
       Arrays.fill(dst, base, base + top * wp, 0f);
       System.arraycopy(src, srcOff, dst, base + top * wp, rows * cols);

@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -48,6 +49,30 @@ final class SimdFilterGrad {
         }
       }
     }
+  }
+
+  /**
+   * rows rows of cols floats from src (consecutive) to dst with pitch > cols, zeros between
+   * them. Whole vectors: a row's last vector may run past it into the pad and the next row,
+   * which the zeros and the next row then overwrite; the last row alone ends exactly. Rows
+   * shorter than half a vector (the overrun would pass the next row) by plain copies.
+   */
+  static void copyRows(float[] dst, int d, int pitch, float[] src, int s, int cols, int rows) {
+    int over = (cols + L - 1) / L * L;
+    if (over > 2 * cols) {
+      for (int y = 0; y < rows; y++, d += pitch, s += cols) {
+        System.arraycopy(src, s, dst, d, cols);
+        if (y < rows - 1) Arrays.fill(dst, d + cols, d + pitch, 0f);
+      }
+      return;
+    }
+    for (int y = 0; y < rows - 1; y++, d += pitch, s += cols) {
+      for (int k = 0; k < over; k += L) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
+      Arrays.fill(dst, d + cols, d + pitch, 0f);
+    }
+    int k = 0;
+    for (; k + L <= cols; k += L) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
+    for (; k < cols; k++) dst[d + k] = src[s + k];
   }
 
   private static void k4x2(float[] b, int y, int ldy, int xu, int xv, int j0, int j1, float[] acc, int p, int sc) {

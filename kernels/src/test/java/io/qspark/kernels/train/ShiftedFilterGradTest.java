@@ -77,6 +77,14 @@ class ShiftedFilterGradTest {
     check(4, 1, 16, 1, 28, 28, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
   }
 
+  /** Rows of 7 floats (the layout's vector row copy runs one float into the pad and next row) and of 3 (plain copies). */
+  @Test
+  void shortRows() {
+    check(5, 8, 12, 1, 7, 7, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
+    check(5, 8, 12, 1, 3, 3, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
+    check(3, 4, 8, 1, 4, 9, 3, 3, Map.of("pads", new long[] {0, 2, 1, 0}));
+  }
+
   /** Enough images for several GEMM blocks, the last one partial. */
   @Test
   void blockBoundaries() {
