@@ -25,20 +25,20 @@ final class SimdFilterGrad {
    * X readable to ldy + the last offset; lanes[p0 + ((co cg + ci) taps + t) L + lane] accumulates.
    */
   static void accumulate(float[] buf, int y0, int ldy, int x0, int ldx, int mg, int cg, int[] off, float[] lanes, int p0) {
-    int taps = off.length, sc = cg * taps * L;
+    int taps = off.length, sc = cg * taps * L, q1 = cg * taps;
+    // where each (ci, tap) pair's X starts, flattened
+    int[] xs = new int[q1];
+    for (int q = 0; q < q1; q++) xs[q] = x0 + q / taps * ldx + off[q % taps];
     for (int j0 = 0; j0 < ldy; j0 += CHUNK) {
       int j1 = Math.min(ldy, j0 + CHUNK);
       int co = 0;
       // four output channels against the (ci, tap) pairs in order, two at a time: a pair may
       // straddle two input channels, so only one odd pair per block runs on four accumulators
-      int q1 = cg * taps;
       for (; co + 4 <= mg; co += 4) {
         int p = p0 + co * q1 * L, yr = y0 + co * ldy;
         int q = 0;
-        for (; q + 2 <= q1; q += 2) {
-          k4x2(buf, yr, ldy, x0 + q / taps * ldx + off[q % taps], x0 + (q + 1) / taps * ldx + off[(q + 1) % taps], j0, j1, lanes, p + q * L, sc);
-        }
-        if (q < q1) k4x1(buf, yr, ldy, x0 + q / taps * ldx + off[q % taps], j0, j1, lanes, p + q * L, sc);
+        for (; q + 2 <= q1; q += 2) k4x2(buf, yr, ldy, xs[q], xs[q + 1], j0, j1, lanes, p + q * L, sc);
+        if (q < q1) k4x1(buf, yr, ldy, xs[q], j0, j1, lanes, p + q * L, sc);
       }
       for (; co < mg; co++) {
         for (int ci = 0; ci < cg; ci++) {
