@@ -92,6 +92,11 @@ class ShiftedFilterGradTest {
     int per = f.imagesPerBlock();
     assertTrue(per < 17 && 17 % per != 0, "images per block " + per);
     check(17, 16, 16, 1, 72, 72, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
+    // the heap layout's (SIMD path's) blocks, the last one partial
+    ShiftedFilterGrad h = new ShiftedFilterGrad(7, 8, 28, 28, 8, 1, 3, 3, 1, 1, new int[] {1, 1, 1, 1}, 28, 28);
+    int heap = h.heapImagesPerBlock();
+    assertTrue(heap > 1 && heap < 7 && 7 % heap != 0, "images per heap block " + heap);
+    check(7, 8, 8, 1, 28, 28, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
   }
 
   private static void check(int n, int c, int m, int g, int h, int w, int kh, int kw, Map<String, Object> attrs) {
