@@ -13,18 +13,20 @@ import org.bytedeco.javacpp.FloatPointer;
  * dW[co][ci][ki][kj] = sum_j dY[co][j] X[ci][j + o]: the same rows read at another offset, and
  * every read meant for a pad that wraps into the next row or image meets a zero there.
  * Consecutive rows (and images) share their pads (Wp = w + max(left, right), likewise the rows
- * per image), which keeps the zeros the kernels run over few. kxk convs with few channel pairs
- * per group (depthwise, small dense ones) run {@link SimdFilterGrad}'s register-blocked kernel on
- * a heap copy of the layout; pointwise and wide convs one cblas_sgemm per group and tap on the
- * off-heap copy (see {@link #path}). The im2col GEMM in {@link ConvGrad} stays the reference and
- * the path of strided convs.
+ * per image), which keeps the zeros the kernels run over few. Convs with few channel pairs per
+ * group (depthwise, small dense and pointwise ones) run {@link SimdFilterGrad}'s register-blocked
+ * kernel on a heap copy of the layout, in blocks of images that fit in L2; wide convs one
+ * cblas_sgemm per group and tap on an off-heap copy (see {@link #path}). The im2col GEMM in
+ * {@link ConvGrad} stays the reference and the path of strided convs.
  */
 final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];
   /** Floats per vector of the SIMD kernel (256-bit), the granule its rows are padded to. */
   static final int LANES = 8;
-  /** Channel pairs per group up to which the SIMD kernel beats the GEMMs (64 x 64: a tie). */
+  /** Channel pairs per group up to which the SIMD kernel beats the GEMMs on kxk convs (64 x 64: 1.3x). */
   static final int SIMD_PAIRS = 64 * 64;
+  /** The same for pointwise convs, whose GEMMs are longer (192 x 64: a tie, 64 x 384: GEMMs 1.3x). */
+  static final int SIMD_PAIRS_POINTWISE = 8192;
 
   /** Floats per 64-byte cache line. */
   private static final int LINE = 16;
@@ -76,13 +78,13 @@ final class ShiftedFilterGrad {
   enum Path { TAP_GEMMS, DOTS, SIMD }
 
   /**
-   * As measured by ConvGradBench: kxk convs with few channel pairs (depthwise, the small dense
-   * ones) by the SIMD kernel, 1.3-7x faster than the GEMMs; pointwise convs, and convs with many
-   * channel pairs, by GEMMs (compute-bound, where OpenBLAS's kernels beat ours). Without the
-   * Vector API, a single input or output channel per group (a GEMV) by scalar dots.
+   * As measured by ConvGradBench: convs with few channel pairs (depthwise, the small dense
+   * ones, pointwise ones up to 8 K pairs) by the SIMD kernel, 1.1-10x faster than the GEMMs;
+   * convs with many channel pairs by GEMMs (compute-bound, where OpenBLAS's kernels beat ours).
+   * Without the Vector API, a single input or output channel per group (a GEMV) by scalar dots.
    */
   Path path() {
-    if (Conv.SIMD && taps > 1 && mg * cg <= SIMD_PAIRS) return Path.SIMD;
+    if (Conv.SIMD && mg * cg <= (taps > 1 ? SIMD_PAIRS : SIMD_PAIRS_POINTWISE)) return Path.SIMD;
     return Math.min(mg, cg) == 1 ? Path.DOTS : Path.TAP_GEMMS;
   }
 
