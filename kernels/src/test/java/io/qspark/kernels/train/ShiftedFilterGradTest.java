@@ -23,6 +23,8 @@ class ShiftedFilterGradTest {
   @Test
   void pointwise() {
     check(3, 16, 8, 1, 7, 9, 1, 1, Map.of());
+    // input channels in threes: the SIMD kernel's blocks of three output channels
+    check(3, 24, 14, 1, 7, 9, 1, 1, Map.of());
   }
 
   @Test
