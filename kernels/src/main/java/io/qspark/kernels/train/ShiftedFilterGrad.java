@@ -13,19 +13,33 @@ import org.bytedeco.javacpp.FloatPointer;
  * dW[co][ci][ki][kj] = sum_j dY[co][j] X[ci][j + o]: the same rows read at another offset, and
  * every read meant for a pad that wraps into the next row or image meets a zero there.
  * Consecutive rows (and images) share their pads (Wp = w + max(left, right), likewise the rows
- * per image), which keeps the zeros the kernels run over few. kxk convs with few channel pairs
- * per group (depthwise, small dense ones) run {@link SimdFilterGrad}'s register-blocked kernel on
- * a heap copy of the layout; pointwise and wide convs one cblas_sgemm per group and tap on the
- * off-heap copy (see {@link #path}). The im2col GEMM in {@link ConvGrad} stays the reference and
- * the path of strided convs.
+ * per image), which keeps the zeros the kernels run over few. Convs with few channel pairs per
+ * group (depthwise, small dense and pointwise ones) run {@link SimdFilterGrad}'s register-blocked
+ * kernel on a heap copy of the layout, in blocks of images that fit in L2; wide convs one
+ * cblas_sgemm per group and tap on an off-heap copy (see {@link #path}). The im2col GEMM in
+ * {@link ConvGrad} stays the reference and the path of strided convs.
  */
 final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];
   /** Floats per vector of the SIMD kernel (256-bit), the granule its rows are padded to. */
   static final int LANES = 8;
-  /** Channel pairs per group up to which the SIMD kernel beats the GEMMs (64 x 64: a tie). */
+  /** Channel pairs per group up to which the SIMD kernel beats the GEMMs on kxk convs (64 x 64: 1.3x). */
   static final int SIMD_PAIRS = 64 * 64;
+  /** The same for pointwise convs, whose GEMMs are longer (192 x 64: a tie, 64 x 384: GEMMs 1.3x). */
+  static final int SIMD_PAIRS_POINTWISE = 8192;
 
+  /** Floats per 64-byte cache line. */
+  private static final int LINE = 16;
+  /**
+   * Where dY starts in the heap layout. The layout lives in the thread's scratch array, which the
+   * im2col paths grow to megabytes: a humongous object under G1, starting on a region boundary,
+   * so element 0 lies 16 bytes (the array header) past it and element 12 on a cache line; dY's
+   * loads then never straddle two lines (in such an array, 8-11% faster than at element 0 or 8).
+   * With another placement only that speed changes.
+   */
+  private static final int HEAD = 12;
+  /** Floats of dY and X rows per heap block (256 KB). */
+  static final int HEAP_BLOCK = 1 << 16;
   private final int n, c, h, wd, m, g, cg, mg, taps, oh, ow;
   private final int top, left, rows, wp, image, tail;
   private final int[] offsets;
@@ -65,13 +79,13 @@ final class ShiftedFilterGrad {
   enum Path { TAP_GEMMS, DOTS, SIMD }
 
   /**
-   * As measured by ConvGradBench: kxk convs with few channel pairs (depthwise, the small dense
-   * ones) by the SIMD kernel, 1.3-7x faster than the GEMMs; pointwise convs, and convs with many
-   * channel pairs, by GEMMs (compute-bound, where OpenBLAS's kernels beat ours). Without the
-   * Vector API, a single input or output channel per group (a GEMV) by scalar dots.
+   * As measured by ConvGradBench: convs with few channel pairs (depthwise, the small dense
+   * ones, pointwise ones up to 8 K pairs) by the SIMD kernel, 1.1-10x faster than the GEMMs;
+   * convs with many channel pairs by GEMMs (compute-bound, where OpenBLAS's kernels beat ours).
+   * Without the Vector API, a single input or output channel per group (a GEMV) by scalar dots.
    */
   Path path() {
-    if (Conv.SIMD && taps > 1 && mg * cg <= SIMD_PAIRS) return Path.SIMD;
+    if (Conv.SIMD && mg * cg <= (taps > 1 ? SIMD_PAIRS : SIMD_PAIRS_POINTWISE)) return Path.SIMD;
     return Math.min(mg, cg) == 1 ? Path.DOTS : Path.TAP_GEMMS;
   }
 
@@ -85,6 +99,16 @@ final class ShiftedFilterGrad {
    */
   int imagesPerBlock() {
     return Math.max(1, Math.min(n, ConvGrad.BLOCK / (c * image)));
+  }
+
+  /**
+   * Images per block of the heap layout: one group's rows of dY and X within half of L2 (64 K
+   * floats), so the copy stays in cache for the kernel (ConvGradBench: 8-20% faster than
+   * blocks of 4 MB on resnet_s's 3x3 convs). Like {@link #imagesPerBlock}, a function of the
+   * layer's shape alone.
+   */
+  int heapImagesPerBlock() {
+    return Math.max(1, Math.min(n, HEAP_BLOCK / ((mg + cg) * image)));
   }
 
   private float[] byTapGemms(float[] x, float[] dy) {
@@ -137,14 +161,14 @@ final class ShiftedFilterGrad {
    * ({@link SimdFilterGrad}), or (its scalar fallback) a dot product per channel pair and tap.
    */
   private float[] onHeap(float[] x, float[] dy, boolean blocked) {
-    int imgs = imagesPerBlock();
+    int imgs = heapImagesPerBlock();
     float[] dw = new float[m * cg * taps];
     float[] lanes = blocked ? new float[m * cg * taps * LANES] : null;
     for (int i0 = 0; i0 < n; i0 += imgs) {
-      // whole vectors: the rows end in zeros of dY up to a multiple of the lanes
-      int nb = Math.min(imgs, n - i0), ldy = (nb * image + LANES - 1) / LANES * LANES, ldx = ldy + tail;
-      float[] buf = Scratch.get().array(mg * ldy + cg * ldx);
-      int xa = mg * ldy;
+      // whole cache lines: the rows end in zeros of dY up to a multiple of 16 floats
+      int nb = Math.min(imgs, n - i0), ldy = (nb * image + LINE - 1) / LINE * LINE, ldx = ldy + tail;
+      float[] buf = Scratch.get().array(HEAD + mg * ldy + cg * ldx);
+      int xa = HEAD + mg * ldy;
       for (int gi = 0; gi < g; gi++) {
         for (int ci = 0; ci < cg; ci++) {
           for (int b = 0; b < nb; b++) {
@@ -153,18 +177,18 @@ final class ShiftedFilterGrad {
           Arrays.fill(buf, xa + ci * ldx + nb * image, xa + (ci + 1) * ldx, 0f);
         }
         for (int co = 0; co < mg; co++) {
-          for (int b = 0; b < nb; b++) place(buf, co * ldy + b * image, dy, ((i0 + b) * m + gi * mg + co) * oh * ow, oh, ow, 0, 0);
-          Arrays.fill(buf, co * ldy + nb * image, (co + 1) * ldy, 0f);
+          for (int b = 0; b < nb; b++) place(buf, HEAD + co * ldy + b * image, dy, ((i0 + b) * m + gi * mg + co) * oh * ow, oh, ow, 0, 0);
+          Arrays.fill(buf, HEAD + co * ldy + nb * image, HEAD + (co + 1) * ldy, 0f);
         }
         if (blocked) {
-          SimdFilterGrad.accumulate(buf, 0, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * LANES);
+          SimdFilterGrad.accumulate(buf, HEAD, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * LANES);
           continue;
         }
         for (int co = 0; co < mg; co++) {
           for (int ci = 0; ci < cg; ci++) {
             int d = ((gi * mg + co) * cg + ci) * taps;
             for (int t = 0; t < taps; t++) {
-              int xo = xa + ci * ldx + offsets[t], yo = co * ldy;
+              int xo = xa + ci * ldx + offsets[t], yo = HEAD + co * ldy;
               dw[d + t] += dot(buf, yo, buf, xo, ldy);
             }
           }
@@ -206,6 +230,12 @@ final class ShiftedFilterGrad {
   }
 
   private void place(float[] dst, int base, float[] src, int srcOff, int rows, int cols, int top, int left) {
+    if (Conv.SIMD && cols < wp) {
+      Arrays.fill(dst, base, base + top * wp + left, 0f);
+      SimdFilterGrad.copyRows(dst, base + top * wp + left, wp, src, srcOff, cols, rows);
+      Arrays.fill(dst, base + (top + rows - 1) * wp + left + cols, base + image, 0f);
+      return;
+    }
     if (cols == wp) {
       Arrays.fill(dst, base, base + top * wp, 0f);
       System.arraycopy(src, srcOff, dst, base + top * wp, rows * cols);

@@ -1,15 +1,17 @@
 package io.qspark.kernels.train;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The SIMD kernel of {@link ShiftedFilterGrad}: dW[co][ci][t] = sum_j dY[co][j] X[ci][j + o_t]
- * with four output channels and two taps in registers (eight accumulators, six loads per eight
- * FMAs), or for the output channels left over (depthwise: all) one channel and eight taps (nine
- * loads per eight FMAs, against two per FMA for a plain dot product), over chunks of j that keep a chunk's rows of dY and X in cache while every channel pair
- * and tap passes over them. Per-lane partial sums live in a float array between chunks and image
- * blocks, so the summation order is fixed by the layer's shape alone.
+ * with three output channels and three taps in registers (nine accumulators, six loads per nine
+ * FMAs) or four and two (eight, six per eight), or for the output channels left over
+ * (depthwise: all) one channel and eight taps (nine loads per eight FMAs, against two per FMA
+ * for a plain dot product), over chunks of j that keep a chunk's rows of dY and X in cache while
+ * every channel pair and tap passes over them. Per-lane partial sums live in a float array
+ * between chunks and image blocks, so the summation order is fixed by the layer's shape alone.
  */
 final class SimdFilterGrad {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
@@ -24,17 +26,33 @@ final class SimdFilterGrad {
    * X readable to ldy + the last offset; lanes[p0 + ((co cg + ci) taps + t) L + lane] accumulates.
    */
   static void accumulate(float[] buf, int y0, int ldy, int x0, int ldx, int mg, int cg, int[] off, float[] lanes, int p0) {
-    int taps = off.length, sc = cg * taps * L;
+    int taps = off.length, sc = cg * taps * L, q1 = cg * taps;
+    // output channels in blocks of three against three (ci, tap) pairs (nine accumulators, six
+    // loads per nine FMAs) where the pairs come in threes (kxk convs: a kernel row), with as few
+    // blocks of four against two (eight accumulators, six loads per eight FMAs) as make up mg
+    int nf = mg / 4, nt = 0;
+    if (q1 % 3 == 0 && mg >= 4 * (mg % 3)) {
+      nf = mg % 3;
+      nt = (mg - 4 * nf) / 3;
+    }
+    // where each (ci, tap) pair's X starts, flattened
+    int[] xs = new int[q1];
+    for (int q = 0; q < q1; q++) xs[q] = x0 + q / taps * ldx + off[q % taps];
     for (int j0 = 0; j0 < ldy; j0 += CHUNK) {
       int j1 = Math.min(ldy, j0 + CHUNK);
       int co = 0;
-      for (; co + 4 <= mg; co += 4) {
-        for (int ci = 0; ci < cg; ci++) {
-          int p = p0 + (co * cg + ci) * taps * L, xr = x0 + ci * ldx, yr = y0 + co * ldy;
-          int t = 0;
-          for (; t + 2 <= taps; t += 2) k4x2(buf, yr, ldy, xr + off[t], xr + off[t + 1], j0, j1, lanes, p + t * L, sc);
-          if (t < taps) k4x1(buf, yr, ldy, xr + off[t], j0, j1, lanes, p + t * L, sc);
-        }
+      // the (ci, tap) pairs in order, two or three at a time: a group may straddle two input
+      // channels, so only one odd pair per block of four runs on four accumulators
+      for (; co < 4 * nf; co += 4) {
+        int p = p0 + co * q1 * L, yr = y0 + co * ldy;
+        int q = 0;
+        for (; q + 2 <= q1; q += 2) k4x2(buf, yr, ldy, xs[q], xs[q + 1], j0, j1, lanes, p + q * L, sc);
+        if (q < q1) k4x1(buf, yr, ldy, xs[q], j0, j1, lanes, p + q * L, sc);
+      }
+      for (; co < 4 * nf + 3 * nt; co += 3) {
+        int p = p0 + co * q1 * L, yr = y0 + co * ldy;
+        int q = 0;
+        for (; q + 3 <= q1; q += 3) k3x3(buf, yr, ldy, xs[q], xs[q + 1], xs[q + 2], j0, j1, lanes, p + q * L, sc);
       }
       for (; co < mg; co++) {
         for (int ci = 0; ci < cg; ci++) {
@@ -45,6 +63,30 @@ final class SimdFilterGrad {
         }
       }
     }
+  }
+
+  /**
+   * rows rows of cols floats from src (consecutive) to dst with pitch > cols, zeros between
+   * them. Whole vectors: a row's last vector may run past it into the pad and the next row,
+   * which the zeros and the next row then overwrite; the last row alone ends exactly. Rows
+   * shorter than half a vector (the overrun would pass the next row) by plain copies.
+   */
+  static void copyRows(float[] dst, int d, int pitch, float[] src, int s, int cols, int rows) {
+    int over = (cols + L - 1) / L * L;
+    if (over > 2 * cols) {
+      for (int y = 0; y < rows; y++, d += pitch, s += cols) {
+        System.arraycopy(src, s, dst, d, cols);
+        if (y < rows - 1) Arrays.fill(dst, d + cols, d + pitch, 0f);
+      }
+      return;
+    }
+    for (int y = 0; y < rows - 1; y++, d += pitch, s += cols) {
+      for (int k = 0; k < over; k += L) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
+      Arrays.fill(dst, d + cols, d + pitch, 0f);
+    }
+    int k = 0;
+    for (; k + L <= cols; k += L) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
+    for (; k < cols; k++) dst[d + k] = src[s + k];
   }
 
   private static void k4x2(float[] b, int y, int ldy, int xu, int xv, int j0, int j1, float[] acc, int p, int sc) {
@@ -75,6 +117,36 @@ final class SimdFilterGrad {
     a2v.intoArray(acc, p + 2 * sc + L);
     a3u.intoArray(acc, p + 3 * sc);
     a3v.intoArray(acc, p + 3 * sc + L);
+  }
+
+  private static void k3x3(float[] b, int y, int ldy, int xu, int xv, int xw, int j0, int j1, float[] acc, int p, int sc) {
+    FloatVector a0u = FloatVector.fromArray(S, acc, p), a0v = FloatVector.fromArray(S, acc, p + L), a0w = FloatVector.fromArray(S, acc, p + 2 * L);
+    FloatVector a1u = FloatVector.fromArray(S, acc, p + sc), a1v = FloatVector.fromArray(S, acc, p + sc + L), a1w = FloatVector.fromArray(S, acc, p + sc + 2 * L);
+    FloatVector a2u = FloatVector.fromArray(S, acc, p + 2 * sc), a2v = FloatVector.fromArray(S, acc, p + 2 * sc + L), a2w = FloatVector.fromArray(S, acc, p + 2 * sc + 2 * L);
+    for (int j = j0; j < j1; j += L) {
+      FloatVector u = FloatVector.fromArray(S, b, xu + j), v = FloatVector.fromArray(S, b, xv + j), w = FloatVector.fromArray(S, b, xw + j);
+      FloatVector d = FloatVector.fromArray(S, b, y + j);
+      a0u = d.fma(u, a0u);
+      a0v = d.fma(v, a0v);
+      a0w = d.fma(w, a0w);
+      d = FloatVector.fromArray(S, b, y + ldy + j);
+      a1u = d.fma(u, a1u);
+      a1v = d.fma(v, a1v);
+      a1w = d.fma(w, a1w);
+      d = FloatVector.fromArray(S, b, y + 2 * ldy + j);
+      a2u = d.fma(u, a2u);
+      a2v = d.fma(v, a2v);
+      a2w = d.fma(w, a2w);
+    }
+    a0u.intoArray(acc, p);
+    a0v.intoArray(acc, p + L);
+    a0w.intoArray(acc, p + 2 * L);
+    a1u.intoArray(acc, p + sc);
+    a1v.intoArray(acc, p + sc + L);
+    a1w.intoArray(acc, p + sc + 2 * L);
+    a2u.intoArray(acc, p + 2 * sc);
+    a2v.intoArray(acc, p + 2 * sc + L);
+    a2w.intoArray(acc, p + 2 * sc + 2 * L);
   }
 
   private static void k4x1(float[] b, int y, int ldy, int xu, int j0, int j1, float[] acc, int p, int sc) {

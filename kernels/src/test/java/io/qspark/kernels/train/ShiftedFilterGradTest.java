@@ -23,6 +23,8 @@ class ShiftedFilterGradTest {
   @Test
   void pointwise() {
     check(3, 16, 8, 1, 7, 9, 1, 1, Map.of());
+    // input channels in threes: the SIMD kernel's blocks of three output channels
+    check(3, 24, 14, 1, 7, 9, 1, 1, Map.of());
   }
 
   @Test
@@ -77,6 +79,14 @@ class ShiftedFilterGradTest {
     check(4, 1, 16, 1, 28, 28, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
   }
 
+  /** Rows of 7 floats (the layout's vector row copy runs one float into the pad and next row) and of 3 (plain copies). */
+  @Test
+  void shortRows() {
+    check(5, 8, 12, 1, 7, 7, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
+    check(5, 8, 12, 1, 3, 3, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
+    check(3, 4, 8, 1, 4, 9, 3, 3, Map.of("pads", new long[] {0, 2, 1, 0}));
+  }
+
   /** Enough images for several GEMM blocks, the last one partial. */
   @Test
   void blockBoundaries() {
@@ -84,6 +94,11 @@ class ShiftedFilterGradTest {
     int per = f.imagesPerBlock();
     assertTrue(per < 17 && 17 % per != 0, "images per block " + per);
     check(17, 16, 16, 1, 72, 72, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
+    // the heap layout's (SIMD path's) blocks, the last one partial
+    ShiftedFilterGrad h = new ShiftedFilterGrad(7, 8, 28, 28, 8, 1, 3, 3, 1, 1, new int[] {1, 1, 1, 1}, 28, 28);
+    int heap = h.heapImagesPerBlock();
+    assertTrue(heap > 1 && heap < 7 && 7 % heap != 0, "images per heap block " + heap);
+    check(7, 8, 8, 1, 28, 28, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
   }
 
   private static void check(int n, int c, int m, int g, int h, int w, int kh, int kw, Map<String, Object> attrs) {
