@@ -75,9 +75,13 @@ public final class ConvGrad implements OpGrad {
     // images per GEMM: a fixed function of the layer's shape (not of threads or partitions), so
     // the summation order, and with it every bit of the result, is the same in any run
     int imgs = Math.max(1, Math.min(n, BLOCK / Math.max(1, k * p)));
-    float[] dy = dyT.data().clone();
-    ActivationGrad.fromOutput(activation, out.data(), dy, 0, dy.length);
-    float[] dx = inputGradient ? new float[x.size()] : null;
+    // dY is read-only below: a copy only for the fused activation's mask
+    float[] dy = dyT.data();
+    if (activation != null) {
+      dy = dy.clone();
+      ActivationGrad.fromOutput(activation, out.data(), dy, 0, dy.length);
+    }
+    boolean hasBias = in.length > 2 && in[2] != null;
     float[] db = new float[m];
     // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
     int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
@@ -93,6 +97,8 @@ public final class ConvGrad implements OpGrad {
     boolean dcol = inputGradient && !byConv && !phaseDx && !direct;
     // stride 1 and no column gradient wanted: dW straight from the padded planes, no im2col
     boolean noColumns = direct || shifted && geo.sh == 1 && geo.sw == 1 && !dcol;
+    // the paths that accumulate into dX; the others return their own
+    float[] dx = dcol || direct && inputGradient ? new float[x.size()] : null;
     int colImgs = noColumns ? 0 : imgs;
     Scratch s = Scratch.get();
     FloatPointer wp = s.load(0, w.data(), 0, w.size());
@@ -108,7 +114,7 @@ public final class ConvGrad implements OpGrad {
     FloatBuffer dyB = s.buffer(4, Math.max(1, (long) mg * colImgs * p));
     float[] col = s.array((int) colLen);
     float[] x0 = x.data();
-    biasGradient(dy, n, m, p, db);
+    if (hasBias) biasGradient(dy, n, m, p, db);
     float[] dwShifted = null;
     if (direct) {
       dwShifted = new float[w.size()];
@@ -149,7 +155,7 @@ public final class ConvGrad implements OpGrad {
     Tensor[] r = new Tensor[in.length];
     if (inputGradient) r[0] = Tensor.of(dx, x.shape());
     r[1] = Tensor.of(dw, w.shape());
-    if (in.length > 2 && in[2] != null) r[2] = Tensor.of(db, m);
+    if (hasBias) r[2] = Tensor.of(db, m);
     return r;
   }
 
