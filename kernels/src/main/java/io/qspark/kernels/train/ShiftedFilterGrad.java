@@ -17,7 +17,8 @@ import org.bytedeco.javacpp.FloatPointer;
  * group (depthwise, small dense and pointwise ones) run {@link SimdFilterGrad}'s register-blocked
  * kernel on a heap copy of the layout, in blocks of images that fit in L2; wide convs one
  * cblas_sgemm per group and tap on an off-heap copy (see {@link #path}). The im2col GEMM in
- * {@link ConvGrad} stays the reference and the path of strided convs.
+ * {@link ConvGrad} stays the reference, and the path of dense strided convs' weight gradient
+ * (on their small outputs it ties or beats this class run per stride phase).
  */
 final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];

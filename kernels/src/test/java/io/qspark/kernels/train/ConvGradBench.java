@@ -87,10 +87,15 @@ class ConvGradBench {
         () -> conv.forward(in)[0].data(),
         () -> f.weightGradient(x.data(), dy.data(), ShiftedFilterGrad.Path.TAP_GEMMS),
         () -> f.weightGradient(x.data(), dy.data(), ShiftedFilterGrad.Path.SIMD));
+    return alternate(runs, ROUNDS);
+  }
+
+  /** Median ms per call of each run, taking turns for 5 warm-up rounds (the Vector API code is slow until compiled) and then {@code rounds}. */
+  static double[] alternate(List<Supplier<float[]>> runs, int rounds) {
     List<List<Double>> t = new ArrayList<>();
     for (int i = 0; i < runs.size(); i++) t.add(new ArrayList<>());
     float sink = 0;
-    for (int round = 0; round < ROUNDS + 5; round++) {
+    for (int round = 0; round < rounds + 5; round++) {
       for (int i = 0; i < runs.size(); i++) {
         long t0 = System.nanoTime();
         sink += runs.get(i).get()[0];

@@ -9,7 +9,6 @@ import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -96,19 +95,6 @@ class StridedConvGradBench {
         () -> conv.forward(in)[0].data(),
         () -> phases.weightGradient(x.data(), dy.data()),
         () -> im2colW.backward(in, y, dy)[1].data());
-    List<List<Double>> t = new ArrayList<>();
-    for (int i = 0; i < runs.size(); i++) t.add(new ArrayList<>());
-    float sink = 0;
-    for (int round = 0; round < ROUNDS + 5; round++) {
-      for (int i = 0; i < runs.size(); i++) {
-        long t0 = System.nanoTime();
-        sink += runs.get(i).get()[0];
-        if (round >= 5) t.get(i).add((System.nanoTime() - t0) / 1e6); // after a warm-up: the Vector API code is slow until compiled
-      }
-    }
-    if (Float.isNaN(sink)) throw new AssertionError("NaN");
-    double[] med = new double[runs.size()];
-    for (int i = 0; i < med.length; i++) med[i] = QatBench.median(t.get(i));
-    return med;
+    return ConvGradBench.alternate(runs, ROUNDS);
   }
 }
