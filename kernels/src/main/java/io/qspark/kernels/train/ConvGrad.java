@@ -71,10 +71,6 @@ public final class ConvGrad implements OpGrad {
     ConvGeometry geo = geometry(w.shape());
     int[] pads = geo.pads(h, wd);
     int oh = out.dim(2), ow = out.dim(3), p = oh * ow;
-    int k = cg * geo.kh * geo.kw;
-    // images per GEMM: a fixed function of the layer's shape (not of threads or partitions), so
-    // the summation order, and with it every bit of the result, is the same in any run
-    int imgs = Math.max(1, Math.min(n, BLOCK / Math.max(1, k * p)));
     // dY is read-only below: a copy only for the fused activation's mask
     float[] dy = dyT.data();
     if (activation != null) {
@@ -82,7 +78,6 @@ public final class ConvGrad implements OpGrad {
       ActivationGrad.fromOutput(activation, out.data(), dy, 0, dy.length);
     }
     boolean hasBias = in.length > 2 && in[2] != null;
-    float[] db = new float[m];
     // stride 1: dX is itself a convolution (below), so the blocks need only the weight gradient
     int eh = geo.dh * (geo.kh - 1), ew = geo.dw * (geo.kw - 1);
     boolean byConv = geo.sh == 1 && geo.sw == 1 && Math.max(pads[0], pads[2]) <= eh && Math.max(pads[1], pads[3]) <= ew;
@@ -99,31 +94,50 @@ public final class ConvGrad implements OpGrad {
     boolean noColumns = direct || shifted && geo.sh == 1 && geo.sw == 1 && !dcol;
     // the paths that accumulate into dX; the others return their own
     float[] dx = dcol || direct && inputGradient ? new float[x.size()] : null;
-    int colImgs = noColumns ? 0 : imgs;
+    float[] x0 = x.data();
+    float[] db = hasBias ? biasGradient(dy, n, m, p) : null;
+    float[] dw;
+    if (direct) {
+      dw = new float[w.size()];
+      DepthwiseConvGrad.backward(x0, w.data(), dy, n, c, h, wd, oh, ow, geo, pads, dw, dx);
+    } else if (noColumns) {
+      dw = new ShiftedFilterGrad(n, c, h, wd, m, g, geo.kh, geo.kw, geo.dh, geo.dw, pads, oh, ow).weightGradient(x0, dy);
+    } else {
+      dw = columns(x0, dy, w, n, c, h, wd, oh, ow, geo, pads, dx);
+    }
+    if (phaseDx) dx = new PolyphaseConvGrad(n, c, h, wd, m, g, geo, pads, oh, ow).inputGradient(dy, w.data());
+    if (inputGradient && byConv) dx = transposedConv(dy, n, m, oh, ow, w, geo, pads);
+    Tensor[] r = new Tensor[in.length];
+    if (inputGradient) r[0] = Tensor.of(dx, x.shape());
+    r[1] = Tensor.of(dw, w.shape());
+    if (hasBias) r[2] = Tensor.of(db, m);
+    return r;
+  }
+
+  /**
+   * dW by the columns: per group and block of images, im2col of the block side by side and one
+   * GEMM; with dx, also dcol = W^T dY scattered back by col2im (added into dx).
+   */
+  private float[] columns(float[] x0, float[] dy, Tensor w, int n, int c, int h, int wd, int oh, int ow,
+      ConvGeometry geo, int[] pads, float[] dx) {
+    int m = w.dim(0), cg = w.dim(1), g = group, mg = m / g, p = oh * ow, k = cg * geo.kh * geo.kw;
+    // images per GEMM: a fixed function of the layer's shape (not of threads or partitions), so
+    // the summation order, and with it every bit of the result, is the same in any run
+    int imgs = Math.max(1, Math.min(n, BLOCK / Math.max(1, k * p)));
     Scratch s = Scratch.get();
     FloatPointer wp = s.load(0, w.data(), 0, w.size());
     FloatPointer dwp = s.pointer(1, w.size());
     FloatBuffer dwb = s.buffer(1, w.size());
     for (int i = 0; i < w.size(); i++) dwb.put(i, 0f);
-    long colLen = Math.max(1, (long) k * colImgs * p);
+    long colLen = (long) k * imgs * p;
     FloatPointer colP = s.pointer(2, colLen);
     FloatBuffer colB = s.buffer(2, colLen);
     FloatPointer dcolP = s.pointer(3, colLen);
     FloatBuffer dcolB = s.buffer(3, colLen);
-    FloatPointer dyP = s.pointer(4, Math.max(1, (long) mg * colImgs * p));
-    FloatBuffer dyB = s.buffer(4, Math.max(1, (long) mg * colImgs * p));
+    FloatPointer dyP = s.pointer(4, (long) mg * imgs * p);
+    FloatBuffer dyB = s.buffer(4, (long) mg * imgs * p);
     float[] col = s.array((int) colLen);
-    float[] x0 = x.data();
-    if (hasBias) biasGradient(dy, n, m, p, db);
-    float[] dwShifted = null;
-    if (direct) {
-      dwShifted = new float[w.size()];
-      DepthwiseConvGrad.backward(x0, w.data(), dy, n, c, h, wd, oh, ow, geo, pads, dwShifted, dx);
-    } else if (noColumns) {
-      dwShifted = new ShiftedFilterGrad(n, c, h, wd, m, g, geo.kh, geo.kw, geo.dh, geo.dw, pads, oh, ow)
-          .weightGradient(x0, dy);
-    }
-    for (int i0 = 0; i0 < n && !noColumns; i0 += imgs) {
+    for (int i0 = 0; i0 < n; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ld = nb * p;
       for (int gi = 0; gi < g; gi++) {
         // the block's images side by side: col is k x (nb p), dY is mg x (nb p)
@@ -137,7 +151,7 @@ public final class ConvGrad implements OpGrad {
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
         Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
-        if (!dcol) continue;
+        if (dx == null) continue;
         Scratch.sgemm(true, false, k, ld, mg, wp, wOff, k, dyP, 0, ld, 0f, dcolP, 0, ld);
         dcolB.get(0, col, 0, k * ld);
         for (int b = 0; b < nb; b++) {
@@ -145,25 +159,17 @@ public final class ConvGrad implements OpGrad {
         }
       }
     }
-    if (phaseDx) dx = new PolyphaseConvGrad(n, c, h, wd, m, g, geo, pads, oh, ow).inputGradient(dy, w.data());
-    if (inputGradient && byConv) dx = transposedConv(dy, n, m, oh, ow, w, geo, pads);
-    float[] dw = dwShifted;
-    if (dw == null) {
-      dw = new float[w.size()];
-      dwb.get(0, dw, 0, dw.length);
-    }
-    Tensor[] r = new Tensor[in.length];
-    if (inputGradient) r[0] = Tensor.of(dx, x.shape());
-    r[1] = Tensor.of(dw, w.shape());
-    if (hasBias) r[2] = Tensor.of(db, m);
-    return r;
+    float[] dw = new float[w.size()];
+    dwb.get(0, dw, 0, dw.length);
+    return dw;
   }
 
   /**
    * dB: per image and channel a sum in eight independent partial sums (a single running sum
    * waits on the adder's latency at every element), then across images in order.
    */
-  private static void biasGradient(float[] dy, int n, int m, int p, float[] db) {
+  private static float[] biasGradient(float[] dy, int n, int m, int p) {
+    float[] db = new float[m];
     for (int i = 0; i < n; i++) {
       for (int mi = 0; mi < m; mi++) {
         int yo = (i * m + mi) * p, end = yo + p, j = yo;
@@ -183,6 +189,7 @@ public final class ConvGrad implements OpGrad {
         db[mi] += acc;
       }
     }
+    return db;
   }
 
   /**
