@@ -1,8 +1,8 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.eval.Classifier;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.kernels.model.Model;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;

@@ -1,6 +1,7 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.output.ReportFiles;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
@@ -13,7 +14,7 @@ import io.qspark.job.report.HtmlReport;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.job.spark.StageMetrics;
@@ -93,7 +94,7 @@ final class CalibrationSession implements AutoCloseable {
     AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
     LazySpark lazy = new LazySpark(app, settings);
     try {
-      DataSource images = DataSources.open(request, lazy, classifier);
+      DataSource images = DataSources.open(request, lazy, classifier.signature());
       if (images.count() == 0) throw new UserError("no calibration images in " + request.data());
       if (images.count() < quant.calibSize) {
         err.printf("qspark: warning: --calib-size %d but %s holds %d images; calibrating on all of them%n",
@@ -171,7 +172,7 @@ final class CalibrationSession implements AutoCloseable {
     folder.write("quant_info.json", info);
     folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());
     folder.write("float_model.onnx", blob.onnx());
-    HtmlReport.write(folder, app + ": " + name, report.json(), info);
+    ReportFiles.write(folder, app + ": " + name, report.json(), info);
     folder.commit();
     report.print(out, folder.shown());
     out.flush();

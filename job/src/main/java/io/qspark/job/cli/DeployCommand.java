@@ -1,11 +1,12 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.output.ReportFiles;
 import io.qspark.dpu.DeployCompiler;
 import io.qspark.dpu.DeployException;
 import io.qspark.dpu.DeployFormat;
 import io.qspark.dpu.DeploySummary;
 import io.qspark.dpu.proto.DeployProto.DeployModel;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.output.JobFolder;
 import io.qspark.job.report.HtmlReport;
@@ -99,8 +100,8 @@ final class DeployCommand implements Callable<Integer> {
       timings.put("compile_s", Math.round((t2 - t1) / 1e6) / 1e3);
       report.put("timings", timings);
       // the calibration's own report, so the page shows what the deployed fix_points came from
-      if (in.isFile(HtmlReport.JSON)) report.put("calibration", Json.read(in.readString(HtmlReport.JSON)));
-      HtmlReport.write(folder, "qspark deploy: " + in.shown(), Json.write(report), json);
+      if (in.isFile(ReportFiles.JSON)) report.put("calibration", Json.read(in.readString(ReportFiles.JSON)));
+      ReportFiles.write(folder, "qspark deploy: " + in.shown(), Json.write(report), json);
       folder.commit();
     }
     PrintWriter w = spec.commandLine().getOut();

@@ -10,7 +10,7 @@ import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.EvaluationReport;
 import io.qspark.job.spark.EvaluationJob;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.model.Model;
@@ -55,7 +55,7 @@ final class EvaluateCommand implements Callable<Integer> {
     Model m = model.load();
     Classifier classifier = Classifier.of(m);
     try (LazySpark lazy = new LazySpark("qspark evaluate", settings)) {
-      DataSource images = DataSources.open(request, lazy, classifier);
+      DataSource images = DataSources.open(request, lazy, classifier.signature());
       images.requireLabels(classifier.classes());
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
       ModelBlob blob = model.blob();

@@ -1,6 +1,7 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.model.EditedModel;
+import io.qspark.job.base.UserError;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.spark.AdaQuantJob;
 import io.qspark.job.spark.BiasCorrectionJob;

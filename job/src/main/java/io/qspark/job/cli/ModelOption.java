@@ -1,7 +1,7 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.base.UserError;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.quant.QuantInfo;
 import java.io.IOException;

@@ -1,6 +1,7 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.model.EditedModel;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
@@ -12,7 +13,7 @@ import io.qspark.job.output.QatCheckpoints;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.EvaluationJob;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.QatJob;
 import io.qspark.job.spark.QatProgress;
 import io.qspark.job.spark.SparkRuntime;
@@ -215,19 +216,19 @@ final class QatCommand implements Callable<Integer> {
     // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
     try (AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
         LazySpark lazy = new LazySpark("qspark qat", settings)) {
-      DataSource train = DataSources.open(asked, lazy, classifier);
+      DataSource train = DataSources.open(asked, lazy, classifier.signature());
       if (train.count() == 0) throw new UserError("no training images in " + asked.data());
       train.requireLabels(classifier.classes());
       ScoringPlan plan = preprocess.scoringPlan(train, asked.data(), classifier, quant.batch);
       DataSource val = null;
       if (valData != null) {
         val = DataSources.open(new DataRequest(valData, valLabels, -1, asked.dims(), asked.geometry(), asked.imageColumn(),
-            asked.labelColumn(), asked.strict()), lazy, classifier);
+            asked.labelColumn(), asked.strict()), lazy, classifier.signature());
         val.requireLabels(classifier.classes());
       }
       DataSource calib = DataSources.open(new DataRequest(asked.data(), asked.labels(), (int) Math.min(quant.calibSize,
           asked.limit() < 0 ? Long.MAX_VALUE : asked.limit()), asked.dims(), asked.geometry(), asked.imageColumn(),
-          asked.labelColumn(), asked.strict()), lazy, classifier);
+          asked.labelColumn(), asked.strict()), lazy, classifier.signature());
       SparkRuntime runtime = lazy.runtime();
       var sc = runtime.context();
       EpochOrder order;
@@ -287,7 +288,8 @@ final class QatCommand implements Callable<Integer> {
         ptq.put("ptq_top1", round(top1));
         LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): validation top-1 %.2f%%", top1));
       }
-      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, logEvery, history);
+      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, logEvery,
+          r -> history.step(r.epoch(), r.step(), r.lr(), r.loss(), r.trainTop1(), r.imagesPerSecond()));
       DataSource valSource = val;
       double[] epochLoss = {0, 0};
       long tTrain = System.nanoTime();

@@ -1,8 +1,9 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.output.ReportFiles;
 import io.qspark.dpu.DeployException;
 import io.qspark.dpu.DeployFormat;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
@@ -16,7 +17,7 @@ import io.qspark.job.report.HtmlReport;
 import io.qspark.kernels.io.Json;
 import io.qspark.job.report.EvaluationReport;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.SimulationJob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
@@ -101,7 +102,7 @@ final class SimulateCommand implements Callable<Integer> {
     Classifier classifier = Classifier.of(m);
     try (AtomicFolder folder = out == null ? null : AtomicFolder.create(out, overwrite);
         LazySpark lazy = new LazySpark("qspark simulate", settings)) {
-      DataSource images = DataSources.open(request, lazy, classifier);
+      DataSource images = DataSources.open(request, lazy, classifier.signature());
       images.requireLabels(classifier.classes());
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, batch);
       ModelBlob blob = ModelBlob.of(onnx, dep.read("float_model.onnx")).quantized(json);
@@ -164,18 +165,18 @@ final class SimulateCommand implements Callable<Integer> {
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("master", master);
     run.put("partitions", partitions);
-    run.put("qspark", Version.qspark());
+    run.put("qspark", io.qspark.job.base.Build.version());
     r.put("run", run);
     Map<String, Object> timings = new LinkedHashMap<>();
     timings.put("simulation_s", Math.round(seconds * 1000) / 1000.0);
     r.put("timings", timings);
-    if (dep.isFile(HtmlReport.JSON)) {
+    if (dep.isFile(ReportFiles.JSON)) {
       @SuppressWarnings("unchecked")
-      Map<String, Object> deployed = (Map<String, Object>) Json.read(dep.readString(HtmlReport.JSON));
+      Map<String, Object> deployed = (Map<String, Object>) Json.read(dep.readString(ReportFiles.JSON));
       if (deployed.get("partition") != null) r.put("partition", deployed.get("partition"));
       if (deployed.get("calibration") != null) r.put("calibration", deployed.get("calibration"));
     }
-    HtmlReport.write(folder, "qspark simulate: " + dep.shown(), Json.write(r), dep.readString("quant_info.json"));
+    ReportFiles.write(folder, "qspark simulate: " + dep.shown(), Json.write(r), dep.readString("quant_info.json"));
   }
 
   private static String pct(double p) {

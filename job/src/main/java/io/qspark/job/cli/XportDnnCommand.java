@@ -1,6 +1,7 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.output.ReportFiles;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
@@ -17,7 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.caffe.CaffeExporter;
@@ -161,7 +162,7 @@ final class XportDnnCommand implements Callable<Integer> {
     }
     AtomicFile.checkWritable(out, overwrite);
     AtomicFile.checkWritable(beside(".report.json"), overwrite);
-    AtomicFile.checkWritable(beside("." + HtmlReport.FILE), overwrite);
+    AtomicFile.checkWritable(beside("." + ReportFiles.HTML), overwrite);
     long t0 = System.nanoTime();
     PrintWriter err = spec.commandLine().getErr();
     boolean caffe = CaffeImporter.isPrototxt(deployModel);
@@ -242,7 +243,7 @@ final class XportDnnCommand implements Callable<Integer> {
     String info = stats == null ? null
         : QuantInfo.write(deployModel.getFileName().toString(), model.sha256(), cfg, plan, params, stats, model.graph());
     AtomicFile.write(beside(".report.json"), json.getBytes(StandardCharsets.UTF_8), overwrite);
-    AtomicFile.write(beside("." + HtmlReport.FILE),
+    AtomicFile.write(beside("." + ReportFiles.HTML),
         HtmlReport.render("qspark xportdnn: " + deployModel.getFileName(), json, info).getBytes(StandardCharsets.UTF_8), overwrite);
   }
 
@@ -277,7 +278,7 @@ final class XportDnnCommand implements Callable<Integer> {
     DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, null, null, null, false);
     ModelBlob blob = ModelBlob.of(deployModel.toString(), CaffeImporter.onnxBytes(imp));
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
-      DataSource images = DataSources.open(request, lazy, Classifier.of(model));
+      DataSource images = DataSources.open(request, lazy, Classifier.of(model).signature());
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
       ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
       SparkRuntime runtime = lazy.runtime();

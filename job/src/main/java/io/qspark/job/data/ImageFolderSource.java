@@ -1,6 +1,8 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.base.UserError;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayDeque;

@@ -1,11 +1,14 @@
 package io.qspark.job.data;
 
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.preprocess.Pixels;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
 
-import io.qspark.job.JobFailure;
-import io.qspark.job.UserError;
+import io.qspark.job.base.JobFailure;
+import io.qspark.job.base.UserError;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;

@@ -1,8 +1,8 @@
 package io.qspark.job.output;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.HadoopFiles;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.onnx.OnnxImporter;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.qspark.job.preprocess;
 
-import io.qspark.job.data.ImageLayout;
+import io.qspark.job.preprocess.ImageLayout;
 import java.io.Serializable;
 import java.util.Arrays;
 

@@ -55,7 +55,7 @@ public final class CalibrationReport {
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("master", master);
     run.put("partitions", partitions);
-    run.put("qspark", io.qspark.job.cli.Version.qspark());
+    run.put("qspark", io.qspark.job.base.Build.version());
     run.put("spark", org.apache.spark.package$.MODULE$.SPARK_VERSION());
     run.put("java", System.getProperty("java.version"));
     json.put("run", run);

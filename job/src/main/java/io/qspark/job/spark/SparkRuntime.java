@@ -1,7 +1,7 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.JobFailure;
-import io.qspark.job.UserError;
+import io.qspark.job.base.JobFailure;
+import io.qspark.job.base.UserError;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;

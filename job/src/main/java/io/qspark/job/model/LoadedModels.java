@@ -1,4 +1,4 @@
-package io.qspark.job.spark;
+package io.qspark.job.model;
 
 import io.qspark.kernels.blas.Blas;
 import io.qspark.kernels.exec.Executor;

@@ -1,4 +1,4 @@
-package io.qspark.job.spark;
+package io.qspark.job.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

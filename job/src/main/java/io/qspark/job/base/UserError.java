@@ -1,4 +1,4 @@
-package io.qspark.job;
+package io.qspark.job.base;
 
 import io.qspark.kernels.graph.GraphException;
 

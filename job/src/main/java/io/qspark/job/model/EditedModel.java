@@ -1,7 +1,7 @@
-package io.qspark.job.cli;
+package io.qspark.job.model;
 
-import io.qspark.job.spark.LoadedModels;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.LoadedModels;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.onnx.OnnxExporter;
@@ -14,10 +14,10 @@ import java.util.Map;
  * those same bytes, so driver and executors plan quantization on one graph (fused activations
  * are written as their own nodes and fused again on import, under the same names).
  */
-record EditedModel(Model model, ModelBlob blob) {
-  static final long OPSET = 13;
+public record EditedModel(Model model, ModelBlob blob) {
+  public static final long OPSET = 13;
 
-  static EditedModel of(Graph g, String name) {
+  public static EditedModel of(Graph g, String name) {
     byte[] onnx = OnnxExporter.export(g, OPSET, Map.of(), Map.of(), List.of()).toByteArray();
     ModelBlob blob = ModelBlob.of(name, onnx);
     return new EditedModel(LoadedModels.inferenceModel(blob), blob);

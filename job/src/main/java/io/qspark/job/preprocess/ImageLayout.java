@@ -1,4 +1,4 @@
-package io.qspark.job.data;
+package io.qspark.job.preprocess;
 
 import java.io.Serializable;
 

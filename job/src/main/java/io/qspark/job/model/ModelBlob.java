@@ -1,4 +1,4 @@
-package io.qspark.job.spark;
+package io.qspark.job.model;
 
 import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.onnx.SelfContained;
@@ -38,11 +38,11 @@ public record ModelBlob(String name, String sha256, byte[] onnx, String quantInf
   }
 
   /** Cache key: the model and, if any, the quantization. */
-  String key() {
+  public String key() {
     return quantInfo == null ? sha256 : sha256 + "/" + sha256(quantInfo.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
-  static String sha256(byte[] bytes) {
+  public static String sha256(byte[] bytes) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     } catch (NoSuchAlgorithmException e) {

@@ -1,4 +1,4 @@
-package io.qspark.job;
+package io.qspark.job.base;
 
 /** The cluster could not finish a job (lost executors, out of memory, a bug in a task): exit code 3. */
 public class JobFailure extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.qspark.job.data;
+package io.qspark.job.preprocess;
 
 /**
  * One decoded image, planar 8-bit: {@code data[c * height * width + y * width + x]}. The common
