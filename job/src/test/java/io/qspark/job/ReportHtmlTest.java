@@ -50,7 +50,7 @@ class ReportHtmlTest {
   }
 
   static String rendered(Path folder, String screenshot) throws Exception {
-    Path page = folder.resolve(io.qspark.job.output.ReportFiles.HTML);
+    Path page = folder.resolve("report.html");
     String html = Files.readString(page);
     assertFalse(Pattern.compile("(src|href)=\"?(https?:)?//").matcher(html).find(), "the page must not load anything");
     String dom = HeadlessChromium.dom(page, dir.resolve("profile"));

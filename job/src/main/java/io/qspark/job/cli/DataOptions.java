@@ -1,5 +1,6 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.app.DataSettings;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.preprocess.ImageGeometry;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,6 +50,12 @@ public final class DataOptions {
       description = "Fail on the first image that cannot be decoded. Default: skip such images and report how"
           + " many at the end.")
   boolean strict;
+
+  /** --data and its companions as settings; {@code dims} is --dims (checked by the preprocessing options). */
+  public DataSettings settings(int[] dims) {
+    return Mapping.settings(spec, () -> new DataSettings(data, labels, limit == null ? -1 : limit, dims, imageColumn,
+        labelColumn, strict));
+  }
 
   public DataRequest request(int[] dims, ImageGeometry geometry) {
     if (limit != null && limit < 1) {

@@ -2,6 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.job.base.UserError;
 import io.qspark.job.preprocess.ImageGeometry;
+import io.qspark.job.preprocess.PreprocessSettings;
 import io.qspark.job.preprocess.Preprocessing;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,55 +14,65 @@ import picocli.CommandLine.Spec;
 
 /**
  * How raw pixels become model inputs, in Caffe's terms (the FPGA tool flows users come from):
- * x[c] = (pixel[swap[c]] * raw_scale / 255 - mean[c]) / std[c].
+ * x[c] = (pixel[swap[c]] * raw_scale / 255 - mean[c]) / std[c]. No flag has a built-in default
+ * here: a flag not given (on the line or in --conf) takes the value a qspark folder records, else
+ * the default its description names ({@link PreprocessSettings}).
  */
 public final class PreprocessOptions {
   @Spec(Spec.Target.MIXEE) CommandSpec spec;
 
   @Option(names = "--resize", paramLabel = "S", order = 18,
       description = "Resize images so their shorter side is S pixels (bilinear, antialiased when shrinking, as"
-          + " torchvision's Resize(S)), before everything else. Default: none.")
+          + " torchvision's Resize(S)), before everything else. Default: none, or recorded.")
   Integer resize;
 
   @Option(names = "--crop", split = ",", paramLabel = "H[,W]", hideParamSyntax = true, order = 19,
       description = "Then cut the center H x W out of each image (one number: square), as torchvision's"
-          + " CenterCrop. Default: none; without it every image must have the first image's size.")
+          + " CenterCrop. Default: none, or recorded; without it every image must have the first image's size.")
   int[] crop;
 
-  @Option(names = "--mean", split = ",", paramLabel = "M", defaultValue = "0", order = 20,
+  @Option(names = "--mean", split = ",", paramLabel = "M", order = 20,
       description = "Mean subtracted from each channel, in pixel units after --raw-scale"
-          + " (0..255 by default): one value for all channels or one per channel. Default: ${DEFAULT-VALUE}.")
+          + " (0..255 by default): one value for all channels or one per channel. Default: 0, or the value the"
+          + " folder read records (a deploy or calibration folder).")
   float[] mean;
 
-  @Option(names = "--std", split = ",", paramLabel = "S", defaultValue = "1", order = 21,
-      description = "Divisor of each channel after the mean, same units and rules as --mean. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--std", split = ",", paramLabel = "S", order = 21,
+      description = "Divisor of each channel after the mean, same units and rules as --mean. Default: 1, or recorded.")
   float[] std;
 
-  @Option(names = "--raw-scale", paramLabel = "R", defaultValue = "255", order = 22,
-      description = "Pixels are scaled from 0..255 to 0..R before --mean and --std (1 gives 0..1 inputs). Default: ${DEFAULT-VALUE}.")
-  float rawScale;
+  @Option(names = "--raw-scale", paramLabel = "R", order = 22,
+      description = "Pixels are scaled from 0..255 to 0..R before --mean and --std (1 gives 0..1 inputs)."
+          + " Default: 255, or recorded.")
+  Float rawScale;
 
   @Option(names = "--channel-swap", split = ",", paramLabel = "I", order = 23,
-      description = "Model channel c takes image channel I[c]: 2,1,0 turns RGB into BGR, 0,0,0 gray into 3 channels. Default: channels as stored.")
+      description = "Model channel c takes image channel I[c]: 2,1,0 turns RGB into BGR, 0,0,0 gray into 3 channels."
+          + " Default: channels as stored, or recorded.")
   int[] channelSwap;
+
+  @Option(names = "--override-preprocessing", order = 25,
+      description = "Take the preprocessing flags given even where they contradict what the folder read records"
+          + " (without it, that is an error). Default: off.")
+  boolean overridePreprocessing;
 
   @Option(names = "--dims", split = ",", paramLabel = "C,H,W", hideParamSyntax = true, order = 24,
       description = "Shape of one image when the data does not say: a flat IDX of [n,784] (--dims 1,28,28), raw"
           + " pixels in a Parquet column. Default: the data's own dimensions.")
   int[] dims;
 
+  /** The flags as settings: each given (on the line or in --conf) or null. */
+  public PreprocessSettings settings() {
+    try {
+      return new PreprocessSettings(mean, std, rawScale, channelSwap, resize, crop, overridePreprocessing);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
   /** --resize and --crop, checked for form. */
   public ImageGeometry geometry() {
-    if (resize != null && resize < 1) {
-      throw new ParameterException(spec.commandLine(), "--resize must be at least 1, got " + resize);
-    }
-    if (crop != null && (crop.length < 1 || crop.length > 2 || Arrays.stream(crop).anyMatch(c -> c < 1))) {
-      throw new ParameterException(spec.commandLine(), "--crop needs one or two positive numbers H[,W], got "
-          + Arrays.toString(crop));
-    }
-    int h = crop == null ? 0 : crop[0];
-    int w = crop == null ? 0 : crop[crop.length - 1];
-    return new ImageGeometry(resize == null ? 0 : resize, h, w);
+    return settings().geometry();
   }
 
   /**
@@ -80,11 +91,7 @@ public final class PreprocessOptions {
   }
 
   public Preprocessing preprocessing() {
-    try {
-      return new Preprocessing(mean, std, rawScale, channelSwap);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
-    }
+    return settings().pixels();
   }
 
   /** --dims as given, checked for form only (the data source checks it against the file). */

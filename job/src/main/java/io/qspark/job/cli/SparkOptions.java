@@ -24,6 +24,6 @@ public final class SparkOptions {
     if (partitions != null && partitions < 1) {
       throw new ParameterException(spec.commandLine(), "--partitions must be at least 1, got " + partitions);
     }
-    return new SparkSettings(master, partitions == null ? 0 : partitions);
+    return Mapping.settings(spec, () -> new SparkSettings(master, partitions == null ? 0 : partitions));
   }
 }

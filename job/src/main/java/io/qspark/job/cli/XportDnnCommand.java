@@ -10,7 +10,6 @@ import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.ActivationHistograms;
-import io.qspark.job.report.HtmlReport;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.kernels.io.Json;
 import io.qspark.kernels.quant.QuantInfo;
@@ -161,8 +160,7 @@ final class XportDnnCommand implements Callable<Integer> {
           + " channel-first (H,W,C to C,H,W is 2,0,1); other layouts are not supported");
     }
     AtomicFile.checkWritable(out, overwrite);
-    AtomicFile.checkWritable(beside(".report.json"), overwrite);
-    AtomicFile.checkWritable(beside("." + ReportFiles.HTML), overwrite);
+    ReportFiles.checkWritableBeside(out, overwrite);
     long t0 = System.nanoTime();
     PrintWriter err = spec.commandLine().getErr();
     boolean caffe = CaffeImporter.isPrototxt(deployModel);
@@ -242,14 +240,7 @@ final class XportDnnCommand implements Callable<Integer> {
     String json = Json.write(r);
     String info = stats == null ? null
         : QuantInfo.write(deployModel.getFileName().toString(), model.sha256(), cfg, plan, params, stats, model.graph());
-    AtomicFile.write(beside(".report.json"), json.getBytes(StandardCharsets.UTF_8), overwrite);
-    AtomicFile.write(beside("." + ReportFiles.HTML),
-        HtmlReport.render("qspark xportdnn: " + deployModel.getFileName(), json, info).getBytes(StandardCharsets.UTF_8), overwrite);
-  }
-
-  /** OUT.prototxt's sibling OUT{suffix}. */
-  private Path beside(String suffix) {
-    return out.resolveSibling(out.getFileName().toString().replaceFirst("\\.prototxt$", "") + suffix);
+    ReportFiles.writeBeside(out, "qspark xportdnn: " + deployModel.getFileName(), json, info, overwrite);
   }
 
   /** CalibrateCommand's statistics pass, with XportDNN's preprocessing flags. */

@@ -133,6 +133,16 @@ public final class IdxDataSource implements DataSource {
   }
 
   @Override
+  public Digest digest() {
+    return Digest.of("images and labels", md -> {
+      for (LabeledImage r : records) {
+        md.update(r.pixels());
+        md.update(java.nio.ByteBuffer.allocate(4).putInt(r.label()).array());
+      }
+    });
+  }
+
+  @Override
   public ImageLayout layout() {
     return layout;
   }

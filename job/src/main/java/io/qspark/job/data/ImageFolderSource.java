@@ -145,6 +145,13 @@ public final class ImageFolderSource implements DataSource {
   }
 
   @Override
+  public Digest digest() {
+    StringBuilder b = new StringBuilder();
+    for (ImageFile f : files) b.append(f.uri()).append('\t').append(f.label()).append('\n');
+    return Digest.ofText("file paths and labels", b.toString());
+  }
+
+  @Override
   public ImageLayout layout() {
     return shaping.layout();
   }

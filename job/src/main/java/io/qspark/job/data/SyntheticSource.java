@@ -75,6 +75,11 @@ public final class SyntheticSource implements DataSource {
   }
 
   @Override
+  public Digest digest() {
+    return Digest.ofText("generator settings", PREFIX + count + "," + seed + "," + layout.describe() + "," + classes);
+  }
+
+  @Override
   public ImageLayout layout() {
     return layout;
   }

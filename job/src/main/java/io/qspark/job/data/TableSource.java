@@ -226,6 +226,11 @@ public final class TableSource implements DataSource {
   }
 
   @Override
+  public Digest digest() {
+    return Digest.ofText("name, columns and row count", what + "\n" + rows.schema().json() + "\n" + count);
+  }
+
+  @Override
   public ImageLayout layout() {
     return kind == Kind.VALUES ? stored : shaping.layout();
   }

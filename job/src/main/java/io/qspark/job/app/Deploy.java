@@ -1,0 +1,76 @@
+package io.qspark.job.app;
+
+import io.qspark.dpu.DeployCompiler;
+import io.qspark.dpu.DeployException;
+import io.qspark.dpu.DeploySummary;
+import io.qspark.dpu.proto.DeployProto.DeployModel;
+import io.qspark.job.base.UserError;
+import io.qspark.job.output.CalibrationFolder;
+import io.qspark.job.output.DeployFolder;
+import io.qspark.job.report.PartitionSection;
+import io.qspark.job.report.Provenance;
+import io.qspark.kernels.io.Json;
+import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantInfo;
+import io.qspark.kernels.target.DpuTarget;
+import io.qspark.kernels.target.Partition;
+import io.qspark.kernels.target.Partitioner;
+import io.qspark.kernels.target.TargetException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Compiles a calibration folder into the integer deploy model the DPU (and {@link Simulate})
+ * runs: fused conv/fc + bias + activation, eltwise add, pooling, integer weights, every shift
+ * checked against the DPU's ranges; with a target, the nodes it cannot run become float CPU
+ * layers. No Spark. The deploy folder carries the calibration's preprocessing record.
+ */
+public final class Deploy {
+  public DeployResult run(DeploySettings s) {
+    DpuTarget target = s.target() == null ? null : target(s.target()); // a bad target fails before any reading
+    long t0 = System.nanoTime();
+    CalibrationFolder in = CalibrationFolder.open(s.calibration());
+    QuantInfo.Parsed q = in.quantInfo();
+    byte[] onnx = in.floatModelBytes();
+    Model m = in.floatModel().forInference();
+    long t1 = System.nanoTime();
+    DeployModel dm;
+    try {
+      Partition partition = target == null ? null : Partitioner.partition(m.graph(), target);
+      dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
+    } catch (DeployException e) {
+      throw new UserError(in.shown() + ": " + e.getMessage(), e);
+    }
+    long t2 = System.nanoTime();
+    String summary = DeploySummary.text(dm);
+    try (DeployFolder.Writer out = DeployFolder.create(s.out().location(), s.out().overwrite())) {
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("command", "deploy");
+      report.put("calibration_folder", in.shown());
+      report.put("model_sha256", q.modelSha256());
+      report.put("deploy_layers", dm.getLayersCount());
+      in.preprocessing().ifPresent(p -> report.put("preprocessing", p.json()));
+      report.put("partition", PartitionSection.of(m.graph()));
+      Map<String, Object> timings = new LinkedHashMap<>();
+      timings.put("load_s", Math.round((t1 - t0) / 1e6) / 1e3);
+      timings.put("compile_s", Math.round((t2 - t1) / 1e6) / 1e3);
+      report.put("timings", timings);
+      // the calibration's own report, so the page shows what the deployed fix_points came from
+      in.report().ifPresent(r -> report.put("calibration", r));
+      report.put("provenance", new Provenance(Provenance.model(m.source(), in.shown(), q.modelSha256()), null, s.json()).json());
+      String shown = out.shown();
+      out.commit(new DeployFolder.Contents(dm.toByteArray(), summary, Json.write(report), "qspark deploy: " + in.shown()),
+          in, onnx);
+      return new DeployResult(shown, summary, dm.getLayersCount(), (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+  }
+
+  /** A bundled target name or a target YAML file. */
+  static DpuTarget target(String nameOrPath) {
+    try {
+      return DpuTarget.resolve(nameOrPath);
+    } catch (TargetException e) {
+      throw new UserError(e.getMessage(), e);
+    }
+  }
+}

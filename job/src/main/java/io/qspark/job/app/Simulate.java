@@ -1,0 +1,99 @@
+package io.qspark.job.app;
+
+import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.SimulationCounts;
+import io.qspark.job.model.ModelBlob;
+import io.qspark.job.model.ModelSignature;
+import io.qspark.job.output.DeployFolder;
+import io.qspark.job.output.SimulationFolder;
+import io.qspark.job.report.Provenance;
+import io.qspark.job.spark.LazySpark;
+import io.qspark.job.spark.SimulationJob;
+import io.qspark.kernels.io.Json;
+import io.qspark.kernels.model.Model;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Runs a deploy model in the bit-exact integer simulator over a data set as a Spark job, checked
+ * as it goes against the fake-quant model it was compiled from: output integers that differ,
+ * and for a classifier top-1, agreement with float and float/fake-quant top-1. Preprocessing is
+ * the deploy folder's record unless given; optionally writes the figures as a folder.
+ */
+public final class Simulate {
+  private final Notices notices;
+
+  public Simulate() {
+    this(Notices.LOG);
+  }
+
+  public Simulate(Notices notices) {
+    this.notices = notices;
+  }
+
+  public SimulateResult run(SimulateSettings s) {
+    DeployFolder dep = DeployFolder.open(s.deploy());
+    Model m = dep.floatModel();
+    ModelSignature sig = ModelSignature.of(m);
+    Classifier classifier = Classifier.of(sig, m.source());
+    try (SimulationFolder.Writer out = s.out() == null ? null : SimulationFolder.create(s.out().location(), s.out().overwrite());
+        LazySpark spark = new LazySpark("qspark simulate", s.spark())) {
+      ImageInputs in = ImageInputs.open(s.data(), s.preprocess(), dep.preprocessing().orElse(null), dep.shown(), spark, sig,
+          classifier, s.batch());
+      in.images.requireLabels(classifier.classes());
+      ModelBlob blob = dep.quantizedBlob();
+      SimulationJob.Deployed deployed = new SimulationJob.Deployed(dep.deployModelBytes(), dep.deployModelSha256());
+      int partitions = in.partitions(s.spark(), spark);
+      in.warnIfUnnormalized(spark, notices);
+      long t0 = System.nanoTime();
+      SimulationCounts counts = SimulationJob.run(spark.runtime().context(), in.images, blob, deployed, in.plan, partitions);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions, in.plan.batch());
+      SimulateResult r = SimulateResult.of(dep.deployModelShown() + " (integer simulation)", in.images.describe(), in.steps(),
+          where, seconds, counts, s.maxTop1Drop(), out == null ? null : out.shown());
+      if (out != null) {
+        Provenance p = new Provenance(Provenance.model(dep.deployModelShown(), dep.shown(), dep.deployModelSha256()),
+            Provenance.data(s.data().location(), in.images.describe(), in.images.count(), in.images.digest().json()), s.json());
+        out.commit(Json.write(report(dep, r, spark.runtime().master(), partitions, in, p)), "qspark simulate: " + dep.shown(),
+            dep.quantInfoJson(), in.record);
+      }
+      return r;
+    }
+  }
+
+  /** report.json: the figures, and the deploy folder's partition and calibration report. */
+  private static Map<String, Object> report(DeployFolder dep, SimulateResult res, String master, int partitions,
+      ImageInputs in, Provenance provenance) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("command", "simulate");
+    r.put("deploy_folder", dep.shown());
+    r.put("data", res.data());
+    r.put("preprocessing", in.record.json());
+    Map<String, Object> sim = new LinkedHashMap<>();
+    sim.put("images", res.images());
+    res.classification().ifPresent(c -> {
+      sim.put("top1", c.top1());
+      sim.put("float_top1", c.floatTop1());
+      sim.put("fake_quant_top1", c.fakeQuantTop1());
+      sim.put("agreement_with_float", c.agreementWithFloat());
+    });
+    sim.put("output_integers", res.outputIntegers());
+    sim.put("mismatches", res.mismatches());
+    r.put("simulation", sim);
+    Map<String, Object> run = new LinkedHashMap<>();
+    run.put("master", master);
+    run.put("partitions", partitions);
+    run.put("qspark", io.qspark.job.base.Build.version());
+    r.put("run", run);
+    Map<String, Object> timings = new LinkedHashMap<>();
+    timings.put("simulation_s", Math.round(res.seconds() * 1000) / 1000.0);
+    r.put("timings", timings);
+    dep.report().ifPresent(deployed -> {
+      if (deployed.get("partition") != null) r.put("partition", deployed.get("partition"));
+      if (deployed.get("calibration") != null) r.put("calibration", deployed.get("calibration"));
+    });
+    r.put("provenance", provenance.json());
+    return r;
+  }
+}

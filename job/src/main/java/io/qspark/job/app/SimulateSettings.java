@@ -1,0 +1,43 @@
+package io.qspark.job.app;
+
+import io.qspark.job.preprocess.PreprocessSettings;
+import io.qspark.job.spark.SparkSettings;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What {@link Simulate} runs: the deploy folder, the images and their preprocessing (by default
+ * the one the folder records), the mini-batch size, an optional accuracy gate, an optional
+ * output folder for the figures, and Spark.
+ *
+ * @param maxTop1Drop the gate: the most simulated top-1 may fall below float's, in points; null: no gate
+ * @param out where to write report.json/report.html, or null: nowhere
+ */
+public record SimulateSettings(String deploy, DataSettings data, PreprocessSettings preprocess, int batch, Double maxTop1Drop,
+    OutputSettings out, SparkSettings spark) {
+  public SimulateSettings {
+    if (deploy == null || deploy.isBlank()) throw new IllegalArgumentException("--deploy is empty");
+    if (data == null) throw new IllegalArgumentException("--data must be given");
+    if (preprocess == null) preprocess = PreprocessSettings.NONE;
+    if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+    if (maxTop1Drop != null && !(maxTop1Drop >= 0)) throw new IllegalArgumentException("--max-top1-drop must be at least 0, got " + maxTop1Drop);
+    if (spark == null) spark = SparkSettings.DEFAULT;
+  }
+
+  /** The deploy folder on these images, with the folder's preprocessing, batches of 64, no gate, nothing written. */
+  public static SimulateSettings of(String deploy, DataSettings data) {
+    return new SimulateSettings(deploy, data, PreprocessSettings.NONE, 64, null, null, SparkSettings.DEFAULT);
+  }
+
+  public Map<String, Object> json() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("deploy", deploy);
+    m.putAll(data.json());
+    m.put("preprocessing", preprocess.json());
+    m.put("batch", batch);
+    if (maxTop1Drop != null) m.put("max_top1_drop", maxTop1Drop);
+    if (out != null) m.putAll(out.json());
+    m.putAll(spark.json());
+    return m;
+  }
+}
