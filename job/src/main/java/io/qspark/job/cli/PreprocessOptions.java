@@ -1,15 +1,8 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.base.UserError;
-import io.qspark.job.preprocess.ImageGeometry;
 import io.qspark.job.preprocess.PreprocessSettings;
-import io.qspark.job.preprocess.Preprocessing;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -63,59 +56,12 @@ public final class PreprocessOptions {
 
   /** The flags as settings: each given (on the line or in --conf) or null. */
   public PreprocessSettings settings() {
-    try {
-      return new PreprocessSettings(mean, std, rawScale, channelSwap, resize, crop, overridePreprocessing);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
-    }
+    return Mapping.settings(spec, () -> new PreprocessSettings(mean, std, rawScale, channelSwap, resize, crop,
+        overridePreprocessing));
   }
 
-  /** --resize and --crop, checked for form. */
-  public ImageGeometry geometry() {
-    return settings().geometry();
-  }
-
-  /**
-   * For data that holds model inputs: none of these flags applies, and giving one is a mistake
-   * better reported than ignored.
-   */
-  public void checkNoneGiven(String data) {
-    List<String> given = new ArrayList<>();
-    for (String flag : List.of("--resize", "--crop", "--mean", "--std", "--raw-scale", "--channel-swap")) {
-      if (spec.commandLine().getParseResult().hasMatchedOption(flag)) given.add(flag);
-    }
-    if (!given.isEmpty()) {
-      throw new UserError(data + " holds model inputs, already preprocessed; " + String.join(", ", given)
-          + (given.size() == 1 ? " does" : " do") + " not apply to them");
-    }
-  }
-
-  public Preprocessing preprocessing() {
-    return settings().pixels();
-  }
-
-  /** --dims as given, checked for form only (the data source checks it against the file). */
+  /** --dims as given (checked with the data settings: {@link io.qspark.job.app.DataSettings}). */
   public int[] dims() {
-    if (dims == null) return null;
-    boolean ok = dims.length == 3;
-    for (int d : dims) ok &= d > 0;
-    if (!ok) {
-      throw new ParameterException(spec.commandLine(), "--dims needs three positive numbers C,H,W, got "
-          + Arrays.toString(dims));
-    }
-    return dims.clone();
-  }
-
-  /**
-   * How a command turns this data set into model inputs: the data's own values when it holds
-   * preprocessed inputs (then no preprocessing flag may be given), else these flags.
-   */
-  public io.qspark.job.eval.ScoringPlan scoringPlan(io.qspark.job.data.DataSource images, String data,
-      io.qspark.job.eval.Classifier classifier, int batch) {
-    if (images.preprocessed()) {
-      checkNoneGiven(data);
-      return io.qspark.job.eval.ScoringPlan.ofInputs(images.layout(), classifier, batch);
-    }
-    return io.qspark.job.eval.ScoringPlan.of(preprocessing(), images.layout(), classifier, batch);
+    return dims == null ? null : dims.clone();
   }
 }

@@ -6,6 +6,7 @@ import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
+import io.qspark.job.model.ModelSignature;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
 import io.qspark.job.preprocess.Preprocessing;
@@ -269,7 +270,7 @@ final class XportDnnCommand implements Callable<Integer> {
     DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, null, null, null, false);
     ModelBlob blob = ModelBlob.of(deployModel.toString(), CaffeImporter.onnxBytes(imp));
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
-      DataSource images = DataSources.open(request, lazy, Classifier.of(model).signature());
+      DataSource images = DataSources.open(request, lazy, ModelSignature.of(model));
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
       ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
       SparkRuntime runtime = lazy.runtime();

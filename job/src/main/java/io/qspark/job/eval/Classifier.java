@@ -48,12 +48,6 @@ public record Classifier(String input, int[] imageShape, String output, int clas
     return new Classifier(in.name(), in.itemShape(), out.name(), o[1], sig.bytesPerItem());
   }
 
-  /** The signature this classifier was read from: its one input and its class-score output. */
-  public ModelSignature signature() {
-    return new ModelSignature(java.util.List.of(new ModelSignature.Port(input, batchShape(-1))),
-        java.util.List.of(new ModelSignature.Port(output, new int[] {-1, classes})), bytesPerImage);
-  }
-
   /** Images per mini-batch: at most {@code requested}, and no more than {@link #BATCH_BYTES} of activations. */
   public int batchFor(int requested) {
     long fit = Math.max(1, BATCH_BYTES / Math.max(1, bytesPerImage));

@@ -54,7 +54,7 @@ class CalibrationJobBench {
         Model m = Model.load(modelPath).forInference();
         ModelBlob blob = ModelBlob.of(modelPath);
         DataSource data = DataSources.open(new DataRequest(train, null, n, null, ImageGeometry.NONE,
-            DataRequest.DEFAULT_IMAGE_COLUMN, null, false), spark, Classifier.of(m).signature());
+            DataRequest.DEFAULT_IMAGE_COLUMN, null, false), spark, io.qspark.job.model.ModelSignature.of(m));
         ScoringPlan plan = ScoringPlan.of(new Preprocessing(new float[] {72.94f}, new float[] {90.02f}, 255f, null),
             data.layout(), Classifier.of(m), 64);
         int partitions = 2;
