@@ -171,7 +171,7 @@ final class OneDnnConv implements AutoCloseable {
       lib = "unknown (" + e.getMessage() + ")";
     }
     Nd4jCpu.Environment env = Nd4jCpu.Environment.getInstance();
-    return "nd4j-native " + Nd4j.class.getPackage().getImplementationVersion() + " natives " + lib
+    return "nd4j-native natives " + lib
         + ", oneDNN helpers " + (env.isUseONEDNN() && env.helpersAllowed() ? "on" : "OFF")
         + ", OpenMP threads " + NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
   }

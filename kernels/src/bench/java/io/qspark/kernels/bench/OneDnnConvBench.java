@@ -323,8 +323,13 @@ class OneDnnConvBench {
         + "| model | layer | × | conv | fwd input | fwd qspark | fwd oneDNN | fwd oneDNN + copies | fwd speed-up "
         + "| bwd input | bwd qspark | bwd oneDNN | bwd oneDNN + copies | bwd speed-up | other threads' CPU in oneDNN's blocks, fwd / bwd |\n"
         + "|---|---|---:|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|\n" + rows;
+    write("onednn-conv.md", report);
+  }
+
+  /** Prints a report and writes it to target/bench. */
+  private static void write(String file, String report) throws java.io.IOException {
     System.out.println(report);
-    Path out = Path.of("target", "bench", "onednn-conv.md");
+    Path out = Path.of("target", "bench", file);
     Files.createDirectories(out.getParent());
     Files.writeString(out, report);
   }
@@ -355,7 +360,7 @@ class OneDnnConvBench {
     String row(String model, String engine, boolean threads) {
       return String.format(Locale.ROOT, "| %s | %s | %d | %d | %s | %s | %d | %s | %d | %s |%n", model, engine, layers, fwdBatch,
           threads ? String.valueOf(fwdThreads) : "n/a (1 thread per call)",
-          threads ? (isa < 0 ? "not run" : String.valueOf(isa)) : "all (Java semantics: one FMA chain per output)", dxBatch,
+          threads ? (isa < 0 ? "not run" : String.valueOf(isa)) : "not run (Java semantics: the same on any CPU)", dxBatch,
           threads ? String.valueOf(bwdThreads) : "n/a (1 thread per call)", repeat,
           threads ? String.format(Locale.ROOT, "%.1e / %.1e / %.1e", fwdDiff, dxDiff, dwDiff) : "reference");
     }
@@ -453,10 +458,7 @@ class OneDnnConvBench {
         + "| model | engine | layers | forward, batch-invariant | forward, thread-invariant | forward, same on AVX2 | dX, batch-invariant"
         + " | backward, thread-invariant | repeat | largest difference from qspark, fwd / dX / dW |\n"
         + "|---|---|---:|---:|---|---|---:|---|---:|---|\n" + rows;
-    System.out.println(report);
-    Path out = Path.of("target", "bench", "onednn-determinism.md");
-    Files.createDirectories(out.getParent());
-    Files.writeString(out, report);
+    write("onednn-determinism.md", report);
     assertEquals("", failures.toString(), "qspark's conv kernels: forward independent of the batch, both repeatable");
   }
 
