@@ -16,6 +16,7 @@ import io.qspark.kernels.onnx.proto.OnnxProto.TensorShapeProto;
 import io.qspark.kernels.onnx.proto.OnnxProto.TypeProto;
 import io.qspark.kernels.onnx.proto.OnnxProto.ValueInfoProto;
 import io.qspark.kernels.ops.Activation;
+import io.qspark.kernels.ops.OpRegistry;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +62,7 @@ public final class OnnxExporter {
       if (verbatim) {
         gb.addNode(verbatimNode(n));
       } else {
-        addNode(gb, n);
+        addNode(gb, n, opset);
       }
     }
     ModelProto.Builder mb = ModelProto.newBuilder()
@@ -83,7 +84,11 @@ public final class OnnxExporter {
     return nb.build();
   }
 
-  private static void addNode(GraphProto.Builder gb, Node n) {
+  private static void addNode(GraphProto.Builder gb, Node n, long opset) {
+    if (OpRegistry.isSilu(n) || n.opType().equals("HardSwish") && n.domain().isEmpty() && opset < 14) {
+      gatedActivation(gb, n);
+      return;
+    }
     Activation act = Activation.fused(n.attributes());
     String out = n.outputs().get(0);
     String pre = act == null ? out : out + "__preact";
@@ -97,6 +102,24 @@ public final class OnnxExporter {
     });
     gb.addNode(nb);
     if (act != null) gb.addNode(activationNode(act, n.name() + "/" + act.opType(), pre, out, gb));
+  }
+
+  /**
+   * SiLU (no ONNX op) and HardSwish below opset 14 as the Sigmoid·Mul and HardSigmoid·Mul the
+   * exporters wrote and the importer recognized (passes.GatedActivations): the same floats.
+   */
+  private static void gatedActivation(GraphProto.Builder gb, Node n) {
+    String name = n.name().isEmpty() ? n.outputs().get(0) : n.name();
+    String gate = name + "/gate";
+    NodeProto.Builder g = NodeProto.newBuilder().setName(gate).addInput(n.input(0)).addOutput(gate);
+    if (OpRegistry.isSilu(n)) {
+      g.setOpType("Sigmoid");
+    } else {
+      g.setOpType("HardSigmoid").addAttribute(attribute("alpha", 1f / 6)).addAttribute(attribute("beta", 0.5f));
+    }
+    gb.addNode(g);
+    gb.addNode(NodeProto.newBuilder().setName(name).setOpType("Mul").addInput(n.input(0)).addInput(gate)
+        .addOutput(n.outputs().get(0)));
   }
 
   /** A fused activation as its own ONNX node; Clip's bounds become initializers. */
