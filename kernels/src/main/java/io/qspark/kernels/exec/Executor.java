@@ -84,14 +84,19 @@ public final class Executor {
   public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer) {
     int batch = BatchSplit.batch(feeds);
     int chunk = graph.batchChunk();
-    if (chunk > 0 && batch > 0 && batch % chunk != 0) {
-      throw new GraphException("the model was exported with a fixed batch of " + chunk + " that its graph does not"
-          + " let be freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + batch);
-    }
+    checkChunks(batch);
     int unit = Math.max(1, chunk);
     int parts = batch < 0 ? 1 : Math.min(threads, batch / unit);
     if (parts < 2) return runChunks(feeds, observer);
     return BatchSplit.run(this, feeds, observer, parts, unit);
+  }
+
+  private void checkChunks(int batch) {
+    int chunk = graph.batchChunk();
+    if (chunk > 0 && batch > 0 && batch % chunk != 0) {
+      throw new GraphException("the model was exported with a fixed batch of " + chunk + " that its graph does not"
+          + " let be freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + batch);
+    }
   }
 
   /**
@@ -101,9 +106,10 @@ public final class Executor {
   Map<String, Tensor> runChunks(Map<String, Tensor> feeds, TensorObserver observer) {
     int chunk = graph.batchChunk();
     int batch = BatchSplit.batch(feeds);
-    if (chunk == 0 || batch <= chunk) return run(feeds, observer, false);
+    checkChunks(batch);
+    if (chunk == 0 || batch <= chunk) return runOnce(feeds, observer, false);
     List<Map<String, Tensor>> results = new ArrayList<>();
-    for (int from = 0; from < batch; from += chunk) results.add(run(BatchSplit.slice(feeds, from, from + chunk), observer, false));
+    for (int from = 0; from < batch; from += chunk) results.add(runOnce(BatchSplit.slice(feeds, from, from + chunk), observer, false));
     return BatchSplit.concat(results);
   }
 
@@ -121,6 +127,12 @@ public final class Executor {
    *     the graph outputs
    */
   public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll) {
+    // a batch-chunked graph's outputs come chunk by chunk; every value at once needs one chunk
+    if (!keepAll && graph.batchChunk() > 0) return runChunks(feeds, observer);
+    return runOnce(feeds, observer, keepAll);
+  }
+
+  private Map<String, Tensor> runOnce(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll) {
     Map<String, Tensor> values = new HashMap<>(graph.initializers());
     for (ValueInfo in : graph.inputs()) {
       Tensor t = feeds.get(in.name());
