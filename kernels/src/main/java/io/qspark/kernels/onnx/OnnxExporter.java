@@ -53,12 +53,17 @@ public final class OnnxExporter {
     GraphProto.Builder gb = GraphProto.newBuilder().setName(g.name());
     for (ValueInfo in : g.inputs()) gb.addInput(valueInfo(in.name(), in.shape()));
     for (String out : g.outputs()) gb.addOutput(valueInfo(out, null));
-    g.initializers().forEach((name, t) -> gb.addInitializer(typed.containsKey(name) ? typed.get(name) : OnnxTensors.encode(name, t)));
+    // verbatim models are read by qspark only, which takes every opset's form; others get the
+    // form the written opset defines, with the constants that takes
+    Map<String, Tensor> inits = new java.util.LinkedHashMap<>(g.initializers());
+    List<Node> nodes = new java.util.ArrayList<>();
+    for (Node n : g.nodes()) nodes.addAll(verbatim ? List.of(n) : OpsetForms.at(n, opset, inits));
+    inits.forEach((name, t) -> gb.addInitializer(typed.containsKey(name) ? typed.get(name) : OnnxTensors.encode(name, t)));
     typed.forEach((name, t) -> {
-      if (!g.initializers().containsKey(name)) gb.addInitializer(t);
+      if (!inits.containsKey(name)) gb.addInitializer(t);
     });
     gb.addAllNode(extraNodesFirst);
-    for (Node n : g.nodes()) {
+    for (Node n : nodes) {
       if (verbatim) {
         gb.addNode(verbatimNode(n));
       } else {

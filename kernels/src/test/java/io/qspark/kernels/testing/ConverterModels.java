@@ -58,6 +58,27 @@ public final class ConverterModels {
   }
 
   /**
+   * Ops whose form changed after opset 9, as an opset-9 export writes them: Clip, Pad, Slice,
+   * Split, Squeeze, Unsqueeze and ReduceSum with attributes, Upsample, and a Softmax over axis
+   * 1 of a 4-D value (which before opset 13 normalises over C·H·W together). Input x [N, 4, 8,
+   * 8], output y [N, 8, 1].
+   */
+  public static Path opset9Forms(Path file) throws IOException {
+    OnnxBuilder b = new OnnxBuilder(9, 9);
+    b.input("x", "N", 4, 8, 8);
+    String clip = b.op("Clip", in(b.conv("x", 4, 6, 3, 1)), "min", -1f, "max", 2f);
+    String pad = b.op("Pad", in(clip), "pads", new long[] {0, 0, 1, 1, 0, 0, 1, 1}, "value", 0.5f);
+    String slice = b.op("Slice", in(pad), "starts", new long[] {1, 1}, "ends", new long[] {9, 9}, "axes", new long[] {2, 3});
+    String[] parts = b.opN("Split", in(slice), 2, "axis", 1L, "split", new long[] {2, 4});
+    String up = b.op("Upsample", in(parts[0], b.constant(new float[] {1, 1, 2, 2}, 4)), "mode", "nearest");
+    String cat = b.op("Concat", in(b.conv(up, 2, 4, 3, 2), parts[1]), "axis", 1L);
+    String sm = b.op("Softmax", in(cat), "axis", 1L);
+    String sum = b.op("ReduceSum", in(b.op("Mul", in(sm, cat))), "axes", new long[] {2, 3}, "keepdims", 1L);
+    String sq = b.op("Squeeze", in(sum), "axes", new long[] {2, 3});
+    return b.output(b.op("Unsqueeze", in(sq), "axes", new long[] {2})).write(file);
+  }
+
+  /**
    * A model exported with a fixed batch of 2 whose graph mixes its images: each image minus the
    * batch's mean (ReduceMean over axis 0), a conv and a ReLU. Input x [2, 4, 8, 8], output y.
    */
