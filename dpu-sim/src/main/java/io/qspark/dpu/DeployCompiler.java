@@ -351,15 +351,21 @@ public final class DeployCompiler {
     return l;
   }
 
-  private Layer.Builder add(Node n, Layer.Builder l) {
+  /** Whether an Add or Mul combines two computed tensors of one shape, as the DPU's eltwise does; else a problem. */
+  private boolean eltwise(Node n, String what) {
     if (n.inputs().size() != 2 || g.initializers().containsKey(n.input(0)) || g.initializers().containsKey(n.input(1))) {
-      problems.add("node " + n.describe() + ": only Add of two computed tensors deploys as eltwise add");
-      return null;
+      problems.add("node " + n.describe() + ": only " + n.opType() + " of two computed tensors deploys as eltwise " + what);
+      return false;
     }
     if (!java.util.Arrays.equals(shapes.get(n.input(0)), shapes.get(n.input(1)))) {
-      problems.add("node " + n.describe() + ": eltwise add needs equal shapes (no broadcasting on the DPU)");
-      return null;
+      problems.add("node " + n.describe() + ": eltwise " + what + " needs equal shapes (no broadcasting on the DPU)");
+      return false;
     }
+    return true;
+  }
+
+  private Layer.Builder add(Node n, Layer.Builder l) {
+    if (!eltwise(n, "add")) return null;
     int finest = Integer.MIN_VALUE;
     for (String i : n.inputs()) finest = Math.max(finest, act(i).fixPoint());
     int lo = Integer.MAX_VALUE;
@@ -380,14 +386,7 @@ public final class DeployCompiler {
    * fake-quant's float too) shifted to the output's fix_point and rounded once.
    */
   private Layer.Builder mul(Node n, Layer.Builder l) {
-    if (n.inputs().size() != 2 || g.initializers().containsKey(n.input(0)) || g.initializers().containsKey(n.input(1))) {
-      problems.add("node " + n.describe() + ": only Mul of two computed tensors deploys as eltwise mul");
-      return null;
-    }
-    if (!java.util.Arrays.equals(shapes.get(n.input(0)), shapes.get(n.input(1)))) {
-      problems.add("node " + n.describe() + ": eltwise mul needs equal shapes (no broadcasting on the DPU)");
-      return null;
-    }
+    if (!eltwise(n, "multiply")) return null;
     int shift = act(n.input(0)).fixPoint() + act(n.input(1)).fixPoint() - act(n.outputs().get(0)).fixPoint();
     return l.setOp(Op.ELTWISE_MUL).setOutputShift(shift);
   }

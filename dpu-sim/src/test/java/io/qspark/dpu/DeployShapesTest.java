@@ -18,6 +18,7 @@ import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Gaussian;
 import io.qspark.kernels.testing.ConverterModels;
 import io.qspark.kernels.testing.TinyNet;
 import java.nio.file.Path;
@@ -79,11 +80,11 @@ class DeployShapesTest {
     QuantPlan plan = QuantPlan.of(g, cfg);
     ActivationStats stats = new ActivationStats();
     Random rnd = new Random(2);
-    new Executor(g).run(Map.of("x", random(rnd, 16, 4, 8, 8)), stats.observer(plan), false);
+    new Executor(g).run(Map.of("x", Gaussian.tensor(rnd, 16, 4, 8, 8)), stats.observer(plan), false);
     QuantizedModel qm = new QuantizedModel(g, plan, QuantParams.decide(g, plan, stats.histograms(), cfg));
     int[] nan = new int[2];
     TensorObserver fq = qm.fakeQuant();
-    qm.executor(1).run(Map.of("x", random(rnd, 10, 4, 8, 8)), (node, name, v) -> {
+    qm.executor(1).run(Map.of("x", Gaussian.tensor(rnd, 10, 4, 8, 8)), (node, name, v) -> {
       if (!name.equals("div")) return fq.onValue(node, name, v);
       for (float f : v.data()) if (Float.isNaN(f)) nan[0]++;
       Tensor q = fq.onValue(node, name, v);
@@ -102,21 +103,17 @@ class DeployShapesTest {
     assertTrue(DeploySummary.text(r.model()).contains("runs in chunks of 2 images"), DeploySummary.text(r.model()));
     assertEquals(0, r.differing(), r.toString());
     DeployException e = assertThrows(DeployException.class,
-        () -> new Simulator(r.model()).run(Map.of("x", random(new Random(5), 5, 4, 8, 8))));
+        () -> new Simulator(r.model()).run(Map.of("x", Gaussian.tensor(new Random(5), 5, 4, 8, 8))));
     assertTrue(e.getMessage().contains("multiples of 2, not 5"), e.getMessage());
   }
 
   /** Calibrated on 16 random images, deployed for the B4096, compared on 10 others. */
   private static MultiOutputDeployTest.Result deploy(Graph g) {
     Random rnd = new Random(2);
-    return MultiOutputDeployTest.deployAndCompare(g, Map.of("x", random(rnd, 16, 4, 8, 8)), Map.of("x", random(rnd, 10, 4, 8, 8)));
+    return MultiOutputDeployTest.deployAndCompare(g, Map.of("x", Gaussian.tensor(rnd, 16, 4, 8, 8)), Map.of("x", Gaussian.tensor(rnd, 10, 4, 8, 8)));
   }
 
   private static Layer layer(DeployModel m, String name) {
     return m.getLayersList().stream().filter(x -> x.getName().equals(name)).findFirst().orElseThrow();
-  }
-
-  static Tensor random(Random rnd, int... shape) {
-    return MultiOutputDeployTest.random(rnd, shape);
   }
 }

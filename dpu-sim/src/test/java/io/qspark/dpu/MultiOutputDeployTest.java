@@ -19,6 +19,7 @@ import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
 import io.qspark.kernels.target.Partitioner;
 import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Gaussian;
 import io.qspark.kernels.testing.ConverterModels;
 import io.qspark.kernels.testing.RealWorld;
 import java.nio.file.Path;
@@ -65,7 +66,7 @@ class MultiOutputDeployTest {
     Model m = Model.load(ConverterModels.dynamicDetector(dir.resolve("detector.onnx")))
         .withInputShapes(Map.of("images", new int[] {3, 32, 48})).forInference();
     Random rnd = new Random(7);
-    Result r = deployAndCompare(m.graph(), Map.of("images", random(rnd, 8, 3, 32, 48)), Map.of("images", random(rnd, 5, 3, 32, 48)));
+    Result r = deployAndCompare(m.graph(), Map.of("images", Gaussian.tensor(rnd, 8, 3, 32, 48)), Map.of("images", Gaussian.tensor(rnd, 5, 3, 32, 48)));
     System.out.println("detector: " + r);
     assertTrue(r.cpuOps().contains("Split") && r.cpuOps().contains("Resize") && r.cpuOps().contains("Silu"), r.cpuOps().toString());
     assertEquals(0, r.differing(), r.toString());
@@ -76,7 +77,7 @@ class MultiOutputDeployTest {
   void layerNormBlockRunsOnTheCpuBitExactly() throws Exception {
     Model m = Model.load(ConverterModels.layerNormBlocks(dir.resolve("layernorm.onnx"))).forInference();
     Random rnd = new Random(8);
-    Result r = deployAndCompare(m.graph(), Map.of("input", random(rnd, 8, 3, 16, 16)), Map.of("input", random(rnd, 5, 3, 16, 16)));
+    Result r = deployAndCompare(m.graph(), Map.of("input", Gaussian.tensor(rnd, 8, 3, 16, 16)), Map.of("input", Gaussian.tensor(rnd, 5, 3, 16, 16)));
     System.out.println("layernorm: " + r);
     assertTrue(r.cpuOps().containsAll(List.of("ReduceMean", "Pow", "Sqrt", "Div", "MatMul", "Softmax")), r.cpuOps().toString());
     assertEquals(0, r.differing(), r.toString());
@@ -116,11 +117,4 @@ class MultiOutputDeployTest {
         .distinct().sorted().collect(Collectors.toList());
     return new Result(differing, compared, cpu, dm.getLayersCount(), dm);
   }
-
-  static Tensor random(Random rnd, int... shape) {
-    float[] v = new float[(int) Tensor.size(shape)];
-    for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
-    return Tensor.of(v, shape);
-  }
-
 }

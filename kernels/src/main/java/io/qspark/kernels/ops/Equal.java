@@ -7,9 +7,9 @@ public final class Equal implements Op {
   @Override
   public Tensor[] forward(Tensor[] in) {
     Tensor a = in[0], b = in[1];
-    int[] shape = Shapes.broadcast(a.shape(), b.shape());
-    Tensor ab = Expand.broadcast(a, shape);
-    Tensor bb = Expand.broadcast(b, shape);
+    Tensor[] both = Expand.broadcastAll(a, b);
+    Tensor ab = both[0], bb = both[1];
+    int[] shape = ab.shape();
     long[] r = new long[ab.size()];
     if (a.isFloat() || b.isFloat()) {
       float[] x = ab.asFloats(), y = bb.asFloats();

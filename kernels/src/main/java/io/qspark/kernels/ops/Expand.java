@@ -20,6 +20,15 @@ public final class Expand implements Op {
     return new Tensor[] {broadcast(x, shape)};
   }
 
+  /** The tensors broadcast together (numpy's rules), each repeated to the common shape. */
+  static Tensor[] broadcastAll(Tensor... ts) {
+    int[] shape = ts[0].shape();
+    for (int i = 1; i < ts.length; i++) shape = Shapes.broadcast(shape, ts[i].shape());
+    Tensor[] r = new Tensor[ts.length];
+    for (int i = 0; i < ts.length; i++) r[i] = broadcast(ts[i], shape);
+    return r;
+  }
+
   /** x repeated along its broadcast axes to {@code shape}. */
   static Tensor broadcast(Tensor x, int[] shape) {
     int n = Shapes.size(shape);

@@ -4,15 +4,16 @@ import io.qspark.kernels.tensor.Tensor;
 
 /**
  * ONNX Pow with numpy broadcasting; the result has the base's type. Float bases compute
- * {@code (float) Math.pow(x, y)} in double (so x² rounds once, as a float x·x does); int64 bases (shape arithmetic) an exact integer power.
+ * {@code (float) Math.pow(x, y)} in double (so x² rounds once, as a float x·x does); int64
+ * bases (shape arithmetic) an exact integer power.
  */
 public final class Pow implements Op {
   @Override
   public Tensor[] forward(Tensor[] in) {
     Tensor a = in[0], b = in[1];
-    int[] shape = Shapes.broadcast(a.shape(), b.shape());
-    Tensor ab = Expand.broadcast(a, shape);
-    Tensor bb = Expand.broadcast(b, shape);
+    Tensor[] both = Expand.broadcastAll(a, b);
+    Tensor ab = both[0], bb = both[1];
+    int[] shape = ab.shape();
     int n = ab.size();
     if (a.isFloat()) {
       float[] x = ab.data(), y = bb.asFloats(), r = new float[n];

@@ -13,10 +13,10 @@ public final class Where implements Op {
     Tensor c = in[0], x = in[1], y = in[2];
     if (c.isFloat()) throw new OpException("Where: the condition must be bool, got " + c);
     if (x.dtype() != y.dtype()) throw new OpException("Where: x and y differ in type: " + x + ", " + y);
-    int[] shape = Shapes.broadcast(Shapes.broadcast(c.shape(), x.shape()), y.shape());
-    long[] cond = Expand.broadcast(c, shape).longs();
-    Tensor xb = Expand.broadcast(x, shape);
-    Tensor yb = Expand.broadcast(y, shape);
+    Tensor[] all = Expand.broadcastAll(c, x, y);
+    int[] shape = all[0].shape();
+    long[] cond = all[0].longs();
+    Tensor xb = all[1], yb = all[2];
     int n = cond.length;
     if (x.isFloat()) {
       float[] a = xb.data(), b = yb.data(), r = new float[n];

@@ -10,6 +10,7 @@ import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Gaussian;
 import io.qspark.kernels.testing.ConverterModels;
 import io.qspark.kernels.testing.OrtRunner;
 import java.nio.file.Path;
@@ -50,11 +51,11 @@ class ConverterShapesTest {
     assertTrue(ops.containsAll(Set.of("Silu", "HardSwish", "Split", "Resize", "Reshape", "Softmax", "ReduceSum")), ops.toString());
     assertArrayEquals(new int[] {-1, 6, 24, 40}, fixed.shape(fixed.graph().outputs().get(0)));
 
-    Tensor x = random(new Random(1), 3, 3, 24, 40);
+    Tensor x = Gaussian.tensor(new Random(1), 3, 3, 24, 40);
     assertMatchesOrt(file, fixed, Map.of("images", x), 3);
     // another size: the same file, prepared again
     Model other = m.withInputShapes(Map.of("images", new int[] {3, 16, 16}));
-    assertMatchesOrt(file, other, Map.of("images", random(new Random(2), 2, 3, 16, 16)), 2);
+    assertMatchesOrt(file, other, Map.of("images", Gaussian.tensor(new Random(2), 2, 3, 16, 16)), 2);
   }
 
   @Test
@@ -74,7 +75,7 @@ class ConverterShapesTest {
     assertEquals(new BatchMode(BatchMode.Kind.FREED, 1), m.batch());
     assertTrue(m.graph().nodes().stream().noneMatch(n -> n.opType().equals("Constant")));
     assertArrayEquals(new int[] {-1, 10}, m.shape(m.graph().outputs().get(0)));
-    Tensor x = random(new Random(3), 4, 3, 16, 16);
+    Tensor x = Gaussian.tensor(new Random(3), 4, 3, 16, 16);
     assertMatchesOrt(file, m, Map.of("input", x), 1);
   }
 
@@ -84,9 +85,9 @@ class ConverterShapesTest {
     Model m = Model.load(file);
     assertEquals(new BatchMode(BatchMode.Kind.CHUNKED, 2), m.batch());
     assertEquals(2, m.graph().batchChunk());
-    assertMatchesOrt(file, m, Map.of("x", random(new Random(4), 6, 4, 8, 8)), 2);
+    assertMatchesOrt(file, m, Map.of("x", Gaussian.tensor(new Random(4), 6, 4, 8, 8)), 2);
     String msg = assertThrows(GraphException.class,
-        () -> new Executor(m.graph()).run(Map.of("x", random(new Random(5), 3, 4, 8, 8)))).getMessage();
+        () -> new Executor(m.graph()).run(Map.of("x", Gaussian.tensor(new Random(5), 3, 4, 8, 8)))).getMessage();
     assertTrue(msg.contains("multiples of 2, not 3"), msg);
   }
 
@@ -114,11 +115,5 @@ class ConverterShapesTest {
         }
       }
     }
-  }
-
-  static Tensor random(Random rnd, int... shape) {
-    float[] v = new float[(int) Tensor.size(shape)];
-    for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
-    return Tensor.of(v, shape);
   }
 }

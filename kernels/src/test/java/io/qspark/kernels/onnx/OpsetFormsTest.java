@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Gaussian;
 import io.qspark.kernels.testing.ConverterModels;
 import io.qspark.kernels.testing.OrtRunner;
 import java.nio.file.Files;
@@ -30,17 +31,17 @@ class OpsetFormsTest {
   void opset9ExportMeansTheSameAtOpset13() throws Exception {
     Path original = ConverterModels.opset9Forms(dir.resolve("opset9.onnx"));
     Model m = Model.load(original);
-    Tensor x = random(new Random(1), 3, 4, 8, 8);
+    Tensor x = Gaussian.tensor(new Random(1), 3, 4, 8, 8);
     assertSameInOrt(original, m, Map.of("x", x));
   }
 
   @Test
   void converterModelsMeanTheSameAtOpset13() throws Exception {
     Path ln = ConverterModels.layerNormBlocks(dir.resolve("layernorm.onnx"));
-    assertSameInOrt(ln, Model.load(ln), Map.of("input", random(new Random(2), 1, 3, 16, 16)));
+    assertSameInOrt(ln, Model.load(ln), Map.of("input", Gaussian.tensor(new Random(2), 1, 3, 16, 16)));
     Path det = ConverterModels.dynamicDetector(dir.resolve("detector.onnx"));
     Model m = Model.load(det).withInputShapes(Map.of("images", new int[] {3, 16, 24}));
-    assertSameInOrt(det, m, Map.of("images", random(new Random(3), 2, 3, 16, 24)));
+    assertSameInOrt(det, m, Map.of("images", Gaussian.tensor(new Random(3), 2, 3, 16, 24)));
   }
 
   /** ORT on the original file and on the model qspark writes at opset 13 from its import; qspark's own run too. */
@@ -67,11 +68,5 @@ class OpsetFormsTest {
       assertTrue(ort <= 1e-5, original.getFileName() + " " + o + ": written at 13, ORT differs by " + ort);
       assertTrue(qspark <= 1e-4, original.getFileName() + " " + o + ": qspark differs from ORT by " + qspark);
     }
-  }
-
-  static Tensor random(Random rnd, int... shape) {
-    float[] v = new float[(int) Tensor.size(shape)];
-    for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
-    return Tensor.of(v, shape);
   }
 }

@@ -8,6 +8,7 @@ import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Gaussian;
 import io.qspark.kernels.testing.ConverterModels;
 import io.qspark.kernels.testing.OrtRunner;
 import io.qspark.kernels.testing.RealWorld;
@@ -60,10 +61,10 @@ class QdqExportShapesTest {
     Random rnd = new Random(5);
     Model det = Model.load(ConverterModels.dynamicDetector(dir.resolve("d.onnx"))).withInputShapes(Map.of("images", new int[] {3, 32, 32}))
         .forInference();
-    check("detector", det.graph(), Map.of("images", random(rnd, 8, 3, 32, 32)), Map.of("images", random(rnd, 4, 3, 32, 32)),
+    check("detector", det.graph(), Map.of("images", Gaussian.tensor(rnd, 8, 3, 32, 32)), Map.of("images", Gaussian.tensor(rnd, 4, 3, 32, 32)),
         Double.POSITIVE_INFINITY);
     Model ln = Model.load(ConverterModels.layerNormBlocks(dir.resolve("l.onnx"))).forInference();
-    check("layernorm", ln.graph(), Map.of("input", random(rnd, 8, 3, 16, 16)), Map.of("input", random(rnd, 4, 3, 16, 16)),
+    check("layernorm", ln.graph(), Map.of("input", Gaussian.tensor(rnd, 8, 3, 16, 16)), Map.of("input", Gaussian.tensor(rnd, 4, 3, 16, 16)),
         Double.POSITIVE_INFINITY);
   }
 
@@ -96,11 +97,5 @@ class QdqExportShapesTest {
       if (minSqnr == Double.POSITIVE_INFINITY) assertEquals(0, differing, name + " " + o + ": output integers differing");
       else assertTrue(sqnr >= minSqnr, name + " " + o + ": SQNR of ORT's QDQ run against fake-quant " + sqnr + " dB");
     }
-  }
-
-  static Tensor random(Random rnd, int... shape) {
-    float[] v = new float[(int) Tensor.size(shape)];
-    for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
-    return Tensor.of(v, shape);
   }
 }
