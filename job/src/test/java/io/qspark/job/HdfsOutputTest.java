@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * fails in the middle of writing (the folder's name-space quota runs out after two files)
  * leaves no final folder, replaces nothing and leaves nothing behind for readers.
  */
+@Tag("slow")
 class HdfsOutputTest {
   @TempDir static Path dir;
   static MiniHdfs hdfs;
