@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qspark.kernels.testing.ConverterModels;
 import io.qspark.kernels.testing.RealWorld;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,14 +45,18 @@ class InspectInputShapeTest {
   }
 
   @Test
-  void fixedBatchExportsSayHowTheyRun() throws Exception {
+  @Tag("slow") // reads ../shared
+  void freedFixedBatchExport() throws Exception {
     Run freed = Run.of("inspect", "--json", "--model", RealWorld.model("resnet_s_static1.onnx").toString());
     assertEquals(0, freed.code(), freed.err());
     JsonNode j = new ObjectMapper().readTree(freed.out());
     assertEquals("freed", j.get("batch").get("mode").asText());
     assertEquals(1, j.get("batch").get("exported").asInt());
     assertEquals("[-1,1,28,28]", j.get("inputs").get(0).get("shape").toString());
+  }
 
+  @Test
+  void fixedBatchExportThatMixesImagesRunsInChunks() throws Exception {
     Run chunked = Run.of("inspect", "--model", ConverterModels.batchMixing(dir.resolve("mixing.onnx")).toString());
     assertEquals(0, chunked.code(), chunked.err());
     assertTrue(chunked.out().contains("exported as 2, runs in chunks of 2"), chunked.out());
