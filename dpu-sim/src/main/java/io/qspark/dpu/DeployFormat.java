@@ -19,7 +19,7 @@ import java.util.Map;
 public final class DeployFormat {
   public static final String MAGIC = "qspark-deploy";
   /** Bumped whenever a field changes meaning; readers accept exactly this version. */
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
   public static final String FILE = "deploy_model.pb";
 
   private DeployFormat() {}
@@ -63,6 +63,9 @@ public final class DeployFormat {
       if (l.getOp() == Op.OP_UNSPECIFIED || l.getOp() == Op.UNRECOGNIZED) throw corrupt(where, what + " has no known op");
       for (String in : l.getInputsList()) if (!written.contains(in)) throw corrupt(where, what + " reads '" + in + "' before it is written");
       if (!vs.containsKey(l.getOutput())) throw corrupt(where, what + " writes '" + l.getOutput() + "', which has no value");
+      for (String o : l.getExtraOutputsList()) if (!vs.containsKey(o)) throw corrupt(where, what + " writes '" + o + "', which has no value");
+      if (l.getExtraOutputsCount() > 0 && l.getOp() != Op.CPU) throw corrupt(where, what + " is not a CPU layer but has several outputs");
+      if (l.getOp() == Op.ELTWISE_MUL && l.getInputsCount() != 2) throw corrupt(where, what + " multiplies " + l.getInputsCount() + " inputs, not 2");
       if (l.getOp() == Op.CONV || l.getOp() == Op.FC) {
         long n = 1;
         for (int d : l.getWeightShapeList()) n *= d;
@@ -77,8 +80,10 @@ public final class DeployFormat {
       if (l.getOp() == Op.ELTWISE_ADD && l.getInputShiftsCount() != l.getInputsCount()) throw corrupt(where, what + " has no shift per input");
       if (l.getOp() == Op.CPU && l.getOnnxModel().isEmpty()) throw corrupt(where, what + " is a CPU layer without its model");
       written.add(l.getOutput());
+      written.addAll(l.getExtraOutputsList());
     }
     for (String o : m.getOutputsList()) if (!written.contains(o)) throw corrupt(where, "output '" + o + "' is never written");
+    if (m.getBatchChunk() < 0) throw corrupt(where, "batch chunk " + m.getBatchChunk());
   }
 
   private static DeployException corrupt(String where, String what) {

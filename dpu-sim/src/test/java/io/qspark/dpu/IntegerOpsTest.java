@@ -3,7 +3,7 @@ package io.qspark.dpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.qspark.kernels.quant.DpuAveragePool;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.quant.Rounding;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -128,7 +128,7 @@ class IntegerOpsTest {
       l.setWeights(com.google.protobuf.ByteString.copyFrom(wt)).addWeightShape(m).addWeightShape(cg).addWeightShape(3).addWeightShape(3);
       for (int i = 0; i < m; i++) l.addBias(rnd.nextInt(256) - 128);
       int oh = (h + 2 - 3) / (1 + trial % 2) + 1;
-      var model = io.qspark.dpu.proto.DeployProto.DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(1)
+      var model = io.qspark.dpu.proto.DeployProto.DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(DeployFormat.VERSION)
           .addInputs("in")
           .addValues(io.qspark.dpu.proto.DeployProto.Value.newBuilder().setName("in").addShape(-1).addShape(c).addShape(h).addShape(w))
           .addValues(io.qspark.dpu.proto.DeployProto.Value.newBuilder().setName("x").setInteger(true).setBits(8).setFixPoint(3)

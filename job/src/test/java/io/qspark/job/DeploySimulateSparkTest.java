@@ -54,7 +54,7 @@ class DeploySimulateSparkTest {
     Files.write(pb, m.toByteArray());
     Run version = simulate(dep);
     assertEquals(2, version.code(), version.err());
-    assertTrue(version.err().contains("deploy format version 99; this qspark reads version 1"), version.err());
+    assertTrue(version.err().contains("deploy format version 99; this qspark reads version " + io.qspark.dpu.DeployFormat.VERSION), version.err());
 
     Files.write(pb, Files.readAllBytes(Path.of(Run.sampleModel())));
     Run onnx = simulate(dep);
