@@ -22,20 +22,28 @@ public final class Calibrate {
     this.notices = notices;
   }
 
+  /** Calibrates and writes the folder ({@code s.out()}, which must be given). */
   public CalibrationResult run(CalibrateSettings s) {
+    OutputSettings o = s.requireOut();
+    try (CalibrationFolder.Writer out = CalibrationFolder.create(o.location(), o.overwrite())) {
+      Calibration c = calibrate(s);
+      out.commit(c.contents());
+      return c.result(out.shown());
+    }
+  }
+
+  /** Calibrates, keeping the folder's contents in memory ({@code s.out()} is not used). */
+  public Calibration calibrate(CalibrateSettings s) {
     long t0 = System.nanoTime();
     Models.Read read = Models.floatModel(s.model());
     Model m = read.model().forInference();
-    try (CalibrationFolder.Writer out = CalibrationFolder.create(s.out().location(), s.out().overwrite());
-        CalibrationRun run = CalibrationRun.open("qspark calibrate", s, read, notices)) {
+    try (CalibrationRun run = CalibrationRun.open("qspark calibrate", s, read, notices)) {
       long t1 = System.nanoTime();
       CalibrationRun.Calibrated c = run.calibrate(m, read.blob(), "calibrate");
       long t2 = System.nanoTime();
       CalibrationRun.Finished f = run.finish(m, read.fileName(), read.blob(), c,
           new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9}, null, Map.of(), s.json());
-      String shown = out.shown();
-      out.commit(f.contents());
-      return new CalibrationResult(shown, f.contents().quantInfo(), f.report().summary(shown), f.report().warnings());
+      return new Calibration(f.contents(), f.report());
     }
   }
 }

@@ -21,7 +21,6 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
   public CalibrateSettings {
     if (model == null) throw new IllegalArgumentException("--model must be given");
     if (data == null) throw new IllegalArgumentException("--data must be given");
-    if (out == null) throw new IllegalArgumentException("--out must be given");
     if (preprocess == null) preprocess = PreprocessSettings.NONE;
     if (quant == null) quant = QuantConfig.defaults();
     if (spark == null) spark = SparkSettings.DEFAULT;
@@ -51,6 +50,12 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s);
   }
 
+  /** The output settings, which writing a folder needs. */
+  OutputSettings requireOut() {
+    if (out == null) throw new IllegalArgumentException("--out must be given");
+    return out;
+  }
+
   /** As report.json's provenance records them. */
   public Map<String, Object> json() {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -61,7 +66,7 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     m.put("calib_size", calibSize);
     m.put("batch", batch);
     m.put("sequential", sequential);
-    m.putAll(out.json());
+    if (out != null) m.putAll(out.json());
     m.putAll(spark.json());
     return m;
   }

@@ -5,6 +5,8 @@ import io.qspark.dpu.DeployException;
 import io.qspark.dpu.DeploySummary;
 import io.qspark.dpu.proto.DeployProto.DeployModel;
 import io.qspark.job.base.UserError;
+import io.qspark.job.model.LoadedModels;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.output.CalibrationFolder;
 import io.qspark.job.output.DeployFolder;
 import io.qspark.job.report.PartitionSection;
@@ -34,13 +36,7 @@ public final class Deploy {
     byte[] onnx = in.floatModelBytes();
     Model m = in.floatModel().forInference();
     long t1 = System.nanoTime();
-    DeployModel dm;
-    try {
-      Partition partition = target == null ? null : Partitioner.partition(m.graph(), target);
-      dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
-    } catch (DeployException e) {
-      throw new UserError(in.shown() + ": " + e.getMessage(), e);
-    }
+    DeployModel dm = compile(m, q, target, in.shown());
     long t2 = System.nanoTime();
     String summary = DeploySummary.text(dm);
     try (DeployFolder.Writer out = DeployFolder.create(s.out().location(), s.out().overwrite())) {
@@ -62,6 +58,33 @@ public final class Deploy {
       out.commit(new DeployFolder.Contents(dm.toByteArray(), summary, Json.write(report), "qspark deploy: " + in.shown()),
           in, onnx);
       return new DeployResult(shown, summary, dm.getLayersCount(), (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+  }
+
+  /** A deploy model compiled in memory: its bytes, deploy_model.txt's text and its layer count. */
+  public record Compiled(byte[] deployModel, String text, int layers) {}
+
+  /**
+   * Compiles a calibration held in memory ({@link Calibrate#calibrate}) as {@link #run} compiles
+   * a folder's.
+   *
+   * @param target as {@link DeploySettings#target}, or null
+   */
+  public Compiled compile(Calibration c, String target) {
+    DpuTarget t = target == null ? null : target(target);
+    CalibrationFolder.Contents in = c.contents();
+    Model m = LoadedModels.inferenceModel(ModelBlob.of(in.reportTitle(), in.floatModel()));
+    QuantInfo.Parsed q = QuantInfo.read(in.quantInfo());
+    DeployModel dm = compile(m, q, t, in.reportTitle());
+    return new Compiled(dm.toByteArray(), DeploySummary.text(dm), dm.getLayersCount());
+  }
+
+  private static DeployModel compile(Model m, QuantInfo.Parsed q, DpuTarget target, String shown) {
+    try {
+      Partition partition = target == null ? null : Partitioner.partition(m.graph(), target);
+      return DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
+    } catch (DeployException e) {
+      throw new UserError(shown + ": " + e.getMessage(), e);
     }
   }
 

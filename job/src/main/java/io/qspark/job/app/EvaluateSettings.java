@@ -8,10 +8,13 @@ import java.util.Map;
 /**
  * What {@link Evaluate} scores: a float model, or a calibration folder's quantized model (then
  * with the folder's preprocessing unless given), on labelled images, in mini-batches of at most
- * {@code batch} images, with Spark.
+ * {@code batch} images, with Spark; optionally writing each image's outputs.
+ *
+ * @param predictions where to write each image's outputs (fake-quantized for a calibration
+ *     folder) as a Parquet table, or null: nowhere
  */
 public record EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
-    SparkSettings spark) {
+    OutputSettings predictions, SparkSettings spark) {
   public EvaluateSettings {
     if (model == null) throw new IllegalArgumentException("--model must be given");
     if (data == null) throw new IllegalArgumentException("--data must be given");
@@ -21,15 +24,19 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
   }
 
   public static EvaluateSettings of(ModelSettings model, DataSettings data) {
-    return new EvaluateSettings(model, data, PreprocessSettings.NONE, 64, SparkSettings.DEFAULT);
+    return new EvaluateSettings(model, data, PreprocessSettings.NONE, 64, null, SparkSettings.DEFAULT);
   }
 
   public EvaluateSettings withPreprocess(PreprocessSettings p) {
-    return new EvaluateSettings(model, data, p, batch, spark);
+    return new EvaluateSettings(model, data, p, batch, predictions, spark);
   }
 
   public EvaluateSettings withSpark(SparkSettings s) {
-    return new EvaluateSettings(model, data, preprocess, batch, s);
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, s);
+  }
+
+  public EvaluateSettings withPredictions(OutputSettings p) {
+    return new EvaluateSettings(model, data, preprocess, batch, p, spark);
   }
 
   public Map<String, Object> json() {
@@ -38,6 +45,7 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
     m.putAll(data.json());
     m.put("preprocessing", preprocess.json());
     m.put("batch", batch);
+    if (predictions != null) m.put("predictions", predictions.location());
     m.putAll(spark.json());
     return m;
   }

@@ -45,7 +45,18 @@ public final class Finetune {
     this.notices = notices;
   }
 
+  /** Fine-tunes and writes the folder ({@code fs.calibration().out()}, which must be given). */
   public CalibrationResult run(FinetuneSettings fs) {
+    OutputSettings o = fs.calibration().requireOut();
+    try (CalibrationFolder.Writer out = CalibrationFolder.create(o.location(), o.overwrite())) {
+      Calibration c = calibrate(fs);
+      out.commit(c.contents());
+      return c.result(out.shown());
+    }
+  }
+
+  /** Fine-tunes, keeping the folder's contents in memory (the output settings are not used). */
+  public Calibration calibrate(FinetuneSettings fs) {
     CalibrateSettings s = fs.calibration();
     long t0 = System.nanoTime();
     Models.Read read = Models.floatModel(s.model());
@@ -53,8 +64,7 @@ public final class Finetune {
     String name = read.fileName();
     Map<String, Double> stages = new LinkedHashMap<>();
     Map<String, Object> done = new LinkedHashMap<>();
-    try (CalibrationFolder.Writer out = CalibrationFolder.create(s.out().location(), s.out().overwrite());
-        CalibrationRun run = CalibrationRun.open("qspark finetune", s, read, notices)) {
+    try (CalibrationRun run = CalibrationRun.open("qspark finetune", s, read, notices)) {
       long t = lap(stages, LOAD, t0);
       EditedModel plain = EditedModel.of(original.graph(), name);
       EditedModel edited = plain;
@@ -135,9 +145,7 @@ public final class Finetune {
       CalibrationRun.Finished f = run.finish(edited.model(), name, edited.blob(), c,
           new double[] {stages.get(LOAD), stages.getOrDefault(FINAL_CALIBRATION, stages.get(ADAQUANT))}, stages,
           Map.of("finetune", done), fs.json());
-      String shown = out.shown();
-      out.commit(f.contents());
-      return new CalibrationResult(shown, f.contents().quantInfo(), f.report().summary(shown), f.report().warnings());
+      return new Calibration(f.contents(), f.report());
     }
   }
 

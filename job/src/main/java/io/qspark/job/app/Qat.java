@@ -68,7 +68,7 @@ public final class Qat {
     String name = read.fileName();
     QuantConfig cfg = s.quant();
     // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
-    try (QatFolder.Writer out = QatFolder.create(s.out().location(), s.out().overwrite());
+    try (QatFolder.Writer out = QatFolder.create(s.requireOut().location(), s.out().overwrite());
         CalibrationRun run = CalibrationRun.open("qspark qat", s, read, notices)) {
       ImageInputs train = ImageInputs.open(s.data(), s.preprocess(), null, null, run.spark, sig, classifier, s.batch());
       if (train.images.count() == 0) throw new UserError("no training images in " + s.data().location());

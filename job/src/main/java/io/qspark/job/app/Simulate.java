@@ -6,7 +6,10 @@ import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.DeployFolder;
 import io.qspark.job.output.SimulationFolder;
+import io.qspark.job.output.PredictionsTable;
 import io.qspark.job.report.Provenance;
+import io.qspark.job.spark.ModelOutputs;
+import io.qspark.job.spark.PredictionJob;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.SimulationJob;
 import io.qspark.kernels.io.Json;
@@ -19,7 +22,8 @@ import java.util.Map;
  * Runs a deploy model in the bit-exact integer simulator over a data set as a Spark job, checked
  * as it goes against the fake-quant model it was compiled from: output integers that differ,
  * and for a classifier top-1, agreement with float and float/fake-quant top-1. Preprocessing is
- * the deploy folder's record unless given; optionally writes the figures as a folder.
+ * the deploy folder's record unless given; optionally writes the figures as a folder and each
+ * image's simulated outputs as a table.
  */
 public final class Simulate {
   private final Notices notices;
@@ -38,6 +42,8 @@ public final class Simulate {
     ModelSignature sig = ModelSignature.of(m);
     Classifier classifier = Classifier.of(sig, m.source());
     try (SimulationFolder.Writer out = s.out() == null ? null : SimulationFolder.create(s.out().location(), s.out().overwrite());
+        PredictionsTable.Writer predictions = s.predictions() == null ? null
+            : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite());
         LazySpark spark = new LazySpark("qspark simulate", s.spark())) {
       ImageInputs in = ImageInputs.open(s.data(), s.preprocess(), dep.preprocessing().orElse(null), dep.shown(), spark, sig,
           classifier, s.batch());
@@ -49,6 +55,12 @@ public final class Simulate {
       long t0 = System.nanoTime();
       SimulationCounts counts = SimulationJob.run(spark.runtime().context(), in.images, blob, deployed, in.plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;
+      // a second pass, after the figures' timing: the outputs of every image, written as a table
+      if (predictions != null) {
+        ModelOutputs.Spec spec = new ModelOutputs.Spec(ModelOutputs.Mode.INTEGER, blob, deployed, classifier.input());
+        predictions.commit(PredictionJob.table(spark.get(), in.images, spec, in.plan, partitions,
+            sig.outputs().stream().map(ModelSignature.Port::name).toList()));
+      }
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions, in.plan.batch());
       SimulateResult r = SimulateResult.of(dep.deployModelShown() + " (integer simulation)", in.images.describe(), in.steps(),
           where, seconds, counts, s.maxTop1Drop(), out == null ? null : out.shown());

@@ -12,9 +12,10 @@ import java.util.Map;
  *
  * @param maxTop1Drop the gate: the most simulated top-1 may fall below float's, in points; null: no gate
  * @param out where to write report.json/report.html, or null: nowhere
+ * @param predictions where to write each image's simulated outputs as a Parquet table, or null: nowhere
  */
 public record SimulateSettings(String deploy, DataSettings data, PreprocessSettings preprocess, int batch, Double maxTop1Drop,
-    OutputSettings out, SparkSettings spark) {
+    OutputSettings out, OutputSettings predictions, SparkSettings spark) {
   public SimulateSettings {
     if (deploy == null || deploy.isBlank()) throw new IllegalArgumentException("--deploy is empty");
     if (data == null) throw new IllegalArgumentException("--data must be given");
@@ -26,7 +27,11 @@ public record SimulateSettings(String deploy, DataSettings data, PreprocessSetti
 
   /** The deploy folder on these images, with the folder's preprocessing, batches of 64, no gate, nothing written. */
   public static SimulateSettings of(String deploy, DataSettings data) {
-    return new SimulateSettings(deploy, data, PreprocessSettings.NONE, 64, null, null, SparkSettings.DEFAULT);
+    return new SimulateSettings(deploy, data, PreprocessSettings.NONE, 64, null, null, null, SparkSettings.DEFAULT);
+  }
+
+  public SimulateSettings withPredictions(OutputSettings p) {
+    return new SimulateSettings(deploy, data, preprocess, batch, maxTop1Drop, out, p, spark);
   }
 
   public Map<String, Object> json() {
@@ -37,6 +42,7 @@ public record SimulateSettings(String deploy, DataSettings data, PreprocessSetti
     m.put("batch", batch);
     if (maxTop1Drop != null) m.put("max_top1_drop", maxTop1Drop);
     if (out != null) m.putAll(out.json());
+    if (predictions != null) m.put("predictions", predictions.location());
     m.putAll(spark.json());
     return m;
   }

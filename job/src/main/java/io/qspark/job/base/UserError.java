@@ -5,8 +5,10 @@ import io.qspark.kernels.graph.GraphException;
 /**
  * Input the user can fix (a flag value, a missing or malformed data file): reported as one
  * line, exit code 2. Models have their own, {@link io.qspark.kernels.graph.GraphException}.
+ * An IllegalArgumentException, so that code calling the application layer or the Spark ML
+ * stages catches bad input as Java's own kind of it.
  */
-public class UserError extends RuntimeException {
+public class UserError extends IllegalArgumentException {
   public UserError(String message) {
     super(message);
   }

@@ -3,6 +3,7 @@ package io.qspark.job.cli;
 import io.qspark.job.app.Evaluate;
 import io.qspark.job.app.EvaluateResult;
 import io.qspark.job.app.EvaluateSettings;
+import io.qspark.job.app.OutputSettings;
 import io.qspark.job.report.EvaluationReport;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -30,13 +31,21 @@ final class EvaluateCommand implements Callable<Integer> {
           + " activations would exceed 64 MiB (224x224 models). Default: ${DEFAULT-VALUE}.")
   int batch;
 
+  @Option(names = "--predictions", paramLabel = "DIR", order = 31,
+      description = "Also write each image's model outputs (fake-quantized for a calibration folder) to this folder as a"
+          + " Parquet table: name, label and one array<float> column per output (atomically, local or hdfs://...).")
+  String predictions;
+
+  @Option(names = "--overwrite", order = 32, description = "Replace --predictions if it exists (atomically).")
+  boolean overwrite;
+
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() {
     int[] dims = preprocess.dims();
     EvaluateSettings s = Mapping.settings(spec, () -> new EvaluateSettings(model.settings(), data.settings(dims),
-        preprocess.settings(), batch, spark.settings()));
+        preprocess.settings(), batch, predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings()));
     EvaluateResult r = new Evaluate(Mapping.notices(spec)).run(s);
     PrintWriter out = spec.commandLine().getOut();
     new EvaluationReport(r.model(), r.data(), r.preprocessing(), r.spark(), r.classification().orElseThrow(), r.seconds())

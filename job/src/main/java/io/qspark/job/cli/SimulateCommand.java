@@ -46,7 +46,12 @@ final class SimulateCommand implements Callable<Integer> {
           + " report.html, with the deploy folder's partition and calibration report. Default: print only.")
   String out;
 
-  @Option(names = "--overwrite", order = 33, description = "Replace --out if it exists (atomically).")
+  @Option(names = "--predictions", paramLabel = "DIR", order = 33,
+      description = "Also write each image's simulated outputs (the integers times 2^-fix_point, exact) to this folder"
+          + " as a Parquet table: name, label and one array<float> column per output (atomically, local or hdfs://...).")
+  String predictions;
+
+  @Option(names = "--overwrite", order = 34, description = "Replace --out and --predictions if they exist (atomically).")
   boolean overwrite;
 
   @Mixin SparkOptions spark;
@@ -55,7 +60,8 @@ final class SimulateCommand implements Callable<Integer> {
   public Integer call() {
     int[] dims = preprocess.dims();
     SimulateSettings s = Mapping.settings(spec, () -> new SimulateSettings(deploy, data.settings(dims), preprocess.settings(),
-        batch, maxTop1Drop, out == null ? null : new OutputSettings(out, overwrite), spark.settings()));
+        batch, maxTop1Drop, out == null ? null : new OutputSettings(out, overwrite),
+        predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings()));
     SimulateResult r = new Simulate(Mapping.notices(spec)).run(s);
     PrintWriter o = spec.commandLine().getOut();
     SimulateResult.Classification c = r.classification().orElseThrow();

@@ -130,6 +130,11 @@ public final class AtomicFolder implements AutoCloseable {
     return new Path(target.getParent(), target.getName() + suffix).toString();
   }
 
+  /** The temporary folder as a URI on the target's file system, for writers that fill a folder themselves (Spark's). */
+  String temporaryLocation() {
+    return temp.toString();
+  }
+
   /** The target as the user reads it: local paths as paths, others as URIs. */
   public String shown() {
     return HadoopFiles.display(target);

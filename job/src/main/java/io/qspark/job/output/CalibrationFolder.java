@@ -138,6 +138,13 @@ public final class CalibrationFolder {
     return manifest.recordedPreprocessing();
   }
 
+  /** What the folder holds, read back (to be written elsewhere as it is). */
+  public Contents contents() {
+    String command = manifest.command() != null ? manifest.command() : "calibrate";
+    return new Contents(quantInfo, floatModelBytes(), dir.isFile(QDQ_MODEL) ? dir.read(QDQ_MODEL) : new byte[0],
+        preprocessing().orElse(null), command, ReportFiles.readText(dir).orElse("{}"), "qspark " + command + ": " + shown());
+  }
+
   /** report.json, when the folder has one. */
   public Optional<Map<String, Object>> report() {
     return ReportFiles.read(dir);

@@ -127,6 +127,12 @@ public final class DeployFolder {
     return manifest.recordedPreprocessing();
   }
 
+  /** What the folder holds besides its calibration, read back (to be written elsewhere as it is). */
+  public Contents contents() {
+    return new Contents(deployModelBytes(), dir.isFile(DEPLOY_TEXT) ? dir.readString(DEPLOY_TEXT) : "",
+        ReportFiles.readText(dir).orElse("{}"), "qspark deploy: " + shown());
+  }
+
   public Optional<Map<String, Object>> report() {
     return ReportFiles.read(dir);
   }

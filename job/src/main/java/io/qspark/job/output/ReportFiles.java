@@ -36,6 +36,11 @@ public final class ReportFiles {
     }
   }
 
+  /** A folder's report.json as written, when it has one. */
+  static Optional<String> readText(JobFolder dir) {
+    return dir.isFile(JSON) ? Optional.of(dir.readString(JSON)) : Optional.empty();
+  }
+
   /** OUT.report.json beside the output file OUT (its .prototxt extension dropped). */
   public static Path jsonBeside(Path file) {
     return beside(file, "." + JSON);
