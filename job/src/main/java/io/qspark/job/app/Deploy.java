@@ -61,8 +61,13 @@ public final class Deploy {
     }
   }
 
-  /** A deploy model compiled in memory: its bytes, deploy_model.txt's text and its layer count. */
-  public record Compiled(byte[] deployModel, String text, int layers) {}
+  /** A deploy model compiled in memory: its bytes, deploy_model.txt's text, its layer count and report.json. */
+  public record Compiled(byte[] deployModel, String text, int layers, String reportJson) {
+    /** As a deploy folder holds it beside the calibration it was compiled from. */
+    public DeployFolder.Contents contents(CalibrationFolder.Contents from) {
+      return new DeployFolder.Contents(deployModel, text, reportJson, "qspark deploy: " + from.reportTitle());
+    }
+  }
 
   /**
    * Compiles a calibration held in memory ({@link Calibrate#calibrate}) as {@link #run} compiles
@@ -76,7 +81,14 @@ public final class Deploy {
     Model m = LoadedModels.inferenceModel(ModelBlob.of(in.reportTitle(), in.floatModel()));
     QuantInfo.Parsed q = QuantInfo.read(in.quantInfo());
     DeployModel dm = compile(m, q, t, in.reportTitle());
-    return new Compiled(dm.toByteArray(), DeploySummary.text(dm), dm.getLayersCount());
+    Map<String, Object> report = new LinkedHashMap<>();
+    report.put("command", "deploy");
+    report.put("model_sha256", q.modelSha256());
+    report.put("deploy_layers", dm.getLayersCount());
+    if (in.preprocessing() != null) report.put("preprocessing", in.preprocessing().json());
+    report.put("partition", PartitionSection.of(m.graph()));
+    report.put("calibration", Json.read(in.reportJson()));
+    return new Compiled(dm.toByteArray(), DeploySummary.text(dm), dm.getLayersCount(), Json.write(report));
   }
 
   private static DeployModel compile(Model m, QuantInfo.Parsed q, DpuTarget target, String shown) {
