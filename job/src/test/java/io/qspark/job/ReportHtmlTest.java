@@ -89,6 +89,31 @@ class ReportHtmlTest {
     assertTrue(count(dom, "class=\"stage-bar") >= 4, "load, statistics, decide and error-pass timings");
   }
 
+  /**
+   * A QAT folder's page: a point per logged step on the loss curve, the validation top-1 of
+   * every epoch and the PTQ top-1 it started from, the epochs' table, and the histograms of the
+   * calibration it started from, one per activation point.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void qatReportShowsTheTrainingCurvesAndItsCalibration() throws Exception {
+    ReportRuns runs = ReportRuns.get();
+    runs.qat();
+    String dom = rendered(runs.qat, "report-qat.png");
+    Map<String, Object> report = json(runs.qat.resolve("report.json"));
+    List<Map<String, Object>> curve = (List<Map<String, Object>>) report.get("curve");
+    List<Map<String, Object>> epochs = (List<Map<String, Object>>) report.get("history");
+    assertEquals(2, curve.size(), "128 images in batches of 64, a row per step");
+    assertEquals(curve.size(), count(dom, "class=\"point loss\""));
+    assertEquals(curve.size(), count(dom, "class=\"point train-top1\""));
+    assertEquals(epochs.size(), count(dom, "class=\"point val-top1\""));
+    assertEquals(1, count(dom, "class=\"point ptq-top1\""));
+    assertTrue(dom.contains("<td>" + pct(epochs.get(0).get("val_top1")) + "</td>"), dom);
+    Map<String, Object> info = json(runs.qat.resolve("quant_info.json"));
+    int points = ((List<Object>) info.get("activations")).size();
+    assertEquals(points, count(dom, "<svg class=\"histogram\""));
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void deployAndSimulateReportsCarryTheCalibrationAndTheSimulatedTop1() throws Exception {

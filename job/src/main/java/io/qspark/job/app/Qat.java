@@ -9,6 +9,7 @@ import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.CalibrationFolder;
 import io.qspark.job.output.QatCheckpoints;
 import io.qspark.job.output.QatFolder;
+import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.TrainHistory;
 import io.qspark.job.spark.EvaluationJob;
 import io.qspark.job.spark.QatJob;
@@ -189,6 +190,9 @@ public final class Qat {
       report.put("master", run.spark.runtime().master());
       report.putAll(ptq);
       report.put("history", history.epochs());
+      report.put("curve", history.rows());
+      // the calibration QAT started from, as calibrate's page draws it
+      report.put("activation_histograms", ActivationHistograms.of(cal.plan(), stats.histograms(), cal.params()));
       if (qs.thresholds().learn()) report.put("learned_fix_points", learnedFixPoints(params, trainer.quantizers()));
       report.put("calibration_seconds", round(calibSeconds));
       report.put("training_seconds", round(trainSeconds));

@@ -27,10 +27,10 @@ public final class QatFolder {
       return sibling(CHECKPOINTS);
     }
 
-    /** Writes every file and puts the folder in place (report.json only: the report page draws calibrations). */
+    /** Writes every file (report.html draws the training curves and the calibration) and puts the folder in place. */
     public void commit(CalibrationFolder.Contents c, TrainHistory history) {
       CalibrationFolder.writeModels(this, c);
-      folder.write(ReportFiles.JSON, c.reportJson());
+      ReportFiles.write(folder, c.reportTitle(), c.reportJson(), c.quantInfo());
       folder.write(HISTORY_CSV, history.csv());
       folder.write(HISTORY_JSON, history.json());
       commit(c.command(), c.preprocessing());
