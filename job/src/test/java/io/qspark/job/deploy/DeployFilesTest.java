@@ -77,6 +77,14 @@ public class DeployFilesTest {
     assertTrue(dockerfile.contains("COPY job/target/qspark-0.1.0.jar " + jar.substring("local://".length()) + "\n"),
         "the Dockerfile puts the jar where the manifest runs it from: " + jar);
     assertTrue(spec.get("sparkVersion").asText().startsWith(sparkVersion().substring(0, 3)), "same Spark line as the pom");
+    Matcher image = Pattern.compile("(?m)^ARG SPARK_IMAGE=apache/spark:([0-9.]+)-").matcher(dockerfile);
+    assertTrue(image.find(), dockerfile);
+    assertEquals(image.group(1), spec.get("sparkVersion").asText(), "the manifest names the image's Spark");
+    // the output folder is renamed into place: not on an object store, whose rename copies file by file
+    java.util.List<String> args = new java.util.ArrayList<>();
+    spec.get("arguments").forEach(a -> args.add(a.asText()));
+    String out = args.get(args.indexOf("--out") + 1);
+    assertFalse(out.matches("(s3a?|gs|abfss?|wasbs?)://.*"), "--out " + out + " on an object store");
   }
 
   /** The manifest's executor is sized as the submit script's defaults (both explained there). */
