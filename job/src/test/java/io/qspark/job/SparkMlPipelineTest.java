@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.regexp_extract;
 
 import io.qspark.job.app.Calibrate;
 import io.qspark.job.app.CalibrateSettings;
@@ -17,6 +19,7 @@ import io.qspark.job.app.ModelSettings;
 import io.qspark.job.app.OutputSettings;
 import io.qspark.job.app.Simulate;
 import io.qspark.job.app.SimulateSettings;
+import io.qspark.job.ml.QatQuantizer;
 import io.qspark.job.ml.QuantizedModel;
 import io.qspark.job.ml.Quantizer;
 import io.qspark.job.preprocess.PreprocessSettings;
@@ -159,6 +162,40 @@ class SparkMlPipelineTest {
     float[] f = new float[l.size()];
     for (int i = 0; i < f.length; i++) f[i] = ((Number) l.get(i)).floatValue();
     return f;
+  }
+
+  /**
+   * The QAT Estimator trains on the labelled rows (labels from the class folders) and its model
+   * is the command line's: the fakequant column equals what evaluate writes for the saved
+   * model's calibration folder; the trained float model is not the one given. A missing label
+   * column is an IllegalArgumentException naming labelCol.
+   */
+  @Test
+  void qatQuantizerTrainsOnLabelledRows() throws Exception {
+    Dataset<Row> df = images(spark, png).withColumn("label",
+        regexp_extract(col("image.origin"), "/(\\d)-[^/]*/[^/]*$", 1).cast("int"));
+    QatQuantizer q = new QatQuantizer().setModelPath(Run.sampleModel()).setMean(MEAN).setStd(STD).setBatchSize(16)
+        .setCalibSize(32).setTrainBatchSize(32).setMicroBatch(16).setLr(0.01);
+    IllegalArgumentException noLabel = assertThrows(IllegalArgumentException.class, () -> q.copy(new org.apache.spark.ml.param.ParamMap())
+        .setLabelCol("class").fit(df));
+    assertTrue(noLabel.getMessage().contains("'class'") && noLabel.getMessage().contains("labelCol"), noLabel.getMessage());
+
+    QuantizedModel m = q.fit(df);
+    String saved = dir.resolve("qat-model").toString();
+    m.write().save(saved);
+    String evaluated = dir.resolve("qat-evaluated").toString();
+    new Evaluate().run(EvaluateSettings.of(ModelSettings.of(saved + "/calibration"), DataSettings.of(png.toString()))
+        .withPredictions(OutputSettings.of(evaluated)));
+    String output = m.outputCols().get(0);
+    Map<String, float[]> fakequant = new HashMap<>();
+    for (Row r : m.setMode("fakequant").transform(df).select("image.origin", output).collectAsList()) {
+      fakequant.put(key(r.getString(0)), floats(r.getList(1)));
+    }
+    Map<String, float[]> evaluate = predictions(evaluated, output);
+    assertEquals(evaluate.keySet(), fakequant.keySet());
+    for (String k : evaluate.keySet()) assertArrayEquals(evaluate.get(k), fakequant.get(k), k);
+    assertFalse(java.util.Arrays.equals(Files.readAllBytes(Path.of(Run.sampleModel())),
+        Files.readAllBytes(Path.of(saved, "calibration", "float_model.onnx"))), "the float model was trained");
   }
 
   @Test

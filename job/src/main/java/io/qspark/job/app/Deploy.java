@@ -70,14 +70,13 @@ public final class Deploy {
   }
 
   /**
-   * Compiles a calibration held in memory ({@link Calibrate#calibrate}) as {@link #run} compiles
-   * a folder's.
+   * Compiles a calibration held in memory ({@link Calibrate#calibrate}'s contents, or a folder's
+   * read back) as {@link #run} compiles a folder's.
    *
    * @param target as {@link DeploySettings#target}, or null
    */
-  public Compiled compile(Calibration c, String target) {
+  public Compiled compile(CalibrationFolder.Contents in, String target) {
     DpuTarget t = target == null ? null : target(target);
-    CalibrationFolder.Contents in = c.contents();
     Model m = LoadedModels.inferenceModel(ModelBlob.of(in.reportTitle(), in.floatModel()));
     QuantInfo.Parsed q = QuantInfo.read(in.quantInfo());
     DeployModel dm = compile(m, q, t, in.reportTitle());

@@ -90,7 +90,7 @@ public final class ImageColumn implements Serializable {
     return s.apply("data").dataType() instanceof BinaryType;
   }
 
-  static boolean integral(DataType t) {
+  public static boolean integral(DataType t) {
     return t instanceof IntegerType || t instanceof LongType || t instanceof ShortType || t instanceof ByteType;
   }
 
