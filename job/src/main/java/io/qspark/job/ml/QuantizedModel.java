@@ -15,6 +15,7 @@ import io.qspark.job.preprocess.ImageLayout;
 import io.qspark.job.preprocess.InputPreprocessing;
 import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.preprocess.Preprocessing;
+import io.qspark.job.spark.BatchedRows;
 import io.qspark.job.spark.ModelOutputs;
 import io.qspark.job.spark.PredictionJob;
 import io.qspark.job.spark.SimulationJob;
@@ -24,7 +25,6 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.ml.Model;
@@ -221,65 +221,50 @@ public final class QuantizedModel extends Model<QuantizedModel> implements MLWri
       ModelOutputs.Spec spec, List<String> outputs, String what) implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-      return new Iterator<>() {
-        private final List<Row> ready = new ArrayList<>();
-        private int next;
-        private ModelOutputs models;
+      ModelOutputs[] models = {null};
+      return new BatchedRows<>(() -> {
+        if (!rows.hasNext()) return null;
+        List<Row> in = new ArrayList<>(batch);
+        while (in.size() < batch && rows.hasNext()) in.add(rows.next());
+        return apply(in, models);
+      });
+    }
 
-        @Override
-        public boolean hasNext() {
-          if (next < ready.size()) return true;
-          if (!rows.hasNext()) return false;
-          ready.clear();
-          next = 0;
-          List<Row> in = new ArrayList<>(batch);
-          while (in.size() < batch && rows.hasNext()) in.add(rows.next());
-          ready.addAll(apply(in));
-          return true;
+    /** One mini-batch of rows with their images' outputs (the models loaded on first use). */
+    private List<Row> apply(List<Row> in, ModelOutputs[] models) {
+      int per = 1;
+      for (int d : itemShape) per *= d;
+      List<Integer> with = new ArrayList<>();
+      for (int i = 0; i < in.size(); i++) if (!in.get(i).isNullAt(index)) with.add(i);
+      float[] x = new float[with.size() * per];
+      ImageLayout layout = images.preprocessed() ? null : images.layout();
+      for (int k = 0; k < with.size(); k++) {
+        LabeledImage image = images.read(in.get(with.get(k)), index, -1, -1, what);
+        if (image.values() != null) System.arraycopy(image.values(), 0, x, k * per, per);
+        else pixels.apply(image.pixels(), layout, x, k * per);
+      }
+      Map<String, Tensor> y = null;
+      if (!with.isEmpty()) {
+        if (models[0] == null) models[0] = ModelOutputs.open(spec);
+        int[] shape = new int[itemShape.length + 1];
+        shape[0] = with.size();
+        System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
+        y = models[0].run(Tensor.of(x, shape));
+      }
+      List<Row> out = new ArrayList<>(in.size());
+      int k = 0;
+      for (int i = 0; i < in.size(); i++) {
+        Row r = in.get(i);
+        Object[] v = new Object[r.length() + outputs.size()];
+        for (int j = 0; j < r.length(); j++) v[j] = r.get(j);
+        boolean has = k < with.size() && with.get(k) == i;
+        for (int o = 0; o < outputs.size(); o++) {
+          v[r.length() + o] = has ? PredictionJob.item(y.get(outputs.get(o)), k, with.size()) : null;
         }
-
-        @Override
-        public Row next() {
-          if (!hasNext()) throw new NoSuchElementException();
-          return ready.get(next++);
-        }
-
-        private List<Row> apply(List<Row> in) {
-          int per = 1;
-          for (int d : itemShape) per *= d;
-          List<Integer> with = new ArrayList<>();
-          for (int i = 0; i < in.size(); i++) if (!in.get(i).isNullAt(index)) with.add(i);
-          float[] x = new float[with.size() * per];
-          ImageLayout layout = images.preprocessed() ? null : images.layout();
-          for (int k = 0; k < with.size(); k++) {
-            LabeledImage image = images.read(in.get(with.get(k)), index, -1, -1, what);
-            if (image.values() != null) System.arraycopy(image.values(), 0, x, k * per, per);
-            else pixels.apply(image.pixels(), layout, x, k * per);
-          }
-          Map<String, Tensor> y = null;
-          if (!with.isEmpty()) {
-            if (models == null) models = ModelOutputs.open(spec);
-            int[] shape = new int[itemShape.length + 1];
-            shape[0] = with.size();
-            System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
-            y = models.run(Tensor.of(x, shape));
-          }
-          List<Row> out = new ArrayList<>(in.size());
-          int k = 0;
-          for (int i = 0; i < in.size(); i++) {
-            Row r = in.get(i);
-            Object[] v = new Object[r.length() + outputs.size()];
-            for (int j = 0; j < r.length(); j++) v[j] = r.get(j);
-            boolean has = k < with.size() && with.get(k) == i;
-            for (int o = 0; o < outputs.size(); o++) {
-              v[r.length() + o] = has ? PredictionJob.item(y.get(outputs.get(o)), k, with.size()) : null;
-            }
-            if (has) k++;
-            out.add(RowFactory.create(v));
-          }
-          return out;
-        }
-      };
+        if (has) k++;
+        out.add(RowFactory.create(v));
+      }
+      return out;
     }
   }
 

@@ -11,7 +11,6 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -72,34 +71,20 @@ public final class PredictionJob {
       if (!images.hasNext()) return Collections.emptyIterator();
       ModelOutputs models = ModelOutputs.open(spec);
       InputBatches batches = new InputBatches(images, plan);
-      return new Iterator<>() {
-        private final List<Row> ready = new ArrayList<>();
-        private int next;
-
-        @Override
-        public boolean hasNext() {
-          if (next < ready.size()) return true;
-          if (!batches.hasNext()) return false;
-          ready.clear();
-          next = 0;
-          InputBatches.Batch b = batches.next();
-          Map<String, Tensor> y = models.run(b.input());
-          for (int i = 0; i < b.size(); i++) {
-            Object[] r = new Object[2 + outputs.size()];
-            r[0] = b.names()[i];
-            r[1] = b.labels()[i] < 0 ? null : b.labels()[i];
-            for (int k = 0; k < outputs.size(); k++) r[2 + k] = item(y.get(outputs.get(k)), i, b.size());
-            ready.add(RowFactory.create(r));
-          }
-          return true;
+      return new BatchedRows<>(() -> {
+        if (!batches.hasNext()) return null;
+        InputBatches.Batch b = batches.next();
+        Map<String, Tensor> y = models.run(b.input());
+        List<Row> rows = new ArrayList<>(b.size());
+        for (int i = 0; i < b.size(); i++) {
+          Object[] r = new Object[2 + outputs.size()];
+          r[0] = b.names()[i];
+          r[1] = b.labels()[i] < 0 ? null : b.labels()[i];
+          for (int k = 0; k < outputs.size(); k++) r[2 + k] = item(y.get(outputs.get(k)), i, b.size());
+          rows.add(RowFactory.create(r));
         }
-
-        @Override
-        public Row next() {
-          if (!hasNext()) throw new NoSuchElementException();
-          return ready.get(next++);
-        }
-      };
+        return rows;
+      });
     }
   }
 }
