@@ -71,6 +71,7 @@ public final class Simulator {
     for (String in : model.getInputsList()) {
       Tensor t = feeds.get(in);
       if (t == null) throw new DeployException("no value fed for input '" + in + "'");
+      checkFeed(in, t.shape());
       env.put(in, new Slot(t.shape(), null, t.data()));
     }
     for (Step s : steps) s.run(env);
@@ -81,6 +82,17 @@ public final class Simulator {
       out.put(o, new Output(o, s.shape, s.ints, v.getFixPoint(), s.ints == null ? s.floats : null));
     }
     return out;
+  }
+
+  /** The feed's shape is the input value's, the batch free (the layers' shapes were checked against the value's). */
+  private void checkFeed(String in, int[] shape) {
+    List<Integer> want = values.get(in).getShapeList();
+    boolean ok = shape.length == want.size();
+    for (int i = 1; ok && i < shape.length; i++) ok = want.get(i) == -1 || want.get(i) == shape[i];
+    if (!ok) {
+      throw new DeployException("input '" + in + "' is fed shape " + java.util.Arrays.toString(shape) + "; the deploy model takes "
+          + want + " (-1: any)");
+    }
   }
 
   /** Single input and output. */
