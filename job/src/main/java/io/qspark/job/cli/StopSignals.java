@@ -3,6 +3,8 @@ package io.qspark.job.cli;
 import io.qspark.job.output.AtomicFolder;
 import java.io.PrintStream;
 import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
@@ -63,6 +65,7 @@ public final class StopSignals {
     }
     code = 128 + s.getNumber();
     received = "SIG" + s.getName();
+    quietLibraries();
     Thread watchdog = new Thread(() -> {
       cancelSparkJobs();
       // most of a run is Spark jobs, whose cancellation ends it; driver-side work gets an interrupt
@@ -76,6 +79,22 @@ public final class StopSignals {
     }, "qspark-stop");
     watchdog.setDaemon(true);
     watchdog.start();
+  }
+
+  /**
+   * What Spark and Hadoop log while a run is being stopped (a cancelled broadcast, a stage
+   * aborted, a lost block) is the stop itself, which the one line reports.
+   */
+  private static void quietLibraries() {
+    try {
+      for (String lib : new String[] {"org.apache.spark", "org.apache.hadoop", "org.sparkproject", "io.netty"}) {
+        Configurator.setLevel(lib, Level.OFF);
+      }
+      // and qspark's own progress: the figures of a cancelled stage mean nothing
+      Configurator.setLevel("io.qspark", Level.WARN);
+    } catch (LinkageError e) {
+      // another logging backend (a cluster's choice): its own configuration decides
+    }
   }
 
   /** Cancels the running jobs and every one started from now on (a run between two jobs starts no more). */
