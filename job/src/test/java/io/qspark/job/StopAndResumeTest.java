@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,8 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * line and no stack trace, leaving neither output nor temporary folder; and a QAT run resumed
  * over a damaged newest checkpoint (truncated, or a flipped bit with and without Hadoop's .crc
  * beside it) continues from the previous intact one and ends with the same model as an
- * uninterrupted run.
+ * uninterrupted run. Slow: five runs, QAT's among them, two in a child JVM.
  */
+@Tag("slow")
 class StopAndResumeTest {
   @TempDir Path tmp;
 
