@@ -1,5 +1,7 @@
 package io.qspark.dpu;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qspark.dpu.proto.DeployProto.DeployModel;
@@ -21,6 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The acceptance check: the deployed model's integer outputs equal the fake-quant executor's on
  * the Fashion-MNIST test images (all 10,000 for one width per model), and so does its top-1.
  */
+@Tag("slow")
 class BitExactTest {
   @ParameterizedTest
   // all 10,000 images for one width per model, 2,000 for the other, to bound the suite's time:

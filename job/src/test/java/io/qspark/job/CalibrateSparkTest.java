@@ -14,12 +14,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** `calibrate` as a Spark job: reproducible decisions, accuracy, and bad input leaving nothing behind. */
+@Tag("slow")
 class CalibrateSparkTest {
   static final String TRAIN = Shared.fashionMnist("train-images-idx3-ubyte.gz").toString();
   static final String TEST = Shared.fashionMnist("t10k-images-idx3-ubyte.gz").toString();
@@ -133,7 +135,7 @@ class CalibrateSparkTest {
     assertFalse(s.equals(o), "at 4 bits the quantized prefix moves some fix_point or statistic");
   }
 
-  /** A folder qspark did not write is kept, --overwrite or not (docs/output-folders.md). */
+  /** A folder qspark did not write is kept, --overwrite or not (docs/outputs.md). */
   @Test
   void existingOutputIsKeptWithoutOverwriteAndAForeignOneEvenWithIt(@TempDir Path dir) throws Exception {
     Path out = Files.createDirectory(dir.resolve("taken"));

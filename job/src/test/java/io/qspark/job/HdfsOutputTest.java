@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Output folders on hdfs://: calibrate reads its images from and writes its folder to HDFS,
  * deploy reads that folder and writes its own there, byte-identical to local runs; a run that
- * fails in the middle of writing (the folder's name-space quota runs out after two files)
+ * fails in the middle of writing (the folder's name-space quota runs out)
  * leaves no final folder, replaces nothing and leaves nothing behind for readers; QAT's
  * checkpoints there are checked by their digests.
  */

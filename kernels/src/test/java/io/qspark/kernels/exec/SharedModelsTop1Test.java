@@ -1,5 +1,7 @@
 package io.qspark.kernels.exec;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qspark.kernels.model.Model;
@@ -11,6 +13,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Float top-1 on all 10,000 Fashion-MNIST test images equals the figure in shared/models/README.md. */
+@Tag("slow")
 class SharedModelsTop1Test {
   static Stream<Arguments> models() {
     return Stream.of(

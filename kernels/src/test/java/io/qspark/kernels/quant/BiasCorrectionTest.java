@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class BiasCorrectionTest {
@@ -37,6 +38,7 @@ class BiasCorrectionTest {
     assertEquals(plain / 300, whole.means().get("l")[0], 1e-9);
   }
 
+  @Tag("slow")
   @Test
   void wavesFollowTheGraphAndCoverEveryBiasedLayer() {
     Graph g = Model.load(Shared.model("resnet_s.onnx")).forInference().graph();
@@ -50,6 +52,7 @@ class BiasCorrectionTest {
     assertTrue(waves.stream().anyMatch(w -> w.contains("/layers/layers.2/sc/sc.0/Conv") && w.contains("/layers/layers.2/c1/c1.0/Conv")));
   }
 
+  @Tag("slow")
   @Test
   void theMeasuredShiftIsTakenFromTheBias() throws Exception {
     Graph g = Model.load(Shared.model("mbv2_s.onnx")).forInference().graph();
@@ -75,6 +78,7 @@ class BiasCorrectionTest {
     }
   }
 
+  @Tag("slow")
   @Test
   void biasCorrectionImprovesFourBitWeights() throws Exception {
     Graph g = CrossLayerEqualization.apply(Model.load(Shared.model("mbv2_s.onnx")).forInference().graph(),

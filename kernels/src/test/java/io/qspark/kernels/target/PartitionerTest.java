@@ -12,6 +12,7 @@ import io.qspark.kernels.testing.Shared;
 import io.qspark.kernels.testing.TinyNet;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,6 +32,7 @@ class PartitionerTest {
   }
 
   /** Every shared model is made of ops a B4096 runs within its limits: one DPU call, no hand-over. */
+  @Tag("slow")
   @ParameterizedTest
   @MethodSource("sharedModels")
   void sharedModelsRunWhollyOnTheDpu(String name) {
@@ -48,6 +50,7 @@ class PartitionerTest {
     }
   }
 
+  @Tag("slow")
   @Test
   void sharedModelReasons() {
     Graph g = Model.load(Shared.model("resnet_s.onnx")).forInference().graph();
