@@ -251,7 +251,9 @@ final class DeployCheck {
     int[] x = concrete(what, in), y = concrete(what, out);
     if (x.length != 4 || y.length != 4) throw corrupt(what + " pools between shapes " + in.getShapeList() + " and " + out.getShapeList());
     int[] k = window(l, what, x);
-    expectShape(what, out, y, new int[] {x[0], x[1], k[2], k[3]});
+    // pooling may round its output size up (ceil_mode); the last window then reaches past the padding
+    int[] floor = {x[0], x[1], k[2], k[3]}, ceil = {x[0], x[1], k[4], k[5]};
+    if (!Arrays.equals(y, ceil)) expectShape(what, out, y, floor);
     if (l.getOp() == Op.MAX_POOL) {
       sameGrid(what, in, out);
       return;
@@ -329,7 +331,7 @@ final class DeployCheck {
 
   /**
    * Window geometry (kernel, strides, dilations, pads: top, left, bottom, right) over input
-   * [n, c, h, w]: returns {kh, kw, oh, ow}.
+   * [n, c, h, w]: returns {kh, kw, oh, ow, and oh, ow rounded up as pooling's ceil_mode does}.
    */
   private int[] window(Layer l, String what, int[] x) {
     if (l.getKernelCount() != 2 || l.getStridesCount() != 2 || l.getPadsCount() != 4 || l.getDilationsCount() != 2) {
@@ -339,14 +341,14 @@ final class DeployCheck {
     for (int v : l.getStridesList()) if (v < 1 || v > MAX_GEOMETRY) throw corrupt(what + " has strides " + l.getStridesList());
     for (int v : l.getDilationsList()) if (v < 1 || v > MAX_GEOMETRY) throw corrupt(what + " has dilations " + l.getDilationsList());
     for (int v : l.getPadsList()) if (v < 0 || v > MAX_GEOMETRY) throw corrupt(what + " has pads " + l.getPadsList());
-    int[] r = new int[4];
+    int[] r = new int[6];
     for (int a = 0; a < 2; a++) {
-      long k = l.getKernel(a), span = (long) l.getDilations(a) * (k - 1) + 1;
+      long k = l.getKernel(a), span = (long) l.getDilations(a) * (k - 1) + 1, stride = l.getStrides(a);
       long padded = (long) x[2 + a] + l.getPads(a) + l.getPads(2 + a);
       if (span > padded) throw corrupt(what + " has a window of " + span + " over " + padded + " padded positions");
-      long o = (padded - span) / l.getStrides(a) + 1;
       r[a] = (int) k;
-      r[2 + a] = (int) o;
+      r[2 + a] = (int) ((padded - span) / stride + 1);
+      r[4 + a] = (int) ((padded - span + stride - 1) / stride + 1);
     }
     return r;
   }
