@@ -14,6 +14,7 @@ import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.DpuAveragePool;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.QuantParams;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,9 +26,10 @@ import java.util.Set;
  * Every field of a deploy model within the range dpu-sim/README.md gives it, and consistent with
  * the others: values' bit widths and fix_points, each layer's shifts equal to what its fix_points
  * make them and inside the DPU's legal ranges, clip limits not NaN, weights and biases the size
- * their shapes say, output shapes what the window geometry gives. A model that passes runs in
- * {@link Simulator} without reading past an array or shifting by more than a long holds; the
- * first problem found is reported in one line.
+ * their shapes say, output shapes what the window geometry gives, and only the features of its
+ * format version (version 1 has no batch_chunk, ELTWISE_MUL or extra outputs). A model that
+ * passes runs in {@link Simulator} without reading past an array or shifting by more than a long
+ * holds; the first problem found is reported in one line.
  */
 final class DeployCheck {
   /** The widest integers the DPU computes with, and the narrowest a quantizer takes. */
@@ -39,6 +41,12 @@ final class DeployCheck {
    */
   static final int MIN_AVG_SHIFT = -16, MAX_AVG_SHIFT = 62;
   static final long MAX_POOL_AREA = 1L << 24;
+  /**
+   * ELTWISE_MUL's output_shift: no DPU rule is published, so the range keeps the product of two
+   * {@link #MAX_BITS}-bit integers (at most 2^(2·MAX_BITS − 2) in magnitude) shifted either way
+   * inside a long.
+   */
+  static final int MIN_MUL_SHIFT = -(IntegerOps.MAX_SHIFT - 2 * (MAX_BITS - 1)), MAX_MUL_SHIFT = IntegerOps.MAX_SHIFT;
   /** Kernel sizes, strides, dilations and pads: far beyond any network, small enough that no geometry sum overflows. */
   static final int MAX_GEOMETRY = 1 << 16;
 
@@ -56,6 +64,10 @@ final class DeployCheck {
   }
 
   private void run() {
+    // dpu-sim/README.md: version 1 is version 2 without batch_chunk, ELTWISE_MUL and extra outputs
+    boolean v1 = m.getFormatVersion() == 1;
+    if (v1 && m.getBatchChunk() != 0) throw corrupt("it has batch_chunk " + m.getBatchChunk() + ", which format version 1 does not have");
+    if (m.getBatchChunk() < 0) throw corrupt("it has batch_chunk " + m.getBatchChunk());
     for (Value v : m.getValuesList()) {
       if (values.put(v.getName(), v) != null) throw corrupt("value '" + name(v.getName()) + "' is declared twice");
       value(v);
@@ -68,6 +80,11 @@ final class DeployCheck {
       if (v == null) throw corrupt("input '" + name(in) + "' has no value");
       if (v.getInteger()) throw corrupt("input '" + name(in) + "' is an integer value; graph inputs are float");
       if (!written.add(in)) throw corrupt("input '" + name(in) + "' is listed twice");
+      // a fixed-batch export's inputs carry the batch it was exported with, the chunk it runs
+      int batch = v.getShapeCount() == 0 ? 0 : v.getShape(0);
+      if (m.getBatchChunk() > 0 && batch != m.getBatchChunk()) {
+        throw corrupt("it runs in chunks of " + m.getBatchChunk() + " images but input '" + name(in) + "' has shape " + v.getShapeList());
+      }
     }
     for (Layer l : m.getLayersList()) {
       String what = "layer '" + name(l.getName()) + "'";
@@ -76,12 +93,19 @@ final class DeployCheck {
       for (String in : l.getInputsList()) {
         if (!written.contains(in)) throw corrupt(what + " reads '" + name(in) + "' before it is written");
       }
-      if (!values.containsKey(l.getOutput())) throw corrupt(what + " writes '" + name(l.getOutput()) + "', which has no value");
-      if (written.contains(l.getOutput())) throw corrupt(what + " writes '" + name(l.getOutput()) + "', which is already written");
+      if (v1 && l.getOp() == Op.ELTWISE_MUL) throw corrupt(what + " is an ELTWISE_MUL, which format version 1 does not have");
+      if (v1 && l.getExtraOutputsCount() > 0) throw corrupt(what + " has several outputs, which format version 1 does not have");
+      if (l.getExtraOutputsCount() > 0 && l.getOp() != Op.CPU) throw corrupt(what + " is not a CPU layer but has several outputs");
+      List<String> outs = outputs(l);
+      Set<String> mine = new HashSet<>();
+      for (String o : outs) {
+        if (!values.containsKey(o)) throw corrupt(what + " writes '" + name(o) + "', which has no value");
+        if (written.contains(o) || !mine.add(o)) throw corrupt(what + " writes '" + name(o) + "', which is already written");
+      }
       if (l.getRounding() == DeployProto.Rounding.UNRECOGNIZED) throw corrupt(what + " has an unknown rounding");
       if (l.getActivation() == DeployProto.Activation.UNRECOGNIZED) throw corrupt(what + " has an unknown activation");
       layer(l, what);
-      written.add(l.getOutput());
+      written.addAll(outs);
     }
     for (String o : m.getOutputsList()) if (!written.contains(o)) throw corrupt("output '" + name(o) + "' is never written");
   }
@@ -121,6 +145,7 @@ final class DeployCheck {
       }
       case CONV, FC -> weighted(l, what);
       case ELTWISE_ADD -> add(l, what);
+      case ELTWISE_MUL -> mul(l, what);
       case MAX_POOL, AVG_POOL -> pool(l, what);
       case CONCAT -> concat(l, what);
       case RESHAPE -> {
@@ -246,6 +271,21 @@ final class DeployCheck {
     if (l.getOutputShift() != shift) throw corrupt(what + " has output_shift " + l.getOutputShift() + " but the fix_points give " + shift);
   }
 
+  /** ELTWISE_MUL: two inputs of the output's shape, the product shifted to the output's fix_point (README: output_shift). */
+  private void mul(Layer l, String what) {
+    Value a = integerInput(l, what, 0, 2), b = integerInput(l, what, 1, 2), out = integerOutput(l, what);
+    sameShape(what, a, out);
+    sameShape(what, b, out);
+    if (l.getInputShiftsCount() != 0) throw corrupt(what + " multiplies but has input_shifts " + l.getInputShiftsList());
+    int shift = a.getFixPoint() + b.getFixPoint() - out.getFixPoint();
+    if (l.getOutputShift() != shift) {
+      throw corrupt(what + " has output_shift " + l.getOutputShift() + " but the fix_points give " + shift + " (in + in - out)");
+    }
+    if (shift < MIN_MUL_SHIFT || shift > MAX_MUL_SHIFT) {
+      throw corrupt(what + " has output_shift " + shift + " outside [" + MIN_MUL_SHIFT + ", " + MAX_MUL_SHIFT + "]");
+    }
+  }
+
   private void pool(Layer l, String what) {
     Value in = integerInput(l, what, 0, 1), out = integerOutput(l, what);
     int[] x = concrete(what, in), y = concrete(what, out);
@@ -290,7 +330,7 @@ final class DeployCheck {
     if (total != y[axis]) throw corrupt(what + " concatenates " + total + " along axis " + axis + " into " + out.getShapeList());
   }
 
-  /** CPU: the embedded model must import, with one input per layer input and one output, of the values' shapes. */
+  /** CPU: the embedded model must import, with one input per layer input and one output per layer output, of the values' shapes. */
   private void cpu(Layer l, String what) {
     if (l.getOnnxModel().isEmpty()) throw corrupt(what + " is a CPU layer without its model");
     Graph g;
@@ -301,9 +341,10 @@ final class DeployCheck {
     } catch (GraphException e) {
       throw corrupt(what + "'s model: " + e.getMessage());
     }
-    if (g.inputs().size() != l.getInputsCount() || g.outputs().size() != 1) {
-      throw corrupt(what + " has " + l.getInputsCount() + " inputs and its model " + g.inputs().size() + " inputs, "
-          + g.outputs().size() + " outputs");
+    List<String> outs = outputs(l);
+    if (g.inputs().size() != l.getInputsCount() || g.outputs().size() != outs.size()) {
+      throw corrupt(what + " has " + l.getInputsCount() + " inputs and " + outs.size() + " outputs, its model "
+          + g.inputs().size() + " inputs, " + g.outputs().size() + " outputs");
     }
     for (int j = 0; j < l.getInputsCount(); j++) {
       ValueInfo vi = g.inputs().get(j);
@@ -312,11 +353,21 @@ final class DeployCheck {
         throw corrupt(what + " feeds " + in.getShapeList() + " to its model's input of shape " + Arrays.toString(vi.shape()));
       }
     }
-    Value out = values.get(l.getOutput());
-    int[] made = shapes.get(g.outputs().get(0));
-    if (made == null || !fits(out.getShapeList(), made)) {
-      throw corrupt(what + "'s model makes shape " + Arrays.toString(made) + " for value " + out.getShapeList());
+    for (int j = 0; j < outs.size(); j++) {
+      Value out = values.get(outs.get(j));
+      int[] made = shapes.get(g.outputs().get(j));
+      if (made == null || !fits(out.getShapeList(), made)) {
+        throw corrupt(what + "'s model makes shape " + Arrays.toString(made) + " for value " + out.getShapeList());
+      }
     }
+  }
+
+  /** The values a layer writes: its output, then a CPU layer's extra outputs. */
+  private static List<String> outputs(Layer l) {
+    List<String> outs = new ArrayList<>(1 + l.getExtraOutputsCount());
+    outs.add(l.getOutput());
+    outs.addAll(l.getExtraOutputsList());
+    return outs;
   }
 
   /** Equal shapes, a -1 on either side matching anything. */

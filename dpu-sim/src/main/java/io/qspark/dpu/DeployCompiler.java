@@ -47,10 +47,13 @@ public final class DeployCompiler {
 
   private static final Set<String> RESHAPES = Set.of("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout");
 
+
   private final Graph g;
   private final QuantPlan plan;
   private final QuantParams params;
   private final Map<String, int[]> shapes;
+  /** Values that are int64 tensors (shapes computed at run time, bool masks). */
+  private final Set<String> integerValued = new java.util.HashSet<>();
   private final List<String> problems = new ArrayList<>();
   /** Nodes the target partition puts on the CPU (empty without a target). */
   private final Set<Node> onCpu = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -63,7 +66,11 @@ public final class DeployCompiler {
     this.g = g;
     this.plan = plan;
     this.params = params;
-    this.shapes = ShapeInference.infer(g);
+    ShapeInference.Runs runs = ShapeInference.runs(g);
+    this.shapes = ShapeInference.shapes(g, runs);
+    runs.one().forEach((k, v) -> {
+      if (!v.isFloat()) integerValued.add(k);
+    });
     this.targeted = partition != null;
     if (partition != null) for (Partition.Placement p : partition.placements()) if (!p.dpu()) onCpu.add(p.node());
   }
@@ -100,7 +107,8 @@ public final class DeployCompiler {
 
   private DeployModel run(String sha) {
     DeployModel.Builder m = DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(DeployFormat.VERSION)
-        .setProducer("qspark " + DeployFormat.class.getPackage().getImplementationVersion()).setSourceSha256(sha == null ? "" : sha);
+        .setProducer("qspark " + DeployFormat.class.getPackage().getImplementationVersion()).setSourceSha256(sha == null ? "" : sha)
+        .setBatchChunk(g.batchChunk());
     for (ValueInfo in : g.inputs()) {
       m.addInputs(in.name());
       values.put(in.name(), floatValue(in.name()));
@@ -138,6 +146,10 @@ public final class DeployCompiler {
     String t = n.opType();
     // outside the quantized region the fake-quant model computes in float too
     if (!quantized || onCpu.contains(n)) return cpu(n, ins);
+    if (n.outputs().stream().filter(o -> !o.isEmpty()).count() > 1) {
+      problems.add("node " + n.describe() + ": a DPU layer has one output");
+      return null;
+    }
     values.put(out, intValue(out, out));
     Layer.Builder l = Layer.newBuilder().setName(n.name()).addAllInputs(ins).setOutput(out)
         .setRounding(rounding(act(out).rounding()));
@@ -148,6 +160,8 @@ public final class DeployCompiler {
         return fc(n, l);
       case "Add":
         return add(n, l);
+      case "Mul":
+        return mul(n, l);
       case "Relu":
         return l.setOp(Op.RELU);
       case "MaxPool":
@@ -172,12 +186,17 @@ public final class DeployCompiler {
    * integer inputs are dequantized, and the output is quantized at its fix_point when it has one.
    */
   private Layer.Builder cpu(Node n, List<String> ins) {
-    if (n.outputs().size() != 1) {
-      problems.add("node " + n.describe() + ": a CPU layer has one output, " + n.opType() + " has " + n.outputs().size());
-      return null;
+    List<String> outs = n.outputs().stream().filter(o -> !o.isEmpty()).toList();
+    for (String o : outs) {
+      int[] s = shapes.get(o);
+      if (s == null || !floatValued(o)) {
+        problems.add("node " + n.describe() + ": its output '" + o + "' is not a float tensor (shape arithmetic left at"
+            + " run time); a deploy model's layers exchange float or integer tensors");
+        return null;
+      }
     }
     if (fakeQuant == null) fakeQuant = new QuantizedModel(g, plan, params).graph();
-    String out = n.outputs().get(0);
+    String out = outs.get(0);
     Node fq = fakeQuant.producer(out);
     List<ValueInfo> inputs = new ArrayList<>();
     Map<String, Tensor> inits = new LinkedHashMap<>();
@@ -190,11 +209,16 @@ public final class DeployCompiler {
         inputs.add(new ValueInfo(i, shapes.get(i)));
       }
     }
-    Graph sub = new Graph(n.name().isEmpty() ? out : n.name(), inputs, List.of(out), inits, List.of(fq));
+    Graph sub = new Graph(n.name().isEmpty() ? out : n.name(), inputs, outs, inits, List.of(fq));
     long opset = Math.min(fq.attributes().opset(), OnnxImporter.MAX_OPSET);
-    boolean integer = plan.pointOf(out) != null;
-    values.put(out, integer ? intValue(out, out) : floatValue(out));
+    boolean integer = false;
+    for (String o : outs) {
+      boolean q = plan.pointOf(o) != null;
+      values.put(o, q ? intValue(o, o) : floatValue(o));
+      integer |= q;
+    }
     Layer.Builder l = Layer.newBuilder().setName(n.name().isEmpty() ? out : n.name()).setOp(Op.CPU).setOutput(out)
+        .addAllExtraOutputs(outs.subList(1, outs.size()))
         .setOnnxModel(OnnxExporter.exportVerbatim(sub, opset).toByteString());
     // the layer's inputs in the order of the embedded model's (deduplicated) inputs
     Map<String, String> rename = new LinkedHashMap<>();
@@ -202,8 +226,24 @@ public final class DeployCompiler {
     for (String i : n.inputs()) if (!i.isEmpty() && !g.initializers().containsKey(i)) raw.add(i);
     for (int j = 0; j < raw.size(); j++) rename.putIfAbsent(raw.get(j), ins.get(j));
     for (ValueInfo v : inputs) l.addInputs(rename.get(v.name()));
-    if (integer) l.setRounding(rounding(act(out).rounding()));
+    if (integer) {
+      Rounding r = null;
+      for (String o : outs) {
+        FixPoint q = act(o);
+        if (q == null) continue;
+        if (r != null && r != q.rounding()) {
+          problems.add("node " + n.describe() + ": its outputs are rounded differently, a CPU layer has one rounding");
+        }
+        r = q.rounding();
+      }
+      l.setRounding(rounding(r));
+    }
     return l;
+  }
+
+  /** Whether the value is a float tensor (shape arithmetic left at run time is int64). */
+  private boolean floatValued(String value) {
+    return !integerValued.contains(value);
   }
 
   private Layer.Builder conv(Node n, Layer.Builder l) {
@@ -314,15 +354,21 @@ public final class DeployCompiler {
     return l;
   }
 
-  private Layer.Builder add(Node n, Layer.Builder l) {
+  /** Whether an Add or Mul combines two computed tensors of one shape, as the DPU's eltwise does; else a problem. */
+  private boolean eltwise(Node n, String what) {
     if (n.inputs().size() != 2 || g.initializers().containsKey(n.input(0)) || g.initializers().containsKey(n.input(1))) {
-      problems.add("node " + n.describe() + ": only Add of two computed tensors deploys as eltwise add");
-      return null;
+      problems.add("node " + n.describe() + ": only " + n.opType() + " of two computed tensors deploys as eltwise " + what);
+      return false;
     }
     if (!java.util.Arrays.equals(shapes.get(n.input(0)), shapes.get(n.input(1)))) {
-      problems.add("node " + n.describe() + ": eltwise add needs equal shapes (no broadcasting on the DPU)");
-      return null;
+      problems.add("node " + n.describe() + ": eltwise " + what + " needs equal shapes (no broadcasting on the DPU)");
+      return false;
     }
+    return true;
+  }
+
+  private Layer.Builder add(Node n, Layer.Builder l) {
+    if (!eltwise(n, "add")) return null;
     int finest = Integer.MIN_VALUE;
     for (String i : n.inputs()) finest = Math.max(finest, act(i).fixPoint());
     int lo = Integer.MAX_VALUE;
@@ -336,6 +382,20 @@ public final class DeployCompiler {
           + ", shift_write " + (lo - outFp) + ")");
     }
     return l.setOp(Op.ELTWISE_ADD).setOutputShift(finest - outFp);
+  }
+
+  /**
+   * Eltwise multiply: the exact product of the input integers (at most 2·8 bits: exact in
+   * fake-quant's float too) shifted to the output's fix_point and rounded once.
+   */
+  private Layer.Builder mul(Node n, Layer.Builder l) {
+    if (!eltwise(n, "multiply")) return null;
+    int shift = act(n.input(0)).fixPoint() + act(n.input(1)).fixPoint() - act(n.outputs().get(0)).fixPoint();
+    if (shift < DeployCheck.MIN_MUL_SHIFT || shift > DeployCheck.MAX_MUL_SHIFT) {
+      problems.add("node " + n.describe() + ": output_shift " + shift + " outside [" + DeployCheck.MIN_MUL_SHIFT + ", "
+          + DeployCheck.MAX_MUL_SHIFT + "] (the inputs' and the output's fix_points are too far apart)");
+    }
+    return l.setOp(Op.ELTWISE_MUL).setOutputShift(shift);
   }
 
   private Layer.Builder pool(Node n, Layer.Builder l) {

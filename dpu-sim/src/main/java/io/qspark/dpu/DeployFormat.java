@@ -8,21 +8,32 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * Reads and writes deploy_model.pb, refusing anything that is not a complete, intact deploy
- * model of this version: wrong magic, another format_version, truncated bytes, content that does
- * not match its digest, and any field outside its documented range ({@link DeployCheck}), so a
- * model that reads here simulates without surprises.
+ * model of a version this qspark reads: wrong magic, another format_version, truncated bytes,
+ * content that does not match its digest, and any field outside its documented range
+ * ({@link DeployCheck}), so a model that reads here simulates without surprises.
+ *
+ * <p>Writers write {@link #VERSION}; readers also take the versions before it in {@link #READS}
+ * (version 1 is version 2 without batch_chunk, ELTWISE_MUL and CPU layers' extra outputs, which
+ * {@link DeployCheck} refuses in a version-1 model), so folders deployed by an earlier qspark
+ * still simulate.
  *
  * <p>The digest ({@code content_sha256}) is the sha256 of the model serialized without it. It is
- * a field of its own rather than a new format version so that deploy models written before it
+ * a field of its own rather than a version of its own so that deploy models written before it
  * still read: those are accepted without it, every range still checked.
  */
 public final class DeployFormat {
   public static final String MAGIC = "qspark-deploy";
-  /** Bumped whenever a field changes meaning; readers accept exactly this version. */
-  public static final int VERSION = 1;
+  /**
+   * The version written: bumped whenever a field is added with a meaning older readers would
+   * miss, or a field changes meaning. Version 2 added batch_chunk, ELTWISE_MUL and extra_outputs.
+   */
+  public static final int VERSION = 2;
+  /** The versions read (each a subset of the next), oldest first; any other is refused. */
+  public static final List<Integer> READS = List.of(1, VERSION);
   public static final String FILE = "deploy_model.pb";
 
   private DeployFormat() {}
@@ -47,9 +58,9 @@ public final class DeployFormat {
     if (!MAGIC.equals(m.getMagic())) {
       throw new DeployException(where + " is not a qspark deploy model (magic '" + printable(m.getMagic()) + "')");
     }
-    if (m.getFormatVersion() != VERSION) {
+    if (!READS.contains(m.getFormatVersion())) {
       throw new DeployException(where + " has deploy format version " + Integer.toUnsignedString(m.getFormatVersion())
-          + "; this qspark reads version " + VERSION + " (redeploy the calibration with this qspark)");
+          + "; this qspark reads versions " + readable() + " (redeploy the calibration with this qspark)");
     }
     if (sealed(m) && !m.getContentSha256().equals(digest(m))) {
       throw new DeployException(where + " is a corrupt deploy model: its content does not match the sha256 it was written"
@@ -77,6 +88,12 @@ public final class DeployFormat {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("the JVM has no SHA-256", e);
     }
+  }
+
+  /** The versions read, for a message: "1 and 2". */
+  static String readable() {
+    List<String> v = READS.stream().map(String::valueOf).toList();
+    return v.size() == 1 ? v.get(0) : String.join(", ", v.subList(0, v.size() - 1)) + " and " + v.get(v.size() - 1);
   }
 
   /** A string from the file for a message: at most 40 printable characters. */

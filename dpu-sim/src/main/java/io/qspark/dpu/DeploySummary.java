@@ -17,6 +17,10 @@ public final class DeploySummary {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "qspark deploy model, format version %d, %d layers, source sha256 %s%n",
         m.getFormatVersion(), m.getLayersCount(), m.getSourceSha256()));
+    if (m.getBatchChunk() > 0) {
+      sb.append(String.format(Locale.ROOT, "runs in chunks of %d images (a fixed-batch export whose graph mixes its images)%n",
+          m.getBatchChunk()));
+    }
     sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", "layer", "op", "in_fp",
         "out_fp", "w_fp", "b_fp", "s_bias", "s_cut", "act", "other"));
     for (Layer l : m.getLayersList()) {
@@ -27,7 +31,9 @@ public final class DeploySummary {
         case AVG_POOL -> "sum * " + l.getMultiplier() + " >> " + l.getAvgShift();
         case ELTWISE_ADD -> "input shifts " + l.getInputShiftsList() + ", output shift " + l.getOutputShift();
         case CONV, FC -> "accumulator bound " + l.getAccumulatorBound();
-        case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "");
+        case ELTWISE_MUL -> "product >> " + l.getOutputShift();
+        case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "")
+            + (l.getExtraOutputsCount() > 0 ? ", also writes " + String.join(", ", l.getExtraOutputsList()) : "");
         default -> "";
       };
       sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", l.getName(), l.getOp(),
@@ -40,7 +46,7 @@ public final class DeploySummary {
   }
 
   /** The op types of a CPU layer's embedded model. */
-  private static String cpuOps(Layer l) {
+  static String cpuOps(Layer l) {
     try {
       var g = io.qspark.kernels.onnx.proto.OnnxProto.ModelProto.parseFrom(l.getOnnxModel()).getGraph();
       return g.getNodeList().stream().map(n -> n.getOpType()).collect(java.util.stream.Collectors.joining(", "));

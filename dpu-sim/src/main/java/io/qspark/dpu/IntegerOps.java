@@ -182,6 +182,11 @@ public final class IntegerOps {
     }
   }
 
+  /** Eltwise multiply: the exact product, shifted by outputShift (in_fp0 + in_fp1 - out_fp) to the output. */
+  public static void mul(int[] a, int[] b, int outputShift, int bits, Rounding r, int[] out) {
+    for (int i = 0; i < out.length; i++) out[i] = saturate(roundShift((long) a[i] * b[i], outputShift, r), bits);
+  }
+
   /**
    * Pooling over [planes, h, w] into [planes, oh, ow]; taps outside the input are skipped
    * (max) or count as zero (average: the DPU's divisor does not depend on them).

@@ -1,5 +1,6 @@
 package io.qspark.dpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,13 +11,17 @@ import io.qspark.dpu.proto.DeployProto.DeployModel;
 import io.qspark.dpu.proto.DeployProto.Layer;
 import io.qspark.dpu.proto.DeployProto.Op;
 import io.qspark.kernels.exec.Executor;
+import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.Gaussian;
+import io.qspark.kernels.testing.TinyNet;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -31,7 +36,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The deploy model checks itself when read: its content digest, and every field's range
  * (dpu-sim/README.md) even when the digest was recomputed after the edit; models written before
- * the digest read as before; the simulator's shift helpers refuse shifts Java would mask.
+ * the digest, and version-1 models, read as before; version 2's features (eltwise multiply,
+ * CPU layers with several outputs, batch chunks) checked, and refused in a version-1 model; the
+ * simulator's shift helpers refuse shifts Java would mask.
  */
 class DeployFormatTest {
   static DeployModel good;
@@ -53,11 +60,11 @@ class DeployFormatTest {
     good = DeployCompiler.compile(m.graph(), cfg, params, m.sha256());
   }
 
-  /** The digest is the sha256 of the file's bytes before the digest field (field 9, written last: tag, length, 64 hex digits). */
+  /** The digest is the sha256 of the file's bytes before the digest field (field 10, written last: tag, length, 64 hex digits). */
   @Test
   void digestIsTheSha256OfTheModelWithoutIt() throws Exception {
     byte[] file = good.toByteArray();
-    assertEquals(0x4a, file[file.length - 66] & 0xff, "field 9, length-delimited");
+    assertEquals(10 << 3 | 2, file[file.length - 66] & 0xff, "field 10, length-delimited");
     assertEquals(64, file[file.length - 65]);
     String written = new String(file, file.length - 64, 64, StandardCharsets.US_ASCII);
     String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(file, file.length - 66)));
@@ -164,6 +171,98 @@ class DeployFormatTest {
         () -> new FastIntegerOps.Requantizer(0, -1, IntegerOps.Requant.RELU, 0, 0, 0, 0, 8, Rounding.HALF_UP));
   }
 
+  /** Version 1 (no batch_chunk, ELTWISE_MUL or extra outputs) reads and runs as version 2; versions 0 and 3 are refused. */
+  @Test
+  void versionOneModelsReadAndOtherVersionsAreRefused() {
+    assertEquals(2, good.getFormatVersion(), "deploy writes version 2");
+    DeployModel v1 = DeployFormat.parse(DeployFormat.seal(good.toBuilder().setFormatVersion(1).build()).toByteArray(), "v1.pb");
+    assertEquals(1, v1.getFormatVersion());
+    assertArrayEquals(new Simulator(good).run(input).ints(), new Simulator(v1).run(input).ints());
+    // as version 1 was written: without a digest
+    DeployFormat.parse(good.toBuilder().setFormatVersion(1).clearContentSha256().build().toByteArray(), "v1.pb");
+    for (int v : new int[] {0, 3, -1}) {
+      String msg = refused(DeployFormat.seal(good.toBuilder().setFormatVersion(v).build()).toByteArray());
+      assertTrue(msg.contains("has deploy format version " + Integer.toUnsignedString(v) + "; this qspark reads versions 1 and 2"), msg);
+    }
+  }
+
+  /**
+   * An eltwise multiply of two quantized inputs, built by hand: q = round(x·16) (half away), the
+   * product shifted right by 4 + 4 − 4 = 4 and rounded half up, saturated to 8 bits.
+   */
+  @Test
+  void eltwiseMultiplyReadsAtVersionTwoOnlyAndComputesTheRoundedProduct() {
+    DeployModel m = multiply(2);
+    DeployFormat.parse(m.toByteArray(), "mul.pb");
+    // x·y: 0.5·0.75 = 6/16; -1.25·2 = -40/16; 5·7 = 35 -> 2.1875 -> 2; -5·7 -> -2.1875 -> -2; 127·127 = 16129 -> 1008 -> 127
+    Tensor x = Tensor.of(new float[] {0.5f, -1.25f, 0.3125f, -0.3125f, 7.9375f}, 1, 5);
+    Tensor y = Tensor.of(new float[] {0.75f, 2f, 0.4375f, 0.4375f, 7.9375f}, 1, 5);
+    for (boolean reference : new boolean[] {false, true}) {
+      assertArrayEquals(new int[] {6, -40, 2, -2, 127}, new Simulator(m, reference).run(Map.of("x", x, "y", y)).get("z").ints());
+    }
+    String msg = refused(multiply(1).toByteArray());
+    assertTrue(msg.contains("layer 'mul' is an ELTWISE_MUL, which format version 1 does not have"), msg);
+
+    msg = refused(DeployFormat.seal(edit(m, "mul", l -> l.addInputs("xq"))).toByteArray());
+    assertTrue(msg.contains("has 3 inputs, not 2"), msg);
+    msg = refused(DeployFormat.seal(edit(m, "mul", l -> l.setOutputShift(5))).toByteArray());
+    assertTrue(msg.contains("output_shift 5 but the fix_points give 4"), msg);
+    msg = refused(DeployFormat.seal(edit(m, "mul", l -> l.addInputShifts(0).addInputShifts(0))).toByteArray());
+    assertTrue(msg.contains("multiplies but has input_shifts"), msg);
+    // consistent, but the output's fix_point so coarse the shift is 63 (or so fine it is -49): outside [-48, 62]
+    for (int outFp : new int[] {-55, 57}) {
+      int shift = 8 - outFp;
+      DeployModel far = edit(withFixPoint(m, "z", outFp), "mul", l -> l.setOutputShift(shift));
+      msg = refused(DeployFormat.seal(far).toByteArray());
+      assertTrue(msg.contains("output_shift " + shift + " outside [-48, 62]"), msg);
+    }
+  }
+
+  /** Every input of a batch: the same number of images, checked before a batch is cut into chunks. */
+  @Test
+  void inputsFedDifferentBatchesAreRefused() {
+    Simulator sim = new Simulator(multiply(2));
+    DeployException e = assertThrows(DeployException.class, () -> sim.run(Map.of("x", Tensor.zeros(2, 5), "y", Tensor.zeros(3, 5))));
+    assertTrue(e.getMessage().contains("input 'y' is fed a batch of 3 and input 'x' one of 2"), e.getMessage());
+    e = assertThrows(DeployException.class, () -> sim.run(Map.of("x", Tensor.zeros(2, 5))));
+    assertTrue(e.getMessage().contains("no value fed for input 'y'"), e.getMessage());
+  }
+
+  /** A Split on the CPU writes two values: they must exist, be written once, and only a CPU layer writes several. */
+  @Test
+  void extraOutputsAreCheckedAndRefusedInVersionOne() {
+    DeployModel m = split();
+    Layer split = m.getLayersList().stream().filter(l -> l.getExtraOutputsCount() > 0).findFirst().orElseThrow();
+    assertEquals(Op.CPU, split.getOp());
+    String extra = split.getExtraOutputs(0);
+    String msg = refused(DeployFormat.seal(m.toBuilder().setFormatVersion(1).build()).toByteArray());
+    assertTrue(msg.contains("layer '" + split.getName() + "' has several outputs, which format version 1 does not have"), msg);
+
+    msg = refused(DeployFormat.seal(edit(m, split.getName(), l -> l.setExtraOutputs(0, "nowhere"))).toByteArray());
+    assertTrue(msg.contains("writes 'nowhere', which has no value"), msg);
+    msg = refused(DeployFormat.seal(edit(m, split.getName(), l -> l.addExtraOutputs(extra))).toByteArray());
+    assertTrue(msg.contains("writes '" + extra + "', which is already written"), msg);
+    msg = refused(DeployFormat.seal(edit(m, split.getName(), l -> l.setExtraOutputs(0, split.getOutput()))).toByteArray());
+    assertTrue(msg.contains("writes '" + split.getOutput() + "', which is already written"), msg);
+    msg = refused(DeployFormat.seal(edit(m, split.getName(), l -> l.clearExtraOutputs())).toByteArray());
+    assertTrue(msg.contains("has 1 inputs and 1 outputs, its model 1 inputs, 2 outputs"), msg);
+    String conv = m.getLayersList().stream().filter(l -> l.getOp() == Op.CONV).findFirst().orElseThrow().getName();
+    msg = refused(DeployFormat.seal(edit(m, conv, l -> l.addExtraOutputs(extra))).toByteArray());
+    assertTrue(msg.contains("layer '" + conv + "' is not a CPU layer but has several outputs"), msg);
+  }
+
+  /** batch_chunk: never negative, absent from version 1, and the batch the inputs were exported with. */
+  @Test
+  void batchChunksAreCheckedAndRefusedInVersionOne() {
+    String msg = refused(DeployFormat.seal(good.toBuilder().setBatchChunk(-2).build()).toByteArray());
+    assertTrue(msg.contains("it has batch_chunk -2"), msg);
+    msg = refused(DeployFormat.seal(good.toBuilder().setFormatVersion(1).setBatchChunk(4).build()).toByteArray());
+    assertTrue(msg.contains("it has batch_chunk 4, which format version 1 does not have"), msg);
+    String in = good.getInputs(0);
+    msg = refused(DeployFormat.seal(good.toBuilder().setBatchChunk(4).build()).toByteArray());
+    assertTrue(msg.contains("it runs in chunks of 4 images but input '" + in + "' has shape [-1, 1, 28, 28]"), msg);
+  }
+
   /** The simulator checks what it is fed against the input value's shape. */
   @Test
   void feedsOfAnotherShapeAreRefused() {
@@ -171,6 +270,43 @@ class DeployFormatTest {
     assertEquals(16 * 10, sim.run(input).ints().length);
     DeployException e = assertThrows(DeployException.class, () -> sim.run(Tensor.zeros(2, 1, 28, 27)));
     assertTrue(e.getMessage().contains("fed shape [2, 1, 28, 27]"), e.getMessage());
+  }
+
+  /** x, y float [-1, 5] quantized at fix_point 4 and multiplied into z (fix_point 4): sealed, at the given version. */
+  private static DeployModel multiply(int version) {
+    DeployModel.Builder b = DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(version)
+        .addInputs("x").addInputs("y").addOutputs("z");
+    for (String v : new String[] {"x", "y"}) {
+      b.addValues(DeployProto.Value.newBuilder().setName(v).addShape(-1).addShape(5));
+      b.addValues(DeployProto.Value.newBuilder().setName(v + "q").setInteger(true).setBits(8).setFixPoint(4).addShape(-1).addShape(5));
+      b.addLayers(Layer.newBuilder().setName(v + "/quantize").setOp(Op.QUANTIZE).addInputs(v).setOutput(v + "q")
+          .setRounding(DeployProto.Rounding.HALF_AWAY));
+    }
+    b.addValues(DeployProto.Value.newBuilder().setName("z").setInteger(true).setBits(8).setFixPoint(4).addShape(-1).addShape(5));
+    b.addLayers(Layer.newBuilder().setName("mul").setOp(Op.ELTWISE_MUL).addInputs("xq").addInputs("yq").setOutput("z")
+        .setOutputShift(4).setRounding(DeployProto.Rounding.HALF_UP));
+    return DeployFormat.seal(b.build());
+  }
+
+  /** A conv, a Split on the CPU (B4096: one layer writing both parts), a conv on each part, their concat; compiled and read. */
+  private static DeployModel split() {
+    TinyNet t = new TinyNet(-1, 4, 8, 8);
+    String a = t.conv("a", "x", 4, 8, 3, 1, 1, 1);
+    String[] parts = t.ops("split", "Split", TinyNet.attrs("axis", 1L, "split", new long[] {3, 5}), 2, a);
+    String p = t.conv("p", parts[0], 3, 4, 3, 1, 1, 1);
+    String q = t.conv("q", parts[1], 5, 4, 1, 1, 0, 1);
+    Graph g = InferencePasses.apply(t.graph(t.op("cat", "Concat", TinyNet.attrs("axis", 1L), p, q)));
+    Random rnd = new Random(4);
+    return MultiOutputDeployTest.deployAndCompare(g, Map.of("x", Gaussian.tensor(rnd, 8, 4, 8, 8)),
+        Map.of("x", Gaussian.tensor(rnd, 2, 4, 8, 8))).model();
+  }
+
+  private static DeployModel withFixPoint(DeployModel m, String value, int fixPoint) {
+    DeployModel.Builder b = m.toBuilder();
+    for (int i = 0; i < b.getValuesCount(); i++) {
+      if (b.getValues(i).getName().equals(value)) b.setValues(i, b.getValues(i).toBuilder().setFixPoint(fixPoint));
+    }
+    return b.build();
   }
 
   private static String refused(byte[] file) {

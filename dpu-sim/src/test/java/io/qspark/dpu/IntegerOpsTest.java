@@ -145,7 +145,7 @@ class IntegerOpsTest {
       for (int i = 0; i < m; i++) l.addBias(rnd.nextInt(256) - 128);
       l.setAccumulatorBound(accumulatorBound(l.build(), 8));
       int oh = (h + 2 - 3) / (1 + trial % 2) + 1;
-      var model = io.qspark.dpu.proto.DeployProto.DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(1)
+      var model = io.qspark.dpu.proto.DeployProto.DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(DeployFormat.VERSION)
           .addInputs("in")
           .addValues(io.qspark.dpu.proto.DeployProto.Value.newBuilder().setName("in").addShape(-1).addShape(c).addShape(h).addShape(w))
           .addValues(io.qspark.dpu.proto.DeployProto.Value.newBuilder().setName("x").setInteger(true).setBits(8).setFixPoint(3)

@@ -5,7 +5,8 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
- * Single-precision GEMM through OpenBLAS's cblas_sgemm (the OpenBLAS that nd4j-native ships).
+ * Single-precision GEMM through OpenBLAS's cblas_sgemm, from bytedeco's OpenBLAS preset (the
+ * natives come in its linux-x86_64 jar; the root pom says why this library and this version).
  * Operands are off-heap {@link FloatPointer}s so no call copies arrays across JNI; a pointer's
  * position is its offset. Row-major throughout, like our tensors.
  */

@@ -16,7 +16,7 @@ import io.qspark.kernels.tensor.Tensor;
  */
 public final class QatBatchNorm implements Op {
   public static final String OP_TYPE = "QatBatchNorm";
-  public static final String DOMAIN = "io.qspark";
+  public static final String DOMAIN = OpRegistry.QSPARK_DOMAIN;
 
   private final float epsilon;
   private final Activation activation;

@@ -72,6 +72,18 @@ public final class Resize implements Op {
     throw new OpException("Resize: neither scales nor sizes given");
   }
 
+  /**
+   * The float scale that resizes {@code in} to exactly {@code out} by scales: out / in in
+   * float, as ONNX Runtime computes the scale of a Resize given sizes, raised by the few ulps
+   * it takes for floor(in * scale) to be out in float and in double (the rounded quotient may
+   * fall just below). Lets a Resize whose sizes follow the batch be written with scales.
+   */
+  public static float scaleFor(int in, int out) {
+    float s = (float) out / (float) in;
+    while (Math.floor((double) in * s) < out || Math.floor(in * s) < out) s = Math.nextUp(s);
+    return s;
+  }
+
   private static Tensor arg(Tensor[] in, int i) {
     return i < in.length ? in[i] : null;
   }

@@ -86,8 +86,7 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed
 
   /** quantize then dequantize: what the hardware's value of x is. */
   public float fake(float x) {
-    if (Float.isNaN(x)) return x;
-    return (float) dequantize(quantize(x));
+    return (float) dequantize(quantize(x)); // NaN: quantize gives 0
   }
 
   /**

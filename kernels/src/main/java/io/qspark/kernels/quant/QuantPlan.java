@@ -82,6 +82,8 @@ public final class QuantPlan {
       boolean dataIn = !n.input(0).isEmpty() && !g.initializers().containsKey(n.input(0));
       if (PASS_THROUGH.contains(n.opType()) && dataIn && groups.contains(n.input(0))) {
         groups.union(n.input(0), out);
+        // every part of a Split holds input values (other ops' second outputs are masks or indices)
+        if (n.opType().equals("Split")) for (String o : n.outputs()) if (groups.contains(o)) groups.union(n.input(0), o);
       } else if (n.opType().equals("Concat")) {
         for (String in : n.inputs()) if (groups.contains(in)) groups.union(in, out);
       }
@@ -139,6 +141,9 @@ public final class QuantPlan {
     }
     Set<String> fwd = new java.util.HashSet<>(start);
     for (Node n : g.nodes()) {
+      // a Shape's output is integers about the tensor, not its values (shape arithmetic that
+      // constant folding could not remove): nothing computed from it alone is quantized
+      if (n.opType().equals("Shape")) continue;
       if (n.inputs().stream().anyMatch(fwd::contains)) for (String o : n.outputs()) if (!o.isEmpty()) fwd.add(o);
     }
     Set<String> bwd = new java.util.HashSet<>(end);

@@ -135,6 +135,13 @@ public final class Partitioner {
       if (consumers.get(v).size() > 1 || g.outputs().contains(v)) {
         return n.opType() + ": " + pn.describe() + "'s output is read elsewhere too, so it cannot be fused";
       }
+      // qspark's quantized model gives every activation but ReLU (which keeps its input's
+      // fix_point, QuantPlan.PASS_THROUGH) a quantization point of its own, before and after:
+      // that is two layers, and the DPU has no stand-alone activation layer
+      if (!kind.equals("relu")) {
+        return n.opType() + " after " + pn.describe() + ": the DPU fuses " + kind + " without a quantization point"
+            + " between, qspark quantizes it as a layer of its own, which runs on the CPU";
+      }
       return null;
     }
   }

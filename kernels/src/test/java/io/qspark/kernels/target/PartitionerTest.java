@@ -150,7 +150,8 @@ class PartitionerTest {
     Graph g = inference(t, "add_relu", "hs", "hsig", "dw_hs", "sig", "x_relu");
     Partition p = Partitioner.partition(g, B4096);
     assertEquals("DPU: relu fused into add", p.reason("add_relu"));
-    assertEquals("DPU: hard_swish fused into c", p.reason("hs"));
+    assertEquals("HardSwish after c (Conv): the DPU fuses hard_swish without a quantization point between, qspark"
+        + " quantizes it as a layer of its own, which runs on the CPU", p.reason("hs"));
     assertEquals("HardSigmoid alpha=0.2, beta=0.5 is not the DPU's hard-sigmoid (relu6(x + 3) / 6: alpha=1/6, beta=0.5)",
         p.reason("hsig"));
     assertEquals("HardSwish (hard_swish) not among depthwise conv activations (relu, relu6)", p.reason("dw_hs"));

@@ -50,6 +50,20 @@ public final class TinyNet {
     return name;
   }
 
+  /** An initializer; returns its name. */
+  public String constant(String name, Tensor value) {
+    inits.put(name, value);
+    return name;
+  }
+
+  /** A node with n outputs, named name:0, name:1, ... */
+  public String[] ops(String name, String opType, Attributes a, int n, String... inputs) {
+    String[] outs = new String[n];
+    for (int i = 0; i < n; i++) outs[i] = name + ":" + i;
+    nodes.add(new Node(name, opType, List.of(inputs), List.of(outs), a));
+    return outs;
+  }
+
   public String op(String name, String opType, String... inputs) {
     return op(name, opType, Attributes.empty(), inputs);
   }
