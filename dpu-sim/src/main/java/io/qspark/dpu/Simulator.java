@@ -70,16 +70,25 @@ public final class Simulator {
    * chunk after chunk, the outputs joined along the batch.
    */
   public Map<String, Output> run(Map<String, Tensor> feeds) {
+    // every feed checked before the batch is cut into chunks
+    int n = -1;
     for (String in : model.getInputsList()) {
-      if (feeds.get(in) == null) throw new DeployException("no value fed for input '" + in + "'");
+      Tensor t = feeds.get(in);
+      if (t == null) throw new DeployException("no value fed for input '" + in + "'");
+      checkFeed(in, t.shape());
+      if (n >= 0 && t.dim(0) != n) {
+        throw new DeployException("input '" + in + "' is fed a batch of " + t.dim(0) + " and input '" + model.getInputs(0)
+            + "' one of " + n + "; every input takes the same batch");
+      }
+      n = t.dim(0);
     }
     int chunk = model.getBatchChunk();
-    int n = feeds.get(model.getInputs(0)).dim(0);
-    if (chunk <= 0 || n <= chunk) return runOnce(feeds);
-    if (n % chunk != 0) {
+    // as the kernels' Executor runs the fake-quant model: a batch short of a chunk is refused too
+    if (chunk > 0 && n > 0 && n % chunk != 0) {
       throw new DeployException("the model was exported with a fixed batch of " + chunk + " that its graph does not let be"
           + " freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + n);
     }
+    if (chunk <= 0 || n <= chunk) return runOnce(feeds);
     List<Map<String, Output>> parts = new ArrayList<>();
     for (int from = 0; from < n; from += chunk) {
       Map<String, Tensor> part = new LinkedHashMap<>();
@@ -118,6 +127,17 @@ public final class Simulator {
       out.put(o, new Output(o, s.shape, s.ints, v.getFixPoint(), s.ints == null ? s.floats : null));
     }
     return out;
+  }
+
+  /** The feed's shape is the input value's, the batch free (the layers' shapes were checked against the value's). */
+  private void checkFeed(String in, int[] shape) {
+    List<Integer> want = values.get(in).getShapeList();
+    boolean ok = shape.length == want.size() && shape.length > 0;
+    for (int i = 1; ok && i < shape.length; i++) ok = want.get(i) == -1 || want.get(i) == shape[i];
+    if (!ok) {
+      throw new DeployException("input '" + in + "' is fed shape " + java.util.Arrays.toString(shape) + "; the deploy model takes "
+          + want + " (-1: any)");
+    }
   }
 
   /** Single input and output. */

@@ -25,7 +25,7 @@ public final class Calibrate {
   /** Calibrates and writes the folder ({@code s.out()}, which must be given). */
   public CalibrationResult run(CalibrateSettings s) {
     OutputSettings o = s.requireOut();
-    try (CalibrationFolder.Writer out = CalibrationFolder.create(o.location(), o.overwrite())) {
+    try (CalibrationFolder.Writer out = CalibrationFolder.create(o.location(), o.overwrite(), s.inputs())) {
       Calibration c = calibrate(s);
       out.commit(c.contents());
       return c.result(out.shown());

@@ -1,5 +1,6 @@
 package io.qspark.job.app;
 
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.PreprocessSettings;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.quant.QuantConfig;
@@ -48,6 +49,11 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
 
   public CalibrateSettings withSpark(SparkSettings s) {
     return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s);
+  }
+
+  /** What the run reads: the model and the data, which its outputs must keep apart from. */
+  public RunInputs inputs() {
+    return model.inputs().and(data.inputs());
   }
 
   /** The output settings, which writing a folder needs. */

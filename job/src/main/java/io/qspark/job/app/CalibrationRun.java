@@ -11,6 +11,7 @@ import io.qspark.job.report.PartitionSection;
 import io.qspark.job.report.Provenance;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
+import io.qspark.job.spark.SparkSettings;
 import io.qspark.job.spark.StageMetrics;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
@@ -69,6 +70,14 @@ final class CalibrationRun implements AutoCloseable {
    * unnormalized with no preprocessing given.
    */
   static CalibrationRun open(String app, CalibrateSettings s, Models.Read model, Notices notices) {
+    return open(app, s, model, notices, false);
+  }
+
+  /**
+   * @param subset the calibration images are a subset of what the run reads (QAT trains on all
+   *     of them): --partitions is capped at their count rather than refused
+   */
+  static CalibrationRun open(String app, CalibrateSettings s, Models.Read model, Notices notices, boolean subset) {
     Model inference = model.model().forInference();
     ModelSignature sig = ModelSignature.of(inference);
     Classifier classifier = Classifier.of(sig, inference.source());
@@ -81,7 +90,9 @@ final class CalibrationRun implements AutoCloseable {
         notices.warning(String.format(java.util.Locale.ROOT, "--calib-size %d but %s holds %d images; calibrating on all of them",
             s.calibSize(), s.data().location(), in.images.count()));
       }
-      int partitions = in.partitions(s.spark(), spark);
+      SparkSettings sp = subset ? s.spark().capped(in.images.count()) : s.spark();
+      sp.requireFits(in.images.count());
+      int partitions = in.partitions(sp, spark);
       in.warnIfUnnormalized(spark, notices);
       return new CalibrationRun(app, s, spark, in, partitions, model.blob().sha256());
     } catch (RuntimeException e) {

@@ -1,6 +1,7 @@
 package io.qspark.job.app;
 
 import io.qspark.job.data.DataRequest;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.ImageGeometry;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,6 +63,16 @@ public record DataSettings(String location, String labels, int limit, int[] dims
   /** The request the data sources take, with the resize/crop step applied where pixels are decoded. */
   DataRequest request(ImageGeometry geometry) {
     return new DataRequest(location, labels, limit, dims, geometry, imageColumn, labelColumn, strict);
+  }
+
+  /** What the data settings read: the data and the labels file (files or folders; tables and synthetic data are neither). */
+  public RunInputs inputs() {
+    return inputs("--data", "--labels");
+  }
+
+  /** The same, named as the flags that gave them (QAT's --val-data, --val-labels). */
+  public RunInputs inputs(String dataFlag, String labelsFlag) {
+    return RunInputs.none().with(dataFlag, location).with(labelsFlag, labels);
   }
 
   public Map<String, Object> json() {

@@ -9,6 +9,7 @@ import io.qspark.job.model.LoadedModels;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.output.CalibrationFolder;
 import io.qspark.job.output.DeployFolder;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.job.report.Provenance;
 import io.qspark.kernels.io.Json;
@@ -30,16 +31,18 @@ import java.util.Map;
 public final class Deploy {
   public DeployResult run(DeploySettings s) {
     DpuTarget target = s.target() == null ? null : target(s.target()); // a bad target fails before any reading
-    long t0 = System.nanoTime();
-    CalibrationFolder in = CalibrationFolder.open(s.calibration());
-    QuantInfo.Parsed q = in.quantInfo();
-    byte[] onnx = in.floatModelBytes();
-    Model m = in.floatModel().forInference();
-    long t1 = System.nanoTime();
-    DeployModel dm = compile(m, q, target, in.shown());
-    long t2 = System.nanoTime();
-    String summary = DeploySummary.text(dm);
-    try (DeployFolder.Writer out = DeployFolder.create(s.out().location(), s.out().overwrite())) {
+    // the output is checked (apart from the calibration folder, free or qspark's) before anything is read
+    try (DeployFolder.Writer out = DeployFolder.create(s.out().location(), s.out().overwrite(),
+        RunInputs.none().with("--calib", s.calibration()))) {
+      long t0 = System.nanoTime();
+      CalibrationFolder in = CalibrationFolder.open(s.calibration());
+      QuantInfo.Parsed q = in.quantInfo();
+      byte[] onnx = in.floatModelBytes();
+      Model m = in.floatModel().forInference();
+      long t1 = System.nanoTime();
+      DeployModel dm = compile(m, q, target, in.shown());
+      long t2 = System.nanoTime();
+      String summary = DeploySummary.text(dm);
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("command", "deploy");
       report.put("calibration_folder", in.shown());

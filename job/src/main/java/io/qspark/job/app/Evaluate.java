@@ -35,12 +35,14 @@ public final class Evaluate {
     ModelSignature sig = ModelSignature.of(m);
     Classifier classifier = Classifier.of(sig, m.source());
     try (PredictionsTable.Writer predictions = s.predictions() == null ? null
-            : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite());
+            : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite(),
+                s.model().inputs().and(s.data().inputs()));
         LazySpark spark = new LazySpark("qspark evaluate", s.spark())) {
       ImageInputs in = ImageInputs.open(s.data(), s.preprocess(),
           read.folder() == null ? null : read.folder().preprocessing().orElse(null),
           read.folder() == null ? null : read.folder().shown(), spark, sig, classifier, s.batch());
       in.images.requireLabels(classifier.classes());
+      s.spark().requireFits(in.images.count());
       int partitions = in.partitions(s.spark(), spark);
       in.warnIfUnnormalized(spark, notices);
       long t0 = System.nanoTime();

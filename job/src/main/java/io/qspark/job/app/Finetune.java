@@ -48,7 +48,7 @@ public final class Finetune {
   /** Fine-tunes and writes the folder ({@code fs.calibration().out()}, which must be given). */
   public CalibrationResult run(FinetuneSettings fs) {
     OutputSettings o = fs.calibration().requireOut();
-    try (CalibrationFolder.Writer out = CalibrationFolder.create(o.location(), o.overwrite())) {
+    try (CalibrationFolder.Writer out = CalibrationFolder.create(o.location(), o.overwrite(), fs.calibration().inputs())) {
       Calibration c = calibrate(fs);
       out.commit(c.contents());
       return c.result(out.shown());

@@ -1,5 +1,7 @@
 package io.qspark.job.app;
 
+import io.qspark.job.data.ModelFiles;
+import io.qspark.job.output.RunInputs;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,6 +21,13 @@ public record ModelSettings(String location, String weights) {
 
   public static ModelSettings of(String location) {
     return new ModelSettings(location, null);
+  }
+
+  /** What reading the model reads: the model (file, prototxt or calibration folder) and a Caffe model's weights. */
+  public RunInputs inputs() {
+    RunInputs r = RunInputs.none().with("--model", location);
+    String w = ModelFiles.weightsOf(location, weights);
+    return w == null || ModelFiles.isFolder(location) ? r : r.with(weights != null ? "--weights" : "the weights", w);
   }
 
   public Map<String, Object> json() {

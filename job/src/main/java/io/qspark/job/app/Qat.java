@@ -7,7 +7,9 @@ import io.qspark.job.model.EditedModel;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.CalibrationFolder;
+import io.qspark.job.data.HadoopFiles;
 import io.qspark.job.output.QatCheckpoints;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.output.QatFolder;
 import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.TrainHistory;
@@ -69,11 +71,16 @@ public final class Qat {
     String name = read.fileName();
     QuantConfig cfg = s.quant();
     // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
-    try (QatFolder.Writer out = QatFolder.create(s.requireOut().location(), s.out().overwrite());
-        CalibrationRun run = CalibrationRun.open("qspark qat", s, read, notices)) {
+    RunInputs inputs = s.inputs().and(qs.validation() == null ? RunInputs.none()
+        : qs.validation().inputs("--val-data", "--val-labels"));
+    try (QatFolder.Writer out = QatFolder.create(s.requireOut().location(), s.out().overwrite(), inputs);
+        Started started = Started.start(qs, out, inputs, read, notices)) {
+      QatCheckpoints checkpoints = started.checkpoints();
+      CalibrationRun run = started.run();
       ImageInputs train = ImageInputs.open(s.data(), s.preprocess(), null, null, run.spark, sig, classifier, s.batch());
       if (train.images.count() == 0) throw new UserError("no training images in " + s.data().location());
       train.images.requireLabels(classifier.classes());
+      s.spark().requireFits(train.images.count());
       ImageInputs val = null;
       if (qs.validation() != null) {
         val = ImageInputs.open(qs.validation(), s.preprocess(), null, null, run.spark, sig, classifier, s.batch());
@@ -89,16 +96,7 @@ public final class Qat {
       // training has its own rule: micro-batch j of every step on partition j mod P
       int partitions = s.spark().partitions() > 0 ? s.spark().partitions()
           : Math.min(sc.defaultParallelism(), order.microBatchesPerStep());
-      int valPartitions = val == null ? 0 : val.partitions(s.spark(), run.spark);
-      QatCheckpoints checkpoints = new QatCheckpoints(qs.checkpoints().dir() != null ? qs.checkpoints().dir()
-          : out.defaultCheckpoints(), sc.hadoopConfiguration());
-      if (!qs.checkpoints().resume() && checkpoints.any()) {
-        if (!s.out().overwrite()) {
-          throw new UserError("checkpoints of an earlier run are in " + checkpoints.where() + "; pass --resume to continue it"
-              + " or --overwrite to start again");
-        }
-        checkpoints.clear();
-      }
+      int valPartitions = val == null ? 0 : val.partitions(s.spark().capped(val.images.count()), run.spark);
 
       // calibration, as calibrate's one-pass path: the fix_points QAT starts from
       ModelBlob floatBlob = read.blob();
@@ -117,18 +115,21 @@ public final class Qat {
       // what a checkpoint must match to be resumed (Java's text of the settings: the checkpoint format's)
       String identity = String.format(Locale.ROOT, "model sha256 %s, %d images, batch %d/%d, seed %d, %s, %s",
           floatBlob.sha256().substring(0, 12), train.images.count(), tr.batchSize(), tr.microBatch(), tr.seed(), cfg, ts);
+      if (qs.checkpoints().resume()) checkpoints.requireRun(identity);
       QatTrainer trainer;
-      byte[] saved = qs.checkpoints().resume() ? checkpoints.latest() : null;
+      QatCheckpoints.Loaded saved = qs.checkpoints().resume() ? checkpoints.latest() : null;
       if (qs.checkpoints().resume() && saved == null) {
         notices.warning("--resume but no checkpoint in " + checkpoints.where() + "; starting from step 0");
+      } else if (saved != null && saved.warning() != null) {
+        notices.warning(saved.warning());
       }
       try {
         trainer = saved == null ? QatTrainer.start(QatJob.worker(qblob), ts, identity)
-            : QatTrainer.resume(QatJob.worker(qblob), ts, QatState.fromBytes(saved, checkpoints.where()), identity);
+            : QatTrainer.resume(QatJob.worker(qblob), ts, QatState.fromBytes(saved.state(), checkpoints.where()), identity);
       } catch (IllegalArgumentException e) {
         throw new UserError("cannot resume: " + e.getMessage(), e);
       }
-      byte[] savedHistory = saved == null ? null : checkpoints.latestHistory();
+      byte[] savedHistory = saved == null ? null : saved.history();
       TrainHistory history = savedHistory == null ? new TrainHistory()
           : TrainHistory.parse(new String(savedHistory, StandardCharsets.UTF_8));
       if (saved != null) LOG.info("qat: resuming at step " + trainer.step() + " from " + checkpoints.where());
@@ -153,7 +154,7 @@ public final class Qat {
               epochLoss[0] += step.loss();
               epochLoss[1]++;
               progress.step(t.step(), step, ts.schedule().at(t.step() - 1));
-              if (t.step() % every == 0) checkpoint(checkpoints, t, history);
+              if (t.step() % every == 0) checkpoint(checkpoints, t, history, identity);
             }
 
             @Override
@@ -164,7 +165,7 @@ public final class Qat {
                 LOG.info(String.format(Locale.ROOT, "qat: epoch %d: validation top-1 %.2f%%", epoch + 1, top1));
               }
               history.epoch(epoch + 1, t.step(), epochLoss[1] > 0 ? epochLoss[0] / epochLoss[1] : null, top1);
-              checkpoint(checkpoints, t, history);
+              checkpoint(checkpoints, t, history, identity);
               epochLoss[0] = 0;
               epochLoss[1] = 0;
             }
@@ -212,8 +213,33 @@ public final class Qat {
     }
   }
 
-  private static void checkpoint(QatCheckpoints checkpoints, QatTrainer t, TrainHistory history) {
-    checkpoints.write(t.step(), t.state().toBytes(), history.json().getBytes(StandardCharsets.UTF_8));
+  /** The checkpoint folder, checked before any data is read, and the calibration run. */
+  private record Started(QatCheckpoints checkpoints, CalibrationRun run) implements AutoCloseable {
+    static Started start(QatSettings qs, QatFolder.Writer out, RunInputs inputs, Models.Read read, Notices notices) {
+      CalibrateSettings s = qs.calibration();
+      // checkpoints neither on an input nor on --out, in a folder that is qspark's (or new)
+      String where = qs.checkpoints().dir() != null ? qs.checkpoints().dir() : out.defaultCheckpoints();
+      inputs.with("--out", s.out().location())
+          .checkOutput(qs.checkpoints().dir() != null ? "--checkpoint-dir" : "the checkpoint folder", where);
+      QatCheckpoints checkpoints = QatCheckpoints.open(where, HadoopFiles.driverConfiguration());
+      if (!qs.checkpoints().resume() && checkpoints.any()) {
+        if (!s.out().overwrite()) {
+          throw new UserError("checkpoints of an earlier run are in " + checkpoints.where() + "; pass --resume to continue it"
+              + " or --overwrite to start again");
+        }
+        checkpoints.clear();
+      }
+      return new Started(checkpoints, CalibrationRun.open("qspark qat", s, read, notices, true));
+    }
+
+    @Override
+    public void close() {
+      run.close();
+    }
+  }
+
+  private static void checkpoint(QatCheckpoints checkpoints, QatTrainer t, TrainHistory history, String identity) {
+    checkpoints.write(t.step(), t.state().toBytes(), history.json().getBytes(StandardCharsets.UTF_8), identity);
   }
 
   /** Per activation point whose fix_point training moved: calibrated and learned. */

@@ -7,6 +7,7 @@ import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.DeployFolder;
 import io.qspark.job.output.SimulationFolder;
 import io.qspark.job.output.PredictionsTable;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.report.Provenance;
 import io.qspark.job.spark.ModelOutputs;
 import io.qspark.job.spark.PredictionJob;
@@ -37,17 +38,26 @@ public final class Simulate {
   }
 
   public SimulateResult run(SimulateSettings s) {
-    DeployFolder dep = DeployFolder.open(s.deploy());
-    Model m = dep.floatModel();
-    ModelSignature sig = ModelSignature.of(m);
-    Classifier classifier = Classifier.of(sig, m.source());
-    try (SimulationFolder.Writer out = s.out() == null ? null : SimulationFolder.create(s.out().location(), s.out().overwrite());
+    RunInputs inputs = RunInputs.none().with("--deploy", s.deploy()).and(s.data().inputs());
+    // the outputs are checked (apart from the inputs and each other) before anything is read
+    try (SimulationFolder.Writer out = s.out() == null ? null
+            : SimulationFolder.create(s.out().location(), s.out().overwrite(), inputs);
         PredictionsTable.Writer predictions = s.predictions() == null ? null
-            : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite());
+            : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite(),
+                s.out() == null ? inputs : inputs.with("--out", s.out().location()));
         LazySpark spark = new LazySpark("qspark simulate", s.spark())) {
+      DeployFolder dep = DeployFolder.open(s.deploy());
+      if (!dep.sealed()) {
+        notices.warning(dep.deployModelShown() + " has no content digest (an older qspark wrote it): its fields' ranges are"
+            + " checked, damaged weights would go unnoticed; deploy the calibration again to add one");
+      }
+      Model m = dep.floatModel();
+      ModelSignature sig = ModelSignature.of(m);
+      Classifier classifier = Classifier.of(sig, m.source());
       ImageInputs in = ImageInputs.open(s.data(), s.preprocess(), dep.preprocessing().orElse(null), dep.shown(), spark, sig,
           classifier, s.batch());
       in.images.requireLabels(classifier.classes());
+      s.spark().requireFits(in.images.count());
       ModelBlob blob = dep.quantizedBlob();
       SimulationJob.Deployed deployed = new SimulationJob.Deployed(dep.deployModelBytes(), dep.deployModelSha256());
       int partitions = in.partitions(s.spark(), spark);

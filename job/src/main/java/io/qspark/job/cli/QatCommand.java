@@ -86,7 +86,7 @@ final class QatCommand implements Callable<Integer> {
 
   @Option(names = "--freeze-bn-step", paramLabel = "S", defaultValue = "-1", order = 71,
       description = "Step from which BatchNorm uses its running statistics, folded into the convs (0: from the start)."
-          + " Default: after 80% of the steps.")
+          + " Default: after 80%% of the steps.")
   long freezeBnStep;
 
   @Option(names = "--bn-momentum", paramLabel = "M", defaultValue = "0.1", order = 72,

@@ -125,6 +125,11 @@ public final class ModelFiles {
     return defaultFs.startsWith("file:") ? java.nio.file.Path.of(location) : null;
   }
 
+  /** The weights a Caffe model reads: {@code weights} if given, else the .caffemodel beside it; null for an ONNX model. */
+  public static String weightsOf(String location, String weights) {
+    return weights != null ? weights : location.endsWith(".prototxt") ? weightsBeside(location) : null;
+  }
+
   /** Caffe's convention: deploy.prototxt's weights are the .caffemodel of the same base name beside it. */
   private static String weightsBeside(String prototxt) {
     return prototxt.substring(0, prototxt.length() - ".prototxt".length()) + ".caffemodel";

@@ -31,8 +31,8 @@ public final class CalibrationFolder {
 
   /** A calibration folder being written; nothing appears until {@link #commit}. */
   public static final class Writer extends FolderWriter {
-    Writer(String location, boolean overwrite, FolderKind kind) {
-      super(location, overwrite, kind);
+    Writer(String location, boolean overwrite, FolderKind kind, RunInputs inputs) {
+      super(location, overwrite, kind, inputs);
     }
 
     /** Writes every file and puts the folder in place. */
@@ -42,9 +42,9 @@ public final class CalibrationFolder {
     }
   }
 
-  /** Checks the target (before any work is spent) and opens the folder for writing. */
-  public static Writer create(String location, boolean overwrite) {
-    return new Writer(location, overwrite, FolderKind.CALIBRATION);
+  /** Checks the target (before any work is spent; apart from the run's {@code inputs}) and opens the folder for writing. */
+  public static Writer create(String location, boolean overwrite, RunInputs inputs) {
+    return new Writer(location, overwrite, FolderKind.CALIBRATION, inputs);
   }
 
   static void write(FolderWriter w, Contents c) {

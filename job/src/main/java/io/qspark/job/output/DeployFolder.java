@@ -27,8 +27,8 @@ public final class DeployFolder {
 
   /** A deploy folder being written; nothing appears until {@link #commit}. */
   public static final class Writer extends FolderWriter {
-    Writer(String location, boolean overwrite) {
-      super(location, overwrite, FolderKind.DEPLOY);
+    Writer(String location, boolean overwrite, RunInputs inputs) {
+      super(location, overwrite, FolderKind.DEPLOY, inputs);
     }
 
     /** Writes the deploy model and the calibration's float model and fix_points, and puts the folder in place. */
@@ -42,9 +42,9 @@ public final class DeployFolder {
     }
   }
 
-  /** Checks the target (before any work is spent) and opens the folder for writing. */
-  public static Writer create(String location, boolean overwrite) {
-    return new Writer(location, overwrite);
+  /** Checks the target (before any work is spent; apart from the run's {@code inputs}) and opens the folder for writing. */
+  public static Writer create(String location, boolean overwrite, RunInputs inputs) {
+    return new Writer(location, overwrite, inputs);
   }
 
   private final JobFolder dir;
@@ -97,6 +97,11 @@ public final class DeployFolder {
 
   public byte[] deployModelBytes() {
     return deployModel.clone();
+  }
+
+  /** Whether the deploy model carries its content digest (qspark writes one since it could; older ones do not). */
+  public boolean sealed() {
+    return DeployFormat.sealed(parsed);
   }
 
   public DeployModel deployModel() {

@@ -8,8 +8,9 @@ class FolderWriter implements AutoCloseable {
   final AtomicFolder folder;
   private final FolderKind kind;
 
-  FolderWriter(String location, boolean overwrite, FolderKind kind) {
-    this.folder = AtomicFolder.create(location, overwrite);
+  /** @param inputs what the run reads, which the folder must keep apart from */
+  FolderWriter(String location, boolean overwrite, FolderKind kind, RunInputs inputs) {
+    this.folder = AtomicFolder.create(location, overwrite, inputs);
     this.kind = kind;
   }
 

@@ -18,8 +18,8 @@ public final class QatFolder {
 
   /** A QAT folder being written; nothing appears until {@link #commit}. */
   public static final class Writer extends FolderWriter {
-    Writer(String location, boolean overwrite) {
-      super(location, overwrite, FolderKind.QAT);
+    Writer(String location, boolean overwrite, RunInputs inputs) {
+      super(location, overwrite, FolderKind.QAT, inputs);
     }
 
     /** The default checkpoint folder beside the output, as a URI on its file system. */
@@ -37,9 +37,9 @@ public final class QatFolder {
     }
   }
 
-  /** Checks the target (before any work is spent) and opens the folder for writing. */
-  public static Writer create(String location, boolean overwrite) {
-    return new Writer(location, overwrite);
+  /** Checks the target (before any work is spent; apart from the run's {@code inputs}) and opens the folder for writing. */
+  public static Writer create(String location, boolean overwrite, RunInputs inputs) {
+    return new Writer(location, overwrite, inputs);
   }
 
   /** The training history of a QAT folder, if it has one. */

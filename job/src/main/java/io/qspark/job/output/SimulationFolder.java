@@ -10,8 +10,8 @@ public final class SimulationFolder {
 
   /** A simulation folder being written; nothing appears until {@link #commit}. */
   public static final class Writer extends FolderWriter {
-    Writer(String location, boolean overwrite) {
-      super(location, overwrite, FolderKind.SIMULATION);
+    Writer(String location, boolean overwrite, RunInputs inputs) {
+      super(location, overwrite, FolderKind.SIMULATION, inputs);
     }
 
     /**
@@ -24,8 +24,8 @@ public final class SimulationFolder {
     }
   }
 
-  public static Writer create(String location, boolean overwrite) {
-    return new Writer(location, overwrite);
+  public static Writer create(String location, boolean overwrite, RunInputs inputs) {
+    return new Writer(location, overwrite, inputs);
   }
 
   /** report.json of a simulation folder. */

@@ -38,12 +38,12 @@ public final class SparkStageFolder {
   /** Writes a model's folders into the stage's folder {@code path} (which Spark has just made). */
   public static void write(String path, CalibrationFolder.Contents calibration, DeployFolder.Contents deploy) {
     String cal = child(path, CALIBRATION);
-    try (CalibrationFolder.Writer w = CalibrationFolder.create(cal, false)) {
+    try (CalibrationFolder.Writer w = CalibrationFolder.create(cal, false, RunInputs.none())) {
       w.commit(calibration);
     }
     if (deploy == null) return;
     CalibrationFolder written = CalibrationFolder.open(cal);
-    try (DeployFolder.Writer w = DeployFolder.create(child(path, DEPLOY), false)) {
+    try (DeployFolder.Writer w = DeployFolder.create(child(path, DEPLOY), false, RunInputs.none().with("the calibration", cal))) {
       w.commit(deploy, written, calibration.floatModel());
     }
   }

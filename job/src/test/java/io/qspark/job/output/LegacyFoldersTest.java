@@ -1,12 +1,10 @@
 package io.qspark.job.output;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.job.CliErrorsTest;
 import io.qspark.job.Run;
-import io.qspark.job.base.UserError;
 import io.qspark.job.TestFolders;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,11 +35,10 @@ class LegacyFoldersTest {
     assertEquals(2L, ((Number) QatFolder.history(TestFolders.v1("qat").toString()).orElseThrow().epochs().get(0)
         .get("steps")).longValue());
 
-    // the folder reads; its deploy model is of deploy format 1, which this qspark's simulator
-    // refuses in one line naming the remedy (dpu-sim/README.md: format versions)
-    UserError old = assertThrows(UserError.class, () -> DeployFolder.open(TestFolders.v1("deploy").toString()));
-    assertTrue(old.getMessage().contains("deploy_model.pb has deploy format version 1") && old.getMessage().contains("redeploy"),
-        old.getMessage());
+    DeployFolder d = DeployFolder.open(TestFolders.v1("deploy").toString());
+    assertEquals(FolderKind.DEPLOY, d.manifest().kind());
+    assertTrue(d.preprocessing().isEmpty());
+    assertTrue(d.deployModel().getLayersCount() > 0);
 
     assertTrue(SimulationFolder.report(TestFolders.v1("simulation").toString()).containsKey("simulation"));
   }
@@ -50,13 +47,7 @@ class LegacyFoldersTest {
   void deployEvaluateAndSimulateTakeThem() throws Exception {
     String[] flags = {"--data", Run.sampleImages(), "--limit", "200", "--mean", "72.94", "--std", "90.02", "--master",
         "local[2]"};
-    Run old = Run.of(cat(new String[] {"simulate", "--deploy", TestFolders.v1("deploy").toString()}, flags));
-    assertEquals(2, old.code(), old.err());
-    assertTrue(old.err().contains("redeploy"), old.err());
-    Path redeployed = dir.resolve("redeployed");
-    Run d = Run.of("deploy", "--calib", TestFolders.v1("calibration").toString(), "--out", redeployed.toString());
-    assertEquals(0, d.code(), d.err());
-    Run sim = Run.of(cat(new String[] {"simulate", "--deploy", redeployed.toString()}, flags));
+    Run sim = Run.of(cat(new String[] {"simulate", "--deploy", TestFolders.v1("deploy").toString()}, flags));
     assertEquals(0, sim.code(), sim.err());
     assertTrue(sim.out().contains("mismatches: 0"), sim.out());
     Run eval = Run.of(cat(new String[] {"evaluate", "--model", TestFolders.v1("calibration").toString()}, flags));
