@@ -24,9 +24,11 @@ final class Resampler {
     this.rounding = rounding;
   }
 
+  /** The output size and the scales the coordinate mapping uses. */
+  record Geometry(int[] out, double[] scales) {}
+
   /** Output size floor(in * scale) per axis; the coordinate mapping uses the scales as given. */
-  Tensor byScales(Tensor x, float[] scales) {
-    int[] xs = x.shape();
+  Geometry byScales(int[] xs, float[] scales) {
     if (scales.length != xs.length) {
       throw new OpException(op + ": " + scales.length + " scales for an input of rank " + xs.length);
     }
@@ -37,12 +39,11 @@ final class Resampler {
       s[d] = scales[d];
       out[d] = (int) Math.floor(xs[d] * s[d]);
     }
-    return resample(x, out, s);
+    return new Geometry(out, s);
   }
 
   /** Output of the given size; the scales are out / in. */
-  Tensor bySizes(Tensor x, long[] sizes) {
-    int[] xs = x.shape();
+  Geometry bySizes(int[] xs, long[] sizes) {
     if (sizes.length != xs.length) {
       throw new OpException(op + ": " + sizes.length + " sizes for an input of rank " + xs.length);
     }
@@ -53,19 +54,13 @@ final class Resampler {
       out[d] = (int) sizes[d];
       s[d] = (double) out[d] / xs[d];
     }
-    return resample(x, out, s);
+    return new Geometry(out, s);
   }
 
-  private Tensor resample(Tensor x, int[] out, double[] scales) {
-    int[] xs = x.shape();
-    int r = xs.length;
-    if (r < 2) throw new OpException(op + ": input rank " + r + " < 2");
-    for (int d = 0; d < r - 2; d++) {
-      if (out[d] != xs[d]) {
-        throw new OpException(op + ": only the last two axes may be resized, "
-            + Tensor.shapeString(xs) + " -> " + Tensor.shapeString(out));
-      }
-    }
+  Tensor resample(Tensor x, Geometry geo) {
+    int[] xs = x.shape(), out = geo.out();
+    double[] scales = geo.scales();
+    int r = check(xs, out);
     int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
     int planes = h * w == 0 ? 0 : x.size() / (h * w);
     float[] xd = x.data();
@@ -99,6 +94,66 @@ final class Resampler {
       }
     }
     return Tensor.of(y, out);
+  }
+
+  private int check(int[] xs, int[] out) {
+    int r = xs.length;
+    if (r < 2) throw new OpException(op + ": input rank " + r + " < 2");
+    for (int d = 0; d < r - 2; d++) {
+      if (out[d] != xs[d]) {
+        throw new OpException(op + ": only the last two axes may be resized, "
+            + Tensor.shapeString(xs) + " -> " + Tensor.shapeString(out));
+      }
+    }
+    return r;
+  }
+
+  /**
+   * The transpose of {@link #resample} (a linear map of x for a fixed geometry) applied to dy,
+   * an output-shaped tensor: the gradient at the input. Every output value's weights go back
+   * to the taps it read (nearest: its one source; linear: the four corners with weights
+   * (1−a)(1−b), (1−a)b, a(1−b), ab), added in output order, so sums come out the same every run.
+   */
+  Tensor adjoint(int[] xs, Tensor dy, Geometry geo) {
+    int[] out = geo.out();
+    double[] scales = geo.scales();
+    int r = check(xs, out);
+    int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
+    int planes = h * w == 0 ? 0 : Shapes.size(xs) / (h * w);
+    float[] g = dy.data();
+    float[] dx = new float[Shapes.size(xs)];
+    if (linear) {
+      int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
+      float[] fy = new float[oh], fx = new float[ow];
+      taps(h, oh, scales[r - 2], y0, y1, fy);
+      taps(w, ow, scales[r - 1], x0, x1, fx);
+      for (int p = 0; p < planes; p++) {
+        int xb = p * h * w, yb = p * oh * ow;
+        for (int i = 0; i < oh; i++) {
+          int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
+          float a = fy[i];
+          for (int j = 0; j < ow; j++) {
+            float d = g[yb + i * ow + j], b = fx[j];
+            float top = d * (1 - a), bot = d * a;
+            dx[r0 + x0[j]] += top * (1 - b);
+            dx[r0 + x1[j]] += top * b;
+            dx[r1 + x0[j]] += bot * (1 - b);
+            dx[r1 + x1[j]] += bot * b;
+          }
+        }
+      }
+    } else {
+      int[] ny = nearest(h, oh, scales[r - 2]);
+      int[] nx = nearest(w, ow, scales[r - 1]);
+      for (int p = 0; p < planes; p++) {
+        int xb = p * h * w, yb = p * oh * ow;
+        for (int i = 0; i < oh; i++) {
+          int row = xb + ny[i] * w;
+          for (int j = 0; j < ow; j++) dx[row + nx[j]] += g[yb + i * ow + j];
+        }
+      }
+    }
+    return Tensor.of(dx, xs);
   }
 
   /**

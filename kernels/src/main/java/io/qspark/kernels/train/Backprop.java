@@ -18,8 +18,10 @@ import java.util.function.Function;
  * Reverse-mode differentiation of a graph: a forward pass with the inference ops that keeps
  * every value (fake-quantizing the values and initializers a quantizer names, as QAT and
  * fine-tuning see the model), then the nodes' backward kernels in reverse topological order,
- * summing gradients where a value has several readers. Fake-quant is differentiated with the
- * straight-through estimator, clipped at the quantization range.
+ * summing gradients where a value has several readers (a value read by two branches, weights
+ * shared by two convs) in that reverse node order, a fixed order, so every run adds them up to
+ * the same bits. Ops with several outputs (Split) get the gradient of each. Fake-quant is
+ * differentiated with the straight-through estimator, clipped at the quantization range.
  */
 public final class Backprop {
   /** Ops whose every output value is one of their first input's values or zero. */
@@ -152,23 +154,20 @@ public final class Backprop {
     OpTimer clock = timer;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       Node n = nodes.get(i);
-      String out = n.outputs().get(0);
-      float[] dy = g.get(out);
-      if (dy == null) continue;
+      Tensor[] dys = gradients(t, n, g, quantGrad);
+      if (dys == null) continue;
       long t0 = clock == null ? 0 : System.nanoTime();
-      ste(t, out, dy, quantGrad);
       if (grads[i] == null) {
         grads[i] = GradRegistry.create(n);
         if (grads[i] instanceof ConvGrad && noGradient.contains(n.input(0))) grads[i] = new ConvGrad(n.attributes(), false);
       }
-      Tensor y = t.values.get(out);
       Tensor[] outs = new Tensor[n.outputs().size()];
       // the outputs as computed, before their fake-quant: a fused activation's mask must see the
       // pre-quantization value (a small positive ReLU output rounds to the kink at 0)
       for (int j = 0; j < outs.length; j++) outs[j] = n.outputs().get(j).isEmpty() ? null : computed(t, n.outputs().get(j));
       Tensor[] dx;
       try {
-        dx = grads[i].backward(args(t, n), outs, Tensor.of(dy, y.shape()));
+        dx = grads[i].backward(args(t, n), outs, dys);
       } catch (RuntimeException e) {
         throw new GraphException("backward of " + n.describe() + ": " + e.getMessage(), e);
       }
@@ -191,6 +190,23 @@ public final class Backprop {
       r.put(k, Tensor.of(v, val.shape()));
     });
     return r;
+  }
+
+  /**
+   * The loss gradient at each output of a node (null where none arrived), each turned into the
+   * gradient before the output's fake-quant; null when none of its outputs has one.
+   */
+  private static Tensor[] gradients(Tape t, Node n, Map<String, float[]> g, QuantGrad quantGrad) {
+    Tensor[] dys = null;
+    for (int j = 0; j < n.outputs().size(); j++) {
+      String out = n.outputs().get(j);
+      float[] dy = out.isEmpty() ? null : g.get(out);
+      if (dy == null) continue;
+      if (dys == null) dys = new Tensor[n.outputs().size()];
+      ste(t, out, dy, quantGrad);
+      dys[j] = Tensor.of(dy, t.values.get(out).shape());
+    }
+    return dys;
   }
 
   private static Tensor computed(Tape t, String name) {
