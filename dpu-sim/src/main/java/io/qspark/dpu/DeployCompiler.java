@@ -15,7 +15,7 @@ import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.quant.AccumulatorBound;
-import io.qspark.kernels.quant.DpuAveragePool;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Granularity;

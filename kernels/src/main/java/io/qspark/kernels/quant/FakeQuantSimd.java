@@ -1,5 +1,6 @@
 package io.qspark.kernels.quant;
 
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -7,14 +8,14 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link FakeQuant}'s loops eight lanes at a time, each lane computing exactly what the scalar
+ * {@link FakeQuant}'s loops a vector of lanes ({@link VectorWidth}) at a time, each lane computing exactly what the scalar
  * loop computes. The clamped value v (|v| <= 2^16 + 1) is rounded to the nearest integer, ties
  * to even, by adding and subtracting 1.5 * 2^23 (the sum's unit in the last place is 1, and
  * both steps are exact but for that rounding); the other rules then differ from it only on
  * exact ties, where the remainder v - rint(v) is exactly 0.5. NaN becomes 0, as in the scalar loop.
  */
 final class FakeQuantSimd {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+  private static final VectorSpecies<Float> F = VectorWidth.FLOATS;
   private static final int L = F.length();
   private static final float MAGIC = 0x1.8p23f;
 

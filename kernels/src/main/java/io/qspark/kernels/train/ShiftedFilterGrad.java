@@ -22,8 +22,11 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];
-  /** Floats per vector of the SIMD kernel (256-bit), the granule its rows are padded to. */
-  static final int LANES = 8;
+  /**
+   * Logical lanes of the SIMD kernel's partial sums, the same at every vector width
+   * ({@link io.qspark.kernels.simd.VectorWidth#SUM_LANES}); rows are padded to a multiple of it.
+   */
+  static final int LANES = 16;
   /** Channel pairs per group up to which the SIMD kernel beats the GEMMs on kxk convs (64 x 64: 1.3x). */
   static final int SIMD_PAIRS = 64 * 64;
   /** The same for pointwise convs, whose GEMMs are longer (192 x 64: a tie, 64 x 384: GEMMs 1.3x). */

@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.simd.VectorWidth;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -11,10 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
  * (depthwise: all) one channel and eight taps (nine loads per eight FMAs, against two per FMA
  * for a plain dot product), over chunks of j that keep a chunk's rows of dY and X in cache while
  * every channel pair and tap passes over them. Per-lane partial sums live in a float array
- * between chunks and image blocks, so the summation order is fixed by the layer's shape alone.
+ * between chunks and image blocks, so the summation order is fixed by the layer's shape alone:
+ * logical lane l of a (channel pair, tap) sums the products at the j congruent to l modulo
+ * {@link ShiftedFilterGrad#LANES}, in increasing j. A vector holds V of those lanes; each chunk
+ * takes one pass per vector's worth of lanes (one at 512 bits, two at 256), each stepping j by
+ * {@link ShiftedFilterGrad#LANES}, so every vector width gives the same bits.
  */
 final class SimdFilterGrad {
-  private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+  private static final VectorSpecies<Float> S = VectorWidth.FLOATS;
+  /** Float lanes per vector. */
+  private static final int V = S.length();
+  /** Logical lanes of the partial sums, and the step of j. */
   private static final int L = ShiftedFilterGrad.LANES;
   /** Floats of j per chunk: 4 rows of dY and a row of X in L1, all rows of the group in L2. */
   static final int CHUNK = 1024;
@@ -26,7 +34,7 @@ final class SimdFilterGrad {
    * X readable to ldy + the last offset; lanes[p0 + ((co cg + ci) taps + t) L + lane] accumulates.
    */
   static void accumulate(float[] buf, int y0, int ldy, int x0, int ldx, int mg, int cg, int[] off, float[] lanes, int p0) {
-    int taps = off.length, sc = cg * taps * L, q1 = cg * taps;
+    int taps = off.length, q1 = cg * taps;
     // output channels in blocks of three against three (ci, tap) pairs (nine accumulators, six
     // loads per nine FMAs) where the pairs come in threes (kxk convs: a kernel row), with as few
     // blocks of four against two (eight accumulators, six loads per eight FMAs) as make up mg
@@ -40,27 +48,33 @@ final class SimdFilterGrad {
     for (int q = 0; q < q1; q++) xs[q] = x0 + q / taps * ldx + off[q % taps];
     for (int j0 = 0; j0 < ldy; j0 += CHUNK) {
       int j1 = Math.min(ldy, j0 + CHUNK);
-      int co = 0;
-      // the (ci, tap) pairs in order, two or three at a time: a group may straddle two input
-      // channels, so only one odd pair per block of four runs on four accumulators
-      for (; co < 4 * nf; co += 4) {
-        int p = p0 + co * q1 * L, yr = y0 + co * ldy;
-        int q = 0;
-        for (; q + 2 <= q1; q += 2) k4x2(buf, yr, ldy, xs[q], xs[q + 1], j0, j1, lanes, p + q * L, sc);
-        if (q < q1) k4x1(buf, yr, ldy, xs[q], j0, j1, lanes, p + q * L, sc);
-      }
-      for (; co < 4 * nf + 3 * nt; co += 3) {
-        int p = p0 + co * q1 * L, yr = y0 + co * ldy;
-        int q = 0;
-        for (; q + 3 <= q1; q += 3) k3x3(buf, yr, ldy, xs[q], xs[q + 1], xs[q + 2], j0, j1, lanes, p + q * L, sc);
-      }
-      for (; co < mg; co++) {
-        for (int ci = 0; ci < cg; ci++) {
-          int p = p0 + (co * cg + ci) * taps * L, xr = x0 + ci * ldx, yr = y0 + co * ldy;
-          int t = 0;
-          for (; t + 8 <= taps; t += 8) k1x8(buf, yr, xr, off, t, j0, j1, lanes, p + t * L);
-          for (; t < taps; t++) k1x1(buf, yr, xr + off[t], j0, j1, lanes, p + t * L);
-        }
+      for (int h = 0; h < L; h += V) pass(buf, y0, ldy, x0, ldx, mg, cg, off, lanes, p0, xs, nf, nt, j0 + h, j1, h);
+    }
+  }
+
+  /** One pass over j = ja, ja + L, .. < j1: logical lanes [h, h + V) of every accumulator. */
+  private static void pass(float[] buf, int y0, int ldy, int x0, int ldx, int mg, int cg, int[] off, float[] lanes,
+      int p0, int[] xs, int nf, int nt, int ja, int j1, int h) {
+    int taps = off.length, sc = cg * taps * L, q1 = cg * taps;
+    int co = 0;
+    // the (ci, tap) pairs in order, two or three at a time: a group may straddle two input
+    // channels, so only one odd pair per block of four runs on four accumulators
+    for (; co < 4 * nf; co += 4) {
+      int p = p0 + co * q1 * L + h, yr = y0 + co * ldy;
+      int q = 0;
+      for (; q + 2 <= q1; q += 2) k4x2(buf, yr, ldy, xs[q], xs[q + 1], ja, j1, lanes, p + q * L, sc);
+      if (q < q1) k4x1(buf, yr, ldy, xs[q], ja, j1, lanes, p + q * L, sc);
+    }
+    for (; co < 4 * nf + 3 * nt; co += 3) {
+      int p = p0 + co * q1 * L + h, yr = y0 + co * ldy;
+      for (int q = 0; q + 3 <= q1; q += 3) k3x3(buf, yr, ldy, xs[q], xs[q + 1], xs[q + 2], ja, j1, lanes, p + q * L, sc);
+    }
+    for (; co < mg; co++) {
+      for (int ci = 0; ci < cg; ci++) {
+        int p = p0 + (co * cg + ci) * taps * L + h, xr = x0 + ci * ldx, yr = y0 + co * ldy;
+        int t = 0;
+        for (; t + 8 <= taps; t += 8) k1x8(buf, yr, xr, off, t, ja, j1, lanes, p + t * L);
+        for (; t < taps; t++) k1x1(buf, yr, xr + off[t], ja, j1, lanes, p + t * L);
       }
     }
   }
@@ -72,7 +86,7 @@ final class SimdFilterGrad {
    * shorter than half a vector (the overrun would pass the next row) by plain copies.
    */
   static void copyRows(float[] dst, int d, int pitch, float[] src, int s, int cols, int rows) {
-    int over = (cols + L - 1) / L * L;
+    int over = (cols + V - 1) / V * V;
     if (over > 2 * cols) {
       for (int y = 0; y < rows; y++, d += pitch, s += cols) {
         System.arraycopy(src, s, dst, d, cols);
@@ -81,11 +95,11 @@ final class SimdFilterGrad {
       return;
     }
     for (int y = 0; y < rows - 1; y++, d += pitch, s += cols) {
-      for (int k = 0; k < over; k += L) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
+      for (int k = 0; k < over; k += V) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
       Arrays.fill(dst, d + cols, d + pitch, 0f);
     }
     int k = 0;
-    for (; k + L <= cols; k += L) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
+    for (; k + V <= cols; k += V) FloatVector.fromArray(S, src, s + k).intoArray(dst, d + k);
     for (; k < cols; k++) dst[d + k] = src[s + k];
   }
 
