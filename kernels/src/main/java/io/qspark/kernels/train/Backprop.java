@@ -8,6 +8,7 @@ import io.qspark.kernels.quant.FakeQuant;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,7 @@ public final class Backprop {
   private final OpGrad[] grads;
 
   private final Set<String> noGradient;
+  private final boolean[] differentiated;
   private volatile OpTimer timer;
 
   /** Receives the wall time of each node's forward kernel (with its fake-quant) and backward kernel: for profiles. */
@@ -44,12 +46,47 @@ public final class Backprop {
     this(graph, Set.of());
   }
 
-  /** @param noGradient values whose gradient nobody wants (the input images): kernels may skip computing it */
+  /**
+   * @param noGradient graph inputs whose gradient nobody wants (the input images): kernels may
+   *     skip computing it, and nodes that read nothing but such inputs and int64 constants
+   *     (preprocessing, shape arithmetic) get no backward pass at all
+   */
   public Backprop(Graph graph, Set<String> noGradient) {
     this.graph = graph;
     this.noGradient = Set.copyOf(noGradient);
     this.executor = new Executor(graph);
     this.grads = new OpGrad[graph.nodes().size()];
+    this.differentiated = differentiated(graph, this.noGradient);
+  }
+
+  /**
+   * Which nodes the backward pass runs: those reading a value computed from a float initializer
+   * or from a graph input whose gradient is wanted.
+   */
+  private static boolean[] differentiated(Graph g, Set<String> noGradient) {
+    Set<String> wanted = new HashSet<>();
+    g.initializers().forEach((k, v) -> {
+      if (v.isFloat()) wanted.add(k);
+    });
+    for (var in : g.inputs()) if (!noGradient.contains(in.name())) wanted.add(in.name());
+    List<Node> nodes = g.nodes();
+    boolean[] r = new boolean[nodes.size()];
+    for (int i = 0; i < r.length; i++) {
+      for (String in : nodes.get(i).inputs()) r[i] |= wanted.contains(in);
+      if (r[i]) wanted.addAll(nodes.get(i).outputs());
+    }
+    return r;
+  }
+
+  /**
+   * The nodes the backward pass would run that have no gradient ({@link GradRegistry}),
+   * described, in graph order: to refuse a model for training naming every such op at once.
+   */
+  public static List<String> unsupported(Graph g, Set<String> noGradient) {
+    boolean[] d = differentiated(g, noGradient);
+    List<String> r = new java.util.ArrayList<>();
+    for (int i = 0; i < d.length; i++) if (d[i] && !GradRegistry.supports(g.nodes().get(i))) r.add(g.nodes().get(i).describe());
+    return r;
   }
 
   /** Times every node from now on (null: stop). */
@@ -154,6 +191,7 @@ public final class Backprop {
     OpTimer clock = timer;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       Node n = nodes.get(i);
+      if (!differentiated[i]) continue;
       Tensor[] dys = gradients(t, n, g, quantGrad);
       if (dys == null) continue;
       long t0 = clock == null ? 0 : System.nanoTime();
