@@ -26,7 +26,8 @@ public final class DeploySummary {
       String other = switch (l.getOp()) {
         case AVG_POOL -> "sum * " + l.getMultiplier() + " >> " + l.getAvgShift();
         case ELTWISE_ADD -> "input shifts " + l.getInputShiftsList() + ", output shift " + l.getOutputShift();
-        case CONV, FC -> "accumulator bound " + l.getAccumulatorBound();
+        case CONV, FC -> "accumulator bound " + l.getAccumulatorBound() + (l.getHasBias() && l.getBiasBits() > 0 ? ", "
+            + l.getBiasBits() + "-bit bias" : "");
         case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "");
         default -> "";
       };

@@ -35,11 +35,18 @@ public final class QuantOptions {
       description = "Bit width of weights and activations alike (2 to 16; the DPU uses 8, CHaiDNN also 6). Default: 8.")
   Integer bits;
 
-  @Option(names = "--weight-bits", paramLabel = "B", order = 33, description = "Bit width of weights and biases (overrides --bits).")
+  @Option(names = "--weight-bits", paramLabel = "B", order = 33,
+      description = "Bit width of weights (overrides --bits), and of biases unless --bias-bits.")
   Integer weightBits;
 
   @Option(names = "--activation-bits", paramLabel = "B", order = 34, description = "Bit width of activations (overrides --bits).")
   Integer activationBits;
+
+  @Option(names = "--bias-bits", paramLabel = "B", order = 34,
+      description = "Bit width of biases (2 to 16), apart from the weights': the DPU adds 8-bit biases into its"
+          + " accumulator whatever the weight width, so 4-bit weights deploy with --bias-bits 8"
+          + " (conf/ptq-4bit.yaml). Default: the weight width.")
+  Integer biasBits;
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
       description = "At most B images per forward pass within a task, and fewer when B images'"
@@ -98,8 +105,9 @@ public final class QuantOptions {
   QuantConfig config() {
     try {
       int b = bits == null ? 8 : bits;
-      return new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
-          weightBits == null ? b : weightBits, Method.parse(method), percentile, Rounding.parse(activationRounding),
+      int w = weightBits == null ? b : weightBits;
+      return new QuantConfig(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits,
+          Method.parse(method), percentile, Rounding.parse(activationRounding),
           Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
           ScaleKind.parse(scales));
     } catch (IllegalArgumentException e) {

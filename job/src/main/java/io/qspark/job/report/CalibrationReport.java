@@ -48,6 +48,7 @@ public final class CalibrationReport {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("weight_bits", cfg.weightBits());
     c.put("activation_bits", cfg.activationBits());
+    c.put("bias_bits", cfg.biasBits());
     c.put("method", cfg.method().key());
     c.put("weight_granularity", cfg.weightGranularity().key());
     c.put("scales", cfg.scales().key());

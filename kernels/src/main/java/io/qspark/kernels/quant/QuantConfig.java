@@ -13,6 +13,8 @@ import java.util.List;
  * @param unsignedActivations experimental: activations that are never negative in calibration
  *     use the unsigned range (one more bit of resolution); the DPU computes signed only, so
  *     deploy refuses such a model.
+ * @param biasBits the width of biases, apart from the weights' (the DPU adds 8-bit biases
+ *     whatever the weight width); power-of-two biases only: float-scale biases are 32-bit
  * @param weightGranularity per-tensor (the DPU's) or per-channel weights, for non-DPU targets
  * @param scales power-of-two steps (the DPU's fix_points) or float scales, for non-DPU targets;
  *     float biases are 32-bit with step s_in * s_w, as ONNX's
@@ -25,12 +27,18 @@ public record QuantConfig(int weightBits, int activationBits, int biasBits, Meth
   public QuantConfig {
     java.util.Objects.requireNonNull(weightGranularity, "weightGranularity");
     java.util.Objects.requireNonNull(scales, "scales");
-    new FixPoint(weightBits, 0, weightRounding);
-    new FixPoint(activationBits, 0, activationRounding);
-    new FixPoint(biasBits, 0, weightRounding);
+    width("weight", weightBits);
+    width("activation", activationBits);
+    width("bias", biasBits);
     if (!(percentile > 0 && percentile <= 100)) throw new IllegalArgumentException("percentile " + percentile);
     inputNodes = List.copyOf(inputNodes);
     outputNodes = List.copyOf(outputNodes);
+  }
+
+  private static void width(String what, int bits) {
+    if (bits < FixPoint.MIN_BITS || bits > FixPoint.MAX_BITS) {
+      throw new IllegalArgumentException(what + " bit width " + bits + " outside " + FixPoint.MIN_BITS + ".." + FixPoint.MAX_BITS);
+    }
   }
 
   /** A DPU config: per-tensor power-of-two quantizers. */
@@ -56,10 +64,16 @@ public record QuantConfig(int weightBits, int activationBits, int biasBits, Meth
         inputNodes, outputNodes, unsignedActivations, granularity, kind);
   }
 
-  /** Same config with both widths set, as Vitis' weight_bit/activation_bit from one --bits. */
+  /** Same config with every width set (biases too), as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
     return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes,
         unsignedActivations, weightGranularity, scales);
+  }
+
+  /** Same config with biases at their own width. */
+  public QuantConfig withBiasBits(int bits) {
+    return new QuantConfig(weightBits, activationBits, bits, method, percentile, activationRounding, weightRounding,
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales);
   }
 
   public QuantConfig withMethod(Method m) {
