@@ -2,6 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.Granularity;
+import io.qspark.kernels.quant.LayerBits;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.Rounding;
@@ -47,6 +48,14 @@ public final class QuantOptions {
           + " accumulator whatever the weight width, so 4-bit weights deploy with --bias-bits 8"
           + " (conf/ptq-4bit.yaml). Default: the weight width.")
   Integer biasBits;
+
+  @Option(names = "--layer-bits", split = ";", paramLabel = "MATCH=B", order = 34,
+      description = "Widths of some layers apart from the rest, as MATCH=B (weights, output activations and biases"
+          + " at B bits) or MATCH=W,A,B (an empty field keeps the width above); rules apply in order, a later one"
+          + " winning. MATCH is :input (the network input), :first (layers reading it), :last (the layers writing"
+          + " the network output) or a regular expression of node names. E.g. ':input=8;:first=8;:last=8' keeps the"
+          + " input and output layers at 8 bits (conf/ptq-4bit-io8.yaml). See docs/bit-widths.md.")
+  List<String> layerBits = new ArrayList<>();
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
       description = "At most B images per forward pass within a task, and fewer when B images'"
@@ -109,7 +118,7 @@ public final class QuantOptions {
       return new QuantConfig(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits,
           Method.parse(method), percentile, Rounding.parse(activationRounding),
           Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
-          ScaleKind.parse(scales));
+          ScaleKind.parse(scales), LayerBits.parseAll(layerBits));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
