@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * top-1 on the 10,000 test images, with AdaRound's time by phase.
  *
  * <p>{@code -Dqspark.bench.adaround.models=resnet_s,mbv2_s}, {@code .configs=W4A4,W4A4B8} (B8:
- * 8-bit biases), and the options {@code .steps, .lr, .per, .check, .reg, .warmup, .beta=20,2}.
+ * 8-bit biases), {@code .layers=':input=8;:last=8'} (per-layer widths over the config), and the options
+ * {@code .steps, .lr, .per, .check, .reg, .warmup, .beta=20,2}.
  */
 @Tag("bench")
 class AdaRoundBench {
@@ -25,7 +26,9 @@ class AdaRoundBench {
     if (c.contains("A8")) q = new QuantConfig(q.weightBits(), 8, q.biasBits(), q.method(), q.percentile(),
         q.activationRounding(), q.weightRounding(), q.inputNodes(), q.outputNodes(), false);
     int b = c.indexOf('B');
-    return b < 0 ? q : q.withBiasBits(Integer.parseInt(c.substring(b + 1)));
+    if (b >= 0) q = q.withBiasBits(Integer.parseInt(c.substring(b + 1)));
+    String layers = System.getProperty("qspark.bench.adaround.layers", "");
+    return layers.isEmpty() ? q : q.withLayerBits(io.qspark.kernels.quant.LayerBits.parseAll(java.util.List.of(layers.split(";"))));
   }
 
   static AdaRoundOptions options() {
