@@ -57,46 +57,15 @@ final class Resampler {
     return new Geometry(out, s);
   }
 
-  Tensor resample(Tensor x, Geometry geo) {
-    int[] xs = x.shape(), out = geo.out();
-    double[] scales = geo.scales();
-    int r = check(xs, out);
-    int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
-    int planes = h * w == 0 ? 0 : x.size() / (h * w);
-    float[] xd = x.data();
-    float[] y = new float[planes * oh * ow];
-    if (linear) {
-      int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
-      float[] fy = new float[oh], fx = new float[ow];
-      taps(h, oh, scales[r - 2], y0, y1, fy);
-      taps(w, ow, scales[r - 1], x0, x1, fx);
-      for (int p = 0; p < planes; p++) {
-        int xb = p * h * w, yb = p * oh * ow;
-        for (int i = 0; i < oh; i++) {
-          int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
-          float a = fy[i];
-          for (int j = 0; j < ow; j++) {
-            float top = xd[r0 + x0[j]] + (xd[r0 + x1[j]] - xd[r0 + x0[j]]) * fx[j];
-            float bot = xd[r1 + x0[j]] + (xd[r1 + x1[j]] - xd[r1 + x0[j]]) * fx[j];
-            y[yb + i * ow + j] = top + (bot - top) * a;
-          }
-        }
-      }
-    } else {
-      int[] ny = nearest(h, oh, scales[r - 2]);
-      int[] nx = nearest(w, ow, scales[r - 1]);
-      for (int p = 0; p < planes; p++) {
-        int xb = p * h * w, yb = p * oh * ow;
-        for (int i = 0; i < oh; i++) {
-          int row = xb + ny[i] * w;
-          for (int j = 0; j < ow; j++) y[yb + i * ow + j] = xd[row + nx[j]];
-        }
-      }
-    }
-    return Tensor.of(y, out);
-  }
+  /**
+   * Where the output's values come from, for an input of shape xs: per output row and column
+   * its linear taps (the two source indices and the weight of the second) or its nearest source.
+   */
+  private record Taps(int planes, int h, int w, int oh, int ow, int[] y0, int[] y1, float[] fy, int[] x0, int[] x1, float[] fx) {}
 
-  private int check(int[] xs, int[] out) {
+  private Taps taps(int[] xs, Geometry geo) {
+    int[] out = geo.out();
+    double[] scales = geo.scales();
     int r = xs.length;
     if (r < 2) throw new OpException(op + ": input rank " + r + " < 2");
     for (int d = 0; d < r - 2; d++) {
@@ -105,7 +74,40 @@ final class Resampler {
             + Tensor.shapeString(xs) + " -> " + Tensor.shapeString(out));
       }
     }
-    return r;
+    int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
+    int planes = h * w == 0 ? 0 : Shapes.size(xs) / (h * w);
+    if (!linear) return new Taps(planes, h, w, oh, ow, nearest(h, oh, scales[r - 2]), null, null, nearest(w, ow, scales[r - 1]), null, null);
+    int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
+    float[] fy = new float[oh], fx = new float[ow];
+    linearTaps(h, oh, scales[r - 2], y0, y1, fy);
+    linearTaps(w, ow, scales[r - 1], x0, x1, fx);
+    return new Taps(planes, h, w, oh, ow, y0, y1, fy, x0, x1, fx);
+  }
+
+  Tensor resample(Tensor x, Geometry geo) {
+    Taps t = taps(x.shape(), geo);
+    int h = t.h(), w = t.w(), oh = t.oh(), ow = t.ow();
+    int[] y0 = t.y0(), y1 = t.y1(), x0 = t.x0(), x1 = t.x1();
+    float[] xd = x.data();
+    float[] y = new float[t.planes() * oh * ow];
+    for (int p = 0; p < t.planes(); p++) {
+      int xb = p * h * w, yb = p * oh * ow;
+      for (int i = 0; i < oh; i++) {
+        if (linear) {
+          int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
+          float a = t.fy()[i];
+          for (int j = 0; j < ow; j++) {
+            float top = xd[r0 + x0[j]] + (xd[r0 + x1[j]] - xd[r0 + x0[j]]) * t.fx()[j];
+            float bot = xd[r1 + x0[j]] + (xd[r1 + x1[j]] - xd[r1 + x0[j]]) * t.fx()[j];
+            y[yb + i * ow + j] = top + (bot - top) * a;
+          }
+        } else {
+          int row = xb + y0[i] * w;
+          for (int j = 0; j < ow; j++) y[yb + i * ow + j] = xd[row + x0[j]];
+        }
+      }
+    }
+    return Tensor.of(y, geo.out());
   }
 
   /**
@@ -115,41 +117,28 @@ final class Resampler {
    * (1−a)(1−b), (1−a)b, a(1−b), ab), added in output order, so sums come out the same every run.
    */
   Tensor adjoint(int[] xs, Tensor dy, Geometry geo) {
-    int[] out = geo.out();
-    double[] scales = geo.scales();
-    int r = check(xs, out);
-    int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
-    int planes = h * w == 0 ? 0 : Shapes.size(xs) / (h * w);
+    Taps t = taps(xs, geo);
+    int h = t.h(), w = t.w(), oh = t.oh(), ow = t.ow();
+    int[] y0 = t.y0(), y1 = t.y1(), x0 = t.x0(), x1 = t.x1();
     float[] g = dy.data();
     float[] dx = new float[Shapes.size(xs)];
-    if (linear) {
-      int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
-      float[] fy = new float[oh], fx = new float[ow];
-      taps(h, oh, scales[r - 2], y0, y1, fy);
-      taps(w, ow, scales[r - 1], x0, x1, fx);
-      for (int p = 0; p < planes; p++) {
-        int xb = p * h * w, yb = p * oh * ow;
-        for (int i = 0; i < oh; i++) {
+    for (int p = 0; p < t.planes(); p++) {
+      int xb = p * h * w, yb = p * oh * ow;
+      for (int i = 0; i < oh; i++) {
+        if (linear) {
           int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
-          float a = fy[i];
+          float a = t.fy()[i];
           for (int j = 0; j < ow; j++) {
-            float d = g[yb + i * ow + j], b = fx[j];
+            float d = g[yb + i * ow + j], b = t.fx()[j];
             float top = d * (1 - a), bot = d * a;
             dx[r0 + x0[j]] += top * (1 - b);
             dx[r0 + x1[j]] += top * b;
             dx[r1 + x0[j]] += bot * (1 - b);
             dx[r1 + x1[j]] += bot * b;
           }
-        }
-      }
-    } else {
-      int[] ny = nearest(h, oh, scales[r - 2]);
-      int[] nx = nearest(w, ow, scales[r - 1]);
-      for (int p = 0; p < planes; p++) {
-        int xb = p * h * w, yb = p * oh * ow;
-        for (int i = 0; i < oh; i++) {
-          int row = xb + ny[i] * w;
-          for (int j = 0; j < ow; j++) dx[row + nx[j]] += g[yb + i * ow + j];
+        } else {
+          int row = xb + y0[i] * w;
+          for (int j = 0; j < ow; j++) dx[row + x0[j]] += g[yb + i * ow + j];
         }
       }
     }
@@ -193,7 +182,7 @@ final class Resampler {
   }
 
   /** Linear taps: coordinates clamped to the axis, which is the spec's edge extension. */
-  private void taps(int in, int out, double scale, int[] i0, int[] i1, float[] frac) {
+  private void linearTaps(int in, int out, double scale, int[] i0, int[] i1, float[] frac) {
     for (int o = 0; o < out; o++) {
       double s = Math.max(0, Math.min(in - 1, source(o, scale, in)));
       int f = (int) Math.floor(s);

@@ -192,17 +192,22 @@ class QatLossTest {
     return m;
   }
 
+  /** One calibration pass over the data: the fix_points QAT starts from. */
+  static QuantParams calibrate(Graph g, QuantConfig cfg, QuantPlan plan, Map<String, Tensor> data) {
+    ActivationStats stats = new ActivationStats();
+    new Executor(g).run(data, stats.observer(plan), false);
+    return QuantParams.decide(g, plan, stats.histograms(), cfg);
+  }
+
   @Test
   @Timeout(value = 2, unit = TimeUnit.MINUTES)
   void twoInputsTwoOutputsTrainByDistillation() {
     Random rnd = new Random(3);
     Graph g = twoInTwoOut(rnd);
+    Map<String, Tensor> train = inputs(rnd, 64), test = inputs(rnd, 16);
     QuantConfig cfg = QuantConfig.defaults().withBits(4);
     QuantPlan plan = QuantPlan.of(g, cfg);
-    Map<String, Tensor> train = inputs(rnd, 64), test = inputs(rnd, 16);
-    ActivationStats stats = new ActivationStats();
-    new Executor(g).run(train, stats.observer(plan), false);
-    QuantParams params = QuantParams.decide(g, plan, stats.histograms(), cfg);
+    QuantParams params = calibrate(g, cfg, plan, train);
     QatWorker worker = new QatWorker(g, plan, params);
     DistillationLoss loss = DistillationLoss.of(g, train);
     QatTrainer.Settings s = new QatTrainer.Settings("adam", 0.9, 0, new LrSchedule(LrSchedule.Kind.CONSTANT, 3e-3, 0, 16, 0, 1), 0, 0.1);
@@ -240,12 +245,10 @@ class QatLossTest {
   void crossEntropyPlusDistillation() {
     Random rnd = new Random(4);
     Graph g = twoInTwoOut(rnd);
+    Map<String, Tensor> train = inputs(rnd, 32);
     QuantConfig cfg = QuantConfig.defaults().withBits(6);
     QuantPlan plan = QuantPlan.of(g, cfg);
-    Map<String, Tensor> train = inputs(rnd, 32);
-    ActivationStats stats = new ActivationStats();
-    new Executor(g).run(train, stats.observer(plan), false);
-    QatWorker worker = new QatWorker(g, plan, QuantParams.decide(g, plan, stats.histograms(), cfg));
+    QatWorker worker = new QatWorker(g, plan, calibrate(g, cfg, plan, train));
     int[] labels = new int[32];
     for (int i = 0; i < labels.length; i++) labels[i] = rnd.nextInt(3);
     QatLoss ce = new CrossEntropyLoss("logits"), distill = DistillationLoss.of(g, train), both = ce.plus(distill, 0.5);
@@ -285,9 +288,7 @@ class QatLossTest {
         new Node("s", "Slice", List.of("p", "starts", "ends", "axes"), List.of("y"), Attributes.empty())));
     QuantConfig cfg = QuantConfig.defaults();
     QuantPlan plan = QuantPlan.of(g, cfg);
-    ActivationStats stats = new ActivationStats();
-    new Executor(g).run(Map.of("x", Gaussian.tensor(rnd, 4, 1, 6, 6)), stats.observer(plan), false);
-    QuantParams params = QuantParams.decide(g, plan, stats.histograms(), cfg);
+    QuantParams params = calibrate(g, cfg, plan, Map.of("x", Gaussian.tensor(rnd, 4, 1, 6, 6)));
     String m = assertThrows(IllegalArgumentException.class, () -> new QatWorker(g, plan, params)).getMessage();
     assertTrue(m.startsWith("QAT cannot train through 2 ops without a gradient: ") && m.contains("Pad") && m.contains("Slice"), m);
   }
