@@ -3,7 +3,7 @@ package io.qspark.dpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.qspark.kernels.quant.DpuAveragePool;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.quant.Rounding;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

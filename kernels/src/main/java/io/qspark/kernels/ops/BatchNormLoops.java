@@ -1,6 +1,6 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 
 /**
  * The passes of BatchNorm on batch statistics (QAT's forward and backward) over an NCHW array
@@ -30,7 +30,7 @@ public final class BatchNormLoops {
    */
   public static final int BLOCK_VALUES = 2048;
 
-  /** Logical lanes of the float sums, the same at every vector width ({@link io.qspark.kernels.exec.VectorWidth#SUM_LANES}). */
+  /** Logical lanes of the float sums, the same at every vector width ({@link io.qspark.kernels.simd.VectorWidth#SUM_LANES}). */
   public static final int LANES = 16;
   /** Groups of {@link #LANES} values per float partial sum before it goes into the double totals. */
   public static final int CHUNK_STEPS = 32;

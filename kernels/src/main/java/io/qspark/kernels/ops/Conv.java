@@ -22,7 +22,7 @@ public final class Conv implements Op {
    * also the reference the SIMD kernels are tested against.
    */
   public static final boolean SIMD = !"blas".equals(System.getProperty("qspark.conv"))
-      && io.qspark.kernels.exec.VectorApi.PRESENT;
+      && io.qspark.kernels.simd.VectorApi.PRESENT;
 
   private final Attributes attrs;
   private final long group;

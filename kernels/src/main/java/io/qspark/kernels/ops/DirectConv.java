@@ -1,6 +1,6 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.exec.VectorWidth;
+import io.qspark.kernels.simd.VectorWidth;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;

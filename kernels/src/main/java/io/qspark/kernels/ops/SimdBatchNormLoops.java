@@ -2,7 +2,7 @@ package io.qspark.kernels.ops;
 
 import static io.qspark.kernels.ops.BatchNormLoops.CHUNK_STEPS;
 
-import io.qspark.kernels.exec.VectorWidth;
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;

@@ -1,6 +1,6 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.exec.VectorWidth;
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;

@@ -1,5 +1,6 @@
 package io.qspark.kernels.quant;
 
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.exec.ShapeInference;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.graph.Graph;

@@ -21,7 +21,7 @@ public final class FakeQuant {
     float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
     float qlo = q.qmin(), qhi = q.qmax();
     // the vector rounding needs |v| < 2^22: wider (32-bit bias) quantizers take the scalar loops
-    if (io.qspark.kernels.exec.VectorApi.PRESENT && q.bits() <= FixPoint.MAX_BITS) {
+    if (io.qspark.kernels.simd.VectorApi.PRESENT && q.bits() <= FixPoint.MAX_BITS) {
       from = FakeQuantSimd.apply(q, src, dst, from, to, step, lo, hi, qlo, qhi);
     }
     switch (q.rounding()) {

@@ -24,7 +24,7 @@ final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];
   /**
    * Logical lanes of the SIMD kernel's partial sums, the same at every vector width
-   * ({@link io.qspark.kernels.exec.VectorWidth#SUM_LANES}); rows are padded to a multiple of it.
+   * ({@link io.qspark.kernels.simd.VectorWidth#SUM_LANES}); rows are padded to a multiple of it.
    */
   static final int LANES = 16;
   /** Channel pairs per group up to which the SIMD kernel beats the GEMMs on kxk convs (64 x 64: 1.3x). */

@@ -1,6 +1,6 @@
 package io.qspark.kernels.train;
 
-import io.qspark.kernels.exec.VectorWidth;
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@link VectorWidth}) at a time: g[i] is kept where x[i] lies inside the bounds and zeroed elsewhere (a NaN is inside
  * nothing, as in the scalar loops). Each mask has its own loop because C2 compiles a Vector API
  * comparison to one instruction only when its operator is a constant there. Only touched when
- * {@link io.qspark.kernels.exec.VectorApi} says the module is present; the callers finish the
+ * {@link io.qspark.kernels.simd.VectorApi} says the module is present; the callers finish the
  * tail with their scalar loops.
  */
 final class SimdMasks {

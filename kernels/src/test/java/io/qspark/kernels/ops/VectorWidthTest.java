@@ -2,7 +2,7 @@ package io.qspark.kernels.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.qspark.kernels.exec.VectorWidth;
+import io.qspark.kernels.simd.VectorWidth;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

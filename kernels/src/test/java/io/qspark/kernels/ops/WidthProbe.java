@@ -1,6 +1,6 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.exec.VectorWidth;
+import io.qspark.kernels.simd.VectorWidth;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.quant.FakeQuant;
 import io.qspark.kernels.quant.FixPoint;

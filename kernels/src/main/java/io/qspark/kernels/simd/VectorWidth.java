@@ -1,4 +1,4 @@
-package io.qspark.kernels.exec;
+package io.qspark.kernels.simd;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
