@@ -95,11 +95,14 @@ final class DirectConv {
     /** Floats of prepared input, including what the last tile reads past the planes. */
     final int inLen;
 
-    Layout(int cg, int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
-      this.h = h;
-      this.wd = wd;
-      this.oh = oh;
-      this.ow = ow;
+    Layout(ConvShape s) {
+      final int cg = s.groupChannels();
+      final ConvGeometry geo = s.geometry();
+      final int[] pads = s.pads();
+      this.h = s.height();
+      this.wd = s.width();
+      this.oh = s.outHeight();
+      this.ow = s.outWidth();
       pt = pads[0];
       pl = pads[1];
       sh = geo.sh;
@@ -146,9 +149,11 @@ final class DirectConv {
     }
   }
 
-  static void run(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd,
-      int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
-    int cg = c / g, mg = m / g;
+  static void run(float[] x, float[] w, float[] bias, float[] out, ConvShape shape, Activation act) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int m = shape.outChannels(), g = shape.groups(), oh = shape.outHeight(), ow = shape.outWidth();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels();
+    final ConvGeometry geo = shape.geometry();
     int taps = geo.kh * geo.kw;
     int kLen = cg * taps;
     int[] blocks = blocks(mg);
@@ -157,7 +162,7 @@ final class DirectConv {
     int kc = reductionBlock(kLen, taps);
     int chunk = chunkBlocks(kc);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
-    Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
+    Layout lay = new Layout(shape);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
     int records = (blocks.length + PER_RECORD - 1) / PER_RECORD;
@@ -421,13 +426,16 @@ final class DirectConv {
    * The padded input planes of all channels are kept per thread with their zero border, so an
    * image only copies its interior. Other kernel sizes go through {@link #run}.
    */
-  static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h,
-      int wd, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
+  static void depthwise(float[] x, float[] w, float[] bias, float[] out, ConvShape shape, Activation act) {
+    final ConvGeometry geo = shape.geometry();
     if (geo.kh != 3 || geo.kw != 3) {
-      run(x, w, bias, out, n, c, h, wd, c, c, oh, ow, geo, pads, act);
+      run(x, w, bias, out, shape, act);
       return;
     }
-    Layout lay = new Layout(1, h, wd, oh, ow, geo, pads);
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int oh = shape.outHeight(), ow = shape.outWidth();
+    final int[] pads = shape.pads();
+    Layout lay = new Layout(shape);
     int planeLen = lay.nph * lay.planeStride;
     int maxOff = 0;
     for (int o : lay.off) maxOff = Math.max(maxOff, o);

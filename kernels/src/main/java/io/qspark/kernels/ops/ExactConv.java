@@ -25,12 +25,13 @@ public final class ExactConv {
 
   /**
    * Sums of products, without bias: x [n, c, h, wd], w [m, c / g, kh, kw], sums [n, m, oh, ow]
-   * as doubles.
+   * as doubles (the shapes of s).
    */
-  public static void sums(float[] x, float[] w, double[] sums, int n, int c, int h, int wd, int m, int g, int oh, int ow,
-      ConvGeometry geo, int[] pads, int chunk) {
+  public static void sums(float[] x, float[] w, double[] sums, ConvShape s, int chunk) {
     if (chunk < 1) throw new OpException("exact conv: chunk " + chunk);
-    int cg = c / g, mg = m / g;
+    final int n = s.batch(), c = s.channels(), h = s.height(), wd = s.width(), m = s.outChannels(), g = s.groups();
+    final int oh = s.outHeight(), ow = s.outWidth(), cg = s.groupChannels(), mg = s.groupOutChannels();
+    final ConvGeometry geo = s.geometry();
     int k = cg * geo.kh * geo.kw;
     int p = oh * ow;
     Workspace ws = Workspace.get();
@@ -45,7 +46,7 @@ public final class ExactConv {
     float[] part = new float[mg * p];
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
-        Conv.im2col(x, (ni * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, 0, p);
+        Conv.im2col(x, (ni * c + gi * cg) * h * wd, s, col, 0, p);
         colB.put(0, col, 0, k * p);
         int dst = (ni * m + gi * mg) * p;
         for (int i = dst; i < dst + mg * p; i++) sums[i] = 0;

@@ -4,6 +4,7 @@ import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.Op;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.ops.OpRegistry;
@@ -93,6 +94,7 @@ public final class LayerFit {
     ConvGeometry geo = convGrad.geometry(ws);
     int[] pads = geo.pads(h, wd);
     int oh = f.dim(2), ow = f.dim(3), p = oh * ow;
+    ConvShape shape = new ConvShape(x.shape(), new int[] {x.dim(0), m, oh, ow}, g, geo, pads);
     int k = cg * geo.kh * geo.kw;
     int imgs = Math.max(1, Math.min(to - from, BLOCK / Math.max(1, k * p)));
     Scratch s = Scratch.get();
@@ -116,7 +118,7 @@ public final class LayerFit {
       int nb = Math.min(imgs, to - i0), ld = nb * p;
       for (int gi = 0; gi < g; gi++) {
         for (int b = 0; b < nb; b++) {
-          Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, b * p, ld);
+          Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, shape, col, b * p, ld);
         }
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;

@@ -1,6 +1,8 @@
 package io.qspark.kernels.train;
 
 import io.qspark.kernels.ops.Conv;
+import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
@@ -48,19 +50,23 @@ final class ShiftedFilterGrad {
   private final int top, left, rows, wp, image, tail;
   private final int[] offsets;
 
-  /** pads {top, left, bottom, right}; the conv must have stride 1 (oh = h + top + bottom - dh (kh - 1), likewise ow). */
-  ShiftedFilterGrad(int n, int c, int h, int wd, int m, int g, int kh, int kw, int dh, int dw, int[] pads, int oh, int ow) {
-    this.n = n;
-    this.c = c;
-    this.h = h;
-    this.wd = wd;
-    this.m = m;
-    this.g = g;
-    this.cg = c / g;
-    this.mg = m / g;
+  /** The conv must have stride 1 (oh = h + top + bottom - dh (kh - 1), likewise ow). */
+  ShiftedFilterGrad(ConvShape s) {
+    final ConvGeometry geo = s.geometry();
+    if (geo.sh != 1 || geo.sw != 1) throw new IllegalArgumentException("shifted filter gradient of a strided conv: " + s);
+    final int kh = geo.kh, kw = geo.kw, dh = geo.dh, dw = geo.dw;
+    final int[] pads = s.pads();
+    this.n = s.batch();
+    this.c = s.channels();
+    this.h = s.height();
+    this.wd = s.width();
+    this.m = s.outChannels();
+    this.g = s.groups();
+    this.cg = s.groupChannels();
+    this.mg = s.groupOutChannels();
     this.taps = kh * kw;
-    this.oh = oh;
-    this.ow = ow;
+    this.oh = s.outHeight();
+    this.ow = s.outWidth();
     this.top = pads[0];
     this.left = pads[1];
     // a read past a row's right pad lands in the next row's left pad, one past the bottom pad in
