@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.blas.Workspace;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
@@ -127,6 +128,7 @@ public final class Conv implements Op {
     FloatBuffer colB = ws.buffer(1, colLen);
     FloatPointer resP = ws.pointer(2, (long) mg * p);
     FloatBuffer res = ws.buffer(2, (long) mg * p);
+    GemmShape gemm = GemmShape.of(false, false, mg, p, k);
     boolean pointwise = geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && pads[0] == 0
         && pads[1] == 0 && pads[2] == 0 && pads[3] == 0;
     for (int ni = 0; ni < n; ni++) {
@@ -139,7 +141,7 @@ public final class Conv implements Op {
           colB.put(0, col, 0, k * p);
         }
         wp.position((long) gi * mg * k);
-        Blas.sgemm(false, false, mg, p, k, 1f, wp, k, colP.position(0), p, 0f, resP.position(0), p);
+        Blas.sgemm(gemm, 1f, wp, colP.position(0), 0f, resP.position(0));
         int dst = (ni * m + gi * mg) * p;
         res.get(0, out, dst, mg * p);
         for (int mi = 0; mi < mg; mi++) {

@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
 
@@ -68,11 +69,11 @@ public final class ConvTranspose implements Op {
     ConvShape back = new ConvShape(new int[] {n, m, oh, ow}, new int[] {n, c, h, wd}, g, geo,
         new int[] {t[0], t[1], t[2], t[3]});
     float[] xd = x.data(), wdata = w.data();
+    GemmShape gemm = GemmShape.of(true, false, mg * kk, hw, cg);
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
         // weight slice [cg, mg*kk] read transposed: col = W_g^T * X_g
-        Gemm.matmul(wdata, gi * cg * mg * kk, true, xd, (ni * c + gi * cg) * hw, false, col, 0,
-            mg * kk, hw, cg, 1f);
+        Gemm.matmul(gemm, 1f, wdata, gi * cg * mg * kk, xd, (ni * c + gi * cg) * hw, col, 0);
         Conv.col2im(col, 0, hw, back, out, (ni * m + gi * mg) * ohw);
       }
     }

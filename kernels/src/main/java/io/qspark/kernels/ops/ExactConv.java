@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.blas.Workspace;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -44,6 +45,9 @@ public final class ExactConv {
     FloatPointer resP = ws.pointer(2, (long) mg * p);
     FloatBuffer res = ws.buffer(2, (long) mg * p);
     float[] part = new float[mg * p];
+    // one GEMM per chunk of the reduction: mg x kc weights (rows k apart) by kc x p columns
+    GemmShape[] chunks = new GemmShape[(k + chunk - 1) / chunk];
+    for (int k0 = 0; k0 < k; k0 += chunk) chunks[k0 / chunk] = new GemmShape(false, false, mg, p, Math.min(chunk, k - k0), k, p, p);
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
         Conv.im2col(x, (ni * c + gi * cg) * h * wd, s, col, 0, p);
@@ -51,9 +55,8 @@ public final class ExactConv {
         int dst = (ni * m + gi * mg) * p;
         for (int i = dst; i < dst + mg * p; i++) sums[i] = 0;
         for (int k0 = 0; k0 < k; k0 += chunk) {
-          int kc = Math.min(chunk, k - k0);
           wp.position((long) gi * mg * k + k0);
-          Blas.sgemm(false, false, mg, p, kc, 1f, wp, k, colP.position((long) k0 * p), p, 0f, resP.position(0), p);
+          Blas.sgemm(chunks[k0 / chunk], 1f, wp, colP.position((long) k0 * p), 0f, resP.position(0));
           res.get(0, part, 0, mg * p);
           for (int i = 0; i < mg * p; i++) sums[dst + i] += part[i];
         }

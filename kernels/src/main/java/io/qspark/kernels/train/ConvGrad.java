@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.Conv;
@@ -142,6 +143,8 @@ public final class ConvGrad implements OpGrad {
     float[] col = s.array((int) colLen);
     for (int i0 = 0; i0 < n; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ld = nb * p;
+      // dW += dY col^T (mg x k, summed over the block's ld columns); dcol = W^T dY (k x ld)
+      GemmShape filter = GemmShape.of(false, true, mg, k, ld), data = GemmShape.of(true, false, k, ld, mg);
       for (int gi = 0; gi < g; gi++) {
         // the block's images side by side: col is k x (nb p), dY is mg x (nb p)
         for (int b = 0; b < nb; b++) {
@@ -153,9 +156,9 @@ public final class ConvGrad implements OpGrad {
         }
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
-        Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
+        Scratch.sgemm(filter, dyP, 0, colP, 0, 1f, dwp, wOff);
         if (dx == null) continue;
-        Scratch.sgemm(true, false, k, ld, mg, wp, wOff, k, dyP, 0, ld, 0f, dcolP, 0, ld);
+        Scratch.sgemm(data, wp, wOff, dyP, 0, 0f, dcolP, 0);
         dcolB.get(0, col, 0, k * ld);
         for (int b = 0; b < nb; b++) {
           Conv.col2im(col, b * p, ld, shape, dx, ((i0 + b) * c + gi * cg) * h * wd);

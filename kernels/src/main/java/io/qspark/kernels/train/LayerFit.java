@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.Conv;
@@ -116,13 +117,14 @@ public final class LayerFit {
     double sse = 0;
     for (int i0 = from; i0 < to; i0 += imgs) {
       int nb = Math.min(imgs, to - i0), ld = nb * p;
+      GemmShape forward = GemmShape.of(false, false, mg, ld, k), filter = GemmShape.of(false, true, mg, k, ld);
       for (int gi = 0; gi < g; gi++) {
         for (int b = 0; b < nb; b++) {
           Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, shape, col, b * p, ld);
         }
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
-        Scratch.sgemm(false, false, mg, ld, k, wp, wOff, k, colP, 0, ld, 0f, yP, 0, ld);
+        Scratch.sgemm(forward, wp, wOff, colP, 0, 0f, yP, 0);
         yB.get(0, y, 0, mg * ld);
         for (int mi = 0; mi < mg; mi++) {
           int ch = gi * mg + mi;
@@ -136,7 +138,7 @@ public final class LayerFit {
           if (bq != null) grad[wq.length + ch] += db;
         }
         dyB.put(0, y, 0, mg * ld);
-        Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
+        Scratch.sgemm(filter, dyP, 0, colP, 0, 1f, dwp, wOff);
       }
     }
     for (int i = 0; i < wq.length; i++) grad[i] = dwb.get(i);

@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.ops.ConvShape;
@@ -129,6 +130,8 @@ final class ShiftedFilterGrad {
     zero(s.buffer(1, outLen), 0, outLen);
     for (int i0 = 0; i0 < n; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ldy = nb * image, ldx = ldy + tail;
+      // per group and tap: dW (mg x cg) += dY (mg x ldy) X^T, X's rows ldx apart
+      GemmShape tap = new GemmShape(false, true, mg, cg, ldy, ldy, ldx, cg);
       FloatPointer xP = s.pointer(2, (long) c * ldx);
       FloatBuffer xB = s.buffer(2, (long) c * ldx);
       FloatPointer yP = s.pointer(4, (long) m * ldy);
@@ -147,8 +150,8 @@ final class ShiftedFilterGrad {
       }
       for (int gi = 0; gi < g; gi++) {
         for (int t = 0; t < taps; t++) {
-          Scratch.sgemm(false, true, mg, cg, ldy, yP, (long) gi * mg * ldy, ldy,
-              xP, (long) gi * cg * ldx + offsets[t], ldx, 1f, outP, (long) (gi * taps + t) * mg * cg, cg);
+          Scratch.sgemm(tap, yP, (long) gi * mg * ldy, xP, (long) gi * cg * ldx + offsets[t], 1f, outP,
+              (long) (gi * taps + t) * mg * cg);
         }
       }
     }
