@@ -20,13 +20,7 @@ class ParameterCountTest {
       "io.qspark.kernels.quant.QuantConfig.<init>: 10 parameters",
       "io.qspark.kernels.quant.QuantConfig.<init>: 12 parameters",
       "io.qspark.kernels.train.LayerReport.<init>: 13 parameters",
-      "io.qspark.kernels.train.QatGraph$Pair.<init>: 9 parameters",
-      "io.qspark.kernels.train.SimdFilterGrad.accumulate: 10 parameters",
-      "io.qspark.kernels.train.SimdFilterGrad.k1x8: 9 parameters",
-      "io.qspark.kernels.train.SimdFilterGrad.k3x3: 11 parameters",
-      "io.qspark.kernels.train.SimdFilterGrad.k4x1: 9 parameters",
-      "io.qspark.kernels.train.SimdFilterGrad.k4x2: 10 parameters",
-      "io.qspark.kernels.train.SimdFilterGrad.pass: 16 parameters"
+      "io.qspark.kernels.train.QatGraph$Pair.<init>: 9 parameters"
   );
 
   @Test

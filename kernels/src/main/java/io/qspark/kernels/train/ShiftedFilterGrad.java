@@ -194,7 +194,8 @@ final class ShiftedFilterGrad {
           Arrays.fill(buf, HEAD + co * ldy + nb * image, HEAD + (co + 1) * ldy, 0f);
         }
         if (blocked) {
-          SimdFilterGrad.accumulate(buf, HEAD, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * LANES);
+          SimdFilterGrad.accumulate(new SimdFilterGrad.Rows(buf, HEAD, ldy, xa, ldx, mg, cg, offsets), lanes,
+              gi * mg * cg * taps * LANES);
           continue;
         }
         for (int co = 0; co < mg; co++) {
