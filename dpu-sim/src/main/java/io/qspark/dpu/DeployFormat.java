@@ -71,6 +71,7 @@ public final class DeployFormat {
         for (int d : l.getWeightShapeList()) n *= d;
         if (l.getWeightShapeCount() == 0 || n != l.getWeights().size()) throw corrupt(where, what + " has " + l.getWeights().size() + " weights for shape " + l.getWeightShapeList());
         if (l.getHasBias() && l.getBiasCount() != l.getWeightShape(0)) throw corrupt(where, what + " has " + l.getBiasCount() + " biases for " + l.getWeightShape(0) + " outputs");
+        if (l.getHasBias()) checkBias(l, where, what);
       }
       if (l.getOp() == Op.CONV || l.getOp() == Op.MAX_POOL || l.getOp() == Op.AVG_POOL) {
         if (l.getKernelCount() != 2 || l.getStridesCount() != 2 || l.getPadsCount() != 4 || l.getDilationsCount() != 2) {
@@ -84,6 +85,17 @@ public final class DeployFormat {
     }
     for (String o : m.getOutputsList()) if (!written.contains(o)) throw corrupt(where, "output '" + o + "' is never written");
     if (m.getBatchChunk() < 0) throw corrupt(where, "batch chunk " + m.getBatchChunk());
+  }
+
+  /** Biases are integers of bias_bits (when recorded: 0 in files from before it was). */
+  private static void checkBias(Layer l, String where, String what) {
+    int bits = l.getBiasBits();
+    if (bits == 0) return;
+    if (bits < 2 || bits > 32) throw corrupt(where, what + " has " + bits + "-bit biases");
+    long lo = -(1L << (bits - 1)), hi = (1L << (bits - 1)) - 1;
+    for (int b : l.getBiasList()) {
+      if (b < lo || b > hi) throw corrupt(where, what + " has bias " + b + " outside its " + bits + " bits");
+    }
   }
 
   private static DeployException corrupt(String where, String what) {

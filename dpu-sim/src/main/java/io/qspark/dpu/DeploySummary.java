@@ -34,7 +34,8 @@ public final class DeploySummary {
       String other = switch (l.getOp()) {
         case AVG_POOL -> "sum * " + l.getMultiplier() + " >> " + l.getAvgShift();
         case ELTWISE_ADD -> "input shifts " + l.getInputShiftsList() + ", output shift " + l.getOutputShift();
-        case CONV, FC -> "accumulator bound " + l.getAccumulatorBound();
+        case CONV, FC -> "accumulator bound " + l.getAccumulatorBound() + (l.getHasBias() && l.getBiasBits() > 0 ? ", "
+            + l.getBiasBits() + "-bit bias" : "");
         case ELTWISE_MUL -> "product >> " + l.getOutputShift();
         case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "")
             + (l.getExtraOutputsCount() > 0 ? ", also writes " + String.join(", ", l.getExtraOutputsList()) : "");

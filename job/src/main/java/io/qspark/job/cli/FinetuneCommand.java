@@ -3,10 +3,13 @@ package io.qspark.job.cli;
 import io.qspark.job.UserError;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.spark.AdaQuantJob;
+import io.qspark.job.spark.AdaRoundJob;
 import io.qspark.job.spark.BiasCorrectionJob;
 import io.qspark.job.spark.PairedAgreementJob;
 import io.qspark.kernels.train.AdaQuant;
 import io.qspark.kernels.train.AdaQuantOptions;
+import io.qspark.kernels.train.AdaRound;
+import io.qspark.kernels.train.AdaRoundOptions;
 import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
@@ -32,8 +35,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * `qspark finetune`: calibration with the remedies for models that per-tensor power-of-two
- * quantization hurts, in stages: cross-layer equalization → bias correction → AdaQuant → final
- * calibration. Writes the same folder as calibrate, its float_model.onnx being the changed float
+ * quantization hurts, in stages: cross-layer equalization → bias correction → AdaRound →
+ * AdaQuant → final calibration. Writes the same folder as calibrate, its float_model.onnx being the changed float
  * graph the fix_points belong to.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, versionProvider = Version.class,
@@ -41,7 +44,8 @@ import picocli.CommandLine.Spec;
     description = {"Quantizes a float model as calibrate does, after changing the float model so it quantizes"
         + " better: --cle equalizes the weight ranges of consecutive layers (same float function),"
         + " --bias-correction removes the mean output shift weight quantization causes, measured on the"
-        + " calibration images as Spark jobs (one per wave of layers), --adaquant-steps tunes weights.",
+        + " calibration images as Spark jobs (one per wave of layers), --adaround-steps learns how each weight"
+        + " rounds, --adaquant-steps tunes weights.",
         "Writes --out as calibrate does (quant_info.json, quantize_eval_model.onnx, report.json with every"
         + " stage's time); float_model.onnx is the equalized and corrected float model the fix_points"
         + " belong to, so evaluate and deploy take the folder as they take calibrate's."})
@@ -88,11 +92,19 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "Images of each partition's cached shard used per AdaQuant step (0: all). Default: ${DEFAULT-VALUE}.")
   int adaquantImagesPerStep;
 
+  @Option(names = "--adaround-steps", paramLabel = "S", defaultValue = "0", order = 55,
+      description = "AdaRound (Nagel et al. 2020): per conv/gemm, S Adam steps learning whether each weight rounds"
+          + " down or up (a soft rounding variable, its regularizer annealed to hard 0/1) so the layer's quantized"
+          + " output matches the float one; runs before AdaQuant, a layer's update kept only if the model's output"
+          + " error improves. The result is the same for any partitioning. 20 recommended."
+          + " Default: ${DEFAULT-VALUE} (off).")
+  int adaroundSteps;
+
   @Mixin SparkOptions spark;
 
   /** Stage names in report.json, in the order they run. */
   static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
-      ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
+      ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
 
   @Override
   public Integer call() {
@@ -101,6 +113,11 @@ final class FinetuneCommand implements Callable<Integer> {
     if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
     if (adaquantSteps > 0 && !quant.config().dpuStyle()) {
       throw new ParameterException(spec.commandLine(), "--adaquant-steps tunes per-tensor power-of-two (DPU) quantizers only;"
+          + " drop it or --weight-granularity/--scales");
+    }
+    if (adaroundSteps < 0) throw new ParameterException(spec.commandLine(), "--adaround-steps must be at least 0, got " + adaroundSteps);
+    if (adaroundSteps > 0 && !quant.config().dpuStyle()) {
+      throw new ParameterException(spec.commandLine(), "--adaround-steps tunes per-tensor power-of-two (DPU) quantizers only;"
           + " drop it or --weight-granularity/--scales");
     }
     if (adaquantImagesPerStep < 0) {
@@ -163,6 +180,18 @@ final class FinetuneCommand implements Callable<Integer> {
         done.put(CHECK, check);
         t = lap(stages, CHECK, t);
       }
+      if (adaroundSteps > 0) {
+        // learned rounding from the calibration (and CLE/BC) so far, towards the float model's own outputs
+        CalibrationSession.Calibrated before = known != null ? known
+            : session.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+        AdaRound.Result r = AdaRoundJob.run(session.runtime.context(), session.images, equalized.blob(),
+            changedInitializers(equalized.model().graph(), edited.model().graph()), session.plan, session.cfg, before.params(),
+            AdaRoundOptions.defaults().withSteps(adaroundSteps), session.partitions, msg -> LOG.info("finetune: AdaRound: " + msg));
+        edited = EditedModel.of(r.graph(), name);
+        known = new CalibrationSession.Calibrated(before.plan(), before.stats(), r.params());
+        done.put(ADAROUND, layerSummary(adaroundSteps, r.layers()));
+        t = lap(stages, ADAROUND, t);
+      }
       CalibrationSession.Calibrated c;
       if (adaquantSteps > 0) {
         // AdaQuant tunes each layer against the fix_points of the layers before and after it and
@@ -179,13 +208,7 @@ final class FinetuneCommand implements Callable<Integer> {
             session.cfg, before.params(), opt, session.partitions, msg -> LOG.info("finetune: AdaQuant: " + msg));
         edited = EditedModel.of(r.graph(), name);
         c = new CalibrationSession.Calibrated(before.plan(), before.stats(), r.params());
-        List<Object> layers = new ArrayList<>();
-        for (LayerReport l : r.layers()) layers.add(l.summary());
-        Map<String, Object> aq = new LinkedHashMap<>();
-        aq.put("steps", adaquantSteps);
-        aq.put("kept", r.layers().stream().filter(LayerReport::kept).count());
-        aq.put("layers", layers);
-        done.put(ADAQUANT, aq);
+        done.put(ADAQUANT, layerSummary(adaquantSteps, r.layers()));
         t = lap(stages, ADAQUANT, t);
       } else {
         c = known != null ? known : session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
@@ -196,6 +219,17 @@ final class FinetuneCommand implements Callable<Integer> {
           Map.of("finetune", done));
     }
     return ExitCodes.OK;
+  }
+
+  /** report.json's account of a layer-wise stage: steps, layers kept, one line per layer. */
+  private static Map<String, Object> layerSummary(int steps, List<LayerReport> reports) {
+    List<Object> layers = new ArrayList<>();
+    for (LayerReport l : reports) layers.add(l.summary());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("steps", steps);
+    m.put("kept", reports.stream().filter(LayerReport::kept).count());
+    m.put("layers", layers);
+    return m;
   }
 
   /**

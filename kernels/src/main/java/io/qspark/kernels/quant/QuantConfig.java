@@ -13,24 +13,43 @@ import java.util.List;
  * @param unsignedActivations experimental: activations that are never negative in calibration
  *     use the unsigned range (one more bit of resolution); the DPU computes signed only, so
  *     deploy refuses such a model.
+ * @param biasBits the width of biases, apart from the weights' (the DPU adds 8-bit biases
+ *     whatever the weight width); power-of-two biases only: float-scale biases are 32-bit
  * @param weightGranularity per-tensor (the DPU's) or per-channel weights, for non-DPU targets
  * @param scales power-of-two steps (the DPU's fix_points) or float scales, for non-DPU targets;
  *     float biases are 32-bit with step s_in * s_w, as ONNX's
+ * @param layerBits per-layer widths over the three above, in order ({@link LayerBits}); resolved
+ *     against a graph by {@link QuantPlan}
  */
 public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
     double percentile, Rounding activationRounding, Rounding weightRounding,
     List<String> inputNodes, List<String> outputNodes, boolean unsignedActivations,
-    Granularity weightGranularity, ScaleKind scales) implements java.io.Serializable {
+    Granularity weightGranularity, ScaleKind scales, List<LayerBits> layerBits) implements java.io.Serializable {
 
   public QuantConfig {
+    layerBits = List.copyOf(layerBits);
     java.util.Objects.requireNonNull(weightGranularity, "weightGranularity");
     java.util.Objects.requireNonNull(scales, "scales");
-    new FixPoint(weightBits, 0, weightRounding);
-    new FixPoint(activationBits, 0, activationRounding);
-    new FixPoint(biasBits, 0, weightRounding);
+    width("weight", weightBits);
+    width("activation", activationBits);
+    width("bias", biasBits);
     if (!(percentile > 0 && percentile <= 100)) throw new IllegalArgumentException("percentile " + percentile);
     inputNodes = List.copyOf(inputNodes);
     outputNodes = List.copyOf(outputNodes);
+  }
+
+  private static void width(String what, int bits) {
+    if (bits < FixPoint.MIN_BITS || bits > FixPoint.MAX_BITS) {
+      throw new IllegalArgumentException(what + " bit width " + bits + " outside " + FixPoint.MIN_BITS + ".." + FixPoint.MAX_BITS);
+    }
+  }
+
+  /** The same widths for every layer. */
+  public QuantConfig(int weightBits, int activationBits, int biasBits, Method method, double percentile,
+      Rounding activationRounding, Rounding weightRounding, List<String> inputNodes, List<String> outputNodes,
+      boolean unsignedActivations, Granularity weightGranularity, ScaleKind scales) {
+    this(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding, inputNodes,
+        outputNodes, unsignedActivations, weightGranularity, scales, List.of());
   }
 
   /** A DPU config: per-tensor power-of-two quantizers. */
@@ -53,27 +72,39 @@ public record QuantConfig(int weightBits, int activationBits, int biasBits, Meth
   /** Same config for a non-DPU target's weight granularity and scale kind. */
   public QuantConfig withTarget(Granularity granularity, ScaleKind kind) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, granularity, kind);
+        inputNodes, outputNodes, unsignedActivations, granularity, kind, layerBits);
   }
 
-  /** Same config with both widths set, as Vitis' weight_bit/activation_bit from one --bits. */
+  /** Same config with every width set (biases too), as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
     return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes,
-        unsignedActivations, weightGranularity, scales);
+        unsignedActivations, weightGranularity, scales, layerBits);
+  }
+
+  /** Same config with biases at their own width. */
+  public QuantConfig withBiasBits(int bits) {
+    return new QuantConfig(weightBits, activationBits, bits, method, percentile, activationRounding, weightRounding,
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layerBits);
+  }
+
+  /** Same config with per-layer width rules (applied in order over the config's widths). */
+  public QuantConfig withLayerBits(List<LayerBits> rules) {
+    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, rules);
   }
 
   public QuantConfig withMethod(Method m) {
     return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales);
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layerBits);
   }
 
   public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputs, outputs, unsignedActivations, weightGranularity, scales);
+        inputs, outputs, unsignedActivations, weightGranularity, scales, layerBits);
   }
 
   public QuantConfig withUnsignedActivations(boolean unsigned) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsigned, weightGranularity, scales);
+        inputNodes, outputNodes, unsigned, weightGranularity, scales, layerBits);
   }
 }

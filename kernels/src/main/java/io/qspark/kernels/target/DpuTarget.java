@@ -17,9 +17,12 @@ import java.util.Map;
  * graph against it; the deploy compiler checks bit widths against it.
  *
  * @param file where it was read from (error messages and reports cite it)
+ * @param bitWidths the widths of weights and activations it computes in; a narrower integer
+ *     fits its datapath too (4-bit weights in an int8 multiplier)
+ * @param biasBits the widest bias it adds into its accumulators
  */
 public record DpuTarget(String name, String description, String source, String file,
-    int channelParallel, int bankDepth, List<Integer> bitWidths, Map<OpClass, OpLimits> ops) {
+    int channelParallel, int bankDepth, List<Integer> bitWidths, int biasBits, Map<OpClass, OpLimits> ops) {
 
   /** The targets in the repository's conf/targets/, copied into the jar; a test keeps this list complete. */
   public static final List<String> BUNDLED = List.of("b4096", "generic-int8");
@@ -75,5 +78,10 @@ public record DpuTarget(String name, String description, String source, String f
 
   public boolean supportsBits(int bits) {
     return bitWidths.contains(bits);
+  }
+
+  /** The widest weights and activations its datapath holds. */
+  public int maxBits() {
+    return java.util.Collections.max(bitWidths);
   }
 }

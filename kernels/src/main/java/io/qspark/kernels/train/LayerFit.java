@@ -67,7 +67,9 @@ public final class LayerFit {
     return op.forward(b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b})[0];
   }
 
+  /** The weights the layer computes with: fake-quantized, or as given when there is no quantizer (AdaRound's soft weights). */
   private static float[] fake(float[] w, LayerWeights lw) {
+    if (lw.weightQuant() == null) return w;
     float[] q = new float[w.length];
     FakeQuant.apply(lw.weightQuant(), w, q, 0, q.length);
     return q;
@@ -87,6 +89,18 @@ public final class LayerFit {
     float[] wq = fake(lw.weight(), lw);
     float[] bq = lw.bias() == null ? null : fakeBias(lw);
     return conv ? convGradient(x, f, wq, bq, weightShape, from, to) : gemmGradient(x, f, wq, bq, weightShape, from, to);
+  }
+
+  /**
+   * The same summed exactly into {@code acc}, image by image: each image's gradient is computed
+   * on its own, so the total does not depend on which images are processed together.
+   */
+  public void addGradients(Tensor x, Tensor f, LayerWeights lw, int[] weightShape, int from, int to, ExactGradient acc) {
+    float[] wq = fake(lw.weight(), lw);
+    float[] bq = lw.bias() == null ? null : fakeBias(lw);
+    for (int i = from; i < to; i++) {
+      acc.add(conv ? convGradient(x, f, wq, bq, weightShape, i, i + 1) : gemmGradient(x, f, wq, bq, weightShape, i, i + 1));
+    }
   }
 
   private GradientSum.Part convGradient(Tensor x, Tensor f, float[] wq, float[] bq, int[] ws, int from, int to) {

@@ -78,6 +78,11 @@ class AdaQuantBench {
     @Override public GradientSum gradient(int layer, LayerWeights lw, int step) { return time("gradient", () -> s.gradient(layer, lw, step)); }
     @Override public LayerOutput output(int layer, LayerWeights lw) { return time("output", () -> s.output(layer, lw)); }
     @Override public double endToEnd(Decided d) { return time("endToEnd", () -> s.endToEnd(d)); }
+    @Override public long images() { return s.images(); }
+    @Override public ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count) {
+      return time("gradient", () -> s.exactGradient(layer, lw, from, count));
+    }
+    @Override public double endToEndExact(Decided d, long limit) { return time("endToEnd", () -> s.endToEndExact(d, limit)); }
     @Override public void close() { s.close(); }
   }
 
