@@ -70,10 +70,11 @@ final class LayerwiseTuning {
       if (c.weights().bias() != null) withLayer.put(n.input(2), c.weights().bias());
       double err = check.applyAsDouble(new Decided(withLayer, c.params()));
       boolean keep = err < net;
-      LayerReport r = new LayerReport(n.name(), null, steps, c.layerBefore(), c.layerAfter(), net, err, keep,
-          cur.params().get(n.input(1)).fixPoint(), c.params().params().get(n.input(1)).fixPoint(),
-          cur.activation(plan.pointOf(n.outputs().get(0))).fixPoint(),
-          c.params().activation(plan.pointOf(n.outputs().get(0))).fixPoint(), (System.nanoTime() - t0) / 1e9);
+      LayerReport.FixPoints fps = new LayerReport.FixPoints(cur.params().get(n.input(1)).fixPoint(),
+          c.params().params().get(n.input(1)).fixPoint(), cur.activation(plan.pointOf(n.outputs().get(0))).fixPoint(),
+          c.params().activation(plan.pointOf(n.outputs().get(0))).fixPoint());
+      LayerReport r = new LayerReport(n.name(), null, steps, new LayerReport.Mse(c.layerBefore(), c.layerAfter()),
+          new LayerReport.Mse(net, err), keep, fps, (System.nanoTime() - t0) / 1e9);
       if (keep) {
         tuned = withLayer;
         cur = c.params();
