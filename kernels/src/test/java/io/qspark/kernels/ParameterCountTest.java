@@ -19,7 +19,6 @@ class ParameterCountTest {
   private static final List<String> NOT_YET = List.of(
       "io.qspark.kernels.train.AdaQuant.tune: 9 parameters",
       "io.qspark.kernels.train.AdaRound.tune: 9 parameters",
-      "io.qspark.kernels.train.AdaRoundOptions.<init>: 9 parameters",
       "io.qspark.kernels.train.LayerwiseTuning.refit: 9 parameters",
       "io.qspark.kernels.train.LayerwiseTuning.run: 9 parameters"
   );
