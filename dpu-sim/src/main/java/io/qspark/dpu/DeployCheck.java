@@ -10,8 +10,8 @@ import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.graph.ValueInfo;
 import io.qspark.kernels.onnx.OnnxImporter;
-import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.ops.DpuAveragePool;
+import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.QuantParams;
 import java.util.ArrayList;
@@ -35,6 +35,8 @@ final class DeployCheck {
   /** The widest integers the DPU computes with, and the narrowest a quantizer takes. */
   static final int MIN_BITS = FixPoint.MIN_BITS, MAX_BITS = DeployCompiler.MAX_BITS;
   static final int MAX_FIX_POINT = FixPoint.MAX_FIX_POINT;
+  /** bias_bits: 0 in files written before it was recorded, else a width an int holds. */
+  static final int MAX_BIAS_BITS = 32;
   /**
    * AVG_POOL's avg_shift: no DPU rule is published, so the range keeps sum * multiplier shifted
    * either way inside a long (windows up to {@link #MAX_POOL_AREA} taps).
@@ -215,8 +217,9 @@ final class DeployCheck {
       // min(0, -(24 - (8 + shift_cut))) <= shift_bias <= 16
       int lo = QuantParams.minShiftBias(cut), hi = QuantParams.MAX_SHIFT_BIAS;
       if (sb < lo || sb > hi) throw corrupt(what + " has shift_bias " + sb + " outside [" + lo + ", " + hi + "]");
+      biasBits(l, what);
       for (int b : l.getBiasList()) maxBias = Math.max(maxBias, Math.abs((long) b));
-    } else if (l.getBiasCount() != 0 || l.getShiftBias() != 0 || l.getBiasFixPoint() != 0) {
+    } else if (l.getBiasCount() != 0 || l.getShiftBias() != 0 || l.getBiasFixPoint() != 0 || l.getBiasBits() != 0) {
       throw corrupt(what + " has no bias but bias fields set");
     }
     DeployProto.Activation act = l.getActivation();
@@ -239,6 +242,19 @@ final class DeployCheck {
     long bound = AccumulatorBound.of(maxAbsRow, in.getBits(), maxBias, sb, leaky);
     if (l.getAccumulatorBound() != bound) {
       throw corrupt(what + " has accumulator_bound " + l.getAccumulatorBound() + " but its weights and bias give " + bound);
+    }
+  }
+
+  /** Biases are integers of bias_bits when it is recorded (0: written before it was). */
+  private void biasBits(Layer l, String what) {
+    int bits = l.getBiasBits();
+    if (bits == 0) return;
+    if (bits < MIN_BITS || bits > MAX_BIAS_BITS) {
+      throw corrupt(what + " has bias bit width " + bits + " outside [" + MIN_BITS + ", " + MAX_BIAS_BITS + "]");
+    }
+    long lo = -(1L << (bits - 1)), hi = (1L << (bits - 1)) - 1;
+    for (int b : l.getBiasList()) {
+      if (b < lo || b > hi) throw corrupt(what + " has bias " + b + " outside its " + bits + " bits");
     }
   }
 

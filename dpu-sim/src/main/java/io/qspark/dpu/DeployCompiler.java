@@ -42,6 +42,8 @@ import java.util.Set;
 public final class DeployCompiler {
   /** The widest integers the DPU computes with. */
   public static final int MAX_BITS = 8;
+  /** The widest bias the DPU adds: 8 bits shifted into its accumulator (conf/targets/b4096.yaml). */
+  public static final int MAX_BIAS_BITS = 8;
   /** Float accumulation is exact while every partial sum fits float's 24-bit significand. */
   public static final long FLOAT_EXACT = AccumulatorBound.FLOAT_EXACT;
 
@@ -58,6 +60,10 @@ public final class DeployCompiler {
   /** Nodes the target partition puts on the CPU (empty without a target). */
   private final Set<Node> onCpu = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private final boolean targeted;
+  /** The widest weights and activations, and the widest bias, the target (else the DPU) takes. */
+  private final int maxBits, maxBiasBits;
+  /** How error messages name those limits. */
+  private final String limitsOf;
   /** The fake-quant graph: a CPU layer runs its node exactly as fake-quant does. */
   private Graph fakeQuant;
   private final Map<String, Value> values = new LinkedHashMap<>();
@@ -72,6 +78,9 @@ public final class DeployCompiler {
       if (!v.isFloat()) integerValued.add(k);
     });
     this.targeted = partition != null;
+    this.maxBits = partition == null ? MAX_BITS : partition.target().maxBits();
+    this.maxBiasBits = partition == null ? MAX_BIAS_BITS : partition.target().biasBits();
+    this.limitsOf = partition == null ? "the DPU" : "target " + partition.target().name();
     if (partition != null) for (Partition.Placement p : partition.placements()) if (!p.dpu()) onCpu.add(p.node());
   }
 
@@ -288,7 +297,7 @@ public final class DeployCompiler {
       problems.add("node " + n.describe() + ": no fix_point for weight '" + n.input(1) + "'");
       return null;
     }
-    checkBits(n, wq, "weight");
+    checkBits(n, wq, "weight", maxBits, "computes");
     byte[] wi = new byte[w.length];
     long maxAbsRow = 0;
     for (int o = 0; o < m; o++) {
@@ -314,13 +323,13 @@ public final class DeployCompiler {
         problems.add("node " + n.describe() + ": bias '" + n.input(2) + "' is not a quantized constant");
         return null;
       }
-      checkBits(n, bq, "bias");
+      checkBits(n, bq, "bias", maxBiasBits, "adds biases of");
       sb = in.fixPoint() + wq.fixPoint() - bq.fixPoint();
       if (sb < QuantParams.minShiftBias(cut) || sb > QuantParams.MAX_SHIFT_BIAS) {
         problems.add("node " + n.describe() + ": shift_bias " + sb + " outside [" + QuantParams.minShiftBias(cut) + ", "
             + QuantParams.MAX_SHIFT_BIAS + "]");
       }
-      l.setHasBias(true).setBiasFixPoint(bq.fixPoint()).setShiftBias(sb);
+      l.setHasBias(true).setBiasFixPoint(bq.fixPoint()).setBiasBits(bq.bits()).setShiftBias(sb);
       for (float v : b.data()) {
         int q = bq.quantize(v);
         l.addBias(q);
@@ -421,8 +430,10 @@ public final class DeployCompiler {
     return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
   }
 
-  private void checkBits(Node n, FixPoint q, String what) {
-    if (q.bits() > MAX_BITS) problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit, the DPU computes " + MAX_BITS);
+  private void checkBits(Node n, FixPoint q, String what, int max, String verb) {
+    if (q.bits() > max) {
+      problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit, " + limitsOf + " " + verb + " at most " + max + " bits");
+    }
     if (!q.signed()) problems.add("node " + n.describe() + ": unsigned " + what);
   }
 
@@ -439,7 +450,7 @@ public final class DeployCompiler {
 
   private Value intValue(String name, String of) {
     FixPoint q = act(of);
-    if (q.bits() > MAX_BITS) problems.add("activation '" + of + "' is " + q.bits() + "-bit, the DPU computes " + MAX_BITS);
+    if (q.bits() > maxBits) problems.add("activation '" + of + "' is " + q.bits() + "-bit, " + limitsOf + " computes at most " + maxBits + " bits");
     Value.Builder v = Value.newBuilder().setName(name).setInteger(true).setBits(q.bits()).setFixPoint(q.fixPoint());
     for (int d : shapes.get(of)) v.addShape(d);
     return v.build();

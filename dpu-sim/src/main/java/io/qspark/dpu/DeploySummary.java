@@ -21,7 +21,11 @@ public final class DeploySummary {
       sb.append(String.format(Locale.ROOT, "runs in chunks of %d images (a fixed-batch export whose graph mixes its images)%n",
           m.getBatchChunk()));
     }
-    sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", "layer", "op", "in_fp",
+    // the name column as wide as the longest name, so long exported names keep the columns aligned
+    int width = "layer".length();
+    for (Layer l : m.getLayersList()) width = Math.max(width, l.getName().length());
+    String row = "%-" + width + "s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n";
+    sb.append(String.format(Locale.ROOT, row, "layer", "op", "in_fp",
         "out_fp", "w_fp", "b_fp", "s_bias", "s_cut", "act", "other"));
     for (Layer l : m.getLayersList()) {
       Value out = vs.get(l.getOutput());
@@ -30,13 +34,14 @@ public final class DeploySummary {
       String other = switch (l.getOp()) {
         case AVG_POOL -> "sum * " + l.getMultiplier() + " >> " + l.getAvgShift();
         case ELTWISE_ADD -> "input shifts " + l.getInputShiftsList() + ", output shift " + l.getOutputShift();
-        case CONV, FC -> "accumulator bound " + l.getAccumulatorBound();
+        case CONV, FC -> "accumulator bound " + l.getAccumulatorBound() + (l.getHasBias() && l.getBiasBits() > 0 ? ", "
+            + l.getBiasBits() + "-bit bias" : "");
         case ELTWISE_MUL -> "product >> " + l.getOutputShift();
         case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "")
             + (l.getExtraOutputsCount() > 0 ? ", also writes " + String.join(", ", l.getExtraOutputsList()) : "");
         default -> "";
       };
-      sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", l.getName(), l.getOp(),
+      sb.append(String.format(Locale.ROOT, row, l.getName(), l.getOp(),
           in != null && in.getInteger() ? in.getFixPoint() : "-", out.getInteger() ? out.getFixPoint() : "-",
           weighted ? l.getWeightFixPoint() : "-", weighted && l.getHasBias() ? l.getBiasFixPoint() : "-",
           weighted && l.getHasBias() ? l.getShiftBias() : "-", weighted ? l.getShiftCut() : "-",

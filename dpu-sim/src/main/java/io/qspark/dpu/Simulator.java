@@ -11,6 +11,7 @@ import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.ExactConv;
 import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
@@ -348,7 +349,7 @@ public final class Simulator {
       float[] xf = new float[x.ints.length];
       for (int i = 0; i < xf.length; i++) xf[i] = x.ints[i];
       double[] sums = new double[n * m * plane];
-      ExactConv.sums(xf, wf, sums, n, x.shape[1], x.shape[2], x.shape[3], m, group, oh, ow, geo, pads, chunk);
+      ExactConv.sums(xf, wf, sums, new ConvShape(x.shape, new int[] {n, m, oh, ow}, group, geo, pads), chunk);
       int[] y = new int[sums.length];
       for (int i = 0; i < y.length; i++) y[i] = rq.apply((long) sums[i], bias == null ? 0 : bias[(i / plane) % m]);
       env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));

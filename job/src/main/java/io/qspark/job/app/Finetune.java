@@ -3,6 +3,7 @@ package io.qspark.job.app;
 import io.qspark.job.model.EditedModel;
 import io.qspark.job.output.CalibrationFolder;
 import io.qspark.job.spark.AdaQuantJob;
+import io.qspark.job.spark.AdaRoundJob;
 import io.qspark.job.spark.BiasCorrectionJob;
 import io.qspark.job.spark.PairedAgreementJob;
 import io.qspark.kernels.graph.Graph;
@@ -14,6 +15,8 @@ import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.train.AdaQuant;
 import io.qspark.kernels.train.AdaQuantOptions;
+import io.qspark.kernels.train.AdaRound;
+import io.qspark.kernels.train.AdaRoundOptions;
 import io.qspark.kernels.train.LayerReport;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,7 +36,7 @@ public final class Finetune {
 
   /** Stage names in report.json, in the order they run. */
   static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
-      ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
+      ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
 
   private final Notices notices;
 
@@ -113,6 +116,18 @@ public final class Finetune {
         done.put(CHECK, check);
         t = lap(stages, CHECK, t);
       }
+      if (fs.adaroundSteps() > 0) {
+        // learned rounding from the calibration (and CLE/BC) so far, towards the float model's own outputs
+        CalibrationRun.Calibrated before = known != null ? known
+            : run.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+        AdaRound.Result r = AdaRoundJob.run(run.sc(), run.inputs.images, equalized.blob(),
+            changedInitializers(equalized.model().graph(), edited.model().graph()), run.inputs.plan, run.cfg, before.params(),
+            AdaRoundOptions.defaults().withSteps(fs.adaroundSteps()), run.partitions, msg -> LOG.info("finetune: AdaRound: " + msg));
+        edited = EditedModel.of(r.graph(), name);
+        known = new CalibrationRun.Calibrated(before.plan(), before.stats(), r.params());
+        done.put(ADAROUND, layerSummary(fs.adaroundSteps(), r.layers()));
+        t = lap(stages, ADAROUND, t);
+      }
       CalibrationRun.Calibrated c;
       if (fs.adaquantSteps() > 0) {
         // AdaQuant tunes each layer against the fix_points of the layers before and after it and
@@ -130,13 +145,7 @@ public final class Finetune {
             run.cfg, before.params(), opt, run.partitions, msg -> LOG.info("finetune: AdaQuant: " + msg));
         edited = EditedModel.of(r.graph(), name);
         c = new CalibrationRun.Calibrated(before.plan(), before.stats(), r.params());
-        List<Object> layers = new ArrayList<>();
-        for (LayerReport l : r.layers()) layers.add(l.summary());
-        Map<String, Object> aq = new LinkedHashMap<>();
-        aq.put("steps", fs.adaquantSteps());
-        aq.put("kept", r.layers().stream().filter(LayerReport::kept).count());
-        aq.put("layers", layers);
-        done.put(ADAQUANT, aq);
+        done.put(ADAQUANT, layerSummary(fs.adaquantSteps(), r.layers()));
         t = lap(stages, ADAQUANT, t);
       } else {
         c = known != null ? known : run.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
@@ -179,6 +188,17 @@ public final class Finetune {
       Tensor b = base.initializers().get(k);
       if (v.isFloat() && b != null && !java.util.Arrays.equals(v.data(), b.data())) m.put(k, v.data());
     });
+    return m;
+  }
+
+  /** report.json's account of a layer-wise stage: steps, layers kept, one line per layer. */
+  private static Map<String, Object> layerSummary(int steps, List<LayerReport> reports) {
+    List<Object> layers = new ArrayList<>();
+    for (LayerReport l : reports) layers.add(l.summary());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("steps", steps);
+    m.put("kept", reports.stream().filter(LayerReport::kept).count());
+    m.put("layers", layers);
     return m;
   }
 

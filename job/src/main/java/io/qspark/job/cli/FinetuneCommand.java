@@ -14,8 +14,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * `qspark finetune`: calibration with the remedies for models that per-tensor power-of-two
- * quantization hurts, in stages: cross-layer equalization → bias correction → AdaQuant → final
- * calibration. Writes the same folder as calibrate, its float_model.onnx being the changed float
+ * quantization hurts, in stages: cross-layer equalization → bias correction → AdaRound →
+ * AdaQuant → final calibration. Writes the same folder as calibrate, its float_model.onnx being the changed float
  * graph the fix_points belong to.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, versionProvider = Version.class,
@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
     description = {"Quantizes a float model as calibrate does, after changing the float model so it quantizes"
         + " better: --cle equalizes the weight ranges of consecutive layers (same float function),"
         + " --bias-correction removes the mean output shift weight quantization causes, measured on the"
-        + " calibration images as Spark jobs (one per wave of layers), --adaquant-steps tunes weights.",
+        + " calibration images as Spark jobs (one per wave of layers), --adaround-steps learns how each weight"
+        + " rounds, --adaquant-steps tunes weights.",
         "Writes --out as calibrate does (quant_info.json, quantize_eval_model.onnx, report.json with every"
         + " stage's time); float_model.onnx is the equalized and corrected float model the fix_points"
         + " belong to, so evaluate and deploy take the folder as they take calibrate's."})
@@ -68,6 +69,14 @@ final class FinetuneCommand implements Callable<Integer> {
       description = "Images of each partition's cached shard used per AdaQuant step (0: all). Default: ${DEFAULT-VALUE}.")
   int adaquantImagesPerStep;
 
+  @Option(names = "--adaround-steps", paramLabel = "S", defaultValue = "0", order = 55,
+      description = "AdaRound (Nagel et al. 2020): per conv/gemm, S Adam steps learning whether each weight rounds"
+          + " down or up (a soft rounding variable, its regularizer annealed to hard 0/1) so the layer's quantized"
+          + " output matches the float one; runs before AdaQuant, a layer's update kept only if the model's output"
+          + " error improves. The result is the same for any partitioning. 20 recommended."
+          + " Default: ${DEFAULT-VALUE} (off).")
+  int adaroundSteps;
+
   @Mixin SparkOptions spark;
 
   @Override
@@ -75,7 +84,7 @@ final class FinetuneCommand implements Callable<Integer> {
     CalibrateSettings c = quant.settings(model, data, preprocess, spark);
     CrossLayerEqualization.Relu6 relu6 = relu6();
     FinetuneSettings s = Mapping.settings(spec, () -> new FinetuneSettings(c, cle, relu6, biasCorrection, adaquantSteps,
-        adaquantImagesPerStep));
+        adaquantImagesPerStep, adaroundSteps));
     CalibrateCommand.print(spec, new Finetune(Mapping.notices(spec)).run(s));
     return ExitCodes.OK;
   }

@@ -4,6 +4,7 @@ import io.qspark.job.app.CalibrateSettings;
 import io.qspark.job.app.OutputSettings;
 import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.Granularity;
+import io.qspark.kernels.quant.LayerBits;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.Rounding;
@@ -37,11 +38,26 @@ public final class QuantOptions {
       description = "Bit width of weights and activations alike (2 to 16; the DPU uses 8, CHaiDNN also 6). Default: 8.")
   Integer bits;
 
-  @Option(names = "--weight-bits", paramLabel = "B", order = 33, description = "Bit width of weights and biases (overrides --bits).")
+  @Option(names = "--weight-bits", paramLabel = "B", order = 33,
+      description = "Bit width of weights (overrides --bits), and of biases unless --bias-bits.")
   Integer weightBits;
 
   @Option(names = "--activation-bits", paramLabel = "B", order = 34, description = "Bit width of activations (overrides --bits).")
   Integer activationBits;
+
+  @Option(names = "--bias-bits", paramLabel = "B", order = 34,
+      description = "Bit width of biases (2 to 16), apart from the weights': the DPU adds 8-bit biases into its"
+          + " accumulator whatever the weight width, so 4-bit weights deploy with --bias-bits 8"
+          + " (conf/ptq-4bit.yaml). Default: the weight width.")
+  Integer biasBits;
+
+  @Option(names = "--layer-bits", split = ";", paramLabel = "MATCH=B", order = 34,
+      description = "Widths of some layers apart from the rest, as MATCH=B (weights, output activations and biases"
+          + " at B bits) or MATCH=W,A,B (an empty field keeps the width above); rules apply in order, a later one"
+          + " winning. MATCH is :input (the network input), :first (layers reading it), :last (the layers writing"
+          + " the network output) or a regular expression of node names. E.g. ':input=8;:first=8;:last=8' keeps the"
+          + " input and output layers at 8 bits (conf/ptq-4bit-io8.yaml). See docs/bit-widths.md.")
+  List<String> layerBits = new ArrayList<>();
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
       description = "At most B images per forward pass within a task, and fewer when B images'"
@@ -109,10 +125,13 @@ public final class QuantOptions {
   QuantConfig config() {
     try {
       int b = bits == null ? 8 : bits;
-      return new QuantConfig(weightBits == null ? b : weightBits, activationBits == null ? b : activationBits,
-          weightBits == null ? b : weightBits, Method.parse(method), percentile, Rounding.parse(activationRounding),
-          Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
-          ScaleKind.parse(scales));
+      int w = weightBits == null ? b : weightBits;
+      return new QuantConfig(
+          new QuantConfig.Widths(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits),
+          Method.parse(method), percentile, Rounding.parse(activationRounding), Rounding.parse(weightRounding),
+          new QuantConfig.Region(inputNodes, outputNodes),
+          new QuantConfig.Scheme(unsignedActivations, Granularity.parse(weightGranularity), ScaleKind.parse(scales)),
+          LayerBits.parseAll(layerBits));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

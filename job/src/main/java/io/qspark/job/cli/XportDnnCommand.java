@@ -81,6 +81,12 @@ final class XportDnnCommand implements Callable<Integer> {
       description = "Bit widths of layer inputs, parameters and outputs: 8 or 6 (CHaiDNN's). Default: ${DEFAULT-VALUE}.")
   int[] bitwidths;
 
+  @Option(names = "--bias-bits", paramLabel = "B", defaultValue = "16", order = 5,
+      description = "Bit width of biases in the quantized model the prototxt describes (qspark's addition:"
+          + " CHaiDNN sets bias precision itself, 16 bits at fl_layer_in + fl_params, and adds no wider ones)."
+          + " Default: ${DEFAULT-VALUE}.")
+  int biasBits;
+
   @Option(names = "--calibration_directory", paramLabel = "DATA", order = 6,
       description = "Calibration images: an image folder, or any --data form of qspark calibrate. Required in"
           + " Xilinx mode; in DynamicFixed mode, fractional lengths come from it unless --fl_bitwidths is given.")
@@ -149,7 +155,7 @@ final class XportDnnCommand implements Callable<Integer> {
       mode = ChaiDnn.Mode.parse(quantType);
       m = Method.parse(method);
       int[] fl = mode == ChaiDnn.Mode.DYNAMIC_FIXED && !calibrated ? (flBitwidths == null ? new int[] {2, 5, 2} : flBitwidths) : null;
-      settings = new ChaiDnn.Settings(mode, bitwidths, fl);
+      settings = new ChaiDnn.Settings(mode, bitwidths, fl, biasBits);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -238,6 +244,7 @@ final class XportDnnCommand implements Callable<Integer> {
     c.put("quant_type", mode.key);
     c.put("weight_bits", cfg.weightBits());
     c.put("activation_bits", cfg.activationBits());
+    c.put("bias_bits", cfg.biasBits());
     c.put("method", cfg.method().key());
     r.put("config", c);
     Map<String, Object> t = new LinkedHashMap<>();

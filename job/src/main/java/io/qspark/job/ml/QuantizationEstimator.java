@@ -201,9 +201,9 @@ public abstract class QuantizationEstimator<E extends QuantizationEstimator<E>> 
    */
   protected CalibrateSettings calibrateSettings(DataSettings data, boolean sequential, OutputSettings out) {
     if (!isDefined(modelPath)) throw new IllegalArgumentException("Param modelPath must be set: the float model to quantize");
-    QuantConfig cfg = new QuantConfig(getInt(weightBits), getInt(activationBits), getInt(weightBits), Method.parse($(method)),
-        (Double) $(percentile), Rounding.parse($(activationRounding)), Rounding.parse($(weightRounding)), List.of(), List.of(),
-        false, Granularity.PER_TENSOR, ScaleKind.POWER_OF_TWO);
+    QuantConfig cfg = new QuantConfig(new QuantConfig.Widths(getInt(weightBits), getInt(activationBits), getInt(weightBits)),
+        Method.parse($(method)), (Double) $(percentile), Rounding.parse($(activationRounding)), Rounding.parse($(weightRounding)),
+        QuantConfig.Region.ALL, new QuantConfig.Scheme(false, Granularity.PER_TENSOR, ScaleKind.POWER_OF_TWO), List.of());
     double raw = (Double) $(rawScale);
     PreprocessSettings pre = new PreprocessSettings(floats($(mean)), floats($(std)), raw == 255.0 ? null : (float) raw,
         emptyToNull($(channelSwap)), getInt(resize) == 0 ? null : getInt(resize), emptyToNull($(crop)), false);

@@ -79,7 +79,7 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
   /** The application layer's settings these Params make, for the images of {@code data}. */
   public FinetuneSettings settings(DataSettings data) {
     return settings(() -> new FinetuneSettings(calibrateSettings(data, (Boolean) $(sequential), null), (Boolean) $(cle),
-        CrossLayerEqualization.Relu6.KEEP, (Boolean) $(biasCorrection), getInt(adaquantSteps), getInt(adaquantImagesPerStep)));
+        CrossLayerEqualization.Relu6.KEEP, (Boolean) $(biasCorrection), getInt(adaquantSteps), getInt(adaquantImagesPerStep), 0));
   }
 
   /**

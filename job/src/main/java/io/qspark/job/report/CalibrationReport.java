@@ -48,6 +48,8 @@ public final class CalibrationReport {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("weight_bits", cfg.weightBits());
     c.put("activation_bits", cfg.activationBits());
+    c.put("bias_bits", cfg.biasBits());
+    if (!cfg.layerBits().isEmpty()) c.put("layer_bits", cfg.layerBits().stream().map(Object::toString).toList());
     c.put("method", cfg.method().key());
     c.put("weight_granularity", cfg.weightGranularity().key());
     c.put("scales", cfg.scales().key());

@@ -14,6 +14,8 @@ import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.train.AdaQuant;
 import io.qspark.kernels.train.AdaQuantOptions;
 import io.qspark.kernels.train.Decided;
+import io.qspark.kernels.train.ExactError;
+import io.qspark.kernels.train.ExactGradient;
 import io.qspark.kernels.train.GradientSum;
 import io.qspark.kernels.train.LayerOutput;
 import io.qspark.kernels.train.LayerWeights;
@@ -106,7 +108,11 @@ public final class AdaQuantJob {
     return c;
   }
 
-  private static final class SparkShards implements Shards {
+  /**
+   * Shards as a persisted RDD, one per partition; also AdaRound's ({@link AdaRoundJob}), whose
+   * exact variants locate each partition's images in the data's order by the partitions' sizes.
+   */
+  static final class SparkShards implements Shards {
     private final JavaSparkContext sc;
     private final JavaRDD<LabeledImage> images;
     private final Broadcast<ModelBlob> blob;
@@ -114,19 +120,30 @@ public final class AdaQuantJob {
     private final QuantConfig cfg;
     private final int perStep;
     private final int checkImages;
+    /** How the Spark UI names this stage's jobs ("AdaQuant", "AdaRound"). */
+    private final String stage;
     private JavaRDD<Shard> shards;
+    /** The data-order index of each partition's first image, once the shards exist (exact variants only). */
+    private long[] offsets;
+    private long total;
     /** Decisions the cached shards were computed with: kept alive while Spark may recompute a lost partition from its lineage. */
     private final List<Broadcast<Decided>> lineage = new ArrayList<>();
 
     SparkShards(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model, ScoringPlan plan, QuantConfig cfg,
         AdaQuantOptions opt) {
+      this(sc, images, model, plan, cfg, opt.imagesPerStep(), opt.checkImages(), "AdaQuant");
+    }
+
+    SparkShards(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob model, ScoringPlan plan, QuantConfig cfg,
+        int perStep, int checkImages, String stage) {
       this.sc = sc;
       this.images = images;
       this.blob = sc.broadcast(model);
       this.plan = plan;
       this.cfg = cfg;
-      this.perStep = opt.imagesPerStep();
-      this.checkImages = opt.checkImages();
+      this.perStep = perStep;
+      this.checkImages = checkImages;
+      this.stage = stage;
     }
 
     private void replace(JavaRDD<Shard> next) {
@@ -175,7 +192,7 @@ public final class AdaQuantJob {
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       lineage.add(bd);
-      sc.setJobGroup("qspark", "finetune: AdaQuant, caching the inputs of layer " + layer, false);
+      sc.setJobGroup("qspark", "finetune: " + stage + ", caching the inputs of layer " + layer, false);
       replace(shards.map(s -> s.advance(context(b.value(), c), layer, bd.value())));
     }
 
@@ -186,7 +203,7 @@ public final class AdaQuantJob {
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       int per = perStep;
-      sc.setJobGroup("qspark", "finetune: AdaQuant, layer " + layer + ", step " + step, false);
+      sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", step " + step, false);
       return shards.map(s -> new GradientSum().add(s.partition(),
           s.gradient(context(b.value(), c), layer, lw, step, per)))
           .treeAggregate(new GradientSum(), GradientSum::merge, GradientSum::merge);
@@ -220,6 +237,55 @@ public final class AdaQuantJob {
         count += e._2()[1];
       }
       return sse / count;
+    }
+
+    @Override
+    public long images() {
+      locate();
+      return total;
+    }
+
+    /** Each partition's first image in the data's order: partitions hold consecutive runs of it, in partition order. */
+    private void locate() {
+      if (offsets != null) return;
+      List<Tuple2<Integer, Integer>> sizes = shards.map(s -> new Tuple2<>(s.partition(), s.images())).collect();
+      int parts = images.getNumPartitions();
+      long[] n = new long[parts];
+      for (Tuple2<Integer, Integer> t : sizes) n[t._1()] = t._2();
+      long[] off = new long[parts];
+      long sum = 0;
+      for (int p = 0; p < parts; p++) {
+        off[p] = sum;
+        sum += n[p];
+      }
+      offsets = off;
+      total = sum;
+    }
+
+    @Override
+    public ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count) {
+      locate();
+      Broadcast<ModelBlob> b = blob;
+      QuantConfig c = cfg;
+      long[] off = offsets;
+      long n = total;
+      int size = lw.weight().length + (lw.bias() == null ? 0 : lw.bias().length);
+      sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", images " + from + "+" + count, false);
+      return shards.map(s -> s.exactGradient(context(b.value(), c), layer, lw, off[s.partition()], n, from, count))
+          .treeAggregate(new ExactGradient(size), ExactGradient::merge, ExactGradient::merge);
+    }
+
+    @Override
+    public double endToEndExact(Decided d, long limit) {
+      locate();
+      Broadcast<Decided> bd = sc.broadcast(d);
+      Broadcast<ModelBlob> b = blob;
+      QuantConfig c = cfg;
+      long[] off = offsets;
+      double mse = shards.map(s -> s.endToEndExact(context(b.value(), c), bd.value(), off[s.partition()], limit))
+          .treeAggregate(new ExactError(), ExactError::merge, ExactError::merge).mse();
+      bd.destroy();
+      return mse;
     }
 
     @Override

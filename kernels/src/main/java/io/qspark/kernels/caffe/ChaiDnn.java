@@ -12,7 +12,6 @@ import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
-import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,15 +43,26 @@ public final class ChaiDnn {
   static final Set<String> XILINX_TYPES = Set.of("Input", "Data", "Convolution", "Deconvolution", "BatchNorm",
       "Scale", "Pooling", "ReLU", "Concat", "Permute", "Normalize", "Eltwise");
   static final Set<String> DYNAMIC_FIXED_TYPES = Set.of("Convolution", "BatchNorm", "Scale", "Pooling", "Permute", "Eltwise");
-  /** CHaiDNN: 16-bit bias at fl_layer_in + fl_params (REFERENCE.md, CHaiDNN section). */
+  /** CHaiDNN: 16-bit bias at fl_layer_in + fl_params (REFERENCE.md, CHaiDNN section); also its widest. */
   public static final int BIAS_BITS = 16;
 
   /**
    * @param bits bw_layer_in, bw_params, bw_layer_out (XportDNN's --bitwidths order)
    * @param fl user-fixed fl_layer_in, fl_params, fl_layer_out, or null to take qspark's fix_points
+   * @param biasBits the width of biases in the quantized model described (CHaiDNN's own is 16,
+   *     the most its bias path holds)
    */
-  public record Settings(Mode mode, int[] bits, int[] fl) {
+  public record Settings(Mode mode, int[] bits, int[] fl, int biasBits) {
+    /** CHaiDNN's 16-bit biases. */
+    public Settings(Mode mode, int[] bits, int[] fl) {
+      this(mode, bits, fl, BIAS_BITS);
+    }
+
     public Settings {
+      if (biasBits < FixPoint.MIN_BITS || biasBits > BIAS_BITS) {
+        throw new IllegalArgumentException("CHaiDNN adds biases of at most " + BIAS_BITS + " bits; the bias width must be "
+            + FixPoint.MIN_BITS + ".." + BIAS_BITS + ", got " + biasBits);
+      }
       StringBuilder bad = new StringBuilder();
       for (int b : bits) if (b != 6 && b != 8) bad.append(bad.length() == 0 ? "" : ",").append(b);
       if (bits.length != 3 || bad.length() > 0) {
@@ -68,10 +78,9 @@ public final class ChaiDnn {
       fl = fl == null ? null : fl.clone();
     }
 
-    /** The qspark quantization these settings describe: CHaiDNN's widths, its 16-bit bias. */
+    /** The qspark quantization these settings describe: CHaiDNN's widths and the bias width. */
     public QuantConfig config(Method method) {
-      return new QuantConfig(bits[1], bits[2], BIAS_BITS, method, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY,
-          List.of(), List.of(), false);
+      return QuantConfig.defaults().withWidths(bits[1], bits[2], biasBits).withMethod(method);
     }
   }
 
@@ -241,6 +250,12 @@ public final class ChaiDnn {
    * Softmax among them, in float), and CHaiDNN's bias rule (16 bits, fl_in + fl_params).
    */
   public QuantParams deployed(Mode mode, QuantParams params) {
+    return deployed(new Settings(mode, new int[] {8, 8, 8}, null), params);
+  }
+
+  /** The same with the settings' bias width (at fl_in + fl_params, as CHaiDNN aligns them). */
+  public QuantParams deployed(Settings s, QuantParams params) {
+    Mode mode = s.mode();
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     Map<String, FixPoint> ps = new LinkedHashMap<>();
     for (CaffeImporter.Layer l : imp.layers()) {
@@ -254,7 +269,7 @@ public final class ChaiDnn {
       if (pn == null || !(l.type().equals("Convolution") || l.type().equals("Deconvolution"))) continue;
       FixPoint w = params.params().get(pn.input(1));
       ps.put(pn.input(1), w);
-      if (pn.hasInput(2)) ps.put(pn.input(2), chaiBias(params.activation(plan.pointOf(pn.input(0))), w));
+      if (pn.hasInput(2)) ps.put(pn.input(2), chaiBias(params.activation(plan.pointOf(pn.input(0))), w, s.biasBits()));
     }
     Map<String, FixPoint> orderedActs = new LinkedHashMap<>();
     for (QuantPlan.ActivationPoint a : plan.activations()) if (acts.containsKey(a.name())) orderedActs.put(a.name(), acts.get(a.name()));
@@ -262,7 +277,12 @@ public final class ChaiDnn {
   }
 
   public static FixPoint chaiBias(FixPoint in, FixPoint w) {
-    return new FixPoint(BIAS_BITS, in.fixPoint() + w.fixPoint(), w.rounding());
+    return chaiBias(in, w, BIAS_BITS);
+  }
+
+  /** A bias of the given width at fl_in + fl_params: aligned with the accumulator, as CHaiDNN adds it. */
+  public static FixPoint chaiBias(FixPoint in, FixPoint w, int bits) {
+    return new FixPoint(bits, in.fixPoint() + w.fixPoint(), w.rounding());
   }
 
   private static List<String> concat(List<String> a, List<String> b) {

@@ -1,7 +1,6 @@
 package io.qspark.kernels.quant;
 
 import java.io.Serializable;
-import java.math.BigInteger;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -55,21 +54,7 @@ public final class ChannelSums implements Serializable {
   }
 
   public ChannelSums merge(ChannelSums other) {
-    other.sums.forEach((k, o) -> {
-      long[] acc = sums.computeIfAbsent(k, x -> new long[o.length]);
-      for (int c = 0; c < o.length; c += 2) {
-        long hi = acc[c] + o[c], lo = acc[c + 1] + o[c + 1]; // |lo| < 2^63: no overflow
-        if (lo >= CARRY) {
-          lo -= CARRY;
-          hi++;
-        } else if (lo <= -CARRY) {
-          lo += CARRY;
-          hi--;
-        }
-        acc[c] = hi;
-        acc[c + 1] = lo;
-      }
-    });
+    other.sums.forEach((k, o) -> GridSum.merge(sums.computeIfAbsent(k, x -> new long[o.length]), o));
     other.counts.forEach((k, n) -> counts.merge(k, n, Long::sum));
     return this;
   }
@@ -80,10 +65,7 @@ public final class ChannelSums implements Serializable {
     sums.forEach((k, acc) -> {
       double[] m = new double[acc.length / 2];
       long n = counts.get(k);
-      for (int c = 0; c < m.length; c++) {
-        double total = BigInteger.valueOf(acc[2 * c]).shiftLeft(62).add(BigInteger.valueOf(acc[2 * c + 1])).doubleValue();
-        m[c] = total / SCALE / n;
-      }
+      for (int c = 0; c < m.length; c++) m[c] = GridSum.value(acc, c) / n;
       r.put(k, m);
     });
     return r;

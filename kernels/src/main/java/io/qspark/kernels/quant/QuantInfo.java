@@ -117,6 +117,19 @@ public final class QuantInfo {
     c.put("unsigned_activations", cfg.unsignedActivations());
     c.put("weight_granularity", cfg.weightGranularity().key());
     c.put("scales", cfg.scales().key());
+    // per-layer widths only when there are some: a file without them reads as none
+    if (!cfg.layerBits().isEmpty()) {
+      List<Object> rules = new ArrayList<>();
+      for (LayerBits r : cfg.layerBits()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("match", r.match());
+        if (r.weightBits() != 0) m.put("weight_bits", r.weightBits());
+        if (r.activationBits() != 0) m.put("activation_bits", r.activationBits());
+        if (r.biasBits() != 0) m.put("bias_bits", r.biasBits());
+        rules.add(m);
+      }
+      c.put("layer_bits", rules);
+    }
     return c;
   }
 
@@ -135,14 +148,16 @@ public final class QuantInfo {
       throw new IllegalArgumentException("quant_info.json has format " + root.get("format") + ", expected " + FORMAT);
     }
     Map<String, Object> c = (Map<String, Object>) root.get("config");
-    QuantConfig cfg = new QuantConfig(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits"),
+    QuantConfig cfg = new QuantConfig(
+        new QuantConfig.Widths(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits")),
         Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
         Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")),
-        strings(c.get("input_nodes")), strings(c.get("output_nodes")),
-        Boolean.TRUE.equals(c.get("unsigned_activations")),
-        // files from before these options are DPU calibrations
-        Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
-        ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key())));
+        new QuantConfig.Region(strings(c.get("input_nodes")), strings(c.get("output_nodes"))),
+        new QuantConfig.Scheme(Boolean.TRUE.equals(c.get("unsigned_activations")),
+            // files from before these options are DPU calibrations
+            Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
+            ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key()))),
+        layerBits(c.get("layer_bits")));
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (Object o : (List<Object>) root.get("activations")) {
       Map<String, Object> m = (Map<String, Object>) o;
@@ -155,6 +170,22 @@ public final class QuantInfo {
     }
     String sha = (String) ((Map<String, Object>) root.get("model")).get("sha256");
     return new Parsed(sha, cfg, new QuantParams(acts, ps));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<LayerBits> layerBits(Object o) {
+    List<LayerBits> r = new ArrayList<>();
+    if (!(o instanceof List<?> l)) return r;
+    for (Object x : l) {
+      Map<String, Object> m = (Map<String, Object>) x;
+      r.add(new LayerBits((String) m.get("match"), optional(m, "weight_bits"), optional(m, "activation_bits"),
+          optional(m, "bias_bits")));
+    }
+    return r;
+  }
+
+  private static int optional(Map<String, Object> m, String k) {
+    return m.containsKey(k) ? num(m, k) : 0;
   }
 
   private static List<String> strings(Object o) {

@@ -75,7 +75,7 @@ public final class QuantParams implements java.io.Serializable {
     // squared-error search under the entropy method
     Method m = g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE : cfg.method();
     boolean signed = !(cfg.unsignedActivations() && h.min() >= 0);
-    return new FixPointSearch(m, cfg.percentile()).quantizer(h, cfg.activationBits(), a.rounding(), signed, cfg.scales());
+    return new FixPointSearch(m, cfg.percentile()).quantizer(h, a.bits(), a.rounding(), signed, cfg.scales());
   }
 
   /**
@@ -95,14 +95,14 @@ public final class QuantParams implements java.io.Serializable {
         int axis = cfg.weightGranularity() == Granularity.PER_CHANNEL ? ParamQuant.channelAxis(nodes.get(p.node()), t.rank()) : -1;
         List<FixPoint> qs = new ArrayList<>();
         for (float[] c : ParamQuant.split(t, axis)) {
-          qs.add(cfg.scales() == ScaleKind.FLOAT ? bestWeightStep(c, cfg.weightBits(), r)
-              : new FixPoint(cfg.weightBits(), bestWeightFixPoint(c, cfg.weightBits(), r), r));
+          qs.add(cfg.scales() == ScaleKind.FLOAT ? bestWeightStep(c, p.bits(), r)
+              : new FixPoint(p.bits(), bestWeightFixPoint(c, p.bits(), r), r));
         }
         ps.put(p.name(), new ParamQuant(axis, qs));
       } else if (cfg.scales() == ScaleKind.POWER_OF_TWO) {
         // biases never clip (a clipped bias shifts a whole channel)
-        int fp = FixPoint.noOverflow(min(t.data()), max(t.data()), cfg.biasBits());
-        ps.put(p.name(), ParamQuant.of(new FixPoint(cfg.biasBits(), fp, r)));
+        int fp = FixPoint.noOverflow(min(t.data()), max(t.data()), p.bits());
+        ps.put(p.name(), ParamQuant.of(new FixPoint(p.bits(), fp, r)));
       }
     }
     return ps;

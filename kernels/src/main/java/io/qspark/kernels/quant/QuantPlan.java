@@ -23,13 +23,21 @@ public final class QuantPlan {
   static final Set<String> PASS_THROUGH = Set.of("Flatten", "Reshape", "Squeeze", "Unsqueeze",
       "Transpose", "Identity", "Dropout", "MaxPool", "Relu", "Pad", "Gather", "Slice", "Split");
 
-  /** One fix_point shared by a set of values; named after the value whose statistics decide it. */
-  public record ActivationPoint(String name, List<String> members, Rounding rounding) {}
+  /**
+   * One fix_point shared by a set of values; named after the value whose statistics decide it.
+   *
+   * @param bits its width: the config's activation width, or a {@link LayerBits} rule's
+   */
+  public record ActivationPoint(String name, List<String> members, Rounding rounding, int bits) {}
 
   public enum Role { WEIGHT, BIAS }
 
-  /** An initializer quantized from its own values. */
-  public record ParamPoint(String name, Role role, String node) {}
+  /**
+   * An initializer quantized from its own values.
+   *
+   * @param bits its width: the config's weight or bias width, or a {@link LayerBits} rule's
+   */
+  public record ParamPoint(String name, Role role, String node, int bits) {}
 
   private final List<ActivationPoint> activations;
   private final List<ParamPoint> params;
@@ -66,11 +74,11 @@ public final class QuantPlan {
           rounding.put(in, cfg.activationRounding());
         }
       }
-      boolean hasParams = n.opType().equals("Conv") || n.opType().equals("Gemm")
-          || n.opType().equals("ConvTranspose") || n.opType().equals("MatMul");
-      if (hasParams) {
-        if (g.initializers().containsKey(n.input(1))) params.add(new ParamPoint(n.input(1), Role.WEIGHT, n.name()));
-        if (n.hasInput(2) && g.initializers().containsKey(n.input(2))) params.add(new ParamPoint(n.input(2), Role.BIAS, n.name()));
+      if (WEIGHTED.contains(n.opType())) {
+        if (g.initializers().containsKey(n.input(1))) params.add(new ParamPoint(n.input(1), Role.WEIGHT, n.name(), cfg.weightBits()));
+        if (n.hasInput(2) && g.initializers().containsKey(n.input(2))) {
+          params.add(new ParamPoint(n.input(2), Role.BIAS, n.name(), cfg.biasBits()));
+        }
       }
       for (String o : n.outputs()) {
         if (o.isEmpty() || !inside.contains(o)) continue;
@@ -98,9 +106,71 @@ public final class QuantPlan {
       for (String v : vs) {
         if ("Concat".equals(opOf(g, v))) name = v;
       }
-      points.add(new ActivationPoint(name, List.copyOf(vs), rounding.get(vs.get(0))));
+      points.add(new ActivationPoint(name, List.copyOf(vs), rounding.get(vs.get(0)), cfg.activationBits()));
     }
-    return new QuantPlan(points, params);
+    QuantPlan plain = new QuantPlan(points, params);
+    return cfg.layerBits().isEmpty() ? plain : plain.withRules(g, cfg.layerBits());
+  }
+
+  /** The plan with the rules' widths, applied in order over the config's. */
+  private QuantPlan withRules(Graph g, List<LayerBits> rules) {
+    Map<String, Node> byName = new HashMap<>();
+    for (Node n : g.nodes()) byName.put(n.name(), n);
+    java.util.Set<Node> first = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.Set<Node> last = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.Set<String> inputPoints = new java.util.HashSet<>(), outputPoints = new java.util.HashSet<>();
+    for (ValueInfo in : g.inputs()) if (pointOf(in.name()) != null) inputPoints.add(pointOf(in.name()));
+    for (String o : g.outputs()) if (pointOf(o) != null) outputPoints.add(pointOf(o));
+    for (Node n : g.nodes()) {
+      if (WEIGHTED.contains(n.opType()) && inputPoints.contains(pointOf(n.input(0)))) first.add(n);
+      for (String o : n.outputs()) if (outputPoints.contains(pointOf(o))) last.add(n);
+    }
+    List<ActivationPoint> acts = new ArrayList<>();
+    for (ActivationPoint a : activations) {
+      int bits = a.bits();
+      for (LayerBits r : rules) {
+        if (r.activationBits() == 0) continue;
+        for (String m : a.members()) {
+          Node p = g.producer(m);
+          if (p == null ? g.isInput(m) && matchesInput(r, m) : matchesNode(r, p, first, last)) {
+            bits = r.activationBits();
+            break;
+          }
+        }
+      }
+      acts.add(new ActivationPoint(a.name(), a.members(), a.rounding(), bits));
+    }
+    List<ParamPoint> ps = new ArrayList<>();
+    for (ParamPoint p : params) {
+      int bits = p.bits();
+      Node n = byName.get(p.node());
+      for (LayerBits r : rules) {
+        int b = p.role() == Role.WEIGHT ? r.weightBits() : r.biasBits();
+        if (b != 0 && n != null && matchesNode(r, n, first, last)) bits = b;
+      }
+      ps.add(new ParamPoint(p.name(), p.role(), p.node(), bits));
+    }
+    return new QuantPlan(acts, ps);
+  }
+
+  /** Ops with a weight (and maybe a bias) the plan quantizes. */
+  private static final Set<String> WEIGHTED = Set.of("Conv", "Gemm", "ConvTranspose", "MatMul");
+
+  private static boolean matchesNode(LayerBits r, Node n, Set<Node> first, Set<Node> last) {
+    switch (r.match()) {
+      case LayerBits.INPUT: return false;
+      case LayerBits.FIRST: return first.contains(n);
+      case LayerBits.LAST: return last.contains(n);
+      default:
+        if (n.name().matches(r.match())) return true;
+        for (String o : n.outputs()) if (!o.isEmpty() && o.matches(r.match())) return true;
+        return false;
+    }
+  }
+
+  private static boolean matchesInput(LayerBits r, String input) {
+    if (r.match().equals(LayerBits.INPUT)) return true;
+    return !r.match().startsWith(":") && input.matches(r.match());
   }
 
   /**

@@ -23,7 +23,7 @@ final class TargetFile {
   private static final YAMLMapper YAML = YAMLMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
   private static final Set<String> TOP = Set.of("name", "description", "source", "channel_parallel",
-      "bank_depth", "bit_widths", "ops");
+      "bank_depth", "bit_widths", "bias_bits", "ops");
   private static final Set<String> REQUIRED = Set.of("name", "channel_parallel", "bank_depth", "bit_widths", "ops");
 
   private final String file;
@@ -54,6 +54,7 @@ final class TargetFile {
     int channelParallel = positive(root, "channel_parallel", "");
     int bankDepth = positive(root, "bank_depth", "");
     List<Integer> bits = bitWidths(root.get("bit_widths"));
+    int biasBits = biasBits(root.get("bias_bits"), bits);
     Map<OpClass, OpLimits> ops = new EnumMap<>(OpClass.class);
     JsonNode opsNode = root.get("ops");
     if (opsNode != null && !opsNode.isObject()) {
@@ -71,7 +72,8 @@ final class TargetFile {
       }
     }
     if (!problems.isEmpty()) throw new TargetException(file + ": " + String.join("; ", problems));
-    return new DpuTarget(name, description, source, file, channelParallel, bankDepth, bits, ops);
+    return new DpuTarget(name, description, source, file, new DpuTarget.Datapath(channelParallel, bankDepth, bits, biasBits),
+        ops);
   }
 
   private OpLimits limits(OpClass c, JsonNode n) {
@@ -178,6 +180,16 @@ final class TargetFile {
       }
     }
     return r;
+  }
+
+  /** The widest bias; without the key, the widest of bit_widths. */
+  private int biasBits(JsonNode v, List<Integer> bits) {
+    if (v == null) return bits.isEmpty() ? 0 : java.util.Collections.max(bits);
+    if (!v.isIntegralNumber() || v.asInt() < 2 || v.asInt() > 32) {
+      problems.add("bias_bits: expected an integer in [2, 32], got " + v);
+      return 0;
+    }
+    return v.asInt();
   }
 
   private static String classKeys() {

@@ -51,58 +51,19 @@ public final class AdaQuant {
       throw new IllegalArgumentException("AdaQuant tunes per-tensor power-of-two (DPU) calibrations only, not "
           + cfg.weightGranularity().key() + " weights with " + cfg.scales().key() + " scales");
     }
-    Map<String, float[]> tuned = new LinkedHashMap<>(start);
-    QuantParams cur = params;
-    List<LayerReport> reports = new ArrayList<>();
-    shards.start(new Decided(tuned, cur));
-    double net = Double.NaN;
-    List<Node> nodes = graph.nodes();
-    for (int i = 0; i < nodes.size(); i++) {
-      Node n = nodes.get(i);
-      if (!cur.params().containsKey(n.input(1))) continue;
-      String why = LayerFit.unsupported(n);
-      if (why == null && (plan.pointOf(n.input(0)) == null || plan.pointOf(n.outputs().get(0)) == null)) {
-        why = "outside the quantized region";
-      }
-      if (why != null) {
-        reports.add(LayerReport.skipped(n.name(), why));
-        continue;
-      }
-      shards.advance(i, new Decided(tuned, cur));
-      if (Double.isNaN(net)) net = shards.endToEnd(new Decided(tuned, cur));
-      long t0 = System.nanoTime();
-      Candidate c = tune(graph, tuned, plan, cur, cfg, opt, shards, i);
-      Map<String, float[]> withLayer = new LinkedHashMap<>(tuned);
-      withLayer.put(n.input(1), c.weights.weight());
-      if (c.weights.bias() != null) withLayer.put(n.input(2), c.weights.bias());
-      double err = shards.endToEnd(new Decided(withLayer, c.params));
-      boolean keep = err < net;
-      LayerReport r = new LayerReport(n.name(), null, opt.steps(), c.layerBefore, c.layerAfter, net, err, keep,
-          cur.params().get(n.input(1)).fixPoint(), c.params.params().get(n.input(1)).fixPoint(),
-          cur.activation(plan.pointOf(n.outputs().get(0))).fixPoint(),
-          c.params.activation(plan.pointOf(n.outputs().get(0))).fixPoint(), (System.nanoTime() - t0) / 1e9);
-      if (keep) {
-        tuned = withLayer;
-        cur = c.params;
-        net = err;
-      }
-      reports.add(r);
-      if (log != null) log.accept(r.summary());
-    }
-    Map<String, Tensor> inits = new LinkedHashMap<>(graph.initializers());
-    tuned.forEach((k, v) -> inits.put(k, Tensor.of(v, graph.initializers().get(k).shape())));
-    return new Result(graph.withNodes(graph.nodes(), inits), cur, reports);
+    LayerwiseTuning.Problem p = new LayerwiseTuning.Problem(graph, plan, cfg, shards);
+    LayerwiseTuning.Outcome o = LayerwiseTuning.run(p, start, params, opt.steps(), shards::endToEnd,
+        (layer, w0, b0, cur) -> tune(p, opt, cur, layer, w0, b0), log);
+    return new Result(o.graph(), o.params(), o.layers());
   }
 
   public record Result(Graph graph, QuantParams params, List<LayerReport> layers) {}
 
-  private record Candidate(LayerWeights weights, QuantParams params, double layerBefore, double layerAfter) {}
-
-  private static Candidate tune(Graph g, Map<String, float[]> tuned, QuantPlan plan, QuantParams cur, QuantConfig cfg,
-      AdaQuantOptions opt, Shards shards, int layer) {
+  private static LayerwiseTuning.Candidate tune(LayerwiseTuning.Problem p, AdaQuantOptions opt, QuantParams cur, int layer,
+      float[] w0, float[] b0) {
+    final Graph g = p.graph();
+    final Shards shards = p.shards();
     Node n = g.nodes().get(layer);
-    float[] w0 = tuned.getOrDefault(n.input(1), g.initializers().get(n.input(1)).data());
-    float[] b0 = n.hasInput(2) ? tuned.getOrDefault(n.input(2), g.initializers().get(n.input(2)).data()) : null;
     FixPoint wq = cur.params().get(n.input(1));
     FixPoint bq = b0 == null ? null : cur.params().get(n.input(2));
     float[] w = w0.clone();
@@ -131,63 +92,20 @@ public final class AdaQuant {
     inits.put(n.input(1), Tensor.of(w, g.initializers().get(n.input(1)).shape()));
     if (b != null) inits.put(n.input(2), Tensor.of(b, b.length));
     Graph tunedGraph = g.withNodes(g.nodes(), inits);
-    Map<String, FixPoint> fresh = QuantParams.params(tunedGraph, plan, cfg);
+    Map<String, FixPoint> fresh = QuantParams.params(tunedGraph, p.plan(), p.cfg());
     Map<String, FixPoint> ps = new LinkedHashMap<>(cur.params());
     ps.put(n.input(1), fresh.get(n.input(1)));
     if (b != null) ps.put(n.input(2), fresh.get(n.input(2)));
     LayerWeights lw = new LayerWeights(w, b, ps.get(n.input(1)), b == null ? null : ps.get(n.input(2)));
-    LayerOutput out = shards.output(layer, lw);
-    Map<String, FixPoint> acts = new LinkedHashMap<>(cur.activations());
-    QuantPlan.ActivationPoint point = point(plan, plan.pointOf(n.outputs().get(0)));
-    if (point.name().equals(n.outputs().get(0)) && ownedBy(g, point, n)) {
-      acts.put(point.name(), QuantParams.activation(g, point, out.histogram(), cfg));
-    }
-    QuantParams cand = QuantParams.legalized(g, plan, acts, ps);
-    if (!upstreamUnchanged(g, plan, cur, cand, layer)) {
-      // the new fix_points would move a point earlier layers were tuned against: keep the old ones
-      cand = cur;
-      lw = new LayerWeights(w, b, wq, bq);
-      out = shards.output(layer, lw);
-    }
-    if (opt.steps() == 0) before = out.mse();
-    return new Candidate(lw, cand, before, out.mse());
+    LayerwiseTuning.Refit r = LayerwiseTuning.refit(p, cur, layer, lw, ps, new LayerWeights(w, b, wq, bq));
+    if (opt.steps() == 0) before = r.output().mse();
+    return new LayerwiseTuning.Candidate(r.weights(), r.params(), before, r.output().mse());
   }
 
   /** The straight-through estimator of the weight quantizer: no gradient where it saturates. */
   private static void steThrough(FixPoint q, float[] w, double[] g) {
     double lo = q.qmin() * q.step(), hi = q.qmax() * q.step();
     for (int i = 0; i < w.length; i++) if (!(w[i] >= lo && w[i] <= hi)) g[i] = 0;
-  }
-
-  private static QuantPlan.ActivationPoint point(QuantPlan plan, String name) {
-    for (QuantPlan.ActivationPoint a : plan.activations()) if (a.name().equals(name)) return a;
-    throw new IllegalStateException("no activation point " + name);
-  }
-
-  /** Whether the point holds only this layer's values (not a Concat's shared buffer). */
-  private static boolean ownedBy(Graph g, QuantPlan.ActivationPoint p, Node n) {
-    for (String m : p.members()) {
-      Node prod = g.producer(m);
-      if (prod == null || prod.opType().equals("Concat")) return false;
-    }
-    return true;
-  }
-
-  /** No fix_point read by a node before the layer changed. */
-  private static boolean upstreamUnchanged(Graph g, QuantPlan plan, QuantParams a, QuantParams b, int layer) {
-    List<Node> nodes = g.nodes();
-    for (int i = 0; i < layer; i++) {
-      for (String v : nodes.get(i).inputs()) {
-        if (a.params().containsKey(v) && !a.params().get(v).equals(b.params().get(v))) return false;
-        String pt = plan.pointOf(v);
-        if (pt != null && !a.activation(pt).equals(b.activation(pt))) return false;
-      }
-      for (String v : nodes.get(i).outputs()) {
-        String pt = plan.pointOf(v);
-        if (pt != null && !a.activation(pt).equals(b.activation(pt))) return false;
-      }
-    }
-    return true;
   }
 
   static double std(float[] x) {

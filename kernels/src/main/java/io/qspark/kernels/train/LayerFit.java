@@ -1,9 +1,11 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.Op;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.ops.OpRegistry;
@@ -65,7 +67,9 @@ public final class LayerFit {
     return op.forward(b == null ? new Tensor[] {x, w} : new Tensor[] {x, w, b})[0];
   }
 
+  /** The weights the layer computes with: fake-quantized, or as given when there is no quantizer (AdaRound's soft weights). */
   private static float[] fake(float[] w, LayerWeights lw) {
+    if (lw.weightQuant() == null) return w;
     float[] q = new float[w.length];
     FakeQuant.apply(lw.weightQuant(), w, q, 0, q.length);
     return q;
@@ -87,12 +91,25 @@ public final class LayerFit {
     return conv ? convGradient(x, f, wq, bq, weightShape, from, to) : gemmGradient(x, f, wq, bq, weightShape, from, to);
   }
 
+  /**
+   * The same summed exactly into {@code acc}, image by image: each image's gradient is computed
+   * on its own, so the total does not depend on which images are processed together.
+   */
+  public void addGradients(Tensor x, Tensor f, LayerWeights lw, int[] weightShape, int from, int to, ExactGradient acc) {
+    float[] wq = fake(lw.weight(), lw);
+    float[] bq = lw.bias() == null ? null : fakeBias(lw);
+    for (int i = from; i < to; i++) {
+      acc.add(conv ? convGradient(x, f, wq, bq, weightShape, i, i + 1) : gemmGradient(x, f, wq, bq, weightShape, i, i + 1));
+    }
+  }
+
   private GradientSum.Part convGradient(Tensor x, Tensor f, float[] wq, float[] bq, int[] ws, int from, int to) {
     int c = x.dim(1), h = x.dim(2), wd = x.dim(3);
     int m = ws[0], cg = ws[1], g = convGrad.group(), mg = m / g;
     ConvGeometry geo = convGrad.geometry(ws);
     int[] pads = geo.pads(h, wd);
     int oh = f.dim(2), ow = f.dim(3), p = oh * ow;
+    ConvShape shape = new ConvShape(x.shape(), new int[] {x.dim(0), m, oh, ow}, g, geo, pads);
     int k = cg * geo.kh * geo.kw;
     int imgs = Math.max(1, Math.min(to - from, BLOCK / Math.max(1, k * p)));
     Scratch s = Scratch.get();
@@ -114,13 +131,14 @@ public final class LayerFit {
     double sse = 0;
     for (int i0 = from; i0 < to; i0 += imgs) {
       int nb = Math.min(imgs, to - i0), ld = nb * p;
+      GemmShape forward = GemmShape.of(false, false, mg, ld, k), filter = GemmShape.of(false, true, mg, k, ld);
       for (int gi = 0; gi < g; gi++) {
         for (int b = 0; b < nb; b++) {
-          Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, b * p, ld);
+          Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, shape, col, b * p, ld);
         }
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
-        Scratch.sgemm(false, false, mg, ld, k, wp, wOff, k, colP, 0, ld, 0f, yP, 0, ld);
+        Scratch.sgemm(forward, wp, wOff, colP, 0, 0f, yP, 0);
         yB.get(0, y, 0, mg * ld);
         for (int mi = 0; mi < mg; mi++) {
           int ch = gi * mg + mi;
@@ -134,7 +152,7 @@ public final class LayerFit {
           if (bq != null) grad[wq.length + ch] += db;
         }
         dyB.put(0, y, 0, mg * ld);
-        Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
+        Scratch.sgemm(filter, dyP, 0, colP, 0, 1f, dwp, wOff);
       }
     }
     for (int i = 0; i < wq.length; i++) grad[i] = dwb.get(i);

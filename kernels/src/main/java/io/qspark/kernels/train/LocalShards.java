@@ -37,6 +37,11 @@ public final class LocalShards implements Shards {
     this(graph, plan, data, parts, threads, opt.imagesPerStep(), opt.checkImages());
   }
 
+  /** Shards for AdaRound with these options' images per step and images of the end-to-end check. */
+  public LocalShards(Graph graph, QuantPlan plan, Tensor data, int parts, int threads, AdaRoundOptions opt) {
+    this(graph, plan, data, parts, threads, opt.imagesPerStep(), opt.checkImages());
+  }
+
   private LocalShards(Graph graph, QuantPlan plan, Tensor data, int parts, int threads, int perStep, int checkImages) {
     this.checkImages = checkImages;
     this.ctx = new ShardContext(graph, plan);
@@ -98,6 +103,32 @@ public final class LocalShards implements Shards {
       count += e[1];
     }
     return sse / count;
+  }
+
+  /** The global index of shard p's first image. */
+  private long offset(int p) {
+    return (long) data.dim(0) * p / parts;
+  }
+
+  @Override
+  public long images() {
+    return data.dim(0);
+  }
+
+  @Override
+  public ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count) {
+    List<ExactGradient> gs = each(p -> shards.get(p).exactGradient(ctx, layer, lw, offset(p), images(), from, count));
+    ExactGradient sum = gs.get(0);
+    for (int p = 1; p < gs.size(); p++) sum.merge(gs.get(p));
+    return sum;
+  }
+
+  @Override
+  public double endToEndExact(Decided d, long limit) {
+    List<ExactError> es = each(p -> shards.get(p).endToEndExact(ctx, d, offset(p), limit));
+    ExactError e = es.get(0);
+    for (int p = 1; p < es.size(); p++) e.merge(es.get(p));
+    return e.mse();
   }
 
   @Override

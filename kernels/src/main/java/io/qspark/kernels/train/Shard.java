@@ -80,6 +80,28 @@ public final class Shard implements java.io.Serializable {
     return new GradientSum.Part(g, a.squaredError() + b.squaredError(), a.count() + b.count());
   }
 
+  /**
+   * The layer's gradient over the images of a window of the data, summed exactly image by image:
+   * global images [from, from + count) of {@code total}, wrapping around, of which this shard
+   * holds [offset, offset + images). Every shard adding its part of the same window gives the
+   * same total for any partitioning.
+   */
+  public ExactGradient exactGradient(ShardContext ctx, int layer, LayerWeights lw, long offset, long total, long from,
+      int count) {
+    Node n = ctx.graph.nodes().get(layer);
+    Tensor x = quantized.get(n.input(0)), f = floats.get(n.outputs().get(0));
+    int[] ws = ctx.graph.initializers().get(n.input(1)).shape();
+    LayerFit fit = ctx.fit(layer);
+    ExactGradient acc = new ExactGradient(lw.weight().length + (lw.bias() == null ? 0 : lw.bias().length));
+    long end = from + Math.min(count, total);
+    long[][] ranges = end <= total ? new long[][] {{from, end}} : new long[][] {{from, total}, {0, end - total}};
+    for (long[] r : ranges) {
+      int lo = (int) Math.max(0, r[0] - offset), hi = (int) Math.min(images, r[1] - offset);
+      if (lo < hi) fit.addGradients(x, f, lw, ws, lo, hi, acc);
+    }
+    return acc;
+  }
+
   /** The tuned layer's output: histogram for its fix_point and error against the float layer. */
   public LayerOutput output(ShardContext ctx, int layer, LayerWeights lw) {
     Node n = ctx.graph.nodes().get(layer);
@@ -124,6 +146,28 @@ public final class Shard implements java.io.Serializable {
       }
     }
     return new double[] {sse, count};
+  }
+
+  /**
+   * The squared error of the quantized model's outputs under d against the float model's on the
+   * data's first {@code limit} images (0: all), summed exactly; this shard holds global images
+   * [offset, offset + images).
+   */
+  public ExactError endToEndExact(ShardContext ctx, Decided d, long offset, long limit) {
+    int n = limit <= 0 ? images : (int) Math.max(0, Math.min(images, limit - offset));
+    ExactError e = new ExactError();
+    for (int from = 0; from < n; from += CHUNK) {
+      int to = Math.min(n, from + CHUNK);
+      Values q = new Values();
+      for (String name : quantized.names()) q.put(name, quantized.get(name).slice0(from, to));
+      runQuantized(ctx, q, quantPos, ctx.graph.nodes().size(), d, true);
+      for (String o : ctx.graph.outputs()) {
+        float[] a = q.get(o).data(), b = outputs.get(o).data();
+        int off = b.length / images * from;
+        e.add(a, java.util.Arrays.copyOfRange(b, off, off + a.length));
+      }
+    }
+    return e;
   }
 
   private static void runFloat(ShardContext ctx, Values v, int from, int to) {

@@ -15,6 +15,7 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Method;
+import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -172,6 +173,21 @@ class ChaiDnnTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new ChaiDnn.Settings(ChaiDnn.Mode.DYNAMIC_FIXED, new int[] {8, 4, 8}, null));
     assertTrue(e.getMessage().startsWith("CHaiDNN computes with 8 or 6 bits only"), e.getMessage());
+  }
+
+  @Test
+  void biasWidthIsCheckedAgainstChaiDnnsAndUsed() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new ChaiDnn.Settings(ChaiDnn.Mode.DYNAMIC_FIXED, new int[] {8, 8, 8}, null, 20));
+    assertEquals("CHaiDNN adds biases of at most 16 bits; the bias width must be 2..16, got 20", e.getMessage());
+    ChaiDnn.Settings s = new ChaiDnn.Settings(ChaiDnn.Mode.XILINX, new int[] {6, 6, 6}, null);
+    assertEquals(16, s.biasBits(), "CHaiDNN's own");
+    assertEquals(16, s.config(Method.MSE).biasBits());
+    assertEquals(8, new ChaiDnn.Settings(ChaiDnn.Mode.XILINX, new int[] {6, 6, 6}, null, 8).config(Method.MSE).biasBits());
+    // aligned with the accumulator: fl_in + fl_params, at the given width
+    FixPoint b = ChaiDnn.chaiBias(new FixPoint(8, 5, Rounding.HALF_UP), new FixPoint(8, 7, Rounding.HALF_AWAY), 8);
+    assertEquals(8, b.bits());
+    assertEquals(12, b.fixPoint());
   }
 
   /**

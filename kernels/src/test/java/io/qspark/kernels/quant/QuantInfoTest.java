@@ -45,6 +45,46 @@ class QuantInfoTest {
     }
   }
 
+  /**
+   * Biases at their own width: every bias quantizer has it, with the no-overflow fix_point of
+   * its values at that width (-128.5 * 2^-fp <= b <= 127.5 * 2^-fp, not so at fp + 1 unless fp
+   * is at Vitis' cap of 12), unless the shift range moved it; the width survives the file.
+   */
+  @Test
+  void biasBitsApartFromWeightBits() throws Exception {
+    Model m = Model.load(Shared.model("resnet_s.onnx")).forInference();
+    QuantConfig cfg = QuantConfig.defaults().withBits(4).withBiasBits(8);
+    QuantPlan plan = QuantPlan.of(m.graph(), cfg);
+    ActivationStats stats = new ActivationStats();
+    new Executor(m.graph()).run(Map.of(m.graph().inputs().get(0).name(), Shared.images("train-images-idx3-ubyte.gz", 20)),
+        stats.observer(plan), false);
+    QuantParams params = QuantParams.decide(m.graph(), plan, stats.histograms(), cfg);
+    Map<String, FixPoint> own = QuantParams.params(m.graph(), plan, cfg);
+    int biases = 0, unmoved = 0;
+    for (QuantPlan.ParamPoint p : plan.params()) {
+      FixPoint q = params.params().get(p.name());
+      if (p.role() == QuantPlan.Role.WEIGHT) {
+        assertEquals(4, q.bits(), p.name());
+        continue;
+      }
+      biases++;
+      assertEquals(8, q.bits(), p.name());
+      float[] b = m.graph().initializers().get(p.name()).data();
+      FixPoint o = own.get(p.name());
+      assertTrue(fits(b, o.fixPoint()) && (o.fixPoint() == 12 || !fits(b, o.fixPoint() + 1)), p.name() + " " + o);
+      if (q.equals(o)) unmoved++;
+    }
+    assertTrue(biases > 10 && unmoved > biases / 2, unmoved + " of " + biases);
+    String json = QuantInfo.write("m", "sha", cfg, plan, params, stats, m.graph());
+    assertTrue(json.contains("\"bias_bits\": 8"), json.substring(0, 400));
+    assertEquals(cfg, QuantInfo.read(json).config());
+  }
+
+  private static boolean fits(float[] b, int fp) {
+    for (float v : b) if (v < -128.5 * Math.scalb(1.0, -fp) || v > 127.5 * Math.scalb(1.0, -fp)) return false;
+    return true;
+  }
+
   /** Files from before the options read as DPU calibrations. */
   @Tag("slow")
   @Test

@@ -35,6 +35,7 @@ class DpuTargetTest {
       DpuTarget file = DpuTarget.load(conf.resolve(name + ".yaml"));
       assertEquals(file.ops(), t.ops(), "the jar's copy is the file");
       assertEquals(file.bitWidths(), t.bitWidths());
+      assertEquals(file.biasBits(), t.biasBits());
       assertEquals("conf/targets/" + name + ".yaml", t.file());
     }
   }
@@ -46,6 +47,8 @@ class DpuTargetTest {
     assertEquals(2048, t.bankDepth());
     assertEquals(List.of(8, 6), t.bitWidths());
     assertTrue(t.supportsBits(6) && !t.supportsBits(4));
+    assertEquals(8, t.maxBits());
+    assertEquals(8, t.biasBits(), "8-bit biases: Vitis' shift_bias range is that of an 8-bit bias in a 24-bit accumulator");
     OpLimits conv = t.limits(OpClass.CONV);
     assertEquals(new OpLimits.Range(1, 16), conv.kernel());
     assertEquals(new OpLimits.Range(1, 8), conv.stride());
@@ -89,6 +92,17 @@ class DpuTargetTest {
       assertTrue(m.contains(part), "expected '" + part + "' in: " + m);
     }
     assertFalse(m.contains("\n"), "one line");
+  }
+
+  @Test
+  void biasWidthDefaultsToTheWidestBitWidth() throws IOException {
+    DpuTarget plain = DpuTarget.load(Files.writeString(dir.resolve("k8.yaml"), small(8).replace("[8]", "[6, 8]")));
+    assertEquals(8, plain.biasBits());
+    DpuTarget wide = DpuTarget.load(Files.writeString(dir.resolve("k9.yaml"), small(8) + "bias_bits: 16\n"));
+    assertEquals(16, wide.biasBits());
+    Path bad = Files.writeString(dir.resolve("bad.yaml"), small(8) + "bias_bits: 40\n");
+    TargetException e = assertThrows(TargetException.class, () -> DpuTarget.load(bad));
+    assertEquals(bad + ": bias_bits: expected an integer in [2, 32], got 40", e.getMessage());
   }
 
   @Test

@@ -19,6 +19,21 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("bench")
 class QatTableBench {
+  /**
+   * The recipe: {@code -Dqspark.bench.qat.optimizer=sgd}, {@code .lr=0.001}, {@code .freeze=0.8} (share of the
+   * steps on batch statistics), {@code .tqt=false}, {@code .tqtScale=1}, {@code .warmup=0} (steps);
+   * the defaults are conf/qat.yaml's.
+   */
+  static QatTrainer.Settings settings(long steps) {
+    String opt = System.getProperty("qspark.bench.qat.optimizer", "sgd");
+    double lr = Double.parseDouble(System.getProperty("qspark.bench.qat.lr", "0.001"));
+    double freeze = Double.parseDouble(System.getProperty("qspark.bench.qat.freeze", "0.8"));
+    int warmup = Integer.getInteger("qspark.bench.qat.warmup", 0);
+    return new QatTrainer.Settings(opt, 0.9, 0, new LrSchedule(LrSchedule.Kind.COSINE, lr, warmup, steps, 0, 1),
+        Math.round(steps * freeze), 0.1, Boolean.getBoolean("qspark.bench.qat.tqt"),
+        Double.parseDouble(System.getProperty("qspark.bench.qat.tqtScale", "1")));
+  }
+
   @Test
   void table() throws Exception {
     Tensor test = Shared.testImages(10_000);
@@ -29,15 +44,15 @@ class QatTableBench {
     StringBuilder rows = new StringBuilder();
     for (String model : System.getProperty("qspark.bench.qat.models", "resnet_s,mbv2_s").split(",")) {
       for (String c : System.getProperty("qspark.bench.qat.configs", "W4A4,6b").split(",")) {
-        QuantConfig cfg = AdaQuantBench.config(c);
+        QuantConfig cfg = c.contains("B") || !System.getProperty("qspark.bench.adaround.layers", "").isEmpty()
+            ? AdaRoundBench.config(c) : AdaQuantBench.config(c);
         AdaQuantTest.Setup s = AdaQuantTest.calibrate(model + ".onnx", cfg);
         double ptq = AdaQuantTest.top1(s.graph(), s.plan(), s.params(), test, testLabels);
         Graph floatGraph = Model.load(Shared.model(model + ".onnx")).graph();
         QatWorker worker = new QatWorker(floatGraph, s.plan(), s.params());
         EpochOrder order = new EpochOrder(n, 128, 32, 0);
         long steps = order.stepsPerEpoch();
-        QatTrainer t = QatTrainer.start(worker, new QatTrainer.Settings("sgd", 0.9, 0,
-            new LrSchedule(LrSchedule.Kind.COSINE, 1e-3, 0, steps, 0, 1), Math.round(steps * 0.8), 0.1), "table");
+        QatTrainer t = QatTrainer.start(worker, settings(steps), "table");
         long t0 = System.nanoTime();
         try (QatLocal local = new QatLocal(worker, x, labels, order, 2)) {
           for (long done = 0; done < steps; ) {
@@ -48,13 +63,15 @@ class QatTableBench {
           }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        double qat = AdaQuantTest.top1(t.inference(), s.plan(), s.params(), test, testLabels);
-        String row = String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.0f s (%.0f images/s) |%n", model, c, ptq, qat, secs, steps * 128 / secs);
+        var params = settings(steps).learnThresholds() ? t.quantizers() : s.params();
+        double qat = AdaQuantTest.top1(t.inference(), s.plan(), params, test, testLabels);
+        String row = String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.0f s (%.0f images/s) | %s |%n", model, c, ptq, qat, secs,
+            steps * 128 / secs, settings(steps));
         System.out.print("ROW " + row);
         rows.append(row);
       }
     }
-    System.out.println("| model | bits | PTQ top-1 | QAT 1 epoch top-1 | training time |");
+    System.out.println("| model | bits | PTQ top-1 | QAT 1 epoch top-1 | training time | settings |");
     System.out.print(rows);
   }
 }
