@@ -2,7 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.Granularity;
-import io.qspark.kernels.quant.LayerBits;
+import io.qspark.kernels.quant.LayerRule;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.Rounding;
@@ -118,7 +118,7 @@ public final class QuantOptions {
       return new QuantConfig(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits,
           Method.parse(method), percentile, Rounding.parse(activationRounding),
           Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
-          ScaleKind.parse(scales), LayerBits.parseAll(layerBits));
+          ScaleKind.parse(scales), LayerRule.parseAll(layerBits));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

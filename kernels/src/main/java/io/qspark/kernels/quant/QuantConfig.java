@@ -18,16 +18,16 @@ import java.util.List;
  * @param weightGranularity per-tensor (the DPU's) or per-channel weights, for non-DPU targets
  * @param scales power-of-two steps (the DPU's fix_points) or float scales, for non-DPU targets;
  *     float biases are 32-bit with step s_in * s_w, as ONNX's
- * @param layerBits per-layer widths over the three above, in order ({@link LayerBits}); resolved
- *     against a graph by {@link QuantPlan}
+ * @param layers per-layer rules over the settings above, in order, a later one winning
+ *     ({@link LayerRule}: widths, method, exclusion); resolved against a graph by {@link QuantPlan}
  */
 public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
     double percentile, Rounding activationRounding, Rounding weightRounding,
     List<String> inputNodes, List<String> outputNodes, boolean unsignedActivations,
-    Granularity weightGranularity, ScaleKind scales, List<LayerBits> layerBits) implements java.io.Serializable {
+    Granularity weightGranularity, ScaleKind scales, List<LayerRule> layers) implements java.io.Serializable {
 
   public QuantConfig {
-    layerBits = List.copyOf(layerBits);
+    layers = List.copyOf(layers);
     java.util.Objects.requireNonNull(weightGranularity, "weightGranularity");
     java.util.Objects.requireNonNull(scales, "scales");
     width("weight", weightBits);
@@ -72,39 +72,39 @@ public record QuantConfig(int weightBits, int activationBits, int biasBits, Meth
   /** Same config for a non-DPU target's weight granularity and scale kind. */
   public QuantConfig withTarget(Granularity granularity, ScaleKind kind) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, granularity, kind, layerBits);
+        inputNodes, outputNodes, unsignedActivations, granularity, kind, layers);
   }
 
   /** Same config with every width set (biases too), as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
     return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes,
-        unsignedActivations, weightGranularity, scales, layerBits);
+        unsignedActivations, weightGranularity, scales, layers);
   }
 
   /** Same config with biases at their own width. */
   public QuantConfig withBiasBits(int bits) {
     return new QuantConfig(weightBits, activationBits, bits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layerBits);
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layers);
   }
 
-  /** Same config with per-layer width rules (applied in order over the config's widths). */
-  public QuantConfig withLayerBits(List<LayerBits> rules) {
+  /** Same config with per-layer rules (applied in order over the config's settings). */
+  public QuantConfig withLayers(List<LayerRule> rules) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
         inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, rules);
   }
 
   public QuantConfig withMethod(Method m) {
     return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layerBits);
+        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layers);
   }
 
   public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputs, outputs, unsignedActivations, weightGranularity, scales, layerBits);
+        inputs, outputs, unsignedActivations, weightGranularity, scales, layers);
   }
 
   public QuantConfig withUnsignedActivations(boolean unsigned) {
     return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsigned, weightGranularity, scales, layerBits);
+        inputNodes, outputNodes, unsigned, weightGranularity, scales, layers);
   }
 }

@@ -1,0 +1,121 @@
+package io.qspark.dpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.qspark.dpu.proto.DeployProto.DeployModel;
+import io.qspark.dpu.proto.DeployProto.Layer;
+import io.qspark.dpu.proto.DeployProto.Op;
+import io.qspark.kernels.exec.Executor;
+import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.passes.InferencePasses;
+import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.FixPoint;
+import io.qspark.kernels.quant.LayerRule;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantParams;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantizedModel;
+import io.qspark.kernels.target.DpuTarget;
+import io.qspark.kernels.target.Partition;
+import io.qspark.kernels.tensor.Tensor;
+import io.qspark.kernels.testing.TinyNet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Nodes a layer rule keeps in float deploy as CPU layers (dequantized inputs, float compute,
+ * the output quantized at its point, at any width up to 16 bits when no DPU layer reads it), and
+ * the simulator still equals fake-quant bit for bit; without a CPU to run them, and with widths
+ * a DPU layer cannot compute, deploy refuses in one line naming the rule.
+ */
+class ExcludedLayersTest {
+  /** x -> c1 (+relu) -> c2 (+relu) -> add(c1, c2) -> relu -> c3 -> flat -> fc. */
+  static Graph residual() {
+    TinyNet t = new TinyNet(-1, 4, 8, 8);
+    String c1 = t.op("r1", "Relu", t.conv("c1", "x", 4, 8, 3, 1, 1, 1));
+    String c2 = t.op("r2", "Relu", t.conv("c2", c1, 8, 8, 3, 1, 1, 1));
+    String add = t.op("r3", "Relu", t.op("add", "Add", c1, c2));
+    String c3 = t.conv("c3", add, 8, 8, 1, 1, 0, 1);
+    return InferencePasses.apply(t.graph(t.gemm("fc", t.op("flat", "Flatten", c3), 8 * 64, 10)));
+  }
+
+  record Calibrated(Graph g, QuantConfig cfg, QuantPlan plan, QuantParams params) {
+    static Calibrated of(Graph g, List<LayerRule> rules) {
+      QuantConfig cfg = QuantConfig.defaults().withLayers(rules);
+      QuantPlan plan = QuantPlan.of(g, cfg);
+      ActivationStats stats = new ActivationStats();
+      new Executor(g).run(Map.of("x", random(new Random(7), 64, 4, 8, 8)), stats.observer(plan), false);
+      return new Calibrated(g, cfg, plan, QuantParams.decide(g, plan, stats.histograms(), cfg));
+    }
+
+    DeployModel deploy(DpuTarget target) {
+      Partition p = target == null ? null : DeployCompiler.partition(g, cfg, target);
+      return DeployFormat.parse(DeployCompiler.compile(g, cfg, params, "", p).toByteArray(), "test");
+    }
+
+    /** Output integers where the simulator and the fake-quant model differ. */
+    int mismatches(DeployModel dm, Tensor test) {
+      QuantizedModel qm = new QuantizedModel(g, plan, params);
+      FixPoint q = params.activation(plan.pointOf("fc"));
+      float[] fq = qm.run(qm.executor(2), Map.of("x", test)).get("fc").data();
+      Simulator.Output o = new Simulator(dm).run(test);
+      assertEquals(q.fixPoint(), o.fixPoint());
+      int differing = 0;
+      for (int i = 0; i < fq.length; i++) if (q.quantize(fq[i]) != o.ints()[i]) differing++;
+      return differing;
+    }
+  }
+
+  @Test
+  void excludedAddAndSixteenBitFcRunOnTheCpuBitExactly() {
+    Calibrated c = Calibrated.of(residual(), List.of(LayerRule.exclude(null, List.of("Add")),
+        new LayerRule("fc", List.of(), 0, 16, 0, null, true)));
+    Partition p = DeployCompiler.partition(c.g(), c.cfg(), DpuTarget.bundled("b4096"));
+    assertFalse(p.onDpu("add"));
+    assertEquals("CPU: kept in float by layer rule layers[0] {op: Add, exclude: true}", p.reason("add"));
+    assertEquals("CPU: kept in float by layer rule layers[1] {match: 'fc', activation_bits: 16, exclude: true}", p.reason("fc"));
+    assertTrue(p.onDpu("c1") && p.onDpu("c2") && p.onDpu("c3"));
+
+    DeployModel dm = c.deploy(DpuTarget.bundled("b4096"));
+    List<String> cpu = dm.getLayersList().stream().filter(l -> l.getOp() == Op.CPU).map(Layer::getName).toList();
+    // the Flatten feeding the CPU fc goes with it (a reshape stays on the DPU only between DPU ops)
+    assertEquals(List.of("add", "r3", "flat", "fc"), cpu);
+    var out = dm.getValuesList().stream().filter(v -> v.getName().equals("fc")).findFirst().orElseThrow();
+    assertTrue(out.getInteger());
+    assertEquals(16, out.getBits());
+    assertEquals(0, c.mismatches(dm, random(new Random(8), 200, 4, 8, 8)));
+  }
+
+  @Test
+  void withoutTargetExcludedNodesHaveNoCpu() {
+    Calibrated c = Calibrated.of(residual(), List.of(LayerRule.exclude("c.*", List.of("Conv"))));
+    DeployException e = assertThrows(DeployException.class, () -> c.deploy(null));
+    assertFalse(e.getMessage().contains("\n"));
+    assertEquals("cannot deploy: layer rule layers[0] {match: 'c.*', op: Conv, exclude: true} keeps 3 nodes in float"
+        + " (c1, c2, c3), but without --target every layer runs on the DPU, which has no CPU fallback (deploy with"
+        + " --target to run them on the CPU)", e.getMessage());
+  }
+
+  @Test
+  void widthsBeyondTheTargetOnDpuLayersAreRefusedNamingTheRule() {
+    Calibrated c = Calibrated.of(residual(), List.of(LayerRule.bits("fc", 0, 16, 0), LayerRule.bits("c2", 12, 0, 0)));
+    String msg = assertThrows(DeployException.class, () -> c.deploy(DpuTarget.bundled("b4096"))).getMessage();
+    assertFalse(msg.contains("\n"));
+    assertTrue(msg.contains("node c2 (Conv): weight is 12-bit (set by layer rule layers[1] {match: 'c2', weight_bits: 12}),"
+        + " target b4096 computes at most 8 bits"), msg);
+    assertTrue(msg.contains("activation 'fc' is 16-bit (set by layer rule layers[0] {match: 'fc', activation_bits: 16}),"
+        + " target b4096 computes at most 8 bits (DPU layer fc); keep its writer in float (a layer rule with exclude: true)"
+        + " to run it on the CPU"), msg);
+  }
+
+  static Tensor random(Random rnd, int... shape) {
+    float[] v = new float[(int) Tensor.size(shape)];
+    for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
+    return Tensor.of(v, shape);
+  }
+}
