@@ -200,6 +200,11 @@ public final class Activation implements Op {
     return alpha;
   }
 
+  /** HardSigmoid's and HardSwish's offset: clip(alpha·x + beta, 0, 1). */
+  public float beta() {
+    return beta;
+  }
+
   /** Clip bounds. */
   public float lo() {
     return lo;

@@ -32,15 +32,20 @@ public final class Reduce implements Op {
     this.noopWithEmptyAxes = a.getInt("noop_with_empty_axes", 0) != 0;
   }
 
-  @Override
-  public Tensor[] forward(Tensor[] in) {
-    Tensor x = in[0];
-    int[] xs = x.shape();
+  /**
+   * How an input of some shape reduces: the output index of each input element (in index
+   * order), the output's size and shape, and how many elements each output value reduces.
+   */
+  public record Plan(int[] dst, int outSize, int count, int[] shape) {}
+
+  /** The reduction of the op's inputs, or null when it is the identity (empty axes with noop_with_empty_axes). */
+  public Plan plan(Tensor[] in) {
+    int[] xs = in[0].shape();
     int r = xs.length;
     long[] spec = in.length > 1 && in[1] != null ? in[1].asLongs() : axes;
     boolean[] reduced = new boolean[r];
     if (spec == null || spec.length == 0) {
-      if (noopWithEmptyAxes) return new Tensor[] {x};
+      if (noopWithEmptyAxes) return null;
       java.util.Arrays.fill(reduced, true);
     } else {
       for (int d : Elements.axes(spec, r, kind.name())) reduced[d] = true;
@@ -52,7 +57,7 @@ public final class Reduce implements Op {
       kept[d] = reduced[d] ? 0 : outSize;
       if (!reduced[d]) outSize *= xs[d];
     }
-    int n = x.size();
+    int n = Shapes.size(xs);
     int count = outSize == 0 ? 0 : n / outSize;
     int[] dst = new int[n];
     int[] idx = new int[r];
@@ -65,9 +70,16 @@ public final class Reduce implements Op {
         idx[d] = 0;
       }
     }
-    int[] shape = outShape(xs, reduced);
-    if (x.isFloat()) return new Tensor[] {Tensor.of(floats(x.data(), dst, outSize, count), shape)};
-    return new Tensor[] {Tensor.ofLongs(longs(x.longs(), dst, outSize, count), shape)};
+    return new Plan(dst, outSize, count, outShape(xs, reduced));
+  }
+
+  @Override
+  public Tensor[] forward(Tensor[] in) {
+    Tensor x = in[0];
+    Plan p = plan(in);
+    if (p == null) return new Tensor[] {x};
+    if (x.isFloat()) return new Tensor[] {Tensor.of(floats(x.data(), p.dst(), p.outSize(), p.count()), p.shape())};
+    return new Tensor[] {Tensor.ofLongs(longs(x.longs(), p.dst(), p.outSize(), p.count()), p.shape())};
   }
 
   private float[] floats(float[] x, int[] dst, int outSize, int count) {

@@ -22,12 +22,15 @@ public final class Split implements Op {
     if (n != outputs) throw new OpException("Split: num_outputs " + n + " but the node has " + outputs + " outputs");
   }
 
-  @Override
-  public Tensor[] forward(Tensor[] in) {
-    Tensor x = in[0];
-    int[] xs = x.shape();
-    int ax = Shapes.axis(axis, xs.length, "Split");
-    int dim = xs[ax];
+  /** The axis the input of this shape is cut along. */
+  public int axis(int[] xs) {
+    return Shapes.axis(axis, xs.length, "Split");
+  }
+
+  /** The length of each part along the axis, for these inputs (the input, and the sizes since opset 13). */
+  public long[] sizes(Tensor[] in) {
+    int[] xs = in[0].shape();
+    int dim = xs[axis(xs)];
     long[] sizes = in.length > 1 && in[1] != null ? in[1].asLongs() : split;
     if (sizes == null) {
       sizes = new long[outputs];
@@ -46,6 +49,16 @@ public final class Split implements Op {
       total += s;
     }
     if (total != dim) throw new OpException("Split: sizes add up to " + total + ", the axis has " + dim);
+    return sizes;
+  }
+
+  @Override
+  public Tensor[] forward(Tensor[] in) {
+    Tensor x = in[0];
+    int[] xs = x.shape();
+    int ax = axis(xs);
+    int dim = xs[ax];
+    long[] sizes = sizes(in);
     int outer = 1;
     for (int d = 0; d < ax; d++) outer *= xs[d];
     int inner = 1;

@@ -24,6 +24,10 @@ public final class Unary implements Op {
     }
   }
 
+  public Kind kind() {
+    return kind;
+  }
+
   @Override
   public Tensor[] forward(Tensor[] in) {
     Tensor t = in[0];
