@@ -133,9 +133,13 @@ public final class GoldenDump {
    * @param modelSha256 the float model the deploy model was compiled from (its {@code source_sha256})
    * @param units how many units (images, or chunks of {@code imagesPerUnit}) the dump holds
    * @param fakeQuant whether the fake-quant tensors are there too
+   * @param images the images' names in the data (an IDX file's index, an image file's path), in
+   *     order; empty when not known
    */
-  public record Index(String modelSha256, int units, int imagesPerUnit, boolean fakeQuant, List<Entry> layers) {
+  public record Index(String modelSha256, int units, int imagesPerUnit, boolean fakeQuant, List<String> images,
+      List<Entry> layers) {
     public Index {
+      images = List.copyOf(images);
       layers = List.copyOf(layers);
     }
 
@@ -154,6 +158,7 @@ public final class GoldenDump {
       root.put("units", units);
       root.put("images_per_unit", imagesPerUnit);
       root.put("fake_quant", fakeQuant);
+      root.put("images", new ArrayList<Object>(images));
       List<Object> ls = new ArrayList<>();
       for (Entry e : layers) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -180,9 +185,11 @@ public final class GoldenDump {
    * {@code fakeQuant} is given, the fake-quant model) and writes every layer's output.
    *
    * @param feeds by graph input name, [n, ...] float, n at least units * images per unit
+   * @param names the images' names, for the index (null: not known)
    * @return the index written as dump.json
    */
-  public static Index write(DeployModel dm, QuantizedModel fakeQuant, Map<String, Tensor> feeds, int units, Sink sink) {
+  public static Index write(DeployModel dm, QuantizedModel fakeQuant, Map<String, Tensor> feeds, List<String> names,
+      int units, Sink sink) {
     if (units < 1) throw new IllegalArgumentException("a dump holds at least one image");
     int per = Math.max(1, dm.getBatchChunk());
     int n = feeds.get(dm.getInputs(0)).dim(0);
@@ -223,7 +230,8 @@ public final class GoldenDump {
         sink.write(entries[i].fakeQuantPath(unit), floats(t.data()));
       }
     }
-    Index index = new Index(dm.getSourceSha256(), units, per, fq != null, List.of(entries));
+    List<String> shown = names == null ? List.of() : names.subList(0, Math.min(names.size(), units * per));
+    Index index = new Index(dm.getSourceSha256(), units, per, fq != null, shown, List.of(entries));
     sink.write(INDEX, index.json().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     return index;
   }
@@ -287,9 +295,11 @@ public final class GoldenDump {
             (String) m.get("op"), (String) m.get("output"), file, shape, integer, bits,
             integer ? ((Number) m.get("fix_point")).intValue() : 0));
       }
+      List<String> images = new ArrayList<>();
+      if (root.get("images") instanceof List<?> l) for (Object o : l) images.add(String.valueOf(o));
       return new Index((String) root.get("model_sha256"), positive(root.get("units"), where, "units"),
           positive(root.getOrDefault("images_per_unit", 1L), where, "images_per_unit"), Boolean.TRUE.equals(root.get("fake_quant")),
-          layers);
+          images, layers);
     } catch (ClassCastException | NullPointerException | IllegalArgumentException e) {
       if (e instanceof DumpException d) throw d;
       throw new DumpException(where + ": not a valid golden dump index (" + e.getMessage() + ")", e);

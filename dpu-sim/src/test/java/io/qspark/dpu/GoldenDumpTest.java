@@ -44,7 +44,8 @@ class GoldenDumpTest {
     dm = c.deploy(DpuTarget.bundled("b4096"));
     images = ExcludedLayersTest.random(new Random(11), 5, 4, 8, 8);
     dump = dir.resolve("a");
-    index = GoldenDump.write(dm, new QuantizedModel(c.g(), c.plan(), c.params()), Map.of("x", images), 3, sink(dump));
+    index = GoldenDump.write(dm, new QuantizedModel(c.g(), c.plan(), c.params()), Map.of("x", images), List.of("a", "b", "c", "d", "e"), 3,
+        sink(dump));
   }
 
   static GoldenDump.Sink sink(Path root) {
@@ -63,6 +64,7 @@ class GoldenDumpTest {
   void filesHoldEveryLayersIntegersInTheDocumentedLayout() throws IOException {
     assertEquals(dm.getLayersCount(), index.layers().size());
     assertEquals(3, index.units());
+    assertEquals(List.of("a", "b", "c"), index.images());
     GoldenDump.Entry fc = index.layer("fc");
     assertEquals("int16", fc.dtype());
     assertEquals(List.of(1, 10), fc.shape());
