@@ -10,7 +10,6 @@ import io.qspark.dpu.proto.DeployProto.Layer;
 import io.qspark.dpu.proto.DeployProto.Op;
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.Graph;
-import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.LayerRule;
@@ -34,14 +33,9 @@ import org.junit.jupiter.api.Test;
  * a DPU layer cannot compute, deploy refuses in one line naming the rule.
  */
 class ExcludedLayersTest {
-  /** x -> c1 (+relu) -> c2 (+relu) -> add(c1, c2) -> relu -> c3 -> flat -> fc. */
+  /** {@link TinyNet#residualClassifier}: a residual block (c1, c2, add, r3) and a head (c3, flat, fc). */
   static Graph residual() {
-    TinyNet t = new TinyNet(-1, 4, 8, 8);
-    String c1 = t.op("r1", "Relu", t.conv("c1", "x", 4, 8, 3, 1, 1, 1));
-    String c2 = t.op("r2", "Relu", t.conv("c2", c1, 8, 8, 3, 1, 1, 1));
-    String add = t.op("r3", "Relu", t.op("add", "Add", c1, c2));
-    String c3 = t.conv("c3", add, 8, 8, 1, 1, 0, 1);
-    return InferencePasses.apply(t.graph(t.gemm("fc", t.op("flat", "Flatten", c3), 8 * 64, 10)));
+    return TinyNet.residualClassifier();
   }
 
   record Calibrated(Graph g, QuantConfig cfg, QuantPlan plan, QuantParams params) {

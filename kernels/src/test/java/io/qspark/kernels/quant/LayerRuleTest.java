@@ -9,7 +9,6 @@ import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.graph.GraphException;
-import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import io.qspark.kernels.testing.TinyNet;
@@ -142,14 +141,8 @@ class LayerRuleTest {
         stats.histograms(), plain), stats, g).contains("\"layers\": ["));
   }
 
-  /** x -> c1 (+relu) -> c2 (+relu) -> add(c1, c2) (+relu) -> c3 -> flat -> fc: a residual block and a classifier head. */
   static Graph tiny() {
-    TinyNet t = new TinyNet(-1, 4, 8, 8);
-    String c1 = t.op("r1", "Relu", t.conv("c1", "x", 4, 8, 3, 1, 1, 1));
-    String c2 = t.op("r2", "Relu", t.conv("c2", c1, 8, 8, 3, 1, 1, 1));
-    String add = t.op("r3", "Relu", t.op("add", "Add", c1, c2));
-    String c3 = t.conv("c3", add, 8, 8, 1, 1, 0, 1);
-    return InferencePasses.apply(t.graph(t.gemm("fc", t.op("flat", "Flatten", c3), 8 * 64, 10)));
+    return TinyNet.residualClassifier();
   }
 
   private static QuantPlan.ActivationPoint pointOf(QuantPlan plan, String value) {
