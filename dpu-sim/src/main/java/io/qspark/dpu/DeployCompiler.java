@@ -485,7 +485,7 @@ public final class DeployCompiler {
         String point = plan.pointOf(v.endsWith("/quantized") ? v.substring(0, v.length() - "/quantized".length()) : v);
         problems.add("activation '" + point + "' is " + val.getBits() + "-bit" + setBy(point) + ", " + limitsOf
             + " computes at most " + maxBits + " bits (DPU layer " + l.getName() + ")" + (targeted
-                ? "; keep its writer in float (a layer rule with exclude: true) to run it on the CPU" : ""));
+                ? "; layers kept in float (a layer rule with exclude: true) run on the CPU at any width up to 16 bits" : ""));
       }
     }
   }
