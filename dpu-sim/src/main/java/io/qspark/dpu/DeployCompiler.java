@@ -47,6 +47,8 @@ public final class DeployCompiler {
   public static final int MAX_BITS = 8;
   /** The widest bias the DPU adds: 8 bits shifted into its accumulator (conf/targets/b4096.yaml). */
   public static final int MAX_BIAS_BITS = 8;
+  /** Weights are signed bytes in the deploy model, whatever the target computes. */
+  static final int WEIGHT_BYTE_BITS = 8;
   /** Float accumulation is exact while every partial sum fits float's 24-bit significand. */
   public static final long FLOAT_EXACT = AccumulatorBound.FLOAT_EXACT;
 
@@ -330,6 +332,11 @@ public final class DeployCompiler {
       return null;
     }
     checkBits(n, n.input(1), wq, "weight", maxBits, "computes");
+    // whatever a target computes, the deploy model holds weights as signed bytes (deploy.proto)
+    if (wq.bits() > WEIGHT_BYTE_BITS && wq.bits() <= maxBits) {
+      problems.add("node " + n.describe() + ": weight is " + wq.bits() + "-bit" + setBy(n.input(1)) + ", the deploy model holds"
+          + " weights of at most " + WEIGHT_BYTE_BITS + " bits (one byte each)");
+    }
     byte[] wi = new byte[w.length];
     long maxAbsRow = 0;
     for (int o = 0; o < m; o++) {

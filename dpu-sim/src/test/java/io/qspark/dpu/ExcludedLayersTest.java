@@ -107,6 +107,33 @@ class ExcludedLayersTest {
         + " on the CPU at any width up to 16 bits"), msg);
   }
 
+  /**
+   * A target whose datapath computes 16-bit activations (as the b4096 file but for bit_widths):
+   * the fc at 16-bit activations then runs on it, bit-exactly; weights stay bytes in the deploy
+   * model whatever the target computes.
+   */
+  @Test
+  void aSixteenBitTargetRunsSixteenBitActivationsOnItsLayers() throws Exception {
+    String yaml;
+    try (var in = DpuTarget.class.getClassLoader().getResourceAsStream("conf/targets/b4096.yaml")) {
+      yaml = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+          .replace("bit_widths: [8, 6]", "bit_widths: [16, 8]").replace("name: b4096", "name: a16w8");
+    }
+    DpuTarget a16 = DpuTarget.parse(yaml, "a16w8.yaml");
+    Calibrated c = Calibrated.of(residual(), List.of(LayerRule.bits("fc", 0, 16, 0)));
+    DeployModel dm = c.deploy(a16);
+    assertTrue(dm.getLayersList().stream().noneMatch(l -> l.getOp() == Op.CPU));
+    Layer fc = dm.getLayersList().stream().filter(l -> l.getName().equals("fc")).findFirst().orElseThrow();
+    assertEquals(Op.FC, fc.getOp());
+    assertEquals(16, dm.getValuesList().stream().filter(v -> v.getName().equals("fc")).findFirst().orElseThrow().getBits());
+    assertEquals(0, c.mismatches(dm, random(new Random(9), 200, 4, 8, 8)));
+
+    Calibrated wide = Calibrated.of(residual(), List.of(LayerRule.bits("c3", 12, 0, 0)));
+    String msg = assertThrows(DeployException.class, () -> wide.deploy(a16)).getMessage();
+    assertEquals("cannot deploy: node c3 (Conv): weight is 12-bit (set by layer rule layers[0] {match: 'c3', weight_bits: 12}),"
+        + " the deploy model holds weights of at most 8 bits (one byte each)", msg);
+  }
+
   static Tensor random(Random rnd, int... shape) {
     float[] v = new float[(int) Tensor.size(shape)];
     for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
