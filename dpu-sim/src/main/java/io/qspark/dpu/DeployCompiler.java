@@ -176,7 +176,10 @@ public final class DeployCompiler {
       throw new DeployException("cannot deploy: " + String.join("; ", problems));
     }
     m.addAllValues(values.values());
-    return m.build();
+    DeployModel sealed = DeployFormat.seal(m.build());
+    // what simulate will check when it reads the model, checked where a failure is the compiler's bug
+    DeployCheck.check(sealed, "the compiled model");
+    return sealed;
   }
 
   private Layer.Builder layer(Node n, Map<String, String> rename) {
@@ -439,6 +442,10 @@ public final class DeployCompiler {
   private Layer.Builder mul(Node n, Layer.Builder l) {
     if (!eltwise(n, "multiply")) return null;
     int shift = act(n.input(0)).fixPoint() + act(n.input(1)).fixPoint() - act(n.outputs().get(0)).fixPoint();
+    if (shift < DeployCheck.MIN_MUL_SHIFT || shift > DeployCheck.MAX_MUL_SHIFT) {
+      problems.add("node " + n.describe() + ": output_shift " + shift + " outside [" + DeployCheck.MIN_MUL_SHIFT + ", "
+          + DeployCheck.MAX_MUL_SHIFT + "] (the inputs' and the output's fix_points are too far apart)");
+    }
     return l.setOp(Op.ELTWISE_MUL).setOutputShift(shift);
   }
 
@@ -452,8 +459,16 @@ public final class DeployCompiler {
         .addDilations(global ? 1 : geo.dh).addDilations(global ? 1 : geo.dw);
     for (int p : pads) l.addPads(p);
     if (n.opType().equals("MaxPool")) return l.setOp(Op.MAX_POOL);
+    if ((long) k[0] * k[1] > DeployCheck.MAX_POOL_AREA) {
+      problems.add("node " + n.describe() + ": averages " + (long) k[0] * k[1] + " taps, more than " + DeployCheck.MAX_POOL_AREA);
+      return null;
+    }
     DpuAveragePool d = DpuAveragePool.of(k[0], k[1]);
     int s = d.shift() + act(n.input(0)).fixPoint() - act(n.outputs().get(0)).fixPoint();
+    if (s < DeployCheck.MIN_AVG_SHIFT || s > DeployCheck.MAX_AVG_SHIFT) {
+      problems.add("node " + n.describe() + ": avg_shift " + s + " outside [" + DeployCheck.MIN_AVG_SHIFT + ", "
+          + DeployCheck.MAX_AVG_SHIFT + "] (the input and output fix_points are too far apart)");
+    }
     return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
   }
 

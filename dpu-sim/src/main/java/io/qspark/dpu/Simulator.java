@@ -11,6 +11,7 @@ import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.ExactConv;
 import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
@@ -87,16 +88,25 @@ public final class Simulator {
    * order; a model with a batch chunk shows each chunk of images in turn.
    */
   public Map<String, Output> run(Map<String, Tensor> feeds, LayerObserver observer) {
+    // every feed checked before the batch is cut into chunks
+    int n = -1;
     for (String in : model.getInputsList()) {
-      if (feeds.get(in) == null) throw new DeployException("no value fed for input '" + in + "'");
+      Tensor t = feeds.get(in);
+      if (t == null) throw new DeployException("no value fed for input '" + in + "'");
+      checkFeed(in, t.shape());
+      if (n >= 0 && t.dim(0) != n) {
+        throw new DeployException("input '" + in + "' is fed a batch of " + t.dim(0) + " and input '" + model.getInputs(0)
+            + "' one of " + n + "; every input takes the same batch");
+      }
+      n = t.dim(0);
     }
     int chunk = model.getBatchChunk();
-    int n = feeds.get(model.getInputs(0)).dim(0);
-    if (chunk <= 0 || n <= chunk) return runOnce(feeds, observer);
-    if (n % chunk != 0) {
+    // as the kernels' Executor runs the fake-quant model: a batch short of a chunk is refused too
+    if (chunk > 0 && n > 0 && n % chunk != 0) {
       throw new DeployException("the model was exported with a fixed batch of " + chunk + " that its graph does not let be"
           + " freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + n);
     }
+    if (chunk <= 0 || n <= chunk) return runOnce(feeds, observer);
     List<Map<String, Output>> parts = new ArrayList<>();
     for (int from = 0; from < n; from += chunk) {
       Map<String, Tensor> part = new LinkedHashMap<>();
@@ -142,6 +152,17 @@ public final class Simulator {
       out.put(o, new Output(o, s.shape, s.ints, v.getFixPoint(), s.ints == null ? s.floats : null));
     }
     return out;
+  }
+
+  /** The feed's shape is the input value's, the batch free (the layers' shapes were checked against the value's). */
+  private void checkFeed(String in, int[] shape) {
+    List<Integer> want = values.get(in).getShapeList();
+    boolean ok = shape.length == want.size() && shape.length > 0;
+    for (int i = 1; ok && i < shape.length; i++) ok = want.get(i) == -1 || want.get(i) == shape[i];
+    if (!ok) {
+      throw new DeployException("input '" + in + "' is fed shape " + java.util.Arrays.toString(shape) + "; the deploy model takes "
+          + want + " (-1: any)");
+    }
   }
 
   /** Single input and output. */
@@ -352,7 +373,7 @@ public final class Simulator {
       float[] xf = new float[x.ints.length];
       for (int i = 0; i < xf.length; i++) xf[i] = x.ints[i];
       double[] sums = new double[n * m * plane];
-      ExactConv.sums(xf, wf, sums, n, x.shape[1], x.shape[2], x.shape[3], m, group, oh, ow, geo, pads, chunk);
+      ExactConv.sums(xf, wf, sums, new ConvShape(x.shape, new int[] {n, m, oh, ow}, group, geo, pads), chunk);
       int[] y = new int[sums.length];
       for (int i = 0; i < y.length; i++) y[i] = rq.apply((long) sums[i], bias == null ? 0 : bias[(i / plane) % m]);
       env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));

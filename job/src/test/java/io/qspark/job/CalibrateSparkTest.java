@@ -135,8 +135,9 @@ class CalibrateSparkTest {
     assertFalse(s.equals(o), "at 4 bits the quantized prefix moves some fix_point or statistic");
   }
 
+  /** A folder qspark did not write is kept, --overwrite or not (docs/outputs.md). */
   @Test
-  void existingOutputIsKeptWithoutOverwrite(@TempDir Path dir) throws Exception {
+  void existingOutputIsKeptWithoutOverwriteAndAForeignOneEvenWithIt(@TempDir Path dir) throws Exception {
     Path out = Files.createDirectory(dir.resolve("taken"));
     Files.writeString(out.resolve("mine.txt"), "keep");
     Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "50", "--master", "local[1]");
@@ -145,9 +146,9 @@ class CalibrateSparkTest {
     assertEquals("keep", Files.readString(out.resolve("mine.txt")));
     Run again = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "50", "--master", "local[1]",
         "--overwrite");
-    assertEquals(0, again.code(), again.err());
-    assertFalse(Files.exists(out.resolve("mine.txt")));
-    assertTrue(Files.exists(out.resolve("quant_info.json")));
+    assertEquals(2, again.code(), again.err());
+    assertTrue(again.err().contains("was not written by qspark"), again.err());
+    assertEquals("keep", Files.readString(out.resolve("mine.txt")));
     assertNoTemporaryFolders(dir);
   }
 

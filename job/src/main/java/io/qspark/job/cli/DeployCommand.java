@@ -8,6 +8,7 @@ import io.qspark.dpu.proto.DeployProto.DeployModel;
 import io.qspark.job.UserError;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.output.JobFolder;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.report.HtmlReport;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.kernels.io.Json;
@@ -56,6 +57,8 @@ final class DeployCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     DpuTarget t = target == null ? null : TargetOption.resolve(target); // a bad target fails before any reading
+    RunInputs inputs = RunInputs.none().with("--calib", calib);
+    AtomicFolder.check(out, overwrite, inputs);
     long t0 = System.nanoTime();
     JobFolder in = JobFolder.open(calib);
     if (!in.isFile("quant_info.json") || !in.isFile("float_model.onnx")) {
@@ -83,7 +86,7 @@ final class DeployCommand implements Callable<Integer> {
     long t2 = System.nanoTime();
     String summary = DeploySummary.text(dm);
     String shown;
-    try (AtomicFolder folder = AtomicFolder.create(out, overwrite)) {
+    try (AtomicFolder folder = AtomicFolder.create(out, overwrite, inputs)) {
       shown = folder.shown();
       folder.write(DeployFormat.FILE, dm.toByteArray());
       folder.write("deploy_model.txt", summary);

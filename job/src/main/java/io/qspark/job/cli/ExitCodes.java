@@ -13,4 +13,6 @@ public final class ExitCodes {
   public static final int JOB_FAILED = 3;
   /** The job ran but a requested accuracy gate was missed (simulate --max-top1-drop), or compare-dumps found a difference. */
   public static final int GATE_FAILED = 4;
+  /** Stopped by SIGINT (Ctrl-C) or SIGTERM: 128 + the signal's number, as shells report it (see {@link StopSignals}). */
+  public static final int SIGINT = 130, SIGTERM = 143;
 }

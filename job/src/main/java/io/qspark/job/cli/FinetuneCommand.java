@@ -2,6 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.job.UserError;
 import io.qspark.job.eval.Classifier;
+import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.spark.AdaQuantJob;
 import io.qspark.job.spark.AdaRoundJob;
 import io.qspark.job.spark.BiasCorrectionJob;
@@ -110,6 +111,7 @@ final class FinetuneCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CalibrationSession.checkOptions(quant, preprocess, spark, data);
+    AtomicFolder.check(quant.out, quant.overwrite, model.inputs().and(data.inputs()));
     CrossLayerEqualization.Relu6 relu6 = relu6();
     if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
     if (adaquantSteps > 0 && !quant.config().dpuStyle()) {
@@ -132,8 +134,8 @@ final class FinetuneCommand implements Callable<Integer> {
     Map<String, Double> stages = new LinkedHashMap<>();
     Map<String, Object> done = new LinkedHashMap<>();
     PrintWriter err = spec.commandLine().getErr();
-    try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), data,
-        preprocess, quant, spark, err)) {
+    try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), model.inputs(),
+        data, preprocess, quant, spark, err)) {
       long t = lap(stages, LOAD, t0);
       EditedModel plain = EditedModel.of(original.graph(), name);
       EditedModel edited = plain;

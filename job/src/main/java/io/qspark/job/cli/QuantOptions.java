@@ -117,10 +117,12 @@ public final class QuantOptions {
     try {
       int b = bits == null ? 8 : bits;
       int w = weightBits == null ? b : weightBits;
-      return new QuantConfig(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits,
-          Method.parse(method), percentile, Rounding.parse(activationRounding),
-          Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
-          ScaleKind.parse(scales), layerRules.rules(layerBits));
+      return new QuantConfig(
+          new QuantConfig.Widths(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits),
+          Method.parse(method), percentile, Rounding.parse(activationRounding), Rounding.parse(weightRounding),
+          new QuantConfig.Region(inputNodes, outputNodes),
+          new QuantConfig.Scheme(unsignedActivations, Granularity.parse(weightGranularity), ScaleKind.parse(scales)),
+          layerRules.rules(layerBits));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -12,6 +12,7 @@ import io.qspark.job.eval.SimulationCounts;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.output.DumpFolder;
 import io.qspark.job.output.JobFolder;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.HtmlReport;
 import io.qspark.kernels.io.Json;
@@ -84,6 +85,11 @@ final class SimulateCommand implements Callable<Integer> {
     Preprocessing pre = preprocess.preprocessing();
     SparkSettings settings = spark.settings();
     DataRequest request = data.request(preprocess.dims(), preprocess.geometry());
+    RunInputs inputs = RunInputs.none().with("--deploy", deploy).and(data.inputs());
+    if (out != null) AtomicFolder.check(out, overwrite, inputs);
+    // the dump lands neither on the inputs nor on --out
+    RunInputs dumpInputs = inputs.with("--out", out);
+    if (dump.dir != null) AtomicFolder.check(dump.dir, overwrite, dumpInputs);
     JobFolder dep = JobFolder.open(deploy);
     String pb = dep.shown() + "/" + DeployFormat.FILE, onnx = dep.shown() + "/float_model.onnx";
     for (String f : new String[] {DeployFormat.FILE, "float_model.onnx", "quant_info.json"}) {
@@ -91,7 +97,12 @@ final class SimulateCommand implements Callable<Integer> {
     }
     byte[] bytes = dep.read(DeployFormat.FILE);
     try {
-      DeployFormat.parse(bytes, pb);
+      if (!DeployFormat.sealed(DeployFormat.parse(bytes, pb))) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("qspark: warning: " + pb + " has no content digest (an older qspark wrote it): its fields' ranges are"
+            + " checked, damaged weights would go unnoticed; deploy the calibration again to add one");
+        err.flush();
+      }
     } catch (DeployException e) {
       throw new UserError(e.getMessage(), e);
     }
@@ -103,8 +114,8 @@ final class SimulateCommand implements Callable<Integer> {
     }
     Model m = dep.model("float_model.onnx");
     Classifier classifier = Classifier.of(m);
-    try (AtomicFolder folder = out == null ? null : AtomicFolder.create(out, overwrite);
-        DumpFolder.Writer dumpTo = dump.dir == null ? null : DumpFolder.create(dump.dir, overwrite);
+    try (AtomicFolder folder = out == null ? null : AtomicFolder.create(out, overwrite, inputs);
+        DumpFolder.Writer dumpTo = dump.dir == null ? null : DumpFolder.create(dump.dir, overwrite, dumpInputs);
         LazySpark lazy = new LazySpark("qspark simulate", settings)) {
       DataSource images = DataSources.open(request, lazy, classifier);
       images.requireLabels(classifier.classes());

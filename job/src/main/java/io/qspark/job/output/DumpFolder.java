@@ -36,9 +36,13 @@ public final class DumpFolder {
     }
   }
 
-  /** Checks the location can be written (before any work is spent) and opens it. */
-  public static Writer create(String location, boolean overwrite) {
-    return new Writer(AtomicFolder.create(location, overwrite));
+  /**
+   * Checks the location can be written (before any work is spent) and opens it.
+   *
+   * @param inputs what the run reads (and its other outputs): the dump may not land on them
+   */
+  public static Writer create(String location, boolean overwrite, RunInputs inputs) {
+    return new Writer(AtomicFolder.create(location, overwrite, inputs));
   }
 
   /** A dump to read, local or on any Hadoop file system. */

@@ -76,6 +76,12 @@ public final class ShapeInference {
         }
         if (s[d] < 0) s[d] = batch;
       }
+      long n = 1;
+      for (int d : s) n = Math.min(n * d, Integer.MAX_VALUE + 1L); // capped: no overflow
+      if (n > Integer.MAX_VALUE) {
+        throw new GraphException("graph input '" + in.name() + "' of shape " + Tensor.shapeString(in.shape())
+            + " holds more than 2^31 - 1 values at batch " + batch + ", more than a tensor can");
+      }
       f.put(in.name(), Tensor.zeros(s));
     }
     return f;

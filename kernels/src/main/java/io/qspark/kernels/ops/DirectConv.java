@@ -95,11 +95,14 @@ final class DirectConv {
     /** Floats of prepared input, including what the last tile reads past the planes. */
     final int inLen;
 
-    Layout(int cg, int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
-      this.h = h;
-      this.wd = wd;
-      this.oh = oh;
-      this.ow = ow;
+    Layout(ConvShape s) {
+      final int cg = s.groupChannels();
+      final ConvGeometry geo = s.geometry();
+      final int[] pads = s.pads();
+      this.h = s.height();
+      this.wd = s.width();
+      this.oh = s.outHeight();
+      this.ow = s.outWidth();
       pt = pads[0];
       pl = pads[1];
       sh = geo.sh;
@@ -146,9 +149,47 @@ final class DirectConv {
     }
   }
 
-  static void run(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd,
-      int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
-    int cg = c / g, mg = m / g;
+  /**
+   * One conv call's weights as the register tiles take them ({@link #pack}: wk, cut into
+   * register blocks of output channels starting at firstChannel), the reduction of kLen steps in
+   * blocks of kc, chunk register blocks of output channels per L2 chunk, the bias, and the clamp
+   * of the fused activation (null: none, or not a clamp).
+   */
+  private record Packed(float[] wk, int[] blocks, int[] firstChannel, int kLen, int kc, int chunk, float[] bias,
+      float[] lim) {
+    /** Records of {@link #PER_RECORD} register blocks in wk. */
+    int records() {
+      return (blocks.length + PER_RECORD - 1) / PER_RECORD;
+    }
+
+    /**
+     * The reduction blocks as the kernels meet them, with their packed input steps in {@code in}:
+     * block k0's first step at in[stride * k0] (stride 0: a packed tile holding one block's
+     * steps; TILE: a tile holding all steps).
+     */
+    Block[] reduction(float[] in, int stride) {
+      Block[] r = new Block[(kLen + kc - 1) / kc];
+      for (int k0 = 0, i = 0; k0 < kLen; k0 += kc, i++) {
+        int k1 = Math.min(kLen, k0 + kc);
+        r[i] = new Block(in, stride * k0, k1 - k0, wk, bias, k0 == 0, k1 == kLen ? lim : null);
+      }
+      return r;
+    }
+  }
+
+  /**
+   * What every register tile of one reduction block shares: steps packed TILE floats apart from
+   * packed[from] on, the packed weights, the bias, whether each output's FMA chain starts here
+   * (from the bias) or goes on from its stored partial sum, and the clamp bounds if the chain
+   * ends here (null otherwise). Made once per conv call, not per tile.
+   */
+  private record Block(float[] packed, int from, int steps, float[] weights, float[] bias, boolean first, float[] lim) {}
+
+  static void run(float[] x, float[] w, float[] bias, float[] out, ConvShape shape, Activation act) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int m = shape.outChannels(), g = shape.groups(), oh = shape.outHeight(), ow = shape.outWidth();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels();
+    final ConvGeometry geo = shape.geometry();
     int taps = geo.kh * geo.kw;
     int kLen = cg * taps;
     int[] blocks = blocks(mg);
@@ -157,7 +198,7 @@ final class DirectConv {
     int kc = reductionBlock(kLen, taps);
     int chunk = chunkBlocks(kc);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
-    Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
+    Layout lay = new Layout(shape);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
     int records = (blocks.length + PER_RECORD - 1) / PER_RECORD;
@@ -167,6 +208,7 @@ final class DirectConv {
     float[] b = bias != null ? bias : new float[m];
     float[] lim = limits(act);
     boolean scalarAct = act != null && lim == null;
+    Packed pw = new Packed(wk, blocks, firstChannel, kLen, kc, chunk, b, lim);
     int len = lay.len;
     int p = oh * ow;
     int fullTiles = len / TILE;
@@ -177,12 +219,13 @@ final class DirectConv {
     float[] bt = s.bt = Scratch.grow(s.bt, (long) kc * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
     float[] tailOut = s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
+    Block[] red = pw.reduction(bt, 0);
+    Block[] tailRed = lay.inPlace && tail ? pw.reduction(s.tailIn, TILE) : null;
     boolean across = acrossImages(lay, n, mg);
     for (int gi = 0; gi < g; gi++) {
       pack(w, gi * mg, blocks, kLen, kc, wk);
       if (across) {
-        runAcrossImages(x, c, cg, h, wd, gi, n, m, mg, lay, kLen, kc, chunk, blocks, firstChannel, records, wk, b, lim,
-            act, out, s);
+        runAcrossImages(x, out, shape, gi, lay, pw, red, act);
         continue;
       }
       for (int ni = 0; ni < n; ni++) {
@@ -206,8 +249,7 @@ final class DirectConv {
           int c1 = Math.min(blocks.length, c0 + chunk);
           for (int k0 = 0; k0 < kLen; k0 += kc) {
             int k1 = Math.min(kLen, k0 + kc);
-            boolean first = k0 == 0;
-            float[] l = k1 == kLen ? lim : null;
+            Block blk = red[k0 / kc];
             for (int t = 0; t < tiles; t++) {
               int q0 = t * TILE;
               if (tap3) {
@@ -232,8 +274,7 @@ final class DirectConv {
               }
               for (int bi = c0; bi < c1; bi++) {
                 int oc = firstChannel[bi];
-                kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), first, b, gi * mg + oc,
-                    dst, d + oc * ld, ld, l);
+                kernel(blocks[bi], blk, wOff(bi, k0, k1 - k0, records), gi * mg + oc, dst, d + oc * ld, ld);
               }
             }
           }
@@ -248,7 +289,7 @@ final class DirectConv {
         if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
       if (lay.inPlace && tail) {
-        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, firstChannel, kc, records, wk, b, lim, out, s);
+        inPlaceTails(x, out, shape, gi, fullTiles * TILE, pw, tailRed);
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
@@ -280,9 +321,14 @@ final class DirectConv {
    * output's FMA chain is the one {@link #run} computes per image, whichever images share its
    * tile. Partial sums of the pass wait in y (mg rows of all pixels), then go to the output planes.
    */
-  private static void runAcrossImages(float[] x, int c, int cg, int h, int wd, int gi, int n, int m, int mg,
-      Layout lay, int kLen, int kc, int chunk, int[] blocks, int[] firstChannel, int records, float[] wk, float[] b,
-      float[] lim, Activation act, float[] out, Scratch s) {
+  private static void runAcrossImages(float[] x, float[] out, ConvShape shape, int gi, Layout lay, Packed pw, Block[] red,
+      Activation act) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width(), m = shape.outChannels();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels();
+    final int[] blocks = pw.blocks(), firstChannel = pw.firstChannel();
+    final int kLen = pw.kLen(), kc = pw.kc(), chunk = pw.chunk(), records = pw.records();
+    final float[] lim = pw.lim();
+    final Scratch s = SCRATCH.get();
     int p = lay.oh * lay.ow;
     int imgLen = lay.inLen;
     float[] bt = s.bt;
@@ -305,13 +351,12 @@ final class DirectConv {
         int c1 = Math.min(blocks.length, c0 + chunk);
         for (int k0 = 0; k0 < kLen; k0 += kc) {
           int k1 = Math.min(kLen, k0 + kc);
-          float[] l = k1 == kLen ? lim : null;
+          Block blk = red[k0 / kc];
           for (int t = 0; t < tiles; t++) {
             gatherTile(in, lanes, t * TILE, lay.off, k0, k1, bt);
             for (int bi = c0; bi < c1; bi++) {
               int oc = firstChannel[bi];
-              kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc, y,
-                  oc * ld + t * TILE, ld, l);
+              kernel(blocks[bi], blk, wOff(bi, k0, k1 - k0, records), gi * mg + oc, y, oc * ld + t * TILE, ld);
             }
           }
         }
@@ -380,8 +425,12 @@ final class DirectConv {
    * Every lane is the same computation as in a whole tile: which images share a tail tile does
    * not change any result.
    */
-  private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
-      int[] blocks, int[] firstChannel, int kc, int records, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
+  private static void inPlaceTails(float[] x, float[] out, ConvShape shape, int gi, int q0, Packed pw, Block[] red) {
+    final int n = shape.batch(), c = shape.channels(), m = shape.outChannels();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels(), p = shape.outHeight() * shape.outWidth();
+    final int[] blocks = pw.blocks(), firstChannel = pw.firstChannel();
+    final int kc = pw.kc(), records = pw.records();
+    final Scratch s = SCRATCH.get();
     int t = p - q0;
     int per = TILE / t;
     float[] ti = s.tailIn;
@@ -400,8 +449,7 @@ final class DirectConv {
         int k1 = Math.min(cg, k0 + kc);
         for (int bi = 0; bi < blocks.length; bi++) {
           int oc = firstChannel[bi];
-          kernel(blocks[bi], ti, TILE * k0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc,
-              to, oc * TILE, TILE, k1 == cg ? lim : null);
+          kernel(blocks[bi], red[k0 / kc], wOff(bi, k0, k1 - k0, records), gi * mg + oc, to, oc * TILE, TILE);
         }
       }
       for (int j = 0; j < cnt; j++) {
@@ -421,13 +469,16 @@ final class DirectConv {
    * The padded input planes of all channels are kept per thread with their zero border, so an
    * image only copies its interior. Other kernel sizes go through {@link #run}.
    */
-  static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h,
-      int wd, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
+  static void depthwise(float[] x, float[] w, float[] bias, float[] out, ConvShape shape, Activation act) {
+    final ConvGeometry geo = shape.geometry();
     if (geo.kh != 3 || geo.kw != 3) {
-      run(x, w, bias, out, n, c, h, wd, c, c, oh, ow, geo, pads, act);
+      run(x, w, bias, out, shape, act);
       return;
     }
-    Layout lay = new Layout(1, h, wd, oh, ow, geo, pads);
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int oh = shape.outHeight(), ow = shape.outWidth();
+    final int[] pads = shape.pads();
+    Layout lay = new Layout(shape);
     int planeLen = lay.nph * lay.planeStride;
     int maxOff = 0;
     for (int o : lay.off) maxOff = Math.max(maxOff, o);
@@ -447,7 +498,7 @@ final class DirectConv {
     for (int ni = 0; ni < n; ni++) {
       copyInterior(x, ni * c * h * wd, c, lay, planeLen, in, 0);
       for (int ch = 0; ch < c; ch++) {
-        dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bias, ch, y, lim);
+        dw3(in, ch * planeLen, lay, w, bias, ch, y, lim);
         copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
       }
     }
@@ -667,21 +718,22 @@ final class DirectConv {
   }
 
   /**
-   * One register tile: r output channels (1 to 4) x TILE pixels over kLen steps of a packed tile
-   * (from bt[bto]), starting from the bias if {@code first}, else from the partial sums stored
-   * at y[yo..] by the reduction block before, then the clamp to [lim[0], lim[1]] unless lim is
-   * null (only the last block clamps). The loop counter is the packed tile's index itself and
-   * the weights of step k are at wk[TILE * k + wo + i] (see {@link #pack}), so each step costs no
-   * index arithmetic beyond one add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
-   * two float parameters would take two of the sixteen vector registers.
+   * One register tile: r output channels (1 to 4, bias and output channel bo on) x TILE pixels
+   * over the steps of one reduction block (blk: its packed steps, weights, bias and clamp),
+   * starting from the bias if the block comes first, else from the partial sums stored at
+   * y[yo..] by the block before, then the clamp to [lim[0], lim[1]] unless lim is null (only the
+   * last block clamps). The kernels read the block's fields into locals before their loop. The
+   * loop counter is the packed tile's index itself and the weights of step k are at
+   * wk[TILE * k + wo + i] (see {@link #pack}), so each step costs no index arithmetic beyond one
+   * add, and C2 hoists every range check. The clamp bounds are an array read after the loop: two
+   * float parameters would take two of the sixteen vector registers.
    */
-  private static void kernel(int r, float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b,
-      int bo, float[] y, int yo, int ldy, float[] lim) {
+  private static void kernel(int r, Block blk, int wo, int bo, float[] y, int yo, int ldy) {
     switch (r) {
-      case 4: k4(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
-      case 3: k3(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
-      case 2: k2(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
-      default: k1(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      case 4: k4(blk, wo - blk.from(), bo, y, yo, ldy); break;
+      case 3: k3(blk, wo - blk.from(), bo, y, yo, ldy); break;
+      case 2: k2(blk, wo - blk.from(), bo, y, yo, ldy); break;
+      default: k1(blk, wo - blk.from(), bo, y, yo, ldy); break;
     }
   }
 
@@ -690,8 +742,10 @@ final class DirectConv {
     return first ? FloatVector.broadcast(S, b[bo]) : FloatVector.fromArray(S, y, yo);
   }
 
-  private static void k4(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k4(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
@@ -739,8 +793,10 @@ final class DirectConv {
     a31.intoArray(y, yo + 3 * ldy + V);
   }
 
-  private static void k3(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k3(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
@@ -779,8 +835,10 @@ final class DirectConv {
     a21.intoArray(y, yo + 2 * ldy + V);
   }
 
-  private static void k2(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k2(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
@@ -810,8 +868,10 @@ final class DirectConv {
     a11.intoArray(y, yo + ldy + V);
   }
 
-  private static void k1(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k1(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
     FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     int end = bto + TILE * kLen;
@@ -837,8 +897,9 @@ final class DirectConv {
    * from the prepared input plane at x[xb..], the nine weights held in registers. Bias first,
    * then the taps row by row, as {@link #k1} sums.
    */
-  private static void dw3(float[] x, int xb, int[] off, int lenPad, float[] w, int wb, float[] bias,
-      int ch, float[] y, float[] lim) {
+  private static void dw3(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
+    final int[] off = lay.off;
+    final int lenPad = lay.lenPad, wb = ch * 9;
     FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
     FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
     FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);

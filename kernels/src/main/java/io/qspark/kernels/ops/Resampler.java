@@ -58,10 +58,13 @@ final class Resampler {
   }
 
   /**
-   * Where the output's values come from, for an input of shape xs: per output row and column
-   * its linear taps (the two source indices and the weight of the second) or its nearest source.
+   * One resized axis: its input and output lengths and per output position its linear taps (the
+   * two source indices i0, i1 and the weight of the second) or its nearest source (i0 alone).
    */
-  private record Taps(int planes, int h, int w, int oh, int ow, int[] y0, int[] y1, float[] fy, int[] x0, int[] x1, float[] fx) {}
+  private record Axis(int in, int out, int[] i0, int[] i1, float[] frac) {}
+
+  /** Where the output's values come from, for an input of shape xs: planes of rows x cols, each axis's taps. */
+  private record Taps(int planes, Axis rows, Axis cols) {}
 
   private Taps taps(int[] xs, Geometry geo) {
     int[] out = geo.out();
@@ -76,18 +79,22 @@ final class Resampler {
     }
     int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
     int planes = h * w == 0 ? 0 : Shapes.size(xs) / (h * w);
-    if (!linear) return new Taps(planes, h, w, oh, ow, nearest(h, oh, scales[r - 2]), null, null, nearest(w, ow, scales[r - 1]), null, null);
+    if (!linear) {
+      return new Taps(planes, new Axis(h, oh, nearest(h, oh, scales[r - 2]), null, null),
+          new Axis(w, ow, nearest(w, ow, scales[r - 1]), null, null));
+    }
     int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
     float[] fy = new float[oh], fx = new float[ow];
     linearTaps(h, oh, scales[r - 2], y0, y1, fy);
     linearTaps(w, ow, scales[r - 1], x0, x1, fx);
-    return new Taps(planes, h, w, oh, ow, y0, y1, fy, x0, x1, fx);
+    return new Taps(planes, new Axis(h, oh, y0, y1, fy), new Axis(w, ow, x0, x1, fx));
   }
 
   Tensor resample(Tensor x, Geometry geo) {
     Taps t = taps(x.shape(), geo);
-    int h = t.h(), w = t.w(), oh = t.oh(), ow = t.ow();
-    int[] y0 = t.y0(), y1 = t.y1(), x0 = t.x0(), x1 = t.x1();
+    final int h = t.rows().in(), w = t.cols().in(), oh = t.rows().out(), ow = t.cols().out();
+    final int[] y0 = t.rows().i0(), y1 = t.rows().i1(), x0 = t.cols().i0(), x1 = t.cols().i1();
+    final float[] fy = t.rows().frac(), fx = t.cols().frac();
     float[] xd = x.data();
     float[] y = new float[t.planes() * oh * ow];
     for (int p = 0; p < t.planes(); p++) {
@@ -95,10 +102,10 @@ final class Resampler {
       for (int i = 0; i < oh; i++) {
         if (linear) {
           int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
-          float a = t.fy()[i];
+          float a = fy[i];
           for (int j = 0; j < ow; j++) {
-            float top = xd[r0 + x0[j]] + (xd[r0 + x1[j]] - xd[r0 + x0[j]]) * t.fx()[j];
-            float bot = xd[r1 + x0[j]] + (xd[r1 + x1[j]] - xd[r1 + x0[j]]) * t.fx()[j];
+            float top = xd[r0 + x0[j]] + (xd[r0 + x1[j]] - xd[r0 + x0[j]]) * fx[j];
+            float bot = xd[r1 + x0[j]] + (xd[r1 + x1[j]] - xd[r1 + x0[j]]) * fx[j];
             y[yb + i * ow + j] = top + (bot - top) * a;
           }
         } else {
@@ -118,8 +125,9 @@ final class Resampler {
    */
   Tensor adjoint(int[] xs, Tensor dy, Geometry geo) {
     Taps t = taps(xs, geo);
-    int h = t.h(), w = t.w(), oh = t.oh(), ow = t.ow();
-    int[] y0 = t.y0(), y1 = t.y1(), x0 = t.x0(), x1 = t.x1();
+    final int h = t.rows().in(), w = t.cols().in(), oh = t.rows().out(), ow = t.cols().out();
+    final int[] y0 = t.rows().i0(), y1 = t.rows().i1(), x0 = t.cols().i0(), x1 = t.cols().i1();
+    final float[] fy = t.rows().frac(), fx = t.cols().frac();
     float[] g = dy.data();
     float[] dx = new float[Shapes.size(xs)];
     for (int p = 0; p < t.planes(); p++) {
@@ -127,9 +135,9 @@ final class Resampler {
       for (int i = 0; i < oh; i++) {
         if (linear) {
           int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
-          float a = t.fy()[i];
+          float a = fy[i];
           for (int j = 0; j < ow; j++) {
-            float d = g[yb + i * ow + j], b = t.fx()[j];
+            float d = g[yb + i * ow + j], b = fx[j];
             float top = d * (1 - a), bot = d * a;
             dx[r0 + x0[j]] += top * (1 - b);
             dx[r0 + x1[j]] += top * b;

@@ -127,8 +127,9 @@ final class SimdBatchNormLoops {
    * The backward's first pass over lanes [h, h + V) of one chunk without an activation: g = dy,
    * lane sums of g and g (z / d - mean) into tmp[h..] and tmp[L + h..].
    */
-  private static void chunkGradient(float[] z, float d, float[] dy, float mean, float[] g, int from, int stop, int h,
-      float[] tmp) {
+  private static void chunkGradient(BatchNormLoops.GradientPass p, int ci, int from, int stop, int h) {
+    final float[] z = p.z(), dy = p.dy(), g = p.g(), tmp = p.tmp();
+    final float d = p.forward().divisor(ci), mean = p.mean()[ci];
     FloatVector a0 = FloatVector.zero(S), a1 = a0;
     FloatVector dv = FloatVector.broadcast(S, d), meanV = FloatVector.broadcast(S, mean);
     for (int i = from + h; i < stop; i += L) {
@@ -147,8 +148,11 @@ final class SimdBatchNormLoops {
    * ReLU is (0, NaN) since nothing is >= NaN, Clip its bounds; for any pre this decides as
    * ActivationGrad.fromInput does.
    */
-  private static void chunkGradientMasked(float[] z, float d, float[] dy, float mul, float off, float lo, float hi,
-      float mean, float[] g, int from, int stop, int h, float[] tmp) {
+  private static void chunkGradientMasked(BatchNormLoops.GradientPass p, int ci, float lo, float hi, int from, int stop,
+      int h) {
+    final float[] z = p.z(), dy = p.dy(), g = p.g(), tmp = p.tmp();
+    final BatchNormLoops.Forward f = p.forward();
+    final float d = f.divisor(ci), mul = f.mul()[ci], off = f.off()[ci], mean = p.mean()[ci];
     FloatVector zero = FloatVector.zero(S), a0 = zero, a1 = zero;
     FloatVector dv = FloatVector.broadcast(S, d), meanV = FloatVector.broadcast(S, mean);
     FloatVector mv = FloatVector.broadcast(S, mul), ov = FloatVector.broadcast(S, off);
@@ -166,9 +170,14 @@ final class SimdBatchNormLoops {
     a1.intoArray(tmp, L + h);
   }
 
-  /** One plane of the backward's first pass (no LeakyRelu); returns its tail sums {g, g (u - mean)}. */
-  static double[] planeGradient(float[] z, float d, float[] dy, float mul, float off, Activation act, float mean,
-      float[] g, int from, int to, double[] l0, double[] l1, int at, float[] tmp) {
+  /** One plane of the backward's first pass (channel ci, values [from, to); no LeakyRelu); returns its tail sums {g, g (u - mean)}. */
+  static double[] planeGradient(BatchNormLoops.GradientPass p, int ci, int from, int to) {
+    final float[] z = p.z(), dy = p.dy(), g = p.g(), tmp = p.tmp();
+    final double[] l0 = p.l0(), l1 = p.l1();
+    final BatchNormLoops.Forward f = p.forward();
+    final Activation act = f.act();
+    final float d = f.divisor(ci), mul = f.mul()[ci], off = f.off()[ci], mean = p.mean()[ci];
+    final int at = ci * L;
     Activation.Kind kind = act == null ? Activation.Kind.IDENTITY : act.kind();
     boolean masked = kind == Activation.Kind.RELU || kind == Activation.Kind.CLIP;
     float lo = kind == Activation.Kind.CLIP ? act.lo() : 0f, hi = kind == Activation.Kind.CLIP ? act.hi() : Float.NaN;
@@ -177,9 +186,9 @@ final class SimdBatchNormLoops {
       int stop = Math.min(i + CHUNK_STEPS * L, to - (to - i) % L);
       for (int h = 0; h < L; h += V) {
         if (masked) {
-          chunkGradientMasked(z, d, dy, mul, off, lo, hi, mean, g, i, stop, h, tmp);
+          chunkGradientMasked(p, ci, lo, hi, i, stop, h);
         } else {
-          chunkGradient(z, d, dy, mean, g, i, stop, h, tmp);
+          chunkGradient(p, ci, i, stop, h);
         }
       }
       BatchNormLoops.addLanes(l0, at, tmp, 0);

@@ -22,7 +22,7 @@ public final class FakeQuant {
     float qlo = q.qmin(), qhi = q.qmax();
     // the vector rounding needs |v| < 2^22: wider (32-bit bias) quantizers take the scalar loops
     if (io.qspark.kernels.simd.VectorApi.PRESENT && q.bits() <= FixPoint.MAX_BITS) {
-      from = FakeQuantSimd.apply(q, src, dst, from, to, step, lo, hi, qlo, qhi);
+      from = FakeQuantSimd.apply(q, src, dst, from, to);
     }
     switch (q.rounding()) {
       case HALF_UP:

@@ -22,8 +22,11 @@ final class FakeQuantSimd {
   private FakeQuantSimd() {}
 
   /** Processes the whole vectors of [from, to); returns where the scalar loop takes over. */
-  static int apply(FixPoint q, float[] src, float[] dst, int from, int to, float step,
-      float lo, float hi, float qlo, float qhi) {
+  static int apply(FixPoint q, float[] src, float[] dst, int from, int to) {
+    // the scalar loop's step and bounds: clamped to one past the integer range, then saturated
+    final float step = q.step();
+    final float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
+    final float qlo = q.qmin(), qhi = q.qmax();
     int i = from;
     // x / 2^-fp and x * 2^fp are the same real number, so they round to the same float; the
     // multiplication is several times cheaper than a vector division

@@ -156,14 +156,15 @@ public final class QuantInfo {
       throw new IllegalArgumentException("quant_info.json has format " + root.get("format") + ", expected " + FORMAT);
     }
     Map<String, Object> c = (Map<String, Object>) root.get("config");
-    QuantConfig cfg = new QuantConfig(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits"),
+    QuantConfig cfg = new QuantConfig(
+        new QuantConfig.Widths(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits")),
         Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
         Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")),
-        strings(c.get("input_nodes")), strings(c.get("output_nodes")),
-        Boolean.TRUE.equals(c.get("unsigned_activations")),
-        // files from before these options are DPU calibrations
-        Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
-        ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key())),
+        new QuantConfig.Region(strings(c.get("input_nodes")), strings(c.get("output_nodes"))),
+        new QuantConfig.Scheme(Boolean.TRUE.equals(c.get("unsigned_activations")),
+            // files from before these options are DPU calibrations
+            Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
+            ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key()))),
         // files of qspark before general layer rules recorded width rules as layer_bits
         layers(c.containsKey("layers") ? c.get("layers") : c.get("layer_bits")));
     Map<String, FixPoint> acts = new LinkedHashMap<>();

@@ -83,17 +83,18 @@ public final class WidthProbe {
       float[] centers = random(r, c).data(), mul = random(r, c).data(), off = random(r, c).data();
       float[] d = new float[c];
       for (int i = 0; i < c; i++) d[i] = 1.5f + i;
-      out.put("bn sums " + inner, digest(BatchNormLoops.sums(z, null, n, c, inner, 0, c)));
-      out.put("bn squares " + inner, digest(BatchNormLoops.sums(z, centers, n, c, inner, 0, c)));
+      BatchNormLoops.Planes all = new BatchNormLoops.Planes(n, c, inner, 0, c);
+      out.put("bn sums " + inner, digest(BatchNormLoops.sums(z, null, all)));
+      out.put("bn squares " + inner, digest(BatchNormLoops.sums(z, centers, all)));
       for (Activation act : new Activation[] {null, Activation.clip(0f, 6f)}) {
         float[] g = new float[z.length];
-        double[][] gs = BatchNormLoops.gradientSums(z, d, dy, mul, off, act, centers, g, n, c, inner, 0, c);
+        double[][] gs = BatchNormLoops.gradientSums(z, new BatchNormLoops.Forward(d, mul, off, act), dy, centers, g, all);
         out.put("bn gradient sums " + inner + " " + (act == null ? "none" : act.suffix()), digest(gs[0]) + digest(gs[1]) + digest(g));
       }
       float[] u = new float[z.length];
-      BatchNormLoops.divide(z, d, u, n, c, inner, 0, c);
-      BatchNormLoops.affine(u, mul, off, Activation.clip(0f, 6f), n, c, inner, 0, c);
-      BatchNormLoops.gradientOutput(u, z, mul, off, centers, n, c, inner, 0, c);
+      BatchNormLoops.divide(z, d, u, all);
+      BatchNormLoops.affine(u, mul, off, Activation.clip(0f, 6f), all);
+      BatchNormLoops.gradientOutput(u, z, mul, off, centers, all);
       out.put("bn passes " + inner, digest(u));
     }
     // elementwise ops, masks, fake-quant and histogram keys over lengths with every tail

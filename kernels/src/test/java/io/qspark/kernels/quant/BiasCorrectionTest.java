@@ -56,7 +56,7 @@ class BiasCorrectionTest {
   @Test
   void theMeasuredShiftIsTakenFromTheBias() throws Exception {
     Graph g = Model.load(Shared.model("mbv2_s.onnx")).forInference().graph();
-    QuantConfig cfg = new QuantConfig(4, 8, 4, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+    QuantConfig cfg = QuantConfig.defaults().withWidths(4, 8, 4);
     Tensor calib = Shared.images("train-images-idx3-ubyte.gz", 200);
     QuantizedModel qm = Top1.calibrate(g, cfg, calib);
     Set<String> first = BiasCorrection.waves(g, qm.plan()).get(0);
@@ -83,7 +83,7 @@ class BiasCorrectionTest {
   void biasCorrectionImprovesFourBitWeights() throws Exception {
     Graph g = CrossLayerEqualization.apply(Model.load(Shared.model("mbv2_s.onnx")).forInference().graph(),
         CrossLayerEqualization.Relu6.KEEP).graph();
-    QuantConfig cfg = new QuantConfig(4, 8, 4, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+    QuantConfig cfg = QuantConfig.defaults().withWidths(4, 8, 4);
     // fewer images than the benchmark, for the suite's time; the effect is several points
     Tensor calib = Shared.images("train-images-idx3-ubyte.gz", 300);
     Tensor test = Shared.testImages(2_000);
