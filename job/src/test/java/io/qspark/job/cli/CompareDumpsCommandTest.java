@@ -44,4 +44,19 @@ class CompareDumpsCommandTest {
       assertFalse(Files.exists(dump));
     }
   }
+
+  /** The dump is an output of the run: never on its inputs, nor on --out. */
+  @Test
+  void theDumpLandsOnNoInputAndNotOnOut() {
+    Path deploy = dir.resolve("deploy"), out = dir.resolve("report");
+    Run onOut = Run.of("simulate", "--deploy", deploy.toString(), "--data", Run.sampleImages(), "--out", out.toString(),
+        "--dump", out.resolve("dump").toString());
+    assertEquals(2, onOut.code(), onOut.err());
+    assertEquals(1, onOut.errorLines().size(), onOut.err());
+    assertTrue(onOut.err().contains("--out"), onOut.err());
+    Run onDeploy = Run.of("simulate", "--deploy", deploy.toString(), "--data", Run.sampleImages(), "--dump", deploy.toString());
+    assertEquals(2, onDeploy.code(), onDeploy.err());
+    assertTrue(onDeploy.err().contains("--deploy"), onDeploy.err());
+    assertFalse(Files.exists(out));
+  }
 }
