@@ -81,23 +81,27 @@ public final class GoldenDump {
    * @param index the layer's position in the deploy model
    * @param file the files' common stem ({@code 003_layer1_conv1_Conv}); the data file adds {@link #dtype}
    * @param shape one unit's output shape (NCHW for 4-D values; the batch dimension is the unit's images)
-   * @param integer whether the output is integers (else float32: a CPU layer's float output)
-   * @param bits the integers' width (0 for floats)
+   * @param bits the integers' width; 0: the output is float32 (a CPU layer's float output)
    * @param fixPoint value = q * 2^-fix_point (0 for floats)
    */
-  public record Entry(int index, String name, String op, String output, String file, List<Integer> shape, boolean integer,
-      int bits, int fixPoint) {
+  public record Entry(int index, String name, String op, String output, String file, List<Integer> shape, int bits,
+      int fixPoint) {
     public Entry {
       shape = List.copyOf(shape);
     }
 
+    /** Whether the output is integers (else float32). */
+    public boolean integer() {
+      return bits > 0;
+    }
+
     /** int8, int16 or float32. */
     public String dtype() {
-      return !integer ? "float32" : bits <= 8 ? "int8" : "int16";
+      return !integer() ? "float32" : bits <= 8 ? "int8" : "int16";
     }
 
     public int bytesPerValue() {
-      return !integer ? 4 : bits <= 8 ? 1 : 2;
+      return !integer() ? 4 : bits <= 8 ? 1 : 2;
     }
 
     public long size() {
@@ -242,7 +246,7 @@ public final class GoldenDump {
     boolean integer = out.ints() != null;
     String stem = String.format("%03d_%s", index, l.getName().replaceAll("[^A-Za-z0-9._-]+", "_").replaceAll("^_+", ""));
     if (stem.length() > 100) stem = stem.substring(0, 100);
-    return new Entry(index, l.getName(), l.getOp().name(), l.getOutput(), stem, shape, integer, integer ? bits : 0,
+    return new Entry(index, l.getName(), l.getOp().name(), l.getOutput(), stem, shape, integer ? bits : 0,
         integer ? out.fixPoint() : 0);
   }
 
@@ -284,7 +288,7 @@ public final class GoldenDump {
         String dtype = (String) m.get("dtype");
         boolean integer = !"float32".equals(dtype);
         int bits = integer ? ((Number) m.get("bits")).intValue() : 0;
-        if (integer && !dtype.equals(bits <= 8 ? "int8" : "int16") || bits < 0 || bits > 16) {
+        if (integer && (!dtype.equals(bits <= 8 ? "int8" : "int16") || bits < 1 || bits > 16)) {
           throw new DumpException(where + ": layer '" + m.get("name") + "' has dtype " + dtype + " for " + bits + "-bit values");
         }
         String file = (String) m.get("file");
@@ -292,7 +296,7 @@ public final class GoldenDump {
           throw new DumpException(where + ": layer '" + m.get("name") + "' has file name '" + file + "'");
         }
         layers.add(new Entry(((Number) m.get("index")).intValue(), (String) java.util.Objects.requireNonNull(m.get("name")),
-            (String) m.get("op"), (String) m.get("output"), file, shape, integer, bits,
+            (String) m.get("op"), (String) m.get("output"), file, shape, bits,
             integer ? ((Number) m.get("fix_point")).intValue() : 0));
       }
       List<String> images = new ArrayList<>();
