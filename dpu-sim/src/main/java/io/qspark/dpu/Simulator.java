@@ -72,6 +72,23 @@ public final class Simulator {
    * chunk after chunk, the outputs joined along the batch.
    */
   public Map<String, Output> run(Map<String, Tensor> feeds) {
+    return run(feeds, null);
+  }
+
+  /** Sees every layer's output as the layer writes it (a golden dump's source). */
+  public interface LayerObserver {
+    /**
+     * @param index the layer's position in the deploy model
+     * @param output the layer's first output: integers at its fix_point, or floats
+     */
+    void layer(int index, Layer layer, Output output);
+  }
+
+  /**
+   * As {@link #run(Map)}, showing {@code observer} (null: none) each layer's output in execution
+   * order; a model with a batch chunk shows each chunk of images in turn.
+   */
+  public Map<String, Output> run(Map<String, Tensor> feeds, LayerObserver observer) {
     // every feed checked before the batch is cut into chunks
     int n = -1;
     for (String in : model.getInputsList()) {
@@ -90,12 +107,12 @@ public final class Simulator {
       throw new DeployException("the model was exported with a fixed batch of " + chunk + " that its graph does not let be"
           + " freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + n);
     }
-    if (chunk <= 0 || n <= chunk) return runOnce(feeds);
+    if (chunk <= 0 || n <= chunk) return runOnce(feeds, observer);
     List<Map<String, Output>> parts = new ArrayList<>();
     for (int from = 0; from < n; from += chunk) {
       Map<String, Tensor> part = new LinkedHashMap<>();
       for (String in : model.getInputsList()) part.put(in, feeds.get(in).slice0(from, from + chunk));
-      parts.add(runOnce(part));
+      parts.add(runOnce(part, observer));
     }
     Map<String, Output> out = new LinkedHashMap<>();
     for (String o : model.getOutputsList()) {
@@ -115,13 +132,20 @@ public final class Simulator {
     return out;
   }
 
-  private Map<String, Output> runOnce(Map<String, Tensor> feeds) {
+  private Map<String, Output> runOnce(Map<String, Tensor> feeds, LayerObserver observer) {
     Map<String, Slot> env = new HashMap<>();
     for (String in : model.getInputsList()) {
       Tensor t = feeds.get(in);
       env.put(in, new Slot(t.shape(), null, t.data()));
     }
-    for (Step s : steps) s.run(env);
+    for (int i = 0; i < steps.size(); i++) {
+      steps.get(i).run(env);
+      if (observer == null) continue;
+      Layer l = model.getLayers(i);
+      Slot s = env.get(l.getOutput());
+      observer.layer(i, l, new Output(l.getOutput(), s.shape, s.ints, values.get(l.getOutput()).getFixPoint(),
+          s.ints == null ? s.floats : null));
+    }
     Map<String, Output> out = new LinkedHashMap<>();
     for (String o : model.getOutputsList()) {
       Slot s = env.get(o);

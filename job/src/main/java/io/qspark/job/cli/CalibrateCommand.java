@@ -5,6 +5,7 @@ import io.qspark.job.eval.Classifier;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.spark.ModelBlob;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantPlan;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,6 +38,7 @@ final class CalibrateCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     Model m = model.load().forInference();
+    QuantPlan.of(m.graph(), quant.config()); // layer rules that match no node fail before Spark starts
     ModelBlob blob = model.blob();
     PrintWriter err = spec.commandLine().getErr();
     try (CalibrationSession session = CalibrationSession.open("qspark calibrate", Classifier.of(m), model.inputs(), data,

@@ -171,7 +171,7 @@ final class CalibrationSession implements AutoCloseable {
     report.put("spark_stages", stageMetrics.json());
     report.put("command", app.replaceFirst("^qspark ", ""));
     report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));
-    report.put("partition", PartitionSection.of(m.graph()));
+    report.put("partition", PartitionSection.of(m.graph(), cfg));
     QuantizedModel qm = new QuantizedModel(m.graph(), c.plan(), c.params());
     folder.write("quant_info.json", info);
     folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());

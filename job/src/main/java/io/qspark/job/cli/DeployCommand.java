@@ -16,7 +16,6 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
-import io.qspark.kernels.target.Partitioner;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -76,8 +75,10 @@ final class DeployCommand implements Callable<Integer> {
     Model m = in.model("float_model.onnx").forInference();
     long t1 = System.nanoTime();
     DeployModel dm;
+    Partition partition;
     try {
-      Partition partition = t == null ? null : Partitioner.partition(m.graph(), t);
+      // nodes a layer rule keeps in float go to the CPU side (DeployCompiler.partition)
+      partition = t == null ? null : DeployCompiler.partition(m.graph(), q.config(), t);
       dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
     } catch (DeployException e) {
       throw new UserError(in.shown() + ": " + e.getMessage(), e);
@@ -96,7 +97,7 @@ final class DeployCommand implements Callable<Integer> {
       report.put("calibration_folder", in.shown());
       report.put("model_sha256", q.modelSha256());
       report.put("deploy_layers", dm.getLayersCount());
-      report.put("partition", PartitionSection.of(m.graph()));
+      report.put("partition", partition != null ? PartitionSection.of(partition) : PartitionSection.of(m.graph(), q.config()));
       Map<String, Object> timings = new LinkedHashMap<>();
       timings.put("load_s", Math.round((t1 - t0) / 1e6) / 1e3);
       timings.put("compile_s", Math.round((t2 - t1) / 1e6) / 1e3);

@@ -14,6 +14,7 @@ import io.qspark.kernels.train.AdaRoundOptions;
 import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.passes.CrossLayerEqualization;
 import io.qspark.kernels.quant.BiasCorrection;
 import io.qspark.kernels.quant.PairedAgreement;
@@ -128,6 +129,7 @@ final class FinetuneCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     Model original = model.load().forInference();
+    QuantPlan.of(original.graph(), quant.config()); // layer rules that match no node fail before Spark starts
     String name = model.path().getFileName().toString();
     Map<String, Double> stages = new LinkedHashMap<>();
     Map<String, Object> done = new LinkedHashMap<>();

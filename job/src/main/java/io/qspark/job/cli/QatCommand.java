@@ -213,6 +213,7 @@ final class QatCommand implements Callable<Integer> {
     Classifier classifier = Classifier.of(inference);
     String name = model.path().getFileName().toString();
     QuantConfig cfg = quant.config();
+    QuantPlan.of(inference.graph(), cfg); // layer rules that match no node fail before Spark starts
     SparkSettings settings = spark.settings();
     DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
     PrintWriter err = spec.commandLine().getErr();
