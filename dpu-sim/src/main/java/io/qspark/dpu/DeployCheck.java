@@ -32,8 +32,11 @@ import java.util.Set;
  * holds; the first problem found is reported in one line.
  */
 final class DeployCheck {
-  /** The widest integers the DPU computes with, and the narrowest a quantizer takes. */
-  static final int MIN_BITS = FixPoint.MIN_BITS, MAX_BITS = DeployCompiler.MAX_BITS;
+  /**
+   * The narrowest and the widest integer values: any quantizer's width (a layer kept in float
+   * writes its output at up to 16 bits for CPU layers; a target may compute 16-bit activations).
+   */
+  static final int MIN_BITS = FixPoint.MIN_BITS, MAX_BITS = FixPoint.MAX_BITS;
   static final int MAX_FIX_POINT = FixPoint.MAX_FIX_POINT;
   /** bias_bits: 0 in files written before it was recorded, else a width an int holds. */
   static final int MAX_BIAS_BITS = 32;

@@ -25,7 +25,9 @@ import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
+import io.qspark.kernels.target.Partitioner;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,7 +38,8 @@ import java.util.Set;
 /**
  * Calibration decisions to a deploy model: the inference graph's ops fused as the DPU runs them
  * (conv/fc + bias + activation), weights and biases as integers, every shift computed and
- * checked against the DPU's ranges; nodes a target puts on the CPU, and nodes outside the
+ * checked against the DPU's ranges; nodes a target puts on the CPU, nodes a layer rule keeps in
+ * float ({@link io.qspark.kernels.quant.LayerRule#exclude}, given a target), and nodes outside the
  * quantized region, as float CPU layers. Everything that cannot be deployed is listed at once.
  */
 public final class DeployCompiler {
@@ -44,6 +47,8 @@ public final class DeployCompiler {
   public static final int MAX_BITS = 8;
   /** The widest bias the DPU adds: 8 bits shifted into its accumulator (conf/targets/b4096.yaml). */
   public static final int MAX_BIAS_BITS = 8;
+  /** Weights are signed bytes in the deploy model, whatever the target computes. */
+  static final int WEIGHT_BYTE_BITS = 8;
   /** Float accumulation is exact while every partial sum fits float's 24-bit significand. */
   public static final long FLOAT_EXACT = AccumulatorBound.FLOAT_EXACT;
 
@@ -67,6 +72,8 @@ public final class DeployCompiler {
   /** The fake-quant graph: a CPU layer runs its node exactly as fake-quant does. */
   private Graph fakeQuant;
   private final Map<String, Value> values = new LinkedHashMap<>();
+  /** The layer rule that set a parameter's or activation point's width, where one did (error messages name it). */
+  private final Map<String, String> ruleOf = new java.util.HashMap<>();
 
   private DeployCompiler(Graph g, QuantPlan plan, QuantParams params, Partition partition) {
     this.g = g;
@@ -82,6 +89,34 @@ public final class DeployCompiler {
     this.maxBiasBits = partition == null ? MAX_BIAS_BITS : partition.target().biasBits();
     this.limitsOf = partition == null ? "the DPU" : "target " + partition.target().name();
     if (partition != null) for (Partition.Placement p : partition.placements()) if (!p.dpu()) onCpu.add(p.node());
+    for (QuantPlan.ParamPoint p : plan.params()) if (p.rule() != null) ruleOf.put(p.name(), p.rule());
+    for (QuantPlan.ActivationPoint a : plan.activations()) if (a.rule() != null) ruleOf.put(a.name(), a.rule());
+    // a node kept in float runs on the CPU: a target gives it one, the DPU alone has none
+    Map<String, List<String>> excludedBy = new LinkedHashMap<>();
+    for (Node n : g.nodes()) {
+      String rule = plan.excludedBy(n);
+      if (rule == null) continue;
+      if (partition != null) onCpu.add(n);
+      else excludedBy.computeIfAbsent(rule, k -> new ArrayList<>()).add(Partition.nameOf(n));
+    }
+    excludedBy.forEach((rule, nodes) -> problems.add("layer rule " + plan.describeRule(rule) + " keeps " + nodes.size()
+        + (nodes.size() == 1 ? " node" : " nodes") + " in float (" + String.join(", ", nodes.subList(0, Math.min(5, nodes.size())))
+        + (nodes.size() > 5 ? ", ..." : "") + "), but without --target every layer runs on the DPU, which has no CPU"
+        + " fallback (deploy with --target to run them on the CPU)"));
+  }
+
+  /**
+   * Where a target runs each node of {@code g}, nodes kept in float by a layer rule on the CPU
+   * (the rule is their reason in reports); what {@link #compile} takes.
+   */
+  public static Partition partition(Graph g, QuantConfig cfg, DpuTarget target) {
+    QuantPlan plan = QuantPlan.of(g, cfg);
+    Map<String, String> forced = new LinkedHashMap<>();
+    for (Node n : g.nodes()) {
+      String rule = plan.excludedBy(n);
+      if (rule != null) forced.put(Partition.nameOf(n), "CPU: kept in float by layer rule " + plan.describeRule(rule));
+    }
+    return Partitioner.partition(g, ShapeInference.infer(g), target, forced);
   }
 
   /**
@@ -136,6 +171,7 @@ public final class DeployCompiler {
       m.addLayers(l);
     }
     for (String o : g.outputs()) m.addOutputs(rename.getOrDefault(o, o));
+    checkActivationWidths(m);
     if (!problems.isEmpty()) {
       throw new DeployException("cannot deploy: " + String.join("; ", problems));
     }
@@ -155,6 +191,7 @@ public final class DeployCompiler {
     String t = n.opType();
     // outside the quantized region the fake-quant model computes in float too
     if (!quantized || onCpu.contains(n)) return cpu(n, ins);
+    if (plan.excludedBy(n) != null) return null; // kept in float without a CPU to run it: a problem already
     if (n.outputs().stream().filter(o -> !o.isEmpty()).count() > 1) {
       problems.add("node " + n.describe() + ": a DPU layer has one output");
       return null;
@@ -297,7 +334,12 @@ public final class DeployCompiler {
       problems.add("node " + n.describe() + ": no fix_point for weight '" + n.input(1) + "'");
       return null;
     }
-    checkBits(n, wq, "weight", maxBits, "computes");
+    checkBits(n, n.input(1), wq, "weight", maxBits, "computes");
+    // whatever a target computes, the deploy model holds weights as signed bytes (deploy.proto)
+    if (wq.bits() > WEIGHT_BYTE_BITS && wq.bits() <= maxBits) {
+      problems.add("node " + n.describe() + ": weight is " + wq.bits() + "-bit" + setBy(n.input(1)) + ", the deploy model holds"
+          + " weights of at most " + WEIGHT_BYTE_BITS + " bits (one byte each)");
+    }
     byte[] wi = new byte[w.length];
     long maxAbsRow = 0;
     for (int o = 0; o < m; o++) {
@@ -323,7 +365,7 @@ public final class DeployCompiler {
         problems.add("node " + n.describe() + ": bias '" + n.input(2) + "' is not a quantized constant");
         return null;
       }
-      checkBits(n, bq, "bias", maxBiasBits, "adds biases of");
+      checkBits(n, n.input(2), bq, "bias", maxBiasBits, "adds biases of");
       sb = in.fixPoint() + wq.fixPoint() - bq.fixPoint();
       if (sb < QuantParams.minShiftBias(cut) || sb > QuantParams.MAX_SHIFT_BIAS) {
         problems.add("node " + n.describe() + ": shift_bias " + sb + " outside [" + QuantParams.minShiftBias(cut) + ", "
@@ -430,9 +472,10 @@ public final class DeployCompiler {
     return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
   }
 
-  private void checkBits(Node n, FixPoint q, String what, int max, String verb) {
+  private void checkBits(Node n, String param, FixPoint q, String what, int max, String verb) {
     if (q.bits() > max) {
-      problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit, " + limitsOf + " " + verb + " at most " + max + " bits");
+      problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit" + setBy(param) + ", " + limitsOf + " "
+          + verb + " at most " + max + " bits");
     }
     if (!q.signed()) problems.add("node " + n.describe() + ": unsigned " + what);
   }
@@ -448,9 +491,35 @@ public final class DeployCompiler {
     return v.build();
   }
 
+  /**
+   * Integers a DPU layer reads or writes must fit the DPU's datapath; a CPU layer's (its output
+   * read by CPU layers or leaving the model only) may be as wide as any quantizer.
+   */
+  private void checkActivationWidths(DeployModel.Builder m) {
+    Set<String> seen = new java.util.HashSet<>();
+    for (Layer.Builder l : m.getLayersBuilderList()) {
+      if (l.getOp() == Op.CPU || l.getOp() == Op.QUANTIZE) continue;
+      List<String> touched = new ArrayList<>(l.getInputsList());
+      touched.add(l.getOutput());
+      for (String v : touched) {
+        Value val = values.get(v);
+        if (val == null || !val.getInteger() || val.getBits() <= maxBits || !seen.add(v)) continue;
+        String point = plan.pointOf(v.endsWith("/quantized") ? v.substring(0, v.length() - "/quantized".length()) : v);
+        problems.add("activation '" + point + "' is " + val.getBits() + "-bit" + setBy(point) + ", " + limitsOf
+            + " computes at most " + maxBits + " bits (DPU layer " + l.getName() + ")" + (targeted
+                ? "; layers kept in float (a layer rule with exclude: true) run on the CPU at any width up to 16 bits" : ""));
+      }
+    }
+  }
+
+  /** " (set by layers[1] {...})" when a layer rule set the width of the parameter or point, else "". */
+  private String setBy(String name) {
+    String rule = name == null ? null : ruleOf.get(name);
+    return rule == null ? "" : " (set by layer rule " + plan.describeRule(rule) + ")";
+  }
+
   private Value intValue(String name, String of) {
     FixPoint q = act(of);
-    if (q.bits() > maxBits) problems.add("activation '" + of + "' is " + q.bits() + "-bit, " + limitsOf + " computes at most " + maxBits + " bits");
     Value.Builder v = Value.newBuilder().setName(name).setInteger(true).setBits(q.bits()).setFixPoint(q.fixPoint());
     for (int d : shapes.get(of)) v.addShape(d);
     return v.build();

@@ -12,6 +12,7 @@ import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.ops.ConvShape;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.ops.ExactConv;
 import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
@@ -71,6 +72,23 @@ public final class Simulator {
    * chunk after chunk, the outputs joined along the batch.
    */
   public Map<String, Output> run(Map<String, Tensor> feeds) {
+    return run(feeds, null);
+  }
+
+  /** Sees every layer's output as the layer writes it (a golden dump's source). */
+  public interface LayerObserver {
+    /**
+     * @param index the layer's position in the deploy model
+     * @param output the layer's first output: integers at its fix_point, or floats
+     */
+    void layer(int index, Layer layer, Output output);
+  }
+
+  /**
+   * As {@link #run(Map)}, showing {@code observer} (null: none) each layer's output in execution
+   * order; a model with a batch chunk shows each chunk of images in turn.
+   */
+  public Map<String, Output> run(Map<String, Tensor> feeds, LayerObserver observer) {
     // every feed checked before the batch is cut into chunks
     int n = -1;
     for (String in : model.getInputsList()) {
@@ -89,12 +107,12 @@ public final class Simulator {
       throw new DeployException("the model was exported with a fixed batch of " + chunk + " that its graph does not let be"
           + " freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + n);
     }
-    if (chunk <= 0 || n <= chunk) return runOnce(feeds);
+    if (chunk <= 0 || n <= chunk) return runOnce(feeds, observer);
     List<Map<String, Output>> parts = new ArrayList<>();
     for (int from = 0; from < n; from += chunk) {
       Map<String, Tensor> part = new LinkedHashMap<>();
       for (String in : model.getInputsList()) part.put(in, feeds.get(in).slice0(from, from + chunk));
-      parts.add(runOnce(part));
+      parts.add(runOnce(part, observer));
     }
     Map<String, Output> out = new LinkedHashMap<>();
     for (String o : model.getOutputsList()) {
@@ -114,13 +132,20 @@ public final class Simulator {
     return out;
   }
 
-  private Map<String, Output> runOnce(Map<String, Tensor> feeds) {
+  private Map<String, Output> runOnce(Map<String, Tensor> feeds, LayerObserver observer) {
     Map<String, Slot> env = new HashMap<>();
     for (String in : model.getInputsList()) {
       Tensor t = feeds.get(in);
       env.put(in, new Slot(t.shape(), null, t.data()));
     }
-    for (Step s : steps) s.run(env);
+    for (int i = 0; i < steps.size(); i++) {
+      steps.get(i).run(env);
+      if (observer == null) continue;
+      Layer l = model.getLayers(i);
+      Slot s = env.get(l.getOutput());
+      observer.layer(i, l, new Output(l.getOutput(), s.shape, s.ints, values.get(l.getOutput()).getFixPoint(),
+          s.ints == null ? s.floats : null));
+    }
     Map<String, Output> out = new LinkedHashMap<>();
     for (String o : model.getOutputsList()) {
       Slot s = env.get(o);
@@ -261,7 +286,7 @@ public final class Simulator {
       default -> IntegerOps.Requant.NONE;
     };
     return new IntegerOps.Requant(l.getShiftBias(), l.getShiftCut(), kind, l.getActMin(), l.getActMax(),
-        in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
+        in.getFixPoint() + l.getWeightFixPoint(), new FixPoint(out.getBits(), out.getFixPoint(), r));
   }
 
   private Step conv(Layer l, Value out, Rounding r) {
@@ -283,11 +308,12 @@ public final class Simulator {
     long bound = sb >= 0 ? products + (maxBias << sb) : (products << -sb) + maxBias;
     if (!reference && bound >= DeployCompiler.FLOAT_EXACT) return exactConv(l, inV, rq, w, m, oh, ow, bias);
     if (reference) {
+      ConvGeometry geo = ConvGeometry.window(kh, kw, strides[0], strides[1], dil[0], dil[1]);
       return env -> {
         Slot x = env.get(in);
         int n = x.shape[0];
         int[] y = new int[n * m * oh * ow];
-        IntegerOps.conv(x.ints, n, x.shape[1], x.shape[2], x.shape[3], w, m, kh, kw, strides, pads, dil, group, bias, rq, y, oh, ow);
+        IntegerOps.conv(x.ints, w, bias, new ConvShape(x.shape, new int[] {n, m, oh, ow}, group, geo, pads), rq, y);
         env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
       };
     }
@@ -364,7 +390,7 @@ public final class Simulator {
       default -> IntegerOps.Requant.NONE;
     };
     return new FastIntegerOps.Requantizer(l.getHasBias() ? l.getShiftBias() : 0, l.getShiftCut(), kind, l.getActMin(),
-        l.getActMax(), in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
+        l.getActMax(), in.getFixPoint() + l.getWeightFixPoint(), new FixPoint(out.getBits(), out.getFixPoint(), r));
   }
 
   /**
@@ -459,12 +485,15 @@ public final class Simulator {
     int[] outShape = ints(out.getShapeList());
     int oh = outShape[2], ow = outShape[3];
     int bits = out.getBits();
+    ConvGeometry geo = ConvGeometry.window(kh, kw, strides[0], strides[1], dil[0], dil[1]);
+    DpuAveragePool avg = new DpuAveragePool(l.getMultiplier(), l.getAvgShift());
     return env -> {
       Slot x = env.get(in);
       int n = x.shape[0], c = x.shape[1];
       int[] y = new int[n * c * oh * ow];
-      IntegerOps.pool(max, x.ints, n * c, x.shape[2], x.shape[3], kh, kw, strides, pads, dil, l.getMultiplier(),
-          l.getAvgShift(), bits, r, y, oh, ow);
+      // each plane pooled alone: the shape of a depthwise conv
+      ConvShape s = new ConvShape(x.shape, new int[] {n, c, oh, ow}, Math.max(1, c), geo, pads);
+      IntegerOps.pool(max, x.ints, s, avg, bits, r, y);
       env.put(o(l), new Slot(new int[] {n, c, oh, ow}, y, null));
     };
   }

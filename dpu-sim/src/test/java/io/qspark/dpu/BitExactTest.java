@@ -9,7 +9,7 @@ import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.FixPoint;
-import io.qspark.kernels.quant.LayerBits;
+import io.qspark.kernels.quant.LayerRule;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -39,7 +39,7 @@ class BitExactTest {
     String in = m.graph().inputs().get(0).name();
     QuantConfig cfg = QuantConfig.defaults().withBits(bits);
     if (biasBits > 0) cfg = cfg.withBiasBits(biasBits);
-    if (!layers.equals("-")) cfg = cfg.withLayerBits(LayerBits.parseAll(java.util.List.of(layers.split(";"))));
+    if (!layers.equals("-")) cfg = cfg.withLayers(LayerRule.parseAll(java.util.List.of(layers.split(";"))));
     QuantPlan plan = QuantPlan.of(m.graph(), cfg);
     ActivationStats stats = new ActivationStats();
     new Executor(m.graph()).run(Map.of(in, Shared.images("train-images-idx3-ubyte.gz", 500)), stats.observer(plan), false);

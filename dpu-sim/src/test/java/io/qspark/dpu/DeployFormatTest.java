@@ -15,6 +15,7 @@ import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -120,9 +121,9 @@ class DeployFormatTest {
   @Test
   void bitWidthsFixPointsAndClipLimitsOutsideTheirRangesAreRefused() {
     String someInt = conv(layer(Op.CONV)).getOutput();
-    for (int bits : new int[] {0, 1, 9, 64}) {
+    for (int bits : new int[] {0, 1, 17, 64}) {
       String msg = refused(DeployFormat.seal(editValue(someInt, v -> v.setBits(bits))).toByteArray());
-      assertTrue(msg.contains("bit width " + bits + " outside [2, 8]"), msg);
+      assertTrue(msg.contains("bit width " + bits + " outside [2, 16]"), msg);
     }
     String msg = refused(DeployFormat.seal(editValue(someInt, v -> v.setFixPoint(65))).toByteArray());
     assertTrue(msg.contains("fix_point 65 outside [-64, 64]"), msg);
@@ -164,11 +165,11 @@ class DeployFormatTest {
     assertThrows(DeployException.class, () -> IntegerOps.add(new int[][] {{1}, {1}}, new int[] {-1, 0}, 0, 8, Rounding.HALF_UP, y));
     assertThrows(DeployException.class, () -> FastIntegerOps.add2(new int[] {1}, new int[] {1}, -1, 0, 0, 8, Rounding.HALF_UP, y));
     assertThrows(DeployException.class,
-        () -> new IntegerOps.Requant(0, 64, IntegerOps.Requant.NONE, 0, 0, 0, 0, 8, Rounding.HALF_UP));
+        () -> new IntegerOps.Requant(0, 64, IntegerOps.Requant.NONE, 0, 0, 0, new FixPoint(8, 0, Rounding.HALF_UP)));
     assertThrows(DeployException.class,
-        () -> new IntegerOps.Requant(-70, 0, IntegerOps.Requant.NONE, 0, 0, 0, 0, 8, Rounding.HALF_UP));
+        () -> new IntegerOps.Requant(-70, 0, IntegerOps.Requant.NONE, 0, 0, 0, new FixPoint(8, 0, Rounding.HALF_UP)));
     assertThrows(DeployException.class,
-        () -> new FastIntegerOps.Requantizer(0, -1, IntegerOps.Requant.RELU, 0, 0, 0, 0, 8, Rounding.HALF_UP));
+        () -> new FastIntegerOps.Requantizer(0, -1, IntegerOps.Requant.RELU, 0, 0, 0, new FixPoint(8, 0, Rounding.HALF_UP)));
   }
 
   /** Version 1 (no batch_chunk, ELTWISE_MUL or extra outputs) reads and runs as version 2; versions 0 and 3 are refused. */
@@ -209,12 +210,13 @@ class DeployFormatTest {
     assertTrue(msg.contains("output_shift 5 but the fix_points give 4"), msg);
     msg = refused(DeployFormat.seal(edit(m, "mul", l -> l.addInputShifts(0).addInputShifts(0))).toByteArray());
     assertTrue(msg.contains("multiplies but has input_shifts"), msg);
-    // consistent, but the output's fix_point so coarse the shift is 63 (or so fine it is -49): outside [-48, 62]
+    // consistent, but the output's fix_point so coarse the shift is 63 (or so fine it is -49): outside [-32, 62]
+    // (a product of two 16-bit integers, below 2^30, shifted left by 32 stays inside a long)
     for (int outFp : new int[] {-55, 57}) {
       int shift = 8 - outFp;
       DeployModel far = edit(withFixPoint(m, "z", outFp), "mul", l -> l.setOutputShift(shift));
       msg = refused(DeployFormat.seal(far).toByteArray());
-      assertTrue(msg.contains("output_shift " + shift + " outside [-48, 62]"), msg);
+      assertTrue(msg.contains("output_shift " + shift + " outside [-32, 62]"), msg);
     }
   }
 

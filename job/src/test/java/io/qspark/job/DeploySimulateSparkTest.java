@@ -123,8 +123,9 @@ class DeploySimulateSparkTest {
     assertEquals(0, c.code(), c.err());
     var info = (java.util.Map<String, Object>) io.qspark.kernels.io.Json.read(Files.readString(calib.resolve("quant_info.json")));
     var config = (java.util.Map<String, Object>) info.get("config");
-    assertEquals(3, ((java.util.List<Object>) config.get("layer_bits")).size(), config.toString());
+    assertEquals(3, ((java.util.List<Object>) config.get("layers")).size(), config.toString());
     var acts = (java.util.List<java.util.Map<String, Object>>) info.get("activations");
+    assertEquals("layers[1]", acts.get(1).get("rule"), "the :first rule set the first layer's output width");
     assertEquals(8, ((Number) acts.get(0).get("bits")).intValue(), "the network input");
     assertEquals(8, ((Number) acts.get(1).get("bits")).intValue(), "the first layer's output");
     assertEquals(4, ((Number) acts.get(2).get("bits")).intValue(), "the next layer's");

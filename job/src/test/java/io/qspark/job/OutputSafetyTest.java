@@ -182,7 +182,7 @@ class OutputSafetyTest {
       while (!b.getValues(v).getInteger()) v++;
       b.setValues(v, b.getValues(v).toBuilder().setBits(bits));
       write(pb, b.build());
-      assertContains(simulateError(dep), "bit width " + bits + " outside [2, 8]");
+      assertContains(simulateError(dep), "bit width " + bits + " outside [2, 16]");
     }
   }
 

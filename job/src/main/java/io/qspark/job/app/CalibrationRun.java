@@ -79,6 +79,7 @@ final class CalibrationRun implements AutoCloseable {
    */
   static CalibrationRun open(String app, CalibrateSettings s, Models.Read model, Notices notices, boolean subset) {
     Model inference = model.model().forInference();
+    QuantPlan.of(inference.graph(), s.quant()); // layer rules that match no node fail before Spark starts
     ModelSignature sig = ModelSignature.of(inference);
     Classifier classifier = Classifier.of(sig, inference.source());
     LazySpark spark = new LazySpark(app, s.spark());
@@ -164,7 +165,7 @@ final class CalibrationRun implements AutoCloseable {
     report.put("spark_stages", stageMetrics.json());
     report.put("command", command());
     report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));
-    report.put("partition", PartitionSection.of(m.graph()));
+    report.put("partition", PartitionSection.of(m.graph(), cfg));
     report.put("preprocessing", inputs.record.json());
     report.put("provenance", provenance(name, settingsJson).json());
     QuantizedModel qm = new QuantizedModel(m.graph(), c.plan(), c.params());

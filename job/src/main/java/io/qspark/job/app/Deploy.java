@@ -17,7 +17,6 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
-import io.qspark.kernels.target.Partitioner;
 import io.qspark.kernels.target.TargetException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,7 +39,8 @@ public final class Deploy {
       byte[] onnx = in.floatModelBytes();
       Model m = in.floatModel().forInference();
       long t1 = System.nanoTime();
-      DeployModel dm = compile(m, q, target, in.shown());
+      Partition partition = partition(m, q, target);
+      DeployModel dm = compile(m, q, partition, in.shown());
       long t2 = System.nanoTime();
       String summary = DeploySummary.text(dm);
       Map<String, Object> report = new LinkedHashMap<>();
@@ -49,7 +49,7 @@ public final class Deploy {
       report.put("model_sha256", q.modelSha256());
       report.put("deploy_layers", dm.getLayersCount());
       in.preprocessing().ifPresent(p -> report.put("preprocessing", p.json()));
-      report.put("partition", PartitionSection.of(m.graph()));
+      report.put("partition", section(m, q, partition));
       Map<String, Object> timings = new LinkedHashMap<>();
       timings.put("load_s", Math.round((t1 - t0) / 1e6) / 1e3);
       timings.put("compile_s", Math.round((t2 - t1) / 1e6) / 1e3);
@@ -82,20 +82,29 @@ public final class Deploy {
     DpuTarget t = target == null ? null : target(target);
     Model m = LoadedModels.inferenceModel(ModelBlob.of(in.reportTitle(), in.floatModel()));
     QuantInfo.Parsed q = QuantInfo.read(in.quantInfo());
-    DeployModel dm = compile(m, q, t, in.reportTitle());
+    Partition partition = partition(m, q, t);
+    DeployModel dm = compile(m, q, partition, in.reportTitle());
     Map<String, Object> report = new LinkedHashMap<>();
     report.put("command", "deploy");
     report.put("model_sha256", q.modelSha256());
     report.put("deploy_layers", dm.getLayersCount());
     if (in.preprocessing() != null) report.put("preprocessing", in.preprocessing().json());
-    report.put("partition", PartitionSection.of(m.graph()));
+    report.put("partition", section(m, q, partition));
     report.put("calibration", Json.read(in.reportJson()));
     return new Compiled(dm.toByteArray(), DeploySummary.text(dm), dm.getLayersCount(), Json.write(report));
   }
 
-  private static DeployModel compile(Model m, QuantInfo.Parsed q, DpuTarget target, String shown) {
+  /** Where each node runs on the target; nodes a layer rule keeps in float go to the CPU side (DeployCompiler.partition). */
+  private static Partition partition(Model m, QuantInfo.Parsed q, DpuTarget target) {
+    return target == null ? null : DeployCompiler.partition(m.graph(), q.config(), target);
+  }
+
+  private static Map<String, Object> section(Model m, QuantInfo.Parsed q, Partition partition) {
+    return partition != null ? PartitionSection.of(partition) : PartitionSection.of(m.graph(), q.config());
+  }
+
+  private static DeployModel compile(Model m, QuantInfo.Parsed q, Partition partition, String shown) {
     try {
-      Partition partition = target == null ? null : Partitioner.partition(m.graph(), target);
       return DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
     } catch (DeployException e) {
       throw new UserError(shown + ": " + e.getMessage(), e);

@@ -1,10 +1,12 @@
 package io.qspark.job.app;
 
+import io.qspark.dpu.GoldenDump;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.SimulationCounts;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.DeployFolder;
+import io.qspark.job.output.DumpFolder;
 import io.qspark.job.output.SimulationFolder;
 import io.qspark.job.output.PredictionsTable;
 import io.qspark.job.output.RunInputs;
@@ -12,12 +14,18 @@ import io.qspark.job.report.Provenance;
 import io.qspark.job.spark.ModelOutputs;
 import io.qspark.job.spark.PredictionJob;
 import io.qspark.job.spark.LazySpark;
+import io.qspark.job.spark.GoldenDumpJob;
 import io.qspark.job.spark.SimulationJob;
 import io.qspark.kernels.io.Json;
+import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantInfo;
+import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.QuantizedModel;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * Runs a deploy model in the bit-exact integer simulator over a data set as a Spark job, checked
@@ -45,6 +53,9 @@ public final class Simulate {
         PredictionsTable.Writer predictions = s.predictions() == null ? null
             : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite(),
                 s.out() == null ? inputs : inputs.with("--out", s.out().location()));
+        // the dump lands neither on the inputs nor on the other outputs
+        DumpFolder.Writer dump = s.dump() == null ? null
+            : DumpFolder.create(s.dump().out().location(), s.dump().out().overwrite(), outputs(inputs, s));
         LazySpark spark = new LazySpark("qspark simulate", s.spark())) {
       DeployFolder dep = DeployFolder.open(s.deploy());
       if (!dep.sealed()) {
@@ -71,9 +82,11 @@ public final class Simulate {
         predictions.commit(PredictionJob.table(spark.get(), in.images, spec, in.plan, partitions,
             sig.outputs().stream().map(ModelSignature.Port::name).toList()));
       }
+      SimulateResult.DumpWritten dumped = dump == null ? null
+          : writeDump(spark.runtime().context(), in, dep, m, s.dump().images(), dump);
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions, in.plan.batch());
       SimulateResult r = SimulateResult.of(dep.deployModelShown() + " (integer simulation)", in.images.describe(), in.steps(),
-          where, seconds, counts, s.maxTop1Drop(), out == null ? null : out.shown());
+          where, seconds, counts, s.maxTop1Drop(), out == null ? null : out.shown()).withDump(dumped);
       if (out != null) {
         Provenance p = new Provenance(Provenance.model(dep.deployModelShown(), dep.shown(), dep.deployModelSha256()),
             Provenance.data(s.data().location(), in.images.describe(), in.images.count(), in.images.digest().json()), s.json());
@@ -82,6 +95,25 @@ public final class Simulate {
       }
       return r;
     }
+  }
+
+  private static RunInputs outputs(RunInputs inputs, SimulateSettings s) {
+    RunInputs r = inputs;
+    if (s.out() != null) r = r.with("--out", s.out().location());
+    if (s.predictions() != null) r = r.with("--predictions", s.predictions().location());
+    return r;
+  }
+
+  /** The golden dump: the deploy model's integers beside the fake-quant model's tensors, committed when complete. */
+  private static SimulateResult.DumpWritten writeDump(JavaSparkContext sc, ImageInputs in, DeployFolder dep, Model floatModel, int images,
+      DumpFolder.Writer to) {
+    Graph g = floatModel.forInference().graph();
+    QuantInfo.Parsed q = QuantInfo.read(dep.quantInfoJson());
+    QuantizedModel fq = new QuantizedModel(g, QuantPlan.of(g, q.config()), q.params());
+    GoldenDump.Index index = GoldenDumpJob.write(sc, in.images, in.plan, dep.deployModel(), fq, images, to);
+    String shown = to.shown();
+    to.commit();
+    return new SimulateResult.DumpWritten(shown, images, index.layers().size());
   }
 
   /** report.json: the figures, and the deploy folder's partition and calibration report. */

@@ -14,10 +14,23 @@ import java.util.Optional;
  * @param preprocessing the steps that made them inputs
  * @param spark master, partitions and batch
  * @param folder the folder written, or null
+ * @param dump the golden dump written, if one was asked for
  */
 public record SimulateResult(String deployModel, String data, String preprocessing, String spark, double seconds,
     long images, long outputIntegers, long mismatches, Optional<Classification> classification, Optional<Gate> gate,
-    String folder) {
+    String folder, Optional<DumpWritten> dump) {
+
+  /** A golden dump: where, of how many images, how many layers each. */
+  public record DumpWritten(String folder, int images, int layers) {
+    public String describe() {
+      return "golden dump of " + images + " image" + (images == 1 ? "" : "s") + ", " + layers + " layers each: " + folder;
+    }
+  }
+
+  SimulateResult withDump(DumpWritten d) {
+    return new SimulateResult(deployModel, data, preprocessing, spark, seconds, images, outputIntegers, mismatches,
+        classification, gate, folder, Optional.ofNullable(d));
+  }
 
   /** The classifier's figures: the simulator's counts (top-1 per class, agreement with float) and float and fake-quant top-1. */
   public record Classification(EvalCounts simulated, long floatCorrect, long fakeQuantCorrect) {
@@ -53,7 +66,7 @@ public record SimulateResult(String deployModel, String data, String preprocessi
       gate = new Gate(maxTop1Drop, drop, drop <= maxTop1Drop + 1e-9);
     }
     return new SimulateResult(deployModel, data, preprocessing, spark, seconds, c.eval().images(), c.outputs(), c.mismatches(),
-        Optional.of(cls), Optional.ofNullable(gate), folder);
+        Optional.of(cls), Optional.ofNullable(gate), folder, Optional.empty());
   }
 
   /** A percentage as printed: two decimals. */

@@ -51,8 +51,10 @@ final class SimulateCommand implements Callable<Integer> {
           + " as a Parquet table: name, label and one array<float> column per output (atomically, local or hdfs://...).")
   String predictions;
 
-  @Option(names = "--overwrite", order = 34, description = "Replace --out and --predictions if they exist (atomically).")
+  @Option(names = "--overwrite", order = 34, description = "Replace --out, --predictions and --dump if they exist (atomically).")
   boolean overwrite;
+
+  @Mixin DumpOptions dump;
 
   @Mixin SparkOptions spark;
 
@@ -61,7 +63,7 @@ final class SimulateCommand implements Callable<Integer> {
     int[] dims = preprocess.dims();
     SimulateSettings s = Mapping.settings(spec, () -> new SimulateSettings(deploy, data.settings(dims), preprocess.settings(),
         batch, maxTop1Drop, out == null ? null : new OutputSettings(out, overwrite),
-        predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings()));
+        predictions == null ? null : new OutputSettings(predictions, overwrite), dump.settings(overwrite), spark.settings()));
     SimulateResult r = new Simulate(Mapping.notices(spec)).run(s);
     PrintWriter o = spec.commandLine().getOut();
     SimulateResult.Classification c = r.classification().orElseThrow();
@@ -72,6 +74,7 @@ final class SimulateCommand implements Callable<Integer> {
     o.println("output integers compared: " + r.outputIntegers());
     o.println("mismatches: " + r.mismatches());
     o.println("top1: " + SimulateResult.pct(c.top1()));
+    r.dump().ifPresent(d -> o.println(d.describe()));
     o.flush();
     if (r.gate().isPresent() && !r.gate().get().passed()) {
       PrintWriter err = spec.commandLine().getErr();

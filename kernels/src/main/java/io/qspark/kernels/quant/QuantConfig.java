@@ -12,17 +12,17 @@ import java.util.List;
  * @param region where the quantized region starts and ends
  * @param scheme the quantizers' form: signed or unsigned activations, per-tensor or per-channel
  *     weights, power-of-two or float scales
- * @param layerBits per-layer widths over {@code widths}, in order ({@link LayerBits}); resolved
- *     against a graph by {@link QuantPlan}
+ * @param layers per-layer rules over the settings above, in order, a later one winning
+ *     ({@link LayerRule}: widths, method, exclusion); resolved against a graph by {@link QuantPlan}
  */
 public record QuantConfig(Widths widths, Method method, double percentile, Rounding activationRounding,
-    Rounding weightRounding, Region region, Scheme scheme, List<LayerBits> layerBits) implements java.io.Serializable {
+    Rounding weightRounding, Region region, Scheme scheme, List<LayerRule> layers) implements java.io.Serializable {
 
   public QuantConfig {
     java.util.Objects.requireNonNull(widths, "widths");
     java.util.Objects.requireNonNull(region, "region");
     java.util.Objects.requireNonNull(scheme, "scheme");
-    layerBits = List.copyOf(layerBits);
+    layers = List.copyOf(layers);
     if (!(percentile > 0 && percentile <= 100)) throw new IllegalArgumentException("percentile " + percentile);
   }
 
@@ -129,13 +129,13 @@ public record QuantConfig(Widths widths, Method method, double percentile, Round
   /** Same config for a non-DPU target's weight granularity and scale kind. */
   public QuantConfig withTarget(Granularity granularity, ScaleKind kind) {
     return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, region,
-        new Scheme(scheme.unsignedActivations(), granularity, kind), layerBits);
+        new Scheme(scheme.unsignedActivations(), granularity, kind), layers);
   }
 
   /** Same config with these widths of weights, activations and biases. */
   public QuantConfig withWidths(int weights, int activations, int biases) {
     return new QuantConfig(new Widths(weights, activations, biases), method, percentile, activationRounding,
-        weightRounding, region, scheme, layerBits);
+        weightRounding, region, scheme, layers);
   }
 
   /** Same config with every width set (biases too), as Vitis' weight_bit/activation_bit from one --bits. */
@@ -148,22 +148,22 @@ public record QuantConfig(Widths widths, Method method, double percentile, Round
     return withWidths(widths.weights(), widths.activations(), bits);
   }
 
-  /** Same config with per-layer width rules (applied in order over the config's widths). */
-  public QuantConfig withLayerBits(List<LayerBits> rules) {
+  /** Same config with per-layer rules (applied in order over the config's settings). */
+  public QuantConfig withLayers(List<LayerRule> rules) {
     return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, region, scheme, rules);
   }
 
   public QuantConfig withMethod(Method m) {
-    return new QuantConfig(widths, m, percentile, activationRounding, weightRounding, region, scheme, layerBits);
+    return new QuantConfig(widths, m, percentile, activationRounding, weightRounding, region, scheme, layers);
   }
 
   public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
     return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, new Region(inputs, outputs),
-        scheme, layerBits);
+        scheme, layers);
   }
 
   public QuantConfig withUnsignedActivations(boolean unsigned) {
     return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, region,
-        new Scheme(unsigned, scheme.weightGranularity(), scheme.scales()), layerBits);
+        new Scheme(unsigned, scheme.weightGranularity(), scheme.scales()), layers);
   }
 }

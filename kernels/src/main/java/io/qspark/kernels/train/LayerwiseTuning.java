@@ -60,6 +60,10 @@ final class LayerwiseTuning {
     List<Node> nodes = graph.nodes();
     for (int i = 0; i < nodes.size(); i++) {
       Node n = nodes.get(i);
+      if (plan.excludedBy(n) != null && LayerFit.unsupported(n) == null) {
+        reports.add(LayerReport.skipped(n.name(), "kept in float by layer rule " + plan.excludedBy(n)));
+        continue;
+      }
       if (!cur.params().containsKey(n.input(1))) continue;
       String why = LayerFit.unsupported(n);
       if (why == null && (plan.pointOf(n.input(0)) == null || plan.pointOf(n.outputs().get(0)) == null)) {

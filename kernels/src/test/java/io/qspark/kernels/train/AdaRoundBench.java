@@ -31,7 +31,7 @@ class AdaRoundBench {
     int b = c.indexOf('B');
     if (b >= 0) q = q.withBiasBits(Integer.parseInt(c.substring(b + 1)));
     String layers = System.getProperty("qspark.bench.adaround.layers", "");
-    return layers.isEmpty() ? q : q.withLayerBits(io.qspark.kernels.quant.LayerBits.parseAll(java.util.List.of(layers.split(";"))));
+    return layers.isEmpty() ? q : q.withLayers(io.qspark.kernels.quant.LayerRule.parseAll(java.util.List.of(layers.split(";"))));
   }
 
   static AdaRoundOptions options() {
