@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.data.SyntheticSource;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.kernels.io.Json;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.testing.Shared;
@@ -70,11 +70,11 @@ class ImagenetSyntheticSparkTest {
   /** 64 resnet18 images would hold 256 MB of activations per task; the batch shrinks to fit 64 MiB. */
   @Test
   void batchesOf224x224ImagesAreSizedByBytes() {
-    Classifier resnet18 = Classifier.of(Model.load(Path.of(RESNET18)).forInference());
+    ModelIo resnet18 = ModelIo.of(Model.load(Path.of(RESNET18)).forInference());
     assertEquals((64L << 20) / resnet18.bytesPerImage(), resnet18.batchFor(64));
     assertTrue(resnet18.batchFor(64) < 64 && resnet18.batchFor(64) >= 8, "batch " + resnet18.batchFor(64));
     assertEquals(3, resnet18.batchFor(3));
-    Classifier small = Classifier.of(Model.load(Path.of(Run.sampleModel())).forInference());
+    ModelIo small = ModelIo.of(Model.load(Path.of(Run.sampleModel())).forInference());
     assertEquals(64, small.batchFor(64), "28x28 models keep --batch");
   }
 

@@ -1,7 +1,7 @@
 package io.qspark.job.app;
 
 import io.qspark.job.base.UserError;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.CalibrationFolder;
@@ -81,11 +81,11 @@ final class CalibrationRun implements AutoCloseable {
     Model inference = model.model().forInference();
     QuantPlan.of(inference.graph(), s.quant()); // layer rules that match no node fail before Spark starts
     ModelSignature sig = ModelSignature.of(inference);
-    Classifier classifier = Classifier.of(sig, inference.source());
+    ModelIo io = ModelIo.of(sig, inference.graph().batchChunk(), inference.source());
     LazySpark spark = new LazySpark(app, s.spark());
     try {
       DataSettings first = s.data().first(s.calibSize());
-      ImageInputs in = ImageInputs.open(first, s.preprocess(), null, null, spark, sig, classifier, s.batch());
+      ImageInputs in = ImageInputs.open(first, s.preprocess(), null, null, spark, sig, io, s.batch());
       if (in.images.count() == 0) throw new UserError("no calibration images in " + s.data().location());
       if (in.images.count() < s.calibSize()) {
         notices.warning(String.format(java.util.Locale.ROOT, "--calib-size %d but %s holds %d images; calibrating on all of them",

@@ -19,9 +19,12 @@ import java.util.Map;
  * @param labels an IDX labels file, or null (beside the images)
  * @param dims C,H,W, or null (the data's own)
  * @param labelColumn null: "label" when the table has one, else unlabelled
+ * @param inputColumns Parquet and tables: the column holding each model input's values, by input
+ *     name (--input-columns left=a,right=b), in the order given; empty: the image column feeds the
+ *     model's one input
  */
 public record DataSettings(String location, String labels, int limit, int[] dims, String imageColumn, String labelColumn,
-    boolean strict) {
+    boolean strict, Map<String, String> inputColumns) {
   public DataSettings {
     if (location == null || location.isBlank()) throw new IllegalArgumentException("--data is empty");
     if (limit == 0 || limit < -1) throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
@@ -30,6 +33,18 @@ public record DataSettings(String location, String labels, int limit, int[] dims
     }
     dims = dims == null ? null : dims.clone();
     if (imageColumn == null) imageColumn = DataRequest.DEFAULT_IMAGE_COLUMN;
+    inputColumns = inputColumns == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(inputColumns));
+    for (Map.Entry<String, String> e : inputColumns.entrySet()) {
+      if (e.getKey().isBlank() || e.getValue().isBlank()) {
+        throw new IllegalArgumentException("--input-columns takes INPUT=COLUMN pairs, got '" + e.getKey() + "=" + e.getValue() + "'");
+      }
+    }
+  }
+
+  /** Settings that read the image column (no --input-columns). */
+  public DataSettings(String location, String labels, int limit, int[] dims, String imageColumn, String labelColumn,
+      boolean strict) {
+    this(location, labels, limit, dims, imageColumn, labelColumn, strict, Map.of());
   }
 
   /** All images of {@code location}, labels beside them, default columns, undecodable images skipped. */
@@ -43,16 +58,16 @@ public record DataSettings(String location, String labels, int limit, int[] dims
   }
 
   public DataSettings withLimit(int n) {
-    return new DataSettings(location, labels, n, dims, imageColumn, labelColumn, strict);
+    return new DataSettings(location, labels, n, dims, imageColumn, labelColumn, strict, inputColumns);
   }
 
   public DataSettings withLabels(String file) {
-    return new DataSettings(location, file, limit, dims, imageColumn, labelColumn, strict);
+    return new DataSettings(location, file, limit, dims, imageColumn, labelColumn, strict, inputColumns);
   }
 
   /** The same reading settings for another data set (QAT's validation images). */
   public DataSettings at(String otherLocation, String otherLabels) {
-    return new DataSettings(otherLocation, otherLabels, -1, dims, imageColumn, labelColumn, strict);
+    return new DataSettings(otherLocation, otherLabels, -1, dims, imageColumn, labelColumn, strict, inputColumns);
   }
 
   /** The first {@code n} images (or fewer, if the limit is lower already). */
@@ -62,7 +77,7 @@ public record DataSettings(String location, String labels, int limit, int[] dims
 
   /** The request the data sources take, with the resize/crop step applied where pixels are decoded. */
   DataRequest request(ImageGeometry geometry) {
-    return new DataRequest(location, labels, limit, dims, geometry, imageColumn, labelColumn, strict);
+    return new DataRequest(location, labels, limit, dims, geometry, imageColumn, labelColumn, strict, inputColumns);
   }
 
   /** What the data settings read: the data and the labels file (files or folders; tables and synthetic data are neither). */
@@ -83,6 +98,7 @@ public record DataSettings(String location, String labels, int limit, int[] dims
     if (dims != null) m.put("dims", List.of(dims[0], dims[1], dims[2]));
     m.put("image_column", imageColumn);
     if (labelColumn != null) m.put("label_column", labelColumn);
+    if (!inputColumns.isEmpty()) m.put("input_columns", new LinkedHashMap<String, Object>(inputColumns));
     m.put("strict", strict);
     return m;
   }
@@ -91,7 +107,7 @@ public record DataSettings(String location, String labels, int limit, int[] dims
   public boolean equals(Object o) {
     return o instanceof DataSettings d && d.location.equals(location) && java.util.Objects.equals(d.labels, labels)
         && d.limit == limit && Arrays.equals(d.dims, dims) && d.imageColumn.equals(imageColumn)
-        && java.util.Objects.equals(d.labelColumn, labelColumn) && d.strict == strict;
+        && java.util.Objects.equals(d.labelColumn, labelColumn) && d.strict == strict && d.inputColumns.equals(inputColumns);
   }
 
   @Override

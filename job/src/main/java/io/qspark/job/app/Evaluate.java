@@ -1,6 +1,10 @@
 package io.qspark.job.app;
 
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.base.UserError;
+import io.qspark.job.eval.ModelIo;
+import io.qspark.job.spark.CalibrationJob;
+import io.qspark.kernels.quant.OutputFidelity;
+import java.util.Map;
 import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.model.ModelSignature;
 import io.qspark.job.output.PredictionsTable;
@@ -13,8 +17,10 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Scores a model on labelled images as a Spark job: a float model, or a calibration folder's
- * fake-quantized model (with its agreement with the float model), the folder's recorded
+ * Scores a model on images as a Spark job: a float classifier on labelled images, or a
+ * calibration folder's fake-quantized model (for a classifier top-1 and its agreement with the
+ * float model; for any model every output's SQNR, cosine and largest difference against the
+ * float model, from calibration's error pass), the folder's recorded
  * preprocessing applied unless given; optionally each image's outputs as a table. Models and
  * data are checked on the driver before a job is paid for.
  */
@@ -33,33 +39,46 @@ public final class Evaluate {
     Models.Read read = Models.anyModel(s.model());
     Model m = read.model();
     ModelSignature sig = ModelSignature.of(m);
-    Classifier classifier = Classifier.of(sig, m.source());
+    ModelIo io = ModelIo.of(sig, m.graph().batchChunk(), m.source());
+    boolean quantized = read.folder() != null;
+    if (!io.classifier() && !quantized) {
+      throw new UserError("evaluate scores a float model by top-1, which needs class scores [N, classes]; " + m.source()
+          + " has outputs " + sig.describe().replaceFirst("^.* -> ", "") + ". Give a calibration folder (--model DIR) to"
+          + " compare its quantized outputs with the float model's");
+    }
     try (PredictionsTable.Writer predictions = s.predictions() == null ? null
             : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite(),
                 s.model().inputs().and(s.data().inputs()));
         LazySpark spark = new LazySpark("qspark evaluate", s.spark())) {
       ImageInputs in = ImageInputs.open(s.data(), s.preprocess(),
-          read.folder() == null ? null : read.folder().preprocessing().orElse(null),
-          read.folder() == null ? null : read.folder().shown(), spark, sig, classifier, s.batch());
-      in.images.requireLabels(classifier.classes());
+          quantized ? read.folder().preprocessing().orElse(null) : null,
+          quantized ? read.folder().shown() : null, spark, sig, io, s.batch());
+      if (io.classifier()) in.images.requireLabels(io.classes());
       s.spark().requireFits(in.images.count());
       int partitions = in.partitions(s.spark(), spark);
       in.warnIfUnnormalized(spark, notices);
       long t0 = System.nanoTime();
-      EvalCounts counts = EvaluationJob.run(spark.runtime().context(), in.images, read.blob(), in.plan, partitions);
+      EvalCounts counts = io.classifier()
+          ? EvaluationJob.run(spark.runtime().context(), in.images, read.blob(), in.plan, partitions) : null;
       double seconds = (System.nanoTime() - t0) / 1e9;
+      // the quantized model's outputs against the float model's: calibration's error pass
+      Map<String, OutputFidelity.Figures> outputs = quantized
+          ? CalibrationJob.error(spark.runtime().context(), in.images, read.blob(), in.plan, partitions).outputs().figures()
+          : Map.of();
+      if (counts == null) seconds = (System.nanoTime() - t0) / 1e9;
       // a second pass, after the figures' timing: the outputs of every image, written as a table
       if (predictions != null) {
-        ModelOutputs.Spec spec = new ModelOutputs.Spec(read.folder() == null ? ModelOutputs.Mode.FLOAT
-            : ModelOutputs.Mode.FAKEQUANT, read.blob(), null, classifier.input());
+        ModelOutputs.Spec spec = new ModelOutputs.Spec(quantized ? ModelOutputs.Mode.FAKEQUANT : ModelOutputs.Mode.FLOAT,
+            read.blob(), null);
         predictions.commit(PredictionJob.table(spark.get(), in.images, spec, in.plan, partitions,
             sig.outputs().stream().map(ModelSignature.Port::name).toList()));
       }
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions,
           in.plan.batch());
       String what = m.source() + " (" + m.format() + ", sha256 " + m.sha256().substring(0, 12) + ")"
-          + (read.folder() == null ? "" : ", quantized with " + read.folder().quantInfoShown());
-      return new EvaluateResult(what, in.images.describe(), in.steps(), where, seconds, counts.images(), Optional.of(counts));
+          + (quantized ? ", quantized with " + read.folder().quantInfoShown() : "");
+      return new EvaluateResult(what, in.images.describe(), in.steps(), where, seconds, in.images.count(),
+          Optional.ofNullable(counts), outputs);
     }
   }
 }

@@ -4,7 +4,7 @@ import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.model.ModelSignature;
@@ -17,7 +17,7 @@ import io.qspark.job.spark.SparkSettings;
 import java.util.List;
 
 /**
- * A data set opened for a model's image input: the images (checked on the driver), the
+ * A data set opened for a model's inputs: the images (checked on the driver), the
  * preprocessing that makes them inputs (given, else recorded by the folder read, else the
  * defaults) and its record for the folder written, and the plan tasks score them with.
  */
@@ -46,7 +46,7 @@ final class ImageInputs {
    * @param recordedIn that folder, for messages
    */
   static ImageInputs open(DataSettings data, PreprocessSettings pre, InputPreprocessing recorded, String recordedIn,
-      LazySpark spark, ModelSignature signature, Classifier classifier, int batch) {
+      LazySpark spark, ModelSignature signature, ModelIo model, int batch) {
     PreprocessSettings.Effective eff = pre.resolve(recorded, recordedIn);
     DataRequest request = data.request(eff.geometry());
     DataSource images = DataSources.open(request, spark, signature);
@@ -56,13 +56,13 @@ final class ImageInputs {
         throw new UserError(data.location() + " holds model inputs, already preprocessed; " + String.join(", ", given)
             + (given.size() == 1 ? " does" : " do") + " not apply to them");
       }
-      ScoringPlan plan = ScoringPlan.ofInputs(images.layout(), classifier, batch);
-      return new ImageInputs(images, plan, InputPreprocessing.ofModelInputs(classifier.input(), classifier.imageShape()),
+      ScoringPlan plan = ScoringPlan.ofInputs(images.layout(), model, batch);
+      return new ImageInputs(images, plan, InputPreprocessing.ofModelInputs(model.input(), model.imageShape()),
           eff, request);
     }
-    ScoringPlan plan = ScoringPlan.of(eff.pixels(), images.layout(), classifier, batch);
+    ScoringPlan plan = ScoringPlan.of(eff.pixels(), images.layout(), model, batch);
     return new ImageInputs(images, plan,
-        InputPreprocessing.ofPixels(classifier.input(), eff.geometry(), eff.pixels(), classifier.imageShape()), eff, request);
+        InputPreprocessing.ofPixels(model.input(), eff.geometry(), eff.pixels(), model.imageShape()), eff, request);
   }
 
   /** The steps applied, for reports: "mean 72.94, std 90.02, raw scale 255", or none for model inputs. */
@@ -72,7 +72,7 @@ final class ImageInputs {
 
   /** Partitions of this data set for the settings and the running Spark (the one rule every stage uses). */
   int partitions(SparkSettings settings, LazySpark spark) {
-    return settings.partitionsFor(images.count(), plan.classifier().imageSize(), spark.runtime().context().defaultParallelism());
+    return settings.partitionsFor(images.count(), plan.model().imageSize(), spark.runtime().context().defaultParallelism());
   }
 
   /**
@@ -83,8 +83,9 @@ final class ImageInputs {
     if (effective.origin() != PreprocessSettings.Origin.DEFAULTS || images.preprocessed()) return;
     List<LabeledImage> first = FirstImages.take(spark.runtime().context(), images, FIRST);
     if (first.isEmpty()) return;
-    ScoringPlan p = new ScoringPlan(plan.preprocessing(), plan.layout(), plan.classifier(), first.size());
-    float[] x = new InputBatches(first.iterator(), p).next().input().data();
-    PreprocessSettings.unnormalizedWarning(x, x.length).ifPresent(notices::warning);
+    InputBatches.Batch b = new InputBatches(first.iterator(), plan.withBatch(first.size())).next();
+    // one warning for the model, from the first input that looks unnormalized
+    b.feeds().values().stream().map(t -> PreprocessSettings.unnormalizedWarning(t.data(), t.size()))
+        .flatMap(java.util.Optional::stream).findFirst().ifPresent(notices::warning);
   }
 }

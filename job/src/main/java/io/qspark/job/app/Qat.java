@@ -1,7 +1,7 @@
 package io.qspark.job.app;
 
 import io.qspark.job.base.UserError;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.model.EditedModel;
 import io.qspark.job.model.ModelBlob;
@@ -67,7 +67,12 @@ public final class Qat {
     Models.Read read = Models.floatModel(s.model());
     Model inference = read.model().forInference();
     ModelSignature sig = ModelSignature.of(inference);
-    Classifier classifier = Classifier.of(sig, inference.source());
+    ModelIo classifier = ModelIo.of(sig, inference.graph().batchChunk(), inference.source());
+    classifier.only("qat");
+    if (!classifier.classifier()) {
+      throw new UserError("qat trains a classifier with labels: a model whose one output is class scores [N, classes]; "
+          + inference.source() + " has outputs " + sig.describe().replaceFirst("^.* -> ", ""));
+    }
     String name = read.fileName();
     QuantConfig cfg = s.quant();
     // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile

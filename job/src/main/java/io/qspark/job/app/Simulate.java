@@ -1,7 +1,7 @@
 package io.qspark.job.app;
 
 import io.qspark.dpu.GoldenDump;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.SimulationCounts;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.ModelSignature;
@@ -29,8 +29,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * Runs a deploy model in the bit-exact integer simulator over a data set as a Spark job, checked
- * as it goes against the fake-quant model it was compiled from: output integers that differ,
- * and for a classifier top-1, agreement with float and float/fake-quant top-1. Preprocessing is
+ * as it goes against the fake-quant model it was compiled from: output integers that differ on
+ * every output, each simulated output's SQNR, cosine and largest difference against the float
+ * model, and for a classifier top-1, agreement with float and float/fake-quant top-1. Preprocessing is
  * the deploy folder's record unless given; optionally writes the figures as a folder and each
  * image's simulated outputs as a table.
  */
@@ -64,10 +65,10 @@ public final class Simulate {
       }
       Model m = dep.floatModel();
       ModelSignature sig = ModelSignature.of(m);
-      Classifier classifier = Classifier.of(sig, m.source());
+      ModelIo io = ModelIo.of(sig, m.graph().batchChunk(), m.source());
       ImageInputs in = ImageInputs.open(s.data(), s.preprocess(), dep.preprocessing().orElse(null), dep.shown(), spark, sig,
-          classifier, s.batch());
-      in.images.requireLabels(classifier.classes());
+          io, s.batch());
+      if (io.classifier()) in.images.requireLabels(io.classes());
       s.spark().requireFits(in.images.count());
       ModelBlob blob = dep.quantizedBlob();
       SimulationJob.Deployed deployed = new SimulationJob.Deployed(dep.deployModelBytes(), dep.deployModelSha256());
@@ -78,7 +79,7 @@ public final class Simulate {
       double seconds = (System.nanoTime() - t0) / 1e9;
       // a second pass, after the figures' timing: the outputs of every image, written as a table
       if (predictions != null) {
-        ModelOutputs.Spec spec = new ModelOutputs.Spec(ModelOutputs.Mode.INTEGER, blob, deployed, classifier.input());
+        ModelOutputs.Spec spec = new ModelOutputs.Spec(ModelOutputs.Mode.INTEGER, blob, deployed);
         predictions.commit(PredictionJob.table(spark.get(), in.images, spec, in.plan, partitions,
             sig.outputs().stream().map(ModelSignature.Port::name).toList()));
       }
@@ -86,7 +87,7 @@ public final class Simulate {
           : writeDump(spark.runtime().context(), in, dep, m, s.dump().images(), dump);
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions, in.plan.batch());
       SimulateResult r = SimulateResult.of(dep.deployModelShown() + " (integer simulation)", in.images.describe(), in.steps(),
-          where, seconds, counts, s.maxTop1Drop(), out == null ? null : out.shown()).withDump(dumped);
+          where, seconds, counts, io.classifier(), s.maxTop1Drop(), out == null ? null : out.shown()).withDump(dumped);
       if (out != null) {
         Provenance p = new Provenance(Provenance.model(dep.deployModelShown(), dep.shown(), dep.deployModelSha256()),
             Provenance.data(s.data().location(), in.images.describe(), in.images.count(), in.images.digest().json()), s.json());
@@ -134,6 +135,10 @@ public final class Simulate {
     });
     sim.put("output_integers", res.outputIntegers());
     sim.put("mismatches", res.mismatches());
+    sim.put("mismatches_per_output", new LinkedHashMap<String, Object>(res.mismatchesPerOutput()));
+    Map<String, Object> fidelity = new LinkedHashMap<>();
+    res.fidelity().forEach((k, f) -> fidelity.put(k, f.json()));
+    sim.put("outputs_against_float", fidelity);
     r.put("simulation", sim);
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("master", master);

@@ -2,12 +2,16 @@ package io.qspark.job.app;
 
 import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.eval.SimulationCounts;
+import io.qspark.kernels.quant.OutputFidelity;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * What {@link Simulate} found: the integers of the deploy model compared with the fake-quant
- * model's (for any model), and for a classifier with labels its top-1 figures.
+ * model's, over all outputs and per output, and every simulated output's fidelity against the
+ * float model (for any model); for a classifier with labels its top-1 figures.
  *
  * @param deployModel the deploy model run, for reports
  * @param data the images, as the data source describes them
@@ -17,8 +21,13 @@ import java.util.Optional;
  * @param dump the golden dump written, if one was asked for
  */
 public record SimulateResult(String deployModel, String data, String preprocessing, String spark, double seconds,
-    long images, long outputIntegers, long mismatches, Optional<Classification> classification, Optional<Gate> gate,
+    long images, long outputIntegers, long mismatches, Map<String, Long> mismatchesPerOutput,
+    Map<String, OutputFidelity.Figures> fidelity, Optional<Classification> classification, Optional<Gate> gate,
     String folder, Optional<DumpWritten> dump) {
+  public SimulateResult {
+    mismatchesPerOutput = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(mismatchesPerOutput));
+    fidelity = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fidelity));
+  }
 
   /** A golden dump: where, of how many images, how many layers each. */
   public record DumpWritten(String folder, int images, int layers) {
@@ -29,7 +38,7 @@ public record SimulateResult(String deployModel, String data, String preprocessi
 
   SimulateResult withDump(DumpWritten d) {
     return new SimulateResult(deployModel, data, preprocessing, spark, seconds, images, outputIntegers, mismatches,
-        classification, gate, folder, Optional.ofNullable(d));
+        mismatchesPerOutput, fidelity, classification, gate, folder, Optional.ofNullable(d));
   }
 
   /** The classifier's figures: the simulator's counts (top-1 per class, agreement with float) and float and fake-quant top-1. */
@@ -58,15 +67,16 @@ public record SimulateResult(String deployModel, String data, String preprocessi
   public record Gate(double maxDrop, double drop, boolean passed) {}
 
   static SimulateResult of(String deployModel, String data, String preprocessing, String spark, double seconds,
-      SimulationCounts c, Double maxTop1Drop, String folder) {
-    Classification cls = new Classification(c.eval(), c.floatTop1(), c.fakeQuantTop1());
+      SimulationCounts c, boolean classifier, Double maxTop1Drop, String folder) {
+    Classification cls = classifier ? new Classification(c.eval(), c.floatTop1(), c.fakeQuantTop1()) : null;
     Gate gate = null;
-    if (maxTop1Drop != null) {
+    if (maxTop1Drop != null && cls != null) {
       double drop = Double.parseDouble(pct(cls.floatTop1())) - Double.parseDouble(pct(cls.top1()));
       gate = new Gate(maxTop1Drop, drop, drop <= maxTop1Drop + 1e-9);
     }
-    return new SimulateResult(deployModel, data, preprocessing, spark, seconds, c.eval().images(), c.outputs(), c.mismatches(),
-        Optional.of(cls), Optional.ofNullable(gate), folder, Optional.empty());
+    return new SimulateResult(deployModel, data, preprocessing, spark, seconds, c.images(), c.outputs(), c.mismatches(),
+        c.mismatchesPerOutput(), c.fidelity().figures(), Optional.ofNullable(cls), Optional.ofNullable(gate), folder,
+        Optional.empty());
   }
 
   /** A percentage as printed: two decimals. */

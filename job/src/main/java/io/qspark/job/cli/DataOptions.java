@@ -44,6 +44,12 @@ public final class DataOptions {
           + "' if there is one, else the images are unlabelled.")
   String labelColumn;
 
+  @Option(names = "--input-columns", split = ",", paramLabel = "INPUT=COL", order = 14,
+      description = "Parquet and tables, for a model of several inputs: the column holding each input's values"
+          + " (array of numbers, the input's C*H*W values of one item, already preprocessed), e.g. left=a,right=b."
+          + " Every input of the model must be named. Default: the image column feeds the model's one input.")
+  java.util.LinkedHashMap<String, String> inputColumns;
+
   @Option(names = "--strict", order = 15,
       description = "Fail on the first image that cannot be decoded. Default: skip such images and report how"
           + " many at the end.")
@@ -52,6 +58,6 @@ public final class DataOptions {
   /** --data and its companions as settings; {@code dims} is --dims (checked by the preprocessing options). */
   public DataSettings settings(int[] dims) {
     return Mapping.settings(spec, () -> new DataSettings(data, labels, limit == null ? -1 : limit, dims, imageColumn,
-        labelColumn, strict));
+        labelColumn, strict, inputColumns));
   }
 }

@@ -48,8 +48,13 @@ final class EvaluateCommand implements Callable<Integer> {
         preprocess.settings(), batch, predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings()));
     EvaluateResult r = new Evaluate(Mapping.notices(spec)).run(s);
     PrintWriter out = spec.commandLine().getOut();
-    new EvaluationReport(r.model(), r.data(), r.preprocessing(), r.spark(), r.classification().orElseThrow(), r.seconds())
-        .print(out);
+    if (r.classification().isPresent()) {
+      new EvaluationReport(r.model(), r.data(), r.preprocessing(), r.spark(), r.classification().get(), r.seconds())
+          .print(out, r.outputs());
+    } else {
+      EvaluationReport.printFidelity(out, r.model(), r.data(), r.preprocessing(), r.spark(), r.images(), r.seconds(),
+          r.outputs());
+    }
     out.flush();
     return ExitCodes.OK;
   }

@@ -14,6 +14,9 @@ import picocli.CommandLine.Spec;
 public final class PreprocessOptions {
   @Spec(Spec.Target.MIXEE) CommandSpec spec;
 
+  /** --gray-to-rgb: model channel c takes the image's one channel. */
+  static final int[] GRAY_TO_RGB = {0, 0, 0};
+
   @Option(names = "--resize", paramLabel = "S", order = 18,
       description = "Resize images so their shorter side is S pixels (bilinear, antialiased when shrinking, as"
           + " torchvision's Resize(S)), before everything else. Default: none, or recorded.")
@@ -44,6 +47,11 @@ public final class PreprocessOptions {
           + " Default: channels as stored, or recorded.")
   int[] channelSwap;
 
+  @Option(names = "--gray-to-rgb", order = 23,
+      description = "Feed a gray image to a 3-channel model by repeating it over the three channels (as Caffe and"
+          + " torchvision users do): the same as --channel-swap 0,0,0. Default: off.")
+  boolean grayToRgb;
+
   @Option(names = "--override-preprocessing", order = 25,
       description = "Take the preprocessing flags given even where they contradict what the folder read records"
           + " (without it, that is an error). Default: off.")
@@ -56,8 +64,13 @@ public final class PreprocessOptions {
 
   /** The flags as settings: each given (on the line or in --conf) or null. */
   public PreprocessSettings settings() {
-    return Mapping.settings(spec, () -> new PreprocessSettings(mean, std, rawScale, channelSwap, resize, crop,
-        overridePreprocessing));
+    return Mapping.settings(spec, () -> {
+      if (grayToRgb && channelSwap != null) {
+        throw new IllegalArgumentException("--gray-to-rgb is --channel-swap 0,0,0; give one of them");
+      }
+      return new PreprocessSettings(mean, std, rawScale, grayToRgb ? GRAY_TO_RGB : channelSwap, resize, crop,
+          overridePreprocessing);
+    });
   }
 
   /** --dims as given (checked with the data settings: {@link io.qspark.job.app.DataSettings}). */

@@ -5,6 +5,8 @@ import io.qspark.job.app.Simulate;
 import io.qspark.job.app.SimulateResult;
 import io.qspark.job.app.SimulateSettings;
 import io.qspark.job.report.EvaluationReport;
+import io.qspark.job.report.OutputsTable;
+import io.qspark.job.report.TextTable;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,12 +15,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** `qspark simulate`: the deploy model's integer simulation over labelled images, checked against fake-quant. */
+/** `qspark simulate`: the deploy model's integer simulation over images, checked against fake-quant on every output. */
 @Command(name = "simulate", mixinStandardHelpOptions = true, versionProvider = Version.class,
     sortOptions = false, usageHelpAutoWidth = true,
     description = {"Runs a deploy model (from `qspark deploy`) in the bit-exact integer simulator as a Spark job:"
         + " top-1, agreement with the float model, and the count of output integers that differ from the"
-        + " fake-quant model's. The last two lines are `mismatches: <count>` and `top1: <percent>`.",
+        + " fake-quant model's, over all outputs, and every output's SQNR against the float model. For a classifier"
+        + " the last two lines are `mismatches: <count>` and `top1: <percent>`; for any other model the last line is"
+        + " `mismatches: <count>`, after a line `mismatches <output>: <count>` and `sqnr <output>: <dB>` per output.",
         "Images are preprocessed as the deploy folder records (the calibration's --mean, --std, ...); a flag that"
             + " contradicts the record is an error unless --override-preprocessing."})
 final class SimulateCommand implements Callable<Integer> {
@@ -66,14 +70,31 @@ final class SimulateCommand implements Callable<Integer> {
         predictions == null ? null : new OutputSettings(predictions, overwrite), dump.settings(overwrite), spark.settings()));
     SimulateResult r = new Simulate(Mapping.notices(spec)).run(s);
     PrintWriter o = spec.commandLine().getOut();
-    SimulateResult.Classification c = r.classification().orElseThrow();
-    new EvaluationReport(r.deployModel(), r.data(), r.preprocessing(), r.spark(), c.simulated(), r.seconds()).printTable(o);
-    o.println("float top1: " + SimulateResult.pct(c.floatTop1()));
-    o.println("fake-quant top1: " + SimulateResult.pct(c.fakeQuantTop1()));
-    o.println("agreement with float: " + SimulateResult.pct(c.agreementWithFloat()));
-    o.println("output integers compared: " + r.outputIntegers());
-    o.println("mismatches: " + r.mismatches());
-    o.println("top1: " + SimulateResult.pct(c.top1()));
+    if (r.classification().isPresent()) {
+      SimulateResult.Classification c = r.classification().get();
+      new EvaluationReport(r.deployModel(), r.data(), r.preprocessing(), r.spark(), c.simulated(), r.seconds()).printTable(o);
+      OutputsTable.print(o, "simulated", r.fidelity());
+      o.println("float top1: " + SimulateResult.pct(c.floatTop1()));
+      o.println("fake-quant top1: " + SimulateResult.pct(c.fakeQuantTop1()));
+      o.println("agreement with float: " + SimulateResult.pct(c.agreementWithFloat()));
+      o.println("output integers compared: " + r.outputIntegers());
+      o.println("mismatches: " + r.mismatches());
+      o.println("top1: " + SimulateResult.pct(c.top1()));
+    } else {
+      TextTable.keyValues(o, new String[][] {
+          {"model", r.deployModel()},
+          {"data", r.data()},
+          {"preprocessing", r.preprocessing()},
+          {"spark", r.spark()},
+          {"time", String.format(java.util.Locale.ROOT, "%.1f s, %.0f images/s", r.seconds(),
+              r.images() / Math.max(r.seconds(), 1e-9))}});
+      o.println();
+      OutputsTable.print(o, "simulated", r.fidelity());
+      r.mismatchesPerOutput().forEach((name, n) -> o.println("mismatches " + name + ": " + n));
+      OutputsTable.sqnrLines(o, r.fidelity());
+      o.println("output integers compared: " + r.outputIntegers());
+      o.println("mismatches: " + r.mismatches());
+    }
     r.dump().ifPresent(d -> o.println(d.describe()));
     o.flush();
     if (r.gate().isPresent() && !r.gate().get().passed()) {

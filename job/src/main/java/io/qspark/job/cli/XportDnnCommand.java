@@ -5,7 +5,7 @@ import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.model.ModelSignature;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
@@ -287,9 +287,9 @@ final class XportDnnCommand implements Callable<Integer> {
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
       DataSource images = DataSources.open(request, lazy, ModelSignature.of(model));
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
-      ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
+      ScoringPlan plan = ScoringPlan.of(pre, images.layout(), ModelIo.of(model), batch);
       SparkRuntime runtime = lazy.runtime();
-      int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
+      int partitions = settings.partitionsFor(images.count(), plan.model().imageSize(), runtime.context().defaultParallelism());
       return CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions);
     }
   }

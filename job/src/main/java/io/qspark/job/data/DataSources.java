@@ -21,28 +21,31 @@ public final class DataSources {
   private DataSources() {}
 
   /**
-   * @param model the model the images are for: synthetic data takes the shape of its (one) input
-   *     and, for a classifier, its class count (labels), else it is unlabelled
+   * @param model the model the images are for: synthetic data takes the shape of its inputs (of
+   *     every input, one after another) and, for a classifier, its class count (labels), else it
+   *     is unlabelled
    */
   public static DataSource open(DataRequest request, Supplier<SparkSession> spark, ModelSignature model) {
     String data = request.data();
     if (data.startsWith(SyntheticSource.PREFIX)) {
-      if (model.inputs().size() != 1) {
-        throw new UserError("synthetic data feeds a model with one input; this one has " + model.inputs().size());
-      }
-      return SyntheticSource.open(request, data.substring(SyntheticSource.PREFIX.length()),
-          model.inputs().get(0).itemShape(), model.classes());
+      // a model of several inputs gets each item's inputs one after another, each in its own shape
+      int[] shape = model.inputs().size() == 1 ? model.inputs().get(0).itemShape()
+          : new int[] {(int) model.inputs().stream().mapToLong(ModelSignature.Port::itemSize).sum()};
+      return SyntheticSource.open(request, data.substring(SyntheticSource.PREFIX.length()), shape, model.classes());
+    }
+    if (!request.inputColumns().isEmpty() && !data.startsWith(TABLE_PREFIX) && !isTable(data)) {
+      throw new UserError("--input-columns reads Parquet or a table; " + data + " is neither");
     }
     if (data.startsWith(TABLE_PREFIX)) {
       noLabelsFile(request, "a table");
-      return TableSource.table(request, data.substring(TABLE_PREFIX.length()), spark.get());
+      return TableSource.table(request, data.substring(TABLE_PREFIX.length()), spark.get(), model);
     }
     Configuration conf = HadoopFiles.driverConfiguration();
     Path path = HadoopFiles.qualified(data, conf);
     FileStatus status = HadoopFiles.status(path, conf);
     if (status.isDirectory() ? isParquetFolder(path, conf) : path.getName().endsWith(".parquet")) {
       noLabelsFile(request, "Parquet");
-      return TableSource.parquet(request, path, spark.get());
+      return TableSource.parquet(request, path, spark.get(), model);
     }
     if (status.isDirectory()) {
       noLabelsFile(request, "an image folder");
@@ -52,6 +55,15 @@ public final class DataSources {
       throw new UserError(HadoopFiles.display(path) + " is one image; --data takes the folder of images");
     }
     return IdxDataSource.open(request, path, conf);
+  }
+
+  /** Whether --data names Parquet (a file, or a folder of part files). */
+  private static boolean isTable(String data) {
+    if (data.startsWith(SyntheticSource.PREFIX)) return false;
+    Configuration conf = HadoopFiles.driverConfiguration();
+    Path path = HadoopFiles.qualified(data, conf);
+    FileStatus status = HadoopFiles.status(path, conf);
+    return status.isDirectory() ? isParquetFolder(path, conf) : path.getName().endsWith(".parquet");
   }
 
   private static void noLabelsFile(DataRequest request, String what) {

@@ -70,8 +70,8 @@ public final class SyntheticSource implements DataSource {
 
   @Override
   public String describe() {
-    return String.format(Locale.ROOT, "synthetic: %,d random images %s (seed %d), random labels", count,
-        layout.describe(), seed);
+    return String.format(Locale.ROOT, "synthetic: %,d random images %s (seed %d), %s", count,
+        layout.describe(), seed, classes > 0 ? "random labels" : "unlabelled");
   }
 
   @Override

@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.lit;
 
 import io.qspark.job.base.JobFailure;
 import io.qspark.job.base.UserError;
+import io.qspark.job.model.ModelSignature;
 import java.io.Serializable;
 import java.util.Collections;
 import java.util.Iterator;
@@ -58,22 +59,25 @@ public final class TableSource implements DataSource {
     this.count = count;
   }
 
-  public static TableSource parquet(DataRequest req, Path path, SparkSession spark) {
+  /** @param model the model fed: with --input-columns, one column per input of it */
+  public static DataSource parquet(DataRequest req, Path path, SparkSession spark, ModelSignature model) {
     String what = HadoopFiles.display(path);
-    return open(req, what, () -> spark.read().parquet(path.toString()), true);
+    return open(req, what, () -> spark.read().parquet(path.toString()), true, model);
   }
 
-  public static TableSource table(DataRequest req, String name, SparkSession spark) {
-    return open(req, "table " + name, () -> spark.table(name), false);
+  public static DataSource table(DataRequest req, String name, SparkSession spark, ModelSignature model) {
+    return open(req, "table " + name, () -> spark.table(name), false, model);
   }
 
   private interface Reader {
     Dataset<Row> read();
   }
 
-  private static TableSource open(DataRequest req, String what, Reader reader, boolean files) {
+  private static DataSource open(DataRequest req, String what, Reader reader, boolean files, ModelSignature model) {
     try {
-      return build(req, what, reader.read(), files);
+      Dataset<Row> df = reader.read();
+      if (!req.inputColumns().isEmpty()) return InputColumnsSource.build(req, what, df, rowName(df, files), model);
+      return build(req, what, df, files);
     } catch (Exception e) { // AnalysisException is checked in Java's eyes but thrown undeclared from Scala
       RuntimeException user = UserError.findIn(e);
       if (user != null) throw user;
@@ -136,7 +140,7 @@ public final class TableSource implements DataSource {
   }
 
   /** The column, as Spark resolves names (case-insensitively unless configured otherwise). */
-  private static StructField field(Dataset<Row> df, String name, String what, String flag) {
+  static StructField field(Dataset<Row> df, String name, String what, String flag) {
     StructField loose = null;
     for (StructField f : df.schema().fields()) {
       if (f.name().equals(name)) return f;
@@ -151,7 +155,7 @@ public final class TableSource implements DataSource {
    * What names a row in errors and warnings: its file and position where Spark knows them (file
    * sources), else nothing (tasks then say which table).
    */
-  private static Column rowName(Dataset<Row> df, boolean files) {
+  static Column rowName(Dataset<Row> df, boolean files) {
     try {
       Column name = concat(col("_metadata.file_name"), lit(" row "), col("_metadata.row_index"));
       df.select(name).schema(); // resolves now, or throws for sources without file metadata

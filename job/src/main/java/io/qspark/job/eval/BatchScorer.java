@@ -25,7 +25,7 @@ public final class BatchScorer {
   }
 
   public EvalCounts score(Iterator<LabeledImage> images) {
-    int classes = plan.classifier().classes();
+    int classes = plan.model().classes();
     long[] seen = new long[classes];
     long[] top1 = new long[classes];
     long top5 = 0;

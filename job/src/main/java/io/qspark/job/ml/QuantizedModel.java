@@ -4,7 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.qspark.job.data.Decoding;
 import io.qspark.job.data.ImageColumn;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.model.LoadedModels;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.ModelSignature;
@@ -163,12 +163,12 @@ public final class QuantizedModel extends Model<QuantizedModel> implements MLWri
       ImageColumn images = images(df, column, rec);
       Preprocessing pixels = images.preprocessed() ? Preprocessing.none() : rec.pixels();
       checkShape(images, pixels, rec);
-      int batch = (int) Math.min((Integer) $(batchSize), Math.max(1, Classifier.BATCH_BYTES / Math.max(1, sig.bytesPerItem())));
+      int batch = (int) Math.min((Integer) $(batchSize), Math.max(1, ModelIo.BATCH_BYTES / Math.max(1, sig.bytesPerItem())));
       SimulationJob.Deployed deployed = m == ModelOutputs.Mode.INTEGER
           ? new SimulationJob.Deployed(deploy.deployModel(), ModelBlob.sha256(deploy.deployModel())) : null;
-      ModelOutputs.Spec spec = new ModelOutputs.Spec(m, blob(m), deployed, rec.input());
+      ModelOutputs.Spec spec = new ModelOutputs.Spec(m, blob(m), deployed);
       List<String> outputs = sig.outputs().stream().map(ModelSignature.Port::name).toList();
-      return df.mapPartitions(new Apply(images, index, pixels, rec.itemShape(), batch, spec, outputs, uid), Encoders.row(out));
+      return df.mapPartitions(new Apply(images, index, pixels, rec.input(), rec.itemShape(), batch, spec, outputs, uid), Encoders.row(out));
     } catch (RuntimeException e) {
       throw Errors.api(e);
     }
@@ -217,7 +217,7 @@ public final class QuantizedModel extends Model<QuantizedModel> implements MLWri
   }
 
   /** In a task: the rows of a partition with the outputs of their images, a mini-batch at a time. */
-  private record Apply(ImageColumn images, int index, Preprocessing pixels, int[] itemShape, int batch,
+  private record Apply(ImageColumn images, int index, Preprocessing pixels, String input, int[] itemShape, int batch,
       ModelOutputs.Spec spec, List<String> outputs, String what) implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
@@ -249,7 +249,7 @@ public final class QuantizedModel extends Model<QuantizedModel> implements MLWri
         int[] shape = new int[itemShape.length + 1];
         shape[0] = with.size();
         System.arraycopy(itemShape, 0, shape, 1, itemShape.length);
-        y = models[0].run(Tensor.of(x, shape));
+        y = models[0].run(Map.of(input, Tensor.of(x, shape)));
       }
       List<Row> out = new ArrayList<>(in.size());
       int k = 0;

@@ -23,7 +23,12 @@ public final class LoadedModels {
 
   /** A model as tasks use it: the inference graph (BatchNorm folded, activations fused). */
   public record Loaded(Model model, Executor executor, QuantizedModel quantized, Executor quantizedExecutor) {
-    /** The model on one batch: fake-quantized for a calibrated model, float otherwise. */
+    /** Every output of the model on one batch fed to every input: fake-quantized for a calibrated model, float otherwise. */
+    public Map<String, Tensor> outputs(Map<String, Tensor> feeds) {
+      return quantized == null ? executor.run(feeds) : quantized.run(quantizedExecutor, feeds);
+    }
+
+    /** The model of one input and one output on one batch: fake-quantized for a calibrated model, float otherwise. */
     public UnaryOperator<Tensor> forward() {
       if (quantized == null) return executor::run;
       String out = model.graph().outputs().get(0);

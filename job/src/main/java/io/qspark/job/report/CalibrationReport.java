@@ -4,6 +4,7 @@ import io.qspark.kernels.io.Json;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.OutputFidelity;
 import io.qspark.kernels.quant.QuantError;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -13,7 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * What calibration reports to people: per-layer SQNR, float vs quantized top-1 and agreement,
+ * What calibration reports to people: per-layer SQNR, every output's SQNR, cosine and largest
+ * difference against float, float vs quantized top-1 and agreement (classifiers),
  * stage timings, and the layers whose quantization collapsed, with the remedy. Written as
  * report.json and printed as a summary.
  */
@@ -70,12 +72,13 @@ public final class CalibrationReport {
     json.put("timings", t);
     Map<String, Object> acc = new LinkedHashMap<>();
     acc.put("images", error.images());
-    acc.put("float_quant_agreement", error.agreement());
+    if (error.classifier()) acc.put("float_quant_agreement", error.agreement());
     if (error.hasLabels()) {
       acc.put("float_top1", error.floatTop1());
       acc.put("quant_top1", error.quantTop1());
     }
     json.put("accuracy_on_calibration_set", acc);
+    json.put("outputs_against_float", error.outputs().json());
     Map<String, Double> sqnr = error.sqnrDb();
     double median = median(new ArrayList<>(sqnr.values()));
     List<Object> layers = new ArrayList<>();
@@ -140,7 +143,7 @@ public final class CalibrationReport {
 
   /** What the console shows of a calibration: the folder, images, pass times, median SQNR, agreement and top-1. */
   public record Summary(String folder, long images, double statisticsSeconds, double errorSeconds, double medianSqnrDb,
-      double agreement, boolean labelled, double floatTop1, double quantTop1) {
+      double agreement, boolean labelled, double floatTop1, double quantTop1, Map<String, OutputFidelity.Figures> outputs) {
     public void print(PrintWriter out) {
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"output", folder});
@@ -149,7 +152,11 @@ public final class CalibrationReport {
           images / Math.max(1e-9, statisticsSeconds))});
       rows.add(new String[] {"error pass", String.format(Locale.ROOT, "%.1f s", errorSeconds)});
       rows.add(new String[] {"median layer SQNR", String.format(Locale.ROOT, "%.1f dB", medianSqnrDb)});
-      rows.add(new String[] {"float/quantized agreement", String.format(Locale.ROOT, "%.2f%%", 100 * agreement)});
+      if (!Double.isNaN(agreement)) {
+        rows.add(new String[] {"float/quantized agreement", String.format(Locale.ROOT, "%.2f%%", 100 * agreement)});
+      }
+      outputs.forEach((name, f) -> rows.add(new String[] {"output " + name, String.format(Locale.ROOT,
+          "SQNR %s, cosine %.6f, max |diff| %.4g", f.sqnrShown(), f.cosine(), f.maxAbsDiff())}));
       if (labelled) {
         rows.add(new String[] {"top-1 float / quantized", String.format(Locale.ROOT, "%.2f / %.2f (calibration images)",
             floatTop1, quantTop1)});
@@ -159,8 +166,9 @@ public final class CalibrationReport {
   }
 
   public Summary summary(String folder) {
-    return new Summary(folder, images, seconds[1], seconds[3], (Double) json.get("median_sqnr_db"), error.agreement(),
-        error.hasLabels(), error.hasLabels() ? error.floatTop1() : Double.NaN, error.hasLabels() ? error.quantTop1() : Double.NaN);
+    return new Summary(folder, images, seconds[1], seconds[3], (Double) json.get("median_sqnr_db"),
+        error.classifier() ? error.agreement() : Double.NaN, error.hasLabels(), error.hasLabels() ? error.floatTop1() : Double.NaN,
+        error.hasLabels() ? error.quantTop1() : Double.NaN, error.outputs().figures());
   }
 
   public void print(PrintWriter out, String folder) {

@@ -164,11 +164,13 @@ public final class AdaQuantJob {
     }
 
     private static Iterator<Shard> startShard(ShardContext ctx, int idx, Iterator<LabeledImage> it, ScoringPlan sp, Decided d) {
-      List<Tensor> batches = new ArrayList<>();
+      List<Map<String, Tensor>> batches = new ArrayList<>();
       InputBatches in = new InputBatches(it, sp);
-      while (in.hasNext()) batches.add(in.next().input());
+      while (in.hasNext()) batches.add(in.next().feeds());
       if (batches.isEmpty()) return List.<Shard>of().iterator();
-      return List.of(Shard.start(ctx, idx, concat(batches), d)).iterator();
+      Map<String, Tensor> feeds = new LinkedHashMap<>();
+      for (String name : batches.get(0).keySet()) feeds.put(name, concat(batches.stream().map(b -> b.get(name)).toList()));
+      return List.of(Shard.start(ctx, idx, feeds, d)).iterator();
     }
 
     private static Tensor concat(List<Tensor> ts) {

@@ -29,11 +29,10 @@ public final class BiasCorrectionJob {
         LoadedModels.Loaded l = LoadedModels.get(blob.value());
         ChannelSums sums = new ChannelSums();
         BiasCorrection.Measurement m = new BiasCorrection.Measurement(l.model().graph(), l.quantized(), layers, sums);
-        String in = l.model().graph().inputs().get(0).name();
         InputBatches batches = new InputBatches(images, plan);
         while (batches.hasNext()) {
           InputBatches.Batch b = batches.next();
-          m.run(in, b.input());
+          m.run(b.feeds());
           done.add(b.size());
         }
         return sums;

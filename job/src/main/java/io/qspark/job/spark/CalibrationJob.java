@@ -16,7 +16,6 @@ import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.exec.TensorObserver;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -61,11 +60,10 @@ public final class CalibrationJob {
           observer = (node, v, t) -> quantize.onValue(node, v, record.onValue(node, v, t));
           ex = qm.executor(1);
         }
-        String in = l.model().graph().inputs().get(0).name();
         InputBatches batches = new InputBatches(images, plan);
         while (batches.hasNext()) {
           InputBatches.Batch b = batches.next();
-          ex.run(Map.of(in, b.input()), observer, false);
+          ex.run(b.feeds(), observer, false);
           stats.addImages(b.size());
           done.add(b.size());
         }
@@ -86,7 +84,7 @@ public final class CalibrationJob {
         InputBatches batches = new InputBatches(images, plan);
         while (batches.hasNext()) {
           InputBatches.Batch b = batches.next();
-          err.add(floatEx, l.quantized(), l.quantizedExecutor(), b.input(), b.labels());
+          err.add(floatEx, l.quantized(), l.quantizedExecutor(), b.feeds(), b.labels());
           done.add(b.size());
         }
         return err;

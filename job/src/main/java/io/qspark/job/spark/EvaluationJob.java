@@ -40,7 +40,7 @@ public final class EvaluationJob {
     Broadcast<ModelBlob> blob = sc.broadcast(model);
     try {
       JavaRDD<LabeledImage> images = data.images(sc, partitions);
-      int classes = plan.classifier().classes();
+      int classes = plan.model().classes();
       EvalCounts counts = images.mapPartitions(new ScorePartition(blob, plan, done))
           .treeAggregate(EvalCounts.empty(classes), EvalCounts::plus, EvalCounts::plus);
       // only after success: after a failure, tasks of the aborted stage may still be reading it

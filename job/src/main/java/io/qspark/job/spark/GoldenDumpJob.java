@@ -42,12 +42,10 @@ public final class GoldenDumpJob {
     }
     if (first.size() < images) throw new UserError("--dump-images " + images + " but the data holds " + first.size() + " images");
     // one batch of all of them: a dump is a few images
-    ScoringPlan all = new ScoringPlan(plan.preprocessing(), plan.layout(), plan.classifier(), images);
-    InputBatches.Batch batch = new InputBatches(first.iterator(), all).next();
-    Tensor x = batch.input();
+    InputBatches.Batch batch = new InputBatches(first.iterator(), plan.withBatch(images)).next();
     List<String> names = List.of(batch.names());
     try {
-      return GoldenDump.write(dm, fakeQuant, Map.of(plan.classifier().input(), x), names, images / per, sink);
+      return GoldenDump.write(dm, fakeQuant, batch.feeds(), names, images / per, sink);
     } catch (DumpException e) {
       throw new UserError(e.getMessage(), e);
     }

@@ -38,7 +38,7 @@ public final class ModelOutputs {
    * What a task loads: the model (with its fix_points for FAKEQUANT and INTEGER) and, for
    * INTEGER, the deploy model compiled from them.
    */
-  public record Spec(Mode mode, ModelBlob model, SimulationJob.Deployed deployed, String input) implements Serializable {
+  public record Spec(Mode mode, ModelBlob model, SimulationJob.Deployed deployed) implements Serializable {
     public Spec {
       if (mode != Mode.FLOAT && model.quantInfo() == null) throw new IllegalArgumentException(mode.key + " needs fix_points");
       if (mode == Mode.INTEGER && deployed == null) throw new IllegalArgumentException("integer needs a deploy model");
@@ -62,9 +62,8 @@ public final class ModelOutputs {
     return new ModelOutputs(spec, l, sim);
   }
 
-  /** The outputs of one batch [n, ...], by output name in the model's order, as float values. */
-  public Map<String, Tensor> run(Tensor batch) {
-    Map<String, Tensor> feeds = Map.of(spec.input(), batch);
+  /** The outputs of one batch [n, ...] fed to every input, by output name in the model's order, as float values. */
+  public Map<String, Tensor> run(Map<String, Tensor> feeds) {
     return switch (spec.mode()) {
       case FLOAT -> loaded.executor().run(feeds);
       case FAKEQUANT -> loaded.quantized().run(loaded.quantizedExecutor(), feeds);

@@ -13,11 +13,18 @@ import org.apache.spark.broadcast.Broadcast;
 /**
  * Two quantized models of one float model on the same images, image by image, as a
  * distributed pass: each task runs the float model of {@code baseline} (the reference) and both
- * quantized models on its images and counts the paired outcomes; treeAggregate adds the counts,
+ * quantized models on its images and counts the paired outcomes (for a classifier, which model
+ * picks the float model's class; for any other model, which has the lower output error); treeAggregate adds the counts,
  * which are exact, so the decision taken on them does not depend on partitioning.
  */
 public final class PairedAgreementJob {
   private PairedAgreementJob() {}
+
+  private static Map<String, float[]> values(Map<String, io.qspark.kernels.tensor.Tensor> outputs) {
+    Map<String, float[]> m = new java.util.LinkedHashMap<>();
+    outputs.forEach((k, v) -> m.put(k, v.data()));
+    return m;
+  }
 
   /**
    * @param baseline the unchanged float model with its quant_info; its float model is the reference
@@ -31,13 +38,19 @@ public final class PairedAgreementJob {
         Broadcast<ModelBlob> base = sc.broadcast(baseline);
         return new CalibrationJob.JobPass<>(base, done, images -> {
           LoadedModels.Loaded b = LoadedModels.get(base.value()), c = LoadedModels.get(cand.value());
-          String in = b.model().graph().inputs().get(0).name(), out = b.model().graph().outputs().get(0);
+          boolean classifier = plan.model().classifier();
           PairedAgreement counts = new PairedAgreement();
           InputBatches batches = new InputBatches(images, plan);
           while (batches.hasNext()) {
             InputBatches.Batch batch = batches.next();
-            float[] ref = b.executor().run(Map.of(in, batch.input())).get(out).data();
-            counts.add(ref, b.forward().apply(batch.input()).data(), c.forward().apply(batch.input()).data(), batch.size());
+            Map<String, float[]> ref = values(b.executor().run(batch.feeds()));
+            Map<String, float[]> without = values(b.outputs(batch.feeds())), with = values(c.outputs(batch.feeds()));
+            if (classifier) {
+              String out = plan.model().outputs().get(0);
+              counts.add(ref.get(out), without.get(out), with.get(out), batch.size());
+            } else {
+              counts.addOutputs(ref, without, with, batch.size());
+            }
             done.add(batch.size());
           }
           return counts;

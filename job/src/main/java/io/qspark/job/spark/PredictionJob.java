@@ -74,7 +74,7 @@ public final class PredictionJob {
       return new BatchedRows<>(() -> {
         if (!batches.hasNext()) return null;
         InputBatches.Batch b = batches.next();
-        Map<String, Tensor> y = models.run(b.input());
+        Map<String, Tensor> y = models.run(b.feeds());
         List<Row> rows = new ArrayList<>(b.size());
         for (int i = 0; i < b.size(); i++) {
           Object[] r = new Object[2 + outputs.size()];

@@ -29,8 +29,7 @@ final class QatShard implements java.io.Serializable {
     QatGradient g = new QatGradient();
     for (Map.Entry<Long, List<LabeledImage>> e : batches.subMap(step * perStep, (step + 1) * perStep).entrySet()) {
       List<LabeledImage> imgs = e.getValue();
-      ScoringPlan all = new ScoringPlan(plan.preprocessing(), plan.layout(), plan.classifier(), imgs.size());
-      InputBatches.Batch b = new InputBatches(imgs.iterator(), all).next();
+      InputBatches.Batch b = new InputBatches(imgs.iterator(), plan.withBatch(imgs.size())).next();
       g.add((int) (e.getKey() - step * perStep), worker.gradient(w, b.input(), b.labels()));
     }
     return g;

@@ -10,6 +10,8 @@ import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.eval.SimulationCounts;
+import io.qspark.job.eval.ModelIo;
+import io.qspark.kernels.quant.OutputFidelity;
 import io.qspark.job.base.UserError;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
@@ -27,8 +29,9 @@ import org.apache.spark.util.LongAccumulator;
 
 /**
  * The integer simulator over a data set, checked as it goes: each task runs every batch through
- * the deploy model, the fake-quant model and the float model, and counts top-1, agreement with
- * float and output integers that differ from fake-quant; the driver merges with treeAggregate.
+ * the deploy model, the fake-quant model and the float model, and counts, for every output, the
+ * values that differ from fake-quant and the simulated output's fidelity against float, and for
+ * a classifier top-1 and agreement with float; the driver merges with treeAggregate.
  */
 public final class SimulationJob {
   private static final long PROGRESS_INTERVAL_MS = 10_000;
@@ -49,7 +52,7 @@ public final class SimulationJob {
     Broadcast<Deployed> dep = sc.broadcast(deployed);
     try {
       JavaRDD<LabeledImage> images = data.images(sc, partitions);
-      int classes = plan.classifier().classes();
+      int classes = plan.model().classes();
       SimulationCounts counts = images.mapPartitions(new SimulatePartition(blob, dep, plan, done))
           .treeAggregate(SimulationCounts.empty(classes), SimulationCounts::plus, SimulationCounts::plus);
       blob.destroy();
@@ -96,40 +99,70 @@ public final class SimulationJob {
     public Iterator<SimulationCounts> call(Iterator<LabeledImage> images) {
       LoadedModels.Loaded l = LoadedModels.get(model.value());
       Simulator sim = simulator(deployed.value());
-      int classes = plan.classifier().classes();
+      ModelIo io = plan.model();
+      int classes = io.classes();
       long[] seen = new long[classes], top1 = new long[classes];
-      long top5 = 0, agree = 0, fqTop1 = 0, flTop1 = 0, mismatches = 0, outputs = 0;
+      long top5 = 0, agree = 0, fqTop1 = 0, flTop1 = 0, count = 0;
+      Map<String, long[]> perOutput = new LinkedHashMap<>();
+      OutputFidelity fidelity = new OutputFidelity();
       InputBatches batches = new InputBatches(images, plan);
       while (batches.hasNext()) {
         InputBatches.Batch b = batches.next();
-        Simulator.Output o = sim.run(b.input());
-        float[] fq = l.forward().apply(b.input()).data();
-        float[] fl = l.executor().run(b.input()).data();
-        FixPoint q = new FixPoint(sim.model().getValuesList().stream().filter(v -> v.getName().equals(o.name()))
-            .findFirst().orElseThrow().getBits(), o.fixPoint(), Rounding.HALF_UP);
-        int[] ints = o.ints();
-        float[] y = o.dequantized();
-        for (int i = 0; i < ints.length; i++) if (q.quantize(fq[i]) != ints[i]) mismatches++;
-        outputs += ints.length;
+        Map<String, Simulator.Output> simulated = sim.run(b.feeds());
+        Map<String, Tensor> fakeQuant = l.quantized().run(l.quantizedExecutor(), b.feeds());
+        Map<String, Tensor> floats = l.executor().run(b.feeds());
+        for (String name : io.outputs()) {
+          Simulator.Output o = simulated.get(name);
+          float[] fq = fakeQuant.get(name).data();
+          long[] c = perOutput.computeIfAbsent(name, k -> new long[2]);
+          c[0] += fq.length;
+          c[1] += mismatches(sim, o, fq);
+          fidelity.add(name, floats.get(name).data(), o.dequantized());
+        }
+        count += b.size();
+        if (classes == 0) continue;
+        String out = io.outputs().get(0);
+        float[] y = simulated.get(out).dequantized(), fl = floats.get(out).data(), fq = fakeQuant.get(out).data();
         for (int i = 0; i < b.size(); i++) {
           int label = b.labels()[i];
-          if (label < 0 || label >= classes) {
+          int best = argmax(y, i * classes, classes);
+          int floatBest = argmax(fl, i * classes, classes);
+          if (best == floatBest) agree++;
+          if (label < 0) continue; // unlabelled: agreement only
+          if (label >= classes) {
             throw new UserError(b.names()[i] + " has label " + label + " but the model has " + classes + " classes");
           }
-          int best = argmax(y, i * classes, classes);
           seen[label]++;
           if (best == label) top1[label]++;
           if (rank(y, i * classes, classes, label) < 5) top5++;
-          int floatBest = argmax(fl, i * classes, classes);
-          if (best == floatBest) agree++;
           if (floatBest == label) flTop1++;
           if (argmax(fq, i * classes, classes) == label) fqTop1++;
         }
       }
-      SimulationCounts c = new SimulationCounts(new EvalCounts(seen, top1, top5, agree), fqTop1, flTop1, mismatches, outputs);
-      done.add(c.eval().images());
+      SimulationCounts c = new SimulationCounts(count, perOutput, fidelity, new EvalCounts(seen, top1, top5, agree), fqTop1, flTop1);
+      done.add(count);
       return List.of(c).iterator();
     }
+  }
+
+  /**
+   * Values of one output where the simulator differs from the fake-quant model: integers against
+   * the fake-quant value quantized at the output's fix_point (exact: the fake-quant value is a
+   * multiple of its step), or a CPU output's floats bit for bit.
+   */
+  private static long mismatches(Simulator sim, Simulator.Output o, float[] fq) {
+    long n = 0;
+    if (o.ints() == null) {
+      float[] y = o.floats();
+      for (int i = 0; i < y.length; i++) if (Float.floatToIntBits(y[i]) != Float.floatToIntBits(fq[i])) n++;
+      return n;
+    }
+    FixPoint q = new FixPoint(sim.model().getValuesList().stream().filter(v -> v.getName().equals(o.name()))
+        .findFirst().orElseThrow().getBits(), o.fixPoint(), Rounding.HALF_UP);
+    int[] ints = o.ints();
+    if (ints.length != fq.length) return Math.max(ints.length, fq.length);
+    for (int i = 0; i < ints.length; i++) if (q.quantize(fq[i]) != ints[i]) n++;
+    return n;
   }
 
   private static int argmax(float[] y, int off, int n) {

@@ -3,7 +3,7 @@ package io.qspark.job.bench;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.preprocess.ImageGeometry;
 import io.qspark.job.preprocess.Preprocessing;
@@ -56,7 +56,7 @@ class CalibrationJobBench {
         DataSource data = DataSources.open(new DataRequest(train, null, n, null, ImageGeometry.NONE,
             DataRequest.DEFAULT_IMAGE_COLUMN, null, false), spark, io.qspark.job.model.ModelSignature.of(m));
         ScoringPlan plan = ScoringPlan.of(new Preprocessing(new float[] {72.94f}, new float[] {90.02f}, 255f, null),
-            data.layout(), Classifier.of(m), 64);
+            data.layout(), ModelIo.of(m), 64);
         int partitions = 2;
         // warm-up: JIT and the per-JVM model cache for both passes
         EvaluationJob.run(sc, data, blob, plan, partitions);

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.job.preprocess.ImageLayout;
 import io.qspark.job.preprocess.LabeledImage;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.kernels.data.Idx;
 import io.qspark.kernels.exec.Executor;
@@ -72,7 +72,7 @@ class AdaQuantJobTest {
     for (int i = 0; i < IMAGES; i++) {
       images.add(LabeledImage.ofValues("img" + i, java.util.Arrays.copyOfRange(input.data(), i * 784, (i + 1) * 784), 0));
     }
-    plan = ScoringPlan.ofInputs(new ImageLayout(1, 28, 28, false), Classifier.of(m), 32);
+    plan = ScoringPlan.ofInputs(new ImageLayout(1, 28, 28, false), ModelIo.of(m), 32);
   }
 
   @AfterAll

@@ -144,10 +144,15 @@ public final class BiasCorrection {
 
     /** One batch through the model; the sums grow by its values. */
     public void run(String input, Tensor batch) {
+      run(Map.of(input, batch));
+    }
+
+    /** One batch fed to every input of the model. */
+    public void run(Map<String, Tensor> feeds) {
       if (executor == null) {
-        observer.onValue(null, input, batch);
+        feeds.forEach((input, batch) -> observer.onValue(null, input, batch));
       } else {
-        executor.run(Map.of(input, batch), observer, false);
+        executor.run(feeds, observer, false);
       }
     }
   }

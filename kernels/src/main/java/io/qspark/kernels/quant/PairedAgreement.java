@@ -27,6 +27,8 @@ public final class PairedAgreement implements Serializable {
   private long both;
   private long candidateOnly;
   private long baselineOnly;
+  /** Whether images were compared by output error ({@link #addOutputs}) rather than by top class. */
+  private boolean byError;
 
   /**
    * Adds a batch of {@code n} images given each model's outputs (n rows of scores, row-major).
@@ -46,7 +48,43 @@ public final class PairedAgreement implements Serializable {
     images += n;
   }
 
+  /**
+   * Adds a batch of {@code n} images of a model that is not a classifier, given every output of
+   * each model (by output, n items each, row-major): per image, each model's error is the sum over
+   * outputs of its squared difference from the float output relative to that float output's
+   * energy (so outputs of different scales weigh alike); an image counts for the model with the
+   * lower error (for both when they are equal). A function of each image alone, so the counts
+   * do not depend on partitioning.
+   *
+   * @param reference the float model's
+   */
+  public void addOutputs(Map<String, float[]> reference, Map<String, float[]> baseline, Map<String, float[]> candidate, int n) {
+    byError = true;
+    for (int i = 0; i < n; i++) {
+      double eb = 0, ec = 0;
+      for (Map.Entry<String, float[]> e : reference.entrySet()) {
+        float[] r = e.getValue(), b = baseline.get(e.getKey()), c = candidate.get(e.getKey());
+        int per = r.length / n;
+        double signal = 0, db = 0, dc = 0;
+        for (int k = i * per; k < (i + 1) * per; k++) {
+          signal += (double) r[k] * r[k];
+          double x = (double) b[k] - r[k], y = (double) c[k] - r[k];
+          db += x * x;
+          dc += y * y;
+        }
+        double scale = signal > 0 ? signal : 1;
+        eb += db / scale;
+        ec += dc / scale;
+      }
+      if (eb == ec) both++;
+      else if (ec < eb) candidateOnly++;
+      else baselineOnly++;
+    }
+    images += n;
+  }
+
   public PairedAgreement merge(PairedAgreement o) {
+    byError |= o.byError;
     images += o.images;
     both += o.both;
     candidateOnly += o.candidateOnly;
@@ -91,6 +129,7 @@ public final class PairedAgreement implements Serializable {
   public Map<String, Object> summary() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("images", images);
+    m.put("criterion", byError ? "lower output error" : "float model's top class");
     m.put("agreeing_images_without", baselineAgreeing());
     m.put("agreeing_images_with", candidateAgreeing());
     m.put("only_with", candidateOnly);

@@ -37,12 +37,20 @@ public final class Shard implements java.io.Serializable {
 
   /** A shard of the given input batch with nothing run yet but the float model's outputs. */
   public static Shard start(ShardContext ctx, int partition, Tensor input, Decided d) {
-    String in = ctx.graph.inputs().get(0).name();
+    return start(ctx, partition, java.util.Map.of(ctx.graph.inputs().get(0).name(), input), d);
+  }
+
+  /** The same for a model of any inputs: {@code feeds} holds every input's batch (the same images). */
+  public static Shard start(ShardContext ctx, int partition, java.util.Map<String, Tensor> feeds, Decided d) {
     Values f = new Values(), q = new Values(), out = new Values();
-    f.put(in, input);
-    q.put(in, quantize(ctx, d, in, input));
-    ctx.executor.run(java.util.Map.of(in, input)).forEach(out::put);
-    return new Shard(partition, input.dim(0), f, q, out, 0, 0);
+    int images = -1;
+    for (var e : feeds.entrySet()) {
+      f.put(e.getKey(), e.getValue());
+      q.put(e.getKey(), quantize(ctx, d, e.getKey(), e.getValue()));
+      images = e.getValue().dim(0);
+    }
+    ctx.executor.run(feeds).forEach(out::put);
+    return new Shard(partition, images, f, q, out, 0, 0);
   }
 
   public int partition() {
