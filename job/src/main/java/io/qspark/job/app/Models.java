@@ -2,6 +2,7 @@ package io.qspark.job.app;
 
 import io.qspark.job.base.UserError;
 import io.qspark.job.data.ModelFiles;
+import io.qspark.job.model.EditedModel;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.output.CalibrationFolder;
 import io.qspark.kernels.model.Model;
@@ -23,13 +24,26 @@ final class Models {
       throw new UserError("--model is already a calibration folder; give the float model");
     }
     ModelFiles.Loaded l = ModelFiles.load(s.location(), s.weights());
-    return new Read(l.model(), l.blob(), l.fileName(), null);
+    if (s.inputShapes().isEmpty()) return new Read(l.model(), l.blob(), l.fileName(), null);
+    // the dynamic dimensions fixed, and the model as executors and the folders written hold it:
+    // its inference graph with the shapes folded in, as ONNX
+    Model fixed;
+    try {
+      fixed = l.model().withInputShapes(s.inputShapes()).forInference();
+    } catch (io.qspark.kernels.graph.GraphException e) {
+      throw new UserError(e.getMessage(), e);
+    }
+    EditedModel e = EditedModel.of(fixed.graph(), l.fileName());
+    return new Read(e.model(), e.blob(), l.fileName(), null);
   }
 
   /** A float model file, or a calibration folder's float model with its fix_points. */
   static Read anyModel(ModelSettings s) {
     if (!ModelFiles.isFolder(s.location())) return floatModel(s);
     if (s.weights() != null) throw new UserError("--weights is for a Caffe --model (a .prototxt)");
+    if (!s.inputShapes().isEmpty()) {
+      throw new UserError("--input-shape is for a float --model; a calibration folder holds its model with the shapes fixed");
+    }
     CalibrationFolder f = CalibrationFolder.open(s.location());
     return new Read(f.floatModel(), f.quantizedBlob(), f.shown(), f);
   }

@@ -24,8 +24,12 @@ public final class ModelOption {
       description = "With a Caffe --model: its trained weights. Default: the .caffemodel beside the prototxt.")
   String weights;
 
+  @Option(names = "--input-shape", order = 3, paramLabel = "NAME=C,H,W", description = InputShapes.DESCRIPTION)
+  java.util.List<String> inputShapes;
+
   public ModelSettings settings() {
-    return Mapping.settings(spec, () -> new ModelSettings(model, weights));
+    java.util.Map<String, int[]> shapes = InputShapes.parse(inputShapes);
+    return Mapping.settings(spec, () -> new ModelSettings(model, weights, shapes));
   }
 
   /** The model as inspect shows it: the file, or a calibration folder's float model. */

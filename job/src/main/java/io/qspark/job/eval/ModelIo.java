@@ -139,12 +139,15 @@ public record ModelIo(List<Input> inputs, List<String> outputs, int classes, lon
     return n;
   }
 
-  /** Items per mini-batch: at most {@code requested}, no more than {@link #BATCH_BYTES} of activations, whole chunks. */
+  /**
+   * Items per mini-batch: at most {@code requested}, and no more than {@link #BATCH_BYTES} of
+   * activations; for a model that runs in chunks, one chunk (the passes that keep every value of
+   * a run, the error pass and bias correction, run a batch-chunked graph one chunk at a time).
+   */
   public int batchFor(int requested) {
+    if (chunk > 0) return chunk;
     long fit = Math.max(1, BATCH_BYTES / Math.max(1, bytesPerImage));
-    int b = (int) Math.min(requested, fit);
-    if (chunk > 0) b = Math.max(chunk, b / chunk * chunk);
-    return b;
+    return (int) Math.min(requested, fit);
   }
 
   /** Refuses a --batch that is not a whole number of the chunks the model runs in. */
