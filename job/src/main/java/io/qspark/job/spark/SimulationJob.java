@@ -15,6 +15,7 @@ import io.qspark.kernels.quant.OutputFidelity;
 import io.qspark.job.base.UserError;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.tensor.Tensor;
 import java.io.Serializable;
 import java.util.Iterator;
@@ -125,8 +126,8 @@ public final class SimulationJob {
         float[] y = simulated.get(out).dequantized(), fl = floats.get(out).data(), fq = fakeQuant.get(out).data();
         for (int i = 0; i < b.size(); i++) {
           int label = b.labels()[i];
-          int best = argmax(y, i * classes, classes);
-          int floatBest = argmax(fl, i * classes, classes);
+          int best = ArgMax.of(y, i * classes, classes);
+          int floatBest = ArgMax.of(fl, i * classes, classes);
           if (best == floatBest) agree++;
           if (label < 0) continue; // unlabelled: agreement only
           if (label >= classes) {
@@ -136,7 +137,7 @@ public final class SimulationJob {
           if (best == label) top1[label]++;
           if (rank(y, i * classes, classes, label) < 5) top5++;
           if (floatBest == label) flTop1++;
-          if (argmax(fq, i * classes, classes) == label) fqTop1++;
+          if (ArgMax.of(fq, i * classes, classes) == label) fqTop1++;
         }
       }
       SimulationCounts c = new SimulationCounts(count, perOutput, fidelity, new EvalCounts(seen, top1, top5, agree), fqTop1, flTop1);
@@ -163,12 +164,6 @@ public final class SimulationJob {
     if (ints.length != fq.length) return Math.max(ints.length, fq.length);
     for (int i = 0; i < ints.length; i++) if (q.quantize(fq[i]) != ints[i]) n++;
     return n;
-  }
-
-  private static int argmax(float[] y, int off, int n) {
-    int best = 0;
-    for (int c = 1; c < n; c++) if (y[off + c] > y[off + best]) best = c;
-    return best;
   }
 
   private static int rank(float[] y, int off, int n, int label) {
