@@ -6,7 +6,6 @@ import io.qspark.job.app.SimulateResult;
 import io.qspark.job.app.SimulateSettings;
 import io.qspark.job.report.EvaluationReport;
 import io.qspark.job.report.OutputsTable;
-import io.qspark.job.report.TextTable;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -81,14 +80,7 @@ final class SimulateCommand implements Callable<Integer> {
       o.println("mismatches: " + r.mismatches());
       o.println("top1: " + SimulateResult.pct(c.top1()));
     } else {
-      TextTable.keyValues(o, new String[][] {
-          {"model", r.deployModel()},
-          {"data", r.data()},
-          {"preprocessing", r.preprocessing()},
-          {"spark", r.spark()},
-          {"time", String.format(java.util.Locale.ROOT, "%.1f s, %.0f images/s", r.seconds(),
-              r.images() / Math.max(r.seconds(), 1e-9))}});
-      o.println();
+      EvaluationReport.header(o, r.deployModel(), r.data(), r.preprocessing(), r.spark(), r.images(), r.seconds());
       OutputsTable.print(o, "simulated", r.fidelity());
       r.mismatchesPerOutput().forEach((name, n) -> o.println("mismatches " + name + ": " + n));
       OutputsTable.sqnrLines(o, r.fidelity());

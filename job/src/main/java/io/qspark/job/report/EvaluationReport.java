@@ -36,13 +36,7 @@ public record EvaluationReport(String model, String data, String preprocessing, 
    */
   public static void printFidelity(PrintWriter out, String model, String data, String preprocessing, String spark, long images,
       double seconds, Map<String, OutputFidelity.Figures> outputs) {
-    TextTable.keyValues(out, new String[][] {
-        {"model", model},
-        {"data", data},
-        {"preprocessing", preprocessing},
-        {"spark", spark},
-        {"time", String.format(Locale.ROOT, "%.1f s, %.0f images/s", seconds, images / Math.max(seconds, 1e-9))}});
-    out.println();
+    header(out, model, data, preprocessing, spark, images, seconds);
     OutputsTable.print(out, "quantized", outputs);
     OutputsTable.sqnrLines(out, outputs);
     out.println("min sqnr: " + OutputsTable.db(OutputsTable.worst(outputs)));
@@ -51,13 +45,7 @@ public record EvaluationReport(String model, String data, String preprocessing, 
   /** Everything but the closing summary lines, for commands that end with lines of their own. */
   public void printTable(PrintWriter out) {
     long n = counts.images();
-    TextTable.keyValues(out, new String[][] {
-        {"model", model},
-        {"data", data},
-        {"preprocessing", preprocessing},
-        {"spark", spark},
-        {"time", String.format(Locale.ROOT, "%.1f s, %.0f images/s", seconds, n / Math.max(seconds, 1e-9))}});
-    out.println();
+    header(out, model, data, preprocessing, spark, n, seconds);
     TextTable t = new TextTable("class>", "images>", "correct>", "top-1 %>");
     for (int c = 0; c < counts.classes(); c++) {
       long k = counts.images(c);
@@ -65,6 +53,18 @@ public record EvaluationReport(String model, String data, String preprocessing, 
     }
     t.row("all", n, counts.top1(), pct(counts.top1Percent()));
     t.print(out);
+    out.println();
+  }
+
+  /** What ran on what, where and how fast: the lines every scoring command starts with. */
+  public static void header(PrintWriter out, String model, String data, String preprocessing, String spark, long images,
+      double seconds) {
+    TextTable.keyValues(out, new String[][] {
+        {"model", model},
+        {"data", data},
+        {"preprocessing", preprocessing},
+        {"spark", spark},
+        {"time", String.format(Locale.ROOT, "%.1f s, %.0f images/s", seconds, images / Math.max(seconds, 1e-9))}});
     out.println();
   }
 
