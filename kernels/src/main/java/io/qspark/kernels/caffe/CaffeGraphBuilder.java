@@ -32,6 +32,10 @@ final class CaffeGraphBuilder {
   private static final Set<String> SKIPPED = Set.of("Accuracy", "Silence", "SoftmaxWithLoss",
       "EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss", "InfogainLoss", "MultinomialLogisticLoss");
   private static final Set<String> DATA = Set.of("Data", "ImageData", "MemoryData", "HDF5Data", "WindowData");
+  /** The types {@link #convert} makes nodes of (its cases). */
+  private static final Set<String> CONVERTED = Set.of("Input", "Convolution", "Deconvolution", "InnerProduct", "BatchNorm",
+      "Scale", "ReLU", "Sigmoid", "TanH", "Dropout", "Split", "Pooling", "Eltwise", "Concat", "Softmax", "Flatten",
+      "Reshape", "Power", "Permute", "Crop", "Normalize");
 
   private final Map<String, LayerParameter> trained;
   private final String weightsName;
@@ -46,8 +50,16 @@ final class CaffeGraphBuilder {
   private final Set<String> caffeScales = new HashSet<>();
   private final Map<String, List<String>> unsupported = new TreeMap<>();
   private final List<String> problems = new ArrayList<>();
+  /** Types kept in the net but not computed ({@link CaffeImporter#SSD_SOFTWARE}), and the layers and blobs that are. */
+  private final Set<String> passThrough;
+  private final List<LayerParameter> passed = new ArrayList<>();
+  private final Set<String> passedBlobs = new HashSet<>();
+  /** Tops of layers that could not be imported (their problem is recorded once, not again by each reader). */
+  private final Set<String> unavailable = new HashSet<>();
 
-  CaffeGraphBuilder(NetParameter net, Map<String, LayerParameter> trained, String weightsName, int[] dataDims) {
+  CaffeGraphBuilder(NetParameter net, Map<String, LayerParameter> trained, String weightsName, int[] dataDims,
+      Set<String> passThrough) {
+    this.passThrough = passThrough;
     this.trained = trained;
     this.weightsName = weightsName;
     this.dataDims = dataDims;
@@ -71,18 +83,43 @@ final class CaffeGraphBuilder {
     return layers;
   }
 
+  List<LayerParameter> passedThrough() {
+    return passed;
+  }
+
   void add(LayerParameter l) {
     String type = l.getType();
     if (SKIPPED.contains(type)) return;
     int before = nodes.size();
+    boolean pass = passThrough.contains(type);
+    if (!pass && !CONVERTED.contains(type) && !DATA.contains(type)) {
+      unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(l.getName());
+      unavailable.addAll(l.getTopList());
+      return;
+    }
     List<String> in = new ArrayList<>();
     for (String b : l.getBottomList()) {
+      if (unavailable.contains(b)) { // after a layer that failed: its problem is reported, not each reader's
+        unavailable.addAll(l.getTopList());
+        return;
+      }
+      pass |= passedBlobs.contains(b);
       String v = current.get(b);
-      if (v == null) {
+      if (v == null && !pass) {
         problems.add("layer '" + l.getName() + "' reads blob '" + b + "', which no earlier layer writes");
+        unavailable.addAll(l.getTopList());
         return;
       }
       in.add(v);
+    }
+    if (pass) {
+      // kept for the prototxt, not computed: its tops are no graph values (an in-place top stops being one)
+      passed.add(l);
+      for (String t : l.getTopList()) {
+        passedBlobs.add(t);
+        current.remove(t);
+      }
+      return;
     }
     boolean source = type.equals("Input") || DATA.contains(type);
     if (l.getTopCount() == 0 || !source && in.isEmpty()) {
@@ -95,9 +132,13 @@ final class CaffeGraphBuilder {
       out = convert(l, type, in);
     } catch (GraphException e) {
       problems.add("layer '" + l.getName() + "' (" + type + "): " + e.getMessage());
+      unavailable.addAll(l.getTopList());
       return;
     }
-    if (out == null) return; // unsupported or a problem, recorded
+    if (out == null) { // unsupported or a problem, recorded
+      unavailable.addAll(l.getTopList());
+      return;
+    }
     for (int i = 0; i < out.size() && i < l.getTopCount(); i++) {
       current.put(l.getTop(i), out.get(i));
     }
@@ -172,6 +213,8 @@ final class CaffeGraphBuilder {
       }
       case "Crop":
         return one(crop(l, in));
+      case "Normalize":
+        return one(normalize(l, in.get(0)));
       default:
         if (DATA.contains(type)) return one(data(l));
         unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(name);
@@ -422,6 +465,36 @@ final class CaffeGraphBuilder {
     return emit(l.getName(), "Transpose", List.of(x), l.getTop(0), Map.of("perm", perm));
   }
 
+  /**
+   * SSD's Normalize (weiliu89/caffe normalize_layer.cpp): y = x / sqrt(sum x^2 + eps) * scale,
+   * the sum over the channels at each position (across_spatial false, as SSD's conv4_3_norm) or
+   * over all of an image's values, the scale one learned value (channel_shared) or one per
+   * channel. Float ops, which no DPU target runs: CPU layers between the convs.
+   */
+  private String normalize(LayerParameter l, String x) {
+    var p = l.getNormParam();
+    int[] xs = shapeOf(x);
+    if (xs.length < 2) throw new GraphException("Normalize needs a [N, C, ...] input, got " + Tensor.shapeString(xs));
+    List<Tensor> blobs = blobs(l, 1);
+    if (blobs == null) return null;
+    int c = xs[1];
+    Tensor scale = vector(l, blobs, 0, p.getChannelShared() ? 1 : c);
+    if (scale == null) return null;
+    int[] scaleShape = new int[xs.length];
+    java.util.Arrays.fill(scaleShape, 1);
+    if (!p.getChannelShared()) scaleShape[1] = c;
+    long[] axes = new long[p.getAcrossSpatial() ? xs.length - 1 : 1];
+    for (int i = 0; i < axes.length; i++) axes[i] = i + 1;
+    String n = l.getName();
+    String sq = emit(n + "/square", "Mul", List.of(x, x), fresh(n + "/square"), Map.of());
+    String sum = emit(n + "/sum", "ReduceSum", List.of(sq, initializer(n + "/axes", Tensor.ofLongs(axes, axes.length))),
+        fresh(n + "/sum"), Map.of("keepdims", 1L));
+    String eps = emit(n + "/eps", "Add", List.of(sum, initializer(n + "/eps", Tensor.scalar(p.getEps()))), fresh(n + "/eps"), Map.of());
+    String norm = emit(n + "/norm", "Sqrt", List.of(eps), fresh(n + "/norm"), Map.of());
+    String y = emit(n + "/div", "Div", List.of(x, norm), fresh(n + "/div"), Map.of());
+    return emit(n, "Mul", List.of(y, initializer(n + "/scale", scale.reshape(scaleShape))), l.getTop(0), Map.of());
+  }
+
   /** Crop the first bottom to the second's size from `axis` on, at the given offsets. */
   private String crop(LayerParameter l, List<String> in) {
     if (in.size() != 2) throw new GraphException("Crop needs two bottoms");
@@ -525,7 +598,9 @@ final class CaffeGraphBuilder {
     if (!unsupported.isEmpty()) {
       List<String> u = new ArrayList<>();
       unsupported.forEach((t, ls) -> u.add(t + " (" + String.join(", ", ls) + ")"));
-      problems.add(0, "unsupported Caffe layer types: " + String.join(", ", u));
+      boolean ssd = unsupported.keySet().stream().anyMatch(CaffeImporter.SSD_SOFTWARE::contains);
+      problems.add(0, "unsupported Caffe layer types: " + String.join(", ", u) + (ssd
+          ? " (qspark computes no priors, NMS or argmax; qspark xportdnn passes such layers through to CHaiDNN)" : ""));
     }
     if (inputs.isEmpty()) problems.add("no Input layer or net input");
     if (!problems.isEmpty()) throw new GraphException(String.join("; ", problems));
@@ -536,7 +611,7 @@ final class CaffeGraphBuilder {
     List<String> outputs = new ArrayList<>();
     for (String blob : finalBlobs()) {
       String v = current.get(blob);
-      if (!consumed.contains(v) && !outputs.contains(v) && inputs.stream().noneMatch(i -> i.name().equals(v))) outputs.add(v);
+      if (v != null && !consumed.contains(v) && !outputs.contains(v) && inputs.stream().noneMatch(i -> i.name().equals(v))) outputs.add(v);
     }
     if (outputs.isEmpty()) throw new GraphException("the net has no output blob");
     Set<String> live = new HashSet<>(consumed);
