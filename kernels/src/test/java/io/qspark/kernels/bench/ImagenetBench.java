@@ -12,6 +12,7 @@ import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.ImagenetInputs;
 import io.qspark.kernels.testing.OrtRunner;
+import io.qspark.kernels.testing.RealWorld;
 import io.qspark.kernels.testing.Shared;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +36,11 @@ import org.junit.jupiter.api.Test;
  * forward, and effective GFLOP/s (2 x MACs x images/s) within 2x of sgemm's.
  *
  * <p>mvn -o -q -Pbench test -pl kernels -Dtest=ImagenetBench [-Dqspark.bench.models=resnet18]
+ *
+ * <p>{@link #tinyYoloCalibration} times the same two engines on a detector: a statistics pass of
+ * tiny_yolo over {@code qspark.bench.yoloImages} synthetic images (default 2,000), as calibrate
+ * runs it on two task slots, against the float forward of the same images.
+ * {@code -Dtest=ImagenetBench#tinyYoloCalibration} runs it alone.
  */
 @Tag("bench")
 class ImagenetBench {
@@ -98,6 +104,81 @@ class ImagenetBench {
     b.append("\nload average before: ").append(loadBefore).append(", after: ").append(BenchReport.loadAverage()).append('\n');
     System.out.println(b);
     Path out = Path.of("target", "bench", "imagenet.md");
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, b.toString());
+  }
+
+  @Test
+  void tinyYoloCalibration() throws Exception {
+    int images = Integer.getInteger("qspark.bench.yoloImages", 2000);
+    int rounds = Integer.getInteger("qspark.bench.yoloRounds", 3);
+    Model m = Model.load(RealWorld.model("tiny_yolo.onnx")).forInference();
+    String in = m.graph().inputs().get(0).name();
+    int[] s = m.graph().inputs().get(0).shape();
+    Executor ex = new Executor(m.graph());
+    long macs = ModelCost.macsPerImage(m, ex);
+    QuantPlan plan = QuantPlan.of(m.graph(), QuantConfig.defaults());
+    // synthetic:N as calibrate makes it: pixels uniform in 0..255, normalised as the shared models expect
+    List<List<Tensor>> tasks = new ArrayList<>();
+    java.util.Random r = new java.util.Random(17);
+    int per = s[1] * s[2] * s[3];
+    for (int t = 0; t < THREADS; t++) {
+      List<Tensor> batches = new ArrayList<>();
+      for (int done = t * images / THREADS; done < (t + 1) * images / THREADS; done += PER_TASK) {
+        int n = Math.min(PER_TASK, (t + 1) * images / THREADS - done);
+        float[] x = new float[n * per];
+        for (int i = 0; i < x.length; i++) x[i] = (r.nextInt(256) - Shared.MEAN) / Shared.STD;
+        batches.add(Tensor.of(x, n, s[1], s[2], s[3]));
+      }
+      tasks.add(batches);
+    }
+    List<ActivationStats> buffers = new ArrayList<>();
+    for (int t = 0; t < THREADS; t++) buffers.add(new ActivationStats());
+    ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+    int blasBefore = Blas.threads();
+    String loadBefore = BenchReport.loadAverage();
+    double[][] sec = new double[2][rounds];
+    try {
+      Blas.setThreads(1);
+      Work floatPass = (i, unused) -> {
+        for (Tensor b : tasks.get(i)) ex.run(Map.of(in, b), TensorObserver.NONE, false);
+        return null;
+      };
+      Work statsPass = (i, unused) -> {
+        for (Tensor b : tasks.get(i)) ex.run(Map.of(in, b), buffers.get(i).observer(plan), false);
+        return null;
+      };
+      List<Tensor> none = new ArrayList<>();
+      for (int t = 0; t < THREADS; t++) none.add(null);
+      // warm-up (the JIT compiles the hot loops) on a few batches per task, then whole passes alternating
+      for (int w = 0; w < 4; w++) {
+        int k = w;
+        parallel(pool, none, (i, u) -> ex.run(Map.of(in, tasks.get(i).get(k)), TensorObserver.NONE, false));
+        parallel(pool, none, (i, u) -> ex.run(Map.of(in, tasks.get(i).get(k)), new ActivationStats().observer(plan), false));
+      }
+      for (int k = 0; k < rounds; k++) {
+        for (int e = 0; e < 2; e++) {
+          int first = (k + e) % 2; // alternate which engine goes first in a round
+          long t0 = System.nanoTime();
+          parallel(pool, none, first == 0 ? floatPass : statsPass);
+          sec[first][k] = (System.nanoTime() - t0) / 1e9;
+        }
+      }
+    } finally {
+      pool.shutdown();
+      Blas.setThreads(blasBefore);
+    }
+    double f = images / new Timing.Samples(sec[0]).median(), st = images / new Timing.Samples(sec[1]).median();
+    StringBuilder b = new StringBuilder("## tiny_yolo calibration, ").append(images).append(" synthetic images, ")
+        .append(THREADS).append(" tasks, batches of ").append(PER_TASK).append(", ").append(rounds)
+        .append(" whole passes per engine alternating, medians\n\n").append(BenchReport.header()).append('\n')
+        .append("| model | GMAC/image | float forward images/s | statistics images/s | statistics / float | runs (s, float; statistics) |\n")
+        .append("|---|---:|---:|---:|---:|---|\n")
+        .append(String.format(Locale.ROOT, "| tiny_yolo | %.3f | %.1f | %.1f | **%.2f** | %s; %s |%n", macs / 1e9, f, st, st / f,
+            java.util.Arrays.toString(sec[0]), java.util.Arrays.toString(sec[1])))
+        .append("\nload average before: ").append(loadBefore).append(", after: ").append(BenchReport.loadAverage()).append('\n');
+    System.out.println(b);
+    Path out = Path.of("target", "bench", "tiny-yolo-calibration.md");
     Files.createDirectories(out.getParent());
     Files.writeString(out, b.toString());
   }
