@@ -11,6 +11,7 @@ import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
 import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.ImageGeometry;
+import io.qspark.job.preprocess.PreprocessSettings;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.PartitionSection;
@@ -320,14 +321,12 @@ final class XportDnnCommand implements Callable<Integer> {
     }
   }
 
+  /** --resize and --crop, checked as calibrate checks them. */
   private ImageGeometry geometry() {
-    if (crop != null && crop.length != 1 && crop.length != 2) {
-      throw new ParameterException(spec.commandLine(), "--crop takes H or H,W, got " + crop.length + " values");
-    }
     try {
-      return new ImageGeometry(resize == null ? 0 : resize, crop == null ? 0 : crop[0], crop == null ? 0 : crop[crop.length - 1]);
+      return new PreprocessSettings(null, null, null, null, resize, crop, false).geometry();
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), "--resize and --crop take positive sizes");
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
   }
 

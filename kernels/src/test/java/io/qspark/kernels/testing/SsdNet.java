@@ -94,36 +94,7 @@ public final class SsdNet {
       layer { name: "conv3_norm" type: "Normalize" bottom: "conv3" top: "conv3_norm"
       """ + NORM + """
        }
-      layer { name: "conv3_norm_mbox_loc" type: "Convolution" bottom: "conv3_norm" top: "conv3_norm_mbox_loc"
-        convolution_param { num_output: 16 pad: 1 kernel_size: 3 } }
-      layer { name: "conv3_norm_mbox_loc_perm" type: "Permute" bottom: "conv3_norm_mbox_loc" top: "conv3_norm_mbox_loc_perm"
-        permute_param { order: 0 order: 2 order: 3 order: 1 } }
-      layer { name: "conv3_norm_mbox_loc_flat" type: "Flatten" bottom: "conv3_norm_mbox_loc_perm" top: "conv3_norm_mbox_loc_flat"
-        flatten_param { axis: 1 } }
-      layer { name: "conv3_norm_mbox_conf" type: "Convolution" bottom: "conv3_norm" top: "conv3_norm_mbox_conf"
-        convolution_param { num_output: 12 pad: 1 kernel_size: 3 } }
-      layer { name: "conv3_norm_mbox_conf_perm" type: "Permute" bottom: "conv3_norm_mbox_conf" top: "conv3_norm_mbox_conf_perm"
-        permute_param { order: 0 order: 2 order: 3 order: 1 } }
-      layer { name: "conv3_norm_mbox_conf_flat" type: "Flatten" bottom: "conv3_norm_mbox_conf_perm" top: "conv3_norm_mbox_conf_flat"
-        flatten_param { axis: 1 } }
-      layer { name: "conv3_norm_mbox_priorbox" type: "PriorBox" bottom: "conv3_norm" bottom: "data" top: "conv3_norm_mbox_priorbox"
-      """ + PRIOR3 + """
-       }
-      layer { name: "conv4_mbox_loc" type: "Convolution" bottom: "conv4" top: "conv4_mbox_loc"
-        convolution_param { num_output: 16 pad: 1 kernel_size: 3 } }
-      layer { name: "conv4_mbox_loc_perm" type: "Permute" bottom: "conv4_mbox_loc" top: "conv4_mbox_loc_perm"
-        permute_param { order: 0 order: 2 order: 3 order: 1 } }
-      layer { name: "conv4_mbox_loc_flat" type: "Flatten" bottom: "conv4_mbox_loc_perm" top: "conv4_mbox_loc_flat"
-        flatten_param { axis: 1 } }
-      layer { name: "conv4_mbox_conf" type: "Convolution" bottom: "conv4" top: "conv4_mbox_conf"
-        convolution_param { num_output: 12 pad: 1 kernel_size: 3 } }
-      layer { name: "conv4_mbox_conf_perm" type: "Permute" bottom: "conv4_mbox_conf" top: "conv4_mbox_conf_perm"
-        permute_param { order: 0 order: 2 order: 3 order: 1 } }
-      layer { name: "conv4_mbox_conf_flat" type: "Flatten" bottom: "conv4_mbox_conf_perm" top: "conv4_mbox_conf_flat"
-        flatten_param { axis: 1 } }
-      layer { name: "conv4_mbox_priorbox" type: "PriorBox" bottom: "conv4" bottom: "data" top: "conv4_mbox_priorbox"
-      """ + PRIOR4 + """
-       }
+      """ + heads("conv3_norm", PRIOR3) + heads("conv4", PRIOR4) + """
       layer { name: "mbox_loc" type: "Concat" bottom: "conv3_norm_mbox_loc_flat" bottom: "conv4_mbox_loc_flat" top: "mbox_loc"
         concat_param { axis: 1 } }
       layer { name: "mbox_conf" type: "Concat" bottom: "conv3_norm_mbox_conf_flat" bottom: "conv4_mbox_conf_flat" top: "mbox_conf"
@@ -139,6 +110,22 @@ public final class SsdNet {
       """ + DETECTION + """
        }
       """;
+
+  /** A source's loc and conf convs, each Permuted to [N, H, W, C] and Flattened, and its PriorBox. */
+  private static String heads(String src, String priorParams) {
+    StringBuilder b = new StringBuilder();
+    for (String[] h : new String[][] {{"loc", "16"}, {"conf", "12"}}) {
+      String n = src + "_mbox_" + h[0];
+      b.append("layer { name: \"").append(n).append("\" type: \"Convolution\" bottom: \"").append(src).append("\" top: \"")
+          .append(n).append("\"\n  convolution_param { num_output: ").append(h[1]).append(" pad: 1 kernel_size: 3 } }\n")
+          .append("layer { name: \"").append(n).append("_perm\" type: \"Permute\" bottom: \"").append(n).append("\" top: \"")
+          .append(n).append("_perm\"\n  permute_param { order: 0 order: 2 order: 3 order: 1 } }\n")
+          .append("layer { name: \"").append(n).append("_flat\" type: \"Flatten\" bottom: \"").append(n).append("_perm\" top: \"")
+          .append(n).append("_flat\"\n  flatten_param { axis: 1 } }\n");
+    }
+    return b.append("layer { name: \"").append(src).append("_mbox_priorbox\" type: \"PriorBox\" bottom: \"").append(src)
+        .append("\" bottom: \"data\" top: \"").append(src).append("_mbox_priorbox\"\n").append(priorParams).append(" }\n").toString();
+  }
 
   /** The convolutions and their [out, in, k, k] filter shapes. */
   public static final List<Object[]> CONVS = List.of(new Object[] {"conv1", new int[] {8, 3, 3, 3}},
@@ -165,7 +152,8 @@ public final class SsdNet {
     return net.build();
   }
 
-  private static BlobProto blob(Random r, float std, int... shape) {
+  /** A blob of Gaussian values times {@code std}, with its shape. */
+  public static BlobProto blob(Random r, float std, int... shape) {
     BlobProto.Builder b = BlobProto.newBuilder();
     BlobShape.Builder s = BlobShape.newBuilder();
     int n = 1;
