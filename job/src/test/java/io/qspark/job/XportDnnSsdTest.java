@@ -74,6 +74,7 @@ class XportDnnSsdTest {
         "--master", "local[2]");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("calibrated on 6 images"), r.out());
+    assertTrue(Files.readString(dir.resolve("ssd_chai.report.json")).contains("\"geometry\": \"resize 32, center crop 32x32\""));
     String text = Files.readString(out);
     NetParameter.Builder nb = NetParameter.newBuilder();
     TextFormat.merge(text, nb);

@@ -256,6 +256,7 @@ final class XportDnnCommand implements Callable<Integer> {
     r.put("model", mdl);
     r.put("output", out.toString());
     if (calibrationDirectory != null) r.put("data", calibrationDirectory);
+    if (calibrationDirectory != null && !geometry().isNone()) r.put("geometry", geometry().describe());
     if (stats != null) r.put("calibration_images", stats.images());
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("quant_type", mode.key);
