@@ -80,6 +80,28 @@ class CaffeSsdTest {
     }
   }
 
+  /** Normalize's defaults, across_spatial and channel_shared true: one norm over all of an image's values, one scale. */
+  @Test
+  void normalizeAcrossSpatialWithASharedScale() throws Exception {
+    String proto = """
+        layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 3 dim: 4 } } }
+        layer { name: "norm" type: "Normalize" bottom: "data" top: "norm" norm_param { eps: 0.5 } }
+        """;
+    NetParameter w = NetParameter.newBuilder().addLayer(LayerParameter.newBuilder().setName("norm").setType("Normalize")
+        .addBlobs(SsdNet.blob(new Random(1), 0f, 1).toBuilder().setData(0, 3f))).build();
+    java.nio.file.Files.writeString(dir.resolve("n.prototxt"), proto);
+    java.nio.file.Files.write(dir.resolve("n.caffemodel"), w.toByteArray());
+    Model m = Model.load(dir.resolve("n.prototxt"));
+    float[] xs = new float[2 * 24];
+    for (int i = 0; i < xs.length; i++) xs[i] = (i % 7) - 3f;
+    Tensor y = new Executor(m.graph()).run(Map.of("data", Tensor.of(xs, 2, 2, 3, 4)), TensorObserver.NONE).get("norm");
+    for (int n = 0; n < 2; n++) {
+      double s = 0.5;
+      for (int i = 0; i < 24; i++) s += xs[n * 24 + i] * xs[n * 24 + i];
+      for (int i = 0; i < 24; i++) assertEquals(xs[n * 24 + i] / Math.sqrt(s) * 3, y.data()[n * 24 + i], 1e-6);
+    }
+  }
+
   @Test
   void otherImportsListThemWithTheUnsupportedTypesInOneLine() throws Exception {
     Path p = SsdNet.write(dir);
