@@ -26,34 +26,16 @@ public final class SsdNet {
   public static final int PRIORS = 4;
 
   /** The parameter block of each passed-through layer, as written below. */
-  public static final String PRIOR3 = """
-      prior_box_param {
-        min_size: 16.0
-        max_size: 28.0
-        aspect_ratio: 2.0
-        flip: true
-        clip: false
-        variance: 0.1
-        variance: 0.1
-        variance: 0.2
-        variance: 0.2
-        step: 4.0
-        offset: 0.5
-      }""";
-  public static final String PRIOR4 = """
-      prior_box_param {
-        min_size: 28.0
-        max_size: 40.0
-        aspect_ratio: 2.0
-        flip: true
-        clip: false
-        variance: 0.1
-        variance: 0.1
-        variance: 0.2
-        variance: 0.2
-        step: 8.0
-        offset: 0.5
-      }""";
+  public static final String PRIOR3 = prior("16.0", "28.0", "4.0");
+  public static final String PRIOR4 = prior("28.0", "40.0", "8.0");
+
+  /** A PriorBox's parameters as TextFormat prints them: SSD's variances, aspect ratio 2 flipped, unclipped. */
+  private static String prior(String min, String max, String step) {
+    return "prior_box_param {\n  min_size: " + min + "\n  max_size: " + max + "\n  aspect_ratio: 2.0\n  flip: true\n"
+        + "  clip: false\n  variance: 0.1\n  variance: 0.1\n  variance: 0.2\n  variance: 0.2\n  step: " + step
+        + "\n  offset: 0.5\n}";
+  }
+
   public static final String DETECTION = """
       detection_output_param {
         num_classes: 3
