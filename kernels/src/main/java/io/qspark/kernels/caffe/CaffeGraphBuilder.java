@@ -32,11 +32,6 @@ final class CaffeGraphBuilder {
   private static final Set<String> SKIPPED = Set.of("Accuracy", "Silence", "SoftmaxWithLoss",
       "EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss", "InfogainLoss", "MultinomialLogisticLoss");
   private static final Set<String> DATA = Set.of("Data", "ImageData", "MemoryData", "HDF5Data", "WindowData");
-  /** The types {@link #convert} makes nodes of (its cases). */
-  private static final Set<String> CONVERTED = Set.of("Input", "Convolution", "Deconvolution", "InnerProduct", "BatchNorm",
-      "Scale", "ReLU", "Sigmoid", "TanH", "Dropout", "Split", "Pooling", "Eltwise", "Concat", "Softmax", "Flatten",
-      "Reshape", "Power", "Permute", "Crop", "Normalize");
-
   private final Map<String, LayerParameter> trained;
   private final String weightsName;
   private final int[] dataDims;
@@ -50,6 +45,7 @@ final class CaffeGraphBuilder {
   private final Set<String> caffeScales = new HashSet<>();
   private final Map<String, List<String>> unsupported = new TreeMap<>();
   private final List<String> problems = new ArrayList<>();
+  private final Map<String, Converter> converters = converters();
   /** Types kept in the net but not computed ({@link CaffeImporter#SSD_SOFTWARE}), and the layers and blobs that are. */
   private final Set<String> passThrough;
   private final List<LayerParameter> passed = new ArrayList<>();
@@ -92,7 +88,7 @@ final class CaffeGraphBuilder {
     if (SKIPPED.contains(type)) return;
     int before = nodes.size();
     boolean pass = passThrough.contains(type);
-    if (!pass && !CONVERTED.contains(type) && !DATA.contains(type)) {
+    if (!pass && !converters.containsKey(type)) {
       unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(l.getName());
       unavailable.addAll(l.getTopList());
       return;
@@ -129,7 +125,7 @@ final class CaffeGraphBuilder {
     }
     List<String> out;
     try {
-      out = convert(l, type, in);
+      out = converters.get(type).convert(l, in);
     } catch (GraphException e) {
       problems.add("layer '" + l.getName() + "' (" + type + "): " + e.getMessage());
       unavailable.addAll(l.getTopList());
@@ -145,81 +141,64 @@ final class CaffeGraphBuilder {
     if (nodes.size() > before || !out.isEmpty()) layers.add(new CaffeImporter.Layer(l, in, out));
   }
 
-  /** The values the layer's tops become, or null when it cannot be imported (recorded). */
-  private List<String> convert(LayerParameter l, String type, List<String> in) {
-    String name = l.getName();
-    switch (type) {
-      case "Input": {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < l.getTopCount(); i++) {
-          int n = l.getInputParam().getShapeCount();
-          if (n == 0) throw new GraphException("input_param has no shape");
-          out.add(input(l.getTop(i), dims(l.getInputParam().getShape(Math.min(i, n - 1)))));
-        }
-        return out;
+  /** One layer type's import: the values the layer's tops become, or null when it cannot be built (recorded). */
+  @FunctionalInterface
+  private interface Converter {
+    List<String> convert(LayerParameter l, List<String> in);
+  }
+
+  /** Every layer type qspark computes and how: the one list of supported types. */
+  private Map<String, Converter> converters() {
+    Map<String, Converter> t = new HashMap<>();
+    t.put("Input", (l, in) -> {
+      List<String> out = new ArrayList<>();
+      for (int i = 0; i < l.getTopCount(); i++) {
+        int n = l.getInputParam().getShapeCount();
+        if (n == 0) throw new GraphException("input_param has no shape");
+        out.add(input(l.getTop(i), dims(l.getInputParam().getShape(Math.min(i, n - 1)))));
       }
-      case "Convolution":
-      case "Deconvolution":
-        return one(conv(l, type.equals("Deconvolution"), in.get(0)));
-      case "InnerProduct":
-        return one(innerProduct(l, in.get(0)));
-      case "BatchNorm":
-        return one(batchNorm(l, in.get(0)));
-      case "Scale":
-        return one(scale(l, in));
-      case "ReLU": {
-        float slope = l.getReluParam().getNegativeSlope();
-        Map<String, Object> a = new LinkedHashMap<>();
-        if (slope != 0) a.put("alpha", slope);
-        return one(emit(name, slope == 0 ? "Relu" : "LeakyRelu", in, l.getTop(0), a));
+      return out;
+    });
+    for (String d : DATA) t.put(d, (l, in) -> one(data(l)));
+    t.put("Convolution", (l, in) -> one(conv(l, false, in.get(0))));
+    t.put("Deconvolution", (l, in) -> one(conv(l, true, in.get(0))));
+    t.put("InnerProduct", (l, in) -> one(innerProduct(l, in.get(0))));
+    t.put("BatchNorm", (l, in) -> one(batchNorm(l, in.get(0))));
+    t.put("Scale", (l, in) -> one(scale(l, in)));
+    t.put("ReLU", (l, in) -> {
+      float slope = l.getReluParam().getNegativeSlope();
+      Map<String, Object> a = new LinkedHashMap<>();
+      if (slope != 0) a.put("alpha", slope);
+      return one(emit(l.getName(), slope == 0 ? "Relu" : "LeakyRelu", in, l.getTop(0), a));
+    });
+    t.put("Sigmoid", (l, in) -> one(emit(l.getName(), "Sigmoid", in, l.getTop(0), Map.of())));
+    t.put("TanH", (l, in) -> one(emit(l.getName(), "Tanh", in, l.getTop(0), Map.of())));
+    // inference: Caffe scales at training time, so the layer is the identity
+    t.put("Dropout", (l, in) -> one(emit(l.getName(), "Identity", in, l.getTop(0), Map.of())));
+    t.put("Split", (l, in) -> java.util.Collections.nCopies(l.getTopCount(), in.get(0)));
+    t.put("Pooling", (l, in) -> one(pooling(l, in.get(0))));
+    t.put("Eltwise", (l, in) -> one(eltwise(l, in)));
+    t.put("Concat", (l, in) -> {
+      int axis = l.getConcatParam().hasAxis() || !l.getConcatParam().hasConcatDim()
+          ? l.getConcatParam().getAxis() : l.getConcatParam().getConcatDim();
+      return one(emit(l.getName(), "Concat", in, l.getTop(0), Map.of("axis", (long) axis)));
+    });
+    t.put("Softmax", (l, in) -> one(emit(l.getName(), "Softmax", in, l.getTop(0),
+        Map.of("axis", (long) l.getSoftmaxParam().getAxis()))));
+    t.put("Flatten", (l, in) -> {
+      int axis = l.getFlattenParam().getAxis();
+      int end = l.getFlattenParam().getEndAxis();
+      if (axis != 1 || end != -1) {
+        throw new GraphException("only Flatten from axis 1 to the last axis is supported (axis " + axis + ", end_axis " + end + ")");
       }
-      case "Sigmoid":
-        return one(emit(name, "Sigmoid", in, l.getTop(0), Map.of()));
-      case "TanH":
-        return one(emit(name, "Tanh", in, l.getTop(0), Map.of()));
-      case "Dropout":
-        // inference: Caffe scales at training time, so the layer is the identity
-        return one(emit(name, "Identity", in, l.getTop(0), Map.of()));
-      case "Split": {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < l.getTopCount(); i++) out.add(in.get(0));
-        return out;
-      }
-      case "Pooling":
-        return one(pooling(l, in.get(0)));
-      case "Eltwise":
-        return one(eltwise(l, in));
-      case "Concat": {
-        int axis = l.getConcatParam().hasAxis() || !l.getConcatParam().hasConcatDim()
-            ? l.getConcatParam().getAxis() : l.getConcatParam().getConcatDim();
-        return one(emit(name, "Concat", in, l.getTop(0), Map.of("axis", (long) axis)));
-      }
-      case "Softmax":
-        return one(emit(name, "Softmax", in, l.getTop(0), Map.of("axis", (long) l.getSoftmaxParam().getAxis())));
-      case "Flatten": {
-        int axis = l.getFlattenParam().getAxis();
-        int end = l.getFlattenParam().getEndAxis();
-        if (axis != 1 || end != -1) {
-          throw new GraphException("only Flatten from axis 1 to the last axis is supported (axis " + axis + ", end_axis " + end + ")");
-        }
-        return one(emit(name, "Flatten", in, l.getTop(0), Map.of("axis", 1L)));
-      }
-      case "Reshape":
-        return one(reshape(l, in.get(0)));
-      case "Power":
-        return one(power(l, in.get(0)));
-      case "Permute": {
-        return one(permute(l, in.get(0)));
-      }
-      case "Crop":
-        return one(crop(l, in));
-      case "Normalize":
-        return one(normalize(l, in.get(0)));
-      default:
-        if (DATA.contains(type)) return one(data(l));
-        unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(name);
-        return null;
-    }
+      return one(emit(l.getName(), "Flatten", in, l.getTop(0), Map.of("axis", 1L)));
+    });
+    t.put("Reshape", (l, in) -> one(reshape(l, in.get(0))));
+    t.put("Power", (l, in) -> one(power(l, in.get(0))));
+    t.put("Permute", (l, in) -> one(permute(l, in.get(0))));
+    t.put("Crop", (l, in) -> one(crop(l, in)));
+    t.put("Normalize", (l, in) -> one(normalize(l, in.get(0))));
+    return t;
   }
 
   /** A single top's value, or null when the layer could not be built (its problem is recorded). */
