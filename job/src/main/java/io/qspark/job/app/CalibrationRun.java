@@ -148,6 +148,17 @@ final class CalibrationRun implements AutoCloseable {
     return SensitivityJob.run(sc(), inputs.images, blob, inputs.plan, variants, partitions, groups, stage);
   }
 
+  /**
+   * One evaluation of the float model over the calibration images as one task (one slot), by
+   * the same job: the unit sensitivity analysis reports its cost in (variants on S slots
+   * ideally take variants / S of them).
+   */
+  double oneEvaluationSeconds(ModelBlob blob, String stage) {
+    long t0 = System.nanoTime();
+    SensitivityJob.run(sc(), inputs.images, blob, inputs.plan, List.of(), 1, 1, stage);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
   /** quant_info.json of a calibration of the model in {@code blob}. */
   String quantInfo(Model m, ModelBlob blob, String name, Calibrated c) {
     return QuantInfo.write(name, blob.sha256(), cfg, c.plan(), c.params(), c.stats(), m.graph());

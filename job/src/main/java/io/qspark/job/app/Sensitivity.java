@@ -16,8 +16,8 @@ import java.util.Map;
  * activation point, a layer's weights), the model with only that point quantized and the model
  * with every point but it quantized, against the float model on the calibration images: top-1
  * when they have labels, output SQNR for any model. One Spark job of (group of variants, data
- * shard) tasks, merged exactly; then one float evaluation of the same images, timed the same
- * way, which the job's cost is reported against. Writes the folder atomically.
+ * shard) tasks, merged exactly; then one float evaluation of the same images as a single task
+ * (one slot), which the job's cost is reported against. Writes the folder atomically.
  */
 public final class Sensitivity {
   private final Notices notices;
@@ -58,12 +58,10 @@ public final class Sensitivity {
         }
         VariantScores scores = run.score(read.blob(), variants, "sensitivity");
         long t2 = System.nanoTime();
-        // one evaluation of the float model on the same images, by the same job: the unit of cost
-        run.score(read.blob(), List.of(), "sensitivity: one evaluation");
-        long t3 = System.nanoTime();
+        double evaluation = run.oneEvaluationSeconds(read.blob(), "sensitivity: one evaluation");
         SensitivityReport report = new SensitivityReport(read.fileName(), read.blob().sha256(), run.cfg, scores, 0, scored);
         int slots = run.sc().defaultParallelism();
-        Cost cost = new Cost(variants.size(), slots, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+        Cost cost = new Cost(variants.size(), slots, (t2 - t1) / 1e9, evaluation);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "sensitivity");
         Map<String, Object> model = new LinkedHashMap<>();
@@ -99,7 +97,7 @@ public final class Sensitivity {
 
   /**
    * What the analysis cost: {@code variants} models scored in {@code seconds} on {@code slots}
-   * task slots, against one evaluation of the float model on the same images
+   * task slots, against one evaluation of the float model on the same images in one task
    * ({@code evaluationSeconds}). With every variant as dear as an evaluation and the slots kept
    * busy, {@code seconds / evaluationSeconds} is about {@code variants / slots}.
    */

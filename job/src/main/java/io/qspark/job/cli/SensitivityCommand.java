@@ -52,7 +52,7 @@ final class SensitivityCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     r.report().printTable(out, rows);
     out.println(String.format(Locale.ROOT, "cost: %d variants in %.1f s on %d slots, %.1f evaluations' time"
-        + " (one float evaluation of the same images: %.2f s)", r.cost().variants(), r.cost().seconds(), r.cost().slots(),
+        + " (one float evaluation of the same images in one task: %.2f s)", r.cost().variants(), r.cost().seconds(), r.cost().slots(),
         r.cost().evaluations(), r.cost().evaluationSeconds()));
     out.println("output: " + r.folder());
     out.flush();
