@@ -24,15 +24,20 @@ import org.junit.jupiter.api.Test;
  * --max-drop 1.0` at W4A4 on resnet_s and mbv2_s, then `evaluate` of the folder and of the float
  * model on the 10,000 test images. Writes target/sensitivity-bench.md.
  *
- * <p>{@code -Dqspark.bench.models=resnet_s,mbv2_s}, {@code -Dqspark.bench.drop=1.0}.
+ * <p>{@code -Dqspark.bench.models=resnet_s,mbv2_s}, {@code -Dqspark.bench.drop=1.0}; for the cost,
+ * {@code -Dqspark.bench.variants=only,both}, {@code -Dqspark.bench.images=1000}.
  */
 @Tag("bench")
 class SensitivityBench {
   static final String MEAN_STD = "--mean 72.94 --std 90.02";
 
   static List<String> common(String model) {
+    return common(model, "1000");
+  }
+
+  static List<String> common(String model, String images) {
     List<String> a = new ArrayList<>(List.of("--model", Shared.model(model + ".onnx").toString(), "--data", CalibrateSparkTest.TRAIN,
-        "--calib-size", "1000", "--master", "local[2]", "--bits", "4", "--overwrite"));
+        "--calib-size", images, "--master", "local[2]", "--bits", "4", "--overwrite"));
     a.addAll(List.of(MEAN_STD.split(" ")));
     return a;
   }
@@ -42,10 +47,11 @@ class SensitivityBench {
   void sensitivityCost() throws Exception {
     Path work = Files.createTempDirectory("sensitivity-bench");
     StringBuilder b = new StringBuilder("## sensitivity on mbv2_s, W4A4\n\n").append(BenchReport.header());
-    for (String variants : List.of("only", "both")) {
+    String images = System.getProperty("qspark.bench.images", "1000");
+    for (String variants : System.getProperty("qspark.bench.variants", "only,both").split(",")) {
       String load = BenchReport.loadAverage();
       List<String> a = new ArrayList<>(List.of("sensitivity", "--variants", variants, "--out", work.resolve(variants).toString()));
-      a.addAll(common("mbv2_s"));
+      a.addAll(common("mbv2_s", images));
       long t0 = System.nanoTime();
       Run r = Run.of(a.toArray(String[]::new));
       double wall = (System.nanoTime() - t0) / 1e9;
@@ -57,7 +63,7 @@ class SensitivityBench {
       double evals = ((Number) cost.get("evaluations")).doubleValue();
       int slots = ((Number) cost.get("slots")).intValue();
       b.append(String.format(Locale.ROOT, "--variants %s: %d points, %s variants, %d slots: sensitivity job %.1f s, one evaluation"
-          + " (1,000 images, one task) %.2f s: **%.1f evaluations**; bound 1.2 x points / slots = %.1f; command wall %.1f s;"
+          + " (" + images + " images, one task) %.2f s: **%.1f evaluations**; bound 1.2 x points / slots = %.1f; command wall %.1f s;"
           + " load average before %s, after %s.%n%n", variants, points, cost.get("variants"), slots,
           ((Number) t.get("sensitivity_s")).doubleValue(), ((Number) t.get("one_evaluation_s")).doubleValue(), evals,
           1.2 * points / slots, wall, load, BenchReport.loadAverage()));

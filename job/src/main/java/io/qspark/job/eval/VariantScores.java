@@ -1,6 +1,7 @@
 package io.qspark.job.eval;
 
 import io.qspark.kernels.quant.ExactSum;
+import io.qspark.kernels.tensor.ArgMax;
 import java.io.Serializable;
 import java.util.List;
 
@@ -41,7 +42,7 @@ public final class VariantScores implements Serializable {
     for (int i = 0; i < n; i++) {
       if (labels[i] < 0) continue;
       labelled++;
-      if (argmax(y, i * classes, classes) == labels[i]) floatCorrect++;
+      if (ArgMax.of(y, i * classes, classes) == labels[i]) floatCorrect++;
     }
   }
 
@@ -51,16 +52,10 @@ public final class VariantScores implements Serializable {
     float[] r = reference.get(0), y = outputs.get(0);
     int classes = y.length / n;
     for (int i = 0; i < n; i++) {
-      int a = argmax(y, i * classes, classes);
-      if (a == argmax(r, i * classes, classes)) agree[v]++;
+      int a = ArgMax.of(y, i * classes, classes);
+      if (a == ArgMax.of(r, i * classes, classes)) agree[v]++;
       if (labels[i] >= 0 && a == labels[i]) correct[v]++;
     }
-  }
-
-  private static int argmax(float[] y, int off, int n) {
-    int best = 0;
-    for (int c = 1; c < n; c++) if (y[off + c] > y[off + best]) best = c;
-    return best;
   }
 
   public VariantScores merge(VariantScores o) {
