@@ -73,6 +73,23 @@ class SensitivityBench {
     System.out.println(b);
   }
 
+  /** Top-1 on the 10,000 test images of a calibration folder written before ({@code -Dqspark.bench.folder}) and of its float model. */
+  @Test
+  void evaluateFolder() throws Exception {
+    String folder = System.getProperty("qspark.bench.folder");
+    String model = System.getProperty("qspark.bench.model", "resnet_s");
+    if (folder == null) return;
+    Run q = Run.of(("evaluate --model " + folder + " --data " + CalibrateSparkTest.TEST + " --master local[2]").split(" "));
+    Run f = Run.of(("evaluate --model " + Shared.model(model + ".onnx") + " --data " + CalibrateSparkTest.TEST + " "
+        + MEAN_STD + " --master local[2]").split(" "));
+    assertEquals(0, q.code(), q.err());
+    assertEquals(0, f.code(), f.err());
+    String line = String.format(Locale.ROOT, "%s: test set (10,000): float %.2f, quantized %.2f (folder %s)%n", model,
+        AccuracyBudgetSparkTest.top1(f.out()), AccuracyBudgetSparkTest.top1(q.out()), folder);
+    Files.writeString(Path.of("target", "evaluate-folder-bench.md"), line);
+    System.out.println(line);
+  }
+
   @Test
   @SuppressWarnings("unchecked")
   void budget() throws Exception {
