@@ -104,7 +104,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
   /** Stage names in report.json, in the order they run. */
   static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
-      ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
+      CALIBRATION = "calibration", ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
 
   @Override
   public Integer call() {
@@ -182,8 +182,12 @@ final class FinetuneCommand implements Callable<Integer> {
       }
       if (adaroundSteps > 0) {
         // learned rounding from the calibration (and CLE/BC) so far, towards the float model's own outputs
-        CalibrationSession.Calibrated before = known != null ? known
-            : session.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+        CalibrationSession.Calibrated before = known;
+        if (before == null) {
+          // timed on its own, so report.json sets AdaRound's time against a calibration's
+          before = session.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+          t = lap(stages, CALIBRATION, t);
+        }
         AdaRound.Result r = AdaRoundJob.run(session.runtime.context(), session.images, equalized.blob(),
             changedInitializers(equalized.model().graph(), edited.model().graph()), session.plan, session.cfg, before.params(),
             AdaRoundOptions.defaults().withSteps(adaroundSteps), session.partitions, msg -> LOG.info("finetune: AdaRound: " + msg));
