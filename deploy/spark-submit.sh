@@ -26,7 +26,7 @@
 #   is 5.6 GB, so 12g leaves room for the rest; with 8g, pass --batch 16.
 # - Overhead: the JVM's own non-heap was 0.2 GB plus 4.5% of the heap (metaspace 65 MB with
 #   Spark loaded, code, symbols, threads, 53 MB of direct buffers; G1's tables grow with the
-#   heap: 272 MB at 6 GB). nd4j's native side is small in qspark: only OpenBLAS is loaded (2.5 MB
+#   heap: 272 MB at 6 GB). The native side is small: OpenBLAS through JavaCPP (2.5 MB
 #   mapped), it runs the fully connected layers on one thread per task, and what no JVM counter
 #   sees (OpenBLAS, JavaCPP buffers, malloc arenas) stayed under 40 MB. For a 12g heap that is
 #   ~0.8 GB; 1536m adds ~0.7 GB for Netty's direct buffers of broadcasts and shuffles, which

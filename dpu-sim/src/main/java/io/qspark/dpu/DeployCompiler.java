@@ -15,7 +15,7 @@ import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.quant.AccumulatorBound;
-import io.qspark.kernels.quant.DpuAveragePool;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.quant.DpuGraph;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Granularity;
@@ -25,7 +25,9 @@ import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
+import io.qspark.kernels.target.Partitioner;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,7 +38,8 @@ import java.util.Set;
 /**
  * Calibration decisions to a deploy model: the inference graph's ops fused as the DPU runs them
  * (conv/fc + bias + activation), weights and biases as integers, every shift computed and
- * checked against the DPU's ranges; nodes a target puts on the CPU, and nodes outside the
+ * checked against the DPU's ranges; nodes a target puts on the CPU, nodes a layer rule keeps in
+ * float ({@link io.qspark.kernels.quant.LayerRule#exclude}, given a target), and nodes outside the
  * quantized region, as float CPU layers. Everything that cannot be deployed is listed at once.
  */
 public final class DeployCompiler {
@@ -44,15 +47,20 @@ public final class DeployCompiler {
   public static final int MAX_BITS = 8;
   /** The widest bias the DPU adds: 8 bits shifted into its accumulator (conf/targets/b4096.yaml). */
   public static final int MAX_BIAS_BITS = 8;
+  /** Weights are signed bytes in the deploy model, whatever the target computes. */
+  static final int WEIGHT_BYTE_BITS = 8;
   /** Float accumulation is exact while every partial sum fits float's 24-bit significand. */
   public static final long FLOAT_EXACT = AccumulatorBound.FLOAT_EXACT;
 
   private static final Set<String> RESHAPES = Set.of("Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout");
 
+
   private final Graph g;
   private final QuantPlan plan;
   private final QuantParams params;
   private final Map<String, int[]> shapes;
+  /** Values that are int64 tensors (shapes computed at run time, bool masks). */
+  private final Set<String> integerValued = new java.util.HashSet<>();
   private final List<String> problems = new ArrayList<>();
   /** Nodes the target partition puts on the CPU (empty without a target). */
   private final Set<Node> onCpu = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -64,17 +72,51 @@ public final class DeployCompiler {
   /** The fake-quant graph: a CPU layer runs its node exactly as fake-quant does. */
   private Graph fakeQuant;
   private final Map<String, Value> values = new LinkedHashMap<>();
+  /** The layer rule that set a parameter's or activation point's width, where one did (error messages name it). */
+  private final Map<String, String> ruleOf = new java.util.HashMap<>();
 
   private DeployCompiler(Graph g, QuantPlan plan, QuantParams params, Partition partition) {
     this.g = g;
     this.plan = plan;
     this.params = params;
-    this.shapes = ShapeInference.infer(g);
+    ShapeInference.Runs runs = ShapeInference.runs(g);
+    this.shapes = ShapeInference.shapes(g, runs);
+    runs.one().forEach((k, v) -> {
+      if (!v.isFloat()) integerValued.add(k);
+    });
     this.targeted = partition != null;
     this.maxBits = partition == null ? MAX_BITS : partition.target().maxBits();
     this.maxBiasBits = partition == null ? MAX_BIAS_BITS : partition.target().biasBits();
     this.limitsOf = partition == null ? "the DPU" : "target " + partition.target().name();
     if (partition != null) for (Partition.Placement p : partition.placements()) if (!p.dpu()) onCpu.add(p.node());
+    for (QuantPlan.ParamPoint p : plan.params()) if (p.rule() != null) ruleOf.put(p.name(), p.rule());
+    for (QuantPlan.ActivationPoint a : plan.activations()) if (a.rule() != null) ruleOf.put(a.name(), a.rule());
+    // a node kept in float runs on the CPU: a target gives it one, the DPU alone has none
+    Map<String, List<String>> excludedBy = new LinkedHashMap<>();
+    for (Node n : g.nodes()) {
+      String rule = plan.excludedBy(n);
+      if (rule == null) continue;
+      if (partition != null) onCpu.add(n);
+      else excludedBy.computeIfAbsent(rule, k -> new ArrayList<>()).add(Partition.nameOf(n));
+    }
+    excludedBy.forEach((rule, nodes) -> problems.add("layer rule " + plan.describeRule(rule) + " keeps " + nodes.size()
+        + (nodes.size() == 1 ? " node" : " nodes") + " in float (" + String.join(", ", nodes.subList(0, Math.min(5, nodes.size())))
+        + (nodes.size() > 5 ? ", ..." : "") + "), but without --target every layer runs on the DPU, which has no CPU"
+        + " fallback (deploy with --target to run them on the CPU)"));
+  }
+
+  /**
+   * Where a target runs each node of {@code g}, nodes kept in float by a layer rule on the CPU
+   * (the rule is their reason in reports); what {@link #compile} takes.
+   */
+  public static Partition partition(Graph g, QuantConfig cfg, DpuTarget target) {
+    QuantPlan plan = QuantPlan.of(g, cfg);
+    Map<String, String> forced = new LinkedHashMap<>();
+    for (Node n : g.nodes()) {
+      String rule = plan.excludedBy(n);
+      if (rule != null) forced.put(Partition.nameOf(n), "CPU: kept in float by layer rule " + plan.describeRule(rule));
+    }
+    return Partitioner.partition(g, ShapeInference.infer(g), target, forced);
   }
 
   /**
@@ -109,7 +151,8 @@ public final class DeployCompiler {
 
   private DeployModel run(String sha) {
     DeployModel.Builder m = DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(DeployFormat.VERSION)
-        .setProducer("qspark " + DeployFormat.class.getPackage().getImplementationVersion()).setSourceSha256(sha == null ? "" : sha);
+        .setProducer("qspark " + DeployFormat.class.getPackage().getImplementationVersion()).setSourceSha256(sha == null ? "" : sha)
+        .setBatchChunk(g.batchChunk());
     for (ValueInfo in : g.inputs()) {
       m.addInputs(in.name());
       values.put(in.name(), floatValue(in.name()));
@@ -128,11 +171,15 @@ public final class DeployCompiler {
       m.addLayers(l);
     }
     for (String o : g.outputs()) m.addOutputs(rename.getOrDefault(o, o));
+    checkActivationWidths(m);
     if (!problems.isEmpty()) {
       throw new DeployException("cannot deploy: " + String.join("; ", problems));
     }
     m.addAllValues(values.values());
-    return m.build();
+    DeployModel sealed = DeployFormat.seal(m.build());
+    // what simulate will check when it reads the model, checked where a failure is the compiler's bug
+    DeployCheck.check(sealed, "the compiled model");
+    return sealed;
   }
 
   private Layer.Builder layer(Node n, Map<String, String> rename) {
@@ -144,6 +191,11 @@ public final class DeployCompiler {
     String t = n.opType();
     // outside the quantized region the fake-quant model computes in float too
     if (!quantized || onCpu.contains(n)) return cpu(n, ins);
+    if (plan.excludedBy(n) != null) return null; // kept in float without a CPU to run it: a problem already
+    if (n.outputs().stream().filter(o -> !o.isEmpty()).count() > 1) {
+      problems.add("node " + n.describe() + ": a DPU layer has one output");
+      return null;
+    }
     values.put(out, intValue(out, out));
     Layer.Builder l = Layer.newBuilder().setName(n.name()).addAllInputs(ins).setOutput(out)
         .setRounding(rounding(act(out).rounding()));
@@ -154,6 +206,8 @@ public final class DeployCompiler {
         return fc(n, l);
       case "Add":
         return add(n, l);
+      case "Mul":
+        return mul(n, l);
       case "Relu":
         return l.setOp(Op.RELU);
       case "MaxPool":
@@ -178,12 +232,17 @@ public final class DeployCompiler {
    * integer inputs are dequantized, and the output is quantized at its fix_point when it has one.
    */
   private Layer.Builder cpu(Node n, List<String> ins) {
-    if (n.outputs().size() != 1) {
-      problems.add("node " + n.describe() + ": a CPU layer has one output, " + n.opType() + " has " + n.outputs().size());
-      return null;
+    List<String> outs = n.outputs().stream().filter(o -> !o.isEmpty()).toList();
+    for (String o : outs) {
+      int[] s = shapes.get(o);
+      if (s == null || !floatValued(o)) {
+        problems.add("node " + n.describe() + ": its output '" + o + "' is not a float tensor (shape arithmetic left at"
+            + " run time); a deploy model's layers exchange float or integer tensors");
+        return null;
+      }
     }
     if (fakeQuant == null) fakeQuant = new QuantizedModel(g, plan, params).graph();
-    String out = n.outputs().get(0);
+    String out = outs.get(0);
     Node fq = fakeQuant.producer(out);
     List<ValueInfo> inputs = new ArrayList<>();
     Map<String, Tensor> inits = new LinkedHashMap<>();
@@ -196,11 +255,16 @@ public final class DeployCompiler {
         inputs.add(new ValueInfo(i, shapes.get(i)));
       }
     }
-    Graph sub = new Graph(n.name().isEmpty() ? out : n.name(), inputs, List.of(out), inits, List.of(fq));
+    Graph sub = new Graph(n.name().isEmpty() ? out : n.name(), inputs, outs, inits, List.of(fq));
     long opset = Math.min(fq.attributes().opset(), OnnxImporter.MAX_OPSET);
-    boolean integer = plan.pointOf(out) != null;
-    values.put(out, integer ? intValue(out, out) : floatValue(out));
+    boolean integer = false;
+    for (String o : outs) {
+      boolean q = plan.pointOf(o) != null;
+      values.put(o, q ? intValue(o, o) : floatValue(o));
+      integer |= q;
+    }
     Layer.Builder l = Layer.newBuilder().setName(n.name().isEmpty() ? out : n.name()).setOp(Op.CPU).setOutput(out)
+        .addAllExtraOutputs(outs.subList(1, outs.size()))
         .setOnnxModel(OnnxExporter.exportVerbatim(sub, opset).toByteString());
     // the layer's inputs in the order of the embedded model's (deduplicated) inputs
     Map<String, String> rename = new LinkedHashMap<>();
@@ -208,8 +272,24 @@ public final class DeployCompiler {
     for (String i : n.inputs()) if (!i.isEmpty() && !g.initializers().containsKey(i)) raw.add(i);
     for (int j = 0; j < raw.size(); j++) rename.putIfAbsent(raw.get(j), ins.get(j));
     for (ValueInfo v : inputs) l.addInputs(rename.get(v.name()));
-    if (integer) l.setRounding(rounding(act(out).rounding()));
+    if (integer) {
+      Rounding r = null;
+      for (String o : outs) {
+        FixPoint q = act(o);
+        if (q == null) continue;
+        if (r != null && r != q.rounding()) {
+          problems.add("node " + n.describe() + ": its outputs are rounded differently, a CPU layer has one rounding");
+        }
+        r = q.rounding();
+      }
+      l.setRounding(rounding(r));
+    }
     return l;
+  }
+
+  /** Whether the value is a float tensor (shape arithmetic left at run time is int64). */
+  private boolean floatValued(String value) {
+    return !integerValued.contains(value);
   }
 
   private Layer.Builder conv(Node n, Layer.Builder l) {
@@ -254,7 +334,12 @@ public final class DeployCompiler {
       problems.add("node " + n.describe() + ": no fix_point for weight '" + n.input(1) + "'");
       return null;
     }
-    checkBits(n, wq, "weight", maxBits, "computes");
+    checkBits(n, n.input(1), wq, "weight", maxBits, "computes");
+    // whatever a target computes, the deploy model holds weights as signed bytes (deploy.proto)
+    if (wq.bits() > WEIGHT_BYTE_BITS && wq.bits() <= maxBits) {
+      problems.add("node " + n.describe() + ": weight is " + wq.bits() + "-bit" + setBy(n.input(1)) + ", the deploy model holds"
+          + " weights of at most " + WEIGHT_BYTE_BITS + " bits (one byte each)");
+    }
     byte[] wi = new byte[w.length];
     long maxAbsRow = 0;
     for (int o = 0; o < m; o++) {
@@ -280,7 +365,7 @@ public final class DeployCompiler {
         problems.add("node " + n.describe() + ": bias '" + n.input(2) + "' is not a quantized constant");
         return null;
       }
-      checkBits(n, bq, "bias", maxBiasBits, "adds biases of");
+      checkBits(n, n.input(2), bq, "bias", maxBiasBits, "adds biases of");
       sb = in.fixPoint() + wq.fixPoint() - bq.fixPoint();
       if (sb < QuantParams.minShiftBias(cut) || sb > QuantParams.MAX_SHIFT_BIAS) {
         problems.add("node " + n.describe() + ": shift_bias " + sb + " outside [" + QuantParams.minShiftBias(cut) + ", "
@@ -320,15 +405,21 @@ public final class DeployCompiler {
     return l;
   }
 
-  private Layer.Builder add(Node n, Layer.Builder l) {
+  /** Whether an Add or Mul combines two computed tensors of one shape, as the DPU's eltwise does; else a problem. */
+  private boolean eltwise(Node n, String what) {
     if (n.inputs().size() != 2 || g.initializers().containsKey(n.input(0)) || g.initializers().containsKey(n.input(1))) {
-      problems.add("node " + n.describe() + ": only Add of two computed tensors deploys as eltwise add");
-      return null;
+      problems.add("node " + n.describe() + ": only " + n.opType() + " of two computed tensors deploys as eltwise " + what);
+      return false;
     }
     if (!java.util.Arrays.equals(shapes.get(n.input(0)), shapes.get(n.input(1)))) {
-      problems.add("node " + n.describe() + ": eltwise add needs equal shapes (no broadcasting on the DPU)");
-      return null;
+      problems.add("node " + n.describe() + ": eltwise " + what + " needs equal shapes (no broadcasting on the DPU)");
+      return false;
     }
+    return true;
+  }
+
+  private Layer.Builder add(Node n, Layer.Builder l) {
+    if (!eltwise(n, "add")) return null;
     int finest = Integer.MIN_VALUE;
     for (String i : n.inputs()) finest = Math.max(finest, act(i).fixPoint());
     int lo = Integer.MAX_VALUE;
@@ -344,6 +435,20 @@ public final class DeployCompiler {
     return l.setOp(Op.ELTWISE_ADD).setOutputShift(finest - outFp);
   }
 
+  /**
+   * Eltwise multiply: the exact product of the input integers (at most 2·8 bits: exact in
+   * fake-quant's float too) shifted to the output's fix_point and rounded once.
+   */
+  private Layer.Builder mul(Node n, Layer.Builder l) {
+    if (!eltwise(n, "multiply")) return null;
+    int shift = act(n.input(0)).fixPoint() + act(n.input(1)).fixPoint() - act(n.outputs().get(0)).fixPoint();
+    if (shift < DeployCheck.MIN_MUL_SHIFT || shift > DeployCheck.MAX_MUL_SHIFT) {
+      problems.add("node " + n.describe() + ": output_shift " + shift + " outside [" + DeployCheck.MIN_MUL_SHIFT + ", "
+          + DeployCheck.MAX_MUL_SHIFT + "] (the inputs' and the output's fix_points are too far apart)");
+    }
+    return l.setOp(Op.ELTWISE_MUL).setOutputShift(shift);
+  }
+
   private Layer.Builder pool(Node n, Layer.Builder l) {
     int[] in = shapes.get(n.input(0));
     boolean global = n.opType().equals("GlobalAveragePool");
@@ -354,14 +459,23 @@ public final class DeployCompiler {
         .addDilations(global ? 1 : geo.dh).addDilations(global ? 1 : geo.dw);
     for (int p : pads) l.addPads(p);
     if (n.opType().equals("MaxPool")) return l.setOp(Op.MAX_POOL);
+    if ((long) k[0] * k[1] > DeployCheck.MAX_POOL_AREA) {
+      problems.add("node " + n.describe() + ": averages " + (long) k[0] * k[1] + " taps, more than " + DeployCheck.MAX_POOL_AREA);
+      return null;
+    }
     DpuAveragePool d = DpuAveragePool.of(k[0], k[1]);
     int s = d.shift() + act(n.input(0)).fixPoint() - act(n.outputs().get(0)).fixPoint();
+    if (s < DeployCheck.MIN_AVG_SHIFT || s > DeployCheck.MAX_AVG_SHIFT) {
+      problems.add("node " + n.describe() + ": avg_shift " + s + " outside [" + DeployCheck.MIN_AVG_SHIFT + ", "
+          + DeployCheck.MAX_AVG_SHIFT + "] (the input and output fix_points are too far apart)");
+    }
     return l.setOp(Op.AVG_POOL).setMultiplier(d.multiplier()).setAvgShift(s);
   }
 
-  private void checkBits(Node n, FixPoint q, String what, int max, String verb) {
+  private void checkBits(Node n, String param, FixPoint q, String what, int max, String verb) {
     if (q.bits() > max) {
-      problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit, " + limitsOf + " " + verb + " at most " + max + " bits");
+      problems.add("node " + n.describe() + ": " + what + " is " + q.bits() + "-bit" + setBy(param) + ", " + limitsOf + " "
+          + verb + " at most " + max + " bits");
     }
     if (!q.signed()) problems.add("node " + n.describe() + ": unsigned " + what);
   }
@@ -377,9 +491,35 @@ public final class DeployCompiler {
     return v.build();
   }
 
+  /**
+   * Integers a DPU layer reads or writes must fit the DPU's datapath; a CPU layer's (its output
+   * read by CPU layers or leaving the model only) may be as wide as any quantizer.
+   */
+  private void checkActivationWidths(DeployModel.Builder m) {
+    Set<String> seen = new java.util.HashSet<>();
+    for (Layer.Builder l : m.getLayersBuilderList()) {
+      if (l.getOp() == Op.CPU || l.getOp() == Op.QUANTIZE) continue;
+      List<String> touched = new ArrayList<>(l.getInputsList());
+      touched.add(l.getOutput());
+      for (String v : touched) {
+        Value val = values.get(v);
+        if (val == null || !val.getInteger() || val.getBits() <= maxBits || !seen.add(v)) continue;
+        String point = plan.pointOf(v.endsWith("/quantized") ? v.substring(0, v.length() - "/quantized".length()) : v);
+        problems.add("activation '" + point + "' is " + val.getBits() + "-bit" + setBy(point) + ", " + limitsOf
+            + " computes at most " + maxBits + " bits (DPU layer " + l.getName() + ")" + (targeted
+                ? "; layers kept in float (a layer rule with exclude: true) run on the CPU at any width up to 16 bits" : ""));
+      }
+    }
+  }
+
+  /** " (set by layers[1] {...})" when a layer rule set the width of the parameter or point, else "". */
+  private String setBy(String name) {
+    String rule = name == null ? null : ruleOf.get(name);
+    return rule == null ? "" : " (set by layer rule " + plan.describeRule(rule) + ")";
+  }
+
   private Value intValue(String name, String of) {
     FixPoint q = act(of);
-    if (q.bits() > maxBits) problems.add("activation '" + of + "' is " + q.bits() + "-bit, " + limitsOf + " computes at most " + maxBits + " bits");
     Value.Builder v = Value.newBuilder().setName(name).setInteger(true).setBits(q.bits()).setFixPoint(q.fixPoint());
     for (int d : shapes.get(of)) v.addShape(d);
     return v.build();

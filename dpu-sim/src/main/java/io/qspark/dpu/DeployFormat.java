@@ -2,24 +2,38 @@ package io.qspark.dpu;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.qspark.dpu.proto.DeployProto.DeployModel;
-import io.qspark.dpu.proto.DeployProto.Layer;
-import io.qspark.dpu.proto.DeployProto.Op;
-import io.qspark.dpu.proto.DeployProto.Value;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
 
 /**
- * Reads and writes deploy_model.pb, refusing anything that is not a complete deploy model of
- * this version: wrong magic, another format_version, truncated bytes, a layer reading a value
- * nobody wrote, weights that do not fill their shape.
+ * Reads and writes deploy_model.pb, refusing anything that is not a complete, intact deploy
+ * model of a version this qspark reads: wrong magic, another format_version, truncated bytes,
+ * content that does not match its digest, and any field outside its documented range
+ * ({@link DeployCheck}), so a model that reads here simulates without surprises.
+ *
+ * <p>Writers write {@link #VERSION}; readers also take the versions before it in {@link #READS}
+ * (version 1 is version 2 without batch_chunk, ELTWISE_MUL and CPU layers' extra outputs, which
+ * {@link DeployCheck} refuses in a version-1 model), so folders deployed by an earlier qspark
+ * still simulate.
+ *
+ * <p>The digest ({@code content_sha256}) is the sha256 of the model serialized without it. It is
+ * a field of its own rather than a version of its own so that deploy models written before it
+ * still read: those are accepted without it, every range still checked.
  */
 public final class DeployFormat {
   public static final String MAGIC = "qspark-deploy";
-  /** Bumped whenever a field changes meaning; readers accept exactly this version. */
-  public static final int VERSION = 1;
+  /**
+   * The version written: bumped whenever a field is added with a meaning older readers would
+   * miss, or a field changes meaning. Version 2 added batch_chunk, ELTWISE_MUL and extra_outputs.
+   */
+  public static final int VERSION = 2;
+  /** The versions read (each a subset of the next), oldest first; any other is refused. */
+  public static final List<Integer> READS = List.of(1, VERSION);
   public static final String FILE = "deploy_model.pb";
 
   private DeployFormat() {}
@@ -42,58 +56,49 @@ public final class DeployFormat {
       throw new DeployException(where + " is not a qspark deploy model (corrupt or truncated protobuf: " + e.getMessage() + ")", e);
     }
     if (!MAGIC.equals(m.getMagic())) {
-      throw new DeployException(where + " is not a qspark deploy model (magic '" + m.getMagic() + "')");
+      throw new DeployException(where + " is not a qspark deploy model (magic '" + printable(m.getMagic()) + "')");
     }
-    if (m.getFormatVersion() != VERSION) {
-      throw new DeployException(where + " has deploy format version " + m.getFormatVersion() + "; this qspark reads version "
-          + VERSION + " (redeploy the calibration with this qspark)");
+    if (!READS.contains(m.getFormatVersion())) {
+      throw new DeployException(where + " has deploy format version " + Integer.toUnsignedString(m.getFormatVersion())
+          + "; this qspark reads versions " + readable() + " (redeploy the calibration with this qspark)");
     }
-    check(m, where);
+    if (sealed(m) && !m.getContentSha256().equals(digest(m))) {
+      throw new DeployException(where + " is a corrupt deploy model: its content does not match the sha256 it was written"
+          + " with (damaged or edited since deploy; deploy the calibration again)");
+    }
+    DeployCheck.check(m, where);
     return m;
   }
 
-  /** Every reference resolves and every payload has its size, so the simulator need not check. */
-  private static void check(DeployModel m, String where) {
-    Map<String, Value> vs = new HashMap<>();
-    for (Value v : m.getValuesList()) vs.put(v.getName(), v);
-    java.util.Set<String> written = new java.util.HashSet<>(m.getInputsList());
-    for (String in : m.getInputsList()) if (!vs.containsKey(in)) throw corrupt(where, "input '" + in + "' has no value");
-    for (Layer l : m.getLayersList()) {
-      String what = "layer '" + l.getName() + "'";
-      if (l.getOp() == Op.OP_UNSPECIFIED || l.getOp() == Op.UNRECOGNIZED) throw corrupt(where, what + " has no known op");
-      for (String in : l.getInputsList()) if (!written.contains(in)) throw corrupt(where, what + " reads '" + in + "' before it is written");
-      if (!vs.containsKey(l.getOutput())) throw corrupt(where, what + " writes '" + l.getOutput() + "', which has no value");
-      if (l.getOp() == Op.CONV || l.getOp() == Op.FC) {
-        long n = 1;
-        for (int d : l.getWeightShapeList()) n *= d;
-        if (l.getWeightShapeCount() == 0 || n != l.getWeights().size()) throw corrupt(where, what + " has " + l.getWeights().size() + " weights for shape " + l.getWeightShapeList());
-        if (l.getHasBias() && l.getBiasCount() != l.getWeightShape(0)) throw corrupt(where, what + " has " + l.getBiasCount() + " biases for " + l.getWeightShape(0) + " outputs");
-        if (l.getHasBias()) checkBias(l, where, what);
-      }
-      if (l.getOp() == Op.CONV || l.getOp() == Op.MAX_POOL || l.getOp() == Op.AVG_POOL) {
-        if (l.getKernelCount() != 2 || l.getStridesCount() != 2 || l.getPadsCount() != 4 || l.getDilationsCount() != 2) {
-          throw corrupt(where, what + " has incomplete window geometry");
-        }
-      }
-      if (l.getOp() == Op.ELTWISE_ADD && l.getInputShiftsCount() != l.getInputsCount()) throw corrupt(where, what + " has no shift per input");
-      if (l.getOp() == Op.CPU && l.getOnnxModel().isEmpty()) throw corrupt(where, what + " is a CPU layer without its model");
-      written.add(l.getOutput());
-    }
-    for (String o : m.getOutputsList()) if (!written.contains(o)) throw corrupt(where, "output '" + o + "' is never written");
+  /** The model with its content digest set: what deploy writes. */
+  public static DeployModel seal(DeployModel m) {
+    return m.toBuilder().setContentSha256(digest(m)).build();
   }
 
-  /** Biases are integers of bias_bits (when recorded: 0 in files from before it was). */
-  private static void checkBias(Layer l, String where, String what) {
-    int bits = l.getBiasBits();
-    if (bits == 0) return;
-    if (bits < 2 || bits > 32) throw corrupt(where, what + " has " + bits + "-bit biases");
-    long lo = -(1L << (bits - 1)), hi = (1L << (bits - 1)) - 1;
-    for (int b : l.getBiasList()) {
-      if (b < lo || b > hi) throw corrupt(where, what + " has bias " + b + " outside its " + bits + " bits");
+  /** Whether the model carries a content digest (models written before it existed do not). */
+  public static boolean sealed(DeployModel m) {
+    return !m.getContentSha256().isEmpty();
+  }
+
+  /** sha256 (hex) of the model serialized without its digest field. */
+  static String digest(DeployModel m) {
+    try {
+      byte[] content = m.toBuilder().clearContentSha256().build().toByteArray();
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JVM has no SHA-256", e);
     }
   }
 
-  private static DeployException corrupt(String where, String what) {
-    return new DeployException(where + " is a corrupt deploy model: " + what);
+  /** The versions read, for a message: "1 and 2". */
+  static String readable() {
+    List<String> v = READS.stream().map(String::valueOf).toList();
+    return v.size() == 1 ? v.get(0) : String.join(", ", v.subList(0, v.size() - 1)) + " and " + v.get(v.size() - 1);
+  }
+
+  /** A string from the file for a message: at most 40 printable characters. */
+  static String printable(String s) {
+    String t = s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    return t.replaceAll("[^\\x20-\\x7e]", "?");
   }
 }

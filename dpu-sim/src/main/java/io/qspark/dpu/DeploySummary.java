@@ -17,7 +17,15 @@ public final class DeploySummary {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "qspark deploy model, format version %d, %d layers, source sha256 %s%n",
         m.getFormatVersion(), m.getLayersCount(), m.getSourceSha256()));
-    sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", "layer", "op", "in_fp",
+    if (m.getBatchChunk() > 0) {
+      sb.append(String.format(Locale.ROOT, "runs in chunks of %d images (a fixed-batch export whose graph mixes its images)%n",
+          m.getBatchChunk()));
+    }
+    // the name column as wide as the longest name, so long exported names keep the columns aligned
+    int width = "layer".length();
+    for (Layer l : m.getLayersList()) width = Math.max(width, l.getName().length());
+    String row = "%-" + width + "s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n";
+    sb.append(String.format(Locale.ROOT, row, "layer", "op", "in_fp",
         "out_fp", "w_fp", "b_fp", "s_bias", "s_cut", "act", "other"));
     for (Layer l : m.getLayersList()) {
       Value out = vs.get(l.getOutput());
@@ -28,10 +36,12 @@ public final class DeploySummary {
         case ELTWISE_ADD -> "input shifts " + l.getInputShiftsList() + ", output shift " + l.getOutputShift();
         case CONV, FC -> "accumulator bound " + l.getAccumulatorBound() + (l.getHasBias() && l.getBiasBits() > 0 ? ", "
             + l.getBiasBits() + "-bit bias" : "");
-        case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "");
+        case ELTWISE_MUL -> "product >> " + l.getOutputShift();
+        case CPU -> "float " + cpuOps(l) + ", inputs dequantized" + (out.getInteger() ? ", output quantized" : "")
+            + (l.getExtraOutputsCount() > 0 ? ", also writes " + String.join(", ", l.getExtraOutputsList()) : "");
         default -> "";
       };
-      sb.append(String.format(Locale.ROOT, "%-28s %-11s %-6s %-6s %-5s %-5s %-6s %-6s %-10s %s%n", l.getName(), l.getOp(),
+      sb.append(String.format(Locale.ROOT, row, l.getName(), l.getOp(),
           in != null && in.getInteger() ? in.getFixPoint() : "-", out.getInteger() ? out.getFixPoint() : "-",
           weighted ? l.getWeightFixPoint() : "-", weighted && l.getHasBias() ? l.getBiasFixPoint() : "-",
           weighted && l.getHasBias() ? l.getShiftBias() : "-", weighted ? l.getShiftCut() : "-",
@@ -41,7 +51,7 @@ public final class DeploySummary {
   }
 
   /** The op types of a CPU layer's embedded model. */
-  private static String cpuOps(Layer l) {
+  static String cpuOps(Layer l) {
     try {
       var g = io.qspark.kernels.onnx.proto.OnnxProto.ModelProto.parseFrom(l.getOnnxModel()).getGraph();
       return g.getNodeList().stream().map(n -> n.getOpType()).collect(java.util.stream.Collectors.joining(", "));

@@ -28,6 +28,7 @@ final class FastIntegerOps {
     Requantizer(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, int outFixPoint,
         int bits, Rounding rounding) {
       int finest = accFixPoint - Math.min(0, shiftBias);
+      // the reference below refuses a shift out of range (a negative one included) before this one is used
       this.shift = shiftCut - Math.min(0, shiftBias);
       this.kind = kind;
       this.lo = -(1 << (bits - 1));
@@ -88,7 +89,8 @@ final class FastIntegerOps {
 
   /** {@link IntegerOps#add} for two inputs: shifts below 16 and 8-bit inputs keep the sum in an int. */
   static void add2(int[] a, int[] b, int shiftA, int shiftB, int outputShift, int bits, Rounding r, int[] out) {
-    if (r != Rounding.HALF_UP || shiftA > 15 || shiftB > 15 || outputShift < -15 || outputShift > 23) {
+    if (r != Rounding.HALF_UP || shiftA < 0 || shiftA > 15 || shiftB < 0 || shiftB > 15 || outputShift < -15 || outputShift > 23) {
+      // the reference refuses what is outside its range
       IntegerOps.add(new int[][] {a, b}, new int[] {shiftA, shiftB}, outputShift, bits, r, out);
       return;
     }

@@ -15,8 +15,16 @@ public final class IntegerOps {
 
   private IntegerOps() {}
 
-  /** acc / 2^s rounded as r (s > 0), acc * 2^-s exactly (s <= 0, a left shift). */
+  /**
+   * The widest shift the helpers take either way: Java's {@code <<} and {@code >>} use only the
+   * low 6 bits of the count (a shift by 64 is none), so a wider one is refused instead. Every
+   * shift a checked deploy model implies is far inside (dpu-sim/README.md, legal ranges).
+   */
+  public static final int MAX_SHIFT = 62;
+
+  /** acc / 2^s rounded as r (s > 0), acc * 2^-s exactly (s <= 0, a left shift); |s| at most {@link #MAX_SHIFT}. */
   public static long roundShift(long acc, int s, Rounding r) {
+    checkShift(s, -MAX_SHIFT, "shift");
     if (s <= 0) return acc << -s;
     long half = 1L << (s - 1);
     switch (r) {
@@ -33,6 +41,12 @@ public final class IntegerOps {
       default:
         throw new AssertionError(r);
     }
+  }
+
+  /** s itself, if it lies in [lo, MAX_SHIFT]. */
+  static int checkShift(int s, int lo, String what) {
+    if (s < lo || s > MAX_SHIFT) throw new DeployException(what + " " + s + " outside [" + lo + ", " + MAX_SHIFT + "]");
+    return s;
   }
 
   public static int saturate(long v, int bits) {
@@ -55,6 +69,9 @@ public final class IntegerOps {
 
     public Requant(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, int outFixPoint,
         int bits, Rounding rounding) {
+      // every shift apply() makes: the bias or the products left, then the cut (+8 for LeakyReLU) right
+      checkShift(shiftBias, -MAX_SHIFT, "shift_bias");
+      checkShift(shiftCut - Math.min(0, shiftBias) + (kind == LEAKY ? LEAKY_SHIFT : 0), 0, "shift_cut");
       this.shiftBias = shiftBias;
       this.shiftCut = shiftCut;
       this.kind = kind;
@@ -156,11 +173,18 @@ public final class IntegerOps {
 
   /** Eltwise add: inputs aligned left to the finest grid, summed, shifted to the output. */
   public static void add(int[][] xs, int[] inputShifts, int outputShift, int bits, Rounding r, int[] out) {
+    for (int s : inputShifts) checkShift(s, 0, "input shift");
+    checkShift(outputShift, -MAX_SHIFT, "output shift");
     for (int i = 0; i < out.length; i++) {
       long acc = 0;
       for (int j = 0; j < xs.length; j++) acc += (long) xs[j][i] << inputShifts[j];
       out[i] = saturate(roundShift(acc, outputShift, r), bits);
     }
+  }
+
+  /** Eltwise multiply: the exact product, shifted by outputShift (in_fp0 + in_fp1 - out_fp) to the output. */
+  public static void mul(int[] a, int[] b, int outputShift, int bits, Rounding r, int[] out) {
+    for (int i = 0; i < out.length; i++) out[i] = saturate(roundShift((long) a[i] * b[i], outputShift, r), bits);
   }
 
   /**
@@ -169,6 +193,7 @@ public final class IntegerOps {
    */
   public static void pool(boolean max, int[] x, int planes, int h, int w, int kh, int kw, int[] strides,
       int[] pads, int[] dil, int multiplier, int avgShift, int bits, Rounding r, int[] out, int oh, int ow) {
+    if (!max) checkShift(avgShift, -MAX_SHIFT, "avg_shift");
     for (int p = 0; p < planes; p++) {
       for (int oy = 0; oy < oh; oy++) {
         for (int ox = 0; ox < ow; ox++) {

@@ -11,6 +11,7 @@ import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.ExactConv;
 import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
@@ -65,15 +66,85 @@ public final class Simulator {
     return model;
   }
 
-  /** Runs a batch; feeds by graph input name, [n, ...] float. */
+  /**
+   * Runs a batch; feeds by graph input name, [n, ...] float. A model with a batch chunk runs
+   * chunk after chunk, the outputs joined along the batch.
+   */
   public Map<String, Output> run(Map<String, Tensor> feeds) {
-    Map<String, Slot> env = new HashMap<>();
+    return run(feeds, null);
+  }
+
+  /** Sees every layer's output as the layer writes it (a golden dump's source). */
+  public interface LayerObserver {
+    /**
+     * @param index the layer's position in the deploy model
+     * @param output the layer's first output: integers at its fix_point, or floats
+     */
+    void layer(int index, Layer layer, Output output);
+  }
+
+  /**
+   * As {@link #run(Map)}, showing {@code observer} (null: none) each layer's output in execution
+   * order; a model with a batch chunk shows each chunk of images in turn.
+   */
+  public Map<String, Output> run(Map<String, Tensor> feeds, LayerObserver observer) {
+    // every feed checked before the batch is cut into chunks
+    int n = -1;
     for (String in : model.getInputsList()) {
       Tensor t = feeds.get(in);
       if (t == null) throw new DeployException("no value fed for input '" + in + "'");
+      checkFeed(in, t.shape());
+      if (n >= 0 && t.dim(0) != n) {
+        throw new DeployException("input '" + in + "' is fed a batch of " + t.dim(0) + " and input '" + model.getInputs(0)
+            + "' one of " + n + "; every input takes the same batch");
+      }
+      n = t.dim(0);
+    }
+    int chunk = model.getBatchChunk();
+    // as the kernels' Executor runs the fake-quant model: a batch short of a chunk is refused too
+    if (chunk > 0 && n > 0 && n % chunk != 0) {
+      throw new DeployException("the model was exported with a fixed batch of " + chunk + " that its graph does not let be"
+          + " freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + n);
+    }
+    if (chunk <= 0 || n <= chunk) return runOnce(feeds, observer);
+    List<Map<String, Output>> parts = new ArrayList<>();
+    for (int from = 0; from < n; from += chunk) {
+      Map<String, Tensor> part = new LinkedHashMap<>();
+      for (String in : model.getInputsList()) part.put(in, feeds.get(in).slice0(from, from + chunk));
+      parts.add(runOnce(part, observer));
+    }
+    Map<String, Output> out = new LinkedHashMap<>();
+    for (String o : model.getOutputsList()) {
+      Output first = parts.get(0).get(o);
+      int[] shape = first.shape().clone();
+      shape[0] *= parts.size();
+      int per = first.ints() != null ? first.ints().length : first.floats().length;
+      int[] ints = first.ints() != null ? new int[per * parts.size()] : null;
+      float[] floats = first.ints() == null ? new float[per * parts.size()] : null;
+      for (int i = 0; i < parts.size(); i++) {
+        Output p = parts.get(i).get(o);
+        if (ints != null) System.arraycopy(p.ints(), 0, ints, i * per, per);
+        else System.arraycopy(p.floats(), 0, floats, i * per, per);
+      }
+      out.put(o, new Output(o, shape, ints, first.fixPoint(), floats));
+    }
+    return out;
+  }
+
+  private Map<String, Output> runOnce(Map<String, Tensor> feeds, LayerObserver observer) {
+    Map<String, Slot> env = new HashMap<>();
+    for (String in : model.getInputsList()) {
+      Tensor t = feeds.get(in);
       env.put(in, new Slot(t.shape(), null, t.data()));
     }
-    for (Step s : steps) s.run(env);
+    for (int i = 0; i < steps.size(); i++) {
+      steps.get(i).run(env);
+      if (observer == null) continue;
+      Layer l = model.getLayers(i);
+      Slot s = env.get(l.getOutput());
+      observer.layer(i, l, new Output(l.getOutput(), s.shape, s.ints, values.get(l.getOutput()).getFixPoint(),
+          s.ints == null ? s.floats : null));
+    }
     Map<String, Output> out = new LinkedHashMap<>();
     for (String o : model.getOutputsList()) {
       Slot s = env.get(o);
@@ -81,6 +152,17 @@ public final class Simulator {
       out.put(o, new Output(o, s.shape, s.ints, v.getFixPoint(), s.ints == null ? s.floats : null));
     }
     return out;
+  }
+
+  /** The feed's shape is the input value's, the batch free (the layers' shapes were checked against the value's). */
+  private void checkFeed(String in, int[] shape) {
+    List<Integer> want = values.get(in).getShapeList();
+    boolean ok = shape.length == want.size() && shape.length > 0;
+    for (int i = 1; ok && i < shape.length; i++) ok = want.get(i) == -1 || want.get(i) == shape[i];
+    if (!ok) {
+      throw new DeployException("input '" + in + "' is fed shape " + java.util.Arrays.toString(shape) + "; the deploy model takes "
+          + want + " (-1: any)");
+    }
   }
 
   /** Single input and output. */
@@ -129,6 +211,15 @@ public final class Simulator {
             IntegerOps.add(xs, shifts, l.getOutputShift(), bits, r, y);
           }
           env.put(o, new Slot(env.get(ins.get(0)).shape, y, null));
+        };
+      }
+      case ELTWISE_MUL: {
+        String a = l.getInputs(0), b = l.getInputs(1);
+        return env -> {
+          Slot x = env.get(a);
+          int[] y = new int[x.ints.length];
+          IntegerOps.mul(x.ints, env.get(b).ints, l.getOutputShift(), bits, r, y);
+          env.put(o, new Slot(x.shape, y, null));
         };
       }
       case RELU: {
@@ -282,7 +373,7 @@ public final class Simulator {
       float[] xf = new float[x.ints.length];
       for (int i = 0; i < xf.length; i++) xf[i] = x.ints[i];
       double[] sums = new double[n * m * plane];
-      ExactConv.sums(xf, wf, sums, n, x.shape[1], x.shape[2], x.shape[3], m, group, oh, ow, geo, pads, chunk);
+      ExactConv.sums(xf, wf, sums, new ConvShape(x.shape, new int[] {n, m, oh, ow}, group, geo, pads), chunk);
       int[] y = new int[sums.length];
       for (int i = 0; i < y.length; i++) y[i] = rq.apply((long) sums[i], bias == null ? 0 : bias[(i / plane) % m]);
       env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
@@ -313,11 +404,18 @@ public final class Simulator {
     } catch (GraphException e) {
       throw new DeployException("deploy model: " + e.getMessage(), e);
     }
-    if (g.inputs().size() != l.getInputsCount() || g.outputs().size() != 1) {
-      throw new DeployException("deploy model: CPU layer '" + l.getName() + "' has " + l.getInputsCount() + " inputs and its model "
-          + g.inputs().size() + " inputs, " + g.outputs().size() + " outputs");
+    List<String> outs = new ArrayList<>(List.of(l.getOutput()));
+    outs.addAll(l.getExtraOutputsList());
+    if (g.inputs().size() != l.getInputsCount() || g.outputs().size() != outs.size()) {
+      throw new DeployException("deploy model: CPU layer '" + l.getName() + "' has " + l.getInputsCount() + " inputs and "
+          + outs.size() + " outputs, its model " + g.inputs().size() + " inputs, " + g.outputs().size() + " outputs");
     }
-    FixPoint q = out.getInteger() ? new FixPoint(out.getBits(), out.getFixPoint(), r) : null;
+    // each output quantized at its own fix_point (null: it stays float)
+    FixPoint[] qs = new FixPoint[outs.size()];
+    for (int j = 0; j < qs.length; j++) {
+      Value v = values.get(outs.get(j));
+      qs[j] = v.getInteger() ? new FixPoint(v.getBits(), v.getFixPoint(), r) : null;
+    }
     List<String> ins = l.getInputsList();
     return env -> {
       Map<String, Tensor> feeds = new HashMap<>();
@@ -331,15 +429,18 @@ public final class Simulator {
         }
         feeds.put(g.inputs().get(j).name(), Tensor.of(f, x.shape));
       }
-      Tensor y = ex.run(feeds).get(g.outputs().get(0));
-      if (q == null) {
-        env.put(o(l), new Slot(y.shape(), null, y.data()));
-        return;
+      Map<String, Tensor> ys = ex.run(feeds);
+      for (int j = 0; j < qs.length; j++) {
+        Tensor y = ys.get(g.outputs().get(j));
+        if (qs[j] == null) {
+          env.put(outs.get(j), new Slot(y.shape(), null, y.data()));
+          continue;
+        }
+        float[] v = y.data();
+        int[] yi = new int[v.length];
+        for (int i = 0; i < v.length; i++) yi[i] = qs[j].quantize(v[i]);
+        env.put(outs.get(j), new Slot(y.shape(), yi, null));
       }
-      float[] v = y.data();
-      int[] yi = new int[v.length];
-      for (int i = 0; i < v.length; i++) yi[i] = q.quantize(v[i]);
-      env.put(o(l), new Slot(y.shape(), yi, null));
     };
   }
 

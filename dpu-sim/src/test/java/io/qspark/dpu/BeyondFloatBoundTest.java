@@ -20,6 +20,7 @@ import io.qspark.kernels.testing.Shared;
 import io.qspark.kernels.testing.TinyNet;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,6 +43,7 @@ class BeyondFloatBoundTest {
     assertEquals(0, mismatches);
   }
 
+  @Tag("slow")
   @Test
   void resnet18DeploysAndSimulatesBitExactly() throws Exception {
     Model m = Model.load(Shared.model("imagenet/resnet18.onnx")).forInference();
@@ -51,6 +53,7 @@ class BeyondFloatBoundTest {
   }
 
   /** The other two ImageNet-size models deploy and simulate too (issue 9: all three must). */
+  @Tag("slow")
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.ValueSource(strings = {"mobilenet_v2", "googlenet"})
   void otherImagenetModelsDeployAndSimulateBitExactly(String name) throws Exception {

@@ -1,5 +1,7 @@
 package io.qspark.dpu;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qspark.dpu.proto.DeployProto.DeployModel;
@@ -7,7 +9,7 @@ import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.FixPoint;
-import io.qspark.kernels.quant.LayerBits;
+import io.qspark.kernels.quant.LayerRule;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -22,6 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The acceptance check: the deployed model's integer outputs equal the fake-quant executor's on
  * the Fashion-MNIST test images (all 10,000 for one width per model), and so does its top-1.
  */
+@Tag("slow")
 class BitExactTest {
   @ParameterizedTest
   // all 10,000 images for one width per model, 2,000 for the other, to bound the suite's time:
@@ -36,7 +39,7 @@ class BitExactTest {
     String in = m.graph().inputs().get(0).name();
     QuantConfig cfg = QuantConfig.defaults().withBits(bits);
     if (biasBits > 0) cfg = cfg.withBiasBits(biasBits);
-    if (!layers.equals("-")) cfg = cfg.withLayerBits(LayerBits.parseAll(java.util.List.of(layers.split(";"))));
+    if (!layers.equals("-")) cfg = cfg.withLayers(LayerRule.parseAll(java.util.List.of(layers.split(";"))));
     QuantPlan plan = QuantPlan.of(m.graph(), cfg);
     ActivationStats stats = new ActivationStats();
     new Executor(m.graph()).run(Map.of(in, Shared.images("train-images-idx3-ubyte.gz", 500)), stats.observer(plan), false);

@@ -64,10 +64,10 @@ class CpuLayerTest {
     String c1 = t.conv("c1", "x", 4, 8, 3, 1, 1, 1);
     String sm = t.op("sm", "Softmax", TinyNet.attrs("axis", 1L), c1);
     String c2 = t.conv("c2", sm, 8, 8, 3, 1, 1, 1);
-    String mul = t.op("mul", "Mul", c1, c2); // the b4096 runs eltwise Mul; the deploy format has no such op
-    String c3 = t.conv("c3", mul, 8, 8, 1, 1, 0, 1);
-    String mul2 = t.op("mul2", "Mul", c3, c2);
-    Graph g = InferencePasses.apply(t.graph(mul2));
+    String sum = t.op("sum", "Sum", c1, c2); // the b4096 runs a two-input Sum as an eltwise add; the deploy model takes Add only
+    String c3 = t.conv("c3", sum, 8, 8, 1, 1, 0, 1);
+    String sum2 = t.op("sum2", "Sum", c3, c2);
+    Graph g = InferencePasses.apply(t.graph(sum2));
     Fixture f = new Fixture(g, random(new Random(5), 16, 4, 8, 8));
 
     String plain = assertThrows(DeployException.class, () -> DeployCompiler.compile(g, f.cfg, f.params, "")).getMessage();
@@ -78,7 +78,7 @@ class CpuLayerTest {
     String targeted = assertThrows(DeployException.class, () -> DeployCompiler.compile(g, f.cfg, f.params, "", p)).getMessage();
     assertFalse(targeted.contains("\n"), targeted);
     assertFalse(targeted.contains("Softmax"), targeted);
-    assertTrue(targeted.contains("mul") && targeted.contains("mul2") && targeted.contains("no DPU op for Mul"), targeted);
+    assertTrue(targeted.contains("sum (Sum)") && targeted.contains("sum2 (Sum)") && targeted.contains("no DPU op for Sum"), targeted);
   }
 
   /** A calibration of a graph on the given images, and its fake-quant model. */

@@ -3,7 +3,7 @@ package io.qspark.dpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.qspark.kernels.quant.DpuAveragePool;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.quant.Rounding;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -110,6 +110,21 @@ class IntegerOpsTest {
     assertArrayEquals(new int[] {-1, 1}, y);
   }
 
+  /** The layer's bound as deploy writes it (AccumulatorBound), which the reader checks. */
+  static long accumulatorBound(io.qspark.dpu.proto.DeployProto.Layer l, int inBits) {
+    byte[] w = l.getWeights().toByteArray();
+    int m = l.getWeightShape(0), k = w.length / m;
+    long maxRow = 0, maxBias = 0;
+    for (int o = 0; o < m; o++) {
+      long s = 0;
+      for (int i = 0; i < k; i++) s += Math.abs(w[o * k + i]);
+      maxRow = Math.max(maxRow, s);
+    }
+    for (int b : l.getBiasList()) maxBias = Math.max(maxBias, Math.abs((long) b));
+    return io.qspark.kernels.quant.AccumulatorBound.of(maxRow, inBits, maxBias, l.getHasBias() ? l.getShiftBias() : 0,
+        l.getActivation() == io.qspark.dpu.proto.DeployProto.Activation.LEAKY_RELU);
+  }
+
   @Test
   void fastConvEqualsReferenceOnRandomAndExtremeInputs() {
     Random rnd = new Random(7);
@@ -120,6 +135,7 @@ class IntegerOpsTest {
           .addInputs("x").setOutput("y").setRounding(io.qspark.dpu.proto.DeployProto.Rounding.HALF_UP)
           .addKernel(3).addKernel(3).addStrides(1 + trial % 2).addStrides(1).addDilations(1).addDilations(1)
           .addPads(1).addPads(1).addPads(1).addPads(1).setGroup(group).setHasBias(true).setShiftBias(trial - 2)
+          .setBiasFixPoint(3 + 6 - (trial - 2))
           .setShiftCut(6).setWeightFixPoint(6).setActivation(io.qspark.dpu.proto.DeployProto.Activation.forNumber(trial % 4))
           .setActMin(0f).setActMax(6f);
       int cg = c / group;
@@ -127,8 +143,9 @@ class IntegerOpsTest {
       for (int i = 0; i < wt.length; i++) wt[i] = (byte) (extreme ? (i % 2 == 0 ? -128 : 127) : rnd.nextInt(256) - 128);
       l.setWeights(com.google.protobuf.ByteString.copyFrom(wt)).addWeightShape(m).addWeightShape(cg).addWeightShape(3).addWeightShape(3);
       for (int i = 0; i < m; i++) l.addBias(rnd.nextInt(256) - 128);
+      l.setAccumulatorBound(accumulatorBound(l.build(), 8));
       int oh = (h + 2 - 3) / (1 + trial % 2) + 1;
-      var model = io.qspark.dpu.proto.DeployProto.DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(1)
+      var model = io.qspark.dpu.proto.DeployProto.DeployModel.newBuilder().setMagic(DeployFormat.MAGIC).setFormatVersion(DeployFormat.VERSION)
           .addInputs("in")
           .addValues(io.qspark.dpu.proto.DeployProto.Value.newBuilder().setName("in").addShape(-1).addShape(c).addShape(h).addShape(w))
           .addValues(io.qspark.dpu.proto.DeployProto.Value.newBuilder().setName("x").setInteger(true).setBits(8).setFixPoint(3)

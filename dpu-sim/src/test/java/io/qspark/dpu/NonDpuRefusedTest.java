@@ -1,5 +1,7 @@
 package io.qspark.dpu;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Calibrations for non-DPU targets are refused at once, with every reason on one line. */
+@Tag("slow")
 class NonDpuRefusedTest {
   @ParameterizedTest
   @CsvSource({"per-channel,power-of-two", "per-tensor,float", "per-channel,float"})

@@ -1,6 +1,7 @@
 package io.qspark.job;
 
 import io.qspark.job.cli.Cli;
+import io.qspark.job.cli.StopSignals;
 import java.io.PrintStream;
 
 /** Entry point for bin/qspark and spark-submit: `qspark <command> [options]`. */
@@ -8,7 +9,10 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    System.exit(run(args, System.out, System.err));
+    StopSignals.install(System.err);
+    int code = run(args, System.out, System.err);
+    StopSignals.exiting();
+    System.exit(code);
   }
 
   /** Runs one command line and returns its exit code; tests call this in-process. */

@@ -14,12 +14,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** `calibrate` as a Spark job: reproducible decisions, accuracy, and bad input leaving nothing behind. */
+@Tag("slow")
 class CalibrateSparkTest {
   static final String TRAIN = Shared.fashionMnist("train-images-idx3-ubyte.gz").toString();
   static final String TEST = Shared.fashionMnist("t10k-images-idx3-ubyte.gz").toString();
@@ -133,8 +135,9 @@ class CalibrateSparkTest {
     assertFalse(s.equals(o), "at 4 bits the quantized prefix moves some fix_point or statistic");
   }
 
+  /** A folder qspark did not write is kept, --overwrite or not (docs/outputs.md). */
   @Test
-  void existingOutputIsKeptWithoutOverwrite(@TempDir Path dir) throws Exception {
+  void existingOutputIsKeptWithoutOverwriteAndAForeignOneEvenWithIt(@TempDir Path dir) throws Exception {
     Path out = Files.createDirectory(dir.resolve("taken"));
     Files.writeString(out.resolve("mine.txt"), "keep");
     Run run = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "50", "--master", "local[1]");
@@ -143,9 +146,9 @@ class CalibrateSparkTest {
     assertEquals("keep", Files.readString(out.resolve("mine.txt")));
     Run again = calibrate(Run.sampleModel(), Run.sampleImages(), out, "--calib-size", "50", "--master", "local[1]",
         "--overwrite");
-    assertEquals(0, again.code(), again.err());
-    assertFalse(Files.exists(out.resolve("mine.txt")));
-    assertTrue(Files.exists(out.resolve("quant_info.json")));
+    assertEquals(2, again.code(), again.err());
+    assertTrue(again.err().contains("was not written by qspark"), again.err());
+    assertEquals("keep", Files.readString(out.resolve("mine.txt")));
     assertNoTemporaryFolders(dir);
   }
 

@@ -1,5 +1,7 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Tag;
+
 import static io.qspark.job.TestData.dataLine;
 import static io.qspark.job.TestData.evaluate;
 import static io.qspark.job.TestData.failure;
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * images (see {@link TestData}), as Spark local[2] jobs; undecodable files are skipped and
  * counted, or fail the job with --strict.
  */
+@Tag("slow")
 class DataSourcesSparkTest {
   static TestData data;
   @TempDir Path dir;

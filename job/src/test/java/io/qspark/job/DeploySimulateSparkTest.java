@@ -3,6 +3,7 @@ package io.qspark.job;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.qspark.dpu.DeployFormat;
 import io.qspark.dpu.proto.DeployProto.DeployModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,11 +51,21 @@ class DeploySimulateSparkTest {
     assertEquals(2, truncated.code(), truncated.err());
     assertTrue(truncated.err().contains("corrupt or truncated") || truncated.err().contains("corrupt deploy model"), truncated.err());
 
-    var m = DeployModel.parseFrom(good).toBuilder().setFormatVersion(99).build();
-    Files.write(pb, m.toByteArray());
-    Run version = simulate(dep);
-    assertEquals(2, version.code(), version.err());
-    assertTrue(version.err().contains("deploy format version 99; this qspark reads version 1"), version.err());
+    // deploy writes version 2; versions 1 (a folder deployed before version 2) and 2 read, any other is refused
+    DeployModel written = DeployModel.parseFrom(good);
+    assertEquals(2, written.getFormatVersion());
+    for (int v : new int[] {3, 0}) {
+      Files.write(pb, DeployFormat.seal(written.toBuilder().setFormatVersion(v).build()).toByteArray());
+      Run version = simulate(dep);
+      assertEquals(2, version.code(), version.err());
+      assertTrue(version.err().contains("deploy format version " + v + "; this qspark reads versions 1 and 2"), version.err());
+      assertEquals(1, version.err().strip().lines().count(), version.err());
+    }
+    Files.write(pb, written.toBuilder().setFormatVersion(1).clearContentSha256().build().toByteArray());
+    Run v1 = simulate(dep);
+    assertEquals(0, v1.code(), v1.err());
+    String[] v1Lines = v1.out().strip().split("\\R");
+    assertEquals("mismatches: 0", v1Lines[v1Lines.length - 2], v1.out());
 
     Files.write(pb, Files.readAllBytes(Path.of(Run.sampleModel())));
     Run onnx = simulate(dep);
@@ -112,8 +123,9 @@ class DeploySimulateSparkTest {
     assertEquals(0, c.code(), c.err());
     var info = (java.util.Map<String, Object>) io.qspark.kernels.io.Json.read(Files.readString(calib.resolve("quant_info.json")));
     var config = (java.util.Map<String, Object>) info.get("config");
-    assertEquals(3, ((java.util.List<Object>) config.get("layer_bits")).size(), config.toString());
+    assertEquals(3, ((java.util.List<Object>) config.get("layers")).size(), config.toString());
     var acts = (java.util.List<java.util.Map<String, Object>>) info.get("activations");
+    assertEquals("layers[1]", acts.get(1).get("rule"), "the :first rule set the first layer's output width");
     assertEquals(8, ((Number) acts.get(0).get("bits")).intValue(), "the network input");
     assertEquals(8, ((Number) acts.get(1).get("bits")).intValue(), "the first layer's output");
     assertEquals(4, ((Number) acts.get(2).get("bits")).intValue(), "the next layer's");

@@ -13,10 +13,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** `evaluate` as a Spark local[2] job on the bundled 1,000 Fashion-MNIST test images. */
+@Tag("slow")
 class EvaluateSparkTest {
   private static final int N = 1000;
 

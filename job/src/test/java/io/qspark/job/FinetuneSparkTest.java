@@ -13,10 +13,12 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** `finetune` as Spark jobs: calibrate's folder format, the acceptance top-1, biases independent of partitioning. */
+@Tag("slow")
 class FinetuneSparkTest {
   static Run finetune(String model, String data, Path out, String... extra) {
     List<String> args = new java.util.ArrayList<>(List.of("finetune", "--model", model, "--data", data,

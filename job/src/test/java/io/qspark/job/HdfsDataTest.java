@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The data sources on hdfs:// paths, against an HDFS running in this JVM on the loopback
  * address: listing on the driver, reading in tasks, all through Hadoop's FileSystem.
  */
+@Tag("slow")
 class HdfsDataTest {
   @TempDir static Path dir;
   static TestData data;

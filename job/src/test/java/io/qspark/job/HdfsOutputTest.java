@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.qspark.job.output.OutputMarker;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -14,15 +15,18 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.hdfs.DistributedFileSystem;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Output folders on hdfs://: calibrate reads its images from and writes its folder to HDFS,
  * deploy reads that folder and writes its own there, byte-identical to local runs; a run that
- * fails in the middle of writing (the folder's name-space quota runs out after two files)
- * leaves no final folder, replaces nothing and leaves nothing behind for readers.
+ * fails in the middle of writing (the folder's name-space quota runs out)
+ * leaves no final folder, replaces nothing and leaves nothing behind for readers; QAT's
+ * checkpoints there are checked by their digests.
  */
+@Tag("slow")
 class HdfsOutputTest {
   @TempDir static Path dir;
   static MiniHdfs hdfs;
@@ -68,7 +72,8 @@ class HdfsOutputTest {
     Run h = calibrate(images, hdfs.root + "/runs/int8");
     assertEquals(0, h.code(), h.err());
     assertTrue(h.out().contains(hdfs.root + "/runs/int8"), h.out());
-    List<String> files = List.of("float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.html", "report.json");
+    List<String> files = List.of(OutputMarker.FILE, "float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.html",
+        "report.json");
     assertEquals(files, names("/runs/int8"));
     for (String f : List.of("quant_info.json", "quantize_eval_model.onnx", "float_model.onnx")) {
       assertArrayEquals(Files.readAllBytes(local.resolve(f)), read("/runs/int8/" + f), f);
@@ -81,7 +86,7 @@ class HdfsOutputTest {
       assertArrayEquals(Files.readAllBytes(localDeploy.resolve(f)), read("/runs/int8-deploy/" + f), f);
     }
 
-    // two more names fit under /runs: the temporary folder and one file; the second file fails
+    // two more names fit under /runs: the temporary folder and its lock; the first file fails
     DistributedFileSystem fs = hdfs.fs();
     org.apache.hadoop.fs.Path runs = new org.apache.hadoop.fs.Path("/runs");
     var before = fs.getContentSummary(runs);
@@ -119,10 +124,43 @@ class HdfsOutputTest {
         "--master", "local[2]", "--out", out);
     assertEquals(0, q.code(), q.err());
     assertEquals(List.of("w4"), names("/qat"), "no checkpoints or temporary folder left");
-    assertEquals(List.of("float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.json", "train_history.csv",
-        "train_history.json"), names("/qat/w4"));
+    assertEquals(List.of(OutputMarker.FILE, "float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.json",
+        "train_history.csv", "train_history.json"), names("/qat/w4"));
     Run again = Run.of("qat", "--model", Run.sampleModel(), "--data", images, "--out", out);
     assertEquals(2, again.code(), again.err());
     assertTrue(again.err().contains("already exists"), again.err());
+  }
+
+  /**
+   * Checkpoints on hdfs:// are qspark's too: a flipped bit in the newest (HDFS's own block
+   * checksums do not see a file rewritten whole) is found by its sha256, and the resumed run
+   * continues from the one before and ends with the uninterrupted run's model.
+   */
+  @Test
+  void qatResumesPastADamagedCheckpointOnHdfs() throws IOException {
+    Path whole = dir.resolve("qat-whole"), resumed = dir.resolve("qat-resumed");
+    String ck = hdfs.root + "/ck/run1";
+    java.util.function.BiFunction<Path, String[], Run> qat = (out, more) -> {
+      List<String> a = new ArrayList<>(List.of("qat", "--model", Run.sampleModel(), "--data", images, "--limit", "128", "--mean",
+          "72.94", "--std", "90.02", "--bits", "4", "--calib-size", "64", "--epochs", "1", "--batch-size", "64", "--micro-batch",
+          "32", "--checkpoint-every", "1", "--master", "local[2]", "--checkpoint-dir", ck, "--out", out.toString()));
+      a.addAll(List.of(more));
+      return Run.of(a.toArray(new String[0]));
+    };
+    Run a = qat.apply(whole, new String[0]);
+    assertEquals(0, a.code(), a.err());
+    assertEquals(List.of(OutputMarker.FILE, "step-000000001", "step-000000002"), names("/ck/run1"));
+    String state = "/ck/run1/step-000000002/state.bin";
+    byte[] b = read(state);
+    b[b.length / 2] ^= 0x01;
+    try (var o = hdfs.fs().create(new org.apache.hadoop.fs.Path(state), true)) {
+      o.write(b);
+    }
+    Run r = qat.apply(resumed, new String[] {"--resume"});
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.err().contains("damaged checkpoint step-000000002 (state.bin does not match its sha256)"), r.err());
+    for (String f : List.of("float_model.onnx", "quant_info.json", "quantize_eval_model.onnx")) {
+      assertArrayEquals(Files.readAllBytes(whole.resolve(f)), Files.readAllBytes(resumed.resolve(f)), f);
+    }
   }
 }

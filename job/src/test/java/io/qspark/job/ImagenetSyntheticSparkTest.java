@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * partitioning, a full resnet18 calibration runs end to end in local[2] with byte-sized
  * mini-batches, and report.json says what each Spark stage sent to the driver.
  */
+@Tag("slow")
 class ImagenetSyntheticSparkTest {
   private static final String RESNET18 = Shared.model("imagenet/resnet18.onnx").toString();
 

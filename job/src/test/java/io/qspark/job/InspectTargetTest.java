@@ -12,12 +12,14 @@ import io.qspark.kernels.testing.TinyNet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** `inspect --target`: per-node DPU/CPU with the reason, subgraphs and hand-overs, as text and JSON. */
+@Tag("slow")
 class InspectTargetTest {
   @TempDir Path dir;
 

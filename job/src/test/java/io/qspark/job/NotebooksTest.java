@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * suite's calibrate runs wrote; nbconvert fails on any cell's exception. The executed copies
  * go to target/notebooks.
  */
+@Tag("slow")
 class NotebooksTest {
   static final String NBCONVERT = "/usr/bin/jupyter-nbconvert";
   static final Path NOTEBOOKS = Path.of("..", "notebooks").toAbsolutePath().normalize();

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * history, and a run killed (SIGKILL, in a child JVM) after its first checkpoint leaves no output
  * folder and, resumed, ends with the same bytes as an uninterrupted run (learning thresholds).
  */
+@Tag("slow")
 class QatCommandTest {
   @TempDir Path tmp;
   private static final String[] TQT = {"--learn-thresholds", "--threshold-lr-scale", "20"};

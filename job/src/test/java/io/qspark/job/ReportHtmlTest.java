@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * per weight, every node's unit, and the top-1 figures of report.json. Screenshots go to
  * target/report-*.png. The report's figures are the same for any partitioning.
  */
+@Tag("slow")
 class ReportHtmlTest {
   @TempDir static Path dir;
   static Path calib, deploy, sim;

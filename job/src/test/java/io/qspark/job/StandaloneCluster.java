@@ -19,7 +19,7 @@ import java.util.Optional;
  */
 public final class StandaloneCluster implements AutoCloseable {
   /** qspark's own dependencies, which a Spark installation does not have. */
-  private static final List<String> APP_ONLY = List.of("/org/nd4j/", "/org/bytedeco/", "/info/picocli/",
+  private static final List<String> APP_ONLY = List.of("/org/bytedeco/", "/info/picocli/",
       "/io/qspark/", "/kernels/target/", "/dpu-sim/target/");
 
   private final Path dir;

@@ -13,10 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** `xportdnn` with XportDNN's flags, as a real local[2] Spark job. */
+@Tag("slow")
 class XportDnnSparkTest {
   static final String CAFFE = Shared.model("caffe/resnet_s.prototxt").toString();
 

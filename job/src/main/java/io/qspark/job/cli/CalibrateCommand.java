@@ -2,8 +2,10 @@ package io.qspark.job.cli;
 
 import io.qspark.job.UserError;
 import io.qspark.job.eval.Classifier;
+import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.spark.ModelBlob;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantPlan;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,13 +34,15 @@ final class CalibrateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CalibrationSession.checkOptions(quant, preprocess, spark, data);
+    AtomicFolder.check(quant.out, quant.overwrite, model.inputs().and(data.inputs()));
     long t0 = System.nanoTime();
     if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     Model m = model.load().forInference();
+    QuantPlan.of(m.graph(), quant.config()); // layer rules that match no node fail before Spark starts
     ModelBlob blob = model.blob();
     PrintWriter err = spec.commandLine().getErr();
-    try (CalibrationSession session = CalibrationSession.open("qspark calibrate", Classifier.of(m), data, preprocess,
-        quant, spark, err)) {
+    try (CalibrationSession session = CalibrationSession.open("qspark calibrate", Classifier.of(m), model.inputs(), data,
+        preprocess, quant, spark, err)) {
       long t1 = System.nanoTime();
       CalibrationSession.Calibrated c = session.calibrate(m, blob, "calibrate");
       long t2 = System.nanoTime();

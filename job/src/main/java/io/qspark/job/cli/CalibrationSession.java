@@ -7,6 +7,7 @@ import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFolder;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.CalibrationReport;
 import io.qspark.job.report.HtmlReport;
@@ -82,15 +83,18 @@ final class CalibrationSession implements AutoCloseable {
     data.request(preprocess.dims(), preprocess.geometry());
   }
 
-  /** Opens the output folder, the calibration images (the first --calib-size) and Spark. */
-  static CalibrationSession open(String app, Classifier classifier, DataOptions data, PreprocessOptions preprocess,
-      QuantOptions quant, SparkOptions spark, PrintWriter err) {
+  /**
+   * Opens the output folder (apart from the model's files and the data), the calibration images
+   * (the first --calib-size) and Spark.
+   */
+  static CalibrationSession open(String app, Classifier classifier, RunInputs model, DataOptions data,
+      PreprocessOptions preprocess, QuantOptions quant, SparkOptions spark, PrintWriter err) {
     SparkSettings settings = spark.settings();
     DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
     int limit = data.limit == null ? quant.calibSize : Math.min(quant.calibSize, data.limit);
     DataRequest request = new DataRequest(asked.data(), asked.labels(), limit, asked.dims(), asked.geometry(),
         asked.imageColumn(), asked.labelColumn(), asked.strict());
-    AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
+    AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite, model.and(data.inputs()));
     LazySpark lazy = new LazySpark(app, settings);
     try {
       DataSource images = DataSources.open(request, lazy, classifier);
@@ -101,6 +105,7 @@ final class CalibrationSession implements AutoCloseable {
         err.flush();
       }
       ScoringPlan plan = preprocess.scoringPlan(images, request.data(), classifier, quant.batch);
+      settings.requireFits(images.count()); // before Spark starts
       SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
       return new CalibrationSession(app, quant, folder, lazy, images, plan, runtime, partitions, err);
@@ -166,7 +171,7 @@ final class CalibrationSession implements AutoCloseable {
     report.put("spark_stages", stageMetrics.json());
     report.put("command", app.replaceFirst("^qspark ", ""));
     report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));
-    report.put("partition", PartitionSection.of(m.graph()));
+    report.put("partition", PartitionSection.of(m.graph(), cfg));
     QuantizedModel qm = new QuantizedModel(m.graph(), c.plan(), c.params());
     folder.write("quant_info.json", info);
     folder.write("quantize_eval_model.onnx", QdqExport.export(qm, m.graph(), 13).toByteArray());

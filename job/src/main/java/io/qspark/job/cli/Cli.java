@@ -86,6 +86,10 @@ public final class Cli {
 
   /** Exit code and message for anything a command threw. */
   static int failure(Throwable t, PrintWriter err, boolean verbose) {
+    // after SIGTERM/SIGINT whatever broke (a cancelled job, an interrupted read) broke because of it
+    if (StopSignals.received() != null) {
+      return report("stopped by " + StopSignals.received() + "; the output was not written", t, StopSignals.exitCode(), err, verbose);
+    }
     Throwable user = UserError.findIn(t);
     if (user != null) return report(oneLine(user.getMessage()), t, ExitCodes.BAD_INPUT, err, verbose);
     if (t instanceof JobFailure) return report(oneLine(t.getMessage()), t, ExitCodes.JOB_FAILED, err, verbose);

@@ -11,6 +11,6 @@ final class Commands {
 
   static List<Object> all() {
     return List.of(new InspectCommand(), new CalibrateCommand(), new FinetuneCommand(), new QatCommand(), new EvaluateCommand(),
-        new DeployCommand(), new SimulateCommand(), new XportDnnCommand());
+        new DeployCommand(), new SimulateCommand(), new CompareDumpsCommand(), new XportDnnCommand());
   }
 }

@@ -82,6 +82,8 @@ final class ConfigFile {
 
   /** The value as the command line would spell it. */
   private static String text(Path path, String key, JsonNode v, OptionSpec option) {
+    // a list of mappings (layers: rules) is one value, its JSON text, which the option parses
+    if (v.isArray() && v.size() > 0 && v.get(0).isObject()) return v.toString();
     if (v.isArray()) {
       String sep = option.splitRegex().isEmpty() ? "," : option.splitRegex().replace("\\", "");
       List<String> parts = new ArrayList<>();
@@ -118,6 +120,10 @@ final class ConfigFile {
     for (OptionSpec o : spec.options()) {
       String name = o.longestName();
       if (NOT_CONFIG.contains(name) || o.hidden()) continue;
+      if (name.equals(LayerRuleOptions.LAYERS)) {
+        b.append(LayerRuleOptions.effective(spec));
+        continue;
+      }
       Object v = o.getValue();
       String key = name.substring(2);
       if (v == null) {

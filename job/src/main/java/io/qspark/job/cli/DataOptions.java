@@ -1,6 +1,7 @@
 package io.qspark.job.cli;
 
 import io.qspark.job.data.DataRequest;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.ImageGeometry;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -49,6 +50,11 @@ public final class DataOptions {
       description = "Fail on the first image that cannot be decoded. Default: skip such images and report how"
           + " many at the end.")
   boolean strict;
+
+  /** What the data options read: --data and --labels (files or folders; tables and synthetic data are neither). */
+  public RunInputs inputs() {
+    return RunInputs.none().with("--data", data).with("--labels", labels);
+  }
 
   public DataRequest request(int[] dims, ImageGeometry geometry) {
     if (limit != null && limit < 1) {

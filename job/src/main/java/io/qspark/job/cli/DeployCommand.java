@@ -8,6 +8,7 @@ import io.qspark.dpu.proto.DeployProto.DeployModel;
 import io.qspark.job.UserError;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.output.JobFolder;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.report.HtmlReport;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.kernels.io.Json;
@@ -15,7 +16,6 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
-import io.qspark.kernels.target.Partitioner;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -57,6 +57,8 @@ final class DeployCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     DpuTarget t = target == null ? null : TargetOption.resolve(target); // a bad target fails before any reading
+    RunInputs inputs = RunInputs.none().with("--calib", calib);
+    AtomicFolder.check(out, overwrite, inputs);
     long t0 = System.nanoTime();
     JobFolder in = JobFolder.open(calib);
     if (!in.isFile("quant_info.json") || !in.isFile("float_model.onnx")) {
@@ -73,8 +75,10 @@ final class DeployCommand implements Callable<Integer> {
     Model m = in.model("float_model.onnx").forInference();
     long t1 = System.nanoTime();
     DeployModel dm;
+    Partition partition;
     try {
-      Partition partition = t == null ? null : Partitioner.partition(m.graph(), t);
+      // nodes a layer rule keeps in float go to the CPU side (DeployCompiler.partition)
+      partition = t == null ? null : DeployCompiler.partition(m.graph(), q.config(), t);
       dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
     } catch (DeployException e) {
       throw new UserError(in.shown() + ": " + e.getMessage(), e);
@@ -82,7 +86,7 @@ final class DeployCommand implements Callable<Integer> {
     long t2 = System.nanoTime();
     String summary = DeploySummary.text(dm);
     String shown;
-    try (AtomicFolder folder = AtomicFolder.create(out, overwrite)) {
+    try (AtomicFolder folder = AtomicFolder.create(out, overwrite, inputs)) {
       shown = folder.shown();
       folder.write(DeployFormat.FILE, dm.toByteArray());
       folder.write("deploy_model.txt", summary);
@@ -93,7 +97,7 @@ final class DeployCommand implements Callable<Integer> {
       report.put("calibration_folder", in.shown());
       report.put("model_sha256", q.modelSha256());
       report.put("deploy_layers", dm.getLayersCount());
-      report.put("partition", PartitionSection.of(m.graph()));
+      report.put("partition", partition != null ? PartitionSection.of(partition) : PartitionSection.of(m.graph(), q.config()));
       Map<String, Object> timings = new LinkedHashMap<>();
       timings.put("load_s", Math.round((t1 - t0) / 1e6) / 1e3);
       timings.put("compile_s", Math.round((t2 - t1) / 1e6) / 1e3);

@@ -11,6 +11,8 @@ public final class ExitCodes {
   public static final int BAD_INPUT = 2;
   /** Spark could not finish the job: look at the cluster, rerunning may help. */
   public static final int JOB_FAILED = 3;
-  /** The job ran but a requested accuracy gate was missed (simulate --max-top1-drop). */
+  /** The job ran but a requested accuracy gate was missed (simulate --max-top1-drop), or compare-dumps found a difference. */
   public static final int GATE_FAILED = 4;
+  /** Stopped by SIGINT (Ctrl-C) or SIGTERM: 128 + the signal's number, as shells report it (see {@link StopSignals}). */
+  public static final int SIGINT = 130, SIGTERM = 143;
 }

@@ -2,6 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.job.UserError;
 import io.qspark.job.eval.Classifier;
+import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.spark.AdaQuantJob;
 import io.qspark.job.spark.AdaRoundJob;
 import io.qspark.job.spark.BiasCorrectionJob;
@@ -13,6 +14,7 @@ import io.qspark.kernels.train.AdaRoundOptions;
 import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.passes.CrossLayerEqualization;
 import io.qspark.kernels.quant.BiasCorrection;
 import io.qspark.kernels.quant.PairedAgreement;
@@ -109,6 +111,7 @@ final class FinetuneCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CalibrationSession.checkOptions(quant, preprocess, spark, data);
+    AtomicFolder.check(quant.out, quant.overwrite, model.inputs().and(data.inputs()));
     CrossLayerEqualization.Relu6 relu6 = relu6();
     if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
     if (adaquantSteps > 0 && !quant.config().dpuStyle()) {
@@ -126,12 +129,13 @@ final class FinetuneCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
     Model original = model.load().forInference();
+    QuantPlan.of(original.graph(), quant.config()); // layer rules that match no node fail before Spark starts
     String name = model.path().getFileName().toString();
     Map<String, Double> stages = new LinkedHashMap<>();
     Map<String, Object> done = new LinkedHashMap<>();
     PrintWriter err = spec.commandLine().getErr();
-    try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), data,
-        preprocess, quant, spark, err)) {
+    try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), model.inputs(),
+        data, preprocess, quant, spark, err)) {
       long t = lap(stages, LOAD, t0);
       EditedModel plain = EditedModel.of(original.graph(), name);
       EditedModel edited = plain;

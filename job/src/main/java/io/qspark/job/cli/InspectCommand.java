@@ -32,10 +32,15 @@ final class InspectCommand implements Callable<Integer> {
   @Option(names = "--target", order = 3, paramLabel = "TARGET", description = TargetOption.DESCRIPTION)
   String target;
 
+  @Option(names = "--input-shape", order = 4, paramLabel = "NAME=C,H,W", description = InputShapes.DESCRIPTION)
+  java.util.List<String> inputShapes;
+
   @Override
   public Integer call() {
     DpuTarget t = target == null ? null : TargetOption.resolve(target); // a bad target fails before the model loads
+    java.util.Map<String, int[]> shapes = InputShapes.parse(inputShapes);
     Model m = model.load();
+    if (!shapes.isEmpty()) m = m.withInputShapes(shapes);
     Partition p = null;
     if (t != null) {
       m = m.forInference();

@@ -1,6 +1,7 @@
 package io.qspark.job.cli;
 
 import io.qspark.job.UserError;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.spark.ModelBlob;
 import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.quant.QuantInfo;
@@ -52,6 +53,12 @@ public final class ModelOption {
     } catch (IOException | IllegalArgumentException | ClassCastException | NullPointerException e) {
       throw new UserError(model.resolve("quant_info.json") + " is not a valid qspark quant_info.json: " + e.getMessage(), e);
     }
+  }
+
+  /** What the model option reads: the model (file, prototxt or calibration folder) and a Caffe model's weights. */
+  public RunInputs inputs() {
+    RunInputs r = RunInputs.none().with("--model", model);
+    return caffe() ? r.with(weights != null ? "--weights" : "the weights", caffemodel()) : r;
   }
 
   /** Imports, folds constants and infers shapes; any problem is a one-line GraphException. */

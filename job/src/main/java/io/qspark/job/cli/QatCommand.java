@@ -9,6 +9,8 @@ import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFolder;
 import io.qspark.job.output.QatCheckpoints;
+import io.qspark.job.output.RunInputs;
+import io.qspark.job.data.HadoopFiles;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.EvaluationJob;
 import io.qspark.job.spark.LazySpark;
@@ -124,7 +126,7 @@ final class QatCommand implements Callable<Integer> {
 
   @Option(names = "--freeze-bn-step", paramLabel = "S", defaultValue = "-1", order = 71,
       description = "Step from which BatchNorm uses its running statistics, folded into the convs (0: from the start)."
-          + " Default: after 80% of the steps.")
+          + " Default: after 80%% of the steps.")
   long freezeBnStep;
 
   @Option(names = "--bn-momentum", paramLabel = "M", defaultValue = "0.1", order = 72,
@@ -197,6 +199,8 @@ final class QatCommand implements Callable<Integer> {
     preprocess.preprocessing();
     spark.settings();
     data.request(preprocess.dims(), preprocess.geometry());
+    AtomicFolder.check(quant.out, quant.overwrite, model.inputs().and(data.inputs()).with("--val-data", valData)
+        .with("--val-labels", valLabels));
   }
 
   @Override
@@ -209,12 +213,25 @@ final class QatCommand implements Callable<Integer> {
     Classifier classifier = Classifier.of(inference);
     String name = model.path().getFileName().toString();
     QuantConfig cfg = quant.config();
+    QuantPlan.of(inference.graph(), cfg); // layer rules that match no node fail before Spark starts
     SparkSettings settings = spark.settings();
     DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
     PrintWriter err = spec.commandLine().getErr();
+    RunInputs inputs = model.inputs().and(data.inputs()).with("--val-data", valData).with("--val-labels", valLabels);
     // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
-    try (AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite);
+    try (AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite, inputs);
         LazySpark lazy = new LazySpark("qspark qat", settings)) {
+      // checkpoints neither on an input nor on --out, in a folder that is qspark's (or new)
+      String where = checkpointDir != null ? checkpointDir : folder.sibling(CHECKPOINTS);
+      inputs.with("--out", quant.out).checkOutput(checkpointDir != null ? "--checkpoint-dir" : "the checkpoint folder", where);
+      QatCheckpoints checkpoints = QatCheckpoints.open(where, HadoopFiles.driverConfiguration());
+      if (!resume && checkpoints.any()) {
+        if (!quant.overwrite) {
+          throw new UserError("checkpoints of an earlier run are in " + checkpoints.where() + "; pass --resume to continue it"
+              + " or --overwrite to start again");
+        }
+        checkpoints.clear();
+      }
       DataSource train = DataSources.open(asked, lazy, classifier);
       if (train.count() == 0) throw new UserError("no training images in " + asked.data());
       train.requireLabels(classifier.classes());
@@ -228,6 +245,7 @@ final class QatCommand implements Callable<Integer> {
       DataSource calib = DataSources.open(new DataRequest(asked.data(), asked.labels(), (int) Math.min(quant.calibSize,
           asked.limit() < 0 ? Long.MAX_VALUE : asked.limit()), asked.dims(), asked.geometry(), asked.imageColumn(),
           asked.labelColumn(), asked.strict()), lazy, classifier);
+      settings.requireFits(train.count()); // before Spark starts
       SparkRuntime runtime = lazy.runtime();
       var sc = runtime.context();
       EpochOrder order;
@@ -237,26 +255,7 @@ final class QatCommand implements Callable<Integer> {
         throw new UserError(e.getMessage());
       }
       int partitions = settings.partitions() > 0 ? settings.partitions() : Math.min(sc.defaultParallelism(), order.microBatchesPerStep());
-      QatCheckpoints checkpoints = new QatCheckpoints(checkpointDir != null ? checkpointDir : folder.sibling(CHECKPOINTS),
-          sc.hadoopConfiguration());
-      if (!resume && checkpoints.any()) {
-        if (!quant.overwrite) {
-          throw new UserError("checkpoints of an earlier run are in " + checkpoints.where() + "; pass --resume to continue it"
-              + " or --overwrite to start again");
-        }
-        checkpoints.clear();
-      }
-
-      // calibration, as calibrate's one-pass path: the fix_points QAT starts from
       ModelBlob floatBlob = model.blob();
-      int calibParts = settings.partitionsFor(calib.count(), sc.defaultParallelism());
-      ActivationStats stats = CalibrationJob.statistics(sc, calib, floatBlob, plan, cfg, calibParts);
-      QuantPlan qplan = QuantPlan.of(inference.graph(), cfg);
-      QuantParams params = QuantParams.decide(inference.graph(), qplan, stats.histograms(), cfg);
-      String info = QuantInfo.write(name, floatBlob.sha256(), cfg, qplan, params, stats, inference.graph());
-      ModelBlob qblob = floatBlob.quantized(info);
-      double calibSeconds = (System.nanoTime() - t0) / 1e9;
-
       long total = order.stepsPerEpoch() * epochs;
       long freeze = freezeBnStep >= 0 ? freezeBnStep : Math.round(total * 0.8);
       QatTrainer.Settings ts = new QatTrainer.Settings(optimizer, momentum, weightDecay,
@@ -264,19 +263,32 @@ final class QatCommand implements Callable<Integer> {
           learnThresholds, thresholdLrScale);
       String identity = String.format(Locale.ROOT, "model sha256 %s, %d images, batch %d/%d, seed %d, %s, %s",
           floatBlob.sha256().substring(0, 12), train.count(), batchSize, microBatch, seed, cfg, ts);
+      if (resume) checkpoints.requireRun(identity);
+
+      // calibration, as calibrate's one-pass path: the fix_points QAT starts from
+      int calibParts = settings.capped(calib.count()).partitionsFor(calib.count(), sc.defaultParallelism());
+      ActivationStats stats = CalibrationJob.statistics(sc, calib, floatBlob, plan, cfg, calibParts);
+      QuantPlan qplan = QuantPlan.of(inference.graph(), cfg);
+      QuantParams params = QuantParams.decide(inference.graph(), qplan, stats.histograms(), cfg);
+      String info = QuantInfo.write(name, floatBlob.sha256(), cfg, qplan, params, stats, inference.graph());
+      ModelBlob qblob = floatBlob.quantized(info);
+      double calibSeconds = (System.nanoTime() - t0) / 1e9;
+
       QatTrainer trainer;
-      byte[] saved = resume ? checkpoints.latest() : null;
+      QatCheckpoints.Loaded saved = resume ? checkpoints.latest() : null;
       if (resume && saved == null) {
         err.println("qspark: warning: --resume but no checkpoint in " + checkpoints.where() + "; starting from step 0");
-        err.flush();
+      } else if (saved != null && saved.warning() != null) {
+        err.println("qspark: warning: " + saved.warning());
       }
+      err.flush();
       try {
         trainer = saved == null ? QatTrainer.start(QatJob.worker(qblob), ts, identity)
-            : QatTrainer.resume(QatJob.worker(qblob), ts, QatState.fromBytes(saved, checkpoints.where()), identity);
+            : QatTrainer.resume(QatJob.worker(qblob), ts, QatState.fromBytes(saved.state(), checkpoints.where()), identity);
       } catch (IllegalArgumentException e) {
         throw new UserError("cannot resume: " + e.getMessage(), e);
       }
-      byte[] savedHistory = saved == null ? null : checkpoints.latestHistory();
+      byte[] savedHistory = saved == null ? null : saved.history();
       TrainHistory history = savedHistory == null ? new TrainHistory()
           : TrainHistory.parse(new String(savedHistory, StandardCharsets.UTF_8));
       if (saved != null) LOG.info("qat: resuming at step " + trainer.step() + " from " + checkpoints.where());
@@ -298,7 +310,7 @@ final class QatCommand implements Callable<Integer> {
           epochLoss[0] += step.loss();
           epochLoss[1]++;
           progress.step(t.step(), step, ts.schedule().at(t.step() - 1));
-          if (t.step() % checkpointEvery == 0) checkpoint(checkpoints, t, history);
+          if (t.step() % checkpointEvery == 0) checkpoint(checkpoints, t, history, identity);
         }
 
         @Override
@@ -309,7 +321,7 @@ final class QatCommand implements Callable<Integer> {
             LOG.info(String.format(Locale.ROOT, "qat: epoch %d: validation top-1 %.2f%%", epoch + 1, top1));
           }
           history.epoch(epoch + 1, t.step(), epochLoss[1] > 0 ? epochLoss[0] / epochLoss[1] : null, top1);
-          checkpoint(checkpoints, t, history);
+          checkpoint(checkpoints, t, history, identity);
           epochLoss[0] = 0;
           epochLoss[1] = 0;
         }
@@ -355,8 +367,8 @@ final class QatCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  private static void checkpoint(QatCheckpoints checkpoints, QatTrainer t, TrainHistory history) {
-    checkpoints.write(t.step(), t.state().toBytes(), history.json().getBytes(StandardCharsets.UTF_8));
+  private static void checkpoint(QatCheckpoints checkpoints, QatTrainer t, TrainHistory history, String identity) {
+    checkpoints.write(t.step(), t.state().toBytes(), history.json().getBytes(StandardCharsets.UTF_8), identity);
   }
 
   /** Per activation point whose fix_point training moved: calibrated and learned. */
@@ -383,7 +395,8 @@ final class QatCommand implements Callable<Integer> {
 
   private static double top1(org.apache.spark.api.java.JavaSparkContext sc, DataSource val, ModelBlob qblob, ScoringPlan plan,
       SparkSettings settings) {
-    EvalCounts c = EvaluationJob.run(sc, val, qblob, plan, settings.partitionsFor(val.count(), sc.defaultParallelism()));
+    EvalCounts c = EvaluationJob.run(sc, val, qblob, plan, settings.capped(val.count()).partitionsFor(val.count(),
+        sc.defaultParallelism()));
     return c.top1Percent();
   }
 

@@ -2,12 +2,12 @@ package io.qspark.job.cli;
 
 import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.Granularity;
-import io.qspark.kernels.quant.LayerBits;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.ScaleKind;
 import io.qspark.kernels.quant.Rounding;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -56,6 +56,8 @@ public final class QuantOptions {
           + " the network output) or a regular expression of node names. E.g. ':input=8;:first=8;:last=8' keeps the"
           + " input and output layers at 8 bits (conf/ptq-4bit-io8.yaml). See docs/bit-widths.md.")
   List<String> layerBits = new ArrayList<>();
+
+  @Mixin LayerRuleOptions layerRules;
 
   @Option(names = "--batch", paramLabel = "B", defaultValue = "64", order = 35,
       description = "At most B images per forward pass within a task, and fewer when B images'"
@@ -115,10 +117,12 @@ public final class QuantOptions {
     try {
       int b = bits == null ? 8 : bits;
       int w = weightBits == null ? b : weightBits;
-      return new QuantConfig(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits,
-          Method.parse(method), percentile, Rounding.parse(activationRounding),
-          Rounding.parse(weightRounding), inputNodes, outputNodes, unsignedActivations, Granularity.parse(weightGranularity),
-          ScaleKind.parse(scales), LayerBits.parseAll(layerBits));
+      return new QuantConfig(
+          new QuantConfig.Widths(w, activationBits == null ? b : activationBits, biasBits == null ? w : biasBits),
+          Method.parse(method), percentile, Rounding.parse(activationRounding), Rounding.parse(weightRounding),
+          new QuantConfig.Region(inputNodes, outputNodes),
+          new QuantConfig.Scheme(unsignedActivations, Granularity.parse(weightGranularity), ScaleKind.parse(scales)),
+          layerRules.rules(layerBits));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -10,7 +10,9 @@ import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.eval.SimulationCounts;
 import io.qspark.job.output.AtomicFolder;
+import io.qspark.job.output.DumpFolder;
 import io.qspark.job.output.JobFolder;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.HtmlReport;
 import io.qspark.kernels.io.Json;
@@ -69,17 +71,25 @@ final class SimulateCommand implements Callable<Integer> {
           + " report.html, with the deploy folder's partition and calibration report. Default: print only.")
   String out;
 
-  @Option(names = "--overwrite", order = 33, description = "Replace --out if it exists (atomically).")
+  @Option(names = "--overwrite", order = 33, description = "Replace --out (and --dump) if it exists (atomically).")
   boolean overwrite;
+
+  @Mixin DumpOptions dump;
 
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() throws IOException {
     if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be at least 1, got " + batch);
+    dump.check();
     Preprocessing pre = preprocess.preprocessing();
     SparkSettings settings = spark.settings();
     DataRequest request = data.request(preprocess.dims(), preprocess.geometry());
+    RunInputs inputs = RunInputs.none().with("--deploy", deploy).and(data.inputs());
+    if (out != null) AtomicFolder.check(out, overwrite, inputs);
+    // the dump lands neither on the inputs nor on --out
+    RunInputs dumpInputs = inputs.with("--out", out);
+    if (dump.dir != null) AtomicFolder.check(dump.dir, overwrite, dumpInputs);
     JobFolder dep = JobFolder.open(deploy);
     String pb = dep.shown() + "/" + DeployFormat.FILE, onnx = dep.shown() + "/float_model.onnx";
     for (String f : new String[] {DeployFormat.FILE, "float_model.onnx", "quant_info.json"}) {
@@ -87,7 +97,12 @@ final class SimulateCommand implements Callable<Integer> {
     }
     byte[] bytes = dep.read(DeployFormat.FILE);
     try {
-      DeployFormat.parse(bytes, pb);
+      if (!DeployFormat.sealed(DeployFormat.parse(bytes, pb))) {
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("qspark: warning: " + pb + " has no content digest (an older qspark wrote it): its fields' ranges are"
+            + " checked, damaged weights would go unnoticed; deploy the calibration again to add one");
+        err.flush();
+      }
     } catch (DeployException e) {
       throw new UserError(e.getMessage(), e);
     }
@@ -99,7 +114,8 @@ final class SimulateCommand implements Callable<Integer> {
     }
     Model m = dep.model("float_model.onnx");
     Classifier classifier = Classifier.of(m);
-    try (AtomicFolder folder = out == null ? null : AtomicFolder.create(out, overwrite);
+    try (AtomicFolder folder = out == null ? null : AtomicFolder.create(out, overwrite, inputs);
+        DumpFolder.Writer dumpTo = dump.dir == null ? null : DumpFolder.create(dump.dir, overwrite, dumpInputs);
         LazySpark lazy = new LazySpark("qspark simulate", settings)) {
       DataSource images = DataSources.open(request, lazy, classifier);
       images.requireLabels(classifier.classes());
@@ -111,6 +127,9 @@ final class SimulateCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       SimulationCounts counts = SimulationJob.run(runtime.context(), images, blob, deployed, plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;
+      if (dumpTo != null) {
+        GoldenDumps.write(runtime.context(), images, plan, bytes, m, json, dump.images, dumpTo, spec.commandLine().getOut());
+      }
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", runtime.master(), partitions, plan.batch());
       String steps = images.preprocessed() ? "none (the data holds model inputs)"
           : request.geometry().isNone() ? pre.describe() : request.geometry().describe() + ", " + pre.describe();

@@ -15,7 +15,8 @@ public final class SparkOptions {
   String master;
 
   @Option(names = "--partitions", paramLabel = "P", order = 41,
-      description = "Partitions of the image set. Default: one per " + SparkSettings.IMAGES_PER_PARTITION
+      description = "Partitions of the image set: at most the number of images, and at most "
+          + SparkSettings.MAX_PARTITIONS + ". Default: one per " + SparkSettings.IMAGES_PER_PARTITION
           + " images of 28x28 (fewer for larger inputs, at least " + SparkSettings.MIN_IMAGES_PER_PARTITION
           + "), a multiple of Spark's default parallelism.")
   Integer partitions;
@@ -23,6 +24,10 @@ public final class SparkOptions {
   public SparkSettings settings() {
     if (partitions != null && partitions < 1) {
       throw new ParameterException(spec.commandLine(), "--partitions must be at least 1, got " + partitions);
+    }
+    if (partitions != null && partitions > SparkSettings.MAX_PARTITIONS) {
+      throw new ParameterException(spec.commandLine(), "--partitions " + partitions + " is above the maximum, "
+          + SparkSettings.MAX_PARTITIONS);
     }
     return new SparkSettings(master, partitions == null ? 0 : partitions);
   }

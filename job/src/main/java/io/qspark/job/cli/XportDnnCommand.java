@@ -7,6 +7,7 @@ import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
+import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.HtmlReport;
@@ -164,6 +165,13 @@ final class XportDnnCommand implements Callable<Integer> {
     if (!Arrays.equals(transpose, new int[] {2, 0, 1})) {
       throw new ParameterException(spec.commandLine(), "--transpose " + join(transpose) + ": qspark reads images"
           + " channel-first (H,W,C to C,H,W is 2,0,1); other layouts are not supported");
+    }
+    // what the run reads is never written over: the model, its weights, the calibration images
+    RunInputs inputs = RunInputs.none().with("--deploy_model", deployModel)
+        .with("--weights", weights != null ? weights : CaffeImporter.isPrototxt(deployModel) ? CaffeImporter.weightsBeside(deployModel) : null)
+        .with("--calibration_directory", calibrationDirectory);
+    for (Path p : new Path[] {out, beside(".report.json"), beside("." + HtmlReport.FILE), CaffeImporter.weightsBeside(out)}) {
+      inputs.checkOutput(p == out ? "--quantized_deploy_model" : "the output", p);
     }
     AtomicFile.checkWritable(out, overwrite);
     AtomicFile.checkWritable(beside(".report.json"), overwrite);

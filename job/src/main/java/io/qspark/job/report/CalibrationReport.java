@@ -49,7 +49,7 @@ public final class CalibrationReport {
     c.put("weight_bits", cfg.weightBits());
     c.put("activation_bits", cfg.activationBits());
     c.put("bias_bits", cfg.biasBits());
-    if (!cfg.layerBits().isEmpty()) c.put("layer_bits", cfg.layerBits().stream().map(Object::toString).toList());
+    if (!cfg.layers().isEmpty()) c.put("layers", cfg.layers().stream().map(r -> (Object) r.toMap()).toList());
     c.put("method", cfg.method().key());
     c.put("weight_granularity", cfg.weightGranularity().key());
     c.put("scales", cfg.scales().key());

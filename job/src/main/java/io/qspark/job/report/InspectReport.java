@@ -35,7 +35,8 @@ public final class InspectReport {
         {"inputs", m.graph().inputs().stream().map(v -> v.name() + " " + Tensor.shapeString(m.shape(v.name())))
             .collect(Collectors.joining(", "))},
         {"outputs", m.graph().outputs().stream().map(o -> o + " " + Tensor.shapeString(m.shape(o)))
-            .collect(Collectors.joining(", "))}}));
+            .collect(Collectors.joining(", "))},
+        {"batch", m.batch().describe()}}));
     if (p != null) {
       header.add(new String[] {"graph", "inference (BatchNorm folded, activations fused)"});
       header.add(new String[] {"target", targetLine(p.target())});
@@ -112,6 +113,10 @@ public final class InspectReport {
     List<Object> outputs = new ArrayList<>();
     for (String o : m.graph().outputs()) outputs.add(value(o, m.shape(o)));
     root.put("outputs", outputs);
+    Map<String, Object> batch = new LinkedHashMap<>();
+    batch.put("mode", m.batch().key());
+    batch.put("exported", m.batch().size() > 0 ? m.batch().size() : null);
+    root.put("batch", batch);
     List<Object> nodes = new ArrayList<>();
     for (NodeRow r : s.nodes()) {
       Map<String, Object> n = new LinkedHashMap<>();

@@ -1,6 +1,8 @@
 package io.qspark.job.report;
 
+import io.qspark.dpu.DeployCompiler;
 import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.Partition;
 import io.qspark.kernels.target.Partitioner;
@@ -21,6 +23,11 @@ public final class PartitionSection {
 
   public static Map<String, Object> of(Graph inferenceGraph) {
     return of(Partitioner.partition(inferenceGraph, DpuTarget.resolve(DEFAULT_TARGET)));
+  }
+
+  /** On the default target, with the nodes a calibration's layer rules keep in float on the CPU. */
+  public static Map<String, Object> of(Graph inferenceGraph, QuantConfig cfg) {
+    return of(DeployCompiler.partition(inferenceGraph, cfg, DpuTarget.resolve(DEFAULT_TARGET)));
   }
 
   public static Map<String, Object> of(Partition p) {

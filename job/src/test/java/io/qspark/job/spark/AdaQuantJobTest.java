@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
  * AdaQuant as a Spark job on local[2]: the same partitioning gives bit-identical weights and
  * fix_points run after run, and the same as the single-JVM kernels split the same way.
  */
+@Tag("slow")
 class AdaQuantJobTest {
   private static final int IMAGES = 96;
   private static SparkRuntime spark;

@@ -14,10 +14,12 @@ import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What executors get: one blob that loads without the model's folder, cached per JVM by digest. */
+@Tag("slow")
 class ModelBlobTest {
   @Test
   void externalTensorsTravelInsideTheBlob(@TempDir Path dir) throws Exception {

@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.Test;
  * 2 partitions train the same model (bit for bit: parts are summed in micro-batch order), and
  * the same as single-process kernels training with the same global batch.
  */
+@Tag("slow")
 class QatJobTest {
   private static final int IMAGES = 192;
   private static SparkRuntime spark;

@@ -5,7 +5,8 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
- * Single-precision GEMM through OpenBLAS's cblas_sgemm (the OpenBLAS that nd4j-native ships).
+ * Single-precision GEMM through OpenBLAS's cblas_sgemm, from bytedeco's OpenBLAS preset (the
+ * natives come in its linux-x86_64 jar; the root pom says why this library and this version).
  * Operands are off-heap {@link FloatPointer}s so no call copies arrays across JNI; a pointer's
  * position is its offset. Row-major throughout, like our tensors.
  */
@@ -23,11 +24,10 @@ public final class Blas {
 
   private Blas() {}
 
-  /** C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, C M x N. */
-  public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      FloatPointer a, int lda, FloatPointer b, int ldb, float beta, FloatPointer c, int ldc) {
-    openblas_nolapack.cblas_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS,
-        m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  /** C = alpha * op(A) * op(B) + beta * C with op(A) M x K, op(B) K x N, C M x N (the shape s). */
+  public static void sgemm(GemmShape s, float alpha, FloatPointer a, FloatPointer b, float beta, FloatPointer c) {
+    openblas_nolapack.cblas_sgemm(ROW_MAJOR, s.transA() ? TRANS : NO_TRANS, s.transB() ? TRANS : NO_TRANS,
+        s.m(), s.n(), s.k(), alpha, a, s.lda(), b, s.ldb(), beta, c, s.ldc());
   }
 
   /**

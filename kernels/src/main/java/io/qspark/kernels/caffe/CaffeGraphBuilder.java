@@ -84,6 +84,12 @@ final class CaffeGraphBuilder {
       }
       in.add(v);
     }
+    boolean source = type.equals("Input") || DATA.contains(type);
+    if (l.getTopCount() == 0 || !source && in.isEmpty()) {
+      problems.add("layer '" + l.getName() + "' (" + type + ") needs " + (source ? "a top" : "a bottom and a top") + ", has "
+          + in.size() + " bottoms and " + l.getTopCount() + " tops");
+      return;
+    }
     List<String> out;
     try {
       out = convert(l, type, in);

@@ -144,7 +144,11 @@ public final class CaffeImporter {
     if (b.hasShape()) {
       BlobShape s = b.getShape();
       shape = new int[s.getDimCount()];
-      for (int i = 0; i < shape.length; i++) shape[i] = (int) s.getDim(i);
+      for (int i = 0; i < shape.length; i++) {
+        long d = s.getDim(i);
+        if (d < 0 || d > Integer.MAX_VALUE) throw new GraphException("blob shape " + s.getDimList() + " has dimension " + d);
+        shape[i] = (int) d;
+      }
     } else {
       shape = new int[] {b.getNum(), b.getChannels(), b.getHeight(), b.getWidth()};
     }
@@ -156,7 +160,12 @@ public final class CaffeImporter {
       v = new float[b.getDoubleDataCount()];
       for (int i = 0; i < v.length; i++) v[i] = (float) b.getDoubleData(i);
     }
-    if (Tensor.size(shape) != v.length) {
+    long n = 1;
+    for (int d : shape) {
+      if (d < 0) throw new GraphException("blob shape " + Tensor.shapeString(shape) + " has dimension " + d);
+      n = Math.min(n * d, Integer.MAX_VALUE + 1L); // capped: no overflow, and beyond any array
+    }
+    if (n != v.length) {
       throw new GraphException("blob of shape " + Tensor.shapeString(shape) + " holds " + v.length + " values");
     }
     return Tensor.of(v, shape);

@@ -12,7 +12,6 @@ import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
-import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,8 +80,7 @@ public final class ChaiDnn {
 
     /** The qspark quantization these settings describe: CHaiDNN's widths and the bias width. */
     public QuantConfig config(Method method) {
-      return new QuantConfig(bits[1], bits[2], biasBits, method, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY,
-          List.of(), List.of(), false);
+      return QuantConfig.defaults().withWidths(bits[1], bits[2], biasBits).withMethod(method);
     }
   }
 

@@ -12,10 +12,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Data parallelism inside one process: the batch is cut into contiguous parts along axis 0,
- * each part runs the whole graph on its own thread (with its own BLAS/SIMD workspaces), and
- * the outputs are concatenated back in order. Ops compute every image independently, so the
- * result is bit-identical to a single-threaded run.
+ * Data parallelism inside one process: the batch is cut into contiguous parts along axis 0
+ * (every input at the same places), each part runs the whole graph on its own thread (with its
+ * own BLAS/SIMD workspaces), and the outputs are concatenated back in order. Ops compute every
+ * image independently, so the result is bit-identical to a single-threaded run.
  */
 final class BatchSplit {
   private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
@@ -26,15 +26,27 @@ final class BatchSplit {
 
   private BatchSplit() {}
 
-  static Map<String, Tensor> run(Executor ex, Map<String, Tensor> feeds, TensorObserver observer, int parts) {
-    String name = feeds.keySet().iterator().next();
-    Tensor x = feeds.get(name);
-    int n = x.dim(0);
+  /** The batch every feed shares along axis 0, or -1 when they do not share one. */
+  static int batch(Map<String, Tensor> feeds) {
+    int batch = -1;
+    for (Tensor t : feeds.values()) {
+      int n = t.rank() > 0 ? t.dim(0) : -1;
+      if (n < 0 || batch >= 0 && n != batch) return -1;
+      batch = n;
+    }
+    return batch;
+  }
+
+  /**
+   * @param unit parts are cut at multiples of it (a graph's batch chunk; 1 for any batch)
+   */
+  static Map<String, Tensor> run(Executor ex, Map<String, Tensor> feeds, TensorObserver observer, int parts, int unit) {
+    int units = batch(feeds) / unit;
     List<Future<Map<String, Tensor>>> futures = new ArrayList<>();
     for (int i = 0; i < parts; i++) {
-      int from = (int) ((long) n * i / parts), to = (int) ((long) n * (i + 1) / parts);
-      Tensor part = x.slice0(from, to);
-      futures.add(POOL.submit(() -> ex.run(Map.of(name, part), observer, false)));
+      int from = (int) ((long) units * i / parts) * unit, to = (int) ((long) units * (i + 1) / parts) * unit;
+      Map<String, Tensor> part = slice(feeds, from, to);
+      futures.add(POOL.submit(() -> ex.runChunks(part, observer)));
     }
     List<Map<String, Tensor>> results = new ArrayList<>();
     try {
@@ -46,6 +58,18 @@ final class BatchSplit {
       if (e.getCause() instanceof RuntimeException re) throw re;
       throw new GraphException(e.getCause().toString(), e.getCause());
     }
+    return concat(results);
+  }
+
+  /** Images [from, to) of every feed. */
+  static Map<String, Tensor> slice(Map<String, Tensor> feeds, int from, int to) {
+    Map<String, Tensor> part = new LinkedHashMap<>();
+    feeds.forEach((k, t) -> part.put(k, t.slice0(from, to)));
+    return part;
+  }
+
+  /** Each output's pieces joined along axis 0, in order. */
+  static Map<String, Tensor> concat(List<Map<String, Tensor>> results) {
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (String o : results.get(0).keySet()) {
       List<Tensor> pieces = new ArrayList<>();

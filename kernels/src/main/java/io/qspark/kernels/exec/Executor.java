@@ -82,10 +82,35 @@ public final class Executor {
    * several threads at once, each time with its part of the batch.
    */
   public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer) {
-    int batch = -1;
-    for (Tensor t : feeds.values()) batch = t.rank() > 0 ? t.dim(0) : -1;
-    if (threads == 1 || batch < 2 || feeds.size() != 1) return run(feeds, observer, false);
-    return BatchSplit.run(this, feeds, observer, Math.min(threads, batch));
+    int batch = BatchSplit.batch(feeds);
+    int chunk = graph.batchChunk();
+    checkChunks(batch);
+    int unit = Math.max(1, chunk);
+    int parts = batch < 0 ? 1 : Math.min(threads, batch / unit);
+    if (parts < 2) return runChunks(feeds, observer);
+    return BatchSplit.run(this, feeds, observer, parts, unit);
+  }
+
+  private void checkChunks(int batch) {
+    int chunk = graph.batchChunk();
+    if (chunk > 0 && batch > 0 && batch % chunk != 0) {
+      throw new GraphException("the model was exported with a fixed batch of " + chunk + " that its graph does not"
+          + " let be freed (it mixes the images), so it runs batches that are multiples of " + chunk + ", not " + batch);
+    }
+  }
+
+  /**
+   * One thread: the whole batch, or for a graph with a {@link Graph#batchChunk()} one chunk
+   * after another, the outputs concatenated along axis 0.
+   */
+  Map<String, Tensor> runChunks(Map<String, Tensor> feeds, TensorObserver observer) {
+    int chunk = graph.batchChunk();
+    int batch = BatchSplit.batch(feeds);
+    checkChunks(batch);
+    if (chunk == 0 || batch <= chunk) return runOnce(feeds, observer, false);
+    List<Map<String, Tensor>> results = new ArrayList<>();
+    for (int from = 0; from < batch; from += chunk) results.add(runOnce(BatchSplit.slice(feeds, from, from + chunk), observer, false));
+    return BatchSplit.concat(results);
   }
 
   /** Convenience for single-input, single-output models. */
@@ -102,6 +127,12 @@ public final class Executor {
    *     the graph outputs
    */
   public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll) {
+    // a batch-chunked graph's outputs come chunk by chunk; every value at once needs one chunk
+    if (!keepAll && graph.batchChunk() > 0) return runChunks(feeds, observer);
+    return runOnce(feeds, observer, keepAll);
+  }
+
+  private Map<String, Tensor> runOnce(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll) {
     Map<String, Tensor> values = new HashMap<>(graph.initializers());
     for (ValueInfo in : graph.inputs()) {
       Tensor t = feeds.get(in.name());

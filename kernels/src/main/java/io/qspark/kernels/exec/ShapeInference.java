@@ -5,6 +5,7 @@ import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.graph.ValueInfo;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -16,16 +17,43 @@ import java.util.Map;
 public final class ShapeInference {
   private ShapeInference() {}
 
+  /**
+   * Every value of the two runs (graph inputs included, initializers not): what constant
+   * folding reads to tell values that follow the batch from constants.
+   */
+  public record Runs(Map<String, Tensor> one, Map<String, Tensor> two) {
+    /** The value's shape in the run at batch 1 (b = 1) or batch 2 (b = 2). */
+    public int[] shape(String value, int b) {
+      Tensor t = (b == 1 ? one : two).get(value);
+      return t == null ? null : t.shape();
+    }
+  }
+
   public static Map<String, int[]> infer(Graph graph) {
+    return shapes(graph, runs(graph));
+  }
+
+  public static Runs runs(Graph graph) {
     Executor ex = new Executor(graph);
-    Map<String, Tensor> one = ex.run(feeds(graph, 1), TensorObserver.NONE, true);
-    Map<String, Tensor> two = ex.run(feeds(graph, 2), TensorObserver.NONE, true);
+    return new Runs(run(ex, graph, 1), run(ex, graph, 2));
+  }
+
+  private static Map<String, Tensor> run(Executor ex, Graph graph, int batch) {
+    Map<String, Tensor> feeds = feeds(graph, batch);
+    Map<String, Tensor> all = new LinkedHashMap<>(feeds);
+    all.putAll(ex.run(feeds, TensorObserver.NONE, true));
+    return all;
+  }
+
+  /** The shapes of two runs merged: -1 where they differ. */
+  public static Map<String, int[]> shapes(Graph graph, Runs runs) {
     Map<String, int[]> shapes = new HashMap<>();
-    for (ValueInfo in : graph.inputs()) shapes.put(in.name(), in.shape());
     graph.initializers().forEach((k, v) -> shapes.put(k, v.shape()));
-    one.forEach((name, t) -> {
+    for (ValueInfo in : graph.inputs()) shapes.put(in.name(), in.shape());
+    runs.one().forEach((name, t) -> {
+      if (graph.isInput(name)) return;
       int[] a = t.shape();
-      int[] b = two.get(name).shape();
+      int[] b = runs.two().get(name).shape();
       if (a.length != b.length) {
         throw new GraphException("value '" + name + "' changes rank with the batch size");
       }
@@ -43,12 +71,29 @@ public final class ShapeInference {
       for (int d = 0; d < s.length; d++) {
         if (s[d] < 0 && d > 0) {
           throw new GraphException("graph input '" + in.name() + "' has dynamic dimension " + d
-              + " " + Tensor.shapeString(s) + "; only the batch (dimension 0) may be dynamic");
+              + " " + Tensor.shapeString(s) + "; only the batch (dimension 0) may be dynamic"
+              + " (give the others with --input-shape " + in.name() + "=" + dimsHint(s) + ")");
         }
         if (s[d] < 0) s[d] = batch;
+      }
+      long n = 1;
+      for (int d : s) n = Math.min(n * d, Integer.MAX_VALUE + 1L); // capped: no overflow
+      if (n > Integer.MAX_VALUE) {
+        throw new GraphException("graph input '" + in.name() + "' of shape " + Tensor.shapeString(in.shape())
+            + " holds more than 2^31 - 1 values at batch " + batch + ", more than a tensor can");
       }
       f.put(in.name(), Tensor.zeros(s));
     }
     return f;
+  }
+
+  /** "3,H,W" for [N,3,-1,-1]: what --input-shape wants for this input. */
+  public static String dimsHint(int[] s) {
+    StringBuilder b = new StringBuilder();
+    for (int d = 1; d < s.length; d++) {
+      if (d > 1) b.append(',');
+      b.append(s[d] >= 0 ? Integer.toString(s[d]) : d == s.length - 2 ? "H" : d == s.length - 1 ? "W" : "D" + d);
+    }
+    return b.toString();
   }
 }

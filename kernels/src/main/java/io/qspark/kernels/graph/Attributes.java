@@ -36,31 +36,41 @@ public final class Attributes {
 
   public long getInt(String name, long dflt) {
     Object v = values.get(name);
-    return v == null ? dflt : ((Number) v).longValue();
+    return v == null ? dflt : typed(name, v, Number.class, "an int").longValue();
   }
 
   public float getFloat(String name, float dflt) {
     Object v = values.get(name);
-    return v == null ? dflt : ((Number) v).floatValue();
+    return v == null ? dflt : typed(name, v, Number.class, "a float").floatValue();
   }
 
   public String getString(String name, String dflt) {
     Object v = values.get(name);
-    return v == null ? dflt : (String) v;
+    return v == null ? dflt : typed(name, v, String.class, "a string");
   }
 
   public long[] getInts(String name, long[] dflt) {
     Object v = values.get(name);
-    return v == null ? dflt : (long[]) v;
+    return v == null ? dflt : typed(name, v, long[].class, "a list of ints");
   }
 
   public float[] getFloats(String name, float[] dflt) {
     Object v = values.get(name);
-    return v == null ? dflt : (float[]) v;
+    return v == null ? dflt : typed(name, v, float[].class, "a list of floats");
   }
 
   public Tensor getTensor(String name) {
-    return (Tensor) values.get(name);
+    Object v = values.get(name);
+    return v == null ? null : typed(name, v, Tensor.class, "a tensor");
+  }
+
+  /** A model file may give any attribute any type: the wrong one is the model's error, not a ClassCastException. */
+  private static <T> T typed(String name, Object v, Class<T> type, String expected) {
+    if (type.isInstance(v)) return type.cast(v);
+    String have = v instanceof long[] ? "a list of ints" : v instanceof float[] ? "a list of floats"
+        : v instanceof String[] ? "a list of strings" : v instanceof Tensor ? "a tensor" : v instanceof String ? "a string"
+        : v instanceof Number ? "a number" : v.getClass().getSimpleName();
+    throw new GraphException("attribute '" + name + "' is " + have + " where " + expected + " is expected");
   }
 
   /** A copy with one value replaced or added. */

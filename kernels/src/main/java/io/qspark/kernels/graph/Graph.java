@@ -24,9 +24,21 @@ public final class Graph {
   private final Map<String, Tensor> initializers;
   private final List<Node> nodes;
   private final Map<String, Node> producers;
+  private final int batchChunk;
 
   public Graph(String name, List<ValueInfo> inputs, List<String> outputs,
       Map<String, Tensor> initializers, List<Node> nodes) {
+    this(name, inputs, outputs, initializers, nodes, 0);
+  }
+
+  /**
+   * @param batchChunk 0 for a graph that runs any batch; B &gt; 0 for a fixed-batch export whose
+   *     batch could not be freed: it runs on chunks of B images (see {@link #batchChunk()})
+   */
+  public Graph(String name, List<ValueInfo> inputs, List<String> outputs,
+      Map<String, Tensor> initializers, List<Node> nodes, int batchChunk) {
+    if (batchChunk < 0) throw new IllegalArgumentException("batchChunk " + batchChunk);
+    this.batchChunk = batchChunk;
     this.name = name;
     this.inputs = List.copyOf(inputs);
     this.outputs = List.copyOf(outputs);
@@ -97,6 +109,14 @@ public final class Graph {
 
   public String name() { return name; }
 
+  /**
+   * 0 when the graph takes any batch. B &gt; 0 when it was exported with a fixed batch of B that
+   * its ops do not let be treated as a batch (they mix the images): every input then has B
+   * images, and the executor runs a larger batch (a multiple of B) in chunks of B. Passes that
+   * rebuild the graph through {@link #withNodes} and {@link #pruned} keep it.
+   */
+  public int batchChunk() { return batchChunk; }
+
   public List<ValueInfo> inputs() { return inputs; }
 
   public List<String> outputs() { return outputs; }
@@ -123,7 +143,17 @@ public final class Graph {
   }
 
   public Graph withNodes(List<Node> newNodes, Map<String, Tensor> newInitializers) {
-    return new Graph(name, inputs, outputs, newInitializers, newNodes);
+    return new Graph(name, inputs, outputs, newInitializers, newNodes, batchChunk);
+  }
+
+  /** The same graph with other input declarations (shapes fixed or freed). */
+  public Graph withInputs(List<ValueInfo> newInputs) {
+    return new Graph(name, newInputs, outputs, initializers, nodes, batchChunk);
+  }
+
+  /** The same graph run in chunks of {@code chunk} images (0: any batch). */
+  public Graph withBatchChunk(int chunk) {
+    return new Graph(name, inputs, outputs, initializers, nodes, chunk);
   }
 
   /** Initializers no node reads any more are dropped, so passes need not track them. */
@@ -143,6 +173,6 @@ public final class Graph {
     initializers.forEach((k, v) -> {
       if (used.contains(k)) inits.put(k, v);
     });
-    return new Graph(name, inputs, outputs, inits, new ArrayList<>(keep));
+    return new Graph(name, inputs, outputs, inits, new ArrayList<>(keep), batchChunk);
   }
 }

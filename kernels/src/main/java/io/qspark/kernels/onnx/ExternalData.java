@@ -15,8 +15,10 @@ public final class ExternalData {
   private ExternalData() {}
 
   public static Path resolve(Path modelDir, String location, String tensor) {
+    if (location == null || location.isEmpty()) {
+      throw new GraphException("initializer '" + tensor + "': external data without a location (the file it lives in)");
+    }
     String what = "initializer '" + tensor + "': external data path '" + location + "'";
-    if (location == null || location.isEmpty()) throw new GraphException(what + " is missing");
     if (modelDir == null) {
       throw new GraphException(what + " cannot be resolved: the model was not read from a folder");
     }
@@ -36,7 +38,9 @@ public final class ExternalData {
     }
     Path base = modelDir.toAbsolutePath().normalize();
     Path file = base.resolve(rel).normalize();
-    if (!Files.isRegularFile(file)) throw new GraphException(what + " does not exist (looked in " + base + ")");
+    if (!Files.exists(file)) throw new GraphException(what + " does not exist (looked in " + base + ")");
+    if (Files.isDirectory(file)) throw new GraphException(what + " is a folder, not a file");
+    if (!Files.isRegularFile(file)) throw new GraphException(what + " is not a regular file (a pipe, socket or device)");
     try {
       Path realBase = base.toRealPath();
       Path real = file.toRealPath();

@@ -16,6 +16,7 @@ import io.qspark.kernels.onnx.proto.OnnxProto.TensorShapeProto;
 import io.qspark.kernels.onnx.proto.OnnxProto.TypeProto;
 import io.qspark.kernels.onnx.proto.OnnxProto.ValueInfoProto;
 import io.qspark.kernels.ops.Activation;
+import io.qspark.kernels.ops.OpRegistry;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -52,16 +53,21 @@ public final class OnnxExporter {
     GraphProto.Builder gb = GraphProto.newBuilder().setName(g.name());
     for (ValueInfo in : g.inputs()) gb.addInput(valueInfo(in.name(), in.shape()));
     for (String out : g.outputs()) gb.addOutput(valueInfo(out, null));
-    g.initializers().forEach((name, t) -> gb.addInitializer(typed.containsKey(name) ? typed.get(name) : OnnxTensors.encode(name, t)));
+    // verbatim models are read by qspark only, which takes every opset's form; others get the
+    // form the written opset defines, with the constants that takes
+    Map<String, Tensor> inits = new java.util.LinkedHashMap<>(g.initializers());
+    List<Node> nodes = new java.util.ArrayList<>();
+    for (Node n : g.nodes()) nodes.addAll(verbatim ? List.of(n) : OpsetForms.at(n, opset, inits));
+    inits.forEach((name, t) -> gb.addInitializer(typed.containsKey(name) ? typed.get(name) : OnnxTensors.encode(name, t)));
     typed.forEach((name, t) -> {
-      if (!g.initializers().containsKey(name)) gb.addInitializer(t);
+      if (!inits.containsKey(name)) gb.addInitializer(t);
     });
     gb.addAllNode(extraNodesFirst);
-    for (Node n : g.nodes()) {
+    for (Node n : nodes) {
       if (verbatim) {
         gb.addNode(verbatimNode(n));
       } else {
-        addNode(gb, n);
+        addNode(gb, n, opset);
       }
     }
     ModelProto.Builder mb = ModelProto.newBuilder()
@@ -83,7 +89,11 @@ public final class OnnxExporter {
     return nb.build();
   }
 
-  private static void addNode(GraphProto.Builder gb, Node n) {
+  private static void addNode(GraphProto.Builder gb, Node n, long opset) {
+    if (OpRegistry.isSilu(n) || n.opType().equals("HardSwish") && n.domain().isEmpty() && opset < 14) {
+      gatedActivation(gb, n);
+      return;
+    }
     Activation act = Activation.fused(n.attributes());
     String out = n.outputs().get(0);
     String pre = act == null ? out : out + "__preact";
@@ -97,6 +107,24 @@ public final class OnnxExporter {
     });
     gb.addNode(nb);
     if (act != null) gb.addNode(activationNode(act, n.name() + "/" + act.opType(), pre, out, gb));
+  }
+
+  /**
+   * SiLU (no ONNX op) and HardSwish below opset 14 as the Sigmoid·Mul and HardSigmoid·Mul the
+   * exporters wrote and the importer recognized (passes.GatedActivations): the same floats.
+   */
+  private static void gatedActivation(GraphProto.Builder gb, Node n) {
+    String name = n.name().isEmpty() ? n.outputs().get(0) : n.name();
+    String gate = name + "/gate";
+    NodeProto.Builder g = NodeProto.newBuilder().setName(gate).addInput(n.input(0)).addOutput(gate);
+    if (OpRegistry.isSilu(n)) {
+      g.setOpType("Sigmoid");
+    } else {
+      g.setOpType("HardSigmoid").addAttribute(attribute("alpha", 1f / 6)).addAttribute(attribute("beta", 0.5f));
+    }
+    gb.addNode(g);
+    gb.addNode(NodeProto.newBuilder().setName(name).setOpType("Mul").addInput(n.input(0)).addInput(gate)
+        .addOutput(n.outputs().get(0)));
   }
 
   /** A fused activation as its own ONNX node; Clip's bounds become initializers. */

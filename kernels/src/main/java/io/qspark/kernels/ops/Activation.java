@@ -10,7 +10,14 @@ import io.qspark.kernels.tensor.Tensor;
  * compiles every one to a tight kernel.
  */
 public final class Activation implements Op {
-  public enum Kind { RELU, CLIP, LEAKY_RELU, SIGMOID, HARD_SIGMOID, HARD_SWISH, TANH, IDENTITY }
+  public enum Kind { RELU, CLIP, LEAKY_RELU, SIGMOID, HARD_SIGMOID, HARD_SWISH, SILU, TANH, IDENTITY }
+
+  /**
+   * SiLU (x·sigmoid(x), YOLOv5's activation) has no ONNX op below opset 24: exports spell it
+   * Sigmoid·Mul, which the importer recognizes ({@code GatedActivations}) as this op of qspark's
+   * own domain; the exporter writes it back as Sigmoid·Mul.
+   */
+  public static final String SILU = "Silu";
 
   /** Attribute names a fused producer carries. */
   public static final String FUSED = "activation";
@@ -50,6 +57,7 @@ public final class Activation implements Op {
       case "HardSigmoid":
         return new Activation(Kind.HARD_SIGMOID, opType, a.getFloat("alpha", 0.2f), a.getFloat("beta", 0.5f), 0, 0);
       case "HardSwish": return new Activation(Kind.HARD_SWISH, opType, 1f / 6, 0.5f, 0, 0);
+      case SILU: return new Activation(Kind.SILU, opType, 0, 0, 0, 0);
       case "Tanh": return new Activation(Kind.TANH, opType, 0, 0, 0, 0);
       case "Identity":
         return new Activation(Kind.IDENTITY, opType, 0, 0, 0, 0);
@@ -161,6 +169,10 @@ public final class Activation implements Op {
       case HARD_SWISH:
         for (int i = from; i < to; i++) y[i] = y[i] * Math.max(0f, Math.min(1f, alpha * y[i] + beta));
         break;
+      case SILU:
+        // the float a Sigmoid node then a Mul node compute, value for value
+        for (int i = from; i < to; i++) y[i] = y[i] * (float) (1.0 / (1.0 + Math.exp(-y[i])));
+        break;
       case TANH:
         for (int i = from; i < to; i++) y[i] = (float) Math.tanh(y[i]);
         break;
@@ -186,6 +198,11 @@ public final class Activation implements Op {
 
   public float alpha() {
     return alpha;
+  }
+
+  /** HardSigmoid's and HardSwish's offset: clip(alpha·x + beta, 0, 1). */
+  public float beta() {
+    return beta;
   }
 
   /** Clip bounds. */

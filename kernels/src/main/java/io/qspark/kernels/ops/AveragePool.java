@@ -1,7 +1,6 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
-import io.qspark.kernels.quant.DpuAveragePool;
 
 /**
  * 2-D average pooling. The divisor counts the taps inside the image, or with count_include_pad

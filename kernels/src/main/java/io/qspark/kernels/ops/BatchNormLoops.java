@@ -1,6 +1,6 @@
 package io.qspark.kernels.ops;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 
 /**
  * The passes of BatchNorm on batch statistics (QAT's forward and backward) over an NCHW array
@@ -30,7 +30,8 @@ public final class BatchNormLoops {
    */
   public static final int BLOCK_VALUES = 2048;
 
-  public static final int LANES = 8;
+  /** Logical lanes of the float sums, the same at every vector width ({@link io.qspark.kernels.simd.VectorWidth#SUM_LANES}). */
+  public static final int LANES = 16;
   /** Groups of {@link #LANES} values per float partial sum before it goes into the double totals. */
   public static final int CHUNK_STEPS = 32;
   static final boolean SIMD = VectorApi.PRESENT;
@@ -42,12 +43,46 @@ public final class BatchNormLoops {
     return Math.min(c, c0 + Math.max(1, BLOCK_VALUES / Math.max(1, inner)));
   }
 
-  /** Per-channel sums and, with centers, sums of (x - center[c])^2 (difference and square in float). */
-  public static double[] sums(float[] x, float[] centers, int n, int c, int inner, int c0, int c1) {
-    return sums(x, centers, n, c, inner, c0, c1, SIMD);
+  /**
+   * The planes a pass runs on: channels [from, to) of an NCHW array of {@code images} images,
+   * {@code channels} channels and planes of {@code inner} values (plane (i, c) at
+   * (i * channels + c) * inner).
+   */
+  public record Planes(int images, int channels, int inner, int from, int to) {
+    public Planes {
+      if (images < 0 || inner < 0 || from < 0 || from > to || to > channels) {
+        throw new OpException("planes: channels [" + from + ", " + to + ") of " + images + " x " + channels + " x " + inner);
+      }
+    }
   }
 
-  static double[] sums(float[] x, float[] centers, int n, int c, int inner, int c0, int c1, boolean simd) {
+  /**
+   * BatchNorm's forward per channel as QAT computes it on batch statistics, which its backward
+   * recomputes: u = z / divisor[c] (no divisor: u = z), pre = u * mul[c] + off[c], y = act(pre).
+   */
+  public record Forward(float[] divisor, float[] mul, float[] off, Activation act) {
+    /** divisor[c], or 1 without one: z / 1 is z (IEEE), so one loop serves both. */
+    float divisor(int c) {
+      return divisor == null ? 1f : divisor[c];
+    }
+  }
+
+  /**
+   * One backward first pass's arrays: z and dy read, g written, the forward recomputed, the
+   * channel means, the double lane totals of g (l0) and of g (u - mean) (l1) added into, and a
+   * chunk's float lanes (tmp, 2 x {@link #LANES}). Made once per pass; a plane is given by its
+   * channel and range.
+   */
+  record GradientPass(float[] z, float[] dy, float[] g, Forward forward, float[] mean, double[] l0, double[] l1,
+      float[] tmp) {}
+
+  /** Per-channel sums and, with centers, sums of (x - center[c])^2 (difference and square in float). */
+  public static double[] sums(float[] x, float[] centers, Planes planes) {
+    return sums(x, centers, planes, SIMD);
+  }
+
+  static double[] sums(float[] x, float[] centers, Planes planes, boolean simd) {
+    final int n = planes.images(), c = planes.channels(), inner = planes.inner(), c0 = planes.from(), c1 = planes.to();
     double[] lanes = new double[c * LANES], tails = new double[c];
     float[] tmp = new float[LANES];
     for (int ni = 0; ni < n; ni++) {
@@ -63,11 +98,12 @@ public final class BatchNormLoops {
   }
 
   /** u = z / d[c], as Div computes it; a copy without a divisor (d null). */
-  public static void divide(float[] z, float[] d, float[] u, int n, int c, int inner, int c0, int c1) {
-    divide(z, d, u, n, c, inner, c0, c1, SIMD);
+  public static void divide(float[] z, float[] d, float[] u, Planes planes) {
+    divide(z, d, u, planes, SIMD);
   }
 
-  static void divide(float[] z, float[] d, float[] u, int n, int c, int inner, int c0, int c1, boolean simd) {
+  static void divide(float[] z, float[] d, float[] u, Planes planes, boolean simd) {
+    final int n = planes.images(), c = planes.channels(), inner = planes.inner(), c0 = planes.from(), c1 = planes.to();
     if (d == null) {
       for (int ni = 0; ni < n; ni++) System.arraycopy(z, (ni * c + c0) * inner, u, (ni * c + c0) * inner, (c1 - c0) * inner);
       return;
@@ -85,11 +121,12 @@ public final class BatchNormLoops {
   }
 
   /** y = act(y * mul[c] + off[c]) in place, as BatchNormalization then the activation compute it. */
-  public static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner, int c0, int c1) {
-    affine(y, mul, off, act, n, c, inner, c0, c1, SIMD);
+  public static void affine(float[] y, float[] mul, float[] off, Activation act, Planes planes) {
+    affine(y, mul, off, act, planes, SIMD);
   }
 
-  static void affine(float[] y, float[] mul, float[] off, Activation act, int n, int c, int inner, int c0, int c1, boolean simd) {
+  static void affine(float[] y, float[] mul, float[] off, Activation act, Planes planes, boolean simd) {
+    final int n = planes.images(), c = planes.channels(), inner = planes.inner(), c0 = planes.from(), c1 = planes.to();
     for (int ni = 0; ni < n; ni++) {
       for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
@@ -105,29 +142,27 @@ public final class BatchNormLoops {
 
   /**
    * The backward's first pass: g = dy masked by the activation's derivative at the
-   * pre-activation u * mul[c] + off[c] (u = z / d[c], recomputed as the forward computed it, so
+   * pre-activation u * mul[c] + off[c] (u = z / d[c], recomputed as the forward f computed it, so
    * the same decisions), stored into g; returns per channel {sums of g, sums of g * (u - mean[c])},
    * the product in float.
    */
-  public static double[][] gradientSums(float[] z, float[] d, float[] dy, float[] mul, float[] off, Activation act,
-      float[] mean, float[] g, int n, int c, int inner, int c0, int c1) {
-    return gradientSums(z, d, dy, mul, off, act, mean, g, n, c, inner, c0, c1, SIMD);
+  public static double[][] gradientSums(float[] z, Forward f, float[] dy, float[] mean, float[] g, Planes planes) {
+    return gradientSums(z, f, dy, mean, g, planes, SIMD);
   }
 
-  static double[][] gradientSums(float[] z, float[] d, float[] dy, float[] mul, float[] off, Activation act,
-      float[] mean, float[] g, int n, int c, int inner, int c0, int c1, boolean vector) {
+  static double[][] gradientSums(float[] z, Forward f, float[] dy, float[] mean, float[] g, Planes planes, boolean vector) {
+    final Activation act = f.act();
+    final int n = planes.images(), c = planes.channels(), inner = planes.inner(), c0 = planes.from(), c1 = planes.to();
     checkMask(act);
     double[] l0 = new double[c * LANES], l1 = new double[c * LANES], t0 = new double[c], t1 = new double[c];
-    float[] tmp = new float[2 * LANES];
+    GradientPass pass = new GradientPass(z, dy, g, f, mean, l0, l1, new float[2 * LANES]);
     boolean simd = vector && (act == null || act.kind() != Activation.Kind.LEAKY_RELU); // rare after a BatchNorm
     for (int ni = 0; ni < n; ni++) {
       for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
-        // z / 1 is z (IEEE): one loop with and without a divisor
-        float dv = d == null ? 1f : d[ci];
         double[] tail = simd
-            ? SimdBatchNormLoops.planeGradient(z, dv, dy, mul[ci], off[ci], act, mean[ci], g, base, base + inner, l0, l1, ci * LANES, tmp)
-            : Scalar.planeGradient(z, dv, dy, mul[ci], off[ci], act, mean[ci], g, base, base + inner, l0, l1, ci * LANES, tmp);
+            ? SimdBatchNormLoops.planeGradient(pass, ci, base, base + inner)
+            : Scalar.planeGradient(pass, ci, base, base + inner);
         t0[ci] += tail[0];
         t1[ci] += tail[1];
       }
@@ -136,11 +171,12 @@ public final class BatchNormLoops {
   }
 
   /** The backward's output pass: g = g * a[c] + (z * bz[c] + k[c]) in place, in float. */
-  public static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner, int c0, int c1) {
-    gradientOutput(g, z, a, bz, k, n, c, inner, c0, c1, SIMD);
+  public static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, Planes planes) {
+    gradientOutput(g, z, a, bz, k, planes, SIMD);
   }
 
-  static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, int n, int c, int inner, int c0, int c1, boolean simd) {
+  static void gradientOutput(float[] g, float[] z, float[] a, float[] bz, float[] k, Planes planes, boolean simd) {
+    final int n = planes.images(), c = planes.channels(), inner = planes.inner(), c0 = planes.from(), c1 = planes.to();
     for (int ni = 0; ni < n; ni++) {
       for (int ci = c0; ci < c1; ci++) {
         int base = (ni * c + ci) * inner;
@@ -223,9 +259,14 @@ public final class BatchNormLoops {
       }
     }
 
-    /** One plane of the backward's first pass; returns its tail sums {g, g (u - mean)}. */
-    static double[] planeGradient(float[] z, float d, float[] dy, float mul, float off, Activation act, float mean,
-        float[] g, int from, int to, double[] l0, double[] l1, int at, float[] acc) {
+    /** One plane of the backward's first pass (channel ci, values [from, to)); returns its tail sums {g, g (u - mean)}. */
+    static double[] planeGradient(GradientPass p, int ci, int from, int to) {
+      final float[] z = p.z(), dy = p.dy(), g = p.g(), acc = p.tmp();
+      final double[] l0 = p.l0(), l1 = p.l1();
+      final Forward f = p.forward();
+      final Activation act = f.act();
+      final float d = f.divisor(ci), mul = f.mul()[ci], off = f.off()[ci], mean = p.mean()[ci];
+      final int at = ci * LANES;
       int i = from;
       while (i + LANES <= to) {
         int stop = Math.min(i + CHUNK_STEPS * LANES, to - (to - i) % LANES);

@@ -27,22 +27,23 @@ public final class BatchNormalization implements Op {
   public static double[][] batchStatistics(Tensor x) {
     int n = x.dim(0), c = x.dim(1);
     double[] mean = new double[c], var = new double[c];
-    channelStatistics(x.data(), n, c, x.size() / Math.max(1, n * c), 0, c, mean, var);
+    channelStatistics(x.data(), new BatchNormLoops.Planes(n, c, x.size() / Math.max(1, n * c), 0, c), mean, var);
     return new double[][] {mean, var};
   }
 
   /**
-   * Means and biased variances of the channels [c0, c1) of an NCHW array into mean and var: two passes of {@link BatchNormLoops}'
+   * Means and biased variances of the planes' channels of an NCHW array into mean and var: two passes of {@link BatchNormLoops}'
    * fixed-order sums (float lanes, double totals), so the same for any thread or partition. Both
    * are rounded to float: QAT's op outputs them as floats and its backward rebuilds the forward's
    * multiplier and offset from those outputs bit for bit; the variance is centred on that float mean.
    */
-  public static void channelStatistics(float[] x, int n, int c, int inner, int c0, int c1, double[] mean, double[] var) {
-    double count = (double) n * inner;
-    double[] s = BatchNormLoops.sums(x, null, n, c, inner, c0, c1);
+  public static void channelStatistics(float[] x, BatchNormLoops.Planes planes, double[] mean, double[] var) {
+    final int c = planes.channels(), c0 = planes.from(), c1 = planes.to();
+    double count = (double) planes.images() * planes.inner();
+    double[] s = BatchNormLoops.sums(x, null, planes);
     float[] m = new float[c];
     for (int ci = c0; ci < c1; ci++) m[ci] = (float) (s[ci] / count);
-    double[] s2 = BatchNormLoops.sums(x, m, n, c, inner, c0, c1);
+    double[] s2 = BatchNormLoops.sums(x, m, planes);
     for (int ci = c0; ci < c1; ci++) {
       mean[ci] = m[ci];
       var[ci] = (float) (s2[ci] / count);

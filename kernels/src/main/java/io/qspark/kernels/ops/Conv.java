@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.blas.Workspace;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
@@ -22,7 +23,7 @@ public final class Conv implements Op {
    * also the reference the SIMD kernels are tested against.
    */
   public static final boolean SIMD = !"blas".equals(System.getProperty("qspark.conv"))
-      && io.qspark.kernels.exec.VectorApi.PRESENT;
+      && io.qspark.kernels.simd.VectorApi.PRESENT;
 
   private final Attributes attrs;
   private final long group;
@@ -69,29 +70,26 @@ public final class Conv implements Op {
     if (b != null && b.size() != m) {
       throw new OpException("Conv: bias has " + b.size() + " values for " + m + " output channels");
     }
-    ConvGeometry geo = geometry(w.shape());
-    int[] pads = geo.pads(h, wd);
-    int[] o = geo.out(h, wd);
-    int oh = o[0], ow = o[1];
-    float[] out = new float[n * m * oh * ow];
+    ConvShape s = ConvShape.of(x.shape(), w.shape(), g, geometry(w.shape()));
+    float[] out = new float[n * m * s.outHeight() * s.outWidth()];
     float[] bias = b == null ? null : b.data();
     if (exactChunk > 0) {
-      exact(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads);
+      exact(x.data(), w.data(), bias, out, s);
     } else if (cg == 1 && m == g) {
       if (simd) {
-        DirectConv.depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads, activation);
+        DirectConv.depthwise(x.data(), w.data(), bias, out, s, activation);
       } else {
-        depthwise(x.data(), w.data(), bias, out, n, c, h, wd, oh, ow, geo, pads);
+        depthwise(x.data(), w.data(), bias, out, s);
         if (activation != null) activation.apply(out, 0, out.length);
       }
     } else {
       if (simd) {
-        DirectConv.run(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);
+        DirectConv.run(x.data(), w.data(), bias, out, s, activation);
       } else {
-        im2colGemm(x.data(), w.data(), bias, out, n, c, h, wd, m, g, oh, ow, geo, pads, activation);
+        im2colGemm(x.data(), w.data(), bias, out, s, activation);
       }
     }
-    return new Tensor[] {Tensor.of(out, n, m, oh, ow)};
+    return new Tensor[] {Tensor.of(out, s.output())};
   }
 
   /**
@@ -99,11 +97,10 @@ public final class Conv implements Op {
    * while that fits float's significand, and beyond it a float of the same sign and at least
    * 2^24 units, which every quantizer then saturates alike.
    */
-  private void exact(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd, int m, int g,
-      int oh, int ow, ConvGeometry geo, int[] pads) {
+  private void exact(float[] x, float[] w, float[] bias, float[] out, ConvShape s) {
     double[] sums = new double[out.length];
-    ExactConv.sums(x, w, sums, n, c, h, wd, m, g, oh, ow, geo, pads, exactChunk);
-    int p = oh * ow;
+    ExactConv.sums(x, w, sums, s, exactChunk);
+    int p = s.outHeight() * s.outWidth(), m = s.outChannels();
     for (int i = 0; i < out.length; i++) out[i] = (float) (sums[i] + (bias == null ? 0.0 : bias[(i / p) % m]));
     if (activation != null) activation.apply(out, 0, out.length);
   }
@@ -113,9 +110,11 @@ public final class Conv implements Op {
    * share its batch (calibration must not change with partitioning), and one image's unfolded
    * input stays in L2. Parallelism comes from running images on several threads (Executor).
    */
-  private static void im2colGemm(float[] x, float[] w, float[] bias, float[] out, int n, int c,
-      int h, int wd, int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
-    int cg = c / g, mg = m / g;
+  private static void im2colGemm(float[] x, float[] w, float[] bias, float[] out, ConvShape s, Activation act) {
+    final int n = s.batch(), c = s.channels(), h = s.height(), wd = s.width(), m = s.outChannels(), g = s.groups();
+    final int oh = s.outHeight(), ow = s.outWidth(), cg = s.groupChannels(), mg = s.groupOutChannels();
+    final ConvGeometry geo = s.geometry();
+    final int[] pads = s.pads();
     int k = cg * geo.kh * geo.kw;
     int p = oh * ow;
     Workspace ws = Workspace.get();
@@ -129,6 +128,7 @@ public final class Conv implements Op {
     FloatBuffer colB = ws.buffer(1, colLen);
     FloatPointer resP = ws.pointer(2, (long) mg * p);
     FloatBuffer res = ws.buffer(2, (long) mg * p);
+    GemmShape gemm = GemmShape.of(false, false, mg, p, k);
     boolean pointwise = geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && pads[0] == 0
         && pads[1] == 0 && pads[2] == 0 && pads[3] == 0;
     for (int ni = 0; ni < n; ni++) {
@@ -137,11 +137,11 @@ public final class Conv implements Op {
         if (pointwise) {
           colB.put(0, x, xBase, k * p); // a 1x1 conv reads the input as it lies
         } else {
-          im2col(x, xBase, cg, h, wd, oh, ow, geo, pads, col, 0, p);
+          im2col(x, xBase, s, col, 0, p);
           colB.put(0, col, 0, k * p);
         }
         wp.position((long) gi * mg * k);
-        Blas.sgemm(false, false, mg, p, k, 1f, wp, k, colP.position(0), p, 0f, resP.position(0), p);
+        Blas.sgemm(gemm, 1f, wp, colP.position(0), 0f, resP.position(0));
         int dst = (ni * m + gi * mg) * p;
         res.get(0, out, dst, mg * p);
         for (int mi = 0; mi < mg; mi++) {
@@ -159,25 +159,27 @@ public final class Conv implements Op {
   }
 
   /**
-   * Unfolds one image's channels [c0, c0+cg) into rows of {@code col}: row (ci, ki, kj) holds the
-   * input under that kernel tap for every output position, at column offset {@code colOff} of a
-   * row of length {@code ld}.
+   * Unfolds one image's group of channels (x[base..], {@code s.groupChannels()} planes) into rows
+   * of {@code col}: row (ci, ki, kj) holds the input under that kernel tap for every output
+   * position, at column offset {@code colOff} of a row of length {@code ld}.
    */
-  public static void im2col(float[] x, int base, int cg, int h, int w, int oh, int ow,
-      ConvGeometry geo, int[] pads, float[] col, int colOff, int ld) {
+  public static void im2col(float[] x, int base, ConvShape s, float[] col, int colOff, int ld) {
+    final int cg = s.groupChannels(), h = s.height(), w = s.width(), oh = s.outHeight(), ow = s.outWidth();
+    final ConvGeometry geo = s.geometry();
+    final int padTop = s.padTop(), padLeft = s.padLeft();
     int row = 0;
     for (int ci = 0; ci < cg; ci++) {
       int cbase = base + ci * h * w;
       for (int ki = 0; ki < geo.kh; ki++) {
         for (int kj = 0; kj < geo.kw; kj++, row++) {
           int dst = row * ld + colOff;
-          int xoff = kj * geo.dw - pads[1];
+          int xoff = kj * geo.dw - padLeft;
           // output columns whose input column lies inside the image
           int oxLo = xoff >= 0 ? 0 : (-xoff + geo.sw - 1) / geo.sw;
           int oxHi = Math.min(ow, xoff >= w ? 0 : (w - 1 - xoff) / geo.sw + 1);
           if (oxHi < oxLo) oxHi = oxLo;
           for (int oy = 0; oy < oh; oy++, dst += ow) {
-            int iy = oy * geo.sh - pads[0] + ki * geo.dh;
+            int iy = oy * geo.sh - padTop + ki * geo.dh;
             if (iy < 0 || iy >= h) {
               Arrays.fill(col, dst, dst + ow, 0f);
               continue;
@@ -196,8 +198,41 @@ public final class Conv implements Op {
     }
   }
 
-  private static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c,
-      int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
+  /**
+   * Adds the columns of {@code col} (rows (ci, ki, kj), row length ld, starting at colOff) back
+   * to the input positions of one image's group of channels (dx[base..]) they were read from:
+   * the adjoint of {@link #im2col}. A conv's input gradient, and a transposed conv (whose
+   * output is the input of the conv s describes).
+   */
+  public static void col2im(float[] col, int colOff, int ld, ConvShape s, float[] dx, int base) {
+    final int cg = s.groupChannels(), h = s.height(), w = s.width(), oh = s.outHeight(), ow = s.outWidth();
+    final ConvGeometry geo = s.geometry();
+    final int padTop = s.padTop(), padLeft = s.padLeft();
+    int row = 0;
+    for (int ci = 0; ci < cg; ci++) {
+      int cbase = base + ci * h * w;
+      for (int ki = 0; ki < geo.kh; ki++) {
+        for (int kj = 0; kj < geo.kw; kj++, row++) {
+          int src = row * ld + colOff;
+          int xoff = kj * geo.dw - padLeft;
+          int oxLo = xoff >= 0 ? 0 : (-xoff + geo.sw - 1) / geo.sw;
+          int oxHi = Math.min(ow, xoff >= w ? 0 : (w - 1 - xoff) / geo.sw + 1);
+          for (int oy = 0; oy < oh; oy++, src += ow) {
+            int iy = oy * geo.sh - padTop + ki * geo.dh;
+            if (iy < 0 || iy >= h) continue;
+            int dst = cbase + iy * w + xoff;
+            for (int ox = oxLo; ox < oxHi; ox++) dx[dst + ox * geo.sw] += col[src + ox];
+          }
+        }
+      }
+    }
+  }
+
+  private static void depthwise(float[] x, float[] w, float[] bias, float[] out, ConvShape shape) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int oh = shape.outHeight(), ow = shape.outWidth();
+    final ConvGeometry geo = shape.geometry();
+    final int[] pads = shape.pads();
     int kk = geo.kh * geo.kw;
     float[] acc = new float[ow];
     for (int ni = 0; ni < n; ni++) {

@@ -34,6 +34,31 @@ public final class ConvGeometry {
     this.ceilMode = a.getInt("ceil_mode", 0) != 0;
   }
 
+  private ConvGeometry(int kh, int kw, int sh, int sw, int dh, int dw) {
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1) {
+      throw new OpException("window " + kh + "x" + kw + " stride " + sh + "x" + sw + " dilation " + dh + "x" + dw
+          + ": every size must be positive");
+    }
+    this.kh = kh;
+    this.kw = kw;
+    this.sh = sh;
+    this.sw = sw;
+    this.dh = dh;
+    this.dw = dw;
+    this.pads = new int[4];
+    this.autoPad = "NOTSET";
+    this.ceilMode = false;
+  }
+
+  /**
+   * A window given by its numbers rather than by a node's attributes (a deploy model's layer, a
+   * stride phase of a strided conv): no pads of its own (a {@link ConvShape} carries them), no
+   * auto_pad, floor division of the output size.
+   */
+  public static ConvGeometry window(int kh, int kw, int sh, int sw, int dh, int dw) {
+    return new ConvGeometry(kh, kw, sh, sw, dh, dw);
+  }
+
   private int extent(int k, int d) {
     return (k - 1) * d + 1;
   }

@@ -1,12 +1,14 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
  * 2-D transposed convolution, NCHW, weight [C, M/group, kh, kw]. Per image and group one GEMM
  * W^T x X gives every kernel tap's contribution at every input position ([M/g * kh * kw] x
- * [H * W]); col2im then scatter-adds them into the output.
+ * [H * W]); col2im, the input gradient of the conv from output to input, then scatter-adds
+ * them into the output.
  */
 public final class ConvTranspose implements Op {
   private final Attributes attrs;
@@ -63,43 +65,19 @@ public final class ConvTranspose implements Op {
       for (int i = 0; i < n * m; i++) java.util.Arrays.fill(out, i * ohw, (i + 1) * ohw, bd[i % m]);
     }
     float[] col = new float[mg * kk * hw];
+    // col2im scatters as the input gradient of the conv from this output back to this input
+    ConvShape back = new ConvShape(new int[] {n, m, oh, ow}, new int[] {n, c, h, wd}, g, geo,
+        new int[] {t[0], t[1], t[2], t[3]});
     float[] xd = x.data(), wdata = w.data();
+    GemmShape gemm = GemmShape.of(true, false, mg * kk, hw, cg);
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
         // weight slice [cg, mg*kk] read transposed: col = W_g^T * X_g
-        Gemm.matmul(wdata, gi * cg * mg * kk, true, xd, (ni * c + gi * cg) * hw, false, col, 0,
-            mg * kk, hw, cg, 1f);
-        col2im(col, out, (ni * m + gi * mg) * ohw, mg, h, wd, oh, ow, geo, t);
+        Gemm.matmul(gemm, 1f, wdata, gi * cg * mg * kk, xd, (ni * c + gi * cg) * hw, col, 0);
+        Conv.col2im(col, 0, hw, back, out, (ni * m + gi * mg) * ohw);
       }
     }
     return new Tensor[] {Tensor.of(out, n, m, oh, ow)};
-  }
-
-  /** Adds row (mi, ki, kj) of col, one value per input position, at its output positions. */
-  private static void col2im(float[] col, float[] out, int base, int mg, int h, int w, int oh,
-      int ow, ConvGeometry geo, int[] pads) {
-    int hw = h * w;
-    int row = 0;
-    for (int mi = 0; mi < mg; mi++) {
-      int ob = base + mi * oh * ow;
-      for (int ki = 0; ki < geo.kh; ki++) {
-        int yoff = ki * geo.dh - pads[0];
-        for (int kj = 0; kj < geo.kw; kj++, row++) {
-          int xoff = kj * geo.dw - pads[1];
-          // input columns ix with 0 <= ix * sw + xoff < ow
-          int ixLo = Math.max(0, Math.floorDiv(-xoff + geo.sw - 1, geo.sw));
-          int ixHi = Math.min(w, Math.floorDiv(ow - 1 - xoff, geo.sw) + 1);
-          int cr = row * hw;
-          for (int iy = 0; iy < h; iy++) {
-            int oy = iy * geo.sh + yoff;
-            if (oy < 0 || oy >= oh) continue;
-            int orow = ob + oy * ow + xoff;
-            int crow = cr + iy * w;
-            for (int ix = ixLo; ix < ixHi; ix++) out[orow + ix * geo.sw] += col[crow + ix];
-          }
-        }
-      }
-    }
   }
 
   @Override

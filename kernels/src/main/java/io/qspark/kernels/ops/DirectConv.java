@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.simd.VectorWidth;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * A 1x1 stride-1 unpadded conv reads its input where it lies and writes its output in place: it
  * is a plain GEMM. No im2col matrix of the image is written and nothing is transposed.
  *
- * <p>For each tile of 16 output pixels the reduction's input is first packed contiguously
- * (16 floats per step, from L1), then a 4-channel x 16-pixel tile of outputs stays in eight
+ * <p>For each tile of {@link #TILE} output pixels (two vectors: 16 at 256 bits, 32 at 512) the
+ * reduction's input is first packed contiguously (a tile per step, from L1), then a 4-channel
+ * x tile of outputs stays in eight
  * vector accumulators while the packed steps stream past: per step two vector loads, four
  * broadcast weights, eight FMAs, and no range check in the loop (its indexes are linear in the
  * loop counter, which C2 can hoist checks for; a table of offsets it cannot). C2 keeps vector
@@ -35,9 +37,14 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Conv} falls back to im2col + BLAS and a scalar depthwise loop.
  */
 final class DirectConv {
-  private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
-  /** Output pixels per tile: two 8-lane vectors. */
-  static final int TILE = 16;
+  /** The kernels' vectors: 8 or 16 lanes ({@link VectorWidth}); a tile is two of them. */
+  private static final VectorSpecies<Float> S = VectorWidth.FLOATS;
+  /** Lanes per vector. */
+  private static final int V = S.length();
+  /** Output pixels per tile: two vectors (16 pixels at 256 bits, 32 at 512). */
+  static final int TILE = 2 * V;
+  /** Register blocks of {@link #MR} channels whose weights share one record of TILE floats per step (see {@link #pack}). */
+  private static final int PER_RECORD = TILE / 4;
   /** Output channels per register tile, at most. */
   static final int MR = 4;
 
@@ -52,9 +59,9 @@ final class DirectConv {
     /** Depthwise input planes of all channels, and the geometry their zero padding is for. */
     float[] dwIn = new float[0];
     int[] dwKey;
-    /** One tile of outputs of all output channels: mg rows of 16. */
+    /** One tile of outputs of all output channels: mg rows of TILE. */
     float[] tailOut = new float[0];
-    /** One packed tile of the reduction: kLen x 16 floats. */
+    /** One packed tile of the reduction: kLen x TILE floats. */
     float[] bt = new float[0];
     /** Where each lane of a tile across images reads its pixel in the prepared inputs. */
     int[] lanes = new int[0];
@@ -88,11 +95,14 @@ final class DirectConv {
     /** Floats of prepared input, including what the last tile reads past the planes. */
     final int inLen;
 
-    Layout(int cg, int h, int wd, int oh, int ow, ConvGeometry geo, int[] pads) {
-      this.h = h;
-      this.wd = wd;
-      this.oh = oh;
-      this.ow = ow;
+    Layout(ConvShape s) {
+      final int cg = s.groupChannels();
+      final ConvGeometry geo = s.geometry();
+      final int[] pads = s.pads();
+      this.h = s.height();
+      this.wd = s.width();
+      this.oh = s.outHeight();
+      this.ow = s.outWidth();
       pt = pads[0];
       pl = pads[1];
       sh = geo.sh;
@@ -139,9 +149,47 @@ final class DirectConv {
     }
   }
 
-  static void run(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h, int wd,
-      int m, int g, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
-    int cg = c / g, mg = m / g;
+  /**
+   * One conv call's weights as the register tiles take them ({@link #pack}: wk, cut into
+   * register blocks of output channels starting at firstChannel), the reduction of kLen steps in
+   * blocks of kc, chunk register blocks of output channels per L2 chunk, the bias, and the clamp
+   * of the fused activation (null: none, or not a clamp).
+   */
+  private record Packed(float[] wk, int[] blocks, int[] firstChannel, int kLen, int kc, int chunk, float[] bias,
+      float[] lim) {
+    /** Records of {@link #PER_RECORD} register blocks in wk. */
+    int records() {
+      return (blocks.length + PER_RECORD - 1) / PER_RECORD;
+    }
+
+    /**
+     * The reduction blocks as the kernels meet them, with their packed input steps in {@code in}:
+     * block k0's first step at in[stride * k0] (stride 0: a packed tile holding one block's
+     * steps; TILE: a tile holding all steps).
+     */
+    Block[] reduction(float[] in, int stride) {
+      Block[] r = new Block[(kLen + kc - 1) / kc];
+      for (int k0 = 0, i = 0; k0 < kLen; k0 += kc, i++) {
+        int k1 = Math.min(kLen, k0 + kc);
+        r[i] = new Block(in, stride * k0, k1 - k0, wk, bias, k0 == 0, k1 == kLen ? lim : null);
+      }
+      return r;
+    }
+  }
+
+  /**
+   * What every register tile of one reduction block shares: steps packed TILE floats apart from
+   * packed[from] on, the packed weights, the bias, whether each output's FMA chain starts here
+   * (from the bias) or goes on from its stored partial sum, and the clamp bounds if the chain
+   * ends here (null otherwise). Made once per conv call, not per tile.
+   */
+  private record Block(float[] packed, int from, int steps, float[] weights, float[] bias, boolean first, float[] lim) {}
+
+  static void run(float[] x, float[] w, float[] bias, float[] out, ConvShape shape, Activation act) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int m = shape.outChannels(), g = shape.groups(), oh = shape.outHeight(), ow = shape.outWidth();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels();
+    final ConvGeometry geo = shape.geometry();
     int taps = geo.kh * geo.kw;
     int kLen = cg * taps;
     int[] blocks = blocks(mg);
@@ -150,16 +198,17 @@ final class DirectConv {
     int kc = reductionBlock(kLen, taps);
     int chunk = chunkBlocks(kc);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
-    Layout lay = new Layout(cg, h, wd, oh, ow, geo, pads);
+    Layout lay = new Layout(shape);
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
-    int records = (blocks.length + 3) / 4;
+    int records = (blocks.length + PER_RECORD - 1) / PER_RECORD;
     float[] wk = s.wk = Scratch.grow(s.wk, (long) records * kLen * TILE);
     boolean direct = lay.direct();
     float[] y = direct ? null : (s.y = Scratch.grow(s.y, (long) mg * lay.lenPad + TILE));
     float[] b = bias != null ? bias : new float[m];
     float[] lim = limits(act);
     boolean scalarAct = act != null && lim == null;
+    Packed pw = new Packed(wk, blocks, firstChannel, kLen, kc, chunk, b, lim);
     int len = lay.len;
     int p = oh * ow;
     int fullTiles = len / TILE;
@@ -170,12 +219,13 @@ final class DirectConv {
     float[] bt = s.bt = Scratch.grow(s.bt, (long) kc * TILE);
     if (lay.inPlace && tail) s.tailIn = Scratch.grow(s.tailIn, (long) cg * TILE);
     float[] tailOut = s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
+    Block[] red = pw.reduction(bt, 0);
+    Block[] tailRed = lay.inPlace && tail ? pw.reduction(s.tailIn, TILE) : null;
     boolean across = acrossImages(lay, n, mg);
     for (int gi = 0; gi < g; gi++) {
       pack(w, gi * mg, blocks, kLen, kc, wk);
       if (across) {
-        runAcrossImages(x, c, cg, h, wd, gi, n, m, mg, lay, kLen, kc, chunk, blocks, firstChannel, records, wk, b, lim,
-            act, out, s);
+        runAcrossImages(x, out, shape, gi, lay, pw, red, act);
         continue;
       }
       for (int ni = 0; ni < n; ni++) {
@@ -199,8 +249,7 @@ final class DirectConv {
           int c1 = Math.min(blocks.length, c0 + chunk);
           for (int k0 = 0; k0 < kLen; k0 += kc) {
             int k1 = Math.min(kLen, k0 + kc);
-            boolean first = k0 == 0;
-            float[] l = k1 == kLen ? lim : null;
+            Block blk = red[k0 / kc];
             for (int t = 0; t < tiles; t++) {
               int q0 = t * TILE;
               if (tap3) {
@@ -225,8 +274,7 @@ final class DirectConv {
               }
               for (int bi = c0; bi < c1; bi++) {
                 int oc = firstChannel[bi];
-                kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), first, b, gi * mg + oc,
-                    dst, d + oc * ld, ld, l);
+                kernel(blocks[bi], blk, wOff(bi, k0, k1 - k0, records), gi * mg + oc, dst, d + oc * ld, ld);
               }
             }
           }
@@ -241,7 +289,7 @@ final class DirectConv {
         if (scalarAct && !(lay.inPlace && tail)) act.apply(out, oBase, oBase + mg * p);
       }
       if (lay.inPlace && tail) {
-        inPlaceTails(x, c, cg, gi, n, m, mg, p, fullTiles * TILE, blocks, firstChannel, kc, records, wk, b, lim, out, s);
+        inPlaceTails(x, out, shape, gi, fullTiles * TILE, pw, tailRed);
         if (scalarAct) {
           for (int ni = 0; ni < n; ni++) act.apply(out, (ni * m + gi * mg) * p, (ni * m + gi * mg) * p + mg * p);
         }
@@ -273,9 +321,14 @@ final class DirectConv {
    * output's FMA chain is the one {@link #run} computes per image, whichever images share its
    * tile. Partial sums of the pass wait in y (mg rows of all pixels), then go to the output planes.
    */
-  private static void runAcrossImages(float[] x, int c, int cg, int h, int wd, int gi, int n, int m, int mg,
-      Layout lay, int kLen, int kc, int chunk, int[] blocks, int[] firstChannel, int records, float[] wk, float[] b,
-      float[] lim, Activation act, float[] out, Scratch s) {
+  private static void runAcrossImages(float[] x, float[] out, ConvShape shape, int gi, Layout lay, Packed pw, Block[] red,
+      Activation act) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width(), m = shape.outChannels();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels();
+    final int[] blocks = pw.blocks(), firstChannel = pw.firstChannel();
+    final int kLen = pw.kLen(), kc = pw.kc(), chunk = pw.chunk(), records = pw.records();
+    final float[] lim = pw.lim();
+    final Scratch s = SCRATCH.get();
     int p = lay.oh * lay.ow;
     int imgLen = lay.inLen;
     float[] bt = s.bt;
@@ -298,13 +351,12 @@ final class DirectConv {
         int c1 = Math.min(blocks.length, c0 + chunk);
         for (int k0 = 0; k0 < kLen; k0 += kc) {
           int k1 = Math.min(kLen, k0 + kc);
-          float[] l = k1 == kLen ? lim : null;
+          Block blk = red[k0 / kc];
           for (int t = 0; t < tiles; t++) {
             gatherTile(in, lanes, t * TILE, lay.off, k0, k1, bt);
             for (int bi = c0; bi < c1; bi++) {
               int oc = firstChannel[bi];
-              kernel(blocks[bi], bt, 0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc, y,
-                  oc * ld + t * TILE, ld, l);
+              kernel(blocks[bi], blk, wOff(bi, k0, k1 - k0, records), gi * mg + oc, y, oc * ld + t * TILE, ld);
             }
           }
         }
@@ -317,7 +369,7 @@ final class DirectConv {
     }
   }
 
-  /** Steps [k0, k1) of the 16 pixels lanes[u0 ..] point at, into bt[16 * (k - k0) ..], as {@link #packTile} packs. */
+  /** Steps [k0, k1) of the TILE pixels lanes[u0 ..] point at, into bt[TILE * (k - k0) ..], as {@link #packTile} packs. */
   private static void gatherTile(float[] x, int[] lanes, int u0, int[] off, int k0, int k1, float[] bt) {
     for (int k = k0, d = 0; k < k1; k++, d += TILE) {
       int o = off[k];
@@ -333,48 +385,52 @@ final class DirectConv {
     for (int ci = 0, d = 0; ci < cg; ci++, d += 9 * TILE) {
       int r0 = xq + ci * ps, r1 = r0 + wq, r2 = r1 + wq;
       FloatVector.fromArray(S, x, r0).intoArray(bt, d);
-      FloatVector.fromArray(S, x, r0 + 8).intoArray(bt, d + 8);
-      FloatVector.fromArray(S, x, r0 + 1).intoArray(bt, d + 16);
-      FloatVector.fromArray(S, x, r0 + 9).intoArray(bt, d + 24);
-      FloatVector.fromArray(S, x, r0 + 2).intoArray(bt, d + 32);
-      FloatVector.fromArray(S, x, r0 + 10).intoArray(bt, d + 40);
-      FloatVector.fromArray(S, x, r1).intoArray(bt, d + 48);
-      FloatVector.fromArray(S, x, r1 + 8).intoArray(bt, d + 56);
-      FloatVector.fromArray(S, x, r1 + 1).intoArray(bt, d + 64);
-      FloatVector.fromArray(S, x, r1 + 9).intoArray(bt, d + 72);
-      FloatVector.fromArray(S, x, r1 + 2).intoArray(bt, d + 80);
-      FloatVector.fromArray(S, x, r1 + 10).intoArray(bt, d + 88);
-      FloatVector.fromArray(S, x, r2).intoArray(bt, d + 96);
-      FloatVector.fromArray(S, x, r2 + 8).intoArray(bt, d + 104);
-      FloatVector.fromArray(S, x, r2 + 1).intoArray(bt, d + 112);
-      FloatVector.fromArray(S, x, r2 + 9).intoArray(bt, d + 120);
-      FloatVector.fromArray(S, x, r2 + 2).intoArray(bt, d + 128);
-      FloatVector.fromArray(S, x, r2 + 10).intoArray(bt, d + 136);
+      FloatVector.fromArray(S, x, r0 + V).intoArray(bt, d + V);
+      FloatVector.fromArray(S, x, r0 + 1).intoArray(bt, d + TILE);
+      FloatVector.fromArray(S, x, r0 + 1 + V).intoArray(bt, d + TILE + V);
+      FloatVector.fromArray(S, x, r0 + 2).intoArray(bt, d + 2 * TILE);
+      FloatVector.fromArray(S, x, r0 + 2 + V).intoArray(bt, d + 2 * TILE + V);
+      FloatVector.fromArray(S, x, r1).intoArray(bt, d + 3 * TILE);
+      FloatVector.fromArray(S, x, r1 + V).intoArray(bt, d + 3 * TILE + V);
+      FloatVector.fromArray(S, x, r1 + 1).intoArray(bt, d + 4 * TILE);
+      FloatVector.fromArray(S, x, r1 + 1 + V).intoArray(bt, d + 4 * TILE + V);
+      FloatVector.fromArray(S, x, r1 + 2).intoArray(bt, d + 5 * TILE);
+      FloatVector.fromArray(S, x, r1 + 2 + V).intoArray(bt, d + 5 * TILE + V);
+      FloatVector.fromArray(S, x, r2).intoArray(bt, d + 6 * TILE);
+      FloatVector.fromArray(S, x, r2 + V).intoArray(bt, d + 6 * TILE + V);
+      FloatVector.fromArray(S, x, r2 + 1).intoArray(bt, d + 7 * TILE);
+      FloatVector.fromArray(S, x, r2 + 1 + V).intoArray(bt, d + 7 * TILE + V);
+      FloatVector.fromArray(S, x, r2 + 2).intoArray(bt, d + 8 * TILE);
+      FloatVector.fromArray(S, x, r2 + 2 + V).intoArray(bt, d + 8 * TILE + V);
     }
   }
 
   /**
-   * Steps [k0, k1) of one tile of the reduction made contiguous: the 16 input pixels under
-   * reduction step k (x[xq + off[k] ..]) into bt[16 * (k - k0) ..]. The kernels then read it at offsets linear in k,
+   * Steps [k0, k1) of one tile of the reduction made contiguous: the TILE input pixels under
+   * reduction step k (x[xq + off[k] ..]) into bt[TILE * (k - k0) ..]. The kernels then read it at offsets linear in k,
    * whose range checks C2 hoists out of the loop, and from L1.
    */
   private static void packTile(float[] x, int xq, int[] off, int k0, int k1, float[] bt) {
     for (int k = k0, d = 0; k < k1; k++, d += TILE) {
       int xi = xq + off[k];
       FloatVector.fromArray(S, x, xi).intoArray(bt, d);
-      FloatVector.fromArray(S, x, xi + 8).intoArray(bt, d + 8);
+      FloatVector.fromArray(S, x, xi + V).intoArray(bt, d + V);
     }
   }
 
   /**
    * The pixels past the last whole tile of an in-place GEMM (1x1 conv), for all images of
-   * group gi: the t leftover pixels of 16 / t images are gathered into one tile (channel ci's at
-   * tailIn[ci * 16 + image * t + u]), so a 49-pixel plane costs 3 1/16 tiles rather than 4.
+   * group gi: the t leftover pixels of TILE / t images are gathered into one tile (channel ci's at
+   * tailIn[ci * TILE + image * t + u]), so a 49-pixel plane costs 3 1/16 tiles of 16 rather than 4.
    * Every lane is the same computation as in a whole tile: which images share a tail tile does
    * not change any result.
    */
-  private static void inPlaceTails(float[] x, int c, int cg, int gi, int n, int m, int mg, int p, int q0,
-      int[] blocks, int[] firstChannel, int kc, int records, float[] wk, float[] b, float[] lim, float[] out, Scratch s) {
+  private static void inPlaceTails(float[] x, float[] out, ConvShape shape, int gi, int q0, Packed pw, Block[] red) {
+    final int n = shape.batch(), c = shape.channels(), m = shape.outChannels();
+    final int cg = shape.groupChannels(), mg = shape.groupOutChannels(), p = shape.outHeight() * shape.outWidth();
+    final int[] blocks = pw.blocks(), firstChannel = pw.firstChannel();
+    final int kc = pw.kc(), records = pw.records();
+    final Scratch s = SCRATCH.get();
     int t = p - q0;
     int per = TILE / t;
     float[] ti = s.tailIn;
@@ -393,8 +449,7 @@ final class DirectConv {
         int k1 = Math.min(cg, k0 + kc);
         for (int bi = 0; bi < blocks.length; bi++) {
           int oc = firstChannel[bi];
-          kernel(blocks[bi], ti, TILE * k0, k1 - k0, wk, wOff(bi, k0, k1 - k0, records), k0 == 0, b, gi * mg + oc,
-              to, oc * TILE, TILE, k1 == cg ? lim : null);
+          kernel(blocks[bi], red[k0 / kc], wOff(bi, k0, k1 - k0, records), gi * mg + oc, to, oc * TILE, TILE);
         }
       }
       for (int j = 0; j < cnt; j++) {
@@ -414,13 +469,16 @@ final class DirectConv {
    * The padded input planes of all channels are kept per thread with their zero border, so an
    * image only copies its interior. Other kernel sizes go through {@link #run}.
    */
-  static void depthwise(float[] x, float[] w, float[] bias, float[] out, int n, int c, int h,
-      int wd, int oh, int ow, ConvGeometry geo, int[] pads, Activation act) {
+  static void depthwise(float[] x, float[] w, float[] bias, float[] out, ConvShape shape, Activation act) {
+    final ConvGeometry geo = shape.geometry();
     if (geo.kh != 3 || geo.kw != 3) {
-      run(x, w, bias, out, n, c, h, wd, c, c, oh, ow, geo, pads, act);
+      run(x, w, bias, out, shape, act);
       return;
     }
-    Layout lay = new Layout(1, h, wd, oh, ow, geo, pads);
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final int oh = shape.outHeight(), ow = shape.outWidth();
+    final int[] pads = shape.pads();
+    Layout lay = new Layout(shape);
     int planeLen = lay.nph * lay.planeStride;
     int maxOff = 0;
     for (int o : lay.off) maxOff = Math.max(maxOff, o);
@@ -440,7 +498,7 @@ final class DirectConv {
     for (int ni = 0; ni < n; ni++) {
       copyInterior(x, ni * c * h * wd, c, lay, planeLen, in, 0);
       for (int ch = 0; ch < c; ch++) {
-        dw3(in, ch * planeLen, lay.off, lay.lenPad, w, ch * 9, bias, ch, y, lim);
+        dw3(in, ch * planeLen, lay, w, bias, ch, y, lim);
         copyOut(y, 0, lay.wq, out, (ni * c + ch) * p, oh, ow);
       }
     }
@@ -456,10 +514,10 @@ final class DirectConv {
    */
   static final int CHUNK_BYTES = 256 << 10;
 
-  /** Blocks per output-channel chunk: whole records of four blocks (see {@link #pack}), at least one. */
+  /** Blocks per output-channel chunk: whole records of {@link #PER_RECORD} blocks (see {@link #pack}), at least one. */
   static int chunkBlocks(int steps) {
     long record = (long) steps * TILE * Float.BYTES;
-    return 4 * (int) Math.max(1, CHUNK_BYTES / record);
+    return PER_RECORD * (int) Math.max(1, CHUNK_BYTES / record);
   }
 
   /**
@@ -494,14 +552,14 @@ final class DirectConv {
 
   /**
    * Weights of output channels [m0, m0 + mg) in blocks as {@link #blocks} cuts them (at most 4
-   * channels each), four blocks to a record of 16 floats per reduction step, by reduction block
-   * of kc steps: channel i of block bi, step k0 + k of the block starting at k0, is at
-   * wk[wOff(bi, k0, steps, records) + 16 * k + i]. Steps then lie as far apart as in a packed
+   * channels each), {@link #PER_RECORD} blocks to a record of TILE floats per reduction step, by
+   * reduction block of kc steps: channel i of block bi, step k0 + k of the block starting at k0,
+   * is at wk[wOff(bi, k0, steps, records) + TILE * k + i]. Steps then lie as far apart as in a packed
    * input tile and one counter indexes both, and one reduction block's weights of consecutive
    * blocks are contiguous (no cache-set aliasing between records kLen x 64 bytes apart).
    */
   private static void pack(float[] w, int m0, int[] blocks, int kLen, int kc, float[] wk) {
-    int records = (blocks.length + 3) / 4;
+    int records = (blocks.length + PER_RECORD - 1) / PER_RECORD;
     for (int k0 = 0; k0 < kLen; k0 += kc) {
       int steps = Math.min(kc, kLen - k0);
       int oc0 = 0;
@@ -523,7 +581,7 @@ final class DirectConv {
    * all records' steps of that block.
    */
   private static int wOff(int bi, int k0, int steps, int records) {
-    return (k0 * records + (bi >> 2) * steps) * TILE + (bi & 3) * MR;
+    return (k0 * records + bi / PER_RECORD * steps) * TILE + bi % PER_RECORD * MR;
   }
 
   /** The fused activation as clamp bounds {lo, hi} applied in registers, or null (none, or not a clamp). */
@@ -567,21 +625,21 @@ final class DirectConv {
       for (int ci = 0; ci < cg; ci++) {
         int src = xBase + ci * h * wd;
         int dst = o + ci * planeLen + l.pt * wq + l.pl;
-        if (wd >= 8) {
+        if (wd >= V) {
           // vectors, the last one ending at the row's end (overlapping the one before)
           for (int iy = 0; iy < h; iy++) {
             int si = src + iy * wd, di = dst + iy * wq;
-            for (int j = 0; j + 8 < wd; j += 8) FloatVector.fromArray(S, x, si + j).intoArray(in, di + j);
-            FloatVector.fromArray(S, x, si + wd - 8).intoArray(in, di + wd - 8);
+            for (int j = 0; j + V < wd; j += V) FloatVector.fromArray(S, x, si + j).intoArray(in, di + j);
+            FloatVector.fromArray(S, x, si + wd - V).intoArray(in, di + wd - V);
           }
         } else {
-          // one vector per row, spilling 8 - wd values past the row's end: those positions are
+          // one vector per row, spilling V - wd values past the row's end: those positions are
           // padding (zeroed again at once) or the next row's data (copied after)
           for (int iy = 0; iy < h; iy++) {
             int si = src + iy * wd, di = dst + iy * wq;
-            if (si + 8 <= x.length && di + 8 <= in.length) {
+            if (si + V <= x.length && di + V <= in.length) {
               FloatVector.fromArray(S, x, si).intoArray(in, di);
-              for (int j = wd; j < 8; j++) in[di + j] = 0f;
+              for (int j = wd; j < V; j++) in[di + j] = 0f;
             } else {
               for (int j = 0; j < wd; j++) in[di + j] = x[si + j];
             }
@@ -638,11 +696,11 @@ final class DirectConv {
    * copied after it; rows whose vector would pass the plane's end are copied exactly.
    */
   static void copyOut(float[] y, int yo, int wq, float[] out, int o, int oh, int ow) {
-    if (ow < 8) {
+    if (ow < V) {
       int oy = 0;
       // a spill must stay in this plane: the plane after it may hold another group's output,
       // written before (grouped convs run group by group over all images)
-      int vecRows = Math.min(oh - 1, Math.max(0, Math.floorDiv(oh * ow - 8, ow) + 1));
+      int vecRows = Math.min(oh - 1, Math.max(0, Math.floorDiv(oh * ow - V, ow) + 1));
       for (; oy < vecRows; oy++) FloatVector.fromArray(S, y, yo + oy * wq).intoArray(out, o + oy * ow);
       for (; oy < oh; oy++) {
         int src = yo + oy * wq, dst = o + oy * ow;
@@ -653,28 +711,29 @@ final class DirectConv {
     for (int oy = 0; oy < oh; oy++) {
       int src = yo + oy * wq, dst = o + oy * ow;
       int j = 0;
-      for (; j + 8 <= ow; j += 8) FloatVector.fromArray(S, y, src + j).intoArray(out, dst + j);
-      // the row's last 8, overlapping what was just copied
-      if (j < ow) FloatVector.fromArray(S, y, src + ow - 8).intoArray(out, dst + ow - 8);
+      for (; j + V <= ow; j += V) FloatVector.fromArray(S, y, src + j).intoArray(out, dst + j);
+      // the row's last V, overlapping what was just copied
+      if (j < ow) FloatVector.fromArray(S, y, src + ow - V).intoArray(out, dst + ow - V);
     }
   }
 
   /**
-   * One register tile: r output channels (1 to 4) x 16 pixels over kLen steps of a packed tile
-   * (from bt[bto]), starting from the bias if {@code first}, else from the partial sums stored
-   * at y[yo..] by the reduction block before, then the clamp to [lim[0], lim[1]] unless lim is
-   * null (only the last block clamps). The loop counter is the packed tile's index itself and
-   * the weights of step k are at wk[16 * k + wo + i] (see {@link #pack}), so each step costs no
-   * index arithmetic beyond one add, and C2 hoists every range check. The clamp bounds are an array read after the loop:
-   * two float parameters would take two of the sixteen vector registers.
+   * One register tile: r output channels (1 to 4, bias and output channel bo on) x TILE pixels
+   * over the steps of one reduction block (blk: its packed steps, weights, bias and clamp),
+   * starting from the bias if the block comes first, else from the partial sums stored at
+   * y[yo..] by the block before, then the clamp to [lim[0], lim[1]] unless lim is null (only the
+   * last block clamps). The kernels read the block's fields into locals before their loop. The
+   * loop counter is the packed tile's index itself and the weights of step k are at
+   * wk[TILE * k + wo + i] (see {@link #pack}), so each step costs no index arithmetic beyond one
+   * add, and C2 hoists every range check. The clamp bounds are an array read after the loop: two
+   * float parameters would take two of the sixteen vector registers.
    */
-  private static void kernel(int r, float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b,
-      int bo, float[] y, int yo, int ldy, float[] lim) {
+  private static void kernel(int r, Block blk, int wo, int bo, float[] y, int yo, int ldy) {
     switch (r) {
-      case 4: k4(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
-      case 3: k3(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
-      case 2: k2(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
-      default: k1(bt, bto, kLen, wk, wo - bto, first, b, bo, y, yo, ldy, lim); break;
+      case 4: k4(blk, wo - blk.from(), bo, y, yo, ldy); break;
+      case 3: k3(blk, wo - blk.from(), bo, y, yo, ldy); break;
+      case 2: k2(blk, wo - blk.from(), bo, y, yo, ldy); break;
+      default: k1(blk, wo - blk.from(), bo, y, yo, ldy); break;
     }
   }
 
@@ -683,20 +742,22 @@ final class DirectConv {
     return first ? FloatVector.broadcast(S, b[bo]) : FloatVector.fromArray(S, y, yo);
   }
 
-  private static void k4(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k4(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
-    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
-    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + V);
     FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
-    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
+    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + V);
     FloatVector a30 = start(first, b, bo + 3, y, yo + 3 * ldy);
-    FloatVector a31 = first ? a30 : FloatVector.fromArray(S, y, yo + 3 * ldy + 8);
+    FloatVector a31 = first ? a30 : FloatVector.fromArray(S, y, yo + 3 * ldy + V);
     int end = bto + TILE * kLen;
     for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
-      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + V);
       int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
@@ -723,27 +784,29 @@ final class DirectConv {
       a31 = a31.max(l).min(u);
     }
     a00.intoArray(y, yo);
-    a01.intoArray(y, yo + 8);
+    a01.intoArray(y, yo + V);
     a10.intoArray(y, yo + ldy);
-    a11.intoArray(y, yo + ldy + 8);
+    a11.intoArray(y, yo + ldy + V);
     a20.intoArray(y, yo + 2 * ldy);
-    a21.intoArray(y, yo + 2 * ldy + 8);
+    a21.intoArray(y, yo + 2 * ldy + V);
     a30.intoArray(y, yo + 3 * ldy);
-    a31.intoArray(y, yo + 3 * ldy + 8);
+    a31.intoArray(y, yo + 3 * ldy + V);
   }
 
-  private static void k3(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k3(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
-    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
-    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + V);
     FloatVector a20 = start(first, b, bo + 2, y, yo + 2 * ldy);
-    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + 8);
+    FloatVector a21 = first ? a20 : FloatVector.fromArray(S, y, yo + 2 * ldy + V);
     int end = bto + TILE * kLen;
     for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
-      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + V);
       int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
@@ -765,23 +828,25 @@ final class DirectConv {
       a21 = a21.max(l).min(u);
     }
     a00.intoArray(y, yo);
-    a01.intoArray(y, yo + 8);
+    a01.intoArray(y, yo + V);
     a10.intoArray(y, yo + ldy);
-    a11.intoArray(y, yo + ldy + 8);
+    a11.intoArray(y, yo + ldy + V);
     a20.intoArray(y, yo + 2 * ldy);
-    a21.intoArray(y, yo + 2 * ldy + 8);
+    a21.intoArray(y, yo + 2 * ldy + V);
   }
 
-  private static void k2(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k2(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
-    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     FloatVector a10 = start(first, b, bo + 1, y, yo + ldy);
-    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + 8);
+    FloatVector a11 = first ? a10 : FloatVector.fromArray(S, y, yo + ldy + V);
     int end = bto + TILE * kLen;
     for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
-      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + V);
       int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
@@ -798,19 +863,21 @@ final class DirectConv {
       a11 = a11.max(l).min(u);
     }
     a00.intoArray(y, yo);
-    a01.intoArray(y, yo + 8);
+    a01.intoArray(y, yo + V);
     a10.intoArray(y, yo + ldy);
-    a11.intoArray(y, yo + ldy + 8);
+    a11.intoArray(y, yo + ldy + V);
   }
 
-  private static void k1(float[] bt, int bto, int kLen, float[] wk, int wo, boolean first, float[] b, int bo,
-      float[] y, int yo, int ldy, float[] lim) {
+  private static void k1(Block blk, int wo, int bo, float[] y, int yo, int ldy) {
+    final float[] bt = blk.packed(), wk = blk.weights(), b = blk.bias(), lim = blk.lim();
+    final int bto = blk.from(), kLen = blk.steps();
+    final boolean first = blk.first();
     FloatVector a00 = start(first, b, bo, y, yo);
-    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + 8);
+    FloatVector a01 = first ? a00 : FloatVector.fromArray(S, y, yo + V);
     int end = bto + TILE * kLen;
     for (int i = bto; i < end; i += TILE) {
       FloatVector x0 = FloatVector.fromArray(S, bt, i);
-      FloatVector x1 = FloatVector.fromArray(S, bt, i + 8);
+      FloatVector x1 = FloatVector.fromArray(S, bt, i + V);
       int wi = i + wo;
       FloatVector v = FloatVector.broadcast(S, wk[wi]);
       a00 = x0.fma(v, a00);
@@ -822,7 +889,7 @@ final class DirectConv {
       a01 = a01.max(l).min(u);
     }
     a00.intoArray(y, yo);
-    a01.intoArray(y, yo + 8);
+    a01.intoArray(y, yo + V);
   }
 
   /**
@@ -830,8 +897,9 @@ final class DirectConv {
    * from the prepared input plane at x[xb..], the nine weights held in registers. Bias first,
    * then the taps row by row, as {@link #k1} sums.
    */
-  private static void dw3(float[] x, int xb, int[] off, int lenPad, float[] w, int wb, float[] bias,
-      int ch, float[] y, float[] lim) {
+  private static void dw3(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
+    final int[] off = lay.off;
+    final int lenPad = lay.lenPad, wb = ch * 9;
     FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
     FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
     FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
@@ -842,30 +910,30 @@ final class DirectConv {
     int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
     for (int q = 0; q < lenPad; q += TILE) {
       FloatVector a0 = FloatVector.fromArray(S, x, q + o0).fma(w0, bv);
-      FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + 8).fma(w0, bv);
+      FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + V).fma(w0, bv);
       a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);
-      a1 = FloatVector.fromArray(S, x, q + o1 + 8).fma(w1, a1);
+      a1 = FloatVector.fromArray(S, x, q + o1 + V).fma(w1, a1);
       a0 = FloatVector.fromArray(S, x, q + o2).fma(w2, a0);
-      a1 = FloatVector.fromArray(S, x, q + o2 + 8).fma(w2, a1);
+      a1 = FloatVector.fromArray(S, x, q + o2 + V).fma(w2, a1);
       a0 = FloatVector.fromArray(S, x, q + o3).fma(w3, a0);
-      a1 = FloatVector.fromArray(S, x, q + o3 + 8).fma(w3, a1);
+      a1 = FloatVector.fromArray(S, x, q + o3 + V).fma(w3, a1);
       a0 = FloatVector.fromArray(S, x, q + o4).fma(w4, a0);
-      a1 = FloatVector.fromArray(S, x, q + o4 + 8).fma(w4, a1);
+      a1 = FloatVector.fromArray(S, x, q + o4 + V).fma(w4, a1);
       a0 = FloatVector.fromArray(S, x, q + o5).fma(w5, a0);
-      a1 = FloatVector.fromArray(S, x, q + o5 + 8).fma(w5, a1);
+      a1 = FloatVector.fromArray(S, x, q + o5 + V).fma(w5, a1);
       a0 = FloatVector.fromArray(S, x, q + o6).fma(w6, a0);
-      a1 = FloatVector.fromArray(S, x, q + o6 + 8).fma(w6, a1);
+      a1 = FloatVector.fromArray(S, x, q + o6 + V).fma(w6, a1);
       a0 = FloatVector.fromArray(S, x, q + o7).fma(w7, a0);
-      a1 = FloatVector.fromArray(S, x, q + o7 + 8).fma(w7, a1);
+      a1 = FloatVector.fromArray(S, x, q + o7 + V).fma(w7, a1);
       a0 = FloatVector.fromArray(S, x, q + o8).fma(w8, a0);
-      a1 = FloatVector.fromArray(S, x, q + o8 + 8).fma(w8, a1);
+      a1 = FloatVector.fromArray(S, x, q + o8 + V).fma(w8, a1);
       if (lim != null) {
         FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
         a0 = a0.max(l).min(u);
         a1 = a1.max(l).min(u);
       }
       a0.intoArray(y, q);
-      a1.intoArray(y, q + 8);
+      a1.intoArray(y, q + V);
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.blas.Workspace;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -25,12 +26,13 @@ public final class ExactConv {
 
   /**
    * Sums of products, without bias: x [n, c, h, wd], w [m, c / g, kh, kw], sums [n, m, oh, ow]
-   * as doubles.
+   * as doubles (the shapes of s).
    */
-  public static void sums(float[] x, float[] w, double[] sums, int n, int c, int h, int wd, int m, int g, int oh, int ow,
-      ConvGeometry geo, int[] pads, int chunk) {
+  public static void sums(float[] x, float[] w, double[] sums, ConvShape s, int chunk) {
     if (chunk < 1) throw new OpException("exact conv: chunk " + chunk);
-    int cg = c / g, mg = m / g;
+    final int n = s.batch(), c = s.channels(), h = s.height(), wd = s.width(), m = s.outChannels(), g = s.groups();
+    final int oh = s.outHeight(), ow = s.outWidth(), cg = s.groupChannels(), mg = s.groupOutChannels();
+    final ConvGeometry geo = s.geometry();
     int k = cg * geo.kh * geo.kw;
     int p = oh * ow;
     Workspace ws = Workspace.get();
@@ -43,16 +45,18 @@ public final class ExactConv {
     FloatPointer resP = ws.pointer(2, (long) mg * p);
     FloatBuffer res = ws.buffer(2, (long) mg * p);
     float[] part = new float[mg * p];
+    // one GEMM per chunk of the reduction: mg x kc weights (rows k apart) by kc x p columns
+    GemmShape[] chunks = new GemmShape[(k + chunk - 1) / chunk];
+    for (int k0 = 0; k0 < k; k0 += chunk) chunks[k0 / chunk] = new GemmShape(false, false, mg, p, Math.min(chunk, k - k0), k, p, p);
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
-        Conv.im2col(x, (ni * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, 0, p);
+        Conv.im2col(x, (ni * c + gi * cg) * h * wd, s, col, 0, p);
         colB.put(0, col, 0, k * p);
         int dst = (ni * m + gi * mg) * p;
         for (int i = dst; i < dst + mg * p; i++) sums[i] = 0;
         for (int k0 = 0; k0 < k; k0 += chunk) {
-          int kc = Math.min(chunk, k - k0);
           wp.position((long) gi * mg * k + k0);
-          Blas.sgemm(false, false, mg, p, kc, 1f, wp, k, colP.position((long) k0 * p), p, 0f, resP.position(0), p);
+          Blas.sgemm(chunks[k0 / chunk], 1f, wp, colP.position((long) k0 * p), 0f, resP.position(0));
           res.get(0, part, 0, mg * p);
           for (int i = 0; i < mg * p; i++) sums[dst + i] += part[i];
         }

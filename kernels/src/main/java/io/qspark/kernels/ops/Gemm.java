@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.blas.Workspace;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
@@ -48,7 +49,7 @@ public final class Gemm implements Op {
       if (activation != null) activation.apply(y, 0, y.length);
       return new Tensor[] {Tensor.of(y, m, n)};
     }
-    matmul(a.data(), 0, transA, b.data(), 0, transB, y, 0, m, n, k, alpha, !transA);
+    matmulByRows(GemmShape.of(transA, transB, m, n, k), alpha, a.data(), 0, b.data(), 0, y, 0);
     if (c != null && beta != 0f) {
       int[] cs = c.shape();
       int[] ys = {m, n};
@@ -88,39 +89,50 @@ public final class Gemm implements Op {
   }
 
   /**
-   * y[yOff..] = alpha * op(a) * op(b) for row-major operands, through BLAS on off-heap copies.
-   * Shared with MatMul.
+   * y[yOff..] = alpha * op(a) * op(b) for contiguous row-major operands of shape s
+   * ({@link GemmShape#of}), through BLAS on off-heap copies. Shared with MatMul and ConvTranspose.
    */
-  static void matmul(float[] a, int aOff, boolean ta, float[] b, int bOff, boolean tb, float[] y,
-      int yOff, int m, int n, int k, float alpha) {
-    matmul(a, aOff, ta, b, bOff, tb, y, yOff, m, n, k, alpha, false);
+  static void matmul(GemmShape s, float alpha, float[] a, int aOff, float[] b, int bOff, float[] y, int yOff) {
+    final int m = s.m(), n = s.n(), k = s.k();
+    Workspace ws = load(s, a, aOff, b, bOff);
+    Blas.sgemm(s, alpha, ws.pointer(0, (long) m * k), ws.pointer(1, (long) k * n), 0f, ws.pointer(2, (long) m * n));
+    ws.buffer(2, (long) m * n).get(0, y, yOff, m * n);
   }
 
   /**
-   * The same; with {@code rowByRow} (a's rows are images of the batch) one BLAS call per row:
-   * OpenBLAS sums a row differently when it falls in the tail of its M blocking, so a whole-batch
-   * call would give an image's logits bits that depend on its position in the batch, and with
-   * it on Spark's partitioning. The rows are the small fully connected layers at a network's
-   * end, where the per-call cost does not show.
+   * The same with a's rows images of the batch: one BLAS call per row (unless a is read
+   * transposed). OpenBLAS sums a row differently when it falls in the tail of its M blocking, so
+   * a whole-batch call would give an image's logits bits that depend on its position in the
+   * batch, and with it on Spark's partitioning. The rows are the small fully connected layers at
+   * a network's end, where the per-call cost does not show.
    */
-  static void matmul(float[] a, int aOff, boolean ta, float[] b, int bOff, boolean tb, float[] y,
-      int yOff, int m, int n, int k, float alpha, boolean rowByRow) {
-    Workspace ws = Workspace.get();
+  static void matmulByRows(GemmShape s, float alpha, float[] a, int aOff, float[] b, int bOff, float[] y, int yOff) {
+    if (s.transA() || s.m() <= 1) {
+      matmul(s, alpha, a, aOff, b, bOff, y, yOff);
+      return;
+    }
+    final int m = s.m(), n = s.n(), k = s.k();
+    Workspace ws = load(s, a, aOff, b, bOff);
     FloatPointer ap = ws.pointer(0, (long) m * k);
     FloatPointer bp = ws.pointer(1, (long) k * n);
     FloatPointer yp = ws.pointer(2, (long) m * n);
-    ws.buffer(0, (long) m * k).put(0, a, aOff, m * k);
-    ws.buffer(1, (long) k * n).put(0, b, bOff, k * n);
-    if (rowByRow && !ta && m > 1) {
-      for (int i = 0; i < m; i++) {
-        FloatPointer row = new FloatPointer(ap).position((long) i * k);
-        FloatPointer out = new FloatPointer(yp).position((long) i * n);
-        Blas.sgemm(false, tb, 1, n, k, alpha, row, k, bp, tb ? k : n, 0f, out, n);
-      }
-    } else {
-      Blas.sgemm(ta, tb, m, n, k, alpha, ap, ta ? m : k, bp, tb ? k : n, 0f, yp, n);
+    GemmShape row1 = GemmShape.of(false, s.transB(), 1, n, k);
+    for (int i = 0; i < m; i++) {
+      FloatPointer row = new FloatPointer(ap).position((long) i * k);
+      FloatPointer out = new FloatPointer(yp).position((long) i * n);
+      Blas.sgemm(row1, alpha, row, bp, 0f, out);
     }
     ws.buffer(2, (long) m * n).get(0, y, yOff, m * n);
+  }
+
+  /** The operands of a contiguous GEMM of shape s copied into the thread's workspace (slots 0 and 1), slot 2 made room for the product. */
+  private static Workspace load(GemmShape s, float[] a, int aOff, float[] b, int bOff) {
+    final int m = s.m(), n = s.n(), k = s.k();
+    Workspace ws = Workspace.get();
+    ws.pointer(2, (long) m * n);
+    ws.buffer(0, (long) m * k).put(0, a, aOff, m * k);
+    ws.buffer(1, (long) k * n).put(0, b, bOff, k * n);
+    return ws;
   }
 
   @Override

@@ -1,7 +1,6 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
-import io.qspark.kernels.quant.DpuAveragePool;
 import io.qspark.kernels.tensor.Tensor;
 
 /**

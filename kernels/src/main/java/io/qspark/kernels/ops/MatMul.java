@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.tensor.Tensor;
 
 /** numpy matmul: batched over leading dimensions with broadcasting; 1-D operands promoted. */
@@ -28,6 +29,7 @@ public final class MatMul implements Op {
     float[] b = in[1].data();
     float[] y = new float[nb * m * n];
     int[] idx = new int[batch.length];
+    GemmShape gemm = GemmShape.of(false, false, m, n, k);
     for (int bi = 0; bi < nb; bi++) {
       int ao = 0, bo = 0;
       for (int d = 0; d < batch.length; d++) {
@@ -35,7 +37,11 @@ public final class MatMul implements Op {
         bo += idx[d] * bSt[d];
       }
       // a 2-D a holds one image per row: computed row by row, as Gemm does
-      Gemm.matmul(a, ao * m * k, false, b, bo * k * n, false, y, bi * m * n, m, n, k, 1f, in[0].shape().length == 2);
+      if (in[0].shape().length == 2) {
+        Gemm.matmulByRows(gemm, 1f, a, ao * m * k, b, bo * k * n, y, bi * m * n);
+      } else {
+        Gemm.matmul(gemm, 1f, a, ao * m * k, b, bo * k * n, y, bi * m * n);
+      }
       for (int d = batch.length - 1; d >= 0; d--) {
         if (++idx[d] < batch[d]) break;
         idx[d] = 0;

@@ -13,21 +13,33 @@ public final class OpRegistry {
       "HardSigmoid", "HardSwish", "Tanh", "Identity", "Dropout", "Clip");
   private static final Set<String> BINARY = Set.of("Add", "Sub", "Mul", "Div", "PRelu");
   private static final Set<String> VARIADIC = Set.of("Sum", "Max", "Min");
+  private static final Set<String> REDUCE = Set.of("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin");
+  private static final Set<String> UNARY = Set.of("Sqrt", "Reciprocal", "Neg", "Exp", "Log", "Abs");
+  /** qspark's own ops: QAT's BatchNorm, and SiLU as the importer recognizes it. */
+  public static final String QSPARK_DOMAIN = "io.qspark";
 
   /** Every op type {@link #create} accepts, sorted, for help texts and error messages. */
   public static Set<String> supported() {
     Set<String> s = new TreeSet<>(ACTIVATIONS);
     s.addAll(BINARY);
     s.addAll(VARIADIC);
+    s.addAll(REDUCE);
+    s.addAll(UNARY);
     s.addAll(Set.of("Conv", "Gemm", "MatMul", "BatchNormalization", "GlobalAveragePool", "Flatten",
         "Reshape", "Constant", "ConvTranspose", "MaxPool", "AveragePool", "Concat", "Transpose",
-        "Squeeze", "Unsqueeze", "Softmax", "Resize", "Upsample", "Pad", "Shape", "Gather", "Slice"));
+        "Squeeze", "Unsqueeze", "Softmax", "Resize", "Upsample", "Pad", "Shape", "Gather", "Slice",
+        "Cast", "Split", "Expand", "ConstantOfShape", "Where", "Equal", "Pow"));
     return s;
   }
 
   public static boolean supports(Node node) {
-    if (isQatBatchNorm(node)) return true;
+    if (isQatBatchNorm(node) || isSilu(node)) return true;
     return isDefaultDomain(node) && supported().contains(node.opType());
+  }
+
+  /** SiLU as {@code GatedActivations} writes it: qspark's domain, no attributes. */
+  public static boolean isSilu(Node n) {
+    return n.domain().equals(QSPARK_DOMAIN) && n.opType().equals(Activation.SILU);
   }
 
   /** QAT's own training op, which only {@code QatGraph} creates (no model file contains it). */
@@ -48,9 +60,12 @@ public final class OpRegistry {
     String t = node.opType();
     try {
       if (isQatBatchNorm(node)) return new QatBatchNorm(a);
+      if (isSilu(node)) return Activation.of(t, a);
       if (ACTIVATIONS.contains(t)) return Activation.of(t, a);
       if (BINARY.contains(t)) return Elementwise.of(t);
       if (VARIADIC.contains(t)) return new Variadic(t);
+      if (REDUCE.contains(t)) return new Reduce(t, a);
+      if (UNARY.contains(t)) return new Unary(t);
       switch (t) {
         case "Conv": return new Conv(a);
         case "Gemm": return new Gemm(a);
@@ -74,7 +89,14 @@ public final class OpRegistry {
         case "Pad": return new Pad(a);
         case "Shape": return new Shape(a);
         case "Gather": return new Gather(a);
-        case "Slice": return new Slice();
+        case "Slice": return new Slice(a);
+        case "Cast": return new Cast(a);
+        case "Split": return new Split(a, node.outputs().size());
+        case "Expand": return new Expand();
+        case "ConstantOfShape": return new ConstantOfShape(a);
+        case "Where": return new Where();
+        case "Equal": return new Equal();
+        case "Pow": return new Pow();
         default: throw new AssertionError(t);
       }
     } catch (OpException e) {

@@ -16,7 +16,7 @@ import io.qspark.kernels.tensor.Tensor;
  */
 public final class QatBatchNorm implements Op {
   public static final String OP_TYPE = "QatBatchNorm";
-  public static final String DOMAIN = "io.qspark";
+  public static final String DOMAIN = OpRegistry.QSPARK_DOMAIN;
 
   private final float epsilon;
   private final Activation activation;
@@ -60,15 +60,16 @@ public final class QatBatchNorm implements Op {
     double[] m = new double[c], v = new double[c];
     for (int c0 = 0, c1; c0 < c; c0 = c1) {
       c1 = BatchNormLoops.block(c0, c, inner);
-      BatchNormLoops.divide(zd, divisor, y, n, c, inner, c0, c1);
-      BatchNormalization.channelStatistics(y, n, c, inner, c0, c1, m, v);
+      BatchNormLoops.Planes planes = new BatchNormLoops.Planes(n, c, inner, c0, c1);
+      BatchNormLoops.divide(zd, divisor, y, planes);
+      BatchNormalization.channelStatistics(y, planes, m, v);
       for (int ci = c0; ci < c1; ci++) {
         mean[ci] = (float) m[ci];
         var[ci] = (float) v[ci];
         mul[ci] = mul(s[ci], v[ci], epsilon);
         off[ci] = off(s[ci], b[ci], m[ci], v[ci], epsilon);
       }
-      BatchNormLoops.affine(y, mul, off, activation, n, c, inner, c0, c1);
+      BatchNormLoops.affine(y, mul, off, activation, planes);
     }
     return new Tensor[] {Tensor.of(y, z.shape()), Tensor.of(mean, c), Tensor.of(var, c)};
   }

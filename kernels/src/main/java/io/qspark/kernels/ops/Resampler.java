@@ -24,9 +24,11 @@ final class Resampler {
     this.rounding = rounding;
   }
 
+  /** The output size and the scales the coordinate mapping uses. */
+  record Geometry(int[] out, double[] scales) {}
+
   /** Output size floor(in * scale) per axis; the coordinate mapping uses the scales as given. */
-  Tensor byScales(Tensor x, float[] scales) {
-    int[] xs = x.shape();
+  Geometry byScales(int[] xs, float[] scales) {
     if (scales.length != xs.length) {
       throw new OpException(op + ": " + scales.length + " scales for an input of rank " + xs.length);
     }
@@ -37,12 +39,11 @@ final class Resampler {
       s[d] = scales[d];
       out[d] = (int) Math.floor(xs[d] * s[d]);
     }
-    return resample(x, out, s);
+    return new Geometry(out, s);
   }
 
   /** Output of the given size; the scales are out / in. */
-  Tensor bySizes(Tensor x, long[] sizes) {
-    int[] xs = x.shape();
+  Geometry bySizes(int[] xs, long[] sizes) {
     if (sizes.length != xs.length) {
       throw new OpException(op + ": " + sizes.length + " sizes for an input of rank " + xs.length);
     }
@@ -53,11 +54,21 @@ final class Resampler {
       out[d] = (int) sizes[d];
       s[d] = (double) out[d] / xs[d];
     }
-    return resample(x, out, s);
+    return new Geometry(out, s);
   }
 
-  private Tensor resample(Tensor x, int[] out, double[] scales) {
-    int[] xs = x.shape();
+  /**
+   * One resized axis: its input and output lengths and per output position its linear taps (the
+   * two source indices i0, i1 and the weight of the second) or its nearest source (i0 alone).
+   */
+  private record Axis(int in, int out, int[] i0, int[] i1, float[] frac) {}
+
+  /** Where the output's values come from, for an input of shape xs: planes of rows x cols, each axis's taps. */
+  private record Taps(int planes, Axis rows, Axis cols) {}
+
+  private Taps taps(int[] xs, Geometry geo) {
+    int[] out = geo.out();
+    double[] scales = geo.scales();
     int r = xs.length;
     if (r < 2) throw new OpException(op + ": input rank " + r + " < 2");
     for (int d = 0; d < r - 2; d++) {
@@ -67,17 +78,29 @@ final class Resampler {
       }
     }
     int h = xs[r - 2], w = xs[r - 1], oh = out[r - 2], ow = out[r - 1];
-    int planes = h * w == 0 ? 0 : x.size() / (h * w);
+    int planes = h * w == 0 ? 0 : Shapes.size(xs) / (h * w);
+    if (!linear) {
+      return new Taps(planes, new Axis(h, oh, nearest(h, oh, scales[r - 2]), null, null),
+          new Axis(w, ow, nearest(w, ow, scales[r - 1]), null, null));
+    }
+    int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
+    float[] fy = new float[oh], fx = new float[ow];
+    linearTaps(h, oh, scales[r - 2], y0, y1, fy);
+    linearTaps(w, ow, scales[r - 1], x0, x1, fx);
+    return new Taps(planes, new Axis(h, oh, y0, y1, fy), new Axis(w, ow, x0, x1, fx));
+  }
+
+  Tensor resample(Tensor x, Geometry geo) {
+    Taps t = taps(x.shape(), geo);
+    final int h = t.rows().in(), w = t.cols().in(), oh = t.rows().out(), ow = t.cols().out();
+    final int[] y0 = t.rows().i0(), y1 = t.rows().i1(), x0 = t.cols().i0(), x1 = t.cols().i1();
+    final float[] fy = t.rows().frac(), fx = t.cols().frac();
     float[] xd = x.data();
-    float[] y = new float[planes * oh * ow];
-    if (linear) {
-      int[] y0 = new int[oh], y1 = new int[oh], x0 = new int[ow], x1 = new int[ow];
-      float[] fy = new float[oh], fx = new float[ow];
-      taps(h, oh, scales[r - 2], y0, y1, fy);
-      taps(w, ow, scales[r - 1], x0, x1, fx);
-      for (int p = 0; p < planes; p++) {
-        int xb = p * h * w, yb = p * oh * ow;
-        for (int i = 0; i < oh; i++) {
+    float[] y = new float[t.planes() * oh * ow];
+    for (int p = 0; p < t.planes(); p++) {
+      int xb = p * h * w, yb = p * oh * ow;
+      for (int i = 0; i < oh; i++) {
+        if (linear) {
           int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
           float a = fy[i];
           for (int j = 0; j < ow; j++) {
@@ -85,20 +108,49 @@ final class Resampler {
             float bot = xd[r1 + x0[j]] + (xd[r1 + x1[j]] - xd[r1 + x0[j]]) * fx[j];
             y[yb + i * ow + j] = top + (bot - top) * a;
           }
-        }
-      }
-    } else {
-      int[] ny = nearest(h, oh, scales[r - 2]);
-      int[] nx = nearest(w, ow, scales[r - 1]);
-      for (int p = 0; p < planes; p++) {
-        int xb = p * h * w, yb = p * oh * ow;
-        for (int i = 0; i < oh; i++) {
-          int row = xb + ny[i] * w;
-          for (int j = 0; j < ow; j++) y[yb + i * ow + j] = xd[row + nx[j]];
+        } else {
+          int row = xb + y0[i] * w;
+          for (int j = 0; j < ow; j++) y[yb + i * ow + j] = xd[row + x0[j]];
         }
       }
     }
-    return Tensor.of(y, out);
+    return Tensor.of(y, geo.out());
+  }
+
+  /**
+   * The transpose of {@link #resample} (a linear map of x for a fixed geometry) applied to dy,
+   * an output-shaped tensor: the gradient at the input. Every output value's weights go back
+   * to the taps it read (nearest: its one source; linear: the four corners with weights
+   * (1−a)(1−b), (1−a)b, a(1−b), ab), added in output order, so sums come out the same every run.
+   */
+  Tensor adjoint(int[] xs, Tensor dy, Geometry geo) {
+    Taps t = taps(xs, geo);
+    final int h = t.rows().in(), w = t.cols().in(), oh = t.rows().out(), ow = t.cols().out();
+    final int[] y0 = t.rows().i0(), y1 = t.rows().i1(), x0 = t.cols().i0(), x1 = t.cols().i1();
+    final float[] fy = t.rows().frac(), fx = t.cols().frac();
+    float[] g = dy.data();
+    float[] dx = new float[Shapes.size(xs)];
+    for (int p = 0; p < t.planes(); p++) {
+      int xb = p * h * w, yb = p * oh * ow;
+      for (int i = 0; i < oh; i++) {
+        if (linear) {
+          int r0 = xb + y0[i] * w, r1 = xb + y1[i] * w;
+          float a = fy[i];
+          for (int j = 0; j < ow; j++) {
+            float d = g[yb + i * ow + j], b = fx[j];
+            float top = d * (1 - a), bot = d * a;
+            dx[r0 + x0[j]] += top * (1 - b);
+            dx[r0 + x1[j]] += top * b;
+            dx[r1 + x0[j]] += bot * (1 - b);
+            dx[r1 + x1[j]] += bot * b;
+          }
+        } else {
+          int row = xb + y0[i] * w;
+          for (int j = 0; j < ow; j++) dx[row + x0[j]] += g[yb + i * ow + j];
+        }
+      }
+    }
+    return Tensor.of(dx, xs);
   }
 
   /**
@@ -138,7 +190,7 @@ final class Resampler {
   }
 
   /** Linear taps: coordinates clamped to the axis, which is the spec's edge extension. */
-  private void taps(int in, int out, double scale, int[] i0, int[] i1, float[] frac) {
+  private void linearTaps(int in, int out, double scale, int[] i0, int[] i1, float[] frac) {
     for (int o = 0; o < out; o++) {
       double s = Math.max(0, Math.min(in - 1, source(o, scale, in)));
       int f = (int) Math.floor(s);

@@ -18,7 +18,8 @@ public final class Reshape implements Op {
     return new Tensor[] {x.reshape(target(x.shape(), in[1].asLongs(), allowZero))};
   }
 
-  static int[] target(int[] from, long[] spec, boolean allowZero) {
+  /** The output shape of reshaping {@code from} by {@code spec}, or an OpException. */
+  public static int[] target(int[] from, long[] spec, boolean allowZero) {
     int[] shape = new int[spec.length];
     int infer = -1;
     long known = 1;

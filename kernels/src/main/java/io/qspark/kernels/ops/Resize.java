@@ -60,16 +60,37 @@ public final class Resize implements Op {
 
   @Override
   public Tensor[] forward(Tensor[] in) {
-    Tensor x = in[0];
+    return new Tensor[] {resampler.resample(in[0], geometry(in))};
+  }
+
+  /** The gradient at the input given the output's, dy: the transpose of this (linear) resize. */
+  public Tensor adjoint(Tensor[] in, Tensor dy) {
+    return resampler.adjoint(in[0].shape(), dy, geometry(in));
+  }
+
+  private Resampler.Geometry geometry(Tensor[] in) {
+    int[] xs = in[0].shape();
     Tensor scales = legacyInputs ? arg(in, 1) : arg(in, 2);
     Tensor sizes = legacyInputs ? null : arg(in, 3);
     // opset 11 exporters pass an empty scales tensor when they give sizes
     if (scales != null && scales.size() > 0) {
       if (sizes != null && sizes.size() > 0) throw new OpException("Resize: both scales and sizes given");
-      return new Tensor[] {resampler.byScales(x, scales.asFloats())};
+      return resampler.byScales(xs, scales.asFloats());
     }
-    if (sizes != null && sizes.size() > 0) return new Tensor[] {resampler.bySizes(x, sizes.asLongs())};
+    if (sizes != null && sizes.size() > 0) return resampler.bySizes(xs, sizes.asLongs());
     throw new OpException("Resize: neither scales nor sizes given");
+  }
+
+  /**
+   * The float scale that resizes {@code in} to exactly {@code out} by scales: out / in in
+   * float, as ONNX Runtime computes the scale of a Resize given sizes, raised by the few ulps
+   * it takes for floor(in * scale) to be out in float and in double (the rounded quotient may
+   * fall just below). Lets a Resize whose sizes follow the batch be written with scales.
+   */
+  public static float scaleFor(int in, int out) {
+    float s = (float) out / (float) in;
+    while (Math.floor((double) in * s) < out || Math.floor(in * s) < out) s = Math.nextUp(s);
+    return s;
   }
 
   private static Tensor arg(Tensor[] in, int i) {

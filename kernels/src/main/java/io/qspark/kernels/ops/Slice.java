@@ -1,20 +1,38 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
- * ONNX Slice (opset 10+): starts, ends, axes and steps are inputs; negative indices count from
- * the end, out-of-range ones are clamped as the specification says. Caffe's Crop becomes one.
+ * ONNX Slice: starts, ends, axes and steps are inputs since opset 10 and attributes (starts,
+ * ends, axes; no steps) before; negative indices count from the end, out-of-range ones are
+ * clamped as the specification says. Caffe's Crop becomes one.
  */
 public final class Slice implements Op {
+  /** The opset 1-9 attributes, null when the node passes them as inputs. */
+  private final long[] starts;
+  private final long[] ends;
+  private final long[] axes;
+
+  public Slice(Attributes a) {
+    boolean attributes = a.opset() < 10;
+    this.starts = attributes ? a.getInts("starts", null) : null;
+    this.ends = attributes ? a.getInts("ends", null) : null;
+    this.axes = attributes ? a.getInts("axes", null) : null;
+    if (attributes && (starts == null || ends == null)) {
+      throw new OpException("Slice: opset " + a.opset() + " needs the starts and ends attributes");
+    }
+  }
+
   @Override
   public Tensor[] forward(Tensor[] in) {
     Tensor x = in[0];
     int r = x.rank();
-    long[] starts = in[1].asLongs();
-    long[] ends = in[2].asLongs();
-    long[] axes = in.length > 3 && in[3] != null ? in[3].asLongs() : null;
-    long[] steps = in.length > 4 && in[4] != null ? in[4].asLongs() : null;
+    boolean attrs = starts != null;
+    long[] starts = attrs ? this.starts : in[1].asLongs();
+    long[] ends = attrs ? this.ends : in[2].asLongs();
+    long[] axes = attrs ? this.axes : in.length > 3 && in[3] != null ? in[3].asLongs() : null;
+    long[] steps = !attrs && in.length > 4 && in[4] != null ? in[4].asLongs() : null;
     if (ends.length != starts.length || axes != null && axes.length != starts.length
         || steps != null && steps.length != starts.length) {
       throw new OpException("Slice: starts, ends, axes and steps differ in length");

@@ -17,26 +17,37 @@ public final class Softmax implements Op {
     this.axis = a.getInt("axis", flatten ? 1 : -1);
   }
 
-  @Override
-  public Tensor[] forward(Tensor[] in) {
-    Tensor x = in[0];
-    int[] s = x.shape();
+  /**
+   * The rows an input of shape s is normalized in: {@code outer * perOuter} rows, row (o, i)
+   * starting at {@code o * outerStride + i} with {@code len} values {@code stride} apart.
+   * Flattened (before opset 13): one contiguous row of dim·inner values per outer index; per
+   * axis: inner rows of dim values, stride inner.
+   */
+  public record Rows(int outer, int perOuter, int outerStride, int len, int stride) {
+    public int base(int o, int i) {
+      return o * outerStride + i;
+    }
+  }
+
+  public Rows rows(int[] s) {
     if (s.length == 0) throw new OpException("Softmax: scalar input");
     int ax = Shapes.axis(axis, s.length, "Softmax");
     int outer = 1;
     for (int d = 0; d < ax; d++) outer *= s[d];
     int inner = 1;
     for (int d = ax + 1; d < s.length; d++) inner *= s[d];
-    // flattened: one row of len dim*inner, contiguous; per axis: rows of len dim with stride inner
-    int len = flatten ? s[ax] * inner : s[ax];
-    int stride = flatten ? 1 : inner;
-    int rowsPerOuter = flatten ? 1 : inner;
+    return flatten ? new Rows(outer, 1, s[ax] * inner, s[ax] * inner, 1) : new Rows(outer, inner, s[ax] * inner, s[ax], inner);
+  }
+
+  @Override
+  public Tensor[] forward(Tensor[] in) {
+    Tensor x = in[0];
+    int[] s = x.shape();
+    Rows r = rows(s);
     float[] xd = x.data();
     float[] y = new float[xd.length];
-    for (int o = 0; o < outer; o++) {
-      for (int i = 0; i < rowsPerOuter; i++) {
-        row(xd, y, o * s[ax] * inner + i, len, stride);
-      }
+    for (int o = 0; o < r.outer(); o++) {
+      for (int i = 0; i < r.perOuter(); i++) row(xd, y, r.base(o, i), r.len(), r.stride());
     }
     return new Tensor[] {Tensor.of(y, s)};
   }

@@ -24,9 +24,18 @@ public final class Upsample implements Op {
 
   @Override
   public Tensor[] forward(Tensor[] in) {
+    return new Tensor[] {resampler.resample(in[0], geometry(in))};
+  }
+
+  /** The gradient at the input given the output's, dy: the transpose of this (linear) upsampling. */
+  public Tensor adjoint(Tensor[] in, Tensor dy) {
+    return resampler.adjoint(in[0].shape(), dy, geometry(in));
+  }
+
+  private Resampler.Geometry geometry(Tensor[] in) {
     float[] s = in.length > 1 && in[1] != null ? in[1].asFloats() : scales;
     if (s == null) throw new OpException("Upsample: no scales given (attribute or second input)");
-    return new Tensor[] {resampler.byScales(in[0], s)};
+    return resampler.byScales(in[0].shape(), s);
   }
 
   @Override

@@ -126,7 +126,7 @@ public final class BiasCorrection {
       boolean inputsOnly = needed.stream().allMatch(q::isInput);
       // the graph up to the inputs the layers read (a graph input alone needs no node)
       Graph upTo = inputsOnly ? null : new Graph(q.name(), q.inputs(), needed.stream().filter(v -> !q.isInput(v)).toList(),
-          q.initializers(), q.nodes()).pruned();
+          q.initializers(), q.nodes(), q.batchChunk()).pruned();
       this.executor = upTo == null ? null : new Executor(upTo);
       TensorObserver quantize = qm.fakeQuant();
       this.observer = (node, name, value) -> {

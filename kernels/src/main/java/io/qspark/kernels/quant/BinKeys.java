@@ -1,6 +1,6 @@
 package io.qspark.kernels.quant;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 
 /**
  * The first half of a histogram update, free of branches: every value's bin key (sign bit and

@@ -1,14 +1,18 @@
 package io.qspark.kernels.quant;
 
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** {@link BinKeys#computeScalar} eight lanes at a time; lanes are independent, results equal. */
+/**
+ * {@link BinKeys#computeScalar} a vector of lanes ({@link VectorWidth}) at a time; lanes are
+ * independent and the extremes are exact whatever the order, so results are equal.
+ */
 final class BinKeysSimd {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-  private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+  private static final VectorSpecies<Float> F = VectorWidth.FLOATS;
+  private static final VectorSpecies<Integer> I = VectorWidth.INTS;
   private static final int L = F.length();
 
   private BinKeysSimd() {}

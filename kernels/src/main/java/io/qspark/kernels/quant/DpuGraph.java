@@ -1,5 +1,6 @@
 package io.qspark.kernels.quant;
 
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.exec.ShapeInference;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.graph.Graph;
@@ -13,7 +14,7 @@ import java.util.Map;
  * Where the DPU computes something other than the float model, the fake-quant graph does what
  * the DPU does: average pooling multiplies by {@link DpuAveragePool}'s approximation of
  * 1/area, and LeakyReLU's slope is 26/256. Applied to the quantized region only (what lies
- * outside runs on the CPU in float).
+ * outside runs on the CPU in float), and not to nodes a rule keeps in float ({@link LayerRule#exclude}).
  */
 public final class DpuGraph {
   /** The DPU's LeakyReLU slope, whatever the model says (Vitis forces it; 0.1015625 exactly). */
@@ -70,14 +71,15 @@ public final class DpuGraph {
     return g.withNodes(nodes, inits);
   }
 
-  /** An average pooling whose input and output are both quantized: the DPU computes it. */
+  /** An average pooling whose input and output are both quantized, not excluded: the DPU computes it. */
   public static boolean quantizedPool(Node n, QuantPlan plan) {
     return (n.opType().equals("AveragePool") || n.opType().equals("GlobalAveragePool"))
-        && plan.pointOf(n.input(0)) != null && plan.pointOf(n.outputs().get(0)) != null;
+        && plan.pointOf(n.input(0)) != null && plan.pointOf(n.outputs().get(0)) != null && plan.excludedBy(n) == null;
   }
 
   private static boolean quantizedLeaky(Node n, QuantPlan plan) {
-    return "LeakyRelu".equals(n.attributes().getString(Activation.FUSED, null)) && plan.pointOf(n.outputs().get(0)) != null;
+    return "LeakyRelu".equals(n.attributes().getString(Activation.FUSED, null)) && plan.pointOf(n.outputs().get(0)) != null
+        && plan.excludedBy(n) == null;
   }
 
   /** The divisor the DPU uses for this pooling node, given its input shape (NCHW). */

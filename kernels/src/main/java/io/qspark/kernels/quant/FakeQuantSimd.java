@@ -1,5 +1,6 @@
 package io.qspark.kernels.quant;
 
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -7,22 +8,25 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link FakeQuant}'s loops eight lanes at a time, each lane computing exactly what the scalar
+ * {@link FakeQuant}'s loops a vector of lanes ({@link VectorWidth}) at a time, each lane computing exactly what the scalar
  * loop computes. The clamped value v (|v| <= 2^16 + 1) is rounded to the nearest integer, ties
  * to even, by adding and subtracting 1.5 * 2^23 (the sum's unit in the last place is 1, and
  * both steps are exact but for that rounding); the other rules then differ from it only on
- * exact ties, where the remainder v - rint(v) is exactly 0.5. NaN stays NaN throughout.
+ * exact ties, where the remainder v - rint(v) is exactly 0.5. NaN becomes 0, as in the scalar loop.
  */
 final class FakeQuantSimd {
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+  private static final VectorSpecies<Float> F = VectorWidth.FLOATS;
   private static final int L = F.length();
   private static final float MAGIC = 0x1.8p23f;
 
   private FakeQuantSimd() {}
 
   /** Processes the whole vectors of [from, to); returns where the scalar loop takes over. */
-  static int apply(FixPoint q, float[] src, float[] dst, int from, int to, float step,
-      float lo, float hi, float qlo, float qhi) {
+  static int apply(FixPoint q, float[] src, float[] dst, int from, int to) {
+    // the scalar loop's step and bounds: clamped to one past the integer range, then saturated
+    final float step = q.step();
+    final float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
+    final float qlo = q.qmin(), qhi = q.qmax();
     int i = from;
     // x / 2^-fp and x * 2^fp are the same real number, so they round to the same float; the
     // multiplication is several times cheaper than a vector division
@@ -56,8 +60,10 @@ final class FakeQuantSimd {
     return i;
   }
 
+  /** x / step, NaN as 0. */
   private static FloatVector scaled(FloatVector x, boolean pow2, float inv, float step) {
-    return pow2 ? x.mul(inv) : x.div(step);
+    FloatVector v = pow2 ? x.mul(inv) : x.div(step);
+    return v.blend(0f, v.test(VectorOperators.IS_NAN));
   }
 
   private static FloatVector rint(FloatVector v) {

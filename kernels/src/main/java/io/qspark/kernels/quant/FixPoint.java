@@ -11,6 +11,8 @@ package io.qspark.kernels.quant;
 public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed, float step) implements java.io.Serializable {
   public static final int MIN_BITS = 2;
   public static final int MAX_BITS = 16;
+  /** The widest fix_point a power-of-two quantizer takes, either sign (2^-64 .. 2^64 steps). */
+  public static final int MAX_FIX_POINT = 64;
   /** Float steps also allow ONNX's 32-bit biases. */
   public static final int MAX_FLOAT_STEP_BITS = 32;
   /** The fix_point field of a quantizer whose step is not a power of two. */
@@ -22,7 +24,7 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed
     if (bits < MIN_BITS || bits > maxBits || bits > MAX_BITS && !signed) {
       throw new IllegalArgumentException("bit width " + bits + " outside " + MIN_BITS + ".." + maxBits);
     }
-    if (pow2 && (fixPoint < -64 || fixPoint > 64)) throw new IllegalArgumentException("fix_point " + fixPoint);
+    if (pow2 && (fixPoint < -MAX_FIX_POINT || fixPoint > MAX_FIX_POINT)) throw new IllegalArgumentException("fix_point " + fixPoint);
     if (pow2 && step != Math.scalb(1f, -fixPoint)) throw new IllegalArgumentException("step " + step + " is not 2^-" + fixPoint);
     if (!(step > 0 && step < Float.POSITIVE_INFINITY)) throw new IllegalArgumentException("step " + step);
   }
@@ -84,8 +86,7 @@ public record FixPoint(int bits, int fixPoint, Rounding rounding, boolean signed
 
   /** quantize then dequantize: what the hardware's value of x is. */
   public float fake(float x) {
-    if (Float.isNaN(x)) return x;
-    return (float) dequantize(quantize(x));
+    return (float) dequantize(quantize(x)); // NaN: quantize gives 0
   }
 
   /**

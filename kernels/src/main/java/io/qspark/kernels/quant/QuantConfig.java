@@ -7,104 +7,163 @@ import java.util.List;
  * a DPU: 8-bit everything, DPU rounding for activations, half-away rounding for weights, biases
  * and the network input, MSE ("diffs") fix_point search, the whole graph quantized.
  *
- * @param inputNodes where the quantized region starts (node or tensor names, as Vitis'
- *     input_nodes); empty: at the graph inputs. What comes before stays float.
- * @param outputNodes where it ends (Vitis' output_nodes); empty: at the graph outputs.
- * @param unsignedActivations experimental: activations that are never negative in calibration
- *     use the unsigned range (one more bit of resolution); the DPU computes signed only, so
- *     deploy refuses such a model.
- * @param biasBits the width of biases, apart from the weights' (the DPU adds 8-bit biases
- *     whatever the weight width); power-of-two biases only: float-scale biases are 32-bit
- * @param weightGranularity per-tensor (the DPU's) or per-channel weights, for non-DPU targets
- * @param scales power-of-two steps (the DPU's fix_points) or float scales, for non-DPU targets;
- *     float biases are 32-bit with step s_in * s_w, as ONNX's
- * @param layerBits per-layer widths over the three above, in order ({@link LayerBits}); resolved
- *     against a graph by {@link QuantPlan}
+ * @param widths the bit widths of weights, activations and biases
+ * @param method and {@code percentile}: how fix_points are chosen
+ * @param region where the quantized region starts and ends
+ * @param scheme the quantizers' form: signed or unsigned activations, per-tensor or per-channel
+ *     weights, power-of-two or float scales
+ * @param layers per-layer rules over the settings above, in order, a later one winning
+ *     ({@link LayerRule}: widths, method, exclusion); resolved against a graph by {@link QuantPlan}
  */
-public record QuantConfig(int weightBits, int activationBits, int biasBits, Method method,
-    double percentile, Rounding activationRounding, Rounding weightRounding,
-    List<String> inputNodes, List<String> outputNodes, boolean unsignedActivations,
-    Granularity weightGranularity, ScaleKind scales, List<LayerBits> layerBits) implements java.io.Serializable {
+public record QuantConfig(Widths widths, Method method, double percentile, Rounding activationRounding,
+    Rounding weightRounding, Region region, Scheme scheme, List<LayerRule> layers) implements java.io.Serializable {
 
   public QuantConfig {
-    layerBits = List.copyOf(layerBits);
-    java.util.Objects.requireNonNull(weightGranularity, "weightGranularity");
-    java.util.Objects.requireNonNull(scales, "scales");
-    width("weight", weightBits);
-    width("activation", activationBits);
-    width("bias", biasBits);
+    java.util.Objects.requireNonNull(widths, "widths");
+    java.util.Objects.requireNonNull(region, "region");
+    java.util.Objects.requireNonNull(scheme, "scheme");
+    layers = List.copyOf(layers);
     if (!(percentile > 0 && percentile <= 100)) throw new IllegalArgumentException("percentile " + percentile);
-    inputNodes = List.copyOf(inputNodes);
-    outputNodes = List.copyOf(outputNodes);
   }
 
-  private static void width(String what, int bits) {
-    if (bits < FixPoint.MIN_BITS || bits > FixPoint.MAX_BITS) {
-      throw new IllegalArgumentException(what + " bit width " + bits + " outside " + FixPoint.MIN_BITS + ".." + FixPoint.MAX_BITS);
+  /**
+   * The bit widths of weights, activations and biases.
+   *
+   * @param biases the width of biases, apart from the weights' (the DPU adds 8-bit biases
+   *     whatever the weight width); power-of-two biases only: float-scale biases are 32-bit
+   */
+  public record Widths(int weights, int activations, int biases) implements java.io.Serializable {
+    public Widths {
+      width("weight", weights);
+      width("activation", activations);
+      width("bias", biases);
+    }
+
+    private static void width(String what, int bits) {
+      if (bits < FixPoint.MIN_BITS || bits > FixPoint.MAX_BITS) {
+        throw new IllegalArgumentException(what + " bit width " + bits + " outside " + FixPoint.MIN_BITS + ".." + FixPoint.MAX_BITS);
+      }
     }
   }
 
-  /** The same widths for every layer. */
-  public QuantConfig(int weightBits, int activationBits, int biasBits, Method method, double percentile,
-      Rounding activationRounding, Rounding weightRounding, List<String> inputNodes, List<String> outputNodes,
-      boolean unsignedActivations, Granularity weightGranularity, ScaleKind scales) {
-    this(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding, inputNodes,
-        outputNodes, unsignedActivations, weightGranularity, scales, List.of());
+  /**
+   * The quantized part of the graph.
+   *
+   * @param inputNodes where it starts (node or tensor names, as Vitis' input_nodes); empty: at
+   *     the graph inputs. What comes before stays float.
+   * @param outputNodes where it ends (Vitis' output_nodes); empty: at the graph outputs.
+   */
+  public record Region(List<String> inputNodes, List<String> outputNodes) implements java.io.Serializable {
+    /** The whole graph. */
+    public static final Region ALL = new Region(List.of(), List.of());
+
+    public Region {
+      inputNodes = List.copyOf(inputNodes);
+      outputNodes = List.copyOf(outputNodes);
+    }
   }
 
-  /** A DPU config: per-tensor power-of-two quantizers. */
-  public QuantConfig(int weightBits, int activationBits, int biasBits, Method method, double percentile,
-      Rounding activationRounding, Rounding weightRounding, List<String> inputNodes, List<String> outputNodes,
-      boolean unsignedActivations) {
-    this(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding, inputNodes,
-        outputNodes, unsignedActivations, Granularity.PER_TENSOR, ScaleKind.POWER_OF_TWO);
+  /**
+   * The form of the quantizers.
+   *
+   * @param unsignedActivations experimental: activations that are never negative in calibration
+   *     use the unsigned range (one more bit of resolution); the DPU computes signed only, so
+   *     deploy refuses such a model.
+   * @param weightGranularity per-tensor (the DPU's) or per-channel weights, for non-DPU targets
+   * @param scales power-of-two steps (the DPU's fix_points) or float scales, for non-DPU
+   *     targets; float biases are 32-bit with step s_in * s_w, as ONNX's
+   */
+  public record Scheme(boolean unsignedActivations, Granularity weightGranularity, ScaleKind scales)
+      implements java.io.Serializable {
+    /** The DPU's: signed, per-tensor, power-of-two. */
+    public static final Scheme DPU = new Scheme(false, Granularity.PER_TENSOR, ScaleKind.POWER_OF_TWO);
+
+    public Scheme {
+      java.util.Objects.requireNonNull(weightGranularity, "weightGranularity");
+      java.util.Objects.requireNonNull(scales, "scales");
+    }
   }
 
   public static QuantConfig defaults() {
-    return new QuantConfig(8, 8, 8, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+    return new QuantConfig(new Widths(8, 8, 8), Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, Region.ALL,
+        Scheme.DPU, List.of());
+  }
+
+  public int weightBits() {
+    return widths.weights();
+  }
+
+  public int activationBits() {
+    return widths.activations();
+  }
+
+  public int biasBits() {
+    return widths.biases();
+  }
+
+  public List<String> inputNodes() {
+    return region.inputNodes();
+  }
+
+  public List<String> outputNodes() {
+    return region.outputNodes();
+  }
+
+  public boolean unsignedActivations() {
+    return scheme.unsignedActivations();
+  }
+
+  public Granularity weightGranularity() {
+    return scheme.weightGranularity();
+  }
+
+  public ScaleKind scales() {
+    return scheme.scales();
   }
 
   /** Whether every quantizer is a per-tensor fix_point, as the DPU (and deploy) needs. */
   public boolean dpuStyle() {
-    return weightGranularity == Granularity.PER_TENSOR && scales == ScaleKind.POWER_OF_TWO;
+    return scheme.weightGranularity() == Granularity.PER_TENSOR && scheme.scales() == ScaleKind.POWER_OF_TWO;
   }
 
   /** Same config for a non-DPU target's weight granularity and scale kind. */
   public QuantConfig withTarget(Granularity granularity, ScaleKind kind) {
-    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, granularity, kind, layerBits);
+    return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, region,
+        new Scheme(scheme.unsignedActivations(), granularity, kind), layers);
+  }
+
+  /** Same config with these widths of weights, activations and biases. */
+  public QuantConfig withWidths(int weights, int activations, int biases) {
+    return new QuantConfig(new Widths(weights, activations, biases), method, percentile, activationRounding,
+        weightRounding, region, scheme, layers);
   }
 
   /** Same config with every width set (biases too), as Vitis' weight_bit/activation_bit from one --bits. */
   public QuantConfig withBits(int bits) {
-    return new QuantConfig(bits, bits, bits, method, percentile, activationRounding, weightRounding, inputNodes, outputNodes,
-        unsignedActivations, weightGranularity, scales, layerBits);
+    return withWidths(bits, bits, bits);
   }
 
   /** Same config with biases at their own width. */
   public QuantConfig withBiasBits(int bits) {
-    return new QuantConfig(weightBits, activationBits, bits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layerBits);
+    return withWidths(widths.weights(), widths.activations(), bits);
   }
 
-  /** Same config with per-layer width rules (applied in order over the config's widths). */
-  public QuantConfig withLayerBits(List<LayerBits> rules) {
-    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, rules);
+  /** Same config with per-layer rules (applied in order over the config's settings). */
+  public QuantConfig withLayers(List<LayerRule> rules) {
+    return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, region, scheme, rules);
   }
 
   public QuantConfig withMethod(Method m) {
-    return new QuantConfig(weightBits, activationBits, biasBits, m, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsignedActivations, weightGranularity, scales, layerBits);
+    return new QuantConfig(widths, m, percentile, activationRounding, weightRounding, region, scheme, layers);
   }
 
   public QuantConfig withRegion(List<String> inputs, List<String> outputs) {
-    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputs, outputs, unsignedActivations, weightGranularity, scales, layerBits);
+    return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, new Region(inputs, outputs),
+        scheme, layers);
   }
 
   public QuantConfig withUnsignedActivations(boolean unsigned) {
-    return new QuantConfig(weightBits, activationBits, biasBits, method, percentile, activationRounding, weightRounding,
-        inputNodes, outputNodes, unsigned, weightGranularity, scales, layerBits);
+    return new QuantConfig(widths, method, percentile, activationRounding, weightRounding, region,
+        new Scheme(unsigned, scheme.weightGranularity(), scheme.scales()), layers);
   }
 }

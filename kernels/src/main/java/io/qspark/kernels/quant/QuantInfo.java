@@ -36,7 +36,9 @@ public final class QuantInfo {
       m.put("name", a.name());
       m.put("members", new ArrayList<Object>(a.members()));
       put(m, q);
-      m.put("method", g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE.key() : cfg.method().key());
+      m.put("method", a.method().key());
+      if (a.rule() != null) m.put("rule", a.rule());
+      if (a.methodRule() != null) m.put("method_rule", a.methodRule());
       m.put("min", h.min());
       m.put("max", h.max());
       m.put("count", h.count());
@@ -57,11 +59,23 @@ public final class QuantInfo {
       if (q == null) continue; // not quantized (a float-scale bias whose input stays float)
       if (q.perChannel()) putChannels(m, q);
       else put(m, q.perTensor());
+      if (p.rule() != null) m.put("rule", p.rule());
       m.put("min", QuantParams.min(v));
       m.put("max", QuantParams.max(v));
       ps.add(m);
     }
     root.put("params", ps);
+    // nodes kept in float, only when there are some: a file without them reads as none
+    if (!plan.excluded().isEmpty()) {
+      List<Object> ex = new ArrayList<>();
+      plan.excluded().forEach((node, rule) -> {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("node", node);
+        m.put("rule", rule);
+        ex.add(m);
+      });
+      root.put("excluded_nodes", ex);
+    }
     return Json.write(root);
   }
 
@@ -117,18 +131,12 @@ public final class QuantInfo {
     c.put("unsigned_activations", cfg.unsignedActivations());
     c.put("weight_granularity", cfg.weightGranularity().key());
     c.put("scales", cfg.scales().key());
-    // per-layer widths only when there are some: a file without them reads as none
-    if (!cfg.layerBits().isEmpty()) {
+    // per-layer rules only when there are some: a file without them reads as none; points
+    // name the rule that set them by its index here (LayerRule.label)
+    if (!cfg.layers().isEmpty()) {
       List<Object> rules = new ArrayList<>();
-      for (LayerBits r : cfg.layerBits()) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("match", r.match());
-        if (r.weightBits() != 0) m.put("weight_bits", r.weightBits());
-        if (r.activationBits() != 0) m.put("activation_bits", r.activationBits());
-        if (r.biasBits() != 0) m.put("bias_bits", r.biasBits());
-        rules.add(m);
-      }
-      c.put("layer_bits", rules);
+      for (LayerRule r : cfg.layers()) rules.add(r.toMap());
+      c.put("layers", rules);
     }
     return c;
   }
@@ -148,14 +156,17 @@ public final class QuantInfo {
       throw new IllegalArgumentException("quant_info.json has format " + root.get("format") + ", expected " + FORMAT);
     }
     Map<String, Object> c = (Map<String, Object>) root.get("config");
-    QuantConfig cfg = new QuantConfig(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits"),
+    QuantConfig cfg = new QuantConfig(
+        new QuantConfig.Widths(num(c, "weight_bits"), num(c, "activation_bits"), num(c, "bias_bits")),
         Method.parse((String) c.get("method")), ((Number) c.get("percentile")).doubleValue(),
         Rounding.parse((String) c.get("activation_rounding")), Rounding.parse((String) c.get("weight_rounding")),
-        strings(c.get("input_nodes")), strings(c.get("output_nodes")),
-        Boolean.TRUE.equals(c.get("unsigned_activations")),
-        // files from before these options are DPU calibrations
-        Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
-        ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key())), layerBits(c.get("layer_bits")));
+        new QuantConfig.Region(strings(c.get("input_nodes")), strings(c.get("output_nodes"))),
+        new QuantConfig.Scheme(Boolean.TRUE.equals(c.get("unsigned_activations")),
+            // files from before these options are DPU calibrations
+            Granularity.parse((String) c.getOrDefault("weight_granularity", Granularity.PER_TENSOR.key())),
+            ScaleKind.parse((String) c.getOrDefault("scales", ScaleKind.POWER_OF_TWO.key()))),
+        // files of qspark before general layer rules recorded width rules as layer_bits
+        layers(c.containsKey("layers") ? c.get("layers") : c.get("layer_bits")));
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (Object o : (List<Object>) root.get("activations")) {
       Map<String, Object> m = (Map<String, Object>) o;
@@ -171,19 +182,11 @@ public final class QuantInfo {
   }
 
   @SuppressWarnings("unchecked")
-  private static List<LayerBits> layerBits(Object o) {
-    List<LayerBits> r = new ArrayList<>();
+  private static List<LayerRule> layers(Object o) {
+    List<LayerRule> r = new ArrayList<>();
     if (!(o instanceof List<?> l)) return r;
-    for (Object x : l) {
-      Map<String, Object> m = (Map<String, Object>) x;
-      r.add(new LayerBits((String) m.get("match"), optional(m, "weight_bits"), optional(m, "activation_bits"),
-          optional(m, "bias_bits")));
-    }
+    for (Object x : l) r.add(LayerRule.of((Map<String, Object>) x));
     return r;
-  }
-
-  private static int optional(Map<String, Object> m, String k) {
-    return m.containsKey(k) ? num(m, k) : 0;
   }
 
   private static List<String> strings(Object o) {

@@ -68,14 +68,10 @@ public final class QuantParams implements java.io.Serializable {
     return legalized(g, plan, acts, paramQuantizers(g, plan, cfg), cfg);
   }
 
-  /** One activation point's fix_point from its histogram. */
+  /** One activation point's fix_point from its histogram, by the point's method ({@link QuantPlan.ActivationPoint#method}). */
   public static FixPoint activation(Graph g, QuantPlan.ActivationPoint a, Histogram h, QuantConfig cfg) {
-    // the network input's histogram is a comb (256 pixel levels): KL divergence cannot see
-    // clipping there (it chose 1/16 of the range on Fashion-MNIST), so the input takes the
-    // squared-error search under the entropy method
-    Method m = g.isInput(a.name()) && cfg.method() == Method.ENTROPY ? Method.MSE : cfg.method();
     boolean signed = !(cfg.unsignedActivations() && h.min() >= 0);
-    return new FixPointSearch(m, cfg.percentile()).quantizer(h, a.bits(), a.rounding(), signed, cfg.scales());
+    return new FixPointSearch(a.method(), cfg.percentile()).quantizer(h, a.bits(), a.rounding(), signed, cfg.scales());
   }
 
   /**
@@ -238,7 +234,8 @@ public final class QuantParams implements java.io.Serializable {
           changed = true;
         }
       }
-      for (Node n : g.nodes()) if (n.opType().equals("Add")) changed |= legalizeEltwise(n, plan, acts);
+      // an excluded Add runs on the CPU in float: the DPU's eltwise shifts do not bound it
+      for (Node n : g.nodes()) if (n.opType().equals("Add") && plan.excludedBy(n) == null) changed |= legalizeEltwise(n, plan, acts);
     }
     for (Node n : g.nodes()) {
       FixPoint w = perTensor(ps, n.input(1));

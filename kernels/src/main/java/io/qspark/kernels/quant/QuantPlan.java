@@ -26,26 +26,39 @@ public final class QuantPlan {
   /**
    * One fix_point shared by a set of values; named after the value whose statistics decide it.
    *
-   * @param bits its width: the config's activation width, or a {@link LayerBits} rule's
+   * @param bits its width: the config's activation width, or a {@link LayerRule}'s
+   * @param method how its fix_point is chosen: the config's (MSE for a network input under
+   *     entropy, see {@link QuantParams#activation}), or a rule's
+   * @param rule the label of the rule that set its width ({@link LayerRule#label}), or null
+   * @param methodRule the label of the rule that set its method, or null
    */
-  public record ActivationPoint(String name, List<String> members, Rounding rounding, int bits) {}
+  public record ActivationPoint(String name, List<String> members, Rounding rounding, int bits, Method method,
+      String rule, String methodRule) {}
 
   public enum Role { WEIGHT, BIAS }
 
   /**
    * An initializer quantized from its own values.
    *
-   * @param bits its width: the config's weight or bias width, or a {@link LayerBits} rule's
+   * @param bits its width: the config's weight or bias width, or a {@link LayerRule}'s
+   * @param rule the label of the rule that set its width, or null
    */
-  public record ParamPoint(String name, Role role, String node, int bits) {}
+  public record ParamPoint(String name, Role role, String node, int bits, String rule) {}
 
   private final List<ActivationPoint> activations;
   private final List<ParamPoint> params;
   private final Map<String, String> pointOf;
+  /** Excluded nodes ({@link #key}) and the label of the rule that excluded each, in graph order. */
+  private final Map<String, String> excluded;
+  /** The config's rules, which the labels index. */
+  private final List<LayerRule> rules;
 
-  private QuantPlan(List<ActivationPoint> activations, List<ParamPoint> params) {
+  private QuantPlan(List<ActivationPoint> activations, List<ParamPoint> params, Map<String, String> excluded,
+      List<LayerRule> rules) {
+    this.rules = List.copyOf(rules);
     this.activations = Collections.unmodifiableList(activations);
     this.params = Collections.unmodifiableList(params);
+    this.excluded = Collections.unmodifiableMap(excluded);
     Map<String, String> m = new HashMap<>();
     for (ActivationPoint a : activations) for (String v : a.members()) m.put(v, a.name());
     this.pointOf = m;
@@ -75,9 +88,9 @@ public final class QuantPlan {
         }
       }
       if (WEIGHTED.contains(n.opType())) {
-        if (g.initializers().containsKey(n.input(1))) params.add(new ParamPoint(n.input(1), Role.WEIGHT, n.name(), cfg.weightBits()));
+        if (g.initializers().containsKey(n.input(1))) params.add(new ParamPoint(n.input(1), Role.WEIGHT, n.name(), cfg.weightBits(), null));
         if (n.hasInput(2) && g.initializers().containsKey(n.input(2))) {
-          params.add(new ParamPoint(n.input(2), Role.BIAS, n.name(), cfg.biasBits()));
+          params.add(new ParamPoint(n.input(2), Role.BIAS, n.name(), cfg.biasBits(), null));
         }
       }
       for (String o : n.outputs()) {
@@ -90,6 +103,8 @@ public final class QuantPlan {
       boolean dataIn = !n.input(0).isEmpty() && !g.initializers().containsKey(n.input(0));
       if (PASS_THROUGH.contains(n.opType()) && dataIn && groups.contains(n.input(0))) {
         groups.union(n.input(0), out);
+        // every part of a Split holds input values (other ops' second outputs are masks or indices)
+        if (n.opType().equals("Split")) for (String o : n.outputs()) if (groups.contains(o)) groups.union(n.input(0), o);
       } else if (n.opType().equals("Concat")) {
         for (String in : n.inputs()) if (groups.contains(in)) groups.union(in, out);
       }
@@ -104,72 +119,107 @@ public final class QuantPlan {
       for (String v : vs) {
         if ("Concat".equals(opOf(g, v))) name = v;
       }
-      points.add(new ActivationPoint(name, List.copyOf(vs), rounding.get(vs.get(0)), cfg.activationBits()));
+      // the network input's histogram is a comb (256 pixel levels): KL divergence cannot see
+      // clipping there (it chose 1/16 of the range on Fashion-MNIST), so the input takes the
+      // squared-error search under the entropy method
+      Method m = g.isInput(vs.get(0)) && cfg.method() == Method.ENTROPY ? Method.MSE : cfg.method();
+      points.add(new ActivationPoint(name, List.copyOf(vs), rounding.get(vs.get(0)), cfg.activationBits(), m, null, null));
     }
-    QuantPlan plain = new QuantPlan(points, params);
-    return cfg.layerBits().isEmpty() ? plain : plain.withRules(g, cfg.layerBits());
+    QuantPlan plain = new QuantPlan(points, params, Map.of(), List.of());
+    return cfg.layers().isEmpty() ? plain : plain.withRules(g, cfg.layers());
   }
 
-  /** The plan with the rules' widths, applied in order over the config's. */
-  private QuantPlan withRules(Graph g, List<LayerBits> rules) {
-    Map<String, Node> byName = new HashMap<>();
-    for (Node n : g.nodes()) byName.put(n.name(), n);
-    java.util.Set<Node> first = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    java.util.Set<Node> last = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    java.util.Set<String> inputPoints = new java.util.HashSet<>(), outputPoints = new java.util.HashSet<>();
+  /**
+   * The plan with the rules applied in order over the config's settings: widths, methods, and
+   * exclusions (an excluded node's weights and bias are not quantized; its output point stays,
+   * so its consumers read integers as before). A rule that selects no node or input is an error.
+   */
+  private QuantPlan withRules(Graph g, List<LayerRule> rules) {
+    Set<Node> first = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    Set<Node> last = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    Set<String> inputPoints = new java.util.HashSet<>(), outputPoints = new java.util.HashSet<>();
     for (ValueInfo in : g.inputs()) if (pointOf(in.name()) != null) inputPoints.add(pointOf(in.name()));
     for (String o : g.outputs()) if (pointOf(o) != null) outputPoints.add(pointOf(o));
     for (Node n : g.nodes()) {
       if (WEIGHTED.contains(n.opType()) && inputPoints.contains(pointOf(n.input(0)))) first.add(n);
       for (String o : n.outputs()) if (outputPoints.contains(pointOf(o))) last.add(n);
     }
+    // which rules select each node, and each network input
+    Map<Node, boolean[]> selects = new java.util.IdentityHashMap<>();
+    boolean[] used = new boolean[rules.size()];
+    for (Node n : g.nodes()) {
+      boolean[] s = new boolean[rules.size()];
+      for (int r = 0; r < rules.size(); r++) s[r] = rules.get(r).matches(n, first.contains(n), last.contains(n));
+      selects.put(n, s);
+      for (int r = 0; r < s.length; r++) used[r] |= s[r];
+    }
+    for (ValueInfo in : g.inputs()) for (int r = 0; r < rules.size(); r++) used[r] |= rules.get(r).matchesInput(in.name());
+    List<String> unused = new ArrayList<>();
+    for (int r = 0; r < rules.size(); r++) if (!used[r]) unused.add(LayerRule.label(r) + " " + rules.get(r));
+    if (!unused.isEmpty()) {
+      throw new io.qspark.kernels.graph.GraphException("layer rule" + (unused.size() > 1 ? "s " : " ") + String.join(", ", unused)
+          + " match" + (unused.size() > 1 ? "" : "es") + " no node of the model (node and output names, op types of the"
+          + " graph with BatchNorm folded and activations fused)");
+    }
+    Map<String, String> excluded = new LinkedHashMap<>();
+    for (Node n : g.nodes()) {
+      String by = null;
+      for (int r = 0; r < rules.size(); r++) {
+        Boolean ex = rules.get(r).exclude();
+        if (ex != null && selects.get(n)[r]) by = ex ? LayerRule.label(r) : null;
+      }
+      if (by != null) excluded.put(key(n), by);
+    }
     List<ActivationPoint> acts = new ArrayList<>();
     for (ActivationPoint a : activations) {
       int bits = a.bits();
-      for (LayerBits r : rules) {
-        if (r.activationBits() == 0) continue;
-        for (String m : a.members()) {
-          Node p = g.producer(m);
-          if (p == null ? g.isInput(m) && matchesInput(r, m) : matchesNode(r, p, first, last)) {
-            bits = r.activationBits();
-            break;
-          }
+      Method method = a.method();
+      String rule = null, methodRule = null;
+      for (int r = 0; r < rules.size(); r++) {
+        LayerRule lr = rules.get(r);
+        if (!lr.setsActivation() || !writes(g, a, lr, r, selects)) continue;
+        if (lr.activationBits() != 0) {
+          bits = lr.activationBits();
+          rule = LayerRule.label(r);
+        }
+        if (lr.method() != null) {
+          method = lr.method();
+          methodRule = LayerRule.label(r);
         }
       }
-      acts.add(new ActivationPoint(a.name(), a.members(), a.rounding(), bits));
+      acts.add(new ActivationPoint(a.name(), a.members(), a.rounding(), bits, method, rule, methodRule));
     }
+    Map<String, Node> byName = new HashMap<>();
+    for (Node n : g.nodes()) byName.put(n.name(), n);
     List<ParamPoint> ps = new ArrayList<>();
     for (ParamPoint p : params) {
-      int bits = p.bits();
       Node n = byName.get(p.node());
-      for (LayerBits r : rules) {
-        int b = p.role() == Role.WEIGHT ? r.weightBits() : r.biasBits();
-        if (b != 0 && n != null && matchesNode(r, n, first, last)) bits = b;
+      if (n != null && excluded.containsKey(key(n))) continue;
+      int bits = p.bits();
+      String rule = null;
+      for (int r = 0; r < rules.size(); r++) {
+        int b = p.role() == Role.WEIGHT ? rules.get(r).weightBits() : rules.get(r).biasBits();
+        if (b != 0 && n != null && selects.get(n)[r]) {
+          bits = b;
+          rule = LayerRule.label(r);
+        }
       }
-      ps.add(new ParamPoint(p.name(), p.role(), p.node(), bits));
+      ps.add(new ParamPoint(p.name(), p.role(), p.node(), bits, rule));
     }
-    return new QuantPlan(acts, ps);
+    return new QuantPlan(acts, ps, excluded, rules);
+  }
+
+  /** Whether rule {@code r} selects a writer of the point's values (a node, or the network input). */
+  private static boolean writes(Graph g, ActivationPoint a, LayerRule rule, int r, Map<Node, boolean[]> selects) {
+    for (String m : a.members()) {
+      Node p = g.producer(m);
+      if (p == null ? g.isInput(m) && rule.matchesInput(m) : selects.get(p)[r]) return true;
+    }
+    return false;
   }
 
   /** Ops with a weight (and maybe a bias) the plan quantizes. */
   private static final Set<String> WEIGHTED = Set.of("Conv", "Gemm", "ConvTranspose", "MatMul");
-
-  private static boolean matchesNode(LayerBits r, Node n, Set<Node> first, Set<Node> last) {
-    switch (r.match()) {
-      case LayerBits.INPUT: return false;
-      case LayerBits.FIRST: return first.contains(n);
-      case LayerBits.LAST: return last.contains(n);
-      default:
-        if (n.name().matches(r.match())) return true;
-        for (String o : n.outputs()) if (!o.isEmpty() && o.matches(r.match())) return true;
-        return false;
-    }
-  }
-
-  private static boolean matchesInput(LayerBits r, String input) {
-    if (r.match().equals(LayerBits.INPUT)) return true;
-    return !r.match().startsWith(":") && input.matches(r.match());
-  }
 
   /**
    * The values of the quantized region: downstream of the input nodes' inputs and upstream of
@@ -209,6 +259,9 @@ public final class QuantPlan {
     }
     Set<String> fwd = new java.util.HashSet<>(start);
     for (Node n : g.nodes()) {
+      // a Shape's output is integers about the tensor, not its values (shape arithmetic that
+      // constant folding could not remove): nothing computed from it alone is quantized
+      if (n.opType().equals("Shape")) continue;
       if (n.inputs().stream().anyMatch(fwd::contains)) for (String o : n.outputs()) if (!o.isEmpty()) fwd.add(o);
     }
     Set<String> bwd = new java.util.HashSet<>(end);
@@ -246,6 +299,30 @@ public final class QuantPlan {
   /** The point a value belongs to, or null if it is not quantized. */
   public String pointOf(String value) {
     return pointOf.get(value);
+  }
+
+  /**
+   * The label of the rule that keeps node {@code n} float ({@link LayerRule#exclude}), or null
+   * when it is quantized. Nodes are known by name (by their first output when unnamed), so this
+   * answers for the transformed copies of the graph's nodes (fake-quant's) too.
+   */
+  public String excludedBy(Node n) {
+    return excluded.get(key(n));
+  }
+
+  /** Every excluded node (its name, or its first output when unnamed) and the rule that excluded it, in graph order. */
+  public Map<String, String> excluded() {
+    return excluded;
+  }
+
+  /** A rule's label with the rule itself, as errors name it: {@code layers[1] {match: '/fc/Gemm', activation_bits: 16}}. */
+  public String describeRule(String label) {
+    if (!label.startsWith("layers[") || !label.endsWith("]")) throw new IllegalArgumentException("not a rule label: " + label);
+    return label + " " + rules.get(Integer.parseInt(label.substring("layers[".length(), label.length() - 1)));
+  }
+
+  private static String key(Node n) {
+    return n.name().isEmpty() ? n.outputs().get(0) : n.name();
   }
 
   /** Disjoint sets over value names, with path compression. */

@@ -17,20 +17,49 @@ import java.util.Map;
  * graph against it; the deploy compiler checks bit widths against it.
  *
  * @param file where it was read from (error messages and reports cite it)
- * @param bitWidths the widths of weights and activations it computes in; a narrower integer
- *     fits its datapath too (4-bit weights in an int8 multiplier)
- * @param biasBits the widest bias it adds into its accumulators
+ * @param datapath its compute array: parallelism, weight banks, bit widths
  */
-public record DpuTarget(String name, String description, String source, String file,
-    int channelParallel, int bankDepth, List<Integer> bitWidths, int biasBits, Map<OpClass, OpLimits> ops) {
+public record DpuTarget(String name, String description, String source, String file, Datapath datapath,
+    Map<OpClass, OpLimits> ops) {
 
   /** The targets in the repository's conf/targets/, copied into the jar; a test keeps this list complete. */
   public static final List<String> BUNDLED = List.of("b4096", "generic-int8");
   static final String RESOURCE_DIR = "conf/targets/";
 
   public DpuTarget {
-    bitWidths = List.copyOf(bitWidths);
+    java.util.Objects.requireNonNull(datapath, "datapath");
     ops = Collections.unmodifiableMap(ops.isEmpty() ? new EnumMap<>(OpClass.class) : new EnumMap<>(ops));
+  }
+
+  /**
+   * A DPU's compute array.
+   *
+   * @param channelParallel input channels it multiplies at once (the YAML's channel_parallel)
+   * @param bankDepth the depth of its weight banks (bank_depth): k_h k_w ceil(ic / channelParallel) must fit
+   * @param bitWidths the widths of weights and activations it computes in; a narrower integer
+   *     fits its datapath too (4-bit weights in an int8 multiplier)
+   * @param biasBits the widest bias it adds into its accumulators
+   */
+  public record Datapath(int channelParallel, int bankDepth, List<Integer> bitWidths, int biasBits) {
+    public Datapath {
+      bitWidths = List.copyOf(bitWidths);
+    }
+  }
+
+  public int channelParallel() {
+    return datapath.channelParallel();
+  }
+
+  public int bankDepth() {
+    return datapath.bankDepth();
+  }
+
+  public List<Integer> bitWidths() {
+    return datapath.bitWidths();
+  }
+
+  public int biasBits() {
+    return datapath.biasBits();
   }
 
   /** A bundled target by name (b4096, generic-int8), else a YAML file by path. */
@@ -77,11 +106,11 @@ public record DpuTarget(String name, String description, String source, String f
   }
 
   public boolean supportsBits(int bits) {
-    return bitWidths.contains(bits);
+    return datapath.bitWidths().contains(bits);
   }
 
   /** The widest weights and activations its datapath holds. */
   public int maxBits() {
-    return java.util.Collections.max(bitWidths);
+    return java.util.Collections.max(datapath.bitWidths());
   }
 }

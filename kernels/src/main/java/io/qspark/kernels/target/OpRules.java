@@ -45,6 +45,7 @@ final class OpRules {
 
   Verdict judge(Node n) {
     String op = n.opType();
+    if (io.qspark.kernels.ops.OpRegistry.isSilu(n)) return Verdict.cpu("SiLU (x·sigmoid(x)) not supported on DPU");
     if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
       return Verdict.cpu(op + " (domain " + n.domain() + ") not supported on DPU");
     }

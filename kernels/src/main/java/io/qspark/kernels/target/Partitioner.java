@@ -29,6 +29,14 @@ public final class Partitioner {
   }
 
   public static Partition partition(Graph g, Map<String, int[]> shapes, DpuTarget target) {
+    return partition(g, shapes, target, Map.of());
+  }
+
+  /**
+   * @param onCpu nodes to run on the CPU whatever the target could do (by {@link Partition#nameOf}),
+   *     each with the reason reports give (a layer rule keeping it in float)
+   */
+  public static Partition partition(Graph g, Map<String, int[]> shapes, DpuTarget target, Map<String, String> onCpu) {
     List<Node> nodes = g.nodes();
     int n = nodes.size();
     Map<String, Integer> producer = new HashMap<>();
@@ -47,6 +55,11 @@ public final class Partitioner {
       verdict[i] = rules.judge(nodes.get(i));
       dpu[i] = verdict[i].status() != Status.CPU; // neighbour-dependent ones start on the DPU
       reason[i] = verdict[i].reason();
+      String forced = onCpu.get(Partition.nameOf(nodes.get(i)));
+      if (forced != null) {
+        dpu[i] = false;
+        reason[i] = forced;
+      }
     }
     // only DPU -> CPU moves, so this settles after at most n rounds
     Context ctx = new Context(g, target, nodes, producer, consumers, verdict, dpu);
@@ -134,6 +147,13 @@ public final class Partitioner {
       String v = n.input(0);
       if (consumers.get(v).size() > 1 || g.outputs().contains(v)) {
         return n.opType() + ": " + pn.describe() + "'s output is read elsewhere too, so it cannot be fused";
+      }
+      // qspark's quantized model gives every activation but ReLU (which keeps its input's
+      // fix_point, QuantPlan.PASS_THROUGH) a quantization point of its own, before and after:
+      // that is two layers, and the DPU has no stand-alone activation layer
+      if (!kind.equals("relu")) {
+        return n.opType() + " after " + pn.describe() + ": the DPU fuses " + kind + " without a quantization point"
+            + " between, qspark quantizes it as a layer of its own, which runs on the CPU";
       }
       return null;
     }

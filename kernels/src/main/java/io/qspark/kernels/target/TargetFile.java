@@ -72,7 +72,8 @@ final class TargetFile {
       }
     }
     if (!problems.isEmpty()) throw new TargetException(file + ": " + String.join("; ", problems));
-    return new DpuTarget(name, description, source, file, channelParallel, bankDepth, bits, biasBits, ops);
+    return new DpuTarget(name, description, source, file, new DpuTarget.Datapath(channelParallel, bankDepth, bits, biasBits),
+        ops);
   }
 
   private OpLimits limits(OpClass c, JsonNode n) {

@@ -1,23 +1,29 @@
 package io.qspark.kernels.train;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
  * Backward of the piecewise-linear activations the DPU runs (ReLU, ReLU6/Clip, LeakyReLU) and
- * of Identity/Dropout, standalone or fused into a Conv/Gemm. At a kink the gradient is that of
- * the flat side, as PyTorch's (ReLU'(0) = 0; Clip passes only strictly inside its bounds).
+ * of Identity/Dropout, standalone or fused into a Conv/Gemm, and of the smooth and gated ones
+ * detectors and segmenters use (Sigmoid, SiLU, HardSigmoid, HardSwish, Tanh), standalone. At a
+ * kink the gradient is PyTorch's: that of the flat side for ReLU (ReLU'(0) = 0), Clip and
+ * HardSigmoid (passed only strictly inside their bounds); HardSwish's is 0 below −3,
+ * x/3 + 1/2 on [−3, 3] and 1 above (PyTorch's hardswish_backward, written with its alpha and
+ * beta). Smooth derivatives are computed in double from the input, as the forward computes the
+ * activation, and rounded once.
  */
 public final class ActivationGrad implements OpGrad {
   private final Activation act;
 
+  /** Every kind of {@link Activation}, standalone. */
   public ActivationGrad(Activation act) {
-    if (!differentiable(act)) throw new OpException("no gradient for activation " + act.opType());
     this.act = act;
   }
 
+  /** Whether a fused activation has a gradient: one computed from its output alone, all a producer keeps. */
   static boolean differentiable(Activation act) {
     return act.fusible() || act.kind() == Activation.Kind.IDENTITY;
   }
@@ -54,6 +60,42 @@ public final class ActivationGrad implements OpGrad {
         for (int i = from; i < to; i++) if (!(x[i] >= 0f)) g[i] *= alpha;
         break;
       }
+      case SIGMOID:
+        for (int i = from; i < to; i++) {
+          double sg = 1.0 / (1.0 + Math.exp(-x[i]));
+          g[i] = (float) (g[i] * (sg * (1 - sg)));
+        }
+        break;
+      case SILU:
+        // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))
+        for (int i = from; i < to; i++) {
+          double sg = 1.0 / (1.0 + Math.exp(-x[i]));
+          g[i] = (float) (g[i] * (sg * (1 + x[i] * (1 - sg))));
+        }
+        break;
+      case HARD_SIGMOID: {
+        float alpha = a.alpha(), beta = a.beta();
+        for (int i = from; i < to; i++) {
+          float u = alpha * x[i] + beta;
+          g[i] = u > 0f && u < 1f ? g[i] * alpha : 0f;
+        }
+        break;
+      }
+      case HARD_SWISH: {
+        // y = x·clip(αx + β, 0, 1): 0 below the ramp, 2αx + β on it, 1 above
+        float alpha = a.alpha(), beta = a.beta();
+        for (int i = from; i < to; i++) {
+          float u = alpha * x[i] + beta; // the side of the ramp as the forward pass decides it
+          g[i] = u < 0f ? 0f : u <= 1f ? (float) (g[i] * (2.0 * alpha * x[i] + beta)) : g[i];
+        }
+        break;
+      }
+      case TANH:
+        for (int i = from; i < to; i++) {
+          double t = Math.tanh(x[i]);
+          g[i] = (float) (g[i] * (1 - t * t));
+        }
+        break;
       case IDENTITY:
         break;
       default:

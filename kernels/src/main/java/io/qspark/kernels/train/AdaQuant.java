@@ -51,15 +51,18 @@ public final class AdaQuant {
       throw new IllegalArgumentException("AdaQuant tunes per-tensor power-of-two (DPU) calibrations only, not "
           + cfg.weightGranularity().key() + " weights with " + cfg.scales().key() + " scales");
     }
-    LayerwiseTuning.Outcome o = LayerwiseTuning.run(graph, start, plan, params, opt.steps(), shards, shards::endToEnd,
-        (layer, w0, b0, cur) -> tune(graph, plan, cur, cfg, opt, shards, layer, w0, b0), log);
+    LayerwiseTuning.Problem p = new LayerwiseTuning.Problem(graph, plan, cfg, shards);
+    LayerwiseTuning.Outcome o = LayerwiseTuning.run(p, start, params, opt.steps(), shards::endToEnd,
+        (layer, w0, b0, cur) -> tune(p, opt, cur, layer, w0, b0), log);
     return new Result(o.graph(), o.params(), o.layers());
   }
 
   public record Result(Graph graph, QuantParams params, List<LayerReport> layers) {}
 
-  private static LayerwiseTuning.Candidate tune(Graph g, QuantPlan plan, QuantParams cur, QuantConfig cfg,
-      AdaQuantOptions opt, Shards shards, int layer, float[] w0, float[] b0) {
+  private static LayerwiseTuning.Candidate tune(LayerwiseTuning.Problem p, AdaQuantOptions opt, QuantParams cur, int layer,
+      float[] w0, float[] b0) {
+    final Graph g = p.graph();
+    final Shards shards = p.shards();
     Node n = g.nodes().get(layer);
     FixPoint wq = cur.params().get(n.input(1));
     FixPoint bq = b0 == null ? null : cur.params().get(n.input(2));
@@ -89,12 +92,12 @@ public final class AdaQuant {
     inits.put(n.input(1), Tensor.of(w, g.initializers().get(n.input(1)).shape()));
     if (b != null) inits.put(n.input(2), Tensor.of(b, b.length));
     Graph tunedGraph = g.withNodes(g.nodes(), inits);
-    Map<String, FixPoint> fresh = QuantParams.params(tunedGraph, plan, cfg);
+    Map<String, FixPoint> fresh = QuantParams.params(tunedGraph, p.plan(), p.cfg());
     Map<String, FixPoint> ps = new LinkedHashMap<>(cur.params());
     ps.put(n.input(1), fresh.get(n.input(1)));
     if (b != null) ps.put(n.input(2), fresh.get(n.input(2)));
     LayerWeights lw = new LayerWeights(w, b, ps.get(n.input(1)), b == null ? null : ps.get(n.input(2)));
-    LayerwiseTuning.Refit r = LayerwiseTuning.refit(g, plan, cur, cfg, shards, layer, lw, ps, new LayerWeights(w, b, wq, bq));
+    LayerwiseTuning.Refit r = LayerwiseTuning.refit(p, cur, layer, lw, ps, new LayerWeights(w, b, wq, bq));
     if (opt.steps() == 0) before = r.output().mse();
     return new LayerwiseTuning.Candidate(r.weights(), r.params(), before, r.output().mse());
   }

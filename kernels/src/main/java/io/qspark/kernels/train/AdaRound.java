@@ -44,8 +44,9 @@ public final class AdaRound {
       throw new IllegalArgumentException("AdaRound tunes per-tensor power-of-two (DPU) calibrations only, not "
           + cfg.weightGranularity().key() + " weights with " + cfg.scales().key() + " scales");
     }
-    LayerwiseTuning.Outcome o = LayerwiseTuning.run(graph, start, plan, params, opt.steps(), shards,
-        d -> shards.endToEndExact(d, opt.checkImages()), (layer, w0, b0, cur) -> tune(graph, plan, cur, cfg, opt, shards, layer, w0, b0), log);
+    LayerwiseTuning.Problem p = new LayerwiseTuning.Problem(graph, plan, cfg, shards);
+    LayerwiseTuning.Outcome o = LayerwiseTuning.run(p, start, params, opt.steps(),
+        d -> shards.endToEndExact(d, opt.checkImages()), (layer, w0, b0, cur) -> tune(p, opt, cur, layer, w0, b0), log);
     return new Result(o.graph(), o.params(), o.layers());
   }
 
@@ -54,8 +55,10 @@ public final class AdaRound {
     return run(graph, Map.of(), plan, params, cfg, opt, shards, log);
   }
 
-  private static LayerwiseTuning.Candidate tune(Graph g, QuantPlan plan, QuantParams cur, QuantConfig cfg,
-      AdaRoundOptions opt, Shards shards, int layer, float[] w0, float[] b0) {
+  private static LayerwiseTuning.Candidate tune(LayerwiseTuning.Problem p, AdaRoundOptions opt, QuantParams cur, int layer,
+      float[] w0, float[] b0) {
+    final Graph g = p.graph();
+    final Shards shards = p.shards();
     Node n = g.nodes().get(layer);
     FixPoint wq = cur.params().get(n.input(1));
     FixPoint bq = b0 == null ? null : cur.params().get(n.input(2));
@@ -78,7 +81,7 @@ public final class AdaRound {
       adam.step(r.v, r.gradient(d, beta == 0 ? 0 : opt.regularization(), beta));
     }
     LayerWeights hard = new LayerWeights(r.hard(), b0, wq, bq);
-    LayerwiseTuning.Refit f = LayerwiseTuning.refit(g, plan, cur, cfg, shards, layer, hard, cur.params(), hard);
+    LayerwiseTuning.Refit f = LayerwiseTuning.refit(p, cur, layer, hard, cur.params(), hard);
     return new LayerwiseTuning.Candidate(f.weights(), f.params(), before, f.output().mse());
   }
 

@@ -8,6 +8,7 @@ import io.qspark.kernels.quant.FakeQuant;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,8 +19,10 @@ import java.util.function.Function;
  * Reverse-mode differentiation of a graph: a forward pass with the inference ops that keeps
  * every value (fake-quantizing the values and initializers a quantizer names, as QAT and
  * fine-tuning see the model), then the nodes' backward kernels in reverse topological order,
- * summing gradients where a value has several readers. Fake-quant is differentiated with the
- * straight-through estimator, clipped at the quantization range.
+ * summing gradients where a value has several readers (a value read by two branches, weights
+ * shared by two convs) in that reverse node order, a fixed order, so every run adds them up to
+ * the same bits. Ops with several outputs (Split) get the gradient of each. Fake-quant is
+ * differentiated with the straight-through estimator, clipped at the quantization range.
  */
 public final class Backprop {
   /** Ops whose every output value is one of their first input's values or zero. */
@@ -31,6 +34,7 @@ public final class Backprop {
   private final OpGrad[] grads;
 
   private final Set<String> noGradient;
+  private final boolean[] differentiated;
   private volatile OpTimer timer;
 
   /** Receives the wall time of each node's forward kernel (with its fake-quant) and backward kernel: for profiles. */
@@ -42,12 +46,47 @@ public final class Backprop {
     this(graph, Set.of());
   }
 
-  /** @param noGradient values whose gradient nobody wants (the input images): kernels may skip computing it */
+  /**
+   * @param noGradient graph inputs whose gradient nobody wants (the input images): kernels may
+   *     skip computing it, and nodes that read nothing but such inputs and int64 constants
+   *     (preprocessing, shape arithmetic) get no backward pass at all
+   */
   public Backprop(Graph graph, Set<String> noGradient) {
     this.graph = graph;
     this.noGradient = Set.copyOf(noGradient);
     this.executor = new Executor(graph);
     this.grads = new OpGrad[graph.nodes().size()];
+    this.differentiated = differentiated(graph, this.noGradient);
+  }
+
+  /**
+   * Which nodes the backward pass runs: those reading a value computed from a float initializer
+   * or from a graph input whose gradient is wanted.
+   */
+  private static boolean[] differentiated(Graph g, Set<String> noGradient) {
+    Set<String> wanted = new HashSet<>();
+    g.initializers().forEach((k, v) -> {
+      if (v.isFloat()) wanted.add(k);
+    });
+    for (var in : g.inputs()) if (!noGradient.contains(in.name())) wanted.add(in.name());
+    List<Node> nodes = g.nodes();
+    boolean[] r = new boolean[nodes.size()];
+    for (int i = 0; i < r.length; i++) {
+      for (String in : nodes.get(i).inputs()) r[i] |= wanted.contains(in);
+      if (r[i]) wanted.addAll(nodes.get(i).outputs());
+    }
+    return r;
+  }
+
+  /**
+   * The nodes the backward pass would run that have no gradient ({@link GradRegistry}),
+   * described, in graph order: to refuse a model for training naming every such op at once.
+   */
+  public static List<String> unsupported(Graph g, Set<String> noGradient) {
+    boolean[] d = differentiated(g, noGradient);
+    List<String> r = new java.util.ArrayList<>();
+    for (int i = 0; i < d.length; i++) if (d[i] && !GradRegistry.supports(g.nodes().get(i))) r.add(g.nodes().get(i).describe());
+    return r;
   }
 
   /** Times every node from now on (null: stop). */
@@ -152,23 +191,21 @@ public final class Backprop {
     OpTimer clock = timer;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       Node n = nodes.get(i);
-      String out = n.outputs().get(0);
-      float[] dy = g.get(out);
-      if (dy == null) continue;
+      if (!differentiated[i]) continue;
+      Tensor[] dys = gradients(t, n, g, quantGrad);
+      if (dys == null) continue;
       long t0 = clock == null ? 0 : System.nanoTime();
-      ste(t, out, dy, quantGrad);
       if (grads[i] == null) {
         grads[i] = GradRegistry.create(n);
         if (grads[i] instanceof ConvGrad && noGradient.contains(n.input(0))) grads[i] = new ConvGrad(n.attributes(), false);
       }
-      Tensor y = t.values.get(out);
       Tensor[] outs = new Tensor[n.outputs().size()];
       // the outputs as computed, before their fake-quant: a fused activation's mask must see the
       // pre-quantization value (a small positive ReLU output rounds to the kink at 0)
       for (int j = 0; j < outs.length; j++) outs[j] = n.outputs().get(j).isEmpty() ? null : computed(t, n.outputs().get(j));
       Tensor[] dx;
       try {
-        dx = grads[i].backward(args(t, n), outs, Tensor.of(dy, y.shape()));
+        dx = grads[i].backward(args(t, n), outs, dys);
       } catch (RuntimeException e) {
         throw new GraphException("backward of " + n.describe() + ": " + e.getMessage(), e);
       }
@@ -191,6 +228,23 @@ public final class Backprop {
       r.put(k, Tensor.of(v, val.shape()));
     });
     return r;
+  }
+
+  /**
+   * The loss gradient at each output of a node (null where none arrived), each turned into the
+   * gradient before the output's fake-quant; null when none of its outputs has one.
+   */
+  private static Tensor[] gradients(Tape t, Node n, Map<String, float[]> g, QuantGrad quantGrad) {
+    Tensor[] dys = null;
+    for (int j = 0; j < n.outputs().size(); j++) {
+      String out = n.outputs().get(j);
+      float[] dy = out.isEmpty() ? null : g.get(out);
+      if (dy == null) continue;
+      if (dys == null) dys = new Tensor[n.outputs().size()];
+      ste(t, out, dy, quantGrad);
+      dys[j] = Tensor.of(dy, t.values.get(out).shape());
+    }
+    return dys;
   }
 
   private static Tensor computed(Tape t, String name) {

@@ -1,9 +1,11 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.tensor.Tensor;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -13,7 +15,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * fused activation. Per group and block of images, on the im2col unfolding of the block's images
  * side by side (one large GEMM rather than one per image, as {@link LayerFit}):
  * backward-filter dW += dY col^T and backward-data dcol = W^T dY are GEMMs (cblas_sgemm on
- * preallocated off-heap buffers), and col2im, the adjoint of im2col, scatters dcol back to dX.
+ * preallocated off-heap buffers), and col2im ({@link Conv#col2im}), the adjoint of im2col, scatters dcol back to dX.
  * Stride-1 convs skip the columns: dW comes from {@link ShiftedFilterGrad}, dX from a transposed
  * conv; strided convs take dX per phase of their input ({@link PolyphaseConvGrad}), depthwise
  * ones both gradients by direct loops ({@link DepthwiseConvGrad}). The columns stay reachable as
@@ -71,6 +73,7 @@ public final class ConvGrad implements OpGrad {
     ConvGeometry geo = geometry(w.shape());
     int[] pads = geo.pads(h, wd);
     int oh = out.dim(2), ow = out.dim(3), p = oh * ow;
+    ConvShape shape = new ConvShape(x.shape(), out.shape(), g, geo, pads);
     // dY is read-only below: a copy only for the fused activation's mask
     float[] dy = dyT.data();
     if (activation != null) {
@@ -99,14 +102,14 @@ public final class ConvGrad implements OpGrad {
     float[] dw;
     if (direct) {
       dw = new float[w.size()];
-      DepthwiseConvGrad.backward(x0, w.data(), dy, n, c, h, wd, oh, ow, geo, pads, dw, dx);
+      DepthwiseConvGrad.backward(x0, w.data(), dy, shape, dw, dx);
     } else if (noColumns) {
-      dw = new ShiftedFilterGrad(n, c, h, wd, m, g, geo.kh, geo.kw, geo.dh, geo.dw, pads, oh, ow).weightGradient(x0, dy);
+      dw = new ShiftedFilterGrad(shape).weightGradient(x0, dy);
     } else {
-      dw = columns(x0, dy, w, n, c, h, wd, oh, ow, geo, pads, dx);
+      dw = columns(x0, dy, w, shape, dx);
     }
-    if (phaseDx) dx = new PolyphaseConvGrad(n, c, h, wd, m, g, geo, pads, oh, ow).inputGradient(dy, w.data());
-    if (inputGradient && byConv) dx = transposedConv(dy, n, m, oh, ow, w, geo, pads);
+    if (phaseDx) dx = new PolyphaseConvGrad(shape).inputGradient(dy, w.data());
+    if (inputGradient && byConv) dx = transposedConv(dy, w, shape);
     Tensor[] r = new Tensor[in.length];
     if (inputGradient) r[0] = Tensor.of(dx, x.shape());
     r[1] = Tensor.of(dw, w.shape());
@@ -118,9 +121,10 @@ public final class ConvGrad implements OpGrad {
    * dW by the columns: per group and block of images, im2col of the block side by side and one
    * GEMM; with dx, also dcol = W^T dY scattered back by col2im (added into dx).
    */
-  private float[] columns(float[] x0, float[] dy, Tensor w, int n, int c, int h, int wd, int oh, int ow,
-      ConvGeometry geo, int[] pads, float[] dx) {
-    int m = w.dim(0), cg = w.dim(1), g = group, mg = m / g, p = oh * ow, k = cg * geo.kh * geo.kw;
+  private float[] columns(float[] x0, float[] dy, Tensor w, ConvShape shape, float[] dx) {
+    final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
+    final ConvGeometry geo = shape.geometry();
+    int m = w.dim(0), cg = w.dim(1), g = group, mg = m / g, p = shape.outHeight() * shape.outWidth(), k = cg * geo.kh * geo.kw;
     // images per GEMM: a fixed function of the layer's shape (not of threads or partitions), so
     // the summation order, and with it every bit of the result, is the same in any run
     int imgs = Math.max(1, Math.min(n, BLOCK / Math.max(1, k * p)));
@@ -139,10 +143,12 @@ public final class ConvGrad implements OpGrad {
     float[] col = s.array((int) colLen);
     for (int i0 = 0; i0 < n; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ld = nb * p;
+      // dW += dY col^T (mg x k, summed over the block's ld columns); dcol = W^T dY (k x ld)
+      GemmShape filter = GemmShape.of(false, true, mg, k, ld), data = GemmShape.of(true, false, k, ld, mg);
       for (int gi = 0; gi < g; gi++) {
         // the block's images side by side: col is k x (nb p), dY is mg x (nb p)
         for (int b = 0; b < nb; b++) {
-          Conv.im2col(x0, ((i0 + b) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, b * p, ld);
+          Conv.im2col(x0, ((i0 + b) * c + gi * cg) * h * wd, shape, col, b * p, ld);
           for (int mi = 0; mi < mg; mi++) {
             int yo = ((i0 + b) * m + gi * mg + mi) * p;
             dyB.put(mi * ld + b * p, dy, yo, p);
@@ -150,12 +156,12 @@ public final class ConvGrad implements OpGrad {
         }
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
-        Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
+        Scratch.sgemm(filter, dyP, 0, colP, 0, 1f, dwp, wOff);
         if (dx == null) continue;
-        Scratch.sgemm(true, false, k, ld, mg, wp, wOff, k, dyP, 0, ld, 0f, dcolP, 0, ld);
+        Scratch.sgemm(data, wp, wOff, dyP, 0, 0f, dcolP, 0);
         dcolB.get(0, col, 0, k * ld);
         for (int b = 0; b < nb; b++) {
-          col2im(col, b * p, ld, cg, h, wd, oh, ow, geo, pads, dx, ((i0 + b) * c + gi * cg) * h * wd);
+          Conv.col2im(col, b * p, ld, shape, dx, ((i0 + b) * c + gi * cg) * h * wd);
         }
       }
     }
@@ -198,7 +204,10 @@ public final class ConvGrad implements OpGrad {
    * kernel's extent less the forward pads: the sum over (output channel, tap) that col2im would
    * scatter, gathered instead, with no k x (H W) column matrix in between.
    */
-  private float[] transposedConv(float[] dy, int n, int m, int oh, int ow, Tensor w, ConvGeometry geo, int[] pads) {
+  private float[] transposedConv(float[] dy, Tensor w, ConvShape shape) {
+    final int n = shape.batch(), m = shape.outChannels(), oh = shape.outHeight(), ow = shape.outWidth();
+    final ConvGeometry geo = shape.geometry();
+    final int[] pads = shape.pads();
     int cg = w.dim(1), g = group, mg = m / g, kh = geo.kh, kw = geo.kw;
     float[] wd = w.data(), wt = new float[w.size()];
     for (int gi = 0; gi < g; gi++) {
@@ -216,31 +225,5 @@ public final class ConvGrad implements OpGrad {
         .with("group", (long) g);
     Tensor t = new Conv(a).forward(new Tensor[] {Tensor.of(dy, n, m, oh, ow), Tensor.of(wt, g * cg, mg, kh, kw)})[0];
     return t.data();
-  }
-
-  /**
-   * Adds the columns of {@code col} (rows (ci, ki, kj), row length ld, starting at colOff) back
-   * to the input positions they were read from: the adjoint of {@link Conv#im2col}.
-   */
-  public static void col2im(float[] col, int colOff, int ld, int cg, int h, int w, int oh, int ow,
-      ConvGeometry geo, int[] pads, float[] dx, int base) {
-    int row = 0;
-    for (int ci = 0; ci < cg; ci++) {
-      int cbase = base + ci * h * w;
-      for (int ki = 0; ki < geo.kh; ki++) {
-        for (int kj = 0; kj < geo.kw; kj++, row++) {
-          int src = row * ld + colOff;
-          int xoff = kj * geo.dw - pads[1];
-          int oxLo = xoff >= 0 ? 0 : (-xoff + geo.sw - 1) / geo.sw;
-          int oxHi = Math.min(ow, xoff >= w ? 0 : (w - 1 - xoff) / geo.sw + 1);
-          for (int oy = 0; oy < oh; oy++, src += ow) {
-            int iy = oy * geo.sh - pads[0] + ki * geo.dh;
-            if (iy < 0 || iy >= h) continue;
-            int dst = cbase + iy * w + xoff;
-            for (int ox = oxLo; ox < oxHi; ox++) dx[dst + ox * geo.sw] += col[src + ox];
-          }
-        }
-      }
-    }
   }
 }

@@ -1,6 +1,7 @@
 package io.qspark.kernels.train;
 
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import java.util.Arrays;
 
 /**
@@ -16,10 +17,12 @@ final class DepthwiseConvGrad {
 
   /**
    * dW (into dw, [c][kh][kw]) and, if dx is not null, dX (added into dx, [n][c][h][w]) from x
-   * [n][c][h][w], the weight and dy [n][c][oh][ow].
+   * [n][c][h][w], the weight and dy [n][c][oh][ow] (the shapes of s).
    */
-  static void backward(float[] x, float[] w, float[] dy, int n, int c, int h, int wd, int oh, int ow,
-      ConvGeometry geo, int[] pads, float[] dw, float[] dx) {
+  static void backward(float[] x, float[] w, float[] dy, ConvShape s, float[] dw, float[] dx) {
+    final int n = s.batch(), c = s.channels(), h = s.height(), wd = s.width(), oh = s.outHeight(), ow = s.outWidth();
+    final ConvGeometry geo = s.geometry();
+    final int[] pads = s.pads();
     int kh = geo.kh, kw = geo.kw, sh = geo.sh, sw = geo.sw, taps = kh * kw;
     // per tap: where its row starts relative to the input row and the output columns whose read
     // falls inside the row

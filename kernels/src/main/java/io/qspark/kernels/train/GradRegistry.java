@@ -11,7 +11,12 @@ public final class GradRegistry {
   private GradRegistry() {}
 
   private static final Set<String> RESHAPES = Set.of("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout");
-  private static final Set<String> ACTIVATIONS = Set.of("Relu", "LeakyRelu", "Clip");
+  private static final Set<String> ACTIVATIONS = Set.of("Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
+      Activation.SILU, "Tanh");
+  private static final Set<String> REDUCTIONS = Set.of("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin");
+  private static final Set<String> UNARY = Set.of("Sqrt", "Reciprocal", "Neg", "Exp", "Log", "Abs");
+  private static final Set<String> OTHERS = Set.of("MatMul", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool",
+      "Add", "Sub", "Mul", "Div", "Pow", "Concat", "Split", "Resize", "Upsample", "Softmax", "Transpose", "Expand");
 
   public static boolean supports(Node n) {
     String t = n.opType();
@@ -20,8 +25,7 @@ public final class GradRegistry {
       Activation a = Activation.fused(n.attributes());
       return a == null || ActivationGrad.differentiable(a);
     }
-    return RESHAPES.contains(t) || ACTIVATIONS.contains(t) || Set.of("MatMul", "BatchNormalization", "MaxPool",
-        "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Concat").contains(t);
+    return RESHAPES.contains(t) || ACTIVATIONS.contains(t) || REDUCTIONS.contains(t) || UNARY.contains(t) || OTHERS.contains(t);
   }
 
   private static boolean isQatBatchNorm(Node n) {
@@ -42,8 +46,16 @@ public final class GradRegistry {
       case "GlobalAveragePool": return new PoolGrad(PoolGrad.Kind.GLOBAL_AVERAGE, a);
       case "Add": case "Sub": case "Mul": case "Div": return new ElementwiseGrad(n.opType());
       case "Concat": return new ConcatGrad(a);
+      case "Split": return new SplitGrad(a, n.outputs().size());
+      case "Resize": case "Upsample": return new ResizeGrad(n.opType(), a);
+      case "Softmax": return new SoftmaxGrad(a);
+      case "Transpose": return new TransposeGrad(a);
+      case "Expand": return new ExpandGrad();
+      case "Pow": return new PowGrad();
       default:
         if (RESHAPES.contains(n.opType())) return new ReshapeGrad();
+        if (REDUCTIONS.contains(n.opType())) return new ReduceGrad(n.opType(), a);
+        if (UNARY.contains(n.opType())) return new UnaryGrad(n.opType());
         return new ActivationGrad(Activation.of(n.opType(), a));
     }
   }

@@ -1,9 +1,11 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.Op;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.ops.OpRegistry;
@@ -107,6 +109,7 @@ public final class LayerFit {
     ConvGeometry geo = convGrad.geometry(ws);
     int[] pads = geo.pads(h, wd);
     int oh = f.dim(2), ow = f.dim(3), p = oh * ow;
+    ConvShape shape = new ConvShape(x.shape(), new int[] {x.dim(0), m, oh, ow}, g, geo, pads);
     int k = cg * geo.kh * geo.kw;
     int imgs = Math.max(1, Math.min(to - from, BLOCK / Math.max(1, k * p)));
     Scratch s = Scratch.get();
@@ -128,13 +131,14 @@ public final class LayerFit {
     double sse = 0;
     for (int i0 = from; i0 < to; i0 += imgs) {
       int nb = Math.min(imgs, to - i0), ld = nb * p;
+      GemmShape forward = GemmShape.of(false, false, mg, ld, k), filter = GemmShape.of(false, true, mg, k, ld);
       for (int gi = 0; gi < g; gi++) {
         for (int b = 0; b < nb; b++) {
-          Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, cg, h, wd, oh, ow, geo, pads, col, b * p, ld);
+          Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, shape, col, b * p, ld);
         }
         colB.put(0, col, 0, k * ld);
         long wOff = (long) gi * mg * k;
-        Scratch.sgemm(false, false, mg, ld, k, wp, wOff, k, colP, 0, ld, 0f, yP, 0, ld);
+        Scratch.sgemm(forward, wp, wOff, colP, 0, 0f, yP, 0);
         yB.get(0, y, 0, mg * ld);
         for (int mi = 0; mi < mg; mi++) {
           int ch = gi * mg + mi;
@@ -148,7 +152,7 @@ public final class LayerFit {
           if (bq != null) grad[wq.length + ch] += db;
         }
         dyB.put(0, y, 0, mg * ld);
-        Scratch.sgemm(false, true, mg, k, ld, dyP, 0, ld, colP, 0, ld, 1f, dwp, wOff, k);
+        Scratch.sgemm(filter, dyP, 0, colP, 0, 1f, dwp, wOff);
       }
     }
     for (int i = 0; i < wq.length; i++) grad[i] = dwb.get(i);

@@ -7,18 +7,41 @@ import java.util.Locale;
  * the model's output error with and without the update, whether it was kept, the fix_points
  * before and after, and the time taken.
  */
-public record LayerReport(String layer, String skipped, int steps, double layerMseBefore, double layerMseAfter,
-    double outputMseBefore, double outputMseAfter, boolean kept, int weightFpBefore, int weightFpAfter,
-    int outputFpBefore, int outputFpAfter, double seconds) implements java.io.Serializable {
+public record LayerReport(String layer, String skipped, int steps, Mse layerMse, Mse outputMse, boolean kept,
+    FixPoints fixPoints, double seconds) implements java.io.Serializable {
+
+  /** A mean squared error before and after the update. */
+  public record Mse(double before, double after) implements java.io.Serializable {}
+
+  /** The fix_points of the layer's weight and output before and after the update. */
+  public record FixPoints(int weightBefore, int weightAfter, int outputBefore, int outputAfter)
+      implements java.io.Serializable {}
 
   static LayerReport skipped(String layer, String why) {
-    return new LayerReport(layer, why, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, false, 0, 0, 0, 0, 0);
+    Mse none = new Mse(Double.NaN, Double.NaN);
+    return new LayerReport(layer, why, 0, none, none, false, new FixPoints(0, 0, 0, 0), 0);
+  }
+
+  public double layerMseBefore() {
+    return layerMse.before();
+  }
+
+  public double layerMseAfter() {
+    return layerMse.after();
+  }
+
+  public double outputMseBefore() {
+    return outputMse.before();
+  }
+
+  public double outputMseAfter() {
+    return outputMse.after();
   }
 
   public String summary() {
     if (skipped != null) return layer + ": skipped (" + skipped + ")";
     return String.format(Locale.ROOT, "%s: layer mse %.4g -> %.4g, output mse %.4g -> %.4g, %s (w fp %d -> %d, out fp %d -> %d, %.1f s)",
-        layer, layerMseBefore, layerMseAfter, outputMseBefore, outputMseAfter, kept ? "kept" : "reverted",
-        weightFpBefore, weightFpAfter, outputFpBefore, outputFpAfter, seconds);
+        layer, layerMse.before(), layerMse.after(), outputMse.before(), outputMse.after(), kept ? "kept" : "reverted",
+        fixPoints.weightBefore(), fixPoints.weightAfter(), fixPoints.outputBefore(), fixPoints.outputAfter(), seconds);
   }
 }

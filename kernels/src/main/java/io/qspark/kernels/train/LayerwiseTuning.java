@@ -35,13 +35,23 @@ final class LayerwiseTuning {
   record Outcome(Graph graph, QuantParams params, List<LayerReport> layers) {}
 
   /**
-   * @param graph the float inference graph: the targets of the layers and of the end-to-end check
+   * What is tuned: the float inference graph (the layers and their targets), its quantization
+   * plan and config, and the data side.
+   */
+  record Problem(Graph graph, QuantPlan plan, QuantConfig cfg, Shards shards) {}
+
+  /**
+   * @param p the problem; its graph is the float inference graph: the targets of the layers and
+   *     of the end-to-end check
    * @param start initializer values the quantized model starts from instead of the graph's
    * @param steps what the reports give as each layer's optimizer steps
    * @param check the model's output error under some decisions (the keep criterion)
    */
-  static Outcome run(Graph graph, Map<String, float[]> start, QuantPlan plan, QuantParams params, int steps,
-      Shards shards, ToDoubleFunction<Decided> check, Tuner tuner, Consumer<String> log) {
+  static Outcome run(Problem p, Map<String, float[]> start, QuantParams params, int steps,
+      ToDoubleFunction<Decided> check, Tuner tuner, Consumer<String> log) {
+    final Graph graph = p.graph();
+    final QuantPlan plan = p.plan();
+    final Shards shards = p.shards();
     Map<String, float[]> tuned = new LinkedHashMap<>(start);
     QuantParams cur = params;
     List<LayerReport> reports = new ArrayList<>();
@@ -50,6 +60,10 @@ final class LayerwiseTuning {
     List<Node> nodes = graph.nodes();
     for (int i = 0; i < nodes.size(); i++) {
       Node n = nodes.get(i);
+      if (plan.excludedBy(n) != null && LayerFit.unsupported(n) == null) {
+        reports.add(LayerReport.skipped(n.name(), "kept in float by layer rule " + plan.excludedBy(n)));
+        continue;
+      }
       if (!cur.params().containsKey(n.input(1))) continue;
       String why = LayerFit.unsupported(n);
       if (why == null && (plan.pointOf(n.input(0)) == null || plan.pointOf(n.outputs().get(0)) == null)) {
@@ -70,10 +84,11 @@ final class LayerwiseTuning {
       if (c.weights().bias() != null) withLayer.put(n.input(2), c.weights().bias());
       double err = check.applyAsDouble(new Decided(withLayer, c.params()));
       boolean keep = err < net;
-      LayerReport r = new LayerReport(n.name(), null, steps, c.layerBefore(), c.layerAfter(), net, err, keep,
-          cur.params().get(n.input(1)).fixPoint(), c.params().params().get(n.input(1)).fixPoint(),
-          cur.activation(plan.pointOf(n.outputs().get(0))).fixPoint(),
-          c.params().activation(plan.pointOf(n.outputs().get(0))).fixPoint(), (System.nanoTime() - t0) / 1e9);
+      LayerReport.FixPoints fps = new LayerReport.FixPoints(cur.params().get(n.input(1)).fixPoint(),
+          c.params().params().get(n.input(1)).fixPoint(), cur.activation(plan.pointOf(n.outputs().get(0))).fixPoint(),
+          c.params().activation(plan.pointOf(n.outputs().get(0))).fixPoint());
+      LayerReport r = new LayerReport(n.name(), null, steps, new LayerReport.Mse(c.layerBefore(), c.layerAfter()),
+          new LayerReport.Mse(net, err), keep, fps, (System.nanoTime() - t0) / 1e9);
       if (keep) {
         tuned = withLayer;
         cur = c.params();
@@ -97,14 +112,17 @@ final class LayerwiseTuning {
    * layer was tuned against, the decisions stay {@code cur} and the layer computes as
    * {@code fallback}.
    */
-  static Refit refit(Graph g, QuantPlan plan, QuantParams cur, QuantConfig cfg, Shards shards, int layer,
-      LayerWeights lw, Map<String, FixPoint> ps, LayerWeights fallback) {
+  static Refit refit(Problem p, QuantParams cur, int layer, LayerWeights lw, Map<String, FixPoint> ps,
+      LayerWeights fallback) {
+    final Graph g = p.graph();
+    final QuantPlan plan = p.plan();
+    final Shards shards = p.shards();
     Node n = g.nodes().get(layer);
     LayerOutput out = shards.output(layer, lw);
     Map<String, FixPoint> acts = new LinkedHashMap<>(cur.activations());
     QuantPlan.ActivationPoint point = point(plan, plan.pointOf(n.outputs().get(0)));
     if (point.name().equals(n.outputs().get(0)) && ownedBy(g, point)) {
-      acts.put(point.name(), QuantParams.activation(g, point, out.histogram(), cfg));
+      acts.put(point.name(), QuantParams.activation(g, point, out.histogram(), p.cfg()));
     }
     QuantParams cand = QuantParams.legalized(g, plan, acts, ps);
     if (!upstreamUnchanged(g, plan, cur, cand, layer)) {

@@ -19,4 +19,17 @@ public interface OpGrad {
   default Tensor[] backward(Tensor[] inputs, Tensor[] outputs, Tensor gradOutput) {
     return backward(inputs, outputs[0], gradOutput);
   }
+
+  /**
+   * The same given the loss gradient at each output (null where none reaches it, never all).
+   * Ops with one differentiable output take it from the first; a gradient at another output
+   * of such an op is an error, not silently dropped.
+   */
+  default Tensor[] backward(Tensor[] inputs, Tensor[] outputs, Tensor[] gradOutputs) {
+    for (int j = 1; j < gradOutputs.length; j++) {
+      if (gradOutputs[j] != null) throw new io.qspark.kernels.ops.OpException("no gradient through output " + j);
+    }
+    if (gradOutputs[0] == null) throw new io.qspark.kernels.ops.OpException("no gradient at output 0");
+    return backward(inputs, outputs, gradOutputs[0]);
+  }
 }

@@ -3,6 +3,7 @@ package io.qspark.kernels.train;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -20,23 +21,26 @@ final class PolyphaseConvGrad {
   private final int n, c, h, wd, m, g, cg, mg, kh, kw, sh, sw, top, left, oh, ow;
   private final Phase[] rowPhases, colPhases;
 
-  PolyphaseConvGrad(int n, int c, int h, int wd, int m, int g, ConvGeometry geo, int[] pads, int oh, int ow) {
-    this.n = n;
-    this.c = c;
+  PolyphaseConvGrad(ConvShape s) {
+    final ConvGeometry geo = s.geometry();
+    final int[] pads = s.pads();
+    final int h = s.height(), wd = s.width();
+    this.n = s.batch();
+    this.c = s.channels();
     this.h = h;
     this.wd = wd;
-    this.m = m;
-    this.g = g;
-    this.cg = c / g;
-    this.mg = m / g;
+    this.m = s.outChannels();
+    this.g = s.groups();
+    this.cg = s.groupChannels();
+    this.mg = s.groupOutChannels();
     this.kh = geo.kh;
     this.kw = geo.kw;
     this.sh = geo.sh;
     this.sw = geo.sw;
     this.top = pads[0];
     this.left = pads[1];
-    this.oh = oh;
-    this.ow = ow;
+    this.oh = s.outHeight();
+    this.ow = s.outWidth();
     this.rowPhases = Phase.split(geo.sh, geo.kh, geo.dh, pads[0], h);
     this.colPhases = Phase.split(geo.sw, geo.kw, geo.dw, pads[1], wd);
   }
@@ -100,7 +104,9 @@ final class PolyphaseConvGrad {
             }
           }
         }
-        ShiftedFilterGrad f = new ShiftedFilterGrad(n, c, hq, wq, m, g, khs, kws, pr.dil, pc.dil, new int[4], oh, ow);
+        ConvShape phase = new ConvShape(new int[] {n, c, hq, wq}, new int[] {n, m, oh, ow}, g,
+            ConvGeometry.window(khs, kws, 1, 1, pr.dil, pc.dil), new int[4]);
+        ShiftedFilterGrad f = new ShiftedFilterGrad(phase);
         ShiftedFilterGrad.Path path = f.path();
         // the SIMD kernel also takes single taps (a depthwise phase of one tap): vector dots
         if (path == ShiftedFilterGrad.Path.DOTS && Conv.SIMD) path = ShiftedFilterGrad.Path.SIMD;

@@ -50,9 +50,11 @@ public final class QatBatchNormGrad implements OpGrad {
     }
     double m = (double) n * inner;
     float[] a = new float[c], bz = new float[c], k0 = new float[c];
+    BatchNormLoops.Forward f = new BatchNormLoops.Forward(divisor, mul, off, activation);
     for (int c0 = 0, c1; c0 < c; c0 = c1) {
       c1 = BatchNormLoops.block(c0, c, inner);
-      double[][] sums = BatchNormLoops.gradientSums(zd, divisor, dy, mul, off, activation, mean, g, n, c, inner, c0, c1);
+      BatchNormLoops.Planes planes = new BatchNormLoops.Planes(n, c, inner, c0, c1);
+      double[][] sums = BatchNormLoops.gradientSums(zd, f, dy, mean, g, planes);
       for (int ci = c0; ci < c1; ci++) {
         double mu = mean[ci], inv = 1.0 / Math.sqrt((double) var[ci] + epsilon);
         double sdy = sums[0][ci], sdyx = sums[1][ci] * inv;
@@ -68,7 +70,7 @@ public final class QatBatchNormGrad implements OpGrad {
         // scale-invariant but for eps. The closed form, not -sum(dz u), which cancels to noise.
         if (gd != null) gd[ci] = (float) (-s[ci] * sdyx * epsilon * inv * inv / d);
       }
-      BatchNormLoops.gradientOutput(g, zd, a, bz, k0, n, c, inner, c0, c1);
+      BatchNormLoops.gradientOutput(g, zd, a, bz, k0, planes);
     }
     Tensor[] r = new Tensor[in.length];
     r[0] = Tensor.of(g, z.shape());

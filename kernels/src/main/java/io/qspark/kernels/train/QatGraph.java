@@ -38,8 +38,10 @@ public final class QatGraph {
   static final String INV_STD = "/qat_inv_std";
 
   /** A Conv → BatchNorm pair: the initializers it reads and the folded weight's name in the deployed graph. */
-  public record Pair(String conv, String weight, String bias, String scale, String shift, String mean, String var,
-      float epsilon, String foldedWeight) implements java.io.Serializable {}
+  public record Pair(String conv, String weight, String bias, Norm bn, String foldedWeight) implements java.io.Serializable {}
+
+  /** A pair's BatchNorm: its initializers (scale, shift, running mean and variance) and epsilon. */
+  public record Norm(String scale, String shift, String mean, String var, float epsilon) implements java.io.Serializable {}
 
   private final Graph floatGraph;
   private final List<Pair> pairs;
@@ -75,12 +77,12 @@ public final class QatGraph {
         String base = n.name().isEmpty() ? n.outputs().get(0) : n.name();
         String inv = base + INV_STD, scale = base + "/qat_scale", scaleW = base + "/qat_scale_w",
             z = base + "/qat_z", shapeW = base + "/qat_shape_w";
-        inits.put(inv, Tensor.of(invStd(inits.get(p.var()).data(), p.epsilon()), m));
+        inits.put(inv, Tensor.of(invStd(inits.get(p.bn().var()).data(), p.bn().epsilon()), m));
         long[] sw = new long[rank];
         java.util.Arrays.fill(sw, 1);
         sw[0] = m;
         inits.put(shapeW, Tensor.ofLongs(sw, rank));
-        nodes.add(new Node(base + "/qat_scale", "Mul", List.of(p.scale(), inv), List.of(scale), Attributes.empty()));
+        nodes.add(new Node(base + "/qat_scale", "Mul", List.of(p.bn().scale(), inv), List.of(scale), Attributes.empty()));
         nodes.add(new Node(base + "/qat_reshape_w", "Reshape", List.of(scale, shapeW), List.of(scaleW), Attributes.empty()));
         nodes.add(new Node(base + "/qat_fold", "Mul", List.of(p.weight(), scaleW), List.of(p.foldedWeight()), Attributes.empty()));
         nodes.add(new Node(n.name(), "Conv", n.domain(), List.of(n.input(0), p.foldedWeight()), List.of(z), n.attributes()));
@@ -136,8 +138,8 @@ public final class QatGraph {
     if (folded == null || folded.inputs().size() < 2 || g.initializers().containsKey(folded.input(1)) || conv.name().isEmpty()) {
       return null;
     }
-    return new Pair(conv.name(), conv.input(1), conv.hasInput(2) ? conv.input(2) : null, bn.input(1), bn.input(2),
-        bn.input(3), bn.input(4), new BatchNormalization(bn.attributes()).epsilon(), folded.input(1));
+    Norm norm = new Norm(bn.input(1), bn.input(2), bn.input(3), bn.input(4), new BatchNormalization(bn.attributes()).epsilon());
+    return new Pair(conv.name(), conv.input(1), conv.hasInput(2) ? conv.input(2) : null, norm, folded.input(1));
   }
 
   public Graph floatGraph() {
@@ -210,8 +212,9 @@ public final class QatGraph {
   Map<String, Tensor> invStdFeeds(Map<String, float[]> values) {
     Map<String, Tensor> r = new LinkedHashMap<>();
     for (Pair p : pairs) {
-      float[] v = values.containsKey(p.var()) ? values.get(p.var()) : floatGraph.initializers().get(p.var()).data();
-      r.put(p.conv() + INV_STD, Tensor.of(invStd(v, p.epsilon()), v.length));
+      String var = p.bn().var();
+      float[] v = values.containsKey(var) ? values.get(var) : floatGraph.initializers().get(var).data();
+      r.put(p.conv() + INV_STD, Tensor.of(invStd(v, p.bn().epsilon()), v.length));
     }
     return r;
   }

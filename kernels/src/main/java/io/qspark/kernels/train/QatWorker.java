@@ -11,6 +11,7 @@ import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,12 +19,13 @@ import java.util.function.Function;
 
 /**
  * One QAT forward and backward pass over a micro-batch: fake-quant at the deployed model's
- * quantization points (the calibration's fix_points, fixed), softmax cross-entropy against the
- * labels, gradients of the summed loss for every trainable parameter (straight-through
- * estimator, zero outside the quantization range). The graphs are built once; weights arrive
- * as feeds, so one worker serves every step and thread. With learned thresholds (TQT) the
- * step's quantizers arrive with the weights, and the parts carry the thresholds' gradients
- * ({@link TqtGrad}).
+ * quantization points (the calibration's fix_points, fixed), a {@link QatLoss} of the model's
+ * outputs (softmax cross-entropy against labels for classifiers, distillation from the float
+ * model for any model), gradients of the summed loss for every trainable parameter
+ * (straight-through estimator, zero outside the quantization range). Any number of inputs and
+ * outputs. The graphs are built once; weights arrive as feeds, so one worker serves every step
+ * and thread. With learned thresholds (TQT) the step's quantizers arrive with the weights, and
+ * the parts carry the thresholds' gradients ({@link TqtGrad}).
  */
 public final class QatWorker {
   private final QatGraph qat;
@@ -37,16 +39,38 @@ public final class QatWorker {
   private volatile Backprop frozen;
   private volatile Backprop.OpTimer timer;
 
+  /**
+   * @throws IllegalArgumentException for a model QAT cannot train: a fixed-batch export run in
+   *     chunks, or ops without a gradient between a trained parameter and an output (all named)
+   */
   public QatWorker(Graph floatGraph, QuantPlan plan, QuantParams params) {
+    if (floatGraph.batchChunk() > 0) {
+      throw new IllegalArgumentException("QAT needs a model that takes any batch; this one was exported with a fixed batch of "
+          + floatGraph.batchChunk() + " that its graph does not let be freed (export it with a dynamic batch)");
+    }
     this.qat = QatGraph.of(floatGraph);
     this.plan = plan;
     this.quantizer = quantizer(plan, params);
     this.batchGraph = qat.batchStatistics(plan);
-    this.batchStatistics = new Backprop(batchGraph, Set.of(batchGraph.inputs().get(0).name()));
-    for (Node n : batchGraph.nodes()) if (n.opType().equals(QatBatchNorm.OP_TYPE)) batchNorms.add(n);
     Graph inference = qat.inference(Map.of());
     this.frozenGraph = DpuGraph.of(inference, plan);
+    List<String> unsupported = Backprop.unsupported(batchGraph, inputNames(batchGraph));
+    for (String u : Backprop.unsupported(frozenGraph, inputNames(frozenGraph))) {
+      if (!unsupported.contains(u)) unsupported.add(u);
+    }
+    if (!unsupported.isEmpty()) {
+      throw new IllegalArgumentException("QAT cannot train through " + unsupported.size() + " op" + (unsupported.size() > 1 ? "s" : "")
+          + " without a gradient: " + String.join(", ", unsupported));
+    }
+    this.batchStatistics = new Backprop(batchGraph, inputNames(batchGraph));
+    for (Node n : batchGraph.nodes()) if (n.opType().equals(QatBatchNorm.OP_TYPE)) batchNorms.add(n);
     this.thresholds = new TqtThresholds(inference, plan, params);
+  }
+
+  private static Set<String> inputNames(Graph g) {
+    Set<String> r = new java.util.LinkedHashSet<>();
+    for (var in : g.inputs()) r.add(in.name());
+    return r;
   }
 
   private static Function<String, FixPoint> quantizer(QuantPlan plan, QuantParams params) {
@@ -83,7 +107,7 @@ public final class QatWorker {
     if (b == null) {
       synchronized (this) {
         if (frozen == null) {
-          Backprop f = new Backprop(frozenGraph, Set.of(frozenGraph.inputs().get(0).name()));
+          Backprop f = new Backprop(frozenGraph, inputNames(frozenGraph));
           f.timer(timer);
           frozen = f;
         }
@@ -100,15 +124,37 @@ public final class QatWorker {
     if (frozen != null) frozen.timer(t);
   }
 
-  /** The model's fake-quant logits under these weights (batch statistics before the freeze). */
+  /** The model's fake-quant logits under these weights (batch statistics before the freeze); one-input, first output. */
   public Tensor logits(QatWeights w, Tensor input) {
-    Graph g = w.frozen() ? frozenGraph : batchGraph;
-    return (w.frozen() ? frozen() : batchStatistics).forward(feeds(w, g, input), quantizer(w)).value(g.outputs().get(0));
+    return outputs(w, Map.of(onlyInput(), input)).get(batchGraph.outputs().get(0));
   }
 
-  private Map<String, Tensor> feeds(QatWeights w, Graph g, Tensor input) {
+  /** Every output of the fake-quant model under these weights (batch statistics before the freeze), by name. */
+  public Map<String, Tensor> outputs(QatWeights w, Map<String, Tensor> inputs) {
+    Graph g = w.frozen() ? frozenGraph : batchGraph;
+    Backprop.Tape tape = (w.frozen() ? frozen() : batchStatistics).forward(feeds(w, g, inputs), quantizer(w));
+    Map<String, Tensor> r = new LinkedHashMap<>();
+    for (String o : g.outputs()) r.put(o, tape.value(o));
+    return r;
+  }
+
+  private String onlyInput() {
+    if (batchGraph.inputs().size() != 1) {
+      throw new IllegalArgumentException("the model has " + batchGraph.inputs().size() + " inputs; give a tensor for each by name");
+    }
+    return batchGraph.inputs().get(0).name();
+  }
+
+  private Map<String, Tensor> feeds(QatWeights w, Graph g, Map<String, Tensor> inputs) {
     Map<String, Tensor> feeds = new HashMap<>();
-    feeds.put(g.inputs().get(0).name(), input);
+    for (var in : g.inputs()) {
+      Tensor t = inputs.get(in.name());
+      if (t == null) {
+        throw new IllegalArgumentException("no data for the model's input '" + in.name() + "' (given: "
+            + String.join(", ", inputs.keySet()) + ")");
+      }
+      feeds.put(in.name(), t);
+    }
     w.values().forEach((k, v) -> {
       Tensor t = g.initializers().get(k);
       if (t != null) feeds.put(k, Tensor.of(v, t.shape()));
@@ -117,30 +163,27 @@ public final class QatWorker {
     return feeds;
   }
 
+  /** Softmax cross-entropy of the first output against the labels: a one-input classifier's step. */
   public QatGradient.Part gradient(QatWeights w, Tensor input, int[] labels) {
+    return gradient(w, new QatLoss.Batch(Map.of(onlyInput(), input), labels), new CrossEntropyLoss(batchGraph.outputs().get(0)));
+  }
+
+  /** The gradient part of one micro-batch under a loss: the loss's sum and its gradients for every trainable parameter. */
+  public QatGradient.Part gradient(QatWeights w, QatLoss.Batch batch, QatLoss loss) {
     Backprop bp = w.frozen() ? frozen() : batchStatistics;
     Graph g = w.frozen() ? frozenGraph : batchGraph;
-    Backprop.Tape tape = bp.forward(feeds(w, g, input), quantizer(w));
-    String out = g.outputs().get(0);
-    Tensor logits = tape.value(out);
-    int n = logits.dim(0), c = logits.dim(1);
-    SoftmaxCrossEntropy.Result r = SoftmaxCrossEntropy.of(logits, labels);
-    float[] seed = r.gradient().data();
-    for (int i = 0; i < seed.length; i++) seed[i] *= n; // the summed loss: parts add up to the batch's
+    Backprop.Tape tape = bp.forward(feeds(w, g, batch.inputs()), quantizer(w));
+    Map<String, Tensor> outs = new LinkedHashMap<>();
+    for (String o : g.outputs()) outs.put(o, tape.value(o));
+    QatLoss.Value v = loss.evaluate(batch, outs);
+    int n = batch.size();
     TqtGrad tqt = w.learnsThresholds() ? new TqtGrad(thresholds::indexOf, thresholds.points().size()) : null;
-    Map<String, Tensor> grads = bp.backward(tape, Map.of(out, Tensor.of(seed, n, c)), tqt == null ? Backprop.STE : tqt);
+    Map<String, Tensor> grads = bp.backward(tape, v.gradients(), tqt == null ? Backprop.STE : tqt);
     float[][] gs = new float[w.trainable().size()][];
     for (int i = 0; i < gs.length; i++) {
       String name = w.trainable().get(i);
       Tensor gt = grads.get(name);
       gs[i] = gt == null ? new float[w.values().get(name).length] : gt.data();
-    }
-    long correct = 0;
-    float[] z = logits.data();
-    for (int i = 0; i < n; i++) {
-      int best = 0;
-      for (int j = 1; j < c; j++) if (z[i * c + j] > z[i * c + best]) best = j;
-      if (best == labels[i]) correct++;
     }
     double[][] bn = new double[w.frozen() ? 0 : 2 * batchNorms.size()][];
     for (int i = 0; i < bn.length / 2; i++) {
@@ -156,6 +199,6 @@ public final class QatWorker {
         bn[2 * i + 1][k] = var[k] * (m / Math.max(1, m - 1)); // unbiased, as PyTorch's running_var
       }
     }
-    return new QatGradient.Part(gs, r.loss() * n, correct, n, bn, tqt == null ? new double[0] : tqt.sums());
+    return new QatGradient.Part(gs, v.sum(), v.correct(), n, bn, tqt == null ? new double[0] : tqt.sums());
   }
 }

@@ -1,6 +1,7 @@
 package io.qspark.kernels.train;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -57,10 +58,10 @@ final class Scratch {
     buffers[slot] = np.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
   }
 
-  /** Row-major C = op(A) op(B) + beta C on slots, with offsets into them. */
-  static void sgemm(boolean ta, boolean tb, int m, int n, int k, FloatPointer a, long aOff, int lda,
-      FloatPointer b, long bOff, int ldb, float beta, FloatPointer c, long cOff, int ldc) {
-    Blas.sgemm(ta, tb, m, n, k, 1f, a.position(aOff), lda, b.position(bOff), ldb, beta, c.position(cOff), ldc);
+  /** Row-major C = op(A) op(B) + beta C of shape s on slots, with offsets into them. */
+  static void sgemm(GemmShape s, FloatPointer a, long aOff, FloatPointer b, long bOff, float beta, FloatPointer c,
+      long cOff) {
+    Blas.sgemm(s, 1f, a.position(aOff), b.position(bOff), beta, c.position(cOff));
     a.position(0);
     b.position(0);
     c.position(0);
@@ -72,7 +73,7 @@ final class Scratch {
     FloatPointer ap = s.load(0, a, 0, m * k);
     FloatPointer bp = s.load(1, b, 0, k * n);
     FloatPointer cp = s.pointer(2, (long) m * n);
-    sgemm(ta, tb, m, n, k, ap, 0, ta ? m : k, bp, 0, tb ? k : n, 0f, cp, 0, n);
+    sgemm(GemmShape.of(ta, tb, m, n, k), ap, 0, bp, 0, 0f, cp, 0);
     float[] c = new float[m * n];
     s.buffer(2, (long) m * n).get(0, c, 0, c.length);
     return c;

@@ -1,6 +1,9 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.ops.Conv;
+import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
@@ -22,8 +25,11 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 final class ShiftedFilterGrad {
   private static final float[] ZEROS = new float[4096];
-  /** Floats per vector of the SIMD kernel (256-bit), the granule its rows are padded to. */
-  static final int LANES = 8;
+  /**
+   * Logical lanes of the SIMD kernel's partial sums, the same at every vector width
+   * ({@link io.qspark.kernels.simd.VectorWidth#SUM_LANES}); rows are padded to a multiple of it.
+   */
+  static final int LANES = 16;
   /** Channel pairs per group up to which the SIMD kernel beats the GEMMs on kxk convs (64 x 64: 1.3x). */
   static final int SIMD_PAIRS = 64 * 64;
   /** The same for pointwise convs, whose GEMMs are longer (192 x 64: a tie, 64 x 384: GEMMs 1.3x). */
@@ -45,19 +51,23 @@ final class ShiftedFilterGrad {
   private final int top, left, rows, wp, image, tail;
   private final int[] offsets;
 
-  /** pads {top, left, bottom, right}; the conv must have stride 1 (oh = h + top + bottom - dh (kh - 1), likewise ow). */
-  ShiftedFilterGrad(int n, int c, int h, int wd, int m, int g, int kh, int kw, int dh, int dw, int[] pads, int oh, int ow) {
-    this.n = n;
-    this.c = c;
-    this.h = h;
-    this.wd = wd;
-    this.m = m;
-    this.g = g;
-    this.cg = c / g;
-    this.mg = m / g;
+  /** The conv must have stride 1 (oh = h + top + bottom - dh (kh - 1), likewise ow). */
+  ShiftedFilterGrad(ConvShape s) {
+    final ConvGeometry geo = s.geometry();
+    if (geo.sh != 1 || geo.sw != 1) throw new IllegalArgumentException("shifted filter gradient of a strided conv: " + s);
+    final int kh = geo.kh, kw = geo.kw, dh = geo.dh, dw = geo.dw;
+    final int[] pads = s.pads();
+    this.n = s.batch();
+    this.c = s.channels();
+    this.h = s.height();
+    this.wd = s.width();
+    this.m = s.outChannels();
+    this.g = s.groups();
+    this.cg = s.groupChannels();
+    this.mg = s.groupOutChannels();
     this.taps = kh * kw;
-    this.oh = oh;
-    this.ow = ow;
+    this.oh = s.outHeight();
+    this.ow = s.outWidth();
     this.top = pads[0];
     this.left = pads[1];
     // a read past a row's right pad lands in the next row's left pad, one past the bottom pad in
@@ -120,6 +130,8 @@ final class ShiftedFilterGrad {
     zero(s.buffer(1, outLen), 0, outLen);
     for (int i0 = 0; i0 < n; i0 += imgs) {
       int nb = Math.min(imgs, n - i0), ldy = nb * image, ldx = ldy + tail;
+      // per group and tap: dW (mg x cg) += dY (mg x ldy) X^T, X's rows ldx apart
+      GemmShape tap = new GemmShape(false, true, mg, cg, ldy, ldy, ldx, cg);
       FloatPointer xP = s.pointer(2, (long) c * ldx);
       FloatBuffer xB = s.buffer(2, (long) c * ldx);
       FloatPointer yP = s.pointer(4, (long) m * ldy);
@@ -138,8 +150,8 @@ final class ShiftedFilterGrad {
       }
       for (int gi = 0; gi < g; gi++) {
         for (int t = 0; t < taps; t++) {
-          Scratch.sgemm(false, true, mg, cg, ldy, yP, (long) gi * mg * ldy, ldy,
-              xP, (long) gi * cg * ldx + offsets[t], ldx, 1f, outP, (long) (gi * taps + t) * mg * cg, cg);
+          Scratch.sgemm(tap, yP, (long) gi * mg * ldy, xP, (long) gi * cg * ldx + offsets[t], 1f, outP,
+              (long) (gi * taps + t) * mg * cg);
         }
       }
     }
@@ -182,7 +194,8 @@ final class ShiftedFilterGrad {
           Arrays.fill(buf, HEAD + co * ldy + nb * image, HEAD + (co + 1) * ldy, 0f);
         }
         if (blocked) {
-          SimdFilterGrad.accumulate(buf, HEAD, ldy, xa, ldx, mg, cg, offsets, lanes, gi * mg * cg * taps * LANES);
+          SimdFilterGrad.accumulate(new SimdFilterGrad.Rows(buf, HEAD, ldy, xa, ldx, mg, cg, offsets), lanes,
+              gi * mg * cg * taps * LANES);
           continue;
         }
         for (int co = 0; co < mg; co++) {

@@ -1,20 +1,21 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The backward masks of the straight-through estimator and the activations, eight lanes at a
- * time: g[i] is kept where x[i] lies inside the bounds and zeroed elsewhere (a NaN is inside
+ * The backward masks of the straight-through estimator and the activations, a vector of lanes
+ * ({@link VectorWidth}) at a time: g[i] is kept where x[i] lies inside the bounds and zeroed elsewhere (a NaN is inside
  * nothing, as in the scalar loops). Each mask has its own loop because C2 compiles a Vector API
  * comparison to one instruction only when its operator is a constant there. Only touched when
- * {@link io.qspark.kernels.exec.VectorApi} says the module is present; the callers finish the
+ * {@link io.qspark.kernels.simd.VectorApi} says the module is present; the callers finish the
  * tail with their scalar loops.
  */
 final class SimdMasks {
-  private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+  private static final VectorSpecies<Float> S = VectorWidth.FLOATS;
   private static final int L = S.length();
 
   private SimdMasks() {}

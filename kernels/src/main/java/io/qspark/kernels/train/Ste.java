@@ -1,6 +1,6 @@
 package io.qspark.kernels.train;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 import io.qspark.kernels.quant.FixPoint;
 
 /**

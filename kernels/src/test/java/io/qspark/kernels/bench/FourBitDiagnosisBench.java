@@ -6,7 +6,7 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.quant.ActivationStats;
-import io.qspark.kernels.quant.LayerBits;
+import io.qspark.kernels.quant.LayerRule;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantizedModel;
 import java.util.Map;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Where the 4-bit error comes from: per quantization point, the top-1 with only that point at
  * 4 bits and everything else at 8 (W8A8, 8-bit biases), through the same per-layer width rules
- * ({@link LayerBits}) the command line takes; then W4A4 with 8-bit biases with candidate
+ * ({@link LayerRule}) the command line takes; then W4A4 with 8-bit biases with candidate
  * points kept at 8 bits. Calibration (mse) on the first 1,000 Fashion-MNIST training images,
  * top-1 on the 10,000 test images, in this JVM.
  *
@@ -62,14 +62,14 @@ class FourBitDiagnosisBench {
         QuantPlan plan = QuantPlan.of(g, w8);
         for (QuantPlan.ActivationPoint a : plan.activations()) {
           String rule = Pattern.quote(a.name());
-          double t = top1(g, w8.withLayerBits(List.of(new LayerBits(rule, 0, 4, 0))), calib, test, labels);
+          double t = top1(g, w8.withLayers(List.of(LayerRule.bits(rule, 0, 4, 0))), calib, test, labels);
           b.append(String.format(Locale.ROOT, "| %s | %s | %s | %+.2f |%n", a.name(), what(g, a), f(t), t - base));
           flush(b);
         }
         for (QuantPlan.ParamPoint p : plan.params()) {
           if (p.role() != QuantPlan.Role.WEIGHT) continue;
           String rule = Pattern.quote(p.node());
-          double t = top1(g, w8.withLayerBits(List.of(new LayerBits(rule, 4, 0, 0))), calib, test, labels);
+          double t = top1(g, w8.withLayers(List.of(LayerRule.bits(rule, 4, 0, 0))), calib, test, labels);
           b.append(String.format(Locale.ROOT, "| %s | weights of %s | %s | %+.2f |%n", p.name(), op(g, p.node()), f(t), t - base));
           flush(b);
         }
@@ -77,9 +77,9 @@ class FourBitDiagnosisBench {
       }
       b.append("| W4A4, 8-bit biases, and | top-1 |\n|---|---:|\n");
       for (String preset : presets) {
-        List<LayerBits> rules = new ArrayList<>();
-        for (String r : preset.split(";")) rules.add(LayerBits.parse(r));
-        b.append("| `").append(preset).append("` | ").append(f(top1(g, w4.withLayerBits(rules), calib, test, labels))).append(" |\n");
+        List<LayerRule> rules = new ArrayList<>();
+        for (String r : preset.split(";")) rules.add(LayerRule.parse(r));
+        b.append("| `").append(preset).append("` | ").append(f(top1(g, w4.withLayers(rules), calib, test, labels))).append(" |\n");
         flush(b);
       }
       b.append('\n');

@@ -1,6 +1,7 @@
 package io.qspark.kernels.bench;
 
 import io.qspark.kernels.blas.Blas;
+import io.qspark.kernels.blas.GemmShape;
 import org.bytedeco.javacpp.FloatPointer;
 
 /**
@@ -36,8 +37,9 @@ final class SgemmBaseline implements AutoCloseable {
 
   /** One timed run: C = A * B, repeated so the run is long enough to time. */
   Timing.Action action() {
+    GemmShape square = GemmShape.of(false, false, n, n, n);
     return () -> {
-      for (int r = 0; r < reps; r++) Blas.sgemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n);
+      for (int r = 0; r < reps; r++) Blas.sgemm(square, 1f, a, b, 0f, c);
     };
   }
 

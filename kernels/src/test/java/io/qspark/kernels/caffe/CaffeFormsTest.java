@@ -17,6 +17,7 @@ import io.qspark.kernels.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -135,6 +136,7 @@ class CaffeFormsTest {
     assertArrayEquals(new float[] {1 / 4f, (2 + 3) / 4f, (4 + 7) / 4f, (5 + 6 + 8 + 9) / 4f}, y);
   }
 
+  @Tag("slow")
   @Test
   void ignoredFieldsAreNamed() throws Exception {
     String net = CURRENT.replace("layer { name: \"relu\"", "layer { lrn_param { local_size: 5 } name: \"relu\"");
@@ -229,6 +231,7 @@ class CaffeFormsTest {
   }
 
   /** An ONNX model written as Caffe layers imports back to the same function. */
+  @Tag("slow")
   @Test
   void onnxExportsToCaffeAndBack() throws Exception {
     Model onnx = Model.load(io.qspark.kernels.testing.Shared.model("resnet_s.onnx"));

@@ -18,9 +18,11 @@ import io.qspark.kernels.testing.Shared;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@Tag("slow")
 class CaffeImporterTest {
   static final Path PROTOTXT = Shared.model("caffe/resnet_s.prototxt");
 

@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.Test;
  * The CHaiDNN prototxt of the shared Caffe resnet_s in both modes: golden text, structure checked
  * by parsing it back, and a fake-quant run driven only by its precision parameters.
  */
+@Tag("slow")
 class ChaiDnnTest {
   static final Path GOLDEN = Path.of("src/test/resources/chaidnn");
   static CaffeImporter.Imported imp;

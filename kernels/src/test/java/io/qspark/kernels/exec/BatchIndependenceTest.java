@@ -1,5 +1,7 @@
 package io.qspark.kernels.exec;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qspark.kernels.model.Model;
@@ -20,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * it runs in: Spark partitions and --batch cut the data anywhere, and calibration, bias
  * correction and the simulator's comparisons rely on it.
  */
+@Tag("slow")
 class BatchIndependenceTest {
   @ParameterizedTest
   @ValueSource(strings = {"resnet_s.onnx", "mbv2_s.onnx"})

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.testing.Shared;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("slow")
 class PeakActivationsTest {
   /**
    * resnet18's inference graph peaks at its MaxPool: the stem conv's output (64 x 112 x 112,

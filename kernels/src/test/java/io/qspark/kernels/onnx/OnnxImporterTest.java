@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -259,6 +260,7 @@ class OnnxImporterTest {
 
   // ---- files that are not (whole) ONNX models -----------------------------------------------
 
+  @Tag("slow")
   @ParameterizedTest
   @ValueSource(doubles = {0.1, 0.5, 0.9, 0.9999})
   void truncatedModelSaysTruncated(double keep) throws IOException {
@@ -280,7 +282,7 @@ class OnnxImporterTest {
 
   static Stream<String> texts() throws IOException {
     return Stream.of(
-        Files.readString(Shared.models().resolve("README.md")),
+        Files.readString(Path.of("../samples/README.md")), // a Markdown text file of the repository
         "{\"model\": \"resnet_s\", \"opset\": 13}\n",
         "name: \"resnet_s\"\nlayer {\n  name: \"conv1\"\n  type: \"Convolution\"\n}\n",
         "x");
@@ -294,6 +296,7 @@ class OnnxImporterTest {
     assertMessage(e, "model.onnx", "not an ONNX model");
   }
 
+  @Tag("slow")
   @Test
   void modelCutRightAfterItsGraphSaysTruncated() throws IOException {
     // writers put opset_import after the graph, so this cut leaves a file protobuf accepts

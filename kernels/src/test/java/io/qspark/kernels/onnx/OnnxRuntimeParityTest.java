@@ -1,5 +1,7 @@
 package io.qspark.kernels.onnx;
 
+import org.junit.jupiter.api.Tag;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -26,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ORT is an independent implementation of the ONNX semantics, so agreement checks the importer
  * (attributes, initializers, opset defaults) and every op at once.
  */
+@Tag("slow")
 class OnnxRuntimeParityTest {
   private static final double ABS_TOL = 1e-4;
   private static final int ORT_THREADS = 2;

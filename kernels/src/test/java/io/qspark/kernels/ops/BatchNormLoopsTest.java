@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 import io.qspark.kernels.graph.Attributes;
 import java.util.Arrays;
 import java.util.Map;
@@ -54,32 +54,34 @@ class BatchNormLoopsTest {
       float[] d = values(r, c, 1.5f, 0.2f), centers = values(r, c, 0.5f, 1f);
       float[] mul = values(r, c, 1f, 0.5f), off = values(r, c, 0f, 1f), mean = values(r, c, 0.3f, 0.5f);
       String at = Arrays.toString(sh);
-      double[] s0 = BatchNormLoops.sums(z, null, n, c, inner, 0, c, false), s1 = BatchNormLoops.sums(z, null, n, c, inner, 0, c, true);
+      BatchNormLoops.Planes all = new BatchNormLoops.Planes(n, c, inner, 0, c);
+      double[] s0 = BatchNormLoops.sums(z, null, all, false), s1 = BatchNormLoops.sums(z, null, all, true);
       for (int ci = 0; ci < c; ci++) sameBits(s0[ci], s1[ci], at + " sum of channel " + ci);
-      s0 = BatchNormLoops.sums(z, centers, n, c, inner, 0, c, false);
-      s1 = BatchNormLoops.sums(z, centers, n, c, inner, 0, c, true);
+      s0 = BatchNormLoops.sums(z, centers, all, false);
+      s1 = BatchNormLoops.sums(z, centers, all, true);
       for (int ci = 0; ci < c; ci++) sameBits(s0[ci], s1[ci], at + " sum of squares of channel " + ci);
       float[] u0 = new float[z.length], u1 = new float[z.length];
-      BatchNormLoops.divide(z, d, u0, n, c, inner, 0, c, false);
-      BatchNormLoops.divide(z, d, u1, n, c, inner, 0, c, true);
+      BatchNormLoops.divide(z, d, u0, all, false);
+      BatchNormLoops.divide(z, d, u1, all, true);
       sameBits(u0, u1, at + " divide");
       for (Activation act : ACTS) {
         String a = at + " " + (act == null ? "none" : act.opType());
         float[] y0 = u0.clone(), y1 = u0.clone();
-        BatchNormLoops.affine(y0, mul, off, act, n, c, inner, 0, c, false);
-        BatchNormLoops.affine(y1, mul, off, act, n, c, inner, 0, c, true);
+        BatchNormLoops.affine(y0, mul, off, act, all, false);
+        BatchNormLoops.affine(y1, mul, off, act, all, true);
         sameBits(y0, y1, a + " affine");
         for (float[] dd : new float[][] {null, d}) {
           float[] g0 = new float[z.length], g1 = new float[z.length];
-          double[][] r0 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g0, n, c, inner, 0, c, false);
-          double[][] r1 = BatchNormLoops.gradientSums(z, dd, dy, mul, off, act, mean, g1, n, c, inner, 0, c, true);
+          BatchNormLoops.Forward f = new BatchNormLoops.Forward(dd, mul, off, act);
+          double[][] r0 = BatchNormLoops.gradientSums(z, f, dy, mean, g0, all, false);
+          double[][] r1 = BatchNormLoops.gradientSums(z, f, dy, mean, g1, all, true);
           sameBits(g0, g1, a + " masked g");
           for (int ci = 0; ci < c; ci++) {
             sameBits(r0[0][ci], r1[0][ci], a + " sum g of channel " + ci);
             sameBits(r0[1][ci], r1[1][ci], a + " sum g x of channel " + ci);
           }
-          BatchNormLoops.gradientOutput(g0, z, mul, off, mean, n, c, inner, 0, c, false);
-          BatchNormLoops.gradientOutput(g1, z, mul, off, mean, n, c, inner, 0, c, true);
+          BatchNormLoops.gradientOutput(g0, z, mul, off, mean, all, false);
+          BatchNormLoops.gradientOutput(g1, z, mul, off, mean, all, true);
           sameBits(g0, g1, a + " output");
         }
       }
@@ -100,7 +102,8 @@ class BatchNormLoopsTest {
         if (simd && !VectorApi.PRESENT) continue;
         float[] g = new float[len];
         // mul 1, off 0, no divisor, one image of one channel: pre is z itself
-        BatchNormLoops.gradientSums(pre, null, dy, new float[] {1f}, new float[] {0f}, act, new float[] {0f}, g, 1, 1, len, 0, 1, simd);
+        BatchNormLoops.gradientSums(pre, new BatchNormLoops.Forward(null, new float[] {1f}, new float[] {0f}, act), dy,
+            new float[] {0f}, g, new BatchNormLoops.Planes(1, 1, len, 0, 1), simd);
         sameBits(want, g, (act == null ? "none" : act.opType()) + (simd ? " vector" : " scalar"));
       }
     }
@@ -125,7 +128,7 @@ class BatchNormLoopsTest {
         }
         double v = s2 / ((double) n * inner);
         double[] mean = new double[c], var = new double[c];
-        BatchNormalization.channelStatistics(x, n, c, inner, ci, ci + 1, mean, var);
+        BatchNormalization.channelStatistics(x, new BatchNormLoops.Planes(n, c, inner, ci, ci + 1), mean, var);
         double[] st = {mean[ci], var[ci]};
         String at = Arrays.toString(sh) + " channel " + ci;
         assertTrue(Math.abs(st[0] - m) <= 2e-7 * Math.abs(m), at + ": mean " + st[0] + " vs " + m);

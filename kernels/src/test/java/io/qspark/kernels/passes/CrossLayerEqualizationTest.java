@@ -13,10 +13,12 @@ import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import io.qspark.kernels.testing.Top1;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+@Tag("slow")
 class CrossLayerEqualizationTest {
 
   private static Graph inference(String model) {

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class BiasCorrectionTest {
@@ -37,6 +38,7 @@ class BiasCorrectionTest {
     assertEquals(plain / 300, whole.means().get("l")[0], 1e-9);
   }
 
+  @Tag("slow")
   @Test
   void wavesFollowTheGraphAndCoverEveryBiasedLayer() {
     Graph g = Model.load(Shared.model("resnet_s.onnx")).forInference().graph();
@@ -50,10 +52,11 @@ class BiasCorrectionTest {
     assertTrue(waves.stream().anyMatch(w -> w.contains("/layers/layers.2/sc/sc.0/Conv") && w.contains("/layers/layers.2/c1/c1.0/Conv")));
   }
 
+  @Tag("slow")
   @Test
   void theMeasuredShiftIsTakenFromTheBias() throws Exception {
     Graph g = Model.load(Shared.model("mbv2_s.onnx")).forInference().graph();
-    QuantConfig cfg = new QuantConfig(4, 8, 4, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+    QuantConfig cfg = QuantConfig.defaults().withWidths(4, 8, 4);
     Tensor calib = Shared.images("train-images-idx3-ubyte.gz", 200);
     QuantizedModel qm = Top1.calibrate(g, cfg, calib);
     Set<String> first = BiasCorrection.waves(g, qm.plan()).get(0);
@@ -75,11 +78,12 @@ class BiasCorrectionTest {
     }
   }
 
+  @Tag("slow")
   @Test
   void biasCorrectionImprovesFourBitWeights() throws Exception {
     Graph g = CrossLayerEqualization.apply(Model.load(Shared.model("mbv2_s.onnx")).forInference().graph(),
         CrossLayerEqualization.Relu6.KEEP).graph();
-    QuantConfig cfg = new QuantConfig(4, 8, 4, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+    QuantConfig cfg = QuantConfig.defaults().withWidths(4, 8, 4);
     // fewer images than the benchmark, for the suite's time; the effect is several points
     Tensor calib = Shared.images("train-images-idx3-ubyte.gz", 300);
     Tensor test = Shared.testImages(2_000);

@@ -15,6 +15,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * on AVX2 without VNNI saturate pairs of int8 products in 16 bits and compute another model
  * (0.5% of top-1 classes differ on resnet_s at 8 bits).
  */
+@Tag("slow")
 class QdqExportTest {
   @ParameterizedTest
   @CsvSource({"resnet_s.onnx,8,10000,false,per-tensor,power-of-two", "mbv2_s.onnx,6,2000,false,per-tensor,power-of-two",

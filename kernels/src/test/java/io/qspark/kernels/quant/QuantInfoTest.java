@@ -10,12 +10,14 @@ import io.qspark.kernels.model.Model;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** quant_info.json gives back every quantizer it was written from, for every target. */
 class QuantInfoTest {
+  @Tag("slow")
   @ParameterizedTest
   @CsvSource({"resnet_s.onnx,per-tensor,power-of-two", "resnet_s.onnx,per-channel,float", "mbv2_s.onnx,per-channel,power-of-two",
       "mbv2_s.onnx,per-tensor,float"})
@@ -84,6 +86,7 @@ class QuantInfoTest {
   }
 
   /** Files from before the options read as DPU calibrations. */
+  @Tag("slow")
   @Test
   void oldFilesReadAsPerTensorPowerOfTwo() throws Exception {
     Model m = Model.load(Shared.model("resnet_s.onnx")).forInference();

@@ -13,8 +13,10 @@ import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.testing.Shared;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("slow")
 class QuantPlanTest {
   static Graph resnet() {
     return Model.load(Shared.model("resnet_s.onnx")).forInference().graph();

@@ -12,6 +12,7 @@ import io.qspark.kernels.testing.Shared;
 import io.qspark.kernels.testing.TinyNet;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,6 +32,7 @@ class PartitionerTest {
   }
 
   /** Every shared model is made of ops a B4096 runs within its limits: one DPU call, no hand-over. */
+  @Tag("slow")
   @ParameterizedTest
   @MethodSource("sharedModels")
   void sharedModelsRunWhollyOnTheDpu(String name) {
@@ -48,6 +50,7 @@ class PartitionerTest {
     }
   }
 
+  @Tag("slow")
   @Test
   void sharedModelReasons() {
     Graph g = Model.load(Shared.model("resnet_s.onnx")).forInference().graph();
@@ -147,7 +150,8 @@ class PartitionerTest {
     Graph g = inference(t, "add_relu", "hs", "hsig", "dw_hs", "sig", "x_relu");
     Partition p = Partitioner.partition(g, B4096);
     assertEquals("DPU: relu fused into add", p.reason("add_relu"));
-    assertEquals("DPU: hard_swish fused into c", p.reason("hs"));
+    assertEquals("HardSwish after c (Conv): the DPU fuses hard_swish without a quantization point between, qspark"
+        + " quantizes it as a layer of its own, which runs on the CPU", p.reason("hs"));
     assertEquals("HardSigmoid alpha=0.2, beta=0.5 is not the DPU's hard-sigmoid (relu6(x + 3) / 6: alpha=1/6, beta=0.5)",
         p.reason("hsig"));
     assertEquals("HardSwish (hard_swish) not among depthwise conv activations (relu, relu6)", p.reason("dw_hs"));

@@ -22,7 +22,16 @@ public final class OrtRunner implements AutoCloseable {
 
   /** @param threads ORT's intra-op pool size; inter-op stays sequential, like qspark's executor */
   public OrtRunner(Path model, int threads) throws OrtException {
+    this(model, threads, true);
+  }
+
+  /**
+   * @param optimize false: the graph as written, without ORT's rewrites (which replace QDQ
+   *     patterns by its own integer kernels, another arithmetic than the model's)
+   */
+  public OrtRunner(Path model, int threads, boolean optimize) throws OrtException {
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      if (!optimize) opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
       opts.setIntraOpNumThreads(threads);
       opts.setInterOpNumThreads(1);
       session = env.createSession(model.toString(), opts);

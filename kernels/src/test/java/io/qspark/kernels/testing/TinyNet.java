@@ -50,6 +50,20 @@ public final class TinyNet {
     return name;
   }
 
+  /** An initializer; returns its name. */
+  public String constant(String name, Tensor value) {
+    inits.put(name, value);
+    return name;
+  }
+
+  /** A node with n outputs, named name:0, name:1, ... */
+  public String[] ops(String name, String opType, Attributes a, int n, String... inputs) {
+    String[] outs = new String[n];
+    for (int i = 0; i < n; i++) outs[i] = name + ":" + i;
+    nodes.add(new Node(name, opType, List.of(inputs), List.of(outs), a));
+    return outs;
+  }
+
   public String op(String name, String opType, String... inputs) {
     return op(name, opType, Attributes.empty(), inputs);
   }
@@ -62,6 +76,21 @@ public final class TinyNet {
   public Path write(Path file, String... outputs) throws IOException {
     Files.write(file, OnnxExporter.export(graph(outputs), 13, Map.of(), Map.of(), List.of()).toByteArray());
     return file;
+  }
+
+  /**
+   * A residual block and a classifier head as qspark quantizes it (BatchNorm folded, activations
+   * fused): x [-1, 4, 8, 8] -> c1 (+relu) -> c2 (+relu) -> add(c1, c2) -> relu r3 -> c3 (1x1) ->
+   * flat -> fc (10 outputs). Node names: c1, c2, add, r3, c3, flat, fc; c1's and c2's outputs are
+   * r1 and r2 (their ReLUs fused).
+   */
+  public static Graph residualClassifier() {
+    TinyNet t = new TinyNet(-1, 4, 8, 8);
+    String c1 = t.op("r1", "Relu", t.conv("c1", "x", 4, 8, 3, 1, 1, 1));
+    String c2 = t.op("r2", "Relu", t.conv("c2", c1, 8, 8, 3, 1, 1, 1));
+    String add = t.op("r3", "Relu", t.op("add", "Add", c1, c2));
+    String c3 = t.conv("c3", add, 8, 8, 1, 1, 0, 1);
+    return io.qspark.kernels.passes.InferencePasses.apply(t.graph(t.gemm("fc", t.op("flat", "Flatten", c3), 8 * 64, 10)));
   }
 
   public static Attributes attrs(Object... kv) {

@@ -2,11 +2,9 @@ package io.qspark.kernels.train;
 
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.quant.ActivationStats;
-import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
-import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.nio.file.Files;
@@ -33,7 +31,7 @@ class AdaQuantBench {
   static QuantConfig config(String name) {
     switch (name) {
       case "W4A4": return QuantConfig.defaults().withBits(4);
-      case "W4A8": return new QuantConfig(4, 8, 4, Method.MSE, 99.99, Rounding.HALF_UP, Rounding.HALF_AWAY, List.of(), List.of(), false);
+      case "W4A8": return QuantConfig.defaults().withWidths(4, 8, 4);
       case "8b": return QuantConfig.defaults();
       case "6b": return QuantConfig.defaults().withBits(6);
       default: throw new IllegalArgumentException(name);

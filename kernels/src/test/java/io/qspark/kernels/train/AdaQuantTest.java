@@ -13,6 +13,7 @@ import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * {@code calibrate --bits 4}), calibrated and tuned on the first 1,000 training images, scored
  * on the 10,000 test images.
  */
+@Tag("slow")
 class AdaQuantTest {
   static final int CALIB = 1000;
 

@@ -5,6 +5,7 @@ import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -23,12 +24,14 @@ import org.junit.jupiter.api.Test;
 class AdaRoundBench {
   static QuantConfig config(String c) {
     QuantConfig q = QuantConfig.defaults().withBits(Integer.parseInt(c.substring(1, 2)));
-    if (c.contains("A8")) q = new QuantConfig(q.weightBits(), 8, q.biasBits(), q.method(), q.percentile(),
-        q.activationRounding(), q.weightRounding(), q.inputNodes(), q.outputNodes(), false);
+    if (c.contains("A8")) {
+      q = new QuantConfig(new QuantConfig.Widths(q.weightBits(), 8, q.biasBits()), q.method(), q.percentile(),
+          q.activationRounding(), q.weightRounding(), q.region(), QuantConfig.Scheme.DPU, List.of());
+    }
     int b = c.indexOf('B');
     if (b >= 0) q = q.withBiasBits(Integer.parseInt(c.substring(b + 1)));
     String layers = System.getProperty("qspark.bench.adaround.layers", "");
-    return layers.isEmpty() ? q : q.withLayerBits(io.qspark.kernels.quant.LayerBits.parseAll(java.util.List.of(layers.split(";"))));
+    return layers.isEmpty() ? q : q.withLayers(io.qspark.kernels.quant.LayerRule.parseAll(java.util.List.of(layers.split(";"))));
   }
 
   static AdaRoundOptions options() {

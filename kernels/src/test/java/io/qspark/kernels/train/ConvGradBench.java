@@ -7,6 +7,7 @@ import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.util.ArrayList;
@@ -79,8 +80,8 @@ class ConvGradBench {
     Tensor[] in = {x, w, b};
     ConvGrad shifted = new ConvGrad(s.attrs, false, true), im2col = new ConvGrad(s.attrs, false, false);
     ConvGeometry geo = new ConvGeometry(s.attrs, s.wShape[2], s.wShape[3], "Conv");
-    ShiftedFilterGrad f = new ShiftedFilterGrad(N, s.c, s.h, s.w, s.wShape[0], (int) s.attrs.getInt("group", 1),
-        geo.kh, geo.kw, geo.dh, geo.dw, geo.pads(s.h, s.w), y.dim(2), y.dim(3));
+    ShiftedFilterGrad f = new ShiftedFilterGrad(new ConvShape(x.shape(), y.shape(), (int) s.attrs.getInt("group", 1), geo,
+        geo.pads(s.h, s.w)));
     List<Supplier<float[]>> runs = List.of(
         () -> shifted.backward(in, y, dy)[1].data(),
         () -> im2col.backward(in, y, dy)[1].data(),

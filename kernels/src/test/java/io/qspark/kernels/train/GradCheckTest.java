@@ -41,7 +41,7 @@ class GradCheckTest {
   }
 
   /** Values spaced well apart (no ties within 2 EPS), shuffled: max pooling's argmax is stable. */
-  private static Tensor distinct(Random r, int... shape) {
+  static Tensor distinct(Random r, int... shape) {
     int n = (int) Tensor.size(shape);
     List<Float> v = new ArrayList<>();
     for (int i = 0; i < n; i++) v.add((i - n / 2) * 0.05f);
@@ -57,13 +57,23 @@ class GradCheckTest {
 
   /** Checks d(sum r*y)/d(operand) for every float operand not in {@code constant}. */
   static void check(List<Node> nodes, Map<String, Tensor> operands, String out, Set<String> constant, long seed) {
-    Graph g = new Graph("t", List.of(), List.of(out), operands, nodes);
+    check(nodes, operands, List.of(out), constant, seed);
+  }
+
+  /** The same for a graph with several outputs: the loss is the sum over them of a random linear function of each. */
+  static void check(List<Node> nodes, Map<String, Tensor> operands, List<String> outs, Set<String> constant, long seed) {
+    Graph g = new Graph("t", List.of(), outs, operands, nodes);
     Backprop bp = new Backprop(g);
     Backprop.Tape base = bp.forward(Map.of(), q -> null);
-    Tensor y = base.value(out);
     Random r = new Random(seed);
-    float[] weights = rand(r, 1, y.shape()).data();
-    Map<String, Tensor> grads = bp.backward(base, Map.of(out, Tensor.of(weights, y.shape())));
+    Map<String, float[]> weights = new LinkedHashMap<>();
+    Map<String, Tensor> seeds = new LinkedHashMap<>();
+    for (String out : outs) {
+      Tensor y = base.value(out);
+      weights.put(out, rand(r, 1, y.shape()).data());
+      seeds.put(out, Tensor.of(weights.get(out), y.shape()));
+    }
+    Map<String, Tensor> grads = bp.backward(base, seeds);
     String sig = kinks(g, base);
     int checked = 0, total = 0;
     for (var e : operands.entrySet()) {
@@ -80,8 +90,10 @@ class GradCheckTest {
           p[i] += s == 0 ? EPS : -EPS;
           Backprop.Tape t = bp.forward(Map.of(e.getKey(), Tensor.of(p, e.getValue().shape())), q -> null);
           same &= kinks(g, t).equals(sig);
-          float[] yy = t.value(out).data();
-          for (int k = 0; k < yy.length; k++) l[s] += (double) weights[k] * yy[k];
+          for (String out : outs) {
+            float[] yy = t.value(out).data(), w = weights.get(out);
+            for (int k = 0; k < yy.length; k++) l[s] += (double) w[k] * yy[k];
+          }
         }
         if (!same) continue;
         checked++;
@@ -107,6 +119,15 @@ class GradCheckTest {
       } else if (Set.of("Relu", "LeakyRelu", "Clip").contains(n.opType())) {
         v = t.value(n.input(0)).data();
         kind = n.opType();
+      } else if (Set.of("HardSigmoid", "HardSwish").contains(n.opType())) {
+        // kinks where alpha·x + beta crosses 0 and 1: the side of each, as Clip's
+        float alpha = n.opType().equals("HardSwish") ? 1f / 6 : n.attributes().getFloat("alpha", 0.2f);
+        float beta = n.opType().equals("HardSwish") ? 0.5f : n.attributes().getFloat("beta", 0.5f);
+        for (float f : t.value(n.input(0)).data()) {
+          float u = alpha * f + beta;
+          b.append(u <= 0 ? '<' : u >= 1 ? '>' : '=');
+        }
+        continue;
       } else {
         continue;
       }

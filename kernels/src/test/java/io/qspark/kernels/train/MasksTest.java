@@ -3,7 +3,7 @@ package io.qspark.kernels.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.kernels.exec.VectorApi;
+import io.qspark.kernels.simd.VectorApi;
 import io.qspark.kernels.ops.Activation;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;

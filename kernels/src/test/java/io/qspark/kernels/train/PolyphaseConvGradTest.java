@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Map;
@@ -118,7 +119,7 @@ class PolyphaseConvGradTest {
     assertArrayEquals(ref[2].data(), got[2].data(), "dB of " + what);
     // both phase-plane gradients, whichever paths ConvGrad takes for this shape
     ConvGeometry geo = new ConvGeometry(a, kh, kw, "Conv");
-    PolyphaseConvGrad phases = new PolyphaseConvGrad(n, c, h, w, m, g, geo, geo.pads(h, w), y.dim(2), y.dim(3));
+    PolyphaseConvGrad phases = new PolyphaseConvGrad(new ConvShape(x.shape(), y.shape(), g, geo, geo.pads(h, w)));
     poisonScratch();
     near(ref[1].data(), phases.weightGradient(x.data(), dy.data()), "phase-plane dW of " + what);
     near(ref[0].data(), phases.inputGradient(dy.data(), wt.data()), "phase-plane dX of " + what);

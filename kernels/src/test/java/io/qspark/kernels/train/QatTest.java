@@ -12,9 +12,11 @@ import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** QAT in one JVM on the shared resnet_s at W4A4, calibrated on the first 1,000 training images. */
+@Tag("slow")
 class QatTest {
   static QatTrainer.Settings settings(long freezeStep, long total) {
     return new QatTrainer.Settings("sgd", 0.9, 1e-5, new LrSchedule(LrSchedule.Kind.COSINE, 1e-3, 2, total, 0, 1), freezeStep, 0.1);

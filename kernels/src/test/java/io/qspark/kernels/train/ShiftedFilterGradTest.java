@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Map;
@@ -90,12 +91,14 @@ class ShiftedFilterGradTest {
   /** Enough images for several GEMM blocks, the last one partial. */
   @Test
   void blockBoundaries() {
-    ShiftedFilterGrad f = new ShiftedFilterGrad(17, 16, 72, 72, 16, 1, 3, 3, 1, 1, new int[] {1, 1, 1, 1}, 72, 72);
+    ShiftedFilterGrad f = new ShiftedFilterGrad(new ConvShape(new int[] {17, 16, 72, 72}, new int[] {17, 16, 72, 72}, 1,
+        ConvGeometry.window(3, 3, 1, 1, 1, 1), new int[] {1, 1, 1, 1}));
     int per = f.imagesPerBlock();
     assertTrue(per < 17 && 17 % per != 0, "images per block " + per);
     check(17, 16, 16, 1, 72, 72, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
     // the heap layout's (SIMD path's) blocks, the last one partial
-    ShiftedFilterGrad h = new ShiftedFilterGrad(7, 8, 28, 28, 8, 1, 3, 3, 1, 1, new int[] {1, 1, 1, 1}, 28, 28);
+    ShiftedFilterGrad h = new ShiftedFilterGrad(new ConvShape(new int[] {7, 8, 28, 28}, new int[] {7, 8, 28, 28}, 1,
+        ConvGeometry.window(3, 3, 1, 1, 1, 1), new int[] {1, 1, 1, 1}));
     int heap = h.heapImagesPerBlock();
     assertTrue(heap > 1 && heap < 7 && 7 % heap != 0, "images per heap block " + heap);
     check(7, 8, 8, 1, 28, 28, 3, 3, Map.of("pads", new long[] {1, 1, 1, 1}));
@@ -121,7 +124,7 @@ class ShiftedFilterGradTest {
     assertArrayEquals(ref[2].data(), got[2].data(), "dB");
     // every path, not only the one this shape takes
     ConvGeometry geo = new ConvGeometry(a, kh, kw, "Conv");
-    ShiftedFilterGrad f = new ShiftedFilterGrad(n, c, h, w, m, g, kh, kw, geo.dh, geo.dw, geo.pads(h, w), y.dim(2), y.dim(3));
+    ShiftedFilterGrad f = new ShiftedFilterGrad(new ConvShape(x.shape(), y.shape(), g, geo, geo.pads(h, w)));
     for (ShiftedFilterGrad.Path path : ShiftedFilterGrad.Path.values()) {
       if (path == ShiftedFilterGrad.Path.SIMD && !Conv.SIMD) continue;
       poisonScratch();

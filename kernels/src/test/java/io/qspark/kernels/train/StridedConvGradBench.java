@@ -7,6 +7,7 @@ import io.qspark.kernels.graph.Node;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.util.LinkedHashMap;
@@ -87,8 +88,8 @@ class StridedConvGradBench {
     ConvGrad poly = new ConvGrad(s.attrs, s.dx, true), im2col = new ConvGrad(s.attrs, s.dx, false);
     ConvGrad im2colW = new ConvGrad(s.attrs, false, false);
     ConvGeometry geo = new ConvGeometry(s.attrs, s.wShape[2], s.wShape[3], "Conv");
-    PolyphaseConvGrad phases = new PolyphaseConvGrad(N, s.c, s.h, s.w, s.wShape[0], (int) s.attrs.getInt("group", 1), geo,
-        geo.pads(s.h, s.w), y.dim(2), y.dim(3));
+    PolyphaseConvGrad phases = new PolyphaseConvGrad(new ConvShape(x.shape(), y.shape(), (int) s.attrs.getInt("group", 1),
+        geo, geo.pads(s.h, s.w)));
     List<Supplier<float[]>> runs = List.of(
         () -> poly.backward(in, y, dy)[1].data(),
         () -> im2col.backward(in, y, dy)[1].data(),

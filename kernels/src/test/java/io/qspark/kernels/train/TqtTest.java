@@ -16,6 +16,7 @@ import io.qspark.kernels.testing.Shared;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,6 +93,7 @@ class TqtTest {
     assertEquals(0, none.sums()[0]);
   }
 
+  @Tag("slow")
   @Test
   void thresholdsStartAtTheCalibrationMoveAndTrainDeterministically() throws Exception {
     AdaQuantTest.Setup s = AdaQuantTest.calibrate("resnet_s.onnx", 4);

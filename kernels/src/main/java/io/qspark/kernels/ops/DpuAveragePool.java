@@ -1,4 +1,4 @@
-package io.qspark.kernels.quant;
+package io.qspark.kernels.ops;
 
 /**
  * The DPU does not divide when it averages: it multiplies the window sum by an integer and

@@ -1,4 +1,4 @@
-package io.qspark.kernels.exec;
+package io.qspark.kernels.simd;
 
 /**
  * Whether the jdk.incubator.vector module is in the boot layer (--add-modules). Classes that
