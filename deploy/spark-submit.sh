@@ -31,13 +31,17 @@
 #   sees (OpenBLAS, JavaCPP buffers, malloc arenas) stayed under 40 MB. For a 12g heap that is
 #   ~0.8 GB; 1536m adds ~0.7 GB for Netty's direct buffers of broadcasts and shuffles, which
 #   local mode does not use (Spark's default, 10% of the heap, would leave ~0.4 GB).
-# The options every JVM needs on Java 17 are the root pom's spark.java17.opens, word for word
-# (a test keeps them equal): Spark's module opens plus jdk.incubator.vector, which qspark's SIMD
-# conv kernels need (without it convs fall back to im2col + OpenBLAS, slower).
+# The options every JVM needs on Java 17 are in deploy/jvm-options (one place, also read by the
+# Airflow DAG; a test keeps them equal to the root pom's spark.java17.opens).
 set -euo pipefail
 
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-JAVA17_OPTS="--add-modules=jdk.incubator.vector -XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true"
+options="${QSPARK_JVM_OPTIONS:-$here/jvm-options}"
+if [[ ! -f "$options" ]]; then
+  echo "qspark: error: $options is missing (the JVM options file beside this script, or set QSPARK_JVM_OPTIONS)" >&2
+  exit 2
+fi
+JAVA17_OPTS="$(sed -e 's/#.*//' "$options" | xargs)"
 
 jar="${QSPARK_JAR:-$here/../job/target/qspark-0.1.0.jar}"
 if [[ ! -f "$jar" ]]; then

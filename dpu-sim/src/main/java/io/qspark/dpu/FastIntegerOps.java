@@ -1,5 +1,6 @@
 package io.qspark.dpu;
 
+import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
 
 /**
@@ -25,8 +26,10 @@ final class FastIntegerOps {
     /** The reference, on the already aligned accumulator (shift_bias 0), for other roundings. */
     private final IntegerOps.Requant reference;
 
-    Requantizer(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, int outFixPoint,
-        int bits, Rounding rounding) {
+    /** As {@link IntegerOps.Requant#Requant}: out is the output's quantizer (bits, fix_point, rounding). */
+    Requantizer(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, FixPoint out) {
+      final int bits = out.bits();
+      final Rounding rounding = out.rounding();
       int finest = accFixPoint - Math.min(0, shiftBias);
       // the reference below refuses a shift out of range (a negative one included) before this one is used
       this.shift = shiftCut - Math.min(0, shiftBias);
@@ -35,7 +38,7 @@ final class FastIntegerOps {
       this.hi = (1 << (bits - 1)) - 1;
       // |acc| < 2^24, so the int path cannot overflow for shifts up to 23 (31 with LeakyReLU's 8)
       this.halfUp = rounding == Rounding.HALF_UP && shift <= 23;
-      this.reference = new IntegerOps.Requant(0, shift, kind, actMin, actMax, finest, outFixPoint, bits, rounding);
+      this.reference = new IntegerOps.Requant(0, shift, kind, actMin, actMax, finest, out);
       this.loOut = reference.clippedLow();
       this.hiOut = reference.clippedHigh();
     }

@@ -26,8 +26,8 @@ import java.util.Map;
  * documented in dpu-sim/README.md ("Golden dumps"):
  * <pre>
  *   dump.json                                  the index (format, model sha256, layers, images)
- *   image_00000/003_layer1_conv1_Conv.int8     layer 3's output for image 0: integers, NCHW, little-endian
- *   image_00000/003_layer1_conv1_Conv.fakequant.float32   the fake-quant model's tensor at the same point
+ *   image_00000_003_layer1_conv1_Conv.int8     layer 3's output for image 0: integers, NCHW, little-endian
+ *   image_00000_003_layer1_conv1_Conv.fakequant.float32   the fake-quant model's tensor at the same point
  * </pre>
  * Integers are int8 when the value is at most 8 bits wide, else int16; a CPU layer whose output
  * stays float writes float32. A unit is one image, or for a fixed-batch export whose graph
@@ -40,7 +40,7 @@ public final class GoldenDump {
 
   private GoldenDump() {}
 
-  /** Where a dump's files go: relative paths ({@code image_00000/003_x.int8}), each written once. */
+  /** Where a dump's files go: names in one folder ({@code image_00000_003_x.int8}), each written once. */
   @FunctionalInterface
   public interface Sink {
     void write(String path, byte[] bytes);
@@ -112,12 +112,12 @@ public final class GoldenDump {
 
     /** The data file of one unit. */
     public String path(int unit) {
-      return unitDir(unit) + "/" + file + "." + dtype();
+      return unitPrefix(unit) + file + "." + dtype();
     }
 
     /** The fake-quant model's float32 tensor at the same point, for one unit. */
     public String fakeQuantPath(int unit) {
-      return unitDir(unit) + "/" + file + FAKE_QUANT + ".float32";
+      return unitPrefix(unit) + file + FAKE_QUANT + ".float32";
     }
 
     /** Coordinates of a flat position in the shape (NCHW order). */
@@ -156,7 +156,7 @@ public final class GoldenDump {
       Map<String, Object> root = new LinkedHashMap<>();
       root.put("format", FORMAT);
       root.put("model_sha256", modelSha256);
-      root.put("layout", "one folder per unit (image_NNNNN), one file per layer: NNN_<layer name>.<dtype>, values in the"
+      root.put("layout", "one file per unit and layer: image_NNNNN_LLL_<layer name>.<dtype>, values in the"
           + " layer output's shape (NCHW), little-endian; int8 for values of at most 8 bits, int16 above, float32 for"
           + " float outputs; <stem>.fakequant.float32 the fake-quant model's tensor at the same point");
       root.put("units", units);
@@ -250,8 +250,9 @@ public final class GoldenDump {
         integer ? out.fixPoint() : 0);
   }
 
-  static String unitDir(int unit) {
-    return String.format("image_%05d", unit);
+  /** Every file of a unit starts with this (one flat folder: qspark's output folders hold files, not subfolders). */
+  static String unitPrefix(int unit) {
+    return String.format("image_%05d_", unit);
   }
 
   static byte[] ints(int[] v, int width) {

@@ -1,5 +1,9 @@
 package io.qspark.dpu;
 
+import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
+import io.qspark.kernels.ops.DpuAveragePool;
+import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
 
 /**
@@ -67,8 +71,14 @@ public final class IntegerOps {
     private final double loAcc, hiAcc;
     private final int loOut, hiOut;
 
-    public Requant(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, int outFixPoint,
-        int bits, Rounding rounding) {
+    /**
+     * @param kind NONE, RELU, CLIP (to [actMin, actMax]) or LEAKY
+     * @param accFixPoint the accumulator's fix_point: the input's plus the weights'
+     * @param out the output's quantizer: its bits, fix_point and rounding
+     */
+    public Requant(int shiftBias, int shiftCut, int kind, double actMin, double actMax, int accFixPoint, FixPoint out) {
+      final int bits = out.bits(), outFixPoint = out.fixPoint();
+      final Rounding rounding = out.rounding();
       // every shift apply() makes: the bias or the products left, then the cut (+8 for LeakyReLU) right
       checkShift(shiftBias, -MAX_SHIFT, "shift_bias");
       checkShift(shiftCut - Math.min(0, shiftBias) + (kind == LEAKY ? LEAKY_SHIFT : 0), 0, "shift_cut");
@@ -129,12 +139,15 @@ public final class IntegerOps {
   }
 
   /**
-   * Reference 2-D convolution, NCHW, OIHW weights, grouped; x [n, c, h, w], out [n, m, oh, ow].
-   * pads {top, left, bottom, right}.
+   * Reference 2-D convolution, NCHW, OIHW weights, grouped: x [n, c, h, w], out [n, m, oh, ow]
+   * as s gives them, with its window and pads.
    */
-  public static void conv(int[] x, int n, int c, int h, int w, byte[] wt, int m, int kh, int kw,
-      int[] strides, int[] pads, int[] dil, int group, int[] bias, Requant rq, int[] out, int oh, int ow) {
-    int cg = c / group, mg = m / group;
+  public static void conv(int[] x, byte[] wt, int[] bias, ConvShape s, Requant rq, int[] out) {
+    final int n = s.batch(), c = s.channels(), h = s.height(), w = s.width(), m = s.outChannels();
+    final int oh = s.outHeight(), ow = s.outWidth(), cg = s.groupChannels(), mg = s.groupOutChannels();
+    final ConvGeometry geo = s.geometry();
+    final int kh = geo.kh, kw = geo.kw, sh = geo.sh, sw = geo.sw, dh = geo.dh, dw = geo.dw;
+    final int top = s.padTop(), left = s.padLeft();
     for (int ni = 0; ni < n; ni++) {
       for (int oc = 0; oc < m; oc++) {
         int g = oc / mg;
@@ -144,10 +157,10 @@ public final class IntegerOps {
             for (int ci = 0; ci < cg; ci++) {
               int ic = g * cg + ci;
               for (int ky = 0; ky < kh; ky++) {
-                int iy = oy * strides[0] - pads[0] + ky * dil[0];
+                int iy = oy * sh - top + ky * dh;
                 if (iy < 0 || iy >= h) continue;
                 for (int kx = 0; kx < kw; kx++) {
-                  int ix = ox * strides[1] - pads[1] + kx * dil[1];
+                  int ix = ox * sw - left + kx * dw;
                   if (ix < 0 || ix >= w) continue;
                   acc += (long) x[((ni * c + ic) * h + iy) * w + ix] * wt[((oc * cg + ci) * kh + ky) * kw + kx];
                 }
@@ -188,21 +201,27 @@ public final class IntegerOps {
   }
 
   /**
-   * Pooling over [planes, h, w] into [planes, oh, ow]; taps outside the input are skipped
-   * (max) or count as zero (average: the DPU's divisor does not depend on them).
+   * Pooling over each of the n x c planes of x [n, c, h, w] into out [n, c, oh, ow], with the
+   * window and pads of s (a depthwise conv's shape); taps outside the input are skipped (max)
+   * or count as zero (average: the DPU's divisor does not depend on them). An average is
+   * sum * multiplier / 2^shift (avg), rounded as r and saturated to bits.
    */
-  public static void pool(boolean max, int[] x, int planes, int h, int w, int kh, int kw, int[] strides,
-      int[] pads, int[] dil, int multiplier, int avgShift, int bits, Rounding r, int[] out, int oh, int ow) {
+  public static void pool(boolean max, int[] x, ConvShape s, DpuAveragePool avg, int bits, Rounding r, int[] out) {
+    final int planes = s.batch() * s.channels(), h = s.height(), w = s.width(), oh = s.outHeight(), ow = s.outWidth();
+    final ConvGeometry geo = s.geometry();
+    final int kh = geo.kh, kw = geo.kw, sh = geo.sh, sw = geo.sw, dh = geo.dh, dw = geo.dw;
+    final int top = s.padTop(), left = s.padLeft();
+    final int multiplier = avg.multiplier(), avgShift = avg.shift();
     if (!max) checkShift(avgShift, -MAX_SHIFT, "avg_shift");
     for (int p = 0; p < planes; p++) {
       for (int oy = 0; oy < oh; oy++) {
         for (int ox = 0; ox < ow; ox++) {
           long acc = max ? Long.MIN_VALUE : 0;
           for (int ky = 0; ky < kh; ky++) {
-            int iy = oy * strides[0] - pads[0] + ky * dil[0];
+            int iy = oy * sh - top + ky * dh;
             if (iy < 0 || iy >= h) continue;
             for (int kx = 0; kx < kw; kx++) {
-              int ix = ox * strides[1] - pads[1] + kx * dil[1];
+              int ix = ox * sw - left + kx * dw;
               if (ix < 0 || ix >= w) continue;
               int v = x[(p * h + iy) * w + ix];
               acc = max ? Math.max(acc, v) : acc + v;

@@ -12,6 +12,7 @@ import io.qspark.kernels.onnx.OnnxImporter;
 import io.qspark.kernels.ops.Conv;
 import io.qspark.kernels.ops.ConvGeometry;
 import io.qspark.kernels.ops.ConvShape;
+import io.qspark.kernels.ops.DpuAveragePool;
 import io.qspark.kernels.ops.ExactConv;
 import io.qspark.kernels.quant.AccumulatorBound;
 import io.qspark.kernels.quant.FixPoint;
@@ -285,7 +286,7 @@ public final class Simulator {
       default -> IntegerOps.Requant.NONE;
     };
     return new IntegerOps.Requant(l.getShiftBias(), l.getShiftCut(), kind, l.getActMin(), l.getActMax(),
-        in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
+        in.getFixPoint() + l.getWeightFixPoint(), new FixPoint(out.getBits(), out.getFixPoint(), r));
   }
 
   private Step conv(Layer l, Value out, Rounding r) {
@@ -307,11 +308,12 @@ public final class Simulator {
     long bound = sb >= 0 ? products + (maxBias << sb) : (products << -sb) + maxBias;
     if (!reference && bound >= DeployCompiler.FLOAT_EXACT) return exactConv(l, inV, rq, w, m, oh, ow, bias);
     if (reference) {
+      ConvGeometry geo = ConvGeometry.window(kh, kw, strides[0], strides[1], dil[0], dil[1]);
       return env -> {
         Slot x = env.get(in);
         int n = x.shape[0];
         int[] y = new int[n * m * oh * ow];
-        IntegerOps.conv(x.ints, n, x.shape[1], x.shape[2], x.shape[3], w, m, kh, kw, strides, pads, dil, group, bias, rq, y, oh, ow);
+        IntegerOps.conv(x.ints, w, bias, new ConvShape(x.shape, new int[] {n, m, oh, ow}, group, geo, pads), rq, y);
         env.put(o(l), new Slot(new int[] {n, m, oh, ow}, y, null));
       };
     }
@@ -388,7 +390,7 @@ public final class Simulator {
       default -> IntegerOps.Requant.NONE;
     };
     return new FastIntegerOps.Requantizer(l.getHasBias() ? l.getShiftBias() : 0, l.getShiftCut(), kind, l.getActMin(),
-        l.getActMax(), in.getFixPoint() + l.getWeightFixPoint(), out.getFixPoint(), out.getBits(), r);
+        l.getActMax(), in.getFixPoint() + l.getWeightFixPoint(), new FixPoint(out.getBits(), out.getFixPoint(), r));
   }
 
   /**
@@ -483,12 +485,15 @@ public final class Simulator {
     int[] outShape = ints(out.getShapeList());
     int oh = outShape[2], ow = outShape[3];
     int bits = out.getBits();
+    ConvGeometry geo = ConvGeometry.window(kh, kw, strides[0], strides[1], dil[0], dil[1]);
+    DpuAveragePool avg = new DpuAveragePool(l.getMultiplier(), l.getAvgShift());
     return env -> {
       Slot x = env.get(in);
       int n = x.shape[0], c = x.shape[1];
       int[] y = new int[n * c * oh * ow];
-      IntegerOps.pool(max, x.ints, n * c, x.shape[2], x.shape[3], kh, kw, strides, pads, dil, l.getMultiplier(),
-          l.getAvgShift(), bits, r, y, oh, ow);
+      // each plane pooled alone: the shape of a depthwise conv
+      ConvShape s = new ConvShape(x.shape, new int[] {n, c, oh, ow}, Math.max(1, c), geo, pads);
+      IntegerOps.pool(max, x.ints, s, avg, bits, r, y);
       env.put(o(l), new Slot(new int[] {n, c, oh, ow}, y, null));
     };
   }

@@ -15,6 +15,7 @@ import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.passes.InferencePasses;
 import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -164,11 +165,11 @@ class DeployFormatTest {
     assertThrows(DeployException.class, () -> IntegerOps.add(new int[][] {{1}, {1}}, new int[] {-1, 0}, 0, 8, Rounding.HALF_UP, y));
     assertThrows(DeployException.class, () -> FastIntegerOps.add2(new int[] {1}, new int[] {1}, -1, 0, 0, 8, Rounding.HALF_UP, y));
     assertThrows(DeployException.class,
-        () -> new IntegerOps.Requant(0, 64, IntegerOps.Requant.NONE, 0, 0, 0, 0, 8, Rounding.HALF_UP));
+        () -> new IntegerOps.Requant(0, 64, IntegerOps.Requant.NONE, 0, 0, 0, new FixPoint(8, 0, Rounding.HALF_UP)));
     assertThrows(DeployException.class,
-        () -> new IntegerOps.Requant(-70, 0, IntegerOps.Requant.NONE, 0, 0, 0, 0, 8, Rounding.HALF_UP));
+        () -> new IntegerOps.Requant(-70, 0, IntegerOps.Requant.NONE, 0, 0, 0, new FixPoint(8, 0, Rounding.HALF_UP)));
     assertThrows(DeployException.class,
-        () -> new FastIntegerOps.Requantizer(0, -1, IntegerOps.Requant.RELU, 0, 0, 0, 0, 8, Rounding.HALF_UP));
+        () -> new FastIntegerOps.Requantizer(0, -1, IntegerOps.Requant.RELU, 0, 0, 0, new FixPoint(8, 0, Rounding.HALF_UP)));
   }
 
   /** Version 1 (no batch_chunk, ELTWISE_MUL or extra outputs) reads and runs as version 2; versions 0 and 3 are refused. */

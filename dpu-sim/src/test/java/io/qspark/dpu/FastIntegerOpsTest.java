@@ -3,6 +3,7 @@ package io.qspark.dpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -24,8 +25,9 @@ class FastIntegerOpsTest {
             for (int cut = 0; cut <= 16; cut += 1 + rnd.nextInt(3)) {
               double[] clip = clips[rnd.nextInt(clips.length)];
               int accFp = 2 + rnd.nextInt(6), outFp = accFp - cut;
-              var ref = new IntegerOps.Requant(sb, cut, kind, clip[0], clip[1], accFp, outFp, bits, r);
-              var fast = new FastIntegerOps.Requantizer(sb, cut, kind, clip[0], clip[1], accFp, outFp, bits, r);
+              FixPoint out = new FixPoint(bits, outFp, r);
+              var ref = new IntegerOps.Requant(sb, cut, kind, clip[0], clip[1], accFp, out);
+              var fast = new FastIntegerOps.Requantizer(sb, cut, kind, clip[0], clip[1], accFp, out);
               int s = cut - Math.min(0, sb), finest = accFp - Math.min(0, sb);
               int k = 400;
               long[] products = new long[k];

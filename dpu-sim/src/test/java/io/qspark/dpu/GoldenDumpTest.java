@@ -71,8 +71,11 @@ class GoldenDumpTest {
     GoldenDump.Entry c2 = index.layer("c2");
     assertEquals("int8", c2.dtype());
     assertEquals(List.of(1, 8, 8, 8), c2.shape());
-    assertEquals("image_00002/" + c2.file() + ".int8", c2.path(2));
-    assertTrue(Files.isRegularFile(dump.resolve("image_00001/" + String.format("%03d", c2.index()) + "_c2.int8")));
+    assertEquals("image_00002_" + c2.file() + ".int8", c2.path(2));
+    assertTrue(Files.isRegularFile(dump.resolve("image_00001_" + String.format("%03d", c2.index()) + "_c2.int8")));
+    try (var files = Files.list(dump)) {
+      assertTrue(files.allMatch(Files::isRegularFile), "one flat folder");
+    }
     assertEquals(GoldenDump.readIndex(GoldenDump.folder(dump)), index, "dump.json reads back");
 
     // the simulator's own outputs for image 2, against the raw little-endian bytes

@@ -3,7 +3,10 @@ package io.qspark.dpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.qspark.kernels.ops.ConvGeometry;
+import io.qspark.kernels.ops.ConvShape;
 import io.qspark.kernels.ops.DpuAveragePool;
+import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -11,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /** Each integer op against values computed by hand, at rounding boundaries and saturation. */
 class IntegerOpsTest {
   private static IntegerOps.Requant rq(int sb, int cut, int kind, double lo, double hi, int accFp, int outFp) {
-    return new IntegerOps.Requant(sb, cut, kind, lo, hi, accFp, outFp, 8, Rounding.HALF_UP);
+    return new IntegerOps.Requant(sb, cut, kind, lo, hi, accFp, new FixPoint(8, outFp, Rounding.HALF_UP));
   }
 
   @Test
@@ -80,17 +83,18 @@ class IntegerOpsTest {
     int[] x = new int[9];
     java.util.Arrays.fill(x, 10);
     int[] out = new int[1];
-    int[] one = {1, 1}, zero = {0, 0, 0, 0};
-    IntegerOps.pool(false, x, 1, 3, 3, 3, 3, one, zero, one, 7, 6, 8, Rounding.HALF_UP, out, 1, 1);
+    ConvGeometry k3 = ConvGeometry.window(3, 3, 1, 1, 1, 1);
+    ConvShape valid = new ConvShape(new int[] {1, 1, 3, 3}, new int[] {1, 1, 1, 1}, 1, k3, new int[4]);
+    IntegerOps.pool(false, x, valid, new DpuAveragePool(7, 6), 8, Rounding.HALF_UP, out);
     assertEquals(10, out[0]);
     // a window sum of 64 * 7 = 448 / 64 = 7 exactly at the same fix_point; a tie: sum 32 * 7 = 224 / 64 = 3.5 -> 4
     java.util.Arrays.fill(x, 0);
     x[0] = 32;
-    IntegerOps.pool(false, x, 1, 3, 3, 3, 3, one, zero, one, 7, 6, 8, Rounding.HALF_UP, out, 1, 1);
+    IntegerOps.pool(false, x, valid, new DpuAveragePool(7, 6), 8, Rounding.HALF_UP, out);
     assertEquals(4, out[0]);
     // max pooling ignores padding
-    IntegerOps.pool(true, new int[] {-5, -7, -9, -6}, 1, 2, 2, 3, 3, one, new int[] {1, 1, 1, 1}, one, 0, 0, 8,
-        Rounding.HALF_UP, out, 1, 1);
+    ConvShape padded = new ConvShape(new int[] {1, 1, 2, 2}, new int[] {1, 1, 1, 1}, 1, k3, new int[] {1, 1, 1, 1});
+    IntegerOps.pool(true, new int[] {-5, -7, -9, -6}, padded, new DpuAveragePool(0, 0), 8, Rounding.HALF_UP, out);
     assertEquals(-5, out[0]);
   }
 
@@ -100,8 +104,9 @@ class IntegerOpsTest {
     int[] x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     byte[] w = {1, 2, 3, 4};
     int[] out = new int[4];
-    int[] one = {1, 1};
-    IntegerOps.conv(x, 1, 1, 3, 3, w, 1, 2, 2, one, new int[4], one, 1, new int[] {1}, rq(0, 1, 0, 0, 0, 0, 0), out, 2, 2);
+    ConvShape s = new ConvShape(new int[] {1, 1, 3, 3}, new int[] {1, 1, 2, 2}, 1, ConvGeometry.window(2, 2, 1, 1, 1, 1),
+        new int[4]);
+    IntegerOps.conv(x, w, new int[] {1}, s, rq(0, 1, 0, 0, 0, 0, 0), out);
     // (37 + 1) / 2 = 19; (47 + 1) / 2 = 24; (67 + 1) / 2 = 34; (77 + 1) / 2 = 39
     assertArrayEquals(new int[] {19, 24, 34, 39}, out);
     int[] y = new int[2];

@@ -28,11 +28,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * stack trace, from both commands that read models. None of these start Spark: models and data
  * are checked on the driver first.
  */
-class CliErrorsTest {
+public class CliErrorsTest {
   @TempDir Path dir;
 
   /** Runs the command and checks the one-line contract; returns the message. */
-  static String userError(String... args) {
+  public static String userError(String... args) {
     Run r = Run.of(args);
     List<String> lines = r.errorLines();
     assertAll(String.join(" ", args),
@@ -52,7 +52,7 @@ class CliErrorsTest {
     return a;
   }
 
-  static void assertContains(String text, String... parts) {
+  public static void assertContains(String text, String... parts) {
     for (String p : parts) assertTrue(text.contains(p), "expected '" + p + "' in: " + text);
   }
 

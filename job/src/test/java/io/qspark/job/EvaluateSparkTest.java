@@ -82,7 +82,7 @@ class EvaluateSparkTest {
     for (int i = 0; i < 1000; i++) labels.put((byte) (i == 700 ? 12 : 3));
     Path l = Files.write(dir.resolve("t10k-labels-idx1-ubyte"), labels.array());
     Run r = Run.of("evaluate", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--labels", l.toString(),
-        "--master", "local[2]", "--limit", "800");
+        "--mean", "72.94", "--std", "90.02", "--master", "local[2]", "--limit", "800");
     assertEquals(2, r.code(), r.err());
     assertEquals(List.of("qspark: error: image 700 has label 12 but the model has 10 classes"), r.errorLines());
   }

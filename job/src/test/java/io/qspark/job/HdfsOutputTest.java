@@ -72,7 +72,8 @@ class HdfsOutputTest {
     Run h = calibrate(images, hdfs.root + "/runs/int8");
     assertEquals(0, h.code(), h.err());
     assertTrue(h.out().contains(hdfs.root + "/runs/int8"), h.out());
-    List<String> files = List.of(OutputMarker.FILE, "float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.html",
+    List<String> files = List.of(OutputMarker.FILE, "float_model.onnx", "folder.json", "quant_info.json", "quantize_eval_model.onnx",
+        "report.html",
         "report.json");
     assertEquals(files, names("/runs/int8"));
     for (String f : List.of("quant_info.json", "quantize_eval_model.onnx", "float_model.onnx")) {
@@ -124,11 +125,64 @@ class HdfsOutputTest {
         "--master", "local[2]", "--out", out);
     assertEquals(0, q.code(), q.err());
     assertEquals(List.of("w4"), names("/qat"), "no checkpoints or temporary folder left");
-    assertEquals(List.of(OutputMarker.FILE, "float_model.onnx", "quant_info.json", "quantize_eval_model.onnx", "report.json",
-        "train_history.csv", "train_history.json"), names("/qat/w4"));
+    assertEquals(List.of(OutputMarker.FILE, "float_model.onnx", "folder.json", "quant_info.json", "quantize_eval_model.onnx",
+        "report.html", "report.json", "train_history.csv", "train_history.json"), names("/qat/w4"));
     Run again = Run.of("qat", "--model", Run.sampleModel(), "--data", images, "--out", out);
     assertEquals(2, again.code(), again.err());
     assertTrue(again.err().contains("already exists"), again.err());
+  }
+
+  /**
+   * --model on hdfs://, ONNX and Caffe (prototxt with its caffemodel beside it, or --weights):
+   * the same results as from the local disk, and calibrate's quant_info.json byte for byte.
+   */
+  @Test
+  void modelsOnHdfsReadAsLocalOnes() throws IOException {
+    hdfs.upload(Path.of(Run.sampleModel()), "/models/resnet_s.onnx");
+    String model = hdfs.root + "/models/resnet_s.onnx";
+    List<String> flags = List.of("--data", Run.sampleImages(), "--limit", "200", "--mean", "72.94", "--std", "90.02",
+        "--master", "local[2]");
+    Run local = evaluate(Run.sampleModel(), flags);
+    Run remote = evaluate(model, flags);
+    assertEquals(EvaluateSparkTest.results(local), EvaluateSparkTest.results(remote));
+    assertTrue(remote.out().contains("model          " + model + " (onnx opset"), remote.out());
+
+    Path localOut = dir.resolve("from-local-model");
+    Run a = calibrate(Run.sampleImages(), localOut.toString());
+    assertEquals(0, a.code(), a.err());
+    List<String> args = new ArrayList<>(List.of("calibrate", "--model", model, "--data", Run.sampleImages(), "--mean", "72.94",
+        "--std", "90.02", "--calib-size", "200", "--master", "local[2]", "--out", hdfs.root + "/model-runs/from-hdfs-model"));
+    Run b = Run.of(args.toArray(new String[0]));
+    assertEquals(0, b.code(), b.err());
+    assertArrayEquals(Files.readAllBytes(localOut.resolve("quant_info.json")), read("/model-runs/from-hdfs-model/quant_info.json"));
+
+    // the same graph as a Caffe model: deploy prototxt (no weights) and caffemodel
+    var trained = io.qspark.kernels.caffe.CaffeExporter.export(io.qspark.kernels.model.Model.load(Path.of(Run.sampleModel())).graph());
+    var deploy = trained.toBuilder();
+    for (int i = 0; i < deploy.getLayerCount(); i++) deploy.setLayer(i, deploy.getLayer(i).toBuilder().clearBlobs());
+    Path caffe = Files.createDirectories(dir.resolve("caffe"));
+    Files.writeString(caffe.resolve("m.prototxt"), io.qspark.kernels.caffe.ChaiDnn.text(deploy.build()));
+    Files.write(caffe.resolve("m.caffemodel"), trained.toByteArray());
+    hdfs.upload(caffe, "/models/caffe");
+    Run caffeLocal = evaluate(caffe.resolve("m.prototxt").toString(), flags);
+    assertEquals(0, caffeLocal.code(), caffeLocal.err());
+    Run caffeRemote = evaluate(hdfs.root + "/models/caffe/m.prototxt", flags);
+    assertEquals(EvaluateSparkTest.results(caffeLocal), EvaluateSparkTest.results(caffeRemote));
+    List<String> weights = new ArrayList<>(flags);
+    weights.addAll(List.of("--weights", hdfs.root + "/models/caffe/m.caffemodel"));
+    hdfs.fs().rename(new org.apache.hadoop.fs.Path("/models/caffe/m.prototxt"), new org.apache.hadoop.fs.Path("/models/deploy.prototxt"));
+    Run named = evaluate(hdfs.root + "/models/deploy.prototxt", weights);
+    assertEquals(EvaluateSparkTest.results(caffeLocal), EvaluateSparkTest.results(named));
+    Run missing = evaluate(hdfs.root + "/models/deploy.prototxt", flags);
+    assertEquals(2, missing.code(), missing.err());
+    assertTrue(missing.err().contains("caffemodel file not found: " + hdfs.root + "/models/deploy.caffemodel"), missing.err());
+  }
+
+  private static Run evaluate(String model, List<String> flags) {
+    List<String> args = new ArrayList<>(List.of("evaluate", "--model", model));
+    args.addAll(flags);
+    Run r = Run.of(args.toArray(new String[0]));
+    return r;
   }
 
   /**

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.data.SyntheticSource;
 import io.qspark.job.eval.Classifier;
 import io.qspark.kernels.io.Json;

@@ -66,11 +66,13 @@ class NotebooksTest {
     return v instanceof List<?> l ? String.join("", l.stream().map(String::valueOf).toList()) : String.valueOf(v);
   }
 
+  /** Also on a QAT folder, whose report.json holds its settings as JSON (it once held Java's toString and broke the notebook). */
   @Test
   void compareRunsTabulatesAndPlotsMethodsAndBitWidths() throws Exception {
     ReportRuns runs = ReportRuns.get();
-    String text = execute("compare_runs.ipynb", "compare_runs", runs.calib8, runs.calib6, runs.sim);
-    assertTrue(text.contains("3 run(s): int8-mse, int6-maxmin, int8-mse-simulate"), text);
+    runs.qat();
+    String text = execute("compare_runs.ipynb", "compare_runs", runs.calib8, runs.calib6, runs.sim, runs.qat);
+    assertTrue(text.contains("4 run(s): int8-mse, int6-maxmin, int8-mse-simulate, qat-w4a4"), text);
     // the settings table names both methods and widths
     assertTrue(text.contains("mse") && text.contains("maxmin"), text);
     assertTrue(text.matches("(?s).*activation points, [1-9]\\d* with different fix_points across runs.*"), text);
@@ -84,14 +86,8 @@ class NotebooksTest {
     String none = execute("qat_curves.ipynb", "qat_curves_none", runs.calib8);
     assertTrue(none.contains("no QAT history found"), none);
     assertTrue(none.contains("[images: 0]"), none);
-    // a small real run: 128 images, 2 steps in one epoch, a history row per step, validation at the end
-    Path qat = runs.root.resolve("qat-w4a4");
-    ReportRuns.delete(qat);
-    Run q = Run.of("qat", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--limit", "128", "--mean", "72.94",
-        "--std", "90.02", "--bits", "4", "--calib-size", "64", "--epochs", "1", "--batch-size", "64", "--micro-batch", "32",
-        "--log-every", "1", "--val-data", Run.sampleImages(), "--master", "local[2]", "--out", qat.toString());
-    assertEquals(0, q.code(), q.err());
-    String top1 = q.out().lines().filter(l -> l.startsWith("top1: ")).findFirst().orElseThrow().substring(6);
+    String top1 = runs.qat();
+    Path qat = runs.qat;
     String some = execute("qat_curves.ipynb", "qat_curves", runs.calib8, qat);
     assertTrue(some.contains("1 QAT run(s): qat-w4a4"), some);
     assertTrue(some.contains("[images: 2]"), "loss and top-1 curves:\n" + some);

@@ -52,7 +52,7 @@ class ReportHtmlTest {
   }
 
   static String rendered(Path folder, String screenshot) throws Exception {
-    Path page = folder.resolve(HtmlReport.FILE);
+    Path page = folder.resolve("report.html");
     String html = Files.readString(page);
     assertFalse(Pattern.compile("(src|href)=\"?(https?:)?//").matcher(html).find(), "the page must not load anything");
     String dom = HeadlessChromium.dom(page, dir.resolve("profile"));
@@ -87,6 +87,31 @@ class ReportHtmlTest {
     assertTrue(dom.contains("id=\"float-top1\">" + pct(acc.get("float_top1")) + "<"), dom);
     assertTrue(dom.contains("id=\"quant-top1\">" + pct(acc.get("quant_top1")) + "<"), dom);
     assertTrue(count(dom, "class=\"stage-bar") >= 4, "load, statistics, decide and error-pass timings");
+  }
+
+  /**
+   * A QAT folder's page: a point per logged step on the loss curve, the validation top-1 of
+   * every epoch and the PTQ top-1 it started from, the epochs' table, and the histograms of the
+   * calibration it started from, one per activation point.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void qatReportShowsTheTrainingCurvesAndItsCalibration() throws Exception {
+    ReportRuns runs = ReportRuns.get();
+    runs.qat();
+    String dom = rendered(runs.qat, "report-qat.png");
+    Map<String, Object> report = json(runs.qat.resolve("report.json"));
+    List<Map<String, Object>> curve = (List<Map<String, Object>>) report.get("curve");
+    List<Map<String, Object>> epochs = (List<Map<String, Object>>) report.get("history");
+    assertEquals(2, curve.size(), "128 images in batches of 64, a row per step");
+    assertEquals(curve.size(), count(dom, "class=\"point loss\""));
+    assertEquals(curve.size(), count(dom, "class=\"point train-top1\""));
+    assertEquals(epochs.size(), count(dom, "class=\"point val-top1\""));
+    assertEquals(1, count(dom, "class=\"point ptq-top1\""));
+    assertTrue(dom.contains("<td>" + pct(epochs.get(0).get("val_top1")) + "</td>"), dom);
+    Map<String, Object> info = json(runs.qat.resolve("quant_info.json"));
+    int points = ((List<Object>) info.get("activations")).size();
+    assertEquals(points, count(dom, "<svg class=\"histogram\""));
   }
 
   @Test

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * the first, and simulate of that with --out. 300 calibration images, 200 simulated.
  */
 final class ReportRuns {
-  final Path root, calib8, calib6, deploy, sim;
+  final Path root, calib8, calib6, deploy, sim, qat;
   private static ReportRuns instance;
 
   private ReportRuns(Path root) {
@@ -24,6 +24,7 @@ final class ReportRuns {
     calib6 = root.resolve("int6-maxmin");
     deploy = root.resolve("int8-mse-deploy");
     sim = root.resolve("int8-mse-simulate");
+    qat = root.resolve("qat-w4a4");
   }
 
   static synchronized ReportRuns get() {
@@ -43,6 +44,26 @@ final class ReportRuns {
     ok(Run.of("simulate", "--deploy", deploy.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
         "90.02", "--limit", "200", "--master", "local[2]", "--out", sim.toString()));
   }
+
+  private boolean qatDone;
+
+  /**
+   * A small real QAT run, made on first use: 128 images, 2 steps in one epoch at W4A4, a history
+   * row per step, validation after calibration and at the end. Returns the run's top-1 line value.
+   */
+  synchronized String qat() {
+    if (!qatDone) {
+      delete(qat);
+      qatRun = Run.of("qat", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--limit", "128", "--mean", "72.94",
+          "--std", "90.02", "--bits", "4", "--calib-size", "64", "--epochs", "1", "--batch-size", "64", "--micro-batch", "32",
+          "--log-every", "1", "--val-data", Run.sampleImages(), "--master", "local[2]", "--out", qat.toString());
+      ok(qatRun);
+      qatDone = true;
+    }
+    return qatRun.out().lines().filter(l -> l.startsWith("top1: ")).findFirst().orElseThrow().substring(6);
+  }
+
+  private Run qatRun;
 
   static Run calibrate(Path out, String... extra) {
     java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("calibrate", "--model", Run.sampleModel(),

@@ -1,7 +1,7 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.JobFailure;
-import io.qspark.job.UserError;
+import io.qspark.job.base.JobFailure;
+import io.qspark.job.base.UserError;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;

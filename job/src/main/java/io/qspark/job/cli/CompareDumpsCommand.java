@@ -2,7 +2,7 @@ package io.qspark.job.cli;
 
 import io.qspark.dpu.DumpComparison;
 import io.qspark.dpu.DumpException;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.output.DumpFolder;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;

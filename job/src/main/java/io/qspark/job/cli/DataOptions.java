@@ -1,11 +1,9 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.app.DataSettings;
 import io.qspark.job.data.DataRequest;
-import io.qspark.job.output.RunInputs;
-import io.qspark.job.preprocess.ImageGeometry;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** --data and how to read it: which labelled images a command reads. */
@@ -51,16 +49,9 @@ public final class DataOptions {
           + " many at the end.")
   boolean strict;
 
-  /** What the data options read: --data and --labels (files or folders; tables and synthetic data are neither). */
-  public RunInputs inputs() {
-    return RunInputs.none().with("--data", data).with("--labels", labels);
-  }
-
-  public DataRequest request(int[] dims, ImageGeometry geometry) {
-    if (limit != null && limit < 1) {
-      throw new ParameterException(spec.commandLine(), "--limit must be at least 1, got " + limit);
-    }
-    if (data.isBlank()) throw new ParameterException(spec.commandLine(), "--data is empty");
-    return new DataRequest(data, labels, limit == null ? -1 : limit, dims, geometry, imageColumn, labelColumn, strict);
+  /** --data and its companions as settings; {@code dims} is --dims (checked by the preprocessing options). */
+  public DataSettings settings(int[] dims) {
+    return Mapping.settings(spec, () -> new DataSettings(data, labels, limit == null ? -1 : limit, dims, imageColumn,
+        labelColumn, strict));
   }
 }

@@ -1,25 +1,10 @@
 package io.qspark.job.cli;
 
-import io.qspark.dpu.DeployCompiler;
-import io.qspark.dpu.DeployException;
-import io.qspark.dpu.DeployFormat;
-import io.qspark.dpu.DeploySummary;
-import io.qspark.dpu.proto.DeployProto.DeployModel;
-import io.qspark.job.UserError;
-import io.qspark.job.output.AtomicFolder;
-import io.qspark.job.output.JobFolder;
-import io.qspark.job.output.RunInputs;
-import io.qspark.job.report.HtmlReport;
-import io.qspark.job.report.PartitionSection;
-import io.qspark.kernels.io.Json;
-import io.qspark.kernels.model.Model;
-import io.qspark.kernels.quant.QuantInfo;
-import io.qspark.kernels.target.DpuTarget;
-import io.qspark.kernels.target.Partition;
-import java.io.IOException;
+import io.qspark.job.app.Deploy;
+import io.qspark.job.app.DeployResult;
+import io.qspark.job.app.DeploySettings;
+import io.qspark.job.app.OutputSettings;
 import java.io.PrintWriter;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,7 +18,8 @@ import picocli.CommandLine.Spec;
         + " add, pooling, integer weights and biases, every shift (bias, cut) checked against the DPU's ranges.",
         "Writes --out atomically: deploy_model.pb (format in dpu-sim/README.md), deploy_model.txt (per-layer"
         + " shifts), and the calibration's float_model.onnx and quant_info.json, which `simulate` compares with, and"
-        + " report.json/report.html (partition, timings, the calibration's report)."})
+        + " report.json/report.html (partition, timings, the calibration's report), and folder.json with the"
+        + " calibration's preprocessing, which `simulate` applies by default."})
 final class DeployCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -55,61 +41,12 @@ final class DeployCommand implements Callable<Integer> {
   String target;
 
   @Override
-  public Integer call() throws IOException {
-    DpuTarget t = target == null ? null : TargetOption.resolve(target); // a bad target fails before any reading
-    RunInputs inputs = RunInputs.none().with("--calib", calib);
-    AtomicFolder.check(out, overwrite, inputs);
-    long t0 = System.nanoTime();
-    JobFolder in = JobFolder.open(calib);
-    if (!in.isFile("quant_info.json") || !in.isFile("float_model.onnx")) {
-      throw new UserError(in.shown() + " is not a calibration folder (needs quant_info.json and float_model.onnx)");
-    }
-    String json = in.readString("quant_info.json");
-    byte[] onnx = in.read("float_model.onnx");
-    QuantInfo.Parsed q;
-    try {
-      q = QuantInfo.read(json);
-    } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
-      throw new UserError(in.shown() + "/quant_info.json is not a valid qspark quant_info.json: " + e.getMessage(), e);
-    }
-    Model m = in.model("float_model.onnx").forInference();
-    long t1 = System.nanoTime();
-    DeployModel dm;
-    Partition partition;
-    try {
-      // nodes a layer rule keeps in float go to the CPU side (DeployCompiler.partition)
-      partition = t == null ? null : DeployCompiler.partition(m.graph(), q.config(), t);
-      dm = DeployCompiler.compile(m.graph(), q.config(), q.params(), q.modelSha256(), partition);
-    } catch (DeployException e) {
-      throw new UserError(in.shown() + ": " + e.getMessage(), e);
-    }
-    long t2 = System.nanoTime();
-    String summary = DeploySummary.text(dm);
-    String shown;
-    try (AtomicFolder folder = AtomicFolder.create(out, overwrite, inputs)) {
-      shown = folder.shown();
-      folder.write(DeployFormat.FILE, dm.toByteArray());
-      folder.write("deploy_model.txt", summary);
-      folder.write("float_model.onnx", onnx);
-      folder.write("quant_info.json", json);
-      Map<String, Object> report = new LinkedHashMap<>();
-      report.put("command", "deploy");
-      report.put("calibration_folder", in.shown());
-      report.put("model_sha256", q.modelSha256());
-      report.put("deploy_layers", dm.getLayersCount());
-      report.put("partition", partition != null ? PartitionSection.of(partition) : PartitionSection.of(m.graph(), q.config()));
-      Map<String, Object> timings = new LinkedHashMap<>();
-      timings.put("load_s", Math.round((t1 - t0) / 1e6) / 1e3);
-      timings.put("compile_s", Math.round((t2 - t1) / 1e6) / 1e3);
-      report.put("timings", timings);
-      // the calibration's own report, so the page shows what the deployed fix_points came from
-      if (in.isFile(HtmlReport.JSON)) report.put("calibration", Json.read(in.readString(HtmlReport.JSON)));
-      HtmlReport.write(folder, "qspark deploy: " + in.shown(), Json.write(report), json);
-      folder.commit();
-    }
+  public Integer call() {
+    DeploySettings s = Mapping.settings(spec, () -> new DeploySettings(calib, new OutputSettings(out, overwrite), target));
+    DeployResult r = new Deploy().run(s);
     PrintWriter w = spec.commandLine().getOut();
-    w.print(summary);
-    w.println("wrote " + shown);
+    w.print(r.summary());
+    w.println("wrote " + r.folder());
     w.flush();
     return ExitCodes.OK;
   }

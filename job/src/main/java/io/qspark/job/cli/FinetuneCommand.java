@@ -1,32 +1,9 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
-import io.qspark.job.eval.Classifier;
-import io.qspark.job.output.AtomicFolder;
-import io.qspark.job.spark.AdaQuantJob;
-import io.qspark.job.spark.AdaRoundJob;
-import io.qspark.job.spark.BiasCorrectionJob;
-import io.qspark.job.spark.PairedAgreementJob;
-import io.qspark.kernels.train.AdaQuant;
-import io.qspark.kernels.train.AdaQuantOptions;
-import io.qspark.kernels.train.AdaRound;
-import io.qspark.kernels.train.AdaRoundOptions;
-import io.qspark.kernels.train.LayerReport;
-import io.qspark.kernels.graph.Graph;
-import io.qspark.kernels.model.Model;
-import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.job.app.CalibrateSettings;
+import io.qspark.job.app.Finetune;
+import io.qspark.job.app.FinetuneSettings;
 import io.qspark.kernels.passes.CrossLayerEqualization;
-import io.qspark.kernels.quant.BiasCorrection;
-import io.qspark.kernels.quant.PairedAgreement;
-import io.qspark.kernels.quant.QuantInfo;
-import io.qspark.kernels.tensor.Tensor;
-import java.io.PrintWriter;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,8 +29,6 @@ import picocli.CommandLine.Spec;
         + " stage's time); float_model.onnx is the equalized and corrected float model the fix_points"
         + " belong to, so evaluate and deploy take the folder as they take calibrate's."})
 final class FinetuneCommand implements Callable<Integer> {
-  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
-
   @Spec CommandSpec spec;
   @Mixin ModelOption model;
   @Mixin DataOptions data;
@@ -104,173 +79,14 @@ final class FinetuneCommand implements Callable<Integer> {
 
   @Mixin SparkOptions spark;
 
-  /** Stage names in report.json, in the order they run. */
-  static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
-      CALIBRATION = "calibration", ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
-
   @Override
   public Integer call() {
-    CalibrationSession.checkOptions(quant, preprocess, spark, data);
-    AtomicFolder.check(quant.out, quant.overwrite, model.inputs().and(data.inputs()));
+    CalibrateSettings c = quant.settings(model, data, preprocess, spark);
     CrossLayerEqualization.Relu6 relu6 = relu6();
-    if (adaquantSteps < 0) throw new ParameterException(spec.commandLine(), "--adaquant-steps must be at least 0, got " + adaquantSteps);
-    if (adaquantSteps > 0 && !quant.config().dpuStyle()) {
-      throw new ParameterException(spec.commandLine(), "--adaquant-steps tunes per-tensor power-of-two (DPU) quantizers only;"
-          + " drop it or --weight-granularity/--scales");
-    }
-    if (adaroundSteps < 0) throw new ParameterException(spec.commandLine(), "--adaround-steps must be at least 0, got " + adaroundSteps);
-    if (adaroundSteps > 0 && !quant.config().dpuStyle()) {
-      throw new ParameterException(spec.commandLine(), "--adaround-steps tunes per-tensor power-of-two (DPU) quantizers only;"
-          + " drop it or --weight-granularity/--scales");
-    }
-    if (adaquantImagesPerStep < 0) {
-      throw new ParameterException(spec.commandLine(), "--adaquant-images-per-step must be at least 0, got " + adaquantImagesPerStep);
-    }
-    long t0 = System.nanoTime();
-    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
-    Model original = model.load().forInference();
-    QuantPlan.of(original.graph(), quant.config()); // layer rules that match no node fail before Spark starts
-    String name = model.path().getFileName().toString();
-    Map<String, Double> stages = new LinkedHashMap<>();
-    Map<String, Object> done = new LinkedHashMap<>();
-    PrintWriter err = spec.commandLine().getErr();
-    try (CalibrationSession session = CalibrationSession.open("qspark finetune", Classifier.of(original), model.inputs(),
-        data, preprocess, quant, spark, err)) {
-      long t = lap(stages, LOAD, t0);
-      EditedModel plain = EditedModel.of(original.graph(), name);
-      EditedModel edited = plain;
-      // the float function the user gave, as the model AdaQuant starts from has it (equalization
-      // keeps it, bias correction does not): AdaQuant's targets
-      EditedModel equalized = plain;
-      if (cle) {
-        CrossLayerEqualization.Result r = CrossLayerEqualization.apply(original.graph(), relu6);
-        edited = EditedModel.of(r.graph(), name);
-        equalized = edited;
-        done.put(CLE, cleSummary(r));
-        t = lap(stages, CLE, t);
-      }
-      if (biasCorrection) {
-        CalibrationSession.Calibrated before = session.calibrate(edited.model(), edited.blob(), "finetune: bias correction");
-        int[] layers = {0, 0};
-        Graph corrected = BiasCorrection.correct(edited.model().graph(), before.plan(), before.params(), session.cfg,
-            (graph, plan, params, wave, index, count) -> {
-              EditedModel e = EditedModel.of(graph, name);
-              String info = QuantInfo.write(name, e.blob().sha256(), session.cfg, plan, params, before.stats(), e.model().graph());
-              layers[0] += wave.size();
-              layers[1] = count;
-              return BiasCorrectionJob.measure(session.runtime.context(), session.images, e.blob().quantized(info),
-                  session.plan, wave, session.partitions, "finetune: bias correction wave " + (index + 1) + "/" + count);
-            });
-        edited = EditedModel.of(corrected, name);
-        Map<String, Object> bc = new LinkedHashMap<>();
-        bc.put("layers", layers[0]);
-        bc.put("waves", layers[1]);
-        done.put(BIAS_CORRECTION, bc);
-        t = lap(stages, BIAS_CORRECTION, t);
-      }
-      // the calibration of `edited`, once the check below has made one
-      CalibrationSession.Calibrated known = null;
-      if (cle || biasCorrection) {
-        CalibrationSession.Calibrated without = session.calibrate(plain.model(), plain.blob(), "finetune: check, without");
-        CalibrationSession.Calibrated with = session.calibrate(edited.model(), edited.blob(), "finetune: check, with");
-        Map<String, Object> check = new LinkedHashMap<>();
-        if (keep(session, name, check, plain, without, edited, with)) {
-          known = with;
-        } else {
-          edited = plain;
-          equalized = plain;
-          known = without;
-        }
-        done.put(CHECK, check);
-        t = lap(stages, CHECK, t);
-      }
-      if (adaroundSteps > 0) {
-        // learned rounding from the calibration (and CLE/BC) so far, towards the float model's own outputs
-        CalibrationSession.Calibrated before = known;
-        if (before == null) {
-          // timed on its own, so report.json sets AdaRound's time against a calibration's
-          before = session.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
-          t = lap(stages, CALIBRATION, t);
-        }
-        AdaRound.Result r = AdaRoundJob.run(session.runtime.context(), session.images, equalized.blob(),
-            changedInitializers(equalized.model().graph(), edited.model().graph()), session.plan, session.cfg, before.params(),
-            AdaRoundOptions.defaults().withSteps(adaroundSteps), session.partitions, msg -> LOG.info("finetune: AdaRound: " + msg));
-        edited = EditedModel.of(r.graph(), name);
-        known = new CalibrationSession.Calibrated(before.plan(), before.stats(), r.params());
-        done.put(ADAROUND, layerSummary(adaroundSteps, r.layers()));
-        t = lap(stages, ADAROUND, t);
-      }
-      CalibrationSession.Calibrated c;
-      if (adaquantSteps > 0) {
-        // AdaQuant tunes each layer against the fix_points of the layers before and after it and
-        // recomputes its own; those are the ones it validated end to end, so they are the result
-        // (the statistics recorded are those of the calibration it started from)
-        CalibrationSession.Calibrated before = known != null ? known
-            : session.calibrate(edited.model(), edited.blob(), "finetune: AdaQuant calibration");
-        AdaQuantOptions opt = AdaQuantOptions.defaults().withSteps(adaquantSteps).withImagesPerStep(adaquantImagesPerStep);
-        // tuned towards the float model's own outputs from the corrected biases: with the corrected
-        // model as its target, each layer would be pulled back towards the mean shift bias
-        // correction removed (resnet_s W4A4: 88.58 against 89.85 from plain PTQ)
-        AdaQuant.Result r = AdaQuantJob.run(session.runtime.context(), session.images, equalized.blob(),
-            changedInitializers(equalized.model().graph(), edited.model().graph()), session.plan,
-            session.cfg, before.params(), opt, session.partitions, msg -> LOG.info("finetune: AdaQuant: " + msg));
-        edited = EditedModel.of(r.graph(), name);
-        c = new CalibrationSession.Calibrated(before.plan(), before.stats(), r.params());
-        done.put(ADAQUANT, layerSummary(adaquantSteps, r.layers()));
-        t = lap(stages, ADAQUANT, t);
-      } else {
-        c = known != null ? known : session.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
-        t = lap(stages, FINAL_CALIBRATION, t);
-      }
-      session.write(edited.model(), name, edited.blob(), c,
-          new double[] {stages.get(LOAD), stages.getOrDefault(FINAL_CALIBRATION, stages.get(ADAQUANT))}, stages, spec.commandLine().getOut(),
-          Map.of("finetune", done));
-    }
+    FinetuneSettings s = Mapping.settings(spec, () -> new FinetuneSettings(c, cle, relu6, biasCorrection, adaquantSteps,
+        adaquantImagesPerStep, adaroundSteps));
+    CalibrateCommand.print(spec, new Finetune(Mapping.notices(spec)).run(s));
     return ExitCodes.OK;
-  }
-
-  /** report.json's account of a layer-wise stage: steps, layers kept, one line per layer. */
-  private static Map<String, Object> layerSummary(int steps, List<LayerReport> reports) {
-    List<Object> layers = new ArrayList<>();
-    for (LayerReport l : reports) layers.add(l.summary());
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("steps", steps);
-    m.put("kept", reports.stream().filter(LayerReport::kept).count());
-    m.put("layers", layers);
-    return m;
-  }
-
-  /**
-   * Whether the float model's changes (equalization, bias correction) are kept: only if the
-   * quantized model then classifies the calibration images as the float model does
-   * significantly more often than plain PTQ's, by McNemar's test on the images where exactly one
-   * of the two agrees with the (unchanged) float model ({@link PairedAgreement}, z = 2). They
-   * help where per-tensor ranges are unbalanced or weight rounding shifts channel means, and
-   * can cost accuracy elsewhere (resnet_s at W4A4: CLE alone -3.0 points of top-1), so, as
-   * AdaQuant does per layer, they are judged by their effect on the model; a plain count
-   * (992 vs 989 images on resnet_s at 8 bits) kept a change the test set then found 0.13 point
-   * worse. Judged together, not stage by stage: on resnet_s at 4-bit weights CLE and bias
-   * correction each lower the agreement alone, but together raise top-1 by 2-4 points.
-   */
-  private static boolean keep(CalibrationSession session, String name, Map<String, Object> summary,
-      EditedModel without, CalibrationSession.Calibrated withoutCal, EditedModel with, CalibrationSession.Calibrated withCal) {
-    PairedAgreement p = PairedAgreementJob.measure(session.runtime.context(), session.images,
-        without.blob().quantized(session.quantInfo(without.model(), without.blob(), name, withoutCal)),
-        with.blob().quantized(session.quantInfo(with.model(), with.blob(), name, withCal)),
-        session.plan, session.partitions, "finetune: check against PTQ");
-    summary.putAll(p.summary());
-    LOG.info("finetune: equalization/bias correction check: " + p);
-    return p.candidateBetter();
-  }
-
-  /** The initializers of {@code changed} whose values differ from {@code base}'s (the graphs differ in values only). */
-  private static Map<String, float[]> changedInitializers(Graph base, Graph changed) {
-    Map<String, float[]> m = new LinkedHashMap<>();
-    changed.initializers().forEach((k, v) -> {
-      Tensor b = base.initializers().get(k);
-      if (v.isFloat() && b != null && !java.util.Arrays.equals(v.data(), b.data())) m.put(k, v.data());
-    });
-    return m;
   }
 
   private CrossLayerEqualization.Relu6 relu6() {
@@ -279,22 +95,5 @@ final class FinetuneCommand implements Callable<Integer> {
       case "relu": return CrossLayerEqualization.Relu6.TO_RELU;
       default: throw new ParameterException(spec.commandLine(), "--cle-relu6 must be keep or relu, got '" + cleRelu6 + "'");
     }
-  }
-
-  private static long lap(Map<String, Double> stages, String stage, long since) {
-    long now = System.nanoTime();
-    stages.put(stage, (now - since) / 1e9);
-    return now;
-  }
-
-  private static Map<String, Object> cleSummary(CrossLayerEqualization.Result r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    List<Object> pairs = new ArrayList<>();
-    for (CrossLayerEqualization.Pair p : r.pairs()) pairs.add(List.of(p.first(), p.second()));
-    m.put("pairs", pairs);
-    m.put("sweeps", r.sweeps());
-    m.put("skipped", new ArrayList<Object>(r.skipped()));
-    m.put("relu6_replaced_by_relu", new ArrayList<Object>(r.relu6Replaced()));
-    return m;
   }
 }

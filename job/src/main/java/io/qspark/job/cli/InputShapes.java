@@ -1,6 +1,6 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -3,7 +3,7 @@ package io.qspark.job.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.kernels.quant.LayerRule;
 import java.util.ArrayList;
 import java.util.List;

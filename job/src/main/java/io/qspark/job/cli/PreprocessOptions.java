@@ -1,114 +1,67 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
-import io.qspark.job.preprocess.ImageGeometry;
-import io.qspark.job.preprocess.Preprocessing;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
+import io.qspark.job.preprocess.PreprocessSettings;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
  * How raw pixels become model inputs, in Caffe's terms (the FPGA tool flows users come from):
- * x[c] = (pixel[swap[c]] * raw_scale / 255 - mean[c]) / std[c].
+ * x[c] = (pixel[swap[c]] * raw_scale / 255 - mean[c]) / std[c]. No flag has a built-in default
+ * here: a flag not given (on the line or in --conf) takes the value a qspark folder records, else
+ * the default its description names ({@link PreprocessSettings}).
  */
 public final class PreprocessOptions {
   @Spec(Spec.Target.MIXEE) CommandSpec spec;
 
   @Option(names = "--resize", paramLabel = "S", order = 18,
       description = "Resize images so their shorter side is S pixels (bilinear, antialiased when shrinking, as"
-          + " torchvision's Resize(S)), before everything else. Default: none.")
+          + " torchvision's Resize(S)), before everything else. Default: none, or recorded.")
   Integer resize;
 
   @Option(names = "--crop", split = ",", paramLabel = "H[,W]", hideParamSyntax = true, order = 19,
       description = "Then cut the center H x W out of each image (one number: square), as torchvision's"
-          + " CenterCrop. Default: none; without it every image must have the first image's size.")
+          + " CenterCrop. Default: none, or recorded; without it every image must have the first image's size.")
   int[] crop;
 
-  @Option(names = "--mean", split = ",", paramLabel = "M", defaultValue = "0", order = 20,
+  @Option(names = "--mean", split = ",", paramLabel = "M", order = 20,
       description = "Mean subtracted from each channel, in pixel units after --raw-scale"
-          + " (0..255 by default): one value for all channels or one per channel. Default: ${DEFAULT-VALUE}.")
+          + " (0..255 by default): one value for all channels or one per channel. Default: 0, or the value the"
+          + " folder read records (a deploy or calibration folder).")
   float[] mean;
 
-  @Option(names = "--std", split = ",", paramLabel = "S", defaultValue = "1", order = 21,
-      description = "Divisor of each channel after the mean, same units and rules as --mean. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--std", split = ",", paramLabel = "S", order = 21,
+      description = "Divisor of each channel after the mean, same units and rules as --mean. Default: 1, or recorded.")
   float[] std;
 
-  @Option(names = "--raw-scale", paramLabel = "R", defaultValue = "255", order = 22,
-      description = "Pixels are scaled from 0..255 to 0..R before --mean and --std (1 gives 0..1 inputs). Default: ${DEFAULT-VALUE}.")
-  float rawScale;
+  @Option(names = "--raw-scale", paramLabel = "R", order = 22,
+      description = "Pixels are scaled from 0..255 to 0..R before --mean and --std (1 gives 0..1 inputs)."
+          + " Default: 255, or recorded.")
+  Float rawScale;
 
   @Option(names = "--channel-swap", split = ",", paramLabel = "I", order = 23,
-      description = "Model channel c takes image channel I[c]: 2,1,0 turns RGB into BGR, 0,0,0 gray into 3 channels. Default: channels as stored.")
+      description = "Model channel c takes image channel I[c]: 2,1,0 turns RGB into BGR, 0,0,0 gray into 3 channels."
+          + " Default: channels as stored, or recorded.")
   int[] channelSwap;
+
+  @Option(names = "--override-preprocessing", order = 25,
+      description = "Take the preprocessing flags given even where they contradict what the folder read records"
+          + " (without it, that is an error). Default: off.")
+  boolean overridePreprocessing;
 
   @Option(names = "--dims", split = ",", paramLabel = "C,H,W", hideParamSyntax = true, order = 24,
       description = "Shape of one image when the data does not say: a flat IDX of [n,784] (--dims 1,28,28), raw"
           + " pixels in a Parquet column. Default: the data's own dimensions.")
   int[] dims;
 
-  /** --resize and --crop, checked for form. */
-  public ImageGeometry geometry() {
-    if (resize != null && resize < 1) {
-      throw new ParameterException(spec.commandLine(), "--resize must be at least 1, got " + resize);
-    }
-    if (crop != null && (crop.length < 1 || crop.length > 2 || Arrays.stream(crop).anyMatch(c -> c < 1))) {
-      throw new ParameterException(spec.commandLine(), "--crop needs one or two positive numbers H[,W], got "
-          + Arrays.toString(crop));
-    }
-    int h = crop == null ? 0 : crop[0];
-    int w = crop == null ? 0 : crop[crop.length - 1];
-    return new ImageGeometry(resize == null ? 0 : resize, h, w);
+  /** The flags as settings: each given (on the line or in --conf) or null. */
+  public PreprocessSettings settings() {
+    return Mapping.settings(spec, () -> new PreprocessSettings(mean, std, rawScale, channelSwap, resize, crop,
+        overridePreprocessing));
   }
 
-  /**
-   * For data that holds model inputs: none of these flags applies, and giving one is a mistake
-   * better reported than ignored.
-   */
-  public void checkNoneGiven(String data) {
-    List<String> given = new ArrayList<>();
-    for (String flag : List.of("--resize", "--crop", "--mean", "--std", "--raw-scale", "--channel-swap")) {
-      if (spec.commandLine().getParseResult().hasMatchedOption(flag)) given.add(flag);
-    }
-    if (!given.isEmpty()) {
-      throw new UserError(data + " holds model inputs, already preprocessed; " + String.join(", ", given)
-          + (given.size() == 1 ? " does" : " do") + " not apply to them");
-    }
-  }
-
-  public Preprocessing preprocessing() {
-    try {
-      return new Preprocessing(mean, std, rawScale, channelSwap);
-    } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage());
-    }
-  }
-
-  /** --dims as given, checked for form only (the data source checks it against the file). */
+  /** --dims as given (checked with the data settings: {@link io.qspark.job.app.DataSettings}). */
   public int[] dims() {
-    if (dims == null) return null;
-    boolean ok = dims.length == 3;
-    for (int d : dims) ok &= d > 0;
-    if (!ok) {
-      throw new ParameterException(spec.commandLine(), "--dims needs three positive numbers C,H,W, got "
-          + Arrays.toString(dims));
-    }
-    return dims.clone();
-  }
-
-  /**
-   * How a command turns this data set into model inputs: the data's own values when it holds
-   * preprocessed inputs (then no preprocessing flag may be given), else these flags.
-   */
-  public io.qspark.job.eval.ScoringPlan scoringPlan(io.qspark.job.data.DataSource images, String data,
-      io.qspark.job.eval.Classifier classifier, int batch) {
-    if (images.preprocessed()) {
-      checkNoneGiven(data);
-      return io.qspark.job.eval.ScoringPlan.ofInputs(images.layout(), classifier, batch);
-    }
-    return io.qspark.job.eval.ScoringPlan.of(preprocessing(), images.layout(), classifier, batch);
+    return dims == null ? null : dims.clone();
   }
 }

@@ -1,54 +1,17 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
-import io.qspark.job.data.DataRequest;
-import io.qspark.job.data.DataSource;
-import io.qspark.job.data.DataSources;
-import io.qspark.job.eval.Classifier;
-import io.qspark.job.eval.EvalCounts;
-import io.qspark.job.eval.ScoringPlan;
-import io.qspark.job.output.AtomicFolder;
-import io.qspark.job.output.QatCheckpoints;
-import io.qspark.job.output.RunInputs;
-import io.qspark.job.data.HadoopFiles;
-import io.qspark.job.spark.CalibrationJob;
-import io.qspark.job.spark.EvaluationJob;
-import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
-import io.qspark.job.spark.QatJob;
-import io.qspark.job.spark.QatProgress;
-import io.qspark.job.spark.SparkRuntime;
-import io.qspark.job.spark.SparkSettings;
-import io.qspark.job.report.TrainHistory;
-import io.qspark.kernels.io.Json;
-import io.qspark.kernels.model.Model;
-import io.qspark.kernels.quant.ActivationStats;
-import io.qspark.kernels.quant.QdqExport;
-import io.qspark.kernels.quant.QuantConfig;
-import io.qspark.kernels.quant.QuantInfo;
-import io.qspark.kernels.quant.QuantParams;
-import io.qspark.kernels.quant.QuantPlan;
-import io.qspark.kernels.quant.QuantizedModel;
-import io.qspark.kernels.train.EpochOrder;
+import io.qspark.job.app.CalibrateSettings;
+import io.qspark.job.app.Qat;
+import io.qspark.job.app.QatResult;
+import io.qspark.job.app.QatSettings;
 import io.qspark.kernels.train.LrSchedule;
-import io.qspark.kernels.train.QatGradient;
-import io.qspark.kernels.train.QatState;
-import io.qspark.kernels.train.QatTrainer;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -73,9 +36,6 @@ import picocli.CommandLine.Spec;
             + " epoch) plus train_history.csv and train_history.json (per logged step: epoch, step, lr, loss, train"
             + " top-1, images/s; validation top-1 on each epoch's last row)."})
 final class QatCommand implements Callable<Integer> {
-  private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
-  /** The default checkpoint folder: --out's name with this suffix, beside it. */
-  static final String CHECKPOINTS = ".checkpoints";
 
   @Spec CommandSpec spec;
   @Mixin ModelOption model;
@@ -173,235 +133,31 @@ final class QatCommand implements Callable<Integer> {
 
   @Mixin SparkOptions spark;
 
-  private void check() {
-    quant.check();
-    QuantConfig cfg = quant.config();
-    List<String> bad = new ArrayList<>();
-    if (!cfg.dpuStyle()) bad.add("--weight-granularity/--scales: QAT trains per-tensor power-of-two (DPU) quantizers only");
-    if (quant.sequential) bad.add("--sequential: QAT calibrates in one pass");
-    if (epochs < 1) bad.add("--epochs must be at least 1, got " + epochs);
-    if (batchSize < 1) bad.add("--batch-size must be at least 1, got " + batchSize);
-    if (microBatch < 1 || microBatch > batchSize) bad.add("--micro-batch must be 1.." + batchSize + ", got " + microBatch);
-    if (!(lr > 0)) bad.add("--lr must be positive, got " + lr);
-    if (!optimizer.equals("sgd") && !optimizer.equals("adam")) bad.add("--optimizer must be sgd or adam, got '" + optimizer + "'");
-    if (weightDecay < 0) bad.add("--weight-decay must be at least 0, got " + weightDecay);
-    try {
-      LrSchedule.parse(schedule);
-    } catch (IllegalArgumentException e) {
-      bad.add("--schedule: " + e.getMessage());
-    }
-    if (warmupSteps < 0) bad.add("--warmup-steps must be at least 0, got " + warmupSteps);
-    if (!(bnMomentum >= 0 && bnMomentum <= 1)) bad.add("--bn-momentum must be in [0, 1], got " + bnMomentum);
-    if (checkpointEvery < 1) bad.add("--checkpoint-every must be at least 1, got " + checkpointEvery);
-    if (!(thresholdLrScale > 0)) bad.add("--threshold-lr-scale must be positive, got " + thresholdLrScale);
-    if (logEvery < 1) bad.add("--log-every must be at least 1, got " + logEvery);
-    if (!bad.isEmpty()) throw new ParameterException(spec.commandLine(), String.join("; ", bad));
-    preprocess.preprocessing();
-    spark.settings();
-    data.request(preprocess.dims(), preprocess.geometry());
-    AtomicFolder.check(quant.out, quant.overwrite, model.inputs().and(data.inputs()).with("--val-data", valData)
-        .with("--val-labels", valLabels));
-  }
-
   @Override
   public Integer call() {
-    check();
-    long t0 = System.nanoTime();
-    if (model.quantInfo() != null) throw new UserError("--model is already a calibration folder; give the float model");
-    Model floatModel = model.load();
-    Model inference = floatModel.forInference();
-    Classifier classifier = Classifier.of(inference);
-    String name = model.path().getFileName().toString();
-    QuantConfig cfg = quant.config();
-    QuantPlan.of(inference.graph(), cfg); // layer rules that match no node fail before Spark starts
-    SparkSettings settings = spark.settings();
-    DataRequest asked = data.request(preprocess.dims(), preprocess.geometry());
-    PrintWriter err = spec.commandLine().getErr();
-    RunInputs inputs = model.inputs().and(data.inputs()).with("--val-data", valData).with("--val-labels", valLabels);
-    // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
-    try (AtomicFolder folder = AtomicFolder.create(quant.out, quant.overwrite, inputs);
-        LazySpark lazy = new LazySpark("qspark qat", settings)) {
-      // checkpoints neither on an input nor on --out, in a folder that is qspark's (or new)
-      String where = checkpointDir != null ? checkpointDir : folder.sibling(CHECKPOINTS);
-      inputs.with("--out", quant.out).checkOutput(checkpointDir != null ? "--checkpoint-dir" : "the checkpoint folder", where);
-      QatCheckpoints checkpoints = QatCheckpoints.open(where, HadoopFiles.driverConfiguration());
-      if (!resume && checkpoints.any()) {
-        if (!quant.overwrite) {
-          throw new UserError("checkpoints of an earlier run are in " + checkpoints.where() + "; pass --resume to continue it"
-              + " or --overwrite to start again");
-        }
-        checkpoints.clear();
-      }
-      DataSource train = DataSources.open(asked, lazy, classifier);
-      if (train.count() == 0) throw new UserError("no training images in " + asked.data());
-      train.requireLabels(classifier.classes());
-      ScoringPlan plan = preprocess.scoringPlan(train, asked.data(), classifier, quant.batch);
-      DataSource val = null;
-      if (valData != null) {
-        val = DataSources.open(new DataRequest(valData, valLabels, -1, asked.dims(), asked.geometry(), asked.imageColumn(),
-            asked.labelColumn(), asked.strict()), lazy, classifier);
-        val.requireLabels(classifier.classes());
-      }
-      DataSource calib = DataSources.open(new DataRequest(asked.data(), asked.labels(), (int) Math.min(quant.calibSize,
-          asked.limit() < 0 ? Long.MAX_VALUE : asked.limit()), asked.dims(), asked.geometry(), asked.imageColumn(),
-          asked.labelColumn(), asked.strict()), lazy, classifier);
-      settings.requireFits(train.count()); // before Spark starts
-      SparkRuntime runtime = lazy.runtime();
-      var sc = runtime.context();
-      EpochOrder order;
-      try {
-        order = new EpochOrder(train.count(), batchSize, microBatch, seed);
-      } catch (IllegalArgumentException e) {
-        throw new UserError(e.getMessage());
-      }
-      int partitions = settings.partitions() > 0 ? settings.partitions() : Math.min(sc.defaultParallelism(), order.microBatchesPerStep());
-      ModelBlob floatBlob = model.blob();
-      long total = order.stepsPerEpoch() * epochs;
-      long freeze = freezeBnStep >= 0 ? freezeBnStep : Math.round(total * 0.8);
-      QatTrainer.Settings ts = new QatTrainer.Settings(optimizer, momentum, weightDecay,
-          new LrSchedule(LrSchedule.parse(schedule), lr, warmupSteps, total, lrStepSize, lrGamma), freeze, bnMomentum,
-          learnThresholds, thresholdLrScale);
-      String identity = String.format(Locale.ROOT, "model sha256 %s, %d images, batch %d/%d, seed %d, %s, %s",
-          floatBlob.sha256().substring(0, 12), train.count(), batchSize, microBatch, seed, cfg, ts);
-      if (resume) checkpoints.requireRun(identity);
-
-      // calibration, as calibrate's one-pass path: the fix_points QAT starts from
-      int calibParts = settings.capped(calib.count()).partitionsFor(calib.count(), sc.defaultParallelism());
-      ActivationStats stats = CalibrationJob.statistics(sc, calib, floatBlob, plan, cfg, calibParts);
-      QuantPlan qplan = QuantPlan.of(inference.graph(), cfg);
-      QuantParams params = QuantParams.decide(inference.graph(), qplan, stats.histograms(), cfg);
-      String info = QuantInfo.write(name, floatBlob.sha256(), cfg, qplan, params, stats, inference.graph());
-      ModelBlob qblob = floatBlob.quantized(info);
-      double calibSeconds = (System.nanoTime() - t0) / 1e9;
-
-      QatTrainer trainer;
-      QatCheckpoints.Loaded saved = resume ? checkpoints.latest() : null;
-      if (resume && saved == null) {
-        err.println("qspark: warning: --resume but no checkpoint in " + checkpoints.where() + "; starting from step 0");
-      } else if (saved != null && saved.warning() != null) {
-        err.println("qspark: warning: " + saved.warning());
-      }
-      err.flush();
-      try {
-        trainer = saved == null ? QatTrainer.start(QatJob.worker(qblob), ts, identity)
-            : QatTrainer.resume(QatJob.worker(qblob), ts, QatState.fromBytes(saved.state(), checkpoints.where()), identity);
-      } catch (IllegalArgumentException e) {
-        throw new UserError("cannot resume: " + e.getMessage(), e);
-      }
-      byte[] savedHistory = saved == null ? null : saved.history();
-      TrainHistory history = savedHistory == null ? new TrainHistory()
-          : TrainHistory.parse(new String(savedHistory, StandardCharsets.UTF_8));
-      if (saved != null) LOG.info("qat: resuming at step " + trainer.step() + " from " + checkpoints.where());
-
-      Map<String, Object> ptq = new LinkedHashMap<>();
-      if (val != null && trainer.step() == 0) {
-        double top1 = top1(sc, val, qblob, plan, settings);
-        ptq.put("ptq_top1", round(top1));
-        LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): validation top-1 %.2f%%", top1));
-      }
-      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, logEvery, history);
-      DataSource valSource = val;
-      double[] epochLoss = {0, 0};
-      long tTrain = System.nanoTime();
-      long startStep = trainer.step();
-      QatJob.run(sc, train.images(sc, partitions), qblob, plan, order, epochs, partitions, trainer, new QatJob.Hooks() {
-        @Override
-        public void afterStep(QatTrainer t, QatGradient.Total step) {
-          epochLoss[0] += step.loss();
-          epochLoss[1]++;
-          progress.step(t.step(), step, ts.schedule().at(t.step() - 1));
-          if (t.step() % checkpointEvery == 0) checkpoint(checkpoints, t, history, identity);
-        }
-
-        @Override
-        public void afterEpoch(QatTrainer t, int epoch) {
-          Double top1 = null;
-          if (valSource != null) {
-            top1 = top1(sc, valSource, exported(t, name, cfg, stats).blob, plan, settings);
-            LOG.info(String.format(Locale.ROOT, "qat: epoch %d: validation top-1 %.2f%%", epoch + 1, top1));
-          }
-          history.epoch(epoch + 1, t.step(), epochLoss[1] > 0 ? epochLoss[0] / epochLoss[1] : null, top1);
-          checkpoint(checkpoints, t, history, identity);
-          epochLoss[0] = 0;
-          epochLoss[1] = 0;
-        }
-      });
-      double trainSeconds = (System.nanoTime() - tTrain) / 1e9;
-      long stepsRun = trainer.step() - startStep;
-      Exported ex = exported(trainer, name, cfg, stats);
-      Map<String, Object> report = new LinkedHashMap<>();
-      report.put("command", "qat");
-      report.put("model", name);
-      report.put("data", train.describe());
-      report.put("config", cfg.toString());
-      report.put("training", ts.toString());
-      report.put("epochs", epochs);
-      report.put("steps", trainer.step());
-      report.put("partitions", partitions);
-      report.put("master", runtime.master());
-      report.putAll(ptq);
-      report.put("history", history.epochs());
-      if (learnThresholds) report.put("learned_fix_points", learnedFixPoints(params, trainer.quantizers()));
-      report.put("calibration_seconds", round(calibSeconds));
-      report.put("training_seconds", round(trainSeconds));
-      report.put("training_images_per_second", round(stepsRun * batchSize / Math.max(1e-9, trainSeconds)));
-      folder.write("float_model.onnx", ex.blob.onnx());
-      folder.write("quantize_eval_model.onnx", QdqExport.export(new QuantizedModel(ex.model.graph(), ex.plan, ex.params),
-          ex.model.graph(), 13).toByteArray());
-      folder.write("report.json", Json.write(report));
-      folder.write("train_history.csv", history.csv());
-      folder.write("train_history.json", history.json());
-      folder.write("quant_info.json", ex.info);
-      folder.commit();
-      // the folder is complete: the default checkpoints were only there to get it written
-      if (checkpointDir == null) checkpoints.delete();
-      PrintWriter o = spec.commandLine().getOut();
-      o.printf(Locale.ROOT, "qat: %d steps (%d epochs of %d), %.1f s training, %.0f images/s; wrote %s%n", trainer.step(), epochs,
-          order.stepsPerEpoch(), trainSeconds, stepsRun * batchSize / Math.max(1e-9, trainSeconds), folder.shown());
-      List<Map<String, Object>> done = history.epochs();
-      if (!done.isEmpty() && done.get(done.size() - 1).get("val_top1") != null) {
-        o.println("top1: " + String.format(Locale.ROOT, "%.2f", done.get(done.size() - 1).get("val_top1")));
-      }
-      o.flush();
-    }
+    CalibrateSettings c = quant.settings(model, data, preprocess, spark);
+    int[] dims = preprocess.dims();
+    QatSettings s = Mapping.settings(spec, () -> new QatSettings(c,
+        new QatSettings.Training(epochs, batchSize, microBatch, freezeBnStep, bnMomentum, seed),
+        new QatSettings.Optimization(QatSettings.Optimizer.parse(optimizer), lr, momentum, weightDecay, schedule(), warmupSteps,
+            lrStepSize, lrGamma),
+        new QatSettings.Thresholds(learnThresholds, thresholdLrScale),
+        new QatSettings.Checkpoints(checkpointEvery, checkpointDir, resume),
+        valData == null ? null : data.settings(dims).at(valData, valLabels), logEvery));
+    QatResult r = new Qat(Mapping.notices(spec)).run(s);
+    PrintWriter o = spec.commandLine().getOut();
+    o.printf(Locale.ROOT, "qat: %d steps (%d epochs of %d), %.1f s training, %.0f images/s; wrote %s%n", r.steps(), r.epochs(),
+        r.stepsPerEpoch(), r.trainingSeconds(), r.imagesPerSecond(), r.folder());
+    r.lastValidationTop1().ifPresent(t -> o.println("top1: " + String.format(Locale.ROOT, "%.2f", t)));
+    o.flush();
     return ExitCodes.OK;
   }
 
-  private static void checkpoint(QatCheckpoints checkpoints, QatTrainer t, TrainHistory history, String identity) {
-    checkpoints.write(t.step(), t.state().toBytes(), history.json().getBytes(StandardCharsets.UTF_8), identity);
+  private LrSchedule.Kind schedule() {
+    try {
+      return LrSchedule.parse(schedule);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--schedule: " + e.getMessage());
+    }
   }
-
-  /** Per activation point whose fix_point training moved: calibrated and learned. */
-  private static Map<String, Object> learnedFixPoints(QuantParams calibrated, QuantParams learned) {
-    Map<String, Object> r = new LinkedHashMap<>();
-    calibrated.activations().forEach((p, q) -> {
-      int now = learned.activation(p).fixPoint();
-      if (now != q.fixPoint()) r.put(p, List.of(q.fixPoint(), now));
-    });
-    return r;
-  }
-
-  /** The trained model as the output folder holds it: inference graph, its plan, quant_info.json, and as a blob. */
-  private record Exported(Model model, QuantPlan plan, QuantParams params, String info, ModelBlob blob) {}
-
-  /** With learned thresholds, the fix_points are those of the last step (fix_point = b - 1 - ceil(log_t), legalised). */
-  private static Exported exported(QatTrainer t, String name, QuantConfig cfg, ActivationStats stats) {
-    EditedModel e = EditedModel.of(t.inference(), name);
-    QuantPlan plan = QuantPlan.of(e.model().graph(), cfg);
-    QuantParams params = t.quantizers();
-    String info = QuantInfo.write(name, e.blob().sha256(), cfg, plan, params, stats, e.model().graph());
-    return new Exported(e.model(), plan, params, info, e.blob().quantized(info));
-  }
-
-  private static double top1(org.apache.spark.api.java.JavaSparkContext sc, DataSource val, ModelBlob qblob, ScoringPlan plan,
-      SparkSettings settings) {
-    EvalCounts c = EvaluationJob.run(sc, val, qblob, plan, settings.capped(val.count()).partitionsFor(val.count(),
-        sc.defaultParallelism()));
-    return c.top1Percent();
-  }
-
-  private static double round(double x) {
-    return Math.round(x * 100) / 100.0;
-  }
-
 }

@@ -1,5 +1,7 @@
 package io.qspark.job.cli;
 
+import io.qspark.job.app.CalibrateSettings;
+import io.qspark.job.app.OutputSettings;
 import io.qspark.kernels.quant.Method;
 import io.qspark.kernels.quant.Granularity;
 import io.qspark.kernels.quant.QuantConfig;
@@ -112,6 +114,15 @@ public final class QuantOptions {
           + " chosen by --method over a grid of 128; biases int32 with scale s_in * s_w, as ONNX; for"
           + " non-DPU targets, deploy refuses it). Default: ${DEFAULT-VALUE}.")
   String scales;
+
+  /** Every calibrating command's settings: the model, data and preprocessing, these options, and Spark. */
+  CalibrateSettings settings(ModelOption model, DataOptions data, PreprocessOptions preprocess, SparkOptions spark) {
+    check();
+    QuantConfig cfg = config();
+    int[] dims = preprocess.dims();
+    return Mapping.settings(spec, () -> new CalibrateSettings(model.settings(), data.settings(dims), preprocess.settings(), cfg,
+        calibSize, batch, sequential, new OutputSettings(out, overwrite), spark.settings()));
+  }
 
   QuantConfig config() {
     try {

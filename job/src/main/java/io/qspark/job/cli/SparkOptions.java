@@ -25,10 +25,6 @@ public final class SparkOptions {
     if (partitions != null && partitions < 1) {
       throw new ParameterException(spec.commandLine(), "--partitions must be at least 1, got " + partitions);
     }
-    if (partitions != null && partitions > SparkSettings.MAX_PARTITIONS) {
-      throw new ParameterException(spec.commandLine(), "--partitions " + partitions + " is above the maximum, "
-          + SparkSettings.MAX_PARTITIONS);
-    }
-    return new SparkSettings(master, partitions == null ? 0 : partitions);
+    return Mapping.settings(spec, () -> new SparkSettings(master, partitions == null ? 0 : partitions));
   }
 }

@@ -1,6 +1,6 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.kernels.target.DpuTarget;
 import io.qspark.kernels.target.TargetException;
 

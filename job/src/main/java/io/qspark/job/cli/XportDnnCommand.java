@@ -1,16 +1,17 @@
 package io.qspark.job.cli;
 
-import io.qspark.job.UserError;
+import io.qspark.job.output.ReportFiles;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.DataRequest;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.data.DataSources;
 import io.qspark.job.eval.Classifier;
+import io.qspark.job.model.ModelSignature;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
 import io.qspark.job.output.RunInputs;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.ActivationHistograms;
-import io.qspark.job.report.HtmlReport;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.kernels.io.Json;
 import io.qspark.kernels.quant.QuantInfo;
@@ -18,7 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.SparkRuntime;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.caffe.CaffeExporter;
@@ -170,12 +171,11 @@ final class XportDnnCommand implements Callable<Integer> {
     RunInputs inputs = RunInputs.none().with("--deploy_model", deployModel)
         .with("--weights", weights != null ? weights : CaffeImporter.isPrototxt(deployModel) ? CaffeImporter.weightsBeside(deployModel) : null)
         .with("--calibration_directory", calibrationDirectory);
-    for (Path p : new Path[] {out, beside(".report.json"), beside("." + HtmlReport.FILE), CaffeImporter.weightsBeside(out)}) {
+    for (Path p : new Path[] {out, ReportFiles.jsonBeside(out), ReportFiles.htmlBeside(out), CaffeImporter.weightsBeside(out)}) {
       inputs.checkOutput(p == out ? "--quantized_deploy_model" : "the output", p);
     }
     AtomicFile.checkWritable(out, overwrite);
-    AtomicFile.checkWritable(beside(".report.json"), overwrite);
-    AtomicFile.checkWritable(beside("." + HtmlReport.FILE), overwrite);
+    ReportFiles.checkWritableBeside(out, overwrite);
     long t0 = System.nanoTime();
     PrintWriter err = spec.commandLine().getErr();
     boolean caffe = CaffeImporter.isPrototxt(deployModel);
@@ -256,14 +256,7 @@ final class XportDnnCommand implements Callable<Integer> {
     String json = Json.write(r);
     String info = stats == null ? null
         : QuantInfo.write(deployModel.getFileName().toString(), model.sha256(), cfg, plan, params, stats, model.graph());
-    AtomicFile.write(beside(".report.json"), json.getBytes(StandardCharsets.UTF_8), overwrite);
-    AtomicFile.write(beside("." + HtmlReport.FILE),
-        HtmlReport.render("qspark xportdnn: " + deployModel.getFileName(), json, info).getBytes(StandardCharsets.UTF_8), overwrite);
-  }
-
-  /** OUT.prototxt's sibling OUT{suffix}. */
-  private Path beside(String suffix) {
-    return out.resolveSibling(out.getFileName().toString().replaceFirst("\\.prototxt$", "") + suffix);
+    ReportFiles.writeBeside(out, "qspark xportdnn: " + deployModel.getFileName(), json, info, overwrite);
   }
 
   /** CalibrateCommand's statistics pass, with XportDNN's preprocessing flags. */
@@ -292,7 +285,7 @@ final class XportDnnCommand implements Callable<Integer> {
     DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, null, null, null, false);
     ModelBlob blob = ModelBlob.of(deployModel.toString(), CaffeImporter.onnxBytes(imp));
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
-      DataSource images = DataSources.open(request, lazy, Classifier.of(model));
+      DataSource images = DataSources.open(request, lazy, ModelSignature.of(model));
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
       ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
       SparkRuntime runtime = lazy.runtime();

@@ -1,5 +1,7 @@
 package io.qspark.job.data;
 
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
 import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -18,6 +20,36 @@ public interface DataSource {
    * the values (1 x 1 x n when the data does not say).
    */
   ImageLayout layout();
+
+  /**
+   * A digest that names this data set, for provenance: of the images and labels themselves where
+   * the driver holds them (IDX), else of what identifies them (file listing, table, generator).
+   */
+  Digest digest();
+
+  /** A SHA-256 and what it covers ("images and labels", "file paths and labels", ...). */
+  record Digest(String sha256, String covers) {
+    static Digest of(String covers, java.util.function.Consumer<java.security.MessageDigest> content) {
+      try {
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        content.accept(md);
+        return new Digest(java.util.HexFormat.of().formatHex(md.digest()), covers);
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    static Digest ofText(String covers, String text) {
+      return of(covers, md -> md.update(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    public java.util.Map<String, Object> json() {
+      java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+      m.put("sha256", sha256);
+      m.put("of", covers);
+      return m;
+    }
+  }
 
   /** Images to be read (before any undecodable ones are skipped). */
   long count();

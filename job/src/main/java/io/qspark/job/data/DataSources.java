@@ -1,7 +1,7 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
-import io.qspark.job.eval.Classifier;
+import io.qspark.job.base.UserError;
+import io.qspark.job.model.ModelSignature;
 import java.io.IOException;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
@@ -20,12 +20,18 @@ public final class DataSources {
 
   private DataSources() {}
 
-  /** @param model the model the images are for: synthetic data takes its input shape and class count */
-  public static DataSource open(DataRequest request, Supplier<SparkSession> spark, Classifier model) {
+  /**
+   * @param model the model the images are for: synthetic data takes the shape of its (one) input
+   *     and, for a classifier, its class count (labels), else it is unlabelled
+   */
+  public static DataSource open(DataRequest request, Supplier<SparkSession> spark, ModelSignature model) {
     String data = request.data();
     if (data.startsWith(SyntheticSource.PREFIX)) {
-      return SyntheticSource.open(request, data.substring(SyntheticSource.PREFIX.length()), model.imageShape(),
-          model.classes());
+      if (model.inputs().size() != 1) {
+        throw new UserError("synthetic data feeds a model with one input; this one has " + model.inputs().size());
+      }
+      return SyntheticSource.open(request, data.substring(SyntheticSource.PREFIX.length()),
+          model.inputs().get(0).itemShape(), model.classes());
     }
     if (data.startsWith(TABLE_PREFIX)) {
       noLabelsFile(request, "a table");

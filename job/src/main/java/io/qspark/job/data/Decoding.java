@@ -1,6 +1,8 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.preprocess.Pixels;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.base.UserError;
 import io.qspark.job.preprocess.ImageGeometry;
 import java.io.IOException;
 import java.io.Serializable;
@@ -38,13 +40,19 @@ public record Decoding(ImageShaping shaping, boolean strict, SkippedImages skipp
    */
   public static <T> ImageShaping probe(Iterator<T> candidates, Function<T, String> name,
       IOFunction<T, byte[]> bytes, ImageGeometry geometry, boolean strict, String what) {
+    return probePixels(candidates, name, c -> ImageDecoder.decode(bytes.apply(c)), geometry, strict, what);
+  }
+
+  /** As {@link #probe}, for candidates that decode themselves (Spark's image structs). */
+  public static <T> ImageShaping probePixels(Iterator<T> candidates, Function<T, String> name,
+      IOFunction<T, Pixels> pixels, ImageGeometry geometry, boolean strict, String what) {
     int tried = 0;
     String firstFailure = null;
     while (candidates.hasNext() && tried < PROBES) {
       T c = candidates.next();
       tried++;
       try {
-        return ImageShaping.from(name.apply(c), ImageDecoder.decode(bytes.apply(c)), geometry);
+        return ImageShaping.from(name.apply(c), pixels.apply(c), geometry);
       } catch (IOException e) {
         if (strict) throw undecodable(name.apply(c), e);
         if (firstFailure == null) firstFailure = name.apply(c) + ": " + e.getMessage();

@@ -1,6 +1,6 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;

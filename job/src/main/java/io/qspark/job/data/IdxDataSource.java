@@ -1,6 +1,9 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.preprocess.Pixels;
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.base.UserError;
 import io.qspark.kernels.data.Idx;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -127,6 +130,16 @@ public final class IdxDataSource implements DataSource {
   public String describe() {
     return String.format(Locale.ROOT, "%s: %,d images %s, labels %s", HadoopFiles.display(images), records.size(),
         layout.describe(), HadoopFiles.display(labels));
+  }
+
+  @Override
+  public Digest digest() {
+    return Digest.of("images and labels", md -> {
+      for (LabeledImage r : records) {
+        md.update(r.pixels());
+        md.update(java.nio.ByteBuffer.allocate(4).putInt(r.label()).array());
+      }
+    });
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.qspark.job.data;
 
+import io.qspark.job.preprocess.Pixels;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;

@@ -1,6 +1,8 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.base.UserError;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayDeque;
@@ -140,6 +142,13 @@ public final class ImageFolderSource implements DataSource {
     int shown = Math.min(classes.size(), 5);
     String first = String.join(", ", classes.subList(0, shown));
     return shown < classes.size() ? first + ", ..." : first;
+  }
+
+  @Override
+  public Digest digest() {
+    StringBuilder b = new StringBuilder();
+    for (ImageFile f : files) b.append(f.uri()).append('\t').append(f.label()).append('\n');
+    return Digest.ofText("file paths and labels", b.toString());
   }
 
   @Override

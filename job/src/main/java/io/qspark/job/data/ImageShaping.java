@@ -1,6 +1,9 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.preprocess.Pixels;
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.base.UserError;
 import io.qspark.job.preprocess.ImageGeometry;
 import java.io.Serializable;
 

@@ -1,6 +1,8 @@
 package io.qspark.job.data;
 
-import io.qspark.job.UserError;
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.job.base.UserError;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -70,6 +72,11 @@ public final class SyntheticSource implements DataSource {
   public String describe() {
     return String.format(Locale.ROOT, "synthetic: %,d random images %s (seed %d), random labels", count,
         layout.describe(), seed);
+  }
+
+  @Override
+  public Digest digest() {
+    return Digest.ofText("generator settings", PREFIX + count + "," + seed + "," + layout.describe() + "," + classes);
   }
 
   @Override

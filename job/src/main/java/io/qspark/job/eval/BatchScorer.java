@@ -1,7 +1,7 @@
 package io.qspark.job.eval;
 
-import io.qspark.job.UserError;
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.base.UserError;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.Iterator;
 

@@ -1,8 +1,7 @@
 package io.qspark.job.eval;
 
-import io.qspark.kernels.exec.PeakActivations;
+import io.qspark.job.model.ModelSignature;
 import io.qspark.kernels.graph.GraphException;
-import io.qspark.kernels.graph.ValueInfo;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.tensor.Tensor;
 import java.io.Serializable;
@@ -24,25 +23,29 @@ public record Classifier(String input, int[] imageShape, String output, int clas
   public static final long BATCH_BYTES = 64L << 20;
 
   public static Classifier of(Model model) {
-    var g = model.graph();
-    if (g.inputs().size() != 1 || g.outputs().size() != 1) {
+    return of(ModelSignature.of(model), model.source());
+  }
+
+  /** @param source the model's name, for messages */
+  public static Classifier of(ModelSignature sig, String source) {
+    if (sig.inputs().size() != 1 || sig.outputs().size() != 1) {
       throw new GraphException("evaluate needs a model with one input and one output; "
-          + model.source() + " has inputs " + g.inputs() + " and outputs " + g.outputs());
+          + source + " has inputs " + sig.inputs() + " and outputs "
+          + sig.outputs().stream().map(ModelSignature.Port::name).toList());
     }
-    ValueInfo in = g.inputs().get(0);
-    int[] s = model.shape(in.name());
+    ModelSignature.Port in = sig.inputs().get(0);
+    int[] s = in.shape();
     if (s.length < 2 || s[0] != -1) {
       throw new GraphException("input '" + in.name() + "' has shape " + Tensor.shapeString(s)
           + "; evaluate needs a batch dimension first, [N, ...]");
     }
-    String out = g.outputs().get(0);
-    int[] o = model.shape(out);
-    if (o.length != 2 || o[0] != -1) {
-      throw new GraphException("output '" + out + "' has shape " + Tensor.shapeString(o)
+    ModelSignature.Port out = sig.outputs().get(0);
+    int[] o = out.shape();
+    if (sig.classScores().isEmpty()) {
+      throw new GraphException("output '" + out.name() + "' has shape " + Tensor.shapeString(o)
           + "; evaluate needs class scores [N, classes]");
     }
-    return new Classifier(in.name(), java.util.Arrays.copyOfRange(s, 1, s.length), out, o[1],
-        PeakActivations.bytesPerImage(g, model.shapes()));
+    return new Classifier(in.name(), in.itemShape(), out.name(), o[1], sig.bytesPerItem());
   }
 
   /** Images per mini-batch: at most {@code requested}, and no more than {@link #BATCH_BYTES} of activations. */

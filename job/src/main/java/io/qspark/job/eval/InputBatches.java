@@ -1,6 +1,6 @@
 package io.qspark.job.eval;
 
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.Iterator;
 import java.util.NoSuchElementException;

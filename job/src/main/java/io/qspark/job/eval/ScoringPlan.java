@@ -1,7 +1,7 @@
 package io.qspark.job.eval;
 
-import io.qspark.job.UserError;
-import io.qspark.job.data.ImageLayout;
+import io.qspark.job.base.UserError;
+import io.qspark.job.preprocess.ImageLayout;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.tensor.Tensor;

@@ -1,6 +1,6 @@
 package io.qspark.job.output;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;

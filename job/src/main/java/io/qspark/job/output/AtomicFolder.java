@@ -1,6 +1,6 @@
 package io.qspark.job.output;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.HadoopFiles;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -67,11 +67,16 @@ public final class AtomicFolder implements AutoCloseable {
   }
 
   public static AtomicFolder create(String location, boolean overwrite, RunInputs inputs, Configuration conf) {
+    return create("--out", location, overwrite, inputs, conf);
+  }
+
+  /** @param what how the user named the output, for messages ("--predictions") */
+  static AtomicFolder create(String what, String location, boolean overwrite, RunInputs inputs, Configuration conf) {
     Path target = HadoopFiles.qualified(location, conf);
     FileSystem fs = fileSystem(target, conf);
     String shown = HadoopFiles.display(target);
     try {
-      check(fs, target, overwrite, inputs);
+      check(fs, target, overwrite, inputs, what);
       Path parent = target.getParent();
       for (String note : Staging.removeStale(fs, parent)) LOG.info(note);
       AtomicFolder f = new AtomicFolder(fs, target, Staging.create(fs, parent, target.getName()), overwrite);
@@ -90,15 +95,15 @@ public final class AtomicFolder implements AutoCloseable {
     Configuration conf = HadoopFiles.driverConfiguration();
     Path target = HadoopFiles.qualified(location, conf);
     try {
-      check(fileSystem(target, conf), target, overwrite, inputs);
+      check(fileSystem(target, conf), target, overwrite, inputs, "--out");
     } catch (IOException e) {
       throw new UserError("cannot read " + HadoopFiles.display(target) + ": " + oneLine(e), e);
     }
   }
 
-  private static void check(FileSystem fs, Path target, boolean overwrite, RunInputs inputs) throws IOException {
+  private static void check(FileSystem fs, Path target, boolean overwrite, RunInputs inputs, String what) throws IOException {
     String shown = HadoopFiles.display(target);
-    inputs.checkOutput("--out", target);
+    inputs.checkOutput(what, target);
     if (target.getParent() == null) throw new UserError("cannot write an output folder at the root " + shown);
     if (fs.exists(target)) {
       if (!fs.getFileStatus(target).isDirectory()) throw new UserError(shown + " exists and is not a folder");
@@ -211,6 +216,27 @@ public final class AtomicFolder implements AutoCloseable {
    */
   public String sibling(String suffix) {
     return new Path(target.getParent(), target.getName() + suffix).toString();
+  }
+
+  /** The temporary folder as a URI on the target's file system, for writers that fill a folder themselves (Spark's). */
+  String temporaryLocation() {
+    return staging.dir().toString();
+  }
+
+  /**
+   * After another writer (Spark's) filled the temporary folder: its files are recorded as
+   * qspark's in the marker, so that --overwrite may later replace the folder. Files only: a
+   * writer that made subfolders has made a folder qspark does not replace.
+   */
+  void adoptWritten() {
+    try {
+      for (FileStatus s : fs.listStatus(staging.dir())) {
+        String n = s.getPath().getName();
+        if (s.isFile() && !n.equals(OutputMarker.FILE) && !written.contains(n)) written.add(n);
+      }
+    } catch (IOException e) {
+      throw new UserError("cannot list " + shown() + "'s temporary folder: " + oneLine(e), e);
+    }
   }
 
   /** The target as the user reads it: local paths as paths, others as URIs. */

@@ -47,7 +47,7 @@ public final class DumpFolder {
 
   /** A dump to read, local or on any Hadoop file system. */
   public static GoldenDump.Source open(String location) {
-    JobFolder f = JobFolder.open(location);
+    JobFolder f = JobFolder.open(location, "a golden dump (written by qspark simulate --dump)");
     return new GoldenDump.Source() {
       @Override
       public byte[] read(String path) {

@@ -1,8 +1,8 @@
 package io.qspark.job.output;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.HadoopFiles;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.onnx.OnnxImporter;
 import java.io.IOException;
@@ -13,9 +13,10 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * A folder an earlier command wrote ({@link AtomicFolder}), read back on whatever file system it
- * is on (local, hdfs://, ...), so a pipeline's steps can hand folders to each other there.
+ * is on (local, hdfs://, ...), so a pipeline's steps can hand folders to each other there. The
+ * typed folders ({@link CalibrationFolder}, {@link DeployFolder}, ...) read through it.
  */
-public final class JobFolder {
+final class JobFolder {
   private final FileSystem fs;
   private final Path dir;
 
@@ -24,18 +25,28 @@ public final class JobFolder {
     this.dir = dir;
   }
 
-  /** @param location a path or URI; without a scheme, on the default file system */
-  public static JobFolder open(String location) {
+  /**
+   * @param location a path or URI; without a scheme, on the default file system
+   * @param what what the folder should be, for the message when it is missing ("a calibration folder")
+   */
+  static JobFolder open(String location, String what) {
     Configuration conf = HadoopFiles.driverConfiguration();
     Path dir = HadoopFiles.qualified(location, conf);
-    return new JobFolder(HadoopFiles.fileSystem(dir, conf), dir);
+    JobFolder f = new JobFolder(HadoopFiles.fileSystem(dir, conf), dir);
+    try {
+      if (!f.fs.exists(dir)) throw new UserError(f.shown() + " not found; expected " + what);
+      if (!f.fs.getFileStatus(dir).isDirectory()) throw new UserError(f.shown() + " is a file; expected " + what);
+    } catch (IOException e) {
+      throw new UserError("cannot read " + f.shown() + ": " + e.getMessage(), e);
+    }
+    return f;
   }
 
-  public String shown() {
+  String shown() {
     return HadoopFiles.display(dir);
   }
 
-  public boolean isFile(String name) {
+  boolean isFile(String name) {
     try {
       return fs.isFile(new Path(dir, name));
     } catch (IOException e) {
@@ -43,7 +54,7 @@ public final class JobFolder {
     }
   }
 
-  public byte[] read(String name) {
+  byte[] read(String name) {
     try {
       return HadoopFiles.readAll(new Path(dir, name), fs.getConf());
     } catch (IOException e) {
@@ -51,15 +62,21 @@ public final class JobFolder {
     }
   }
 
-  public String readString(String name) {
+  String readString(String name) {
     return new String(read(name), StandardCharsets.UTF_8);
   }
 
-  /** An ONNX model file of the folder, imported as Model.load would (it may not use external data). */
-  public Model model(String name) {
-    byte[] bytes = read(name);
+  /** An ONNX model file of the folder as {@code bytes} (read by the caller), imported as Model.load would (no external data). */
+  Model model(String name, byte[] bytes) {
     String shown = shown() + "/" + name;
     OnnxImporter.Imported imp = OnnxImporter.parse(bytes, null, shown);
-    return Model.prepare(imp.graph(), shown, ModelBlob.of(shown, bytes).sha256(), "onnx opset " + imp.opset());
+    return Model.prepare(imp.graph(), shown, ModelBlob.sha256(bytes), "onnx opset " + imp.opset());
+  }
+
+  /** The folder's files that exist, of these names. */
+  java.util.List<String> missing(String... names) {
+    java.util.List<String> r = new java.util.ArrayList<>();
+    for (String n : names) if (!isFile(n)) r.add(n);
+    return r;
   }
 }

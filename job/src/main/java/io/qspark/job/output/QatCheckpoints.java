@@ -1,6 +1,6 @@
 package io.qspark.job.output;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.job.data.HadoopFiles;
 import java.io.IOException;
 import java.io.InputStream;

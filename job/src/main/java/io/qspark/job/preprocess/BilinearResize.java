@@ -1,6 +1,6 @@
 package io.qspark.job.preprocess;
 
-import io.qspark.job.data.Pixels;
+import io.qspark.job.preprocess.Pixels;
 
 /**
  * Pillow's BILINEAR resampling, integer for integer: a triangle filter widened by the shrink

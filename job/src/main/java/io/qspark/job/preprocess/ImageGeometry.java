@@ -1,6 +1,6 @@
 package io.qspark.job.preprocess;
 
-import io.qspark.job.data.Pixels;
+import io.qspark.job.preprocess.Pixels;
 import java.io.Serializable;
 
 /**

@@ -1,6 +1,6 @@
 package io.qspark.job.preprocess;
 
-import io.qspark.job.data.ImageLayout;
+import io.qspark.job.preprocess.ImageLayout;
 import java.io.Serializable;
 import java.util.Arrays;
 
@@ -43,6 +43,52 @@ public final class Preprocessing implements Serializable {
   /** The identity on raw 0..255 pixels. */
   public static Preprocessing none() {
     return new Preprocessing(null, null, 255f, null);
+  }
+
+  /** Per-channel means (one value: all channels), in pixel units after the raw scale. */
+  public float[] mean() {
+    return mean.clone();
+  }
+
+  /** Per-channel divisors (one value: all channels). */
+  public float[] std() {
+    return std.clone();
+  }
+
+  /** Pixels are scaled from 0..255 to 0..rawScale first. */
+  public float rawScale() {
+    return rawScale;
+  }
+
+  /** Model channel c takes stored channel channelSwap[c]; null: channels as stored. */
+  public int[] channelSwap() {
+    return channelSwap == null ? null : channelSwap.clone();
+  }
+
+  /** Whether this is the identity on raw 0..255 pixels (mean 0, std 1, raw scale 255, no swap). */
+  public boolean isIdentity() {
+    return channelSwap == null && rawScale == 255f && allEqual(mean, 0f) && allEqual(std, 1f);
+  }
+
+  private static boolean allEqual(float[] v, float x) {
+    for (float f : v) if (f != x) return false;
+    return true;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Preprocessing p && Arrays.equals(p.mean, mean) && Arrays.equals(p.std, std)
+        && p.rawScale == rawScale && Arrays.equals(p.channelSwap, channelSwap);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(mean) * 31 + Arrays.hashCode(std) + Float.hashCode(rawScale) + Arrays.hashCode(channelSwap);
+  }
+
+  @Override
+  public String toString() {
+    return describe();
   }
 
   /** Channels the model receives from images with {@code stored} channels. */

@@ -57,7 +57,7 @@ public final class CalibrationReport {
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("master", master);
     run.put("partitions", partitions);
-    run.put("qspark", io.qspark.job.cli.Version.qspark());
+    run.put("qspark", io.qspark.job.base.Build.version());
     run.put("spark", org.apache.spark.package$.MODULE$.SPARK_VERSION());
     run.put("java", System.getProperty("java.version"));
     json.put("run", run);
@@ -138,19 +138,32 @@ public final class CalibrationReport {
     return warnings;
   }
 
-  public void print(PrintWriter out, String folder) {
-    List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"output", folder});
-    rows.add(new String[] {"calibration images", Long.toString(images)});
-    rows.add(new String[] {"statistics pass", String.format(Locale.ROOT, "%.1f s (%.0f images/s)", seconds[1],
-        images / Math.max(1e-9, seconds[1]))});
-    rows.add(new String[] {"error pass", String.format(Locale.ROOT, "%.1f s", seconds[3])});
-    rows.add(new String[] {"median layer SQNR", String.format(Locale.ROOT, "%.1f dB", (Double) json.get("median_sqnr_db"))});
-    rows.add(new String[] {"float/quantized agreement", String.format(Locale.ROOT, "%.2f%%", 100 * error.agreement())});
-    if (error.hasLabels()) {
-      rows.add(new String[] {"top-1 float / quantized", String.format(Locale.ROOT, "%.2f / %.2f (calibration images)",
-          error.floatTop1(), error.quantTop1())});
+  /** What the console shows of a calibration: the folder, images, pass times, median SQNR, agreement and top-1. */
+  public record Summary(String folder, long images, double statisticsSeconds, double errorSeconds, double medianSqnrDb,
+      double agreement, boolean labelled, double floatTop1, double quantTop1) {
+    public void print(PrintWriter out) {
+      List<String[]> rows = new ArrayList<>();
+      rows.add(new String[] {"output", folder});
+      rows.add(new String[] {"calibration images", Long.toString(images)});
+      rows.add(new String[] {"statistics pass", String.format(Locale.ROOT, "%.1f s (%.0f images/s)", statisticsSeconds,
+          images / Math.max(1e-9, statisticsSeconds))});
+      rows.add(new String[] {"error pass", String.format(Locale.ROOT, "%.1f s", errorSeconds)});
+      rows.add(new String[] {"median layer SQNR", String.format(Locale.ROOT, "%.1f dB", medianSqnrDb)});
+      rows.add(new String[] {"float/quantized agreement", String.format(Locale.ROOT, "%.2f%%", 100 * agreement)});
+      if (labelled) {
+        rows.add(new String[] {"top-1 float / quantized", String.format(Locale.ROOT, "%.2f / %.2f (calibration images)",
+            floatTop1, quantTop1)});
+      }
+      TextTable.keyValues(out, rows.toArray(new String[0][]));
     }
-    TextTable.keyValues(out, rows.toArray(new String[0][]));
+  }
+
+  public Summary summary(String folder) {
+    return new Summary(folder, images, seconds[1], seconds[3], (Double) json.get("median_sqnr_db"), error.agreement(),
+        error.hasLabels(), error.hasLabels() ? error.floatTop1() : Double.NaN, error.hasLabels() ? error.quantTop1() : Double.NaN);
+  }
+
+  public void print(PrintWriter out, String folder) {
+    summary(folder).print(out);
   }
 }

@@ -1,20 +1,17 @@
 package io.qspark.job.report;
 
-import io.qspark.job.output.AtomicFolder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * report.html: the same data as report.json (and the folder's quant_info.json, for weight
+ * The report page: the same data as report.json (and the folder's quant_info.json, for weight
  * ranges), drawn by a page that needs nothing but itself: CSS, script and data inline, charts
- * as SVG made in the browser, no network. Every command that writes an output folder writes
- * both files through {@link #write}, so the page always shows what report.json says.
+ * as SVG made in the browser, no network. Output folders write the page beside report.json from
+ * the same text, so the page always shows what report.json says.
  */
 public final class HtmlReport {
-  public static final String FILE = "report.html";
-  public static final String JSON = "report.json";
   private static final String TEMPLATE = template();
 
   private HtmlReport() {}
@@ -30,12 +27,6 @@ public final class HtmlReport {
         .replace("/*REPORT_JSON*/", scriptSafe(reportJson.strip()));
   }
 
-  /** Writes report.json and report.html into the folder (before its commit). */
-  public static void write(AtomicFolder folder, String title, String reportJson, String quantInfoJson) {
-    folder.write(JSON, reportJson);
-    folder.write(FILE, render(title, reportJson, quantInfoJson));
-  }
-
   /**
    * JSON inside a script element, where "</script" or "<!--" would change how the page parses:
    * '<' occurs in JSON only inside strings, where \u003c is the same character.
@@ -49,8 +40,8 @@ public final class HtmlReport {
   }
 
   private static String template() {
-    try (InputStream in = HtmlReport.class.getResourceAsStream("report.html")) {
-      if (in == null) throw new IllegalStateException("report.html template missing from the jar");
+    try (InputStream in = HtmlReport.class.getResourceAsStream("report-page.html")) {
+      if (in == null) throw new IllegalStateException("the report page template is missing from the jar");
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

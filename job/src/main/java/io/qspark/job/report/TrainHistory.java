@@ -44,6 +44,11 @@ public final class TrainHistory {
     epochs.add(e);
   }
 
+  /** The logged steps (report.json's "curve", the report page's training curves). */
+  public List<Map<String, Object>> rows() {
+    return rows;
+  }
+
   /** The per-epoch entries (report.json's "history"). */
   public List<Map<String, Object>> epochs() {
     return epochs;

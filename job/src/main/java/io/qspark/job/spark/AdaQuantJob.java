@@ -1,7 +1,9 @@
 package io.qspark.job.spark;
 
+import io.qspark.job.model.ModelBlob;
+import io.qspark.job.model.LoadedModels;
 import io.qspark.job.data.DataSource;
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.kernels.graph.Graph;

@@ -1,8 +1,10 @@
 package io.qspark.job.spark;
 
 import io.qspark.job.data.DataSource;
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.model.LoadedModels;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.ScoringPlan;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;

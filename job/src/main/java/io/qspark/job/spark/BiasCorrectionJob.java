@@ -1,5 +1,7 @@
 package io.qspark.job.spark;
 
+import io.qspark.job.model.ModelBlob;
+import io.qspark.job.model.LoadedModels;
 import io.qspark.job.data.DataSource;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;

@@ -1,12 +1,14 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.JobFailure;
+import io.qspark.job.model.LoadedModels;
+import io.qspark.job.model.ModelBlob;
+import io.qspark.job.base.JobFailure;
 import io.qspark.job.data.DataSource;
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.BatchScorer;
 import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.eval.ScoringPlan;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;

@@ -1,30 +1,33 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.report.TrainHistory;
 import io.qspark.kernels.train.QatGradient;
 import java.util.Locale;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * QAT's progress lines: epoch, step, the mean loss and accuracy of the steps since the last
  * line, images/s over them and the time left at that rate. Every {@code every} steps and at
- * each epoch's end; each line is also a row of the run's {@link TrainHistory}.
+ * each epoch's end; each line is also handed on as a {@link Row} (the run's training history).
  */
 public final class QatProgress {
   private static final Logger LOG = LoggerFactory.getLogger("io.qspark.progress");
   private final long stepsPerEpoch;
   private final long totalSteps;
   private final int every;
-  private final TrainHistory history;
+  private final Consumer<Row> rows;
   private long since = System.nanoTime();
   private double loss;
   private double accuracy;
   private long images;
   private int steps;
 
-  public QatProgress(long stepsPerEpoch, long totalSteps, int every, TrainHistory history) {
-    this.history = history;
+  /** One progress line: the epoch (1-based), the steps done, and the means since the previous line. */
+  public record Row(int epoch, long step, double lr, double loss, double trainTop1, double imagesPerSecond) {}
+
+  public QatProgress(long stepsPerEpoch, long totalSteps, int every, Consumer<Row> rows) {
+    this.rows = rows;
     this.stepsPerEpoch = stepsPerEpoch;
     this.totalSteps = totalSteps;
     this.every = every;
@@ -43,7 +46,7 @@ public final class QatProgress {
     LOG.info(String.format(Locale.ROOT, "qat: epoch %d, step %d/%d, loss %.4f, train top-1 %.2f%%, lr %.3g, %.0f images/s, about %s left",
         (step - 1) / stepsPerEpoch + 1, (step - 1) % stepsPerEpoch + 1, stepsPerEpoch, loss / steps, 100 * accuracy / steps, lr,
         rate, ProgressLog.duration(left)));
-    history.step((int) ((step - 1) / stepsPerEpoch + 1), step, lr, loss / steps, 100 * accuracy / steps, rate);
+    rows.accept(new Row((int) ((step - 1) / stepsPerEpoch + 1), step, lr, loss / steps, 100 * accuracy / steps, rate));
     since = now;
     loss = 0;
     accuracy = 0;

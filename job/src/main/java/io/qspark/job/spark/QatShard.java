@@ -1,6 +1,6 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.kernels.train.QatGradient;

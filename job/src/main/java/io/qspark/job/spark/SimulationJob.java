@@ -1,14 +1,16 @@
 package io.qspark.job.spark;
 
+import io.qspark.job.model.LoadedModels;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.dpu.DeployFormat;
 import io.qspark.dpu.Simulator;
 import io.qspark.job.data.DataSource;
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.EvalCounts;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.eval.SimulationCounts;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
 import io.qspark.kernels.tensor.Tensor;

@@ -1,7 +1,7 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.JobFailure;
-import io.qspark.job.UserError;
+import io.qspark.job.base.JobFailure;
+import io.qspark.job.base.UserError;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -9,16 +9,22 @@ import org.apache.spark.sql.SparkSession;
 /**
  * The Spark session of one command. Under spark-submit the master and everything else come
  * from there; run directly (bin/qspark, tests) it is local mode on every core, bound to the
- * loopback address and without the web UI unless configured otherwise.
+ * loopback address and without the web UI unless configured otherwise. Called from Spark code
+ * that has a session running (a Spark ML stage, a notebook), it is that session, which it
+ * leaves running: qspark stops only the Spark it started.
  */
 public final class SparkRuntime implements AutoCloseable {
   private final SparkSession session;
+  private final boolean started;
 
-  private SparkRuntime(SparkSession session) {
+  private SparkRuntime(SparkSession session, boolean started) {
     this.session = session;
+    this.started = started;
   }
 
   public static SparkRuntime start(String appName, SparkSettings settings) {
+    SparkSession running = running();
+    if (running != null) return new SparkRuntime(running, false);
     SparkConf conf = new SparkConf(); // loads spark.* system properties, as spark-submit sets them
     if (settings.master() != null) conf.setMaster(settings.master());
     else if (!conf.contains("spark.master")) conf.setMaster("local[*]");
@@ -29,7 +35,7 @@ public final class SparkRuntime implements AutoCloseable {
     }
     conf.setIfMissing("spark.app.name", appName);
     try {
-      return new SparkRuntime(SparkSession.builder().config(conf).getOrCreate());
+      return new SparkRuntime(SparkSession.builder().config(conf).getOrCreate(), true);
     } catch (Exception e) { // SparkException is thrown undeclared from Scala
       String master = conf.get("spark.master");
       String why = JobFailure.firstLine(e);
@@ -38,6 +44,13 @@ public final class SparkRuntime implements AutoCloseable {
       }
       throw new JobFailure("cannot start Spark with master " + master + ": " + why, e);
     }
+  }
+
+  /** The caller's session (this thread's active one, else the default one) when it is running, or null. */
+  private static SparkSession running() {
+    scala.Option<SparkSession> s = SparkSession.getActiveSession();
+    if (s.isEmpty()) s = SparkSession.getDefaultSession();
+    return s.isDefined() && !s.get().sparkContext().isStopped() ? s.get() : null;
   }
 
   public SparkSession session() {
@@ -54,6 +67,6 @@ public final class SparkRuntime implements AutoCloseable {
 
   @Override
   public void close() {
-    session.stop();
+    if (started) session.stop();
   }
 }

@@ -1,9 +1,28 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 
-/** Spark choices from the command line: master (null: spark-submit's or local) and partitions (0: automatic). */
+/** Spark choices: master (null: spark-submit's or local) and partitions (0: automatic, at most {@link #MAX_PARTITIONS}). */
 public record SparkSettings(String master, int partitions) {
+  /** spark-submit's master (else local[*]), partitions by the default rule. */
+  public static final SparkSettings DEFAULT = new SparkSettings(null, 0);
+
+  public SparkSettings {
+    if (partitions < 0) throw new IllegalArgumentException("--partitions must be at least 1, got " + partitions);
+    if (partitions > MAX_PARTITIONS) {
+      throw new IllegalArgumentException("--partitions " + partitions + " is above the maximum, " + MAX_PARTITIONS);
+    }
+    if (master != null && master.isBlank()) master = null;
+  }
+
+  /** As report.json's settings give them. */
+  public java.util.Map<String, Object> json() {
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("master", master);
+    m.put("partitions", partitions == 0 ? null : partitions);
+    return m;
+  }
+
   /**
    * Default partition size for Fashion-MNIST-size inputs: small enough that progress is logged
    * every few seconds, large enough that task overhead stays negligible.

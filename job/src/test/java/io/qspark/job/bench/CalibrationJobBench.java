@@ -10,7 +10,7 @@ import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.spark.CalibrationJob;
 import io.qspark.job.spark.EvaluationJob;
 import io.qspark.job.spark.LazySpark;
-import io.qspark.job.spark.ModelBlob;
+import io.qspark.job.model.ModelBlob;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.QuantConfig;
@@ -54,7 +54,7 @@ class CalibrationJobBench {
         Model m = Model.load(modelPath).forInference();
         ModelBlob blob = ModelBlob.of(modelPath);
         DataSource data = DataSources.open(new DataRequest(train, null, n, null, ImageGeometry.NONE,
-            DataRequest.DEFAULT_IMAGE_COLUMN, null, false), spark, Classifier.of(m));
+            DataRequest.DEFAULT_IMAGE_COLUMN, null, false), spark, io.qspark.job.model.ModelSignature.of(m));
         ScoringPlan plan = ScoringPlan.of(new Preprocessing(new float[] {72.94f}, new float[] {90.02f}, 255f, null),
             data.layout(), Classifier.of(m), 64);
         int partitions = 2;

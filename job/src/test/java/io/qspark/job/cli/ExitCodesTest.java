@@ -3,9 +3,9 @@ package io.qspark.job.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.JobFailure;
+import io.qspark.job.base.JobFailure;
 import io.qspark.job.Run;
-import io.qspark.job.UserError;
+import io.qspark.job.base.UserError;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.qspark.job.data;
 
+import io.qspark.job.preprocess.Pixels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -18,14 +18,15 @@ import org.w3c.dom.Element;
 
 /**
  * The deployment files agree with the build: deploy/spark-submit.sh is valid bash and passes the
- * root pom's Java 17 options to driver and executors, and the Kubernetes manifest runs
+ * root pom's Java 17 options (from deploy/jvm-options, which the Airflow DAG reads too) to driver
+ * and executors, and the Kubernetes manifest runs
  * io.qspark.job.Main from the jar the Dockerfile puts in the image, with the same options.
  */
-class DeployFilesTest {
+public class DeployFilesTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
 
   /** spark.java17.opens of the root pom, read as XML. */
-  static String pomOpens() throws Exception {
+  public static String pomOpens() throws Exception {
     var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(REPO.resolve("pom.xml").toFile());
     Element props = (Element) doc.getDocumentElement().getElementsByTagName("properties").item(0);
     String v = props.getElementsByTagName("spark.java17.opens").item(0).getTextContent().strip();
@@ -45,13 +46,18 @@ class DeployFilesTest {
   @Test
   void submitScriptPassesThePomOptionsToEveryJvm() throws Exception {
     String script = Files.readString(REPO.resolve("deploy/spark-submit.sh"));
-    Matcher m = Pattern.compile("(?m)^JAVA17_OPTS=\"([^\"]*)\"$").matcher(script);
-    assertTrue(m.find(), "JAVA17_OPTS=\"...\" on a line of its own");
-    assertEquals(pomOpens(), m.group(1));
-    assertFalse(m.find(), "set once");
+    assertTrue(script.contains("options=\"${QSPARK_JVM_OPTIONS:-$here/jvm-options}\""), "reads deploy/jvm-options");
     assertTrue(script.contains("--conf \"spark.driver.extraJavaOptions=$JAVA17_OPTS\""), script);
     assertTrue(script.contains("--conf \"spark.executor.extraJavaOptions=$JAVA17_OPTS\""), script);
     assertTrue(script.contains("--class io.qspark.job.Main"), script);
+    // the options as the script joins them: its own lines, run by bash
+    int from = script.indexOf("options=");
+    int to = script.indexOf("\n", script.indexOf("JAVA17_OPTS="));
+    String lines = "here=" + REPO.resolve("deploy") + "\n" + script.substring(from, to) + "\nprintf '%s' \"$JAVA17_OPTS\"\n";
+    Process p = new ProcessBuilder("bash", "-c", lines).redirectErrorStream(true).start();
+    String joined = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), joined);
+    assertEquals(pomOpens(), joined);
   }
 
   @Test
@@ -71,6 +77,14 @@ class DeployFilesTest {
     assertTrue(dockerfile.contains("COPY job/target/qspark-0.1.0.jar " + jar.substring("local://".length()) + "\n"),
         "the Dockerfile puts the jar where the manifest runs it from: " + jar);
     assertTrue(spec.get("sparkVersion").asText().startsWith(sparkVersion().substring(0, 3)), "same Spark line as the pom");
+    Matcher image = Pattern.compile("(?m)^ARG SPARK_IMAGE=apache/spark:([0-9.]+)-").matcher(dockerfile);
+    assertTrue(image.find(), dockerfile);
+    assertEquals(image.group(1), spec.get("sparkVersion").asText(), "the manifest names the image's Spark");
+    // the output folder is renamed into place: not on an object store, whose rename copies file by file
+    java.util.List<String> args = new java.util.ArrayList<>();
+    spec.get("arguments").forEach(a -> args.add(a.asText()));
+    String out = args.get(args.indexOf("--out") + 1);
+    assertFalse(out.matches("(s3a?|gs|abfss?|wasbs?)://.*"), "--out " + out + " on an object store");
   }
 
   /** The manifest's executor is sized as the submit script's defaults (both explained there). */

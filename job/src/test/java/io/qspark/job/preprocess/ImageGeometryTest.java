@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.data.Pixels;
+import io.qspark.job.preprocess.Pixels;
 import org.junit.jupiter.api.Test;
 
 /** Resize and center crop against what Pillow and torchvision produce (expected values from Pillow 9.4). */

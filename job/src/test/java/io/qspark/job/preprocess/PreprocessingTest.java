@@ -3,7 +3,7 @@ package io.qspark.job.preprocess;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.qspark.job.data.ImageLayout;
+import io.qspark.job.preprocess.ImageLayout;
 import org.junit.jupiter.api.Test;
 
 class PreprocessingTest {

@@ -1,11 +1,12 @@
 package io.qspark.job.spark;
 
+import io.qspark.job.model.ModelBlob;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.data.ImageLayout;
-import io.qspark.job.data.LabeledImage;
+import io.qspark.job.preprocess.ImageLayout;
+import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.Classifier;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.kernels.data.Idx;

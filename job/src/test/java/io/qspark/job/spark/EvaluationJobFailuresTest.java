@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.JobFailure;
+import io.qspark.job.base.JobFailure;
 import io.qspark.kernels.graph.GraphException;
 import org.apache.spark.SparkException;
 import org.junit.jupiter.api.Test;

@@ -117,7 +117,7 @@ public final class QuantInfo {
     return (double) n[0] / h.count();
   }
 
-  static Map<String, Object> config(QuantConfig cfg) {
+  public static Map<String, Object> config(QuantConfig cfg) {
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("weight_bits", cfg.weightBits());
     c.put("activation_bits", cfg.activationBits());

@@ -1,0 +1,79 @@
+package io.qspark.job.app;
+
+import io.qspark.job.output.RunInputs;
+import io.qspark.job.preprocess.PreprocessSettings;
+import io.qspark.job.spark.SparkSettings;
+import io.qspark.kernels.quant.QuantConfig;
+import io.qspark.kernels.quant.QuantInfo;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What {@link Calibrate} does: the float model, the calibration images (the first
+ * {@code calibSize} of the data) and their preprocessing, what to quantize to ({@link QuantConfig}),
+ * the mini-batch size, one statistics pass or one per wave of layers ({@code sequential}), the
+ * output folder and Spark. Finetune and QAT calibrate with the same settings.
+ */
+public record CalibrateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, QuantConfig quant,
+    int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark) {
+  public static final int DEFAULT_CALIB_SIZE = 1000;
+  public static final int DEFAULT_BATCH = 64;
+
+  public CalibrateSettings {
+    if (model == null) throw new IllegalArgumentException("--model must be given");
+    if (data == null) throw new IllegalArgumentException("--data must be given");
+    if (preprocess == null) preprocess = PreprocessSettings.NONE;
+    if (quant == null) quant = QuantConfig.defaults();
+    if (spark == null) spark = SparkSettings.DEFAULT;
+    if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+    if (calibSize < 1) throw new IllegalArgumentException("--calib-size must be at least 1, got " + calibSize);
+  }
+
+  /** 8-bit DPU quantization (mse) of the model from the first 1,000 images, no preprocessing, one pass. */
+  public static CalibrateSettings of(ModelSettings model, DataSettings data, OutputSettings out) {
+    return new CalibrateSettings(model, data, PreprocessSettings.NONE, QuantConfig.defaults(), DEFAULT_CALIB_SIZE,
+        DEFAULT_BATCH, false, out, SparkSettings.DEFAULT);
+  }
+
+  public CalibrateSettings withPreprocess(PreprocessSettings p) {
+    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark);
+  }
+
+  public CalibrateSettings withQuant(QuantConfig q) {
+    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark);
+  }
+
+  public CalibrateSettings withCalibSize(int n) {
+    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark);
+  }
+
+  public CalibrateSettings withSpark(SparkSettings s) {
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s);
+  }
+
+  /** What the run reads: the model and the data, which its outputs must keep apart from. */
+  public RunInputs inputs() {
+    return model.inputs().and(data.inputs());
+  }
+
+  /** The output settings, which writing a folder needs. */
+  OutputSettings requireOut() {
+    if (out == null) throw new IllegalArgumentException("--out must be given");
+    return out;
+  }
+
+  /** As report.json's provenance records them. */
+  public Map<String, Object> json() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.putAll(model.json());
+    m.putAll(data.json());
+    m.put("preprocessing", preprocess.json());
+    m.put("quantization", QuantInfo.config(quant));
+    m.put("calib_size", calibSize);
+    m.put("batch", batch);
+    m.put("sequential", sequential);
+    if (out != null) m.putAll(out.json());
+    m.putAll(spark.json());
+    return m;
+  }
+}

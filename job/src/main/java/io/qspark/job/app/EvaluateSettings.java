@@ -1,0 +1,52 @@
+package io.qspark.job.app;
+
+import io.qspark.job.preprocess.PreprocessSettings;
+import io.qspark.job.spark.SparkSettings;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What {@link Evaluate} scores: a float model, or a calibration folder's quantized model (then
+ * with the folder's preprocessing unless given), on labelled images, in mini-batches of at most
+ * {@code batch} images, with Spark; optionally writing each image's outputs.
+ *
+ * @param predictions where to write each image's outputs (fake-quantized for a calibration
+ *     folder) as a Parquet table, or null: nowhere
+ */
+public record EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
+    OutputSettings predictions, SparkSettings spark) {
+  public EvaluateSettings {
+    if (model == null) throw new IllegalArgumentException("--model must be given");
+    if (data == null) throw new IllegalArgumentException("--data must be given");
+    if (preprocess == null) preprocess = PreprocessSettings.NONE;
+    if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+    if (spark == null) spark = SparkSettings.DEFAULT;
+  }
+
+  public static EvaluateSettings of(ModelSettings model, DataSettings data) {
+    return new EvaluateSettings(model, data, PreprocessSettings.NONE, 64, null, SparkSettings.DEFAULT);
+  }
+
+  public EvaluateSettings withPreprocess(PreprocessSettings p) {
+    return new EvaluateSettings(model, data, p, batch, predictions, spark);
+  }
+
+  public EvaluateSettings withSpark(SparkSettings s) {
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, s);
+  }
+
+  public EvaluateSettings withPredictions(OutputSettings p) {
+    return new EvaluateSettings(model, data, preprocess, batch, p, spark);
+  }
+
+  public Map<String, Object> json() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.putAll(model.json());
+    m.putAll(data.json());
+    m.put("preprocessing", preprocess.json());
+    m.put("batch", batch);
+    if (predictions != null) m.put("predictions", predictions.location());
+    m.putAll(spark.json());
+    return m;
+  }
+}
