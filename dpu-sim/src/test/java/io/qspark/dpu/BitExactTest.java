@@ -1,5 +1,6 @@
 package io.qspark.dpu;
 
+import io.qspark.kernels.tensor.ArgMax;
 import org.junit.jupiter.api.Tag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -61,23 +62,12 @@ class BitExactTest {
       assertEquals(outQ.fixPoint(), o.fixPoint());
       for (int i = 0; i < logits.length; i++) if (outQ.quantize(logits[i]) != o.ints()[i]) differing++;
       for (int i = 0; i < 500; i++) {
-        if (argmax(o.ints(), i * 10, 10) == labels[b + i]) simTop1++;
-        if (argmax(logits, i * 10, 10) == labels[b + i]) fqTop1++;
+        if (ArgMax.of(o.ints(), i * 10, 10) == labels[b + i]) simTop1++;
+        if (ArgMax.of(logits, i * 10, 10) == labels[b + i]) fqTop1++;
       }
     }
     assertEquals(0, differing, "output integers differing between simulator and fake-quant");
     assertEquals(fqTop1, simTop1);
   }
 
-  static int argmax(int[] v, int off, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++) if (v[off + i] > v[off + best]) best = i;
-    return best;
-  }
-
-  static int argmax(float[] v, int off, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++) if (v[off + i] > v[off + best]) best = i;
-    return best;
-  }
 }

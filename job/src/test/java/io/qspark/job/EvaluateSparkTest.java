@@ -1,5 +1,6 @@
 package io.qspark.job;
 
+import io.qspark.kernels.tensor.ArgMax;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,9 +35,7 @@ class EvaluateSparkTest {
     for (int i = 0; i < N; i += 250) {
       float[] y = ex.run(x.slice0(i, i + 250)).data();
       for (int b = 0; b < 250; b++) {
-        int best = 0;
-        for (int c = 1; c < 10; c++) if (y[b * 10 + c] > y[b * 10 + best]) best = c;
-        if (best == labels[i + b]) correct++;
+        if (ArgMax.of(y, b * 10, 10) == labels[i + b]) correct++;
       }
     }
     return correct;

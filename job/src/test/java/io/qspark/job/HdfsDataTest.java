@@ -1,5 +1,7 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * address: listing on the driver, reading in tasks, all through Hadoop's FileSystem.
  */
 @Tag("slow")
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 15, unit = TimeUnit.MINUTES)
 class HdfsDataTest {
   @TempDir static Path dir;
   static TestData data;

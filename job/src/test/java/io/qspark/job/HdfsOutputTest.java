@@ -1,5 +1,7 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * checkpoints there are checked by their digests.
  */
 @Tag("slow")
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 15, unit = TimeUnit.MINUTES)
 class HdfsOutputTest {
   @TempDir static Path dir;
   static MiniHdfs hdfs;

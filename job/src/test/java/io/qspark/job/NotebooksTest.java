@@ -1,5 +1,7 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +23,8 @@ import org.junit.jupiter.api.Test;
  * go to target/notebooks.
  */
 @Tag("slow")
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 15, unit = TimeUnit.MINUTES)
 class NotebooksTest {
   static final String NBCONVERT = "/usr/bin/jupyter-nbconvert";
   static final Path NOTEBOOKS = Path.of("..", "notebooks").toAbsolutePath().normalize();

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The layering every module keeps, read from the compiled classes (every reference the compiler
  * made counts, not only import lines): no package cycles in the job; no Spark, Hadoop or Scala
- * below the job or in its Spark-free packages; the simulator knows nothing of the job; the
+ * below the job or in its Spark-free packages; no package cycles in the kernels or the simulator
+ * either, and float ops know nothing of quantization; the simulator knows nothing of the job; the
  * application layer knows nothing of the command line. The rules are checked against a small
  * set of classes made to break each of them, so a rule that could never fail is noticed.
  */
@@ -32,12 +33,20 @@ class PackageStructureTest {
     }
 
     List<ArchRule> all() {
-      return List.of(jobWithoutCycles(), entryPointOnTop(), kernelsWithoutSpark(), dpuWithoutJob(), sparkFreePackages(),
-          appWithoutCli(), picocliOnlyInCli());
+      return List.of(withoutCycles(kernels), withoutCycles(dpu), withoutCycles(job), entryPointOnTop(), kernelsWithoutSpark(),
+          dpuWithoutJob(), sparkFreePackages(), opsWithoutQuant(), appWithoutCli(), picocliOnlyInCli());
     }
 
-    ArchRule jobWithoutCycles() {
-      return slices().matching(job + ".(*)..").namingSlices("job.$1").should().beFreeOfCycles().allowEmptyShould(true);
+    /** No cycle among the packages directly under {@code root} (each with what lies below it). */
+    static ArchRule withoutCycles(String root) {
+      return slices().matching(root + ".(*)..").namingSlices(root.substring(root.lastIndexOf('.') + 1) + ".$1").should()
+          .beFreeOfCycles().allowEmptyShould(true);
+    }
+
+    /** Float ops know nothing of quantization: fake-quant and DPU arithmetic build on them, not the reverse. */
+    ArchRule opsWithoutQuant() {
+      return noClasses().that().resideInAPackage(kernels + ".ops..").should().dependOnClassesThat()
+          .resideInAPackage(kernels + ".quant..").allowEmptyShould(true);
     }
 
     /** The job's root package holds the entry point (Main) only: nothing below depends on it. */
@@ -95,8 +104,8 @@ class PackageStructureTest {
             c -> c.getPackageName().startsWith("io.qspark.archfixture")));
     Rules broken = new Rules("io.qspark.archfixture.kernels", "io.qspark.archfixture.dpu", "io.qspark.archfixture.job");
     Rules cyclic = new Rules("-", "-", "io.qspark.archfixture.cycle");
-    for (ArchRule rule : List.of(cyclic.jobWithoutCycles(), broken.kernelsWithoutSpark(), broken.dpuWithoutJob(),
-        broken.appWithoutCli())) {
+    for (ArchRule rule : List.of(Rules.withoutCycles("io.qspark.archfixture.cycle"), broken.kernelsWithoutSpark(),
+        broken.dpuWithoutJob(), broken.opsWithoutQuant(), broken.appWithoutCli())) {
       EvaluationResult r = rule.evaluate(fixture);
       assertTrue(r.hasViolation(), "should fail on the fixture: " + rule.getDescription());
     }

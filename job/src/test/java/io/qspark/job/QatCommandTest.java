@@ -1,5 +1,7 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * folder and, resumed, ends with the same bytes as an uninterrupted run (learning thresholds).
  */
 @Tag("slow")
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 20, unit = TimeUnit.MINUTES)
 class QatCommandTest {
   @TempDir Path tmp;
   private static final String[] TQT = {"--learn-thresholds", "--threshold-lr-scale", "20"};

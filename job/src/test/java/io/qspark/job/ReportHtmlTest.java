@@ -1,5 +1,7 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * target/report-*.png. The report's figures are the same for any partitioning.
  */
 @Tag("slow")
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ReportHtmlTest {
   @TempDir static Path dir;
   static Path calib, deploy, sim;

@@ -1,5 +1,6 @@
 package io.qspark.job;
 
+import org.junit.jupiter.api.Timeout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,6 +22,8 @@ import org.junit.jupiter.api.TestInstance;
  * in the middle ends, after Spark retries the lost tasks, with the same quant_info.json.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 30, unit = TimeUnit.MINUTES)
 class StandaloneClusterIT {
   private static final java.util.regex.Pattern FIRST_TASK_DONE =
       java.util.regex.Pattern.compile("Finished task \\d+\\.\\d+ in stage 0\\.0 ");

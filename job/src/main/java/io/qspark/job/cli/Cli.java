@@ -20,6 +20,13 @@ public final class Cli {
 
   private Cli() {}
 
+  /** The subcommands' names, in the order `qspark --help` lists them (help included). */
+  public static List<String> commands() {
+    CommandLine cl = new CommandLine(new QsparkCommand());
+    for (Object c : Commands.all()) cl.addSubcommand(c);
+    return List.copyOf(cl.getSubcommands().keySet());
+  }
+
   public static int run(String[] args, PrintStream out, PrintStream err) {
     PrintWriter o = new PrintWriter(out, true);
     PrintWriter e = new PrintWriter(err, true);

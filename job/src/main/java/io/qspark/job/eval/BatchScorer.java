@@ -2,6 +2,7 @@ package io.qspark.job.eval;
 
 import io.qspark.job.base.UserError;
 import io.qspark.job.preprocess.LabeledImage;
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.Iterator;
 
@@ -45,16 +46,10 @@ public final class BatchScorer {
         seen[label]++;
         if (rank == 0) top1[label]++;
         if (rank < 5) top5++;
-        if (r != null && argmax(y, i * classes, classes) == argmax(r, i * classes, classes)) agree++;
+        if (r != null && ArgMax.of(y, i * classes, classes) == ArgMax.of(r, i * classes, classes)) agree++;
       }
     }
     return new EvalCounts(seen, top1, top5, agree);
-  }
-
-  private static int argmax(float[] y, int off, int classes) {
-    int best = 0;
-    for (int c = 1; c < classes; c++) if (y[off + c] > y[off + best]) best = c;
-    return best;
   }
 
   /**

@@ -52,6 +52,11 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
   private final IntParam warmupSteps;
   private final LongParam seed;
   private final BooleanParam learnThresholds;
+  private final DoubleParam thresholdLrScale;
+  private final LongParam freezeBnStep;
+  private final DoubleParam bnMomentum;
+  private final LongParam lrStepSize;
+  private final DoubleParam lrGamma;
   private final Param<String> workDir;
 
   public QatQuantizer() {
@@ -82,6 +87,17 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
     seed = new LongParam(this, "seed", "Seed of the per-epoch shuffle (--seed). Default: 0.");
     learnThresholds = new BooleanParam(this, "learnThresholds", "Train the activation thresholds too (TQT,"
         + " --learn-thresholds). Default: false.");
+    thresholdLrScale = new DoubleParam(this, "thresholdLrScale", "The thresholds' learning rate as a multiple of lr"
+        + " (--threshold-lr-scale). Above 0. Default: 1.", ParamValidators.gt(0));
+    freezeBnStep = new LongParam(this, "freezeBnStep", "Step from which BatchNorm uses its running statistics, folded"
+        + " into the convs (--freeze-bn-step); 0: from the start, -1: after 80% of the steps. At least -1. Default: -1.",
+        ParamValidators.gtEq(-1));
+    bnMomentum = new DoubleParam(this, "bnMomentum", "Running statistics: (1 - M) running + M batch (--bn-momentum)."
+        + " Above 0, at most 1. Default: 0.1.", ParamValidators.inRange(0, 1, false, true));
+    lrStepSize = new LongParam(this, "lrStepSize", "Steps between learning-rate drops for schedule step"
+        + " (--lr-step-size). At least 1. Default: 1000.", ParamValidators.gtEq(1));
+    lrGamma = new DoubleParam(this, "lrGamma", "Factor of each drop for schedule step (--lr-gamma). Above 0, at most 1."
+        + " Default: 0.1.", ParamValidators.inRange(0, 1, false, true));
     workDir = new Param<>(this, "workDir", "Where the run's folder and checkpoints go, local or on any Hadoop file"
         + " system; empty: a temporary folder on the driver, removed after the fit. Default: empty.",
         StageParams.valid((String s) -> s != null));
@@ -97,6 +113,11 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
     setDefault(warmupSteps, 0);
     setDefault(seed, 0L);
     setDefault(learnThresholds, false);
+    setDefault(thresholdLrScale, 1.0);
+    setDefault(freezeBnStep, -1L);
+    setDefault(bnMomentum, 0.1);
+    setDefault(lrStepSize, 1000L);
+    setDefault(lrGamma, 0.1);
     setDefault(workDir, "");
   }
 
@@ -112,6 +133,11 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
   public IntParam warmupSteps() { return warmupSteps; }
   public LongParam seed() { return seed; }
   public BooleanParam learnThresholds() { return learnThresholds; }
+  public DoubleParam thresholdLrScale() { return thresholdLrScale; }
+  public LongParam freezeBnStep() { return freezeBnStep; }
+  public DoubleParam bnMomentum() { return bnMomentum; }
+  public LongParam lrStepSize() { return lrStepSize; }
+  public DoubleParam lrGamma() { return lrGamma; }
   public Param<String> workDir() { return workDir; }
 
   public QatQuantizer setLabelCol(String v) { set(labelCol, v); return this; }
@@ -126,15 +152,22 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
   public QatQuantizer setWarmupSteps(int v) { set(warmupSteps, v); return this; }
   public QatQuantizer setSeed(long v) { set(seed, v); return this; }
   public QatQuantizer setLearnThresholds(boolean v) { set(learnThresholds, v); return this; }
+  public QatQuantizer setThresholdLrScale(double v) { set(thresholdLrScale, v); return this; }
+  public QatQuantizer setFreezeBnStep(long v) { set(freezeBnStep, v); return this; }
+  public QatQuantizer setBnMomentum(double v) { set(bnMomentum, v); return this; }
+  public QatQuantizer setLrStepSize(long v) { set(lrStepSize, v); return this; }
+  public QatQuantizer setLrGamma(double v) { set(lrGamma, v); return this; }
   public QatQuantizer setWorkDir(String v) { set(workDir, v); return this; }
 
   /** The application layer's settings these Params make, for the labelled images of {@code data}, writing to {@code out}. */
   public QatSettings settings(DataSettings data, String out) {
     return settings(() -> new QatSettings(calibrateSettings(data, false, new OutputSettings(out, true)),
-        new QatSettings.Training(getInt(epochs), getInt(trainBatchSize), getInt(microBatch), -1, 0.1, (Long) $(seed)),
+        new QatSettings.Training(getInt(epochs), getInt(trainBatchSize), getInt(microBatch), (Long) $(freezeBnStep), (Double) $(bnMomentum),
+            (Long) $(seed)),
         new QatSettings.Optimization(QatSettings.Optimizer.parse($(optimizer)), (Double) $(lr), (Double) $(momentum),
-            (Double) $(weightDecay), LrSchedule.parse($(schedule)), getInt(warmupSteps), 1000, 0.1),
-        new QatSettings.Thresholds((Boolean) $(learnThresholds), 1), QatSettings.Checkpoints.defaults(), null, 10));
+            (Double) $(weightDecay), LrSchedule.parse($(schedule)), getInt(warmupSteps), (Long) $(lrStepSize),
+            (Double) $(lrGamma)),
+        new QatSettings.Thresholds((Boolean) $(learnThresholds), (Double) $(thresholdLrScale)), QatSettings.Checkpoints.defaults(), null, 10));
   }
 
   /** Calibrates, trains and compiles the deploy model of the trained one. */

@@ -13,6 +13,7 @@ import io.qspark.job.eval.SimulationCounts;
 import io.qspark.job.base.UserError;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.Rounding;
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.tensor.Tensor;
 import java.io.Serializable;
 import java.util.Iterator;
@@ -116,26 +117,20 @@ public final class SimulationJob {
           if (label < 0 || label >= classes) {
             throw new UserError(b.names()[i] + " has label " + label + " but the model has " + classes + " classes");
           }
-          int best = argmax(y, i * classes, classes);
+          int best = ArgMax.of(y, i * classes, classes);
           seen[label]++;
           if (best == label) top1[label]++;
           if (rank(y, i * classes, classes, label) < 5) top5++;
-          int floatBest = argmax(fl, i * classes, classes);
+          int floatBest = ArgMax.of(fl, i * classes, classes);
           if (best == floatBest) agree++;
           if (floatBest == label) flTop1++;
-          if (argmax(fq, i * classes, classes) == label) fqTop1++;
+          if (ArgMax.of(fq, i * classes, classes) == label) fqTop1++;
         }
       }
       SimulationCounts c = new SimulationCounts(new EvalCounts(seen, top1, top5, agree), fqTop1, flTop1, mismatches, outputs);
       done.add(c.eval().images());
       return List.of(c).iterator();
     }
-  }
-
-  private static int argmax(float[] y, int off, int n) {
-    int best = 0;
-    for (int c = 1; c < n; c++) if (y[off + c] > y[off + best]) best = c;
-    return best;
   }
 
   private static int rank(float[] y, int off, int n, int label) {

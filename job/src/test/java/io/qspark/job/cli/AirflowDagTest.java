@@ -1,5 +1,7 @@
 package io.qspark.job.cli;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +21,8 @@ import org.junit.jupiter.api.Test;
  * run date and the DAG's params, and each stage's line is parsed with --print-config, which
  * parses and validates without running.
  */
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 public class AirflowDagTest {
   static final Path DAG = Path.of(System.getProperty("user.dir")).resolve("../deploy/airflow/qspark_dag.py").normalize();
 

@@ -1,5 +1,7 @@
 package io.qspark.job.deploy;
 
+import org.junit.jupiter.api.Timeout;
+import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +24,8 @@ import org.w3c.dom.Element;
  * and executors, and the Kubernetes manifest runs
  * io.qspark.job.Main from the jar the Dockerfile puts in the image, with the same options.
  */
+// a hang guard for a test that waits on processes or servers, not a speed limit
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 public class DeployFilesTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
 

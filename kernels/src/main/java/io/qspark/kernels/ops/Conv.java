@@ -2,12 +2,9 @@ package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
 import io.qspark.kernels.blas.GemmShape;
-import io.qspark.kernels.blas.Workspace;
 import io.qspark.kernels.graph.Attributes;
 import io.qspark.kernels.tensor.Tensor;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
-import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * 2-D convolution, NCHW. With the jdk.incubator.vector module, every conv runs on the SIMD
@@ -111,39 +108,25 @@ public final class Conv implements Op {
    * input stays in L2. Parallelism comes from running images on several threads (Executor).
    */
   private static void im2colGemm(float[] x, float[] w, float[] bias, float[] out, ConvShape s, Activation act) {
-    final int n = s.batch(), c = s.channels(), h = s.height(), wd = s.width(), m = s.outChannels(), g = s.groups();
-    final int oh = s.outHeight(), ow = s.outWidth(), cg = s.groupChannels(), mg = s.groupOutChannels();
+    final int n = s.batch(), m = s.outChannels(), g = s.groups(), mg = s.groupOutChannels();
     final ConvGeometry geo = s.geometry();
     final int[] pads = s.pads();
-    int k = cg * geo.kh * geo.kw;
-    int p = oh * ow;
-    Workspace ws = Workspace.get();
-    FloatPointer wp = ws.pointer(0, w.length);
-    ws.buffer(0, w.length).put(0, w, 0, w.length);
-    long colLen = (long) k * p;
-    // unfolded on the heap with plain array copies, then moved off-heap in one bulk copy:
-    // per-row copies into a direct buffer cost a bounds-checked call each
-    float[] col = ws.heap(colLen);
-    FloatPointer colP = ws.pointer(1, colLen);
-    FloatBuffer colB = ws.buffer(1, colLen);
-    FloatPointer resP = ws.pointer(2, (long) mg * p);
-    FloatBuffer res = ws.buffer(2, (long) mg * p);
+    ConvWorkspace ws = ConvWorkspace.of(w, s);
+    final int k = ws.k, p = ws.p;
     GemmShape gemm = GemmShape.of(false, false, mg, p, k);
     boolean pointwise = geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 && pads[0] == 0
         && pads[1] == 0 && pads[2] == 0 && pads[3] == 0;
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
-        int xBase = (ni * c + gi * cg) * h * wd;
         if (pointwise) {
-          colB.put(0, x, xBase, k * p); // a 1x1 conv reads the input as it lies
+          ws.colBuffer.put(0, x, ws.inputBase(ni, gi), k * p); // a 1x1 conv reads the input as it lies
         } else {
-          im2col(x, xBase, s, col, 0, p);
-          colB.put(0, col, 0, k * p);
+          ws.unfold(x, ni, gi);
         }
-        wp.position((long) gi * mg * k);
-        Blas.sgemm(gemm, 1f, wp, colP.position(0), 0f, resP.position(0));
+        ws.weights.position((long) gi * mg * k);
+        Blas.sgemm(gemm, 1f, ws.weights, ws.colPointer.position(0), 0f, ws.resultPointer.position(0));
         int dst = (ni * m + gi * mg) * p;
-        res.get(0, out, dst, mg * p);
+        ws.result.get(0, out, dst, mg * p);
         for (int mi = 0; mi < mg; mi++) {
           int o = dst + mi * p;
           if (bias != null) {
@@ -155,7 +138,7 @@ public final class Conv implements Op {
         }
       }
     }
-    wp.position(0);
+    ws.rewind();
   }
 
   /**

@@ -2,9 +2,6 @@ package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.Blas;
 import io.qspark.kernels.blas.GemmShape;
-import io.qspark.kernels.blas.Workspace;
-import java.nio.FloatBuffer;
-import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Convolution sums that stay exact where one float accumulation would not: the reduction
@@ -30,40 +27,27 @@ public final class ExactConv {
    */
   public static void sums(float[] x, float[] w, double[] sums, ConvShape s, int chunk) {
     if (chunk < 1) throw new OpException("exact conv: chunk " + chunk);
-    final int n = s.batch(), c = s.channels(), h = s.height(), wd = s.width(), m = s.outChannels(), g = s.groups();
-    final int oh = s.outHeight(), ow = s.outWidth(), cg = s.groupChannels(), mg = s.groupOutChannels();
-    final ConvGeometry geo = s.geometry();
-    int k = cg * geo.kh * geo.kw;
-    int p = oh * ow;
-    Workspace ws = Workspace.get();
-    FloatPointer wp = ws.pointer(0, w.length);
-    ws.buffer(0, w.length).put(0, w, 0, w.length);
-    long colLen = (long) k * p;
-    float[] col = ws.heap(colLen);
-    FloatPointer colP = ws.pointer(1, colLen);
-    FloatBuffer colB = ws.buffer(1, colLen);
-    FloatPointer resP = ws.pointer(2, (long) mg * p);
-    FloatBuffer res = ws.buffer(2, (long) mg * p);
+    final int n = s.batch(), m = s.outChannels(), g = s.groups(), mg = s.groupOutChannels();
+    ConvWorkspace ws = ConvWorkspace.of(w, s);
+    final int k = ws.k, p = ws.p;
     float[] part = new float[mg * p];
     // one GEMM per chunk of the reduction: mg x kc weights (rows k apart) by kc x p columns
     GemmShape[] chunks = new GemmShape[(k + chunk - 1) / chunk];
     for (int k0 = 0; k0 < k; k0 += chunk) chunks[k0 / chunk] = new GemmShape(false, false, mg, p, Math.min(chunk, k - k0), k, p, p);
     for (int ni = 0; ni < n; ni++) {
       for (int gi = 0; gi < g; gi++) {
-        Conv.im2col(x, (ni * c + gi * cg) * h * wd, s, col, 0, p);
-        colB.put(0, col, 0, k * p);
+        ws.unfold(x, ni, gi);
         int dst = (ni * m + gi * mg) * p;
         for (int i = dst; i < dst + mg * p; i++) sums[i] = 0;
         for (int k0 = 0; k0 < k; k0 += chunk) {
-          wp.position((long) gi * mg * k + k0);
-          Blas.sgemm(chunks[k0 / chunk], 1f, wp, colP.position((long) k0 * p), 0f, resP.position(0));
-          res.get(0, part, 0, mg * p);
+          ws.weights.position((long) gi * mg * k + k0);
+          Blas.sgemm(chunks[k0 / chunk], 1f, ws.weights, ws.colPointer.position((long) k0 * p), 0f, ws.resultPointer.position(0));
+          ws.result.get(0, part, 0, mg * p);
           for (int i = 0; i < mg * p; i++) sums[dst + i] += part[i];
         }
       }
     }
-    wp.position(0);
-    colP.position(0);
+    ws.rewind();
   }
 
   /** Exact dot products of a's rows [rows, k] with w's rows [m, k] (a Gemm with transB), as doubles [rows, m]. */

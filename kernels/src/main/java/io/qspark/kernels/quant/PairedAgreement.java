@@ -1,5 +1,6 @@
 package io.qspark.kernels.quant;
 
+import io.qspark.kernels.tensor.ArgMax;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,9 +37,9 @@ public final class PairedAgreement implements Serializable {
   public void add(float[] reference, float[] baseline, float[] candidate, int n) {
     int classes = reference.length / n;
     for (int i = 0; i < n; i++) {
-      int r = QuantError.argmax(reference, i * classes, classes);
-      boolean b = QuantError.argmax(baseline, i * classes, classes) == r;
-      boolean c = QuantError.argmax(candidate, i * classes, classes) == r;
+      int r = ArgMax.of(reference, i * classes, classes);
+      boolean b = ArgMax.of(baseline, i * classes, classes) == r;
+      boolean c = ArgMax.of(candidate, i * classes, classes) == r;
       if (b && c) both++;
       else if (c) candidateOnly++;
       else if (b) baselineOnly++;

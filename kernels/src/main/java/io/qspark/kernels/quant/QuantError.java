@@ -2,6 +2,7 @@ package io.qspark.kernels.quant;
 
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.exec.TensorObserver;
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.tensor.Tensor;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -42,7 +43,7 @@ public final class QuantError implements Serializable {
     int n = input.dim(0);
     int classes = lf.length / n;
     for (int b = 0; b < n; b++) {
-      int af = argmax(lf, b * classes, classes), aq = argmax(lq, b * classes, classes);
+      int af = ArgMax.of(lf, b * classes, classes), aq = ArgMax.of(lq, b * classes, classes);
       if (af == aq) agree++;
       if (labels != null && labels[b] >= 0) {
         labelled++;
@@ -51,12 +52,6 @@ public final class QuantError implements Serializable {
       }
     }
     images += n;
-  }
-
-  static int argmax(float[] y, int off, int n) {
-    int best = 0;
-    for (int c = 1; c < n; c++) if (y[off + c] > y[off + best]) best = c;
-    return best;
   }
 
   public QuantError merge(QuantError o) {

@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.Map;
 
@@ -41,9 +42,7 @@ public final class CrossEntropyLoss implements QatLoss {
     long correct = 0;
     float[] z = logits.data();
     for (int i = 0; i < n; i++) {
-      int best = 0;
-      for (int j = 1; j < c; j++) if (z[i * c + j] > z[i * c + best]) best = j;
-      if (best == labels[i]) correct++;
+      if (ArgMax.of(z, i * c, c) == labels[i]) correct++;
     }
     return new Value(r.loss() * n, Map.of(output, Tensor.of(seed, n, c)), correct);
   }

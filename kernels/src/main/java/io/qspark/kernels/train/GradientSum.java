@@ -1,14 +1,9 @@
 package io.qspark.kernels.train;
 
-import java.util.Map;
-import java.util.TreeMap;
-
 /**
  * A layer's loss gradient summed over images, as a mergeable value: each partition adds its
- * own part, merging is a union of parts, and {@link #total} adds the parts in partition order.
- * Floating-point addition is not associative, so summing as Spark's tree happens to combine
- * would make the weights depend on task timing; this way the result depends only on the
- * partitioning, whatever order merges arrive in.
+ * own part, merging is a union of parts, and {@link #total} adds the parts in partition order
+ * ({@link OrderedParts}): the result depends only on the partitioning, not on task timing.
  */
 public final class GradientSum implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
@@ -22,15 +17,15 @@ public final class GradientSum implements java.io.Serializable {
     }
   }
 
-  private final TreeMap<Integer, Part> parts = new TreeMap<>();
+  private final OrderedParts<Part> parts = new OrderedParts<>("partition");
 
   public GradientSum add(int partition, Part p) {
-    if (parts.put(partition, p) != null) throw new IllegalStateException("partition " + partition + " added twice");
+    parts.add(partition, p);
     return this;
   }
 
   public GradientSum merge(GradientSum other) {
-    for (Map.Entry<Integer, Part> e : other.parts.entrySet()) add(e.getKey(), e.getValue());
+    parts.merge(other.parts);
     return this;
   }
 
@@ -42,7 +37,7 @@ public final class GradientSum implements java.io.Serializable {
     double[] g = null;
     double sse = 0;
     long n = 0;
-    for (Part p : parts.values()) {
+    for (Part p : parts.inOrder()) {
       if (g == null) g = new double[p.gradient().length];
       for (int i = 0; i < g.length; i++) g[i] += p.gradient()[i];
       sse += p.squaredError();

@@ -1,11 +1,9 @@
 package io.qspark.kernels.train;
 
-import java.util.Map;
-import java.util.TreeMap;
-
 /**
  * A QAT step's loss gradient, as a mergeable value of one part per micro-batch (keyed by the
- * micro-batch's index in the step). {@link #total} adds the parts in index order, so the step's
+ * micro-batch's index in the step). {@link #total} adds the parts in index order ({@link
+ * OrderedParts}), so the step's
  * result is the same bits whichever partition computed which micro-batch and in whatever order
  * Spark's tree merged them: 1, 2 or 20 partitions train the same model.
  */
@@ -33,15 +31,15 @@ public final class QatGradient implements java.io.Serializable {
   public record Total(double[][] gradients, double loss, double accuracy, long count, double[][] bnStatistics, int parts,
       double[] thresholdGradients) {}
 
-  private final TreeMap<Integer, Part> parts = new TreeMap<>();
+  private final OrderedParts<Part> parts = new OrderedParts<>("micro-batch");
 
   public QatGradient add(int microBatch, Part p) {
-    if (parts.put(microBatch, p) != null) throw new IllegalStateException("micro-batch " + microBatch + " added twice");
+    parts.add(microBatch, p);
     return this;
   }
 
   public QatGradient merge(QatGradient other) {
-    for (Map.Entry<Integer, Part> e : other.parts.entrySet()) add(e.getKey(), e.getValue());
+    parts.merge(other.parts);
     return this;
   }
 
@@ -51,7 +49,7 @@ public final class QatGradient implements java.io.Serializable {
 
   public Total total() {
     if (parts.isEmpty()) throw new IllegalStateException("no micro-batch in this step");
-    Part first = parts.firstEntry().getValue();
+    Part first = parts.inOrder().iterator().next();
     double[][] g = new double[first.gradients().length][];
     for (int i = 0; i < g.length; i++) g[i] = new double[first.gradients()[i].length];
     double[][] bn = new double[first.bnStatistics().length][];
@@ -59,7 +57,7 @@ public final class QatGradient implements java.io.Serializable {
     double[] th = new double[first.thresholdGradients().length];
     double loss = 0;
     long correct = 0, n = 0;
-    for (Part p : parts.values()) {
+    for (Part p : parts.inOrder()) {
       for (int i = 0; i < g.length; i++) {
         float[] s = p.gradients()[i];
         double[] d = g[i];

@@ -1,5 +1,6 @@
 package io.qspark.kernels.bench;
 
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
@@ -27,9 +28,7 @@ final class QuantizedTop1 {
     for (int i = 0; i < 10_000; i += 500) {
       float[] y = qm.run(qex, Map.of(in, test.slice0(i, i + 500))).values().iterator().next().data();
       for (int k = 0; k < 500; k++) {
-        int best = 0;
-        for (int c = 1; c < 10; c++) if (y[k * 10 + c] > y[k * 10 + best]) best = c;
-        if (best == labels[i + k]) correct++;
+        if (ArgMax.of(y, k * 10, 10) == labels[i + k]) correct++;
       }
     }
     return correct / 100.0;

@@ -1,5 +1,6 @@
 package io.qspark.kernels.caffe;
 
+import io.qspark.kernels.tensor.ArgMax;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -44,7 +45,7 @@ class CaffeImporterTest {
       // the ONNX model ends in logits, the Caffe one in Softmax: compare argmax, and logits before softmax
       float[] po = eo.run(xb).data();
       for (int b = 0; b < 500; b++) {
-        int ac = argmax(pc, b * 10), ao = argmax(po, b * 10);
+        int ac = ArgMax.of(pc, b * 10, 10), ao = ArgMax.of(po, b * 10, 10);
         if (ac == labels[i + b]) correctCaffe++;
         if (ao == labels[i + b]) correctOnnx++;
         if (ac == ao) agree++;
@@ -70,12 +71,6 @@ class CaffeImporterTest {
 
   static long count(Model m, String op) {
     return m.graph().nodes().stream().filter(n -> n.opType().equals(op)).count();
-  }
-
-  static int argmax(float[] d, int off) {
-    int best = 0;
-    for (int c = 1; c < 10; c++) if (d[off + c] > d[off + best]) best = c;
-    return best;
   }
 
   static float[] softmax(float[] logits) {

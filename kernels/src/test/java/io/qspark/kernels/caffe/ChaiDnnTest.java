@@ -1,5 +1,6 @@
 package io.qspark.kernels.caffe;
 
+import io.qspark.kernels.tensor.ArgMax;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -264,7 +265,7 @@ class ChaiDnnTest {
     int correct = 0;
     for (int i = 0; i < TOP1_IMAGES; i += 500) {
       float[] y = qm.run(ex, Map.of(in, test.slice0(i, i + 500))).get(out).data();
-      for (int b = 0; b < 500; b++) if (CaffeImporterTest.argmax(y, b * 10) == labels[i + b]) correct++;
+      for (int b = 0; b < 500; b++) if (ArgMax.of(y, b * 10, 10) == labels[i + b]) correct++;
     }
     return correct;
   }

@@ -1,5 +1,6 @@
 package io.qspark.kernels.exec;
 
+import io.qspark.kernels.tensor.ArgMax;
 import org.junit.jupiter.api.Tag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,9 +40,7 @@ class SharedModelsTop1Test {
       int classes = y.dim(1);
       float[] d = y.data();
       for (int b = 0; b < 250; b++) {
-        int best = 0;
-        for (int c = 1; c < classes; c++) if (d[b * classes + c] > d[b * classes + best]) best = c;
-        if (best == labels[i + b]) correct++;
+        if (ArgMax.of(d, b * classes, classes) == labels[i + b]) correct++;
       }
     }
     assertEquals(expected, correct / 100.0, 1e-9, file);

@@ -1,5 +1,6 @@
 package io.qspark.kernels.testing;
 
+import io.qspark.kernels.tensor.ArgMax;
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.quant.ActivationStats;
@@ -45,9 +46,7 @@ public final class Top1 {
       int classes = y.dim(1);
       float[] v = y.data();
       for (int k = 0; k < to - i; k++) {
-        int best = 0;
-        for (int c = 1; c < classes; c++) if (v[k * classes + c] > v[k * classes + best]) best = c;
-        if (best == labels[i + k]) correct++;
+        if (ArgMax.of(v, k * classes, classes) == labels[i + k]) correct++;
       }
     }
     return 100.0 * correct / n;

@@ -1,5 +1,6 @@
 package io.qspark.kernels.train;
 
+import io.qspark.kernels.tensor.ArgMax;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.kernels.exec.Executor;
@@ -50,9 +51,7 @@ class AdaQuantTest {
     for (int i = 0; i < labels.length; i += 500) {
       float[] y = qm.run(ex, Map.of(in, test.slice0(i, i + 500))).values().iterator().next().data();
       for (int k = 0; k < 500; k++) {
-        int best = 0;
-        for (int c = 1; c < 10; c++) if (y[k * 10 + c] > y[k * 10 + best]) best = c;
-        if (best == labels[i + k]) correct++;
+        if (ArgMax.of(y, k * 10, 10) == labels[i + k]) correct++;
       }
     }
     return correct * 100.0 / labels.length;
