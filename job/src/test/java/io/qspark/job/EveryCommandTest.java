@@ -58,12 +58,13 @@ class EveryCommandTest {
     String model = Run.sampleModel(), data = Run.sampleImages();
     String calib = dir.resolve("calib").toString(), tuned = dir.resolve("tuned").toString(), qat = dir.resolve("qat").toString();
     String dep = dir.resolve("dep").toString(), dump = dir.resolve("dump").toString();
-    String[] small = {"--limit", "128", "--calib-size", "64", "--master", "local[2]"};
+    String[] data128 = {"--limit", "128", "--master", "local[2]"};
+    String[] small = with(data128, "--calib-size", "64");
 
     run("inspect", "--model", model, "--target", "b4096");
-    run("evaluate", with(with(PRE, small), "--model", model, "--data", data));
+    run("evaluate", with(with(PRE, data128), "--model", model, "--data", data));
     run("calibrate", with(with(PRE, small), "--model", model, "--data", data, "--out", calib));
-    run("evaluate", with(with(PRE, small), "--model", calib, "--data", data));
+    run("evaluate", with(with(PRE, data128), "--model", calib, "--data", data));
     run("finetune", with(with(PRE, small), "--model", model, "--data", data, "--out", tuned, "--cle", "--bias-correction",
         "--adaquant-steps", "1"));
     run("qat", with(with(PRE, small), "--model", model, "--data", data, "--out", qat, "--epochs", "1", "--batch-size", "64",

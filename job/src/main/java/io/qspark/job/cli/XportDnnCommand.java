@@ -10,6 +10,8 @@ import io.qspark.job.model.ModelSignature;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.output.AtomicFile;
 import io.qspark.job.output.RunInputs;
+import io.qspark.job.preprocess.ImageGeometry;
+import io.qspark.job.preprocess.PreprocessSettings;
 import io.qspark.job.preprocess.Preprocessing;
 import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.PartitionSection;
@@ -26,6 +28,7 @@ import io.qspark.kernels.caffe.CaffeExporter;
 import io.qspark.kernels.caffe.CaffeImporter;
 import io.qspark.kernels.caffe.ChaiDnn;
 import io.qspark.kernels.caffe.proto.CaffeProto.LayerParameter;
+import io.qspark.kernels.graph.GraphException;
 import io.qspark.kernels.caffe.proto.CaffeProto.NetParameter;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
@@ -101,6 +104,17 @@ final class XportDnnCommand implements Callable<Integer> {
           + " here: the model's input.")
   int[] dims;
 
+  @Option(names = "--resize", paramLabel = "S", order = 8,
+      description = "Resize calibration images so their shorter side is S pixels (bilinear, antialiased when shrinking,"
+          + " as torchvision's Resize(S)), for images of any size; qspark's addition, as in calibrate. Default: none"
+          + " (images must have the size of --dims).")
+  Integer resize;
+
+  @Option(names = "--crop", split = ",", paramLabel = "H[,W]", hideParamSyntax = true, order = 8,
+      description = "Then cut the center H x W out of each image (one number: square), as in calibrate; with --resize,"
+          + " e.g. --resize 256 --crop 224, images of any size and shape become the model's. Default: none.")
+  int[] crop;
+
   @Option(names = "--transpose", split = ",", paramLabel = "A,B,C", hideParamSyntax = true, defaultValue = "2,0,1",
       order = 9, description = "caffe.io.Transformer's set_transpose: qspark reads images channel-first, which"
           + " is 2,0,1 of an H,W,C image; only that is accepted. Default: ${DEFAULT-VALUE}.")
@@ -167,6 +181,7 @@ final class XportDnnCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--transpose " + join(transpose) + ": qspark reads images"
           + " channel-first (H,W,C to C,H,W is 2,0,1); other layouts are not supported");
     }
+    geometry(); // checked before anything is read
     // what the run reads is never written over: the model, its weights, the calibration images
     RunInputs inputs = RunInputs.none().with("--deploy_model", deployModel)
         .with("--weights", weights != null ? weights : CaffeImporter.isPrototxt(deployModel) ? CaffeImporter.weightsBeside(deployModel) : null)
@@ -183,7 +198,8 @@ final class XportDnnCommand implements Callable<Integer> {
     CaffeImporter.Imported imp;
     NetParameter trained = null;
     if (caffe) {
-      imp = CaffeImporter.load(deployModel, caffemodel, dims); // --dims sizes a Data layer
+      // --dims sizes a Data layer; SSD's priors and detection output pass through to CHaiDNN
+      imp = CaffeImporter.loadForChaiDnn(deployModel, caffemodel, dims);
     } else {
       if (weights != null) throw new UserError("--weights is for a Caffe --deploy_model; an ONNX model holds its weights");
       trained = CaffeExporter.export(Model.load(deployModel).graph());
@@ -215,6 +231,7 @@ final class XportDnnCommand implements Callable<Integer> {
     }
     AtomicFile.write(out, ChaiDnn.text(net).getBytes(StandardCharsets.UTF_8), overwrite);
     writeReport(model, cfg, plan, stats, params, mode, new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9});
+    chai.withoutPrecision(net, mode).forEach(w -> err.println("qspark: warning: " + w));
     long withPrecision = net.getLayerList().stream().filter(LayerParameter::hasPrecisionParam).count();
     PrintWriter o = spec.commandLine().getOut();
     o.printf("wrote %s: %s mode, bit widths %s, precision_param on %d of %d layers, %s%n", out, mode.key,
@@ -239,6 +256,7 @@ final class XportDnnCommand implements Callable<Integer> {
     r.put("model", mdl);
     r.put("output", out.toString());
     if (calibrationDirectory != null) r.put("data", calibrationDirectory);
+    if (calibrationDirectory != null && !geometry().isNone()) r.put("geometry", geometry().describe());
     if (stats != null) r.put("calibration_images", stats.images());
     Map<String, Object> c = new LinkedHashMap<>();
     c.put("quant_type", mode.key);
@@ -282,15 +300,34 @@ final class XportDnnCommand implements Callable<Integer> {
           .replace("--std", "--input_scale").replace("--raw-scale", "--raw_scale").replace("--channel-swap", "--channel_swap"));
     }
     SparkSettings settings = spark.settings();
-    DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, null, null, null, false);
+    DataRequest request = new DataRequest(calibrationDirectory, null, calibrationSize, dims, geometry(), null, null, false);
     ModelBlob blob = ModelBlob.of(deployModel.toString(), CaffeImporter.onnxBytes(imp));
     try (LazySpark lazy = new LazySpark("qspark xportdnn", settings)) {
       DataSource images = DataSources.open(request, lazy, ModelSignature.of(model));
       if (images.count() == 0) throw new UserError("no calibration images in " + calibrationDirectory);
-      ScoringPlan plan = ScoringPlan.of(pre, images.layout(), Classifier.of(model), batch);
+      // only the input is read: an SSD net ends in several outputs (its loc and conf heads)
+      Classifier input = Classifier.ofInput(ModelSignature.of(model), model.source());
+      ScoringPlan plan;
+      try {
+        plan = ScoringPlan.of(pre, images.layout(), input, batch);
+      } catch (GraphException e) {
+        if (resize != null || crop != null || input.imageShape().length != 3) throw e;
+        int[] s = input.imageShape();
+        throw new UserError(e.getMessage() + "; give --resize and --crop to bring the images to it (e.g. --resize "
+            + Math.min(s[1], s[2]) + " --crop " + s[1] + "," + s[2] + ")");
+      }
       SparkRuntime runtime = lazy.runtime();
       int partitions = settings.partitionsFor(images.count(), plan.classifier().imageSize(), runtime.context().defaultParallelism());
       return CalibrationJob.statistics(runtime.context(), images, blob, plan, cfg, partitions);
+    }
+  }
+
+  /** --resize and --crop, checked as calibrate checks them. */
+  private ImageGeometry geometry() {
+    try {
+      return new PreprocessSettings(null, null, null, null, resize, crop, false).geometry();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
     }
   }
 

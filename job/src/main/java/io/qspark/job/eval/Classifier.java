@@ -33,19 +33,31 @@ public record Classifier(String input, int[] imageShape, String output, int clas
           + source + " has inputs " + sig.inputs() + " and outputs "
           + sig.outputs().stream().map(ModelSignature.Port::name).toList());
     }
-    ModelSignature.Port in = sig.inputs().get(0);
-    int[] s = in.shape();
-    if (s.length < 2 || s[0] != -1) {
-      throw new GraphException("input '" + in.name() + "' has shape " + Tensor.shapeString(s)
-          + "; evaluate needs a batch dimension first, [N, ...]");
-    }
+    Classifier in = ofInput(sig, source);
     ModelSignature.Port out = sig.outputs().get(0);
     int[] o = out.shape();
     if (sig.classScores().isEmpty()) {
       throw new GraphException("output '" + out.name() + "' has shape " + Tensor.shapeString(o)
           + "; evaluate needs class scores [N, classes]");
     }
-    return new Classifier(in.name(), in.itemShape(), out.name(), o[1], sig.bytesPerItem());
+    return new Classifier(in.input, in.imageShape, out.name(), o[1], in.bytesPerImage);
+  }
+
+  /**
+   * A model fed through its one image input whose outputs are not read as class scores (a
+   * statistics pass, any number and kind of outputs): {@code output} null, {@code classes} 0.
+   */
+  public static Classifier ofInput(ModelSignature sig, String source) {
+    if (sig.inputs().size() != 1) {
+      throw new GraphException("images feed a model with one input; " + source + " has inputs " + sig.inputs());
+    }
+    ModelSignature.Port in = sig.inputs().get(0);
+    int[] s = in.shape();
+    if (s.length < 2 || s[0] != -1) {
+      throw new GraphException("input '" + in.name() + "' has shape " + Tensor.shapeString(s)
+          + "; evaluate needs a batch dimension first, [N, ...]");
+    }
+    return new Classifier(in.name(), in.itemShape(), null, 0, sig.bytesPerItem());
   }
 
   /** Images per mini-batch: at most {@code requested}, and no more than {@link #BATCH_BYTES} of activations. */

@@ -32,7 +32,6 @@ final class CaffeGraphBuilder {
   private static final Set<String> SKIPPED = Set.of("Accuracy", "Silence", "SoftmaxWithLoss",
       "EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss", "InfogainLoss", "MultinomialLogisticLoss");
   private static final Set<String> DATA = Set.of("Data", "ImageData", "MemoryData", "HDF5Data", "WindowData");
-
   private final Map<String, LayerParameter> trained;
   private final String weightsName;
   private final int[] dataDims;
@@ -46,8 +45,17 @@ final class CaffeGraphBuilder {
   private final Set<String> caffeScales = new HashSet<>();
   private final Map<String, List<String>> unsupported = new TreeMap<>();
   private final List<String> problems = new ArrayList<>();
+  private final Map<String, Converter> converters = converters();
+  /** Types kept in the net but not computed ({@link CaffeImporter#SSD_SOFTWARE}), and the layers and blobs that are. */
+  private final Set<String> passThrough;
+  private final List<LayerParameter> passed = new ArrayList<>();
+  private final Set<String> passedBlobs = new HashSet<>();
+  /** Tops of layers that could not be imported (their problem is recorded once, not again by each reader). */
+  private final Set<String> unavailable = new HashSet<>();
 
-  CaffeGraphBuilder(NetParameter net, Map<String, LayerParameter> trained, String weightsName, int[] dataDims) {
+  CaffeGraphBuilder(NetParameter net, Map<String, LayerParameter> trained, String weightsName, int[] dataDims,
+      Set<String> passThrough) {
+    this.passThrough = passThrough;
     this.trained = trained;
     this.weightsName = weightsName;
     this.dataDims = dataDims;
@@ -71,18 +79,43 @@ final class CaffeGraphBuilder {
     return layers;
   }
 
+  List<LayerParameter> passedThrough() {
+    return passed;
+  }
+
   void add(LayerParameter l) {
     String type = l.getType();
     if (SKIPPED.contains(type)) return;
     int before = nodes.size();
+    boolean pass = passThrough.contains(type);
+    if (!pass && !converters.containsKey(type)) {
+      unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(l.getName());
+      unavailable.addAll(l.getTopList());
+      return;
+    }
     List<String> in = new ArrayList<>();
     for (String b : l.getBottomList()) {
+      if (unavailable.contains(b)) { // after a layer that failed: its problem is reported, not each reader's
+        unavailable.addAll(l.getTopList());
+        return;
+      }
+      pass |= passedBlobs.contains(b);
       String v = current.get(b);
-      if (v == null) {
+      if (v == null && !pass) {
         problems.add("layer '" + l.getName() + "' reads blob '" + b + "', which no earlier layer writes");
+        unavailable.addAll(l.getTopList());
         return;
       }
       in.add(v);
+    }
+    if (pass) {
+      // kept for the prototxt, not computed: its tops are no graph values (an in-place top stops being one)
+      passed.add(l);
+      for (String t : l.getTopList()) {
+        passedBlobs.add(t);
+        current.remove(t);
+      }
+      return;
     }
     boolean source = type.equals("Input") || DATA.contains(type);
     if (l.getTopCount() == 0 || !source && in.isEmpty()) {
@@ -92,91 +125,80 @@ final class CaffeGraphBuilder {
     }
     List<String> out;
     try {
-      out = convert(l, type, in);
+      out = converters.get(type).convert(l, in);
     } catch (GraphException e) {
       problems.add("layer '" + l.getName() + "' (" + type + "): " + e.getMessage());
+      unavailable.addAll(l.getTopList());
       return;
     }
-    if (out == null) return; // unsupported or a problem, recorded
+    if (out == null) { // unsupported or a problem, recorded
+      unavailable.addAll(l.getTopList());
+      return;
+    }
     for (int i = 0; i < out.size() && i < l.getTopCount(); i++) {
       current.put(l.getTop(i), out.get(i));
     }
     if (nodes.size() > before || !out.isEmpty()) layers.add(new CaffeImporter.Layer(l, in, out));
   }
 
-  /** The values the layer's tops become, or null when it cannot be imported (recorded). */
-  private List<String> convert(LayerParameter l, String type, List<String> in) {
-    String name = l.getName();
-    switch (type) {
-      case "Input": {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < l.getTopCount(); i++) {
-          int n = l.getInputParam().getShapeCount();
-          if (n == 0) throw new GraphException("input_param has no shape");
-          out.add(input(l.getTop(i), dims(l.getInputParam().getShape(Math.min(i, n - 1)))));
-        }
-        return out;
+  /** One layer type's import: the values the layer's tops become, or null when it cannot be built (recorded). */
+  @FunctionalInterface
+  private interface Converter {
+    List<String> convert(LayerParameter l, List<String> in);
+  }
+
+  /** Every layer type qspark computes and how: the one list of supported types. */
+  private Map<String, Converter> converters() {
+    Map<String, Converter> t = new HashMap<>();
+    t.put("Input", (l, in) -> {
+      List<String> out = new ArrayList<>();
+      for (int i = 0; i < l.getTopCount(); i++) {
+        int n = l.getInputParam().getShapeCount();
+        if (n == 0) throw new GraphException("input_param has no shape");
+        out.add(input(l.getTop(i), dims(l.getInputParam().getShape(Math.min(i, n - 1)))));
       }
-      case "Convolution":
-      case "Deconvolution":
-        return one(conv(l, type.equals("Deconvolution"), in.get(0)));
-      case "InnerProduct":
-        return one(innerProduct(l, in.get(0)));
-      case "BatchNorm":
-        return one(batchNorm(l, in.get(0)));
-      case "Scale":
-        return one(scale(l, in));
-      case "ReLU": {
-        float slope = l.getReluParam().getNegativeSlope();
-        Map<String, Object> a = new LinkedHashMap<>();
-        if (slope != 0) a.put("alpha", slope);
-        return one(emit(name, slope == 0 ? "Relu" : "LeakyRelu", in, l.getTop(0), a));
+      return out;
+    });
+    for (String d : DATA) t.put(d, (l, in) -> one(data(l)));
+    t.put("Convolution", (l, in) -> one(conv(l, false, in.get(0))));
+    t.put("Deconvolution", (l, in) -> one(conv(l, true, in.get(0))));
+    t.put("InnerProduct", (l, in) -> one(innerProduct(l, in.get(0))));
+    t.put("BatchNorm", (l, in) -> one(batchNorm(l, in.get(0))));
+    t.put("Scale", (l, in) -> one(scale(l, in)));
+    t.put("ReLU", (l, in) -> {
+      float slope = l.getReluParam().getNegativeSlope();
+      Map<String, Object> a = new LinkedHashMap<>();
+      if (slope != 0) a.put("alpha", slope);
+      return one(emit(l.getName(), slope == 0 ? "Relu" : "LeakyRelu", in, l.getTop(0), a));
+    });
+    t.put("Sigmoid", (l, in) -> one(emit(l.getName(), "Sigmoid", in, l.getTop(0), Map.of())));
+    t.put("TanH", (l, in) -> one(emit(l.getName(), "Tanh", in, l.getTop(0), Map.of())));
+    // inference: Caffe scales at training time, so the layer is the identity
+    t.put("Dropout", (l, in) -> one(emit(l.getName(), "Identity", in, l.getTop(0), Map.of())));
+    t.put("Split", (l, in) -> java.util.Collections.nCopies(l.getTopCount(), in.get(0)));
+    t.put("Pooling", (l, in) -> one(pooling(l, in.get(0))));
+    t.put("Eltwise", (l, in) -> one(eltwise(l, in)));
+    t.put("Concat", (l, in) -> {
+      int axis = l.getConcatParam().hasAxis() || !l.getConcatParam().hasConcatDim()
+          ? l.getConcatParam().getAxis() : l.getConcatParam().getConcatDim();
+      return one(emit(l.getName(), "Concat", in, l.getTop(0), Map.of("axis", (long) axis)));
+    });
+    t.put("Softmax", (l, in) -> one(emit(l.getName(), "Softmax", in, l.getTop(0),
+        Map.of("axis", (long) l.getSoftmaxParam().getAxis()))));
+    t.put("Flatten", (l, in) -> {
+      int axis = l.getFlattenParam().getAxis();
+      int end = l.getFlattenParam().getEndAxis();
+      if (axis != 1 || end != -1) {
+        throw new GraphException("only Flatten from axis 1 to the last axis is supported (axis " + axis + ", end_axis " + end + ")");
       }
-      case "Sigmoid":
-        return one(emit(name, "Sigmoid", in, l.getTop(0), Map.of()));
-      case "TanH":
-        return one(emit(name, "Tanh", in, l.getTop(0), Map.of()));
-      case "Dropout":
-        // inference: Caffe scales at training time, so the layer is the identity
-        return one(emit(name, "Identity", in, l.getTop(0), Map.of()));
-      case "Split": {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < l.getTopCount(); i++) out.add(in.get(0));
-        return out;
-      }
-      case "Pooling":
-        return one(pooling(l, in.get(0)));
-      case "Eltwise":
-        return one(eltwise(l, in));
-      case "Concat": {
-        int axis = l.getConcatParam().hasAxis() || !l.getConcatParam().hasConcatDim()
-            ? l.getConcatParam().getAxis() : l.getConcatParam().getConcatDim();
-        return one(emit(name, "Concat", in, l.getTop(0), Map.of("axis", (long) axis)));
-      }
-      case "Softmax":
-        return one(emit(name, "Softmax", in, l.getTop(0), Map.of("axis", (long) l.getSoftmaxParam().getAxis())));
-      case "Flatten": {
-        int axis = l.getFlattenParam().getAxis();
-        int end = l.getFlattenParam().getEndAxis();
-        if (axis != 1 || end != -1) {
-          throw new GraphException("only Flatten from axis 1 to the last axis is supported (axis " + axis + ", end_axis " + end + ")");
-        }
-        return one(emit(name, "Flatten", in, l.getTop(0), Map.of("axis", 1L)));
-      }
-      case "Reshape":
-        return one(reshape(l, in.get(0)));
-      case "Power":
-        return one(power(l, in.get(0)));
-      case "Permute": {
-        return one(permute(l, in.get(0)));
-      }
-      case "Crop":
-        return one(crop(l, in));
-      default:
-        if (DATA.contains(type)) return one(data(l));
-        unsupported.computeIfAbsent(type, k -> new ArrayList<>()).add(name);
-        return null;
-    }
+      return one(emit(l.getName(), "Flatten", in, l.getTop(0), Map.of("axis", 1L)));
+    });
+    t.put("Reshape", (l, in) -> one(reshape(l, in.get(0))));
+    t.put("Power", (l, in) -> one(power(l, in.get(0))));
+    t.put("Permute", (l, in) -> one(permute(l, in.get(0))));
+    t.put("Crop", (l, in) -> one(crop(l, in)));
+    t.put("Normalize", (l, in) -> one(normalize(l, in.get(0))));
+    return t;
   }
 
   /** A single top's value, or null when the layer could not be built (its problem is recorded). */
@@ -422,6 +444,36 @@ final class CaffeGraphBuilder {
     return emit(l.getName(), "Transpose", List.of(x), l.getTop(0), Map.of("perm", perm));
   }
 
+  /**
+   * SSD's Normalize (weiliu89/caffe normalize_layer.cpp): y = x / sqrt(sum x^2 + eps) * scale,
+   * the sum over the channels at each position (across_spatial false, as SSD's conv4_3_norm) or
+   * over all of an image's values, the scale one learned value (channel_shared) or one per
+   * channel. Float ops, which no DPU target runs: CPU layers between the convs.
+   */
+  private String normalize(LayerParameter l, String x) {
+    var p = l.getNormParam();
+    int[] xs = shapeOf(x);
+    if (xs.length < 2) throw new GraphException("Normalize needs a [N, C, ...] input, got " + Tensor.shapeString(xs));
+    List<Tensor> blobs = blobs(l, 1);
+    if (blobs == null) return null;
+    int c = xs[1];
+    Tensor scale = vector(l, blobs, 0, p.getChannelShared() ? 1 : c);
+    if (scale == null) return null;
+    int[] scaleShape = new int[xs.length];
+    java.util.Arrays.fill(scaleShape, 1);
+    if (!p.getChannelShared()) scaleShape[1] = c;
+    long[] axes = new long[p.getAcrossSpatial() ? xs.length - 1 : 1];
+    for (int i = 0; i < axes.length; i++) axes[i] = i + 1;
+    String n = l.getName();
+    String sq = emit(n + "/square", "Mul", List.of(x, x), fresh(n + "/square"), Map.of());
+    String sum = emit(n + "/sum", "ReduceSum", List.of(sq, initializer(n + "/axes", Tensor.ofLongs(axes, axes.length))),
+        fresh(n + "/sum"), Map.of("keepdims", 1L));
+    String eps = emit(n + "/eps", "Add", List.of(sum, initializer(n + "/eps", Tensor.scalar(p.getEps()))), fresh(n + "/eps"), Map.of());
+    String norm = emit(n + "/norm", "Sqrt", List.of(eps), fresh(n + "/norm"), Map.of());
+    String y = emit(n + "/div", "Div", List.of(x, norm), fresh(n + "/div"), Map.of());
+    return emit(n, "Mul", List.of(y, initializer(n + "/scale", scale.reshape(scaleShape))), l.getTop(0), Map.of());
+  }
+
   /** Crop the first bottom to the second's size from `axis` on, at the given offsets. */
   private String crop(LayerParameter l, List<String> in) {
     if (in.size() != 2) throw new GraphException("Crop needs two bottoms");
@@ -525,7 +577,9 @@ final class CaffeGraphBuilder {
     if (!unsupported.isEmpty()) {
       List<String> u = new ArrayList<>();
       unsupported.forEach((t, ls) -> u.add(t + " (" + String.join(", ", ls) + ")"));
-      problems.add(0, "unsupported Caffe layer types: " + String.join(", ", u));
+      boolean ssd = unsupported.keySet().stream().anyMatch(CaffeImporter.SSD_SOFTWARE::contains);
+      problems.add(0, "unsupported Caffe layer types: " + String.join(", ", u) + (ssd
+          ? " (qspark computes no priors, NMS or argmax; qspark xportdnn passes such layers through to CHaiDNN)" : ""));
     }
     if (inputs.isEmpty()) problems.add("no Input layer or net input");
     if (!problems.isEmpty()) throw new GraphException(String.join("; ", problems));
@@ -536,7 +590,7 @@ final class CaffeGraphBuilder {
     List<String> outputs = new ArrayList<>();
     for (String blob : finalBlobs()) {
       String v = current.get(blob);
-      if (!consumed.contains(v) && !outputs.contains(v) && inputs.stream().noneMatch(i -> i.name().equals(v))) outputs.add(v);
+      if (v != null && !consumed.contains(v) && !outputs.contains(v) && inputs.stream().noneMatch(i -> i.name().equals(v))) outputs.add(v);
     }
     if (outputs.isEmpty()) throw new GraphException("the net has no output blob");
     Set<String> live = new HashSet<>(consumed);

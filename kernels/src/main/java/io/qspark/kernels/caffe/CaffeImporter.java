@@ -18,8 +18,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads a Caffe deploy prototxt and its caffemodel into the same {@link Graph} IR the ONNX
@@ -44,8 +44,27 @@ public final class CaffeImporter {
    * @param net the deploy net in the current (`layer`) form without weights, for writing it back
    * @param layers the layers that made graph nodes, in net order
    * @param ignored prototxt fields qspark's schema does not model, skipped ("line:col: field")
+   * @param passedThrough layers kept in {@code net} but not computed (see {@link #SSD_SOFTWARE}),
+   *     in net order; empty unless the import asked for them
    */
-  public record Imported(Graph graph, NetParameter net, List<Layer> layers, List<String> ignored) {}
+  public record Imported(Graph graph, NetParameter net, List<Layer> layers, List<String> ignored,
+      List<LayerParameter> passedThrough) {
+    public Imported {
+      layers = List.copyOf(layers);
+      ignored = List.copyOf(ignored);
+      passedThrough = List.copyOf(passedThrough);
+    }
+  }
+
+  /**
+   * Layer types of SSD-style nets that CHaiDNN runs in software (Xilinx/CHaiDNN
+   * software/xtract/caffe_layer_map.hpp: PriorBox, DetectionOutput as its NMS, ArgMax) and
+   * qspark does not compute: priors depend only on shapes, NMS and ArgMax end the net after the
+   * last quantized value. An import for CHaiDNN ({@link #loadForChaiDnn}) keeps them, and every
+   * layer reading their tops, in the net unchanged and out of the graph; the blobs they read
+   * become graph outputs. Any other import lists them with the unsupported layer types.
+   */
+  public static final Set<String> SSD_SOFTWARE = Set.of("PriorBox", "DetectionOutput", "ArgMax");
 
   /**
    * The imported graph as ONNX bytes (opset 13, whose Softmax is Caffe's: one axis), so a Caffe
@@ -72,9 +91,21 @@ public final class CaffeImporter {
 
   /** @param dataDims C,H,W of a Data layer's images (its shape is not in the prototxt), or null */
   public static Imported load(Path prototxt, Path caffemodel, int[] dataDims) {
+    return load(prototxt, caffemodel, dataDims, Set.of());
+  }
+
+  /**
+   * The net as CHaiDNN reads it: {@link #SSD_SOFTWARE} layers (and what reads their tops) passed
+   * through, not computed.
+   */
+  public static Imported loadForChaiDnn(Path prototxt, Path caffemodel, int[] dataDims) {
+    return load(prototxt, caffemodel, dataDims, SSD_SOFTWARE);
+  }
+
+  private static Imported load(Path prototxt, Path caffemodel, int[] dataDims, Set<String> passThrough) {
     String text = new String(read(prototxt, "prototxt"), StandardCharsets.UTF_8);
     byte[] weights = read(caffemodel, "caffemodel");
-    return parse(text, weights, prototxt.toString(), caffemodel.toString(), dataDims);
+    return parse(text, weights, prototxt.toString(), caffemodel.toString(), dataDims, passThrough);
   }
 
   private static byte[] read(Path file, String what) {
@@ -90,6 +121,11 @@ public final class CaffeImporter {
 
   public static Imported parse(String prototxt, byte[] caffemodel, String prototxtName, String weightsName,
       int[] dataDims) {
+    return parse(prototxt, caffemodel, prototxtName, weightsName, dataDims, Set.of());
+  }
+
+  private static Imported parse(String prototxt, byte[] caffemodel, String prototxtName, String weightsName,
+      int[] dataDims, Set<String> passThrough) {
     CaffeText.Parsed text = CaffeText.parse(prototxt, prototxtName);
     NetParameter weights;
     try {
@@ -100,21 +136,21 @@ public final class CaffeImporter {
     if (caffemodel.length == 0 || weights.getLayerCount() + weights.getLayersCount() == 0) {
       throw new GraphException(weightsName + " is not a Caffe caffemodel: it holds no layers");
     }
-    return build(text.net(), weights, prototxtName, weightsName, dataDims, text.ignored());
+    return build(text.net(), weights, prototxtName, weightsName, dataDims, text.ignored(), passThrough);
   }
 
   /** A net already in memory (e.g. converted from ONNX), its weights in `trained`. */
   public static Imported of(NetParameter deploy, NetParameter trained, String name) {
-    return build(deploy, trained, name, name, null, List.of());
+    return build(deploy, trained, name, name, null, List.of(), Set.of());
   }
 
   private static Imported build(NetParameter net, NetParameter weights, String prototxtName, String weightsName,
-      int[] dataDims, List<String> ignored) {
+      int[] dataDims, List<String> ignored, Set<String> passThrough) {
     NetParameter deploy = CaffeLegacy.upgrade(net);
     if (deploy.getLayerCount() == 0) throw new GraphException(prototxtName + " has no layers");
     Map<String, LayerParameter> trained = new LinkedHashMap<>();
     for (LayerParameter l : CaffeLegacy.upgrade(weights).getLayerList()) trained.putIfAbsent(l.getName(), l);
-    CaffeGraphBuilder b = new CaffeGraphBuilder(deploy, trained, weightsName, dataDims);
+    CaffeGraphBuilder b = new CaffeGraphBuilder(deploy, trained, weightsName, dataDims, passThrough);
     for (LayerParameter l : deploy.getLayerList()) {
       if (inTestPhase(l)) b.add(l);
     }
@@ -126,7 +162,7 @@ public final class CaffeImporter {
     }
     NetParameter.Builder bare = deploy.toBuilder();
     for (int i = 0; i < bare.getLayerCount(); i++) bare.setLayer(i, bare.getLayer(i).toBuilder().clearBlobs());
-    return new Imported(g, bare.build(), b.layers(), ignored);
+    return new Imported(g, bare.build(), b.layers(), ignored, b.passedThrough());
   }
 
   /** Caffe's NetStateRule check for the TEST phase (deploy), ignoring levels and stages. */

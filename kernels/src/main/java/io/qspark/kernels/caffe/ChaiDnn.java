@@ -134,14 +134,41 @@ public final class ChaiDnn {
       if (!carriesPrecision(s.mode(), l.type())) continue;
       byLayer.put(l.name(), precision(l, s, params, stats, method));
     }
+    Set<String> passed = passedNames();
     NetParameter.Builder net = imp.net().toBuilder();
     for (int i = 0; i < net.getLayerCount(); i++) {
+      if (passed.contains(net.getLayer(i).getName())) continue; // written back as read
       LayerParameter.Builder lb = net.getLayer(i).toBuilder().clearPrecisionParam();
       PrecisionParameter p = byLayer.get(lb.getName());
       if (p != null) lb.setPrecisionParam(p);
       net.setLayer(i, lb);
     }
     return net.build();
+  }
+
+  /**
+   * One line for each layer of a written net that has no precision_param, naming it and saying
+   * why, as XportDNN warns for the layers it gives no thresholds (QUANTIZATION.md: "a warning is
+   * generated for non-supported layers").
+   */
+  public List<String> withoutPrecision(NetParameter written, Mode mode) {
+    Set<String> passed = passedNames();
+    List<String> r = new java.util.ArrayList<>();
+    for (LayerParameter l : written.getLayerList()) {
+      if (l.hasPrecisionParam()) continue;
+      String why = passed.contains(l.getName())
+          ? "passed through unchanged (qspark does not compute it; CHaiDNN runs it in software)"
+          : carriesPrecision(mode, l.getType()) ? "qspark has no quantization point for it"
+          : "CHaiDNN's " + mode.key + " mode takes none for " + l.getType() + " (it runs in float)";
+      r.add("layer '" + l.getName() + "' (" + l.getType() + ") gets no precision_param: " + why);
+    }
+    return r;
+  }
+
+  private Set<String> passedNames() {
+    Set<String> r = new java.util.HashSet<>();
+    for (LayerParameter l : imp.passedThrough()) r.add(l.getName());
+    return r;
   }
 
   public static String text(NetParameter net) {

@@ -52,15 +52,7 @@ class CaffeFormsTest {
       """;
 
   static BlobProto blob(Random r, int... shape) {
-    BlobProto.Builder b = BlobProto.newBuilder();
-    BlobShape.Builder s = BlobShape.newBuilder();
-    int n = 1;
-    for (int d : shape) {
-      s.addDim(d);
-      n *= d;
-    }
-    for (int i = 0; i < n; i++) b.addData((float) r.nextGaussian());
-    return b.setShape(s).build();
+    return io.qspark.kernels.testing.SsdNet.blob(r, 1f, shape);
   }
 
   /** Legacy 4-D blob (num, channels, height, width), as old caffemodels store them. */
