@@ -96,6 +96,21 @@ class AdaRoundSparkTest {
     assertEquals("mismatches: 0", lines[lines.length - 2], sim.out() + sim.err());
   }
 
+  /** AdaRound alone: the calibration it starts from is a stage of its own, so its time stands against AdaRound's. */
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.MINUTES)
+  @SuppressWarnings("unchecked")
+  void aloneItsCalibrationIsTimedApart(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("alone");
+    Run r = finetune(out, "2", "64");
+    assertEquals(0, r.code(), r.err());
+    Map<String, Object> report = (Map<String, Object>) Json.read(Files.readString(out.resolve("report.json")));
+    List<Map<String, Object>> stages = (List<Map<String, Object>>) report.get("stages");
+    assertEquals(List.of("load", "calibration", "adaround", "final_calibration", "error_pass"),
+        stages.stream().map(s -> (String) s.get("stage")).toList());
+    for (Map<String, Object> s : stages.subList(1, 3)) assertTrue(((Number) s.get("seconds")).doubleValue() > 0, s.toString());
+  }
+
   /** AdaRound then AdaQuant, after equalization and bias correction: stages in that order. */
   @Test
   @Timeout(value = 20, unit = TimeUnit.MINUTES)

@@ -65,6 +65,8 @@ class EveryCommandTest {
     run("evaluate", with(with(PRE, data128), "--model", model, "--data", data));
     run("calibrate", with(with(PRE, small), "--model", model, "--data", data, "--out", calib));
     run("evaluate", with(with(PRE, data128), "--model", calib, "--data", data));
+    run("sensitivity", with(with(PRE, small), "--model", model, "--data", data, "--out", dir.resolve("sens").toString(),
+        "--variants", "only"));
     run("finetune", with(with(PRE, small), "--model", model, "--data", data, "--out", tuned, "--cle", "--bias-correction",
         "--adaquant-steps", "1"));
     run("qat", with(with(PRE, small), "--model", model, "--data", data, "--out", qat, "--epochs", "1", "--batch-size", "64",

@@ -62,7 +62,8 @@ class HostileInputsTest {
   @Test
   @Timeout(value = 2, unit = TimeUnit.MINUTES)
   void everyCommandsHelpPrintsCleanly() {
-    for (String c : new String[] {"inspect", "calibrate", "finetune", "qat", "evaluate", "deploy", "simulate", "xportdnn"}) {
+    for (String c : new String[] {"inspect", "calibrate", "finetune", "qat", "evaluate", "deploy", "simulate", "xportdnn",
+        "sensitivity"}) {
       Run r = Run.of(c, "--help");
       assertEquals(0, r.code(), c + ": " + r.err());
       assertEquals("", r.err(), c + " --help wrote to stderr");

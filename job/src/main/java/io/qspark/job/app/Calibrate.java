@@ -9,7 +9,8 @@ import java.util.Map;
  * build exactly mergeable histograms of every activation, the driver picks each fix_point; then
  * an error pass, and the calibration folder written atomically (quant_info.json, identical for
  * any partitioning; the QDQ and float models; report.json with the provenance; folder.json with
- * the preprocessing).
+ * the preprocessing). With an accuracy budget, the points that cost most are raised first
+ * ({@link BudgetSearch}).
  */
 public final class Calibrate {
   private final Notices notices;
@@ -41,6 +42,7 @@ public final class Calibrate {
       long t1 = System.nanoTime();
       CalibrationRun.Calibrated c = run.calibrate(m, read.blob(), "calibrate");
       long t2 = System.nanoTime();
+      if (s.budget() != null) c = BudgetSearch.apply(run, m.graph(), read.blob(), c, s.budget());
       CalibrationRun.Finished f = run.finish(m, read.fileName(), read.blob(), c,
           new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9}, null, Map.of(), s.json());
       return new Calibration(f.contents(), f.report());

@@ -12,10 +12,12 @@ import java.util.Map;
  * What {@link Calibrate} does: the float model, the calibration images (the first
  * {@code calibSize} of the data) and their preprocessing, what to quantize to ({@link QuantConfig}),
  * the mini-batch size, one statistics pass or one per wave of layers ({@code sequential}), the
- * output folder and Spark. Finetune and QAT calibrate with the same settings.
+ * output folder and Spark; and optionally an accuracy budget ({@code budget}, null: none), which
+ * raises the widths of the points that cost most until the calibration keeps within it.
+ * Finetune and QAT calibrate with the same settings.
  */
 public record CalibrateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, QuantConfig quant,
-    int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark) {
+    int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark, AccuracyBudget budget) {
   public static final int DEFAULT_CALIB_SIZE = 1000;
   public static final int DEFAULT_BATCH = 64;
 
@@ -32,23 +34,27 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
   /** 8-bit DPU quantization (mse) of the model from the first 1,000 images, no preprocessing, one pass. */
   public static CalibrateSettings of(ModelSettings model, DataSettings data, OutputSettings out) {
     return new CalibrateSettings(model, data, PreprocessSettings.NONE, QuantConfig.defaults(), DEFAULT_CALIB_SIZE,
-        DEFAULT_BATCH, false, out, SparkSettings.DEFAULT);
+        DEFAULT_BATCH, false, out, SparkSettings.DEFAULT, null);
   }
 
   public CalibrateSettings withPreprocess(PreprocessSettings p) {
-    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark);
+    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark, budget);
   }
 
   public CalibrateSettings withQuant(QuantConfig q) {
-    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark);
+    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark, budget);
   }
 
   public CalibrateSettings withCalibSize(int n) {
-    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark);
+    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark, budget);
   }
 
   public CalibrateSettings withSpark(SparkSettings s) {
-    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s);
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s, budget);
+  }
+
+  public CalibrateSettings withBudget(AccuracyBudget b) {
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, b);
   }
 
   /** What the run reads: the model and the data, which its outputs must keep apart from. */
@@ -74,6 +80,7 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     m.put("sequential", sequential);
     if (out != null) m.putAll(out.json());
     m.putAll(spark.json());
+    if (budget != null) m.put("accuracy_budget", budget.json());
     return m;
   }
 }

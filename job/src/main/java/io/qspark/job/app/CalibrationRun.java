@@ -10,6 +10,9 @@ import io.qspark.job.report.CalibrationReport;
 import io.qspark.job.report.PartitionSection;
 import io.qspark.job.report.Provenance;
 import io.qspark.job.spark.CalibrationJob;
+import io.qspark.job.spark.SensitivityJob;
+import io.qspark.job.eval.VariantScores;
+import io.qspark.kernels.quant.PointVariants;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.SparkSettings;
 import io.qspark.job.spark.StageMetrics;
@@ -42,12 +45,16 @@ final class CalibrationRun implements AutoCloseable {
   record Calibrated(QuantPlan plan, ActivationStats stats, QuantParams params) {}
 
   final CalibrateSettings settings;
-  final QuantConfig cfg;
+  /** The settings' config; with an accuracy budget, the points it raised as rules after the settings' own. */
+  QuantConfig cfg;
   final ImageInputs inputs;
   final LazySpark spark;
   final int partitions;
   /** Bytes each stage moved (results to the driver, shuffle): the reduction's cost, for report.json. */
   private final StageMetrics stageMetrics;
+  /** What the accuracy budget changed ({@link BudgetSearch}), which finish reports; null: no budget. */
+  BudgetSearch.Outcome budget;
+  double budgetSeconds;
   private final String app;
   /** The SHA-256 of the model the user gave, for the provenance. */
   private final String givenSha256;
@@ -132,6 +139,26 @@ final class CalibrationRun implements AutoCloseable {
     return new Calibrated(qplan, stats, QuantParams.legalized(m.graph(), qplan, ordered, ps, cfg));
   }
 
+  /**
+   * Scores variants of the float model in {@code blob} against it on the calibration images, in
+   * one Spark job of (group of variants, partition) tasks.
+   */
+  VariantScores score(ModelBlob blob, List<PointVariants.Variant> variants, String stage) {
+    int groups = SensitivityJob.groups(variants.size(), partitions, sc().defaultParallelism());
+    return SensitivityJob.run(sc(), inputs.images, blob, inputs.plan, variants, partitions, groups, stage);
+  }
+
+  /**
+   * One evaluation of the float model over the calibration images as one task (one slot), by
+   * the same job: the unit sensitivity analysis reports its cost in (variants on S slots
+   * ideally take variants / S of them).
+   */
+  double oneEvaluationSeconds(ModelBlob blob, String stage) {
+    long t0 = System.nanoTime();
+    SensitivityJob.run(sc(), inputs.images, blob, inputs.plan, List.of(), 1, 1, stage);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
   /** quant_info.json of a calibration of the model in {@code blob}. */
   String quantInfo(Model m, ModelBlob blob, String name, Calibrated c) {
     return QuantInfo.write(name, blob.sha256(), cfg, c.plan(), c.params(), c.stats(), m.graph());
@@ -162,6 +189,7 @@ final class CalibrationRun implements AutoCloseable {
       report.stages(stages);
     }
     extra.forEach(report::put);
+    if (budget != null) BudgetSearch.report(budget, budgetSeconds, report);
     report.put("spark_stages", stageMetrics.json());
     report.put("command", command());
     report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));

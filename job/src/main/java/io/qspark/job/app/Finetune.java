@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Calibration with the remedies for models that per-tensor power-of-two quantization hurts, in
- * stages: cross-layer equalization, bias correction, AdaQuant, final calibration. Writes the
+ * stages: cross-layer equalization, bias correction, AdaRound, AdaQuant, final calibration. Writes the
  * same folder as {@link Calibrate}, its float_model.onnx being the changed float graph the
  * fix_points belong to, and report.json giving each stage's time and results.
  */
@@ -36,7 +36,7 @@ public final class Finetune {
 
   /** Stage names in report.json, in the order they run. */
   static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
-      ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
+      CALIBRATION = "calibration", ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
 
   private final Notices notices;
 
@@ -118,8 +118,12 @@ public final class Finetune {
       }
       if (fs.adaroundSteps() > 0) {
         // learned rounding from the calibration (and CLE/BC) so far, towards the float model's own outputs
-        CalibrationRun.Calibrated before = known != null ? known
-            : run.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+        CalibrationRun.Calibrated before = known;
+        if (before == null) {
+          // timed on its own, so report.json sets AdaRound's time against a calibration's
+          before = run.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+          t = lap(stages, CALIBRATION, t);
+        }
         AdaRound.Result r = AdaRoundJob.run(run.sc(), run.inputs.images, equalized.blob(),
             changedInitializers(equalized.model().graph(), edited.model().graph()), run.inputs.plan, run.cfg, before.params(),
             AdaRoundOptions.defaults().withSteps(fs.adaroundSteps()), run.partitions, msg -> LOG.info("finetune: AdaRound: " + msg));

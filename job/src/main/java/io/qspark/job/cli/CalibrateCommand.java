@@ -26,11 +26,13 @@ final class CalibrateCommand implements Callable<Integer> {
   @Mixin DataOptions data;
   @Mixin PreprocessOptions preprocess;
   @Mixin QuantOptions quant;
+  @Mixin BudgetOptions budget;
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() {
-    CalibrateSettings s = quant.settings(model, data, preprocess, spark);
+    CalibrateSettings c = quant.settings(model, data, preprocess, spark);
+    CalibrateSettings s = Mapping.settings(spec, () -> c.withBudget(budget.settings()));
     print(spec, new Calibrate(Mapping.notices(spec)).run(s));
     return ExitCodes.OK;
   }

@@ -10,7 +10,7 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of(new InspectCommand(), new CalibrateCommand(), new FinetuneCommand(), new QatCommand(), new EvaluateCommand(),
+    return List.of(new InspectCommand(), new CalibrateCommand(), new FinetuneCommand(), new QatCommand(), new EvaluateCommand(), new SensitivityCommand(),
         new DeployCommand(), new SimulateCommand(), new CompareDumpsCommand(), new XportDnnCommand());
   }
 }

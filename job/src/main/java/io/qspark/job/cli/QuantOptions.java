@@ -121,7 +121,7 @@ public final class QuantOptions {
     QuantConfig cfg = config();
     int[] dims = preprocess.dims();
     return Mapping.settings(spec, () -> new CalibrateSettings(model.settings(), data.settings(dims), preprocess.settings(), cfg,
-        calibSize, batch, sequential, new OutputSettings(out, overwrite), spark.settings()));
+        calibSize, batch, sequential, new OutputSettings(out, overwrite), spark.settings(), null));
   }
 
   QuantConfig config() {

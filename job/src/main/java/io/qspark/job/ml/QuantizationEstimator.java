@@ -209,7 +209,7 @@ public abstract class QuantizationEstimator<E extends QuantizationEstimator<E>> 
         emptyToNull($(channelSwap)), getInt(resize) == 0 ? null : getInt(resize), emptyToNull($(crop)), false);
     String weights = $(weightsPath).isEmpty() ? null : $(weightsPath);
     return new CalibrateSettings(new ModelSettings($(modelPath), weights), data, pre, cfg, getInt(calibSize), getInt(batchSize),
-        sequential, out, SparkSettings.DEFAULT);
+        sequential, out, SparkSettings.DEFAULT, null);
   }
 
   /** A settings record made from the Params, its message naming Params where it names flags. */

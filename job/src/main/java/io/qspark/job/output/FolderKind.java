@@ -9,7 +9,9 @@ public enum FolderKind {
   /** An integer deploy model (deploy) with the calibration it was compiled from. */
   DEPLOY("deploy"),
   /** The figures of a simulation (simulate --out). */
-  SIMULATION("simulation");
+  SIMULATION("simulation"),
+  /** Sensitivity analysis (sensitivity): the points ranked, as JSON and CSV. */
+  SENSITIVITY("sensitivity");
 
   public final String key;
 

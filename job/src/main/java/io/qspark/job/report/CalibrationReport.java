@@ -31,6 +31,8 @@ public final class CalibrationReport {
 
   private final Map<String, Object> json = new LinkedHashMap<>();
   private final List<String> warnings = new ArrayList<>();
+  /** Rows the console summary shows after its own (an accuracy budget's outcome). */
+  private final List<String[]> summaryRows = new ArrayList<>();
   private final QuantError error;
   private final double[] seconds;
   private final long images;
@@ -137,13 +139,25 @@ public final class CalibrationReport {
     return Json.write(json);
   }
 
+  /** Adds a row to the console summary. */
+  public void summaryRow(String key, String value) {
+    summaryRows.add(new String[] {key, value});
+  }
+
+  /** Adds a warning (console and report.json). */
+  public void warn(String warning) {
+    warnings.add(warning);
+    json.put("warnings", new ArrayList<Object>(warnings));
+  }
+
   public List<String> warnings() {
     return warnings;
   }
 
   /** What the console shows of a calibration: the folder, images, pass times, median SQNR, agreement and top-1. */
   public record Summary(String folder, long images, double statisticsSeconds, double errorSeconds, double medianSqnrDb,
-      double agreement, boolean labelled, double floatTop1, double quantTop1, Map<String, OutputFidelity.Figures> outputs) {
+      double agreement, boolean labelled, double floatTop1, double quantTop1, Map<String, OutputFidelity.Figures> outputs,
+      List<String[]> more) {
     public void print(PrintWriter out) {
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"output", folder});
@@ -161,6 +175,7 @@ public final class CalibrationReport {
         rows.add(new String[] {"top-1 float / quantized", String.format(Locale.ROOT, "%.2f / %.2f (calibration images)",
             floatTop1, quantTop1)});
       }
+      rows.addAll(more);
       TextTable.keyValues(out, rows.toArray(new String[0][]));
     }
   }
@@ -168,7 +183,7 @@ public final class CalibrationReport {
   public Summary summary(String folder) {
     return new Summary(folder, images, seconds[1], seconds[3], (Double) json.get("median_sqnr_db"),
         error.classifier() ? error.agreement() : Double.NaN, error.hasLabels(), error.hasLabels() ? error.floatTop1() : Double.NaN,
-        error.hasLabels() ? error.quantTop1() : Double.NaN, error.outputs().figures());
+        error.hasLabels() ? error.quantTop1() : Double.NaN, error.outputs().figures(), List.copyOf(summaryRows));
   }
 
   public void print(PrintWriter out, String folder) {

@@ -76,7 +76,8 @@ class ConfigFileTest {
     assertTrue(files.size() >= 3, "configs in " + conf);
     for (Path f : files) {
       String text = Files.readString(f);
-      List<String> commands = Stream.of("inspect", "calibrate", "evaluate", "deploy", "simulate", "finetune", "qat", "xportdnn")
+      List<String> commands = Stream.of("inspect", "calibrate", "evaluate", "deploy", "simulate", "finetune", "qat", "xportdnn",
+          "sensitivity")
           .filter(c -> text.contains("\n" + c + ":")).toList();
       for (String c : commands.isEmpty() ? List.of("calibrate", "evaluate") : commands) {
         Run r = Run.of(c, "--conf", f.toString(), "--print-config");

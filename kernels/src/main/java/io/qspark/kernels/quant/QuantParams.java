@@ -321,4 +321,21 @@ public final class QuantParams implements java.io.Serializable {
   public FixPoint activation(String point) {
     return activations.get(point);
   }
+
+  /**
+   * The same decisions for some points only: the activation points in {@code acts} and the
+   * weights and biases in {@code params}; every other point stays float (the fake-quant model
+   * passes a point without a quantizer through). Sensitivity analysis scores such variants.
+   */
+  public QuantParams only(java.util.Set<String> acts, java.util.Set<String> params) {
+    Map<String, FixPoint> a = new LinkedHashMap<>();
+    activations.forEach((k, q) -> {
+      if (acts.contains(k)) a.put(k, q);
+    });
+    Map<String, ParamQuant> p = new LinkedHashMap<>();
+    quantizers.forEach((k, q) -> {
+      if (params.contains(k)) p.put(k, q);
+    });
+    return new QuantParams(a, p);
+  }
 }

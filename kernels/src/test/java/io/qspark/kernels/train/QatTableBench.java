@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
  * momentum 0.9, cosine, global batch 128 in micro-batches of 32, BatchNorm folded after 80% of
  * the steps), as PyTorch's row in ../shared/models/README.md, on 2 threads. The job trains the
  * same bits for any partitioning (QatJobTest). {@code -Dqspark.bench.qat.models} and
- * {@code -Dqspark.bench.qat.configs} (W4A4, 6b, 8b) select rows.
+ * {@code -Dqspark.bench.qat.configs} (W4A4, 6b, 8b; W4A4B8: 8-bit biases) select rows;
+ * {@code -Dqspark.bench.qat.holdout=H} trains on all but the last H training images and scores
+ * on those instead of the test set (for choosing a recipe).
  */
 @Tag("bench")
 class QatTableBench {
@@ -36,11 +38,18 @@ class QatTableBench {
 
   @Test
   void table() throws Exception {
-    Tensor test = Shared.testImages(10_000);
-    int[] testLabels = Shared.testLabels(10_000);
     int n = Integer.getInteger("qspark.bench.qat.images", 60_000);
     Tensor x = Shared.images("train-images-idx3-ubyte.gz", n);
     int[] labels = Shared.labels("train-labels-idx1-ubyte.gz", n);
+    // a recipe is chosen on the last H training images, trained on the rest, so the test set stays unseen
+    int holdout = Integer.getInteger("qspark.bench.qat.holdout", 0);
+    Tensor test = holdout > 0 ? x.slice0(n - holdout, n) : Shared.testImages(10_000);
+    int[] testLabels = holdout > 0 ? java.util.Arrays.copyOfRange(labels, n - holdout, n) : Shared.testLabels(10_000);
+    if (holdout > 0) {
+      x = x.slice0(0, n - holdout);
+      labels = java.util.Arrays.copyOf(labels, n - holdout);
+      n -= holdout;
+    }
     StringBuilder rows = new StringBuilder();
     for (String model : System.getProperty("qspark.bench.qat.models", "resnet_s,mbv2_s").split(",")) {
       for (String c : System.getProperty("qspark.bench.qat.configs", "W4A4,6b").split(",")) {
