@@ -51,6 +51,7 @@ class QuantInfoTest {
    * is at Vitis' cap of 12), unless the shift range moved it; the width survives the file.
    */
   @Test
+  @Tag("slow") // reads ../shared
   void biasBitsApartFromWeightBits() throws Exception {
     Model m = Model.load(Shared.model("resnet_s.onnx")).forInference();
     QuantConfig cfg = QuantConfig.defaults().withBits(4).withBiasBits(8);
