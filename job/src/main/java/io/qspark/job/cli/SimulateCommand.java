@@ -69,6 +69,8 @@ final class SimulateCommand implements Callable<Integer> {
         predictions == null ? null : new OutputSettings(predictions, overwrite), dump.settings(overwrite), spark.settings()));
     SimulateResult r = new Simulate(Mapping.notices(spec)).run(s);
     PrintWriter o = spec.commandLine().getOut();
+    // before the figures: their last lines are the result scripts read
+    r.dump().ifPresent(d -> o.println(d.describe()));
     if (r.classification().isPresent()) {
       SimulateResult.Classification c = r.classification().get();
       new EvaluationReport(r.deployModel(), r.data(), r.preprocessing(), r.spark(), c.simulated(), r.seconds()).printTable(o);
@@ -87,7 +89,6 @@ final class SimulateCommand implements Callable<Integer> {
       o.println("output integers compared: " + r.outputIntegers());
       o.println("mismatches: " + r.mismatches());
     }
-    r.dump().ifPresent(d -> o.println(d.describe()));
     o.flush();
     if (r.gate().isPresent() && !r.gate().get().passed()) {
       PrintWriter err = spec.commandLine().getErr();
