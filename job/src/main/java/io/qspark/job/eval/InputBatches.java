@@ -17,6 +17,14 @@ public final class InputBatches implements Iterator<InputBatches.Batch> {
       return labels.length;
     }
 
+    /** Images [from, to) of this batch. */
+    public Batch slice(int from, int to) {
+      if (from == 0 && to == size()) return this;
+      Map<String, Tensor> f = new java.util.LinkedHashMap<>();
+      feeds.forEach((k, t) -> f.put(k, t.slice0(from, to)));
+      return new Batch(f, Arrays.copyOfRange(labels, from, to), Arrays.copyOfRange(names, from, to));
+    }
+
     /** The input of a single-input model. */
     public Tensor input() {
       if (feeds.size() != 1) throw new IllegalStateException("the model has " + feeds.size() + " inputs: " + feeds.keySet());

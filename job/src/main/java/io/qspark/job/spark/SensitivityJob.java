@@ -10,11 +10,15 @@ import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.exec.TensorObserver;
 import io.qspark.kernels.graph.Graph;
+import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
+import io.qspark.kernels.quant.SharedValues;
 import io.qspark.kernels.quant.QuantizedModel;
 import io.qspark.kernels.quant.PointVariants;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Set;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +38,11 @@ import org.apache.spark.util.LongAccumulator;
  */
 public final class SensitivityJob {
   private static final long PROGRESS_INTERVAL_MS = 10_000;
+  /**
+   * Images run at a time where variants reuse a base's values: the base's every value stays live
+   * while they run, and kept small it stays out of the garbage collector's way.
+   */
+  static final int REUSE_IMAGES = 16;
 
   private SensitivityJob() {}
 
@@ -104,7 +113,6 @@ public final class SensitivityJob {
     public Iterator<VariantScores> call(Iterator<LabeledImage> images) {
       LoadedModels.Loaded l = LoadedModels.get(model.value());
       Graph g = l.model().graph();
-      String in = g.inputs().get(0).name();
       List<PointVariants.Variant> vs = variants.value();
       VariantScores scores = new VariantScores(vs.size());
       // the shard's inputs and float outputs, held while each variant runs over them
@@ -113,30 +121,116 @@ public final class SensitivityJob {
       InputBatches it = new InputBatches(images, plan);
       while (it.hasNext()) {
         InputBatches.Batch b = it.next();
-        List<float[]> y = outputs(g, l.executor().run(Map.of(in, b.input()), TensorObserver.NONE, false));
+        List<float[]> y = outputs(g, l.executor().run(b.feeds(), TensorObserver.NONE, false));
         batches.add(b);
         reference.add(y);
         // each image's float figures once: by the first group's task
         if (group == 0) scores.addFloat(y, b.size(), b.labels());
       }
-      QuantPlan plan0 = null;
-      io.qspark.kernels.quant.QuantConfig cfg0 = null;
+      // each variant's model once; variants of the first variant's config reuse, batch by batch,
+      // the values they compute as a base run does (nothing quantized, or the union of their
+      // decisions: for sensitivity's variants, the all-quantized model), so a variant that differs
+      // from a base in one point recomputes only what lies downstream of it (SharedValues)
+      QuantizedModel.FakeWeights weights = new QuantizedModel.FakeWeights();
+      Map<io.qspark.kernels.quant.QuantConfig, QuantPlan> plans = new HashMap<>();
+      List<Integer> mine = new ArrayList<>();
+      List<QuantizedModel> models = new ArrayList<>();
+      List<Executor> executors = new ArrayList<>();
       for (int v = group; v < vs.size(); v += groups) {
         PointVariants.Variant variant = vs.get(v);
-        if (!variant.config().equals(cfg0)) {
-          cfg0 = variant.config();
-          plan0 = QuantPlan.of(g, cfg0);
-        }
-        QuantizedModel qm = new QuantizedModel(g, plan0, variant.params());
-        Executor ex = qm.executor(1);
-        for (int i = 0; i < batches.size(); i++) {
-          InputBatches.Batch b = batches.get(i);
-          List<float[]> y = outputs(g, ex.run(Map.of(in, b.input()), qm.fakeQuant(), false));
-          scores.addVariant(v, reference.get(i), y, b.size(), b.labels());
-          done.add(b.size());
+        QuantPlan p = plans.computeIfAbsent(variant.config(), c -> QuantPlan.of(g, c));
+        QuantizedModel qm = new QuantizedModel(g, p, variant.params(), weights);
+        mine.add(v);
+        models.add(qm);
+        executors.add(qm.executor(1));
+      }
+      Reuse reuse = mine.isEmpty() || g.batchChunk() > 0 ? null : Reuse.of(g, mine, vs, models, weights);
+      // with reuse, a base's every value is held while the variants run: a few images at a time
+      int slice = reuse == null ? Integer.MAX_VALUE : REUSE_IMAGES;
+      for (int i = 0; i < batches.size(); i++) {
+        InputBatches.Batch whole = batches.get(i);
+        for (int from = 0; from < whole.size(); from += slice) {
+          int to = Math.min(whole.size(), from + slice);
+          InputBatches.Batch b = whole.slice(from, to);
+          List<float[]> ref = slice(reference.get(i), whole.size(), from, to);
+          List<Map<String, Tensor>> baseValues = reuse == null ? List.of() : reuse.run(b.feeds());
+          for (int k = 0; k < mine.size(); k++) {
+            QuantizedModel qm = models.get(k);
+            int base = reuse == null ? -1 : reuse.base[k];
+            Map<String, Tensor> out = base < 0 ? executors.get(k).run(b.feeds(), qm.fakeQuant(), false)
+                : executors.get(k).run(b.feeds(), qm.fakeQuant(), SharedValues.reusable(baseValues.get(base), reuse.changed.get(k)));
+            scores.addVariant(mine.get(k), ref, outputs(g, out), b.size(), b.labels());
+            done.add(b.size());
+          }
         }
       }
       return List.of(scores).iterator();
+    }
+
+    /**
+     * The base models of one task's variants and, per variant, the base it reuses (-1: none, a
+     * full run) and the values that differ from it. A base is run only if a variant uses it.
+     */
+    private static final class Reuse {
+      final List<QuantizedModel> bases;
+      final List<Executor> executors = new ArrayList<>();
+      final int[] base;
+      final List<Set<String>> changed = new ArrayList<>();
+
+      private Reuse(List<QuantizedModel> bases, int variants) {
+        this.bases = bases;
+        this.base = new int[variants];
+        for (QuantizedModel m : bases) executors.add(m.executor(1));
+      }
+
+      static Reuse of(Graph g, List<Integer> mine, List<PointVariants.Variant> vs, List<QuantizedModel> models,
+          QuantizedModel.FakeWeights weights) {
+        io.qspark.kernels.quant.QuantConfig cfg = vs.get(mine.get(0)).config();
+        QuantPlan plan = models.get(0).plan();
+        List<QuantParams> same = new ArrayList<>();
+        for (int v : mine) if (vs.get(v).config().equals(cfg)) same.add(vs.get(v).params());
+        QuantParams union = QuantParams.union(same);
+        List<QuantizedModel> bases = List.of(new QuantizedModel(g, plan, union.only(Set.of(), Set.of()), weights),
+            new QuantizedModel(g, plan, union, weights));
+        Reuse r = new Reuse(bases, mine.size());
+        for (int k = 0; k < mine.size(); k++) {
+          r.base[k] = -1;
+          r.changed.add(Set.of());
+          if (!vs.get(mine.get(k)).config().equals(cfg)) continue;
+          int best = Integer.MAX_VALUE;
+          for (int b = 0; b < bases.size(); b++) {
+            Set<String> c = SharedValues.changed(bases.get(b).graph(), plan, bases.get(b).params(), models.get(k).params());
+            if (c.size() < best) {
+              best = c.size();
+              r.base[k] = b;
+              r.changed.set(k, c);
+            }
+          }
+        }
+        return r;
+      }
+
+      /** Every value of each base that some variant uses (keepAll), null for the others. */
+      List<Map<String, Tensor>> run(Map<String, Tensor> feeds) {
+        List<Map<String, Tensor>> r = new ArrayList<>();
+        for (int b = 0; b < bases.size(); b++) {
+          boolean used = false;
+          for (int x : base) used |= x == b;
+          r.add(used ? executors.get(b).run(feeds, bases.get(b).fakeQuant(), true) : null);
+        }
+        return r;
+      }
+    }
+
+    /** Images [from, to) of each output of a batch of n. */
+    private static List<float[]> slice(List<float[]> outputs, int n, int from, int to) {
+      if (from == 0 && to == n) return outputs;
+      List<float[]> r = new ArrayList<>();
+      for (float[] o : outputs) {
+        int per = o.length / n;
+        r.add(java.util.Arrays.copyOfRange(o, from * per, to * per));
+      }
+      return r;
     }
 
     private static List<float[]> outputs(Graph g, Map<String, Tensor> values) {

@@ -132,9 +132,30 @@ public final class Executor {
     return runOnce(feeds, observer, keepAll);
   }
 
+  /**
+   * The graph's outputs, taking the values in {@code given} as computed: a node runs only when
+   * one of its outputs is not given, and a given graph input is used as it is (the observer is
+   * not called for given values). For runs of a graph that differ from an earlier run in part
+   * only: {@code given} holds that run's values (its {@code keepAll} result, observer applied)
+   * that this run would compute the same, the caller's guarantee. One thread, one chunk.
+   */
+  public Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, Map<String, Tensor> given) {
+    return run(feeds, observer, false, given);
+  }
+
   private Map<String, Tensor> runOnce(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll) {
+    return run(feeds, observer, keepAll, Map.of());
+  }
+
+  private Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll,
+      Map<String, Tensor> given) {
     Map<String, Tensor> values = new HashMap<>(graph.initializers());
     for (ValueInfo in : graph.inputs()) {
+      Tensor known = given.get(in.name());
+      if (known != null) {
+        values.put(in.name(), known);
+        continue;
+      }
       Tensor t = feeds.get(in.name());
       if (t == null) throw new GraphException("no value fed for graph input '" + in.name() + "'");
       checkShape(in, t);
@@ -144,6 +165,15 @@ public final class Executor {
     List<Node> nodes = graph.nodes();
     for (int i = 0; i < nodes.size(); i++) {
       Node node = nodes.get(i);
+      if (!given.isEmpty() && allGiven(node, given)) {
+        for (String name : node.outputs()) {
+          if (name.isEmpty()) continue;
+          values.put(name, given.get(name));
+          if (kept != null) kept.put(name, given.get(name));
+        }
+        if (kept == null) for (String v : releaseAfter.get(i)) values.remove(v);
+        continue;
+      }
       Tensor[] args = new Tensor[node.inputs().size()];
       for (int j = 0; j < args.length; j++) {
         String name = node.inputs().get(j);
@@ -172,6 +202,11 @@ public final class Executor {
     Map<String, Tensor> result = new LinkedHashMap<>();
     for (String o : graph.outputs()) result.put(o, values.get(o));
     return result;
+  }
+
+  private static boolean allGiven(Node node, Map<String, Tensor> given) {
+    for (String name : node.outputs()) if (!name.isEmpty() && !given.containsKey(name)) return false;
+    return true;
   }
 
   private static String shapes(Tensor[] args) {

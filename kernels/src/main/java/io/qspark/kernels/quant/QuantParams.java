@@ -323,6 +323,20 @@ public final class QuantParams implements java.io.Serializable {
   }
 
   /**
+   * Every decision of {@code ps}, the first one's where two decide the same point: for variants
+   * of one calibration, the calibration they were cut from.
+   */
+  public static QuantParams union(java.util.List<QuantParams> ps) {
+    Map<String, FixPoint> a = new LinkedHashMap<>();
+    Map<String, ParamQuant> p = new LinkedHashMap<>();
+    for (QuantParams q : ps) {
+      q.activations.forEach(a::putIfAbsent);
+      q.quantizers.forEach(p::putIfAbsent);
+    }
+    return new QuantParams(a, p);
+  }
+
+  /**
    * The same decisions for some points only: the activation points in {@code acts} and the
    * weights and biases in {@code params}; every other point stays float (the fake-quant model
    * passes a point without a quantizer through). Sensitivity analysis scores such variants.

@@ -21,12 +21,29 @@ public final class QuantizedModel {
   private final QuantParams params;
 
   public QuantizedModel(Graph inferenceGraph, QuantPlan plan, QuantParams params) {
+    this(inferenceGraph, plan, params, new FakeWeights());
+  }
+
+  /**
+   * @param weights fake-quantized weights shared with other models of the same float graph (a
+   *     sensitivity task's variants): each weight and quantizer once
+   */
+  public QuantizedModel(Graph inferenceGraph, QuantPlan plan, QuantParams params, FakeWeights weights) {
     this.plan = plan;
     this.params = params;
     Map<String, Tensor> inits = new LinkedHashMap<>(inferenceGraph.initializers());
-    params.quantizers().forEach((name, q) -> inits.put(name, q.fake(inits.get(name))));
+    params.quantizers().forEach((name, q) -> inits.put(name, weights.get(name, q, inits.get(name))));
     Graph dpu = AccumulatorBound.markExact(DpuGraph.of(inferenceGraph, plan), inferenceGraph.initializers(), plan, params);
     this.graph = dpu.withNodes(dpu.nodes(), inits);
+  }
+
+  /** Fake-quantized weights by name and quantizer, for models of one float graph. Not thread-safe. */
+  public static final class FakeWeights {
+    private final Map<String, Map<ParamQuant, Tensor>> byName = new java.util.HashMap<>();
+
+    Tensor get(String name, ParamQuant q, Tensor w) {
+      return byName.computeIfAbsent(name, k -> new java.util.HashMap<>()).computeIfAbsent(q, k -> q.fake(w));
+    }
   }
 
   public Graph graph() {
