@@ -108,6 +108,12 @@ class SegmentationMetricTest {
     // qspark's float forward and ONNX Runtime's differ in rounding (~1e-6): a pixel at a near-tie may flip
     assertEquals(100 * expectedFloat, printedFloat, 0.02, e.out());
 
+    // exact counts: the same table and figure over 3 partitions
+    Run e3 = Run.of(args("evaluate", "--model", model, "--data", images.toString(), "--metric", "miou", "--labels",
+        masks.toString(), "--master", "local[2]", "--partitions", "3"));
+    assertEquals(0, e3.code(), e3.err());
+    assertEquals(e.out().substring(e.out().indexOf("IoU of output")), e3.out().substring(e3.out().indexOf("IoU of output")));
+
     // calibrate, deploy, simulate with the metric and predictions and a report
     Path cal = dir.resolve("calib"), dep = dir.resolve("deploy"), simPred = dir.resolve("sim-pred"), simOut = dir.resolve("sim");
     Run c = Run.of(args("calibrate", "--model", model, "--data", images.toString(), "--calib-size", "4", "--out",
