@@ -30,8 +30,8 @@ class QatDistillationBench {
   void tinyYoloW6A6() throws Exception {
     Path dir = Files.createDirectories(Path.of("target", "qat-distillation").toAbsolutePath());
     int images = Integer.getInteger("qspark.bench.images", 10_000);
-    String train = RealWorldSqnrBench.idx(dir.resolve("train-images-idx3-ubyte"), 0, images).toString();
-    String eval = RealWorldSqnrBench.idx(dir.resolve("eval-images-idx3-ubyte"), 1000, 64).toString();
+    String train = withZeroLabels(RealWorldSqnrBench.idx(dir.resolve("train-images-idx3-ubyte"), 0, images), images);
+    String eval = withZeroLabels(RealWorldSqnrBench.idx(dir.resolve("eval-images-idx3-ubyte"), 1000, 64), 64);
     String model = RealWorld.model("tiny_yolo.onnx").toString();
     String[] common = {"--model", model, "--data", train, "--mean", "72.94", "--std", "90.02", "--resize", "160", "--gray-to-rgb",
         "--bits", "6", "--method", "mse", "--calib-size", "256", "--overwrite", "--master", "local[2]"};
@@ -62,6 +62,13 @@ class QatDistillationBench {
     trained.forEach((o, f) -> System.out.printf("| %s | %s | %s |%n", o, ((Map<String, Object>) ptq.get(o)).get("sqnr_db"),
         ((Map<String, Object>) f).get("sqnr_db")));
     qr.out().lines().filter(l -> l.startsWith("sqnr ")).forEach(l -> System.out.println("  " + l));
+  }
+
+  /** The IDX reader wants a labels file beside the images; these models read none: zeros. */
+  private static String withZeroLabels(Path images, int n) throws java.io.IOException {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + n).putInt(0x0801).putInt(n);
+    Files.write(images.resolveSibling(images.getFileName().toString().replace("images-idx3", "labels-idx1")), b.array());
+    return images.toString();
   }
 
   private static String[] concat(String[] a, String[] b, String... more) {

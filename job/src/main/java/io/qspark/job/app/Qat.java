@@ -167,10 +167,10 @@ public final class Qat {
       ImageInputs fidelityImages = val != null ? val : run.inputs;
       int fidelityPartitions = val != null ? valPartitions : run.partitions;
       if (loss.distills() && trainer.step() == 0) {
-        Map<String, OutputFidelity.Figures> f = DistillationJob.fidelity(sc, fidelityImages.images, floatBlob, qblob,
-            fidelityImages.plan, fidelityPartitions, "qat: calibrated outputs against float").figures();
-        ptq.put("ptq_outputs_against_float", fidelityJson(f));
-        f.forEach((o, x) -> LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): output %s SQNR %s", o, x.sqnrShown())));
+        OutputFidelity f = DistillationJob.fidelity(sc, fidelityImages.images, floatBlob, qblob, fidelityImages.plan,
+            fidelityPartitions, "qat: calibrated outputs against float");
+        ptq.put("ptq_outputs_against_float", f.json());
+        f.figures().forEach((o, x) -> LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): output %s SQNR %s", o, x.sqnrShown())));
       }
       QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, qs.logEvery(), classifier.classifier() && labels,
           r -> history.step(r.epoch(), r.step(), r.lr(), r.loss(), r.trainTop1(), r.imagesPerSecond()));
@@ -206,9 +206,9 @@ public final class Qat {
       long stepsRun = trainer.step() - startStep;
       double rate = stepsRun * tr.batchSize() / Math.max(1e-9, trainSeconds);
       Exported ex = exported(trainer, name, cfg, stats);
-      Map<String, OutputFidelity.Figures> outputs = !loss.distills() ? Map.of()
+      OutputFidelity outputs = !loss.distills() ? new OutputFidelity()
           : DistillationJob.fidelity(sc, fidelityImages.images, floatBlob, ex.blob(), fidelityImages.plan, fidelityPartitions,
-              "qat: trained outputs against float").figures();
+              "qat: trained outputs against float");
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("command", "qat");
       report.put("model", name);
@@ -229,7 +229,7 @@ public final class Qat {
         report.put("distill_weight", loss.distillWeight());
         report.put("output_variances", new LinkedHashMap<String, Object>(loss.variances()));
         report.put("outputs_images", fidelityImages.images.describe());
-        report.put("outputs_against_float", fidelityJson(outputs));
+        report.put("outputs_against_float", outputs.json());
       }
       report.putAll(ptq);
       report.put("history", history.epochs());
@@ -251,7 +251,7 @@ public final class Qat {
       List<Map<String, Object>> done = history.epochs();
       Object last = done.isEmpty() ? null : done.get(done.size() - 1).get("val_top1");
       return new QatResult(shown, trainer.step(), tr.epochs(), order.stepsPerEpoch(), trainSeconds, rate, history,
-          last == null ? OptionalDouble.empty() : OptionalDouble.of(((Number) last).doubleValue()), loss.describe(), outputs);
+          last == null ? OptionalDouble.empty() : OptionalDouble.of(((Number) last).doubleValue()), loss.describe(), outputs.figures());
     }
   }
 
@@ -262,12 +262,6 @@ public final class Qat {
     } catch (UserError e) {
       throw new UserError(e.getMessage() + "; or train without labels, by distillation from the float model: --distill-weight 1", e);
     }
-  }
-
-  private static Map<String, Object> fidelityJson(Map<String, OutputFidelity.Figures> f) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    f.forEach((k, v) -> m.put(k, v.json()));
-    return m;
   }
 
   /** The checkpoint folder, checked before any data is read, and the calibration run. */
