@@ -49,25 +49,9 @@ public final class DistillationJob {
    */
   public static OutputFidelity fidelity(JavaSparkContext sc, DataSource data, ModelBlob floatBlob, ModelBlob quantized,
       ScoringPlan plan, int partitions, String stage) {
-    Broadcast<ModelBlob> q = sc.broadcast(quantized);
-    try {
-      return CalibrationJob.pass(sc, stage, data, partitions, done -> {
-        Broadcast<ModelBlob> blob = sc.broadcast(floatBlob);
-        return new CalibrationJob.JobPass<>(blob, done, images -> {
-          LoadedModels.Loaded f = LoadedModels.get(blob.value()), z = LoadedModels.get(q.value());
-          OutputFidelity fid = new OutputFidelity();
-          InputBatches batches = new InputBatches(images, plan);
-          while (batches.hasNext()) {
-            InputBatches.Batch b = batches.next();
-            Map<String, Tensor> fo = f.executor().run(b.feeds()), zo = z.outputs(b.feeds());
-            for (String o : f.model().graph().outputs()) fid.add(o, fo.get(o).data(), zo.get(o).data());
-            done.add(b.size());
-          }
-          return fid;
-        });
-      }, new OutputFidelity(), OutputFidelity::merge);
-    } finally {
-      q.destroy();
-    }
+    return CalibrationJob.paired(sc, stage, data, partitions, floatBlob, quantized, plan, OutputFidelity::new, (fid, f, z, b) -> {
+      Map<String, Tensor> fo = f.executor().run(b.feeds()), zo = z.outputs(b.feeds());
+      for (String o : f.model().graph().outputs()) fid.add(o, fo.get(o).data(), zo.get(o).data());
+    }, new OutputFidelity(), OutputFidelity::merge);
   }
 }
