@@ -80,4 +80,25 @@ class SensitivityCommandTest {
     assertTrue(again.err().startsWith("qspark: error: "), again.err());
     assertEquals(new String(before), Files.readString(sens.resolve("sensitivity.json")));
   }
+
+  /**
+   * A model without a class axis ranks by output SQNR and shows no top-1, though the images carry
+   * labels (an IDX file with its labels beside it, as detectors are often calibrated).
+   */
+  @Test
+  @Timeout(600)
+  @SuppressWarnings("unchecked")
+  void aModelWithoutClassesIsScoredBySqnrWhateverTheDataHolds(@TempDir Path dir) throws Exception {
+    io.qspark.kernels.testing.TinyNet t = new io.qspark.kernels.testing.TinyNet(-1, 1, 28, 28);
+    String c1 = t.op("r1", "Relu", t.conv("c1", "x", 1, 4, 3, 1, 1, 1));
+    Path model = t.write(dir.resolve("dense.onnx"), t.conv("c2", c1, 4, 2, 3, 1, 1, 1));
+    Path sens = dir.resolve("sens");
+    Run s = Run.of("sensitivity", "--model", model.toString(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--calib-size", "32", "--bits", "4", "--master", "local[2]", "--out", sens.toString());
+    assertEquals(0, s.code(), s.err());
+    Map<String, Object> sj = (Map<String, Object>) Json.read(Files.readString(sens.resolve("sensitivity.json")));
+    assertEquals("output_sqnr_db", sj.get("ranked_by"));
+    assertFalse(sj.containsKey("float_top1"), sj.toString());
+    assertFalse(s.out().contains("top-1"), s.out());
+  }
 }

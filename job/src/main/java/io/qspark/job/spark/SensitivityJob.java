@@ -125,7 +125,7 @@ public final class SensitivityJob {
         batches.add(b);
         reference.add(y);
         // each image's float figures once: by the first group's task
-        if (group == 0) scores.addFloat(y, b.size(), b.labels());
+        if (group == 0) scores.addFloat(y, b.size(), labels(b));
       }
       // each variant's model once; variants of the first variant's config reuse, batch by batch,
       // the values they compute as a base run does (nothing quantized, or the union of their
@@ -159,7 +159,7 @@ public final class SensitivityJob {
             int base = reuse == null ? -1 : reuse.base[k];
             Map<String, Tensor> out = base < 0 ? executors.get(k).run(b.feeds(), qm.fakeQuant(), false)
                 : executors.get(k).run(b.feeds(), qm.fakeQuant(), SharedValues.reusable(baseValues.get(base), reuse.changed.get(k)));
-            scores.addVariant(mine.get(k), ref, outputs(g, out), b.size(), b.labels());
+            scores.addVariant(mine.get(k), ref, outputs(g, out), b.size(), labels(b));
             done.add(b.size());
           }
         }
@@ -231,6 +231,14 @@ public final class SensitivityJob {
         r.add(java.util.Arrays.copyOfRange(o, from * per, to * per));
       }
       return r;
+    }
+
+    /** The batch's labels for a classifier; none (-1) for a model without a class axis, whatever the data holds. */
+    private int[] labels(InputBatches.Batch b) {
+      if (plan.model().classifier()) return b.labels();
+      int[] none = new int[b.size()];
+      java.util.Arrays.fill(none, -1);
+      return none;
     }
 
     private static List<float[]> outputs(Graph g, Map<String, Tensor> values) {
