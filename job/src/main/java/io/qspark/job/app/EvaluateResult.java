@@ -13,10 +13,16 @@ import java.util.Optional;
  *
  * @param model the model as reports name it (source, format, digest, and its quant_info.json if quantized)
  * @param spark master, partitions and batch
+ * @param segmentation mIoU against label masks (--metric miou), when asked for
  */
 public record EvaluateResult(String model, String data, String preprocessing, String spark, double seconds, long images,
-    Optional<EvalCounts> classification, Map<String, OutputFidelity.Figures> outputs) {
+    Optional<EvalCounts> classification, Map<String, OutputFidelity.Figures> outputs, Optional<Segmentation> segmentation) {
   public EvaluateResult {
     outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(outputs));
+  }
+
+  public EvaluateResult(String model, String data, String preprocessing, String spark, double seconds, long images,
+      Optional<EvalCounts> classification, Map<String, OutputFidelity.Figures> outputs) {
+    this(model, data, preprocessing, spark, seconds, images, classification, outputs, Optional.empty());
   }
 }

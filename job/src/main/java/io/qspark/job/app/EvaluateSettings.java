@@ -12,9 +12,10 @@ import java.util.Map;
  *
  * @param predictions where to write each image's outputs (fake-quantized for a calibration
  *     folder) as a Parquet table, or null: nowhere
+ * @param metric a segmentation metric against label masks (mIoU), or null: none
  */
 public record EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
-    OutputSettings predictions, SparkSettings spark) {
+    OutputSettings predictions, SparkSettings spark, SegmentationMetric metric) {
   public EvaluateSettings {
     if (model == null) throw new IllegalArgumentException("--model must be given");
     if (data == null) throw new IllegalArgumentException("--data must be given");
@@ -23,20 +24,29 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
     if (spark == null) spark = SparkSettings.DEFAULT;
   }
 
+  public EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
+      OutputSettings predictions, SparkSettings spark) {
+    this(model, data, preprocess, batch, predictions, spark, null);
+  }
+
   public static EvaluateSettings of(ModelSettings model, DataSettings data) {
     return new EvaluateSettings(model, data, PreprocessSettings.NONE, 64, null, SparkSettings.DEFAULT);
   }
 
   public EvaluateSettings withPreprocess(PreprocessSettings p) {
-    return new EvaluateSettings(model, data, p, batch, predictions, spark);
+    return new EvaluateSettings(model, data, p, batch, predictions, spark, metric);
   }
 
   public EvaluateSettings withSpark(SparkSettings s) {
-    return new EvaluateSettings(model, data, preprocess, batch, predictions, s);
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, s, metric);
   }
 
   public EvaluateSettings withPredictions(OutputSettings p) {
-    return new EvaluateSettings(model, data, preprocess, batch, p, spark);
+    return new EvaluateSettings(model, data, preprocess, batch, p, spark, metric);
+  }
+
+  public EvaluateSettings withMetric(SegmentationMetric m) {
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, spark, m);
   }
 
   public Map<String, Object> json() {
@@ -46,6 +56,7 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
     m.put("preprocessing", preprocess.json());
     m.put("batch", batch);
     if (predictions != null) m.put("predictions", predictions.location());
+    if (metric != null) m.putAll(metric.json());
     m.putAll(spark.json());
     return m;
   }

@@ -15,6 +15,7 @@ import io.qspark.job.spark.ModelOutputs;
 import io.qspark.job.spark.PredictionJob;
 import io.qspark.job.spark.LazySpark;
 import io.qspark.job.spark.GoldenDumpJob;
+import io.qspark.job.spark.SegmentationJob;
 import io.qspark.job.spark.SimulationJob;
 import io.qspark.kernels.io.Json;
 import io.qspark.kernels.graph.Graph;
@@ -48,6 +49,7 @@ public final class Simulate {
 
   public SimulateResult run(SimulateSettings s) {
     RunInputs inputs = RunInputs.none().with("--deploy", s.deploy()).and(s.data().inputs());
+    if (s.metric() != null) inputs = inputs.with("--labels", s.metric().masks());
     // the outputs are checked (apart from the inputs and each other) before anything is read
     try (SimulationFolder.Writer out = s.out() == null ? null
             : SimulationFolder.create(s.out().location(), s.out().overwrite(), inputs);
@@ -68,7 +70,8 @@ public final class Simulate {
       ModelIo io = ModelIo.of(sig, m.graph().batchChunk(), m.source());
       ImageInputs in = ImageInputs.open(s.data(), s.preprocess(), dep.preprocessing().orElse(null), dep.shown(), spark, sig,
           io, s.batch());
-      if (io.classifier()) in.images.requireLabels(io.classes());
+      if (io.classifier() && s.metric() == null) in.images.requireLabels(io.classes());
+      SegmentationJob.Target target = s.metric() == null ? null : Segmentation.target(s.metric(), sig, in.images);
       s.spark().requireFits(in.images.count());
       ModelBlob blob = dep.quantizedBlob();
       SimulationJob.Deployed deployed = new SimulationJob.Deployed(dep.deployModelBytes(), dep.deployModelSha256());
@@ -77,17 +80,23 @@ public final class Simulate {
       long t0 = System.nanoTime();
       SimulationCounts counts = SimulationJob.run(spark.runtime().context(), in.images, blob, deployed, in.plan, partitions);
       double seconds = (System.nanoTime() - t0) / 1e9;
+      // before anything is written: a bad mask stops the run with nothing in place
+      Segmentation miou = target == null ? null
+          : Segmentation.run(spark.runtime().context(), in.images, new ModelOutputs.Spec(ModelOutputs.Mode.FLOAT, blob, null),
+              new ModelOutputs.Spec(ModelOutputs.Mode.INTEGER, blob, deployed), in.plan, partitions, target);
       // a second pass, after the figures' timing: the outputs of every image, written as a table
       if (predictions != null) {
         ModelOutputs.Spec spec = new ModelOutputs.Spec(ModelOutputs.Mode.INTEGER, blob, deployed);
-        predictions.commit(PredictionJob.table(spark.get(), in.images, spec, in.plan, partitions,
+        predictions.commit(PredictionJob.table(spark.get(), in.images, spec,
+            new ModelOutputs.Spec(ModelOutputs.Mode.FLOAT, blob, null), in.plan, partitions,
             sig.outputs().stream().map(ModelSignature.Port::name).toList()));
       }
       SimulateResult.DumpWritten dumped = dump == null ? null
           : writeDump(spark.runtime().context(), in, dep, m, s.dump().images(), dump);
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions, in.plan.batch());
       SimulateResult r = SimulateResult.of(dep.deployModelShown() + " (integer simulation)", in.images.describe(), in.steps(),
-          where, seconds, counts, io.classifier(), s.maxTop1Drop(), out == null ? null : out.shown()).withDump(dumped);
+          where, seconds, counts, io.classifier(), s.maxTop1Drop(), out == null ? null : out.shown()).withDump(dumped)
+          .withSegmentation(miou);
       if (out != null) {
         Provenance p = new Provenance(Provenance.model(dep.deployModelShown(), dep.shown(), dep.deployModelSha256()),
             Provenance.data(s.data().location(), in.images.describe(), in.images.count(), in.images.digest().json()), s.json());
@@ -139,6 +148,7 @@ public final class Simulate {
     Map<String, Object> fidelity = new LinkedHashMap<>();
     res.fidelity().forEach((k, f) -> fidelity.put(k, f.json()));
     sim.put("outputs_against_float", fidelity);
+    res.segmentation().ifPresent(g -> sim.put("segmentation", g.json("simulated")));
     r.put("simulation", sim);
     Map<String, Object> run = new LinkedHashMap<>();
     run.put("master", master);

@@ -19,11 +19,12 @@ import java.util.Optional;
  * @param spark master, partitions and batch
  * @param folder the folder written, or null
  * @param dump the golden dump written, if one was asked for
+ * @param segmentation float and simulated mIoU against label masks (--metric miou), when asked for
  */
 public record SimulateResult(String deployModel, String data, String preprocessing, String spark, double seconds,
     long images, long outputIntegers, long mismatches, Map<String, Long> mismatchesPerOutput,
     Map<String, OutputFidelity.Figures> fidelity, Optional<Classification> classification, Optional<Gate> gate,
-    String folder, Optional<DumpWritten> dump) {
+    String folder, Optional<DumpWritten> dump, Optional<Segmentation> segmentation) {
   public SimulateResult {
     mismatchesPerOutput = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(mismatchesPerOutput));
     fidelity = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fidelity));
@@ -38,7 +39,12 @@ public record SimulateResult(String deployModel, String data, String preprocessi
 
   SimulateResult withDump(DumpWritten d) {
     return new SimulateResult(deployModel, data, preprocessing, spark, seconds, images, outputIntegers, mismatches,
-        mismatchesPerOutput, fidelity, classification, gate, folder, Optional.ofNullable(d));
+        mismatchesPerOutput, fidelity, classification, gate, folder, Optional.ofNullable(d), segmentation);
+  }
+
+  SimulateResult withSegmentation(Segmentation g) {
+    return new SimulateResult(deployModel, data, preprocessing, spark, seconds, images, outputIntegers, mismatches,
+        mismatchesPerOutput, fidelity, classification, gate, folder, dump, Optional.ofNullable(g));
   }
 
   /** The classifier's figures: the simulator's counts (top-1 per class, agreement with float) and float and fake-quant top-1. */
@@ -76,7 +82,7 @@ public record SimulateResult(String deployModel, String data, String preprocessi
     }
     return new SimulateResult(deployModel, data, preprocessing, spark, seconds, c.images(), c.outputs(), c.mismatches(),
         c.mismatchesPerOutput(), c.fidelity().figures(), Optional.ofNullable(cls), Optional.ofNullable(gate), folder,
-        Optional.empty());
+        Optional.empty(), Optional.empty());
   }
 
   /** A percentage as printed: two decimals. */

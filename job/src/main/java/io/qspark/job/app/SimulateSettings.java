@@ -14,9 +14,10 @@ import java.util.Map;
  * @param out where to write report.json/report.html, or null: nowhere
  * @param predictions where to write each image's simulated outputs as a Parquet table, or null: nowhere
  * @param dump where to write a golden per-layer dump of the first images, or null: nowhere
+ * @param metric a segmentation metric against label masks (mIoU), or null: none
  */
 public record SimulateSettings(String deploy, DataSettings data, PreprocessSettings preprocess, int batch, Double maxTop1Drop,
-    OutputSettings out, OutputSettings predictions, Dump dump, SparkSettings spark) {
+    OutputSettings out, OutputSettings predictions, Dump dump, SparkSettings spark, SegmentationMetric metric) {
   /**
    * A golden dump (dpu-sim/README.md, "Golden dumps"): every deploy layer's integers and the
    * fake-quant model's tensors for the first {@code images} images, computed on the driver.
@@ -44,17 +45,26 @@ public record SimulateSettings(String deploy, DataSettings data, PreprocessSetti
     if (spark == null) spark = SparkSettings.DEFAULT;
   }
 
+  public SimulateSettings(String deploy, DataSettings data, PreprocessSettings preprocess, int batch, Double maxTop1Drop,
+      OutputSettings out, OutputSettings predictions, Dump dump, SparkSettings spark) {
+    this(deploy, data, preprocess, batch, maxTop1Drop, out, predictions, dump, spark, null);
+  }
+
   /** The deploy folder on these images, with the folder's preprocessing, batches of 64, no gate, nothing written. */
   public static SimulateSettings of(String deploy, DataSettings data) {
     return new SimulateSettings(deploy, data, PreprocessSettings.NONE, 64, null, null, null, null, SparkSettings.DEFAULT);
   }
 
   public SimulateSettings withPredictions(OutputSettings p) {
-    return new SimulateSettings(deploy, data, preprocess, batch, maxTop1Drop, out, p, dump, spark);
+    return new SimulateSettings(deploy, data, preprocess, batch, maxTop1Drop, out, p, dump, spark, metric);
   }
 
   public SimulateSettings withDump(Dump d) {
-    return new SimulateSettings(deploy, data, preprocess, batch, maxTop1Drop, out, predictions, d, spark);
+    return new SimulateSettings(deploy, data, preprocess, batch, maxTop1Drop, out, predictions, d, spark, metric);
+  }
+
+  public SimulateSettings withMetric(SegmentationMetric m) {
+    return new SimulateSettings(deploy, data, preprocess, batch, maxTop1Drop, out, predictions, dump, spark, m);
   }
 
   public Map<String, Object> json() {
@@ -70,6 +80,7 @@ public record SimulateSettings(String deploy, DataSettings data, PreprocessSetti
       m.put("dump", dump.out().location());
       m.put("dump_images", dump.images());
     }
+    if (metric != null) m.putAll(metric.json());
     m.putAll(spark.json());
     return m;
   }

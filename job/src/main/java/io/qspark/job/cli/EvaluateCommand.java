@@ -4,7 +4,10 @@ import io.qspark.job.app.Evaluate;
 import io.qspark.job.app.EvaluateResult;
 import io.qspark.job.app.EvaluateSettings;
 import io.qspark.job.app.OutputSettings;
+import io.qspark.job.app.Segmentation;
 import io.qspark.job.report.EvaluationReport;
+import io.qspark.job.report.OutputsTable;
+import io.qspark.job.report.SegmentationTable;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,7 +20,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "evaluate", mixinStandardHelpOptions = true, versionProvider = Version.class,
     sortOptions = false, usageHelpAutoWidth = true,
     description = {"Runs a float model over labelled images as a Spark job and reports top-1 per class"
-        + " and overall. The last line of output is `top1: <percent>`.",
+        + " and overall. The last line of output is `top1: <percent>`; with --metric miou, `miou: <percent>`.",
         "Pixels become inputs as x[c] = (pixel[swap[c]] * R / 255 - mean[c]) / std[c]; with a calibration folder as"
             + " --model, as the folder records unless given."})
 final class EvaluateCommand implements Callable<Integer> {
@@ -39,16 +42,26 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--overwrite", order = 32, description = "Replace --predictions if it exists (atomically).")
   boolean overwrite;
 
+  @Mixin MetricOptions metric;
+
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() {
     int[] dims = preprocess.dims();
-    EvaluateSettings s = Mapping.settings(spec, () -> new EvaluateSettings(model.settings(), data.settings(dims),
-        preprocess.settings(), batch, predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings()));
+    EvaluateSettings s = Mapping.settings(spec, () -> new EvaluateSettings(model.settings(), metric.data(data, dims),
+        preprocess.settings(), batch, predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings(),
+        metric.settings(data)));
     EvaluateResult r = new Evaluate(Mapping.notices(spec)).run(s);
     PrintWriter out = spec.commandLine().getOut();
-    if (r.classification().isPresent()) {
+    if (r.segmentation().isPresent()) {
+      Segmentation g = r.segmentation().get();
+      EvaluationReport.header(out, r.model(), r.data(), r.preprocessing(), r.spark(), r.images(), r.seconds());
+      OutputsTable.print(out, "quantized", r.outputs());
+      SegmentationTable.print(out, g.output(), g.floatCounts(), g.compared(), "quantized");
+      OutputsTable.sqnrLines(out, r.outputs());
+      SegmentationTable.miouLines(out, g.floatCounts(), g.compared());
+    } else if (r.classification().isPresent()) {
       new EvaluationReport(r.model(), r.data(), r.preprocessing(), r.spark(), r.classification().get(), r.seconds())
           .print(out, r.outputs());
     } else {

@@ -6,6 +6,7 @@ import io.qspark.job.app.SimulateResult;
 import io.qspark.job.app.SimulateSettings;
 import io.qspark.job.report.EvaluationReport;
 import io.qspark.job.report.OutputsTable;
+import io.qspark.job.report.SegmentationTable;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Spec;
         + " top-1, agreement with the float model, and the count of output integers that differ from the"
         + " fake-quant model's, over all outputs, and every output's SQNR against the float model. For a classifier"
         + " the last two lines are `mismatches: <count>` and `top1: <percent>`; for any other model the last line is"
-        + " `mismatches: <count>`, after a line `mismatches <output>: <count>` and `sqnr <output>: <dB>` per output.",
+        + " `mismatches: <count>`, after a line `mismatches <output>: <count>` and `sqnr <output>: <dB>` per output. With --metric miou,"
+        + " `float miou: <percent>` and `miou: <percent>` (simulated) come before the mismatches.",
         "Images are preprocessed as the deploy folder records (the calibration's --mean, --std, ...); a flag that"
             + " contradicts the record is an error unless --override-preprocessing."})
 final class SimulateCommand implements Callable<Integer> {
@@ -59,14 +61,17 @@ final class SimulateCommand implements Callable<Integer> {
 
   @Mixin DumpOptions dump;
 
+  @Mixin MetricOptions metric;
+
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() {
     int[] dims = preprocess.dims();
-    SimulateSettings s = Mapping.settings(spec, () -> new SimulateSettings(deploy, data.settings(dims), preprocess.settings(),
+    SimulateSettings s = Mapping.settings(spec, () -> new SimulateSettings(deploy, metric.data(data, dims), preprocess.settings(),
         batch, maxTop1Drop, out == null ? null : new OutputSettings(out, overwrite),
-        predictions == null ? null : new OutputSettings(predictions, overwrite), dump.settings(overwrite), spark.settings()));
+        predictions == null ? null : new OutputSettings(predictions, overwrite), dump.settings(overwrite), spark.settings(),
+        metric.settings(data)));
     SimulateResult r = new Simulate(Mapping.notices(spec)).run(s);
     PrintWriter o = spec.commandLine().getOut();
     // before the figures: their last lines are the result scripts read
@@ -75,17 +80,21 @@ final class SimulateCommand implements Callable<Integer> {
       SimulateResult.Classification c = r.classification().get();
       new EvaluationReport(r.deployModel(), r.data(), r.preprocessing(), r.spark(), c.simulated(), r.seconds()).printTable(o);
       OutputsTable.print(o, "simulated", r.fidelity());
+      r.segmentation().ifPresent(g -> SegmentationTable.print(o, g.output(), g.floatCounts(), g.compared(), "simulated"));
       o.println("float top1: " + SimulateResult.pct(c.floatTop1()));
       o.println("fake-quant top1: " + SimulateResult.pct(c.fakeQuantTop1()));
       o.println("agreement with float: " + SimulateResult.pct(c.agreementWithFloat()));
+      r.segmentation().ifPresent(g -> SegmentationTable.miouLines(o, g.floatCounts(), g.compared()));
       o.println("output integers compared: " + r.outputIntegers());
       o.println("mismatches: " + r.mismatches());
       o.println("top1: " + SimulateResult.pct(c.top1()));
     } else {
       EvaluationReport.header(o, r.deployModel(), r.data(), r.preprocessing(), r.spark(), r.images(), r.seconds());
       OutputsTable.print(o, "simulated", r.fidelity());
+      r.segmentation().ifPresent(g -> SegmentationTable.print(o, g.output(), g.floatCounts(), g.compared(), "simulated"));
       r.mismatchesPerOutput().forEach((name, n) -> o.println("mismatches " + name + ": " + n));
       OutputsTable.sqnrLines(o, r.fidelity());
+      r.segmentation().ifPresent(g -> SegmentationTable.miouLines(o, g.floatCounts(), g.compared()));
       o.println("output integers compared: " + r.outputIntegers());
       o.println("mismatches: " + r.mismatches());
     }

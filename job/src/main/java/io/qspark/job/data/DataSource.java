@@ -67,6 +67,14 @@ public interface DataSource {
    */
   default void requireLabels(int classes) {}
 
+  /**
+   * The names {@link #images} gives its images, when the driver knows them without reading the
+   * data (image folders: the listed files); empty when only the tasks see them.
+   */
+  default Optional<java.util.List<String>> imageNames() {
+    return Optional.empty();
+  }
+
   /** After a job over {@link #images}: a warning about images that were skipped, if any were. */
   default Optional<String> skippedWarning() {
     return Optional.empty();

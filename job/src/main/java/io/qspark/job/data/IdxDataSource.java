@@ -20,7 +20,8 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
- * MNIST-style IDX images with an IDX labels file: read whole by the driver (they are small),
+ * MNIST-style IDX images with an IDX labels file (given, or found beside them; without one the
+ * images are unlabelled, for the stages that need no labels): read whole by the driver (they are small),
  * through Hadoop's FileSystem like every data path, and parallelized. Rank 3 files are grayscale
  * [n,H,W]; rank 4 are interleaved [n,H,W,C]. With --resize/--crop the driver reshapes them.
  */
@@ -43,16 +44,13 @@ public final class IdxDataSource implements DataSource {
     ImageLayout layout = layout(file, img.dims(), req.dims());
     Path labelFile = req.labels() != null ? HadoopFiles.qualified(req.labels(), conf)
         : siblingLabels(HadoopFiles.fileSystem(file, conf), file);
-    if (labelFile == null) {
-      throw new UserError("no labels for " + HadoopFiles.display(file) + ": give --labels, or put its"
-          + " *labels-idx1-ubyte* file beside it");
-    }
-    Idx.Array lab = read(labelFile, req.limit(), conf);
-    if (lab.itemSize() != 1) {
+    // no labels file: unlabelled images, for the stages that need none; the others say so (requireLabels)
+    Idx.Array lab = labelFile == null ? null : read(labelFile, req.limit(), conf);
+    if (lab != null && lab.itemSize() != 1) {
       throw new UserError(HadoopFiles.display(labelFile) + " is not a labels file: it holds items of "
           + lab.itemSize() + " values, labels have one");
     }
-    if (lab.count() < img.count()) {
+    if (lab != null && lab.count() < img.count()) {
       throw new UserError(String.format(Locale.ROOT, "%s has %,d labels for the %,d images of %s",
           HadoopFiles.display(labelFile), lab.count(), img.count(), HadoopFiles.display(file)));
     }
@@ -61,7 +59,8 @@ public final class IdxDataSource implements DataSource {
     // small data: with --resize/--crop the driver reshapes it, planar from then on
     ImageShaping shaping = req.geometry().isNone() ? null : ImageShaping.of(layout, req.geometry());
     for (int i = 0; i < img.count(); i++) {
-      LabeledImage r = new LabeledImage(i, Arrays.copyOfRange(img.data(), i * per, (i + 1) * per), lab.data()[i] & 0xff);
+      LabeledImage r = new LabeledImage(i, Arrays.copyOfRange(img.data(), i * per, (i + 1) * per),
+          lab == null ? -1 : lab.data()[i] & 0xff);
       records.add(shaping == null ? r : shaping.shape(r.name(), Pixels.of(r.pixels(), layout), r.label()));
     }
     return new IdxDataSource(file, labelFile, shaping == null ? layout : shaping.layout(), records);
@@ -128,13 +127,21 @@ public final class IdxDataSource implements DataSource {
 
   @Override
   public String describe() {
-    return String.format(Locale.ROOT, "%s: %,d images %s, labels %s", HadoopFiles.display(images), records.size(),
-        layout.describe(), HadoopFiles.display(labels));
+    return String.format(Locale.ROOT, "%s: %,d images %s, %s", HadoopFiles.display(images), records.size(),
+        layout.describe(), labels == null ? "unlabelled" : "labels " + HadoopFiles.display(labels));
+  }
+
+  @Override
+  public void requireLabels(int classes) {
+    if (labels == null) {
+      throw new UserError("no labels for " + HadoopFiles.display(images) + ": give --labels, or put its"
+          + " *labels-idx1-ubyte* file beside it (scoring a classifier needs labels)");
+    }
   }
 
   @Override
   public Digest digest() {
-    return Digest.of("images and labels", md -> {
+    return Digest.of(labels == null ? "images" : "images and labels", md -> {
       for (LabeledImage r : records) {
         md.update(r.pixels());
         md.update(java.nio.ByteBuffer.allocate(4).putInt(r.label()).array());

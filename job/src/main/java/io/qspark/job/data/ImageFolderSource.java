@@ -182,6 +182,11 @@ public final class ImageFolderSource implements DataSource {
   }
 
   @Override
+  public Optional<List<String>> imageNames() {
+    return Optional.of(files.stream().map(ImageFile::name).toList());
+  }
+
+  @Override
   public Optional<String> skippedWarning() {
     return skipped == null ? Optional.empty() : skipped.warning(files.size());
   }

@@ -130,8 +130,11 @@ final class OpsetForms {
 
   /**
    * Softmax before 13 normalises the input flattened to 2-D at its axis; since, along one axis.
-   * The same meaning at the other opset: Flatten, Softmax on the last axis, Reshape back (not
-   * needed for axis -1, where the two agree).
+   * The same meaning at the other opset: the dimensions from the axis on merged into one, Softmax
+   * on the last axis, Reshape back (not needed for axis -1, where the two agree). The merge is a
+   * Reshape to [0, ..., 0, -1] (k zeros: the first k dimensions copied), not Flatten, so the
+   * batch stays the first dimension of every value and a deploy model's CPU layer between the two
+   * Reshapes takes a batch-first input; Flatten only for axis 0, which merges the batch too.
    */
   private static List<Node> softmax(Node n, long from, long to, String base, Map<String, Tensor> inits) {
     boolean flattening = from < 13;
@@ -141,9 +144,18 @@ final class OpsetForms {
     if (!flattening) return List.of(n); // per-axis semantics at an older opset would need a Transpose; not emitted
     String x = n.input(0), out = n.outputs().get(0);
     Attributes opset = Attributes.empty().with(Attributes.OPSET, to);
+    Node merge;
+    if (axis >= 1) {
+      long[] target = new long[(int) axis + 1];
+      target[(int) axis] = -1;
+      merge = new Node(base + "/merge", "Reshape", List.of(x, constant(inits, base + "/merged_shape",
+          Tensor.ofLongs(target, target.length))), List.of(base + "/flat"), opset);
+    } else {
+      merge = new Node(base + "/flatten", "Flatten", List.of(x), List.of(base + "/flat"), opset.with("axis", axis));
+    }
     return List.of(
         new Node(base + "/shape", "Shape", List.of(x), List.of(base + "/shape"), opset),
-        new Node(base + "/flatten", "Flatten", List.of(x), List.of(base + "/flat"), opset.with("axis", axis)),
+        merge,
         new Node(n.name(), "Softmax", List.of(base + "/flat"), List.of(base + "/normalised"), opset.with("axis", -1L)),
         new Node(base + "/reshape", "Reshape", List.of(base + "/normalised", base + "/shape"), List.of(out), opset));
   }
