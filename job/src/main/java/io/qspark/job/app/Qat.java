@@ -15,6 +15,9 @@ import io.qspark.job.report.ActivationHistograms;
 import io.qspark.job.report.TrainHistory;
 import io.qspark.job.spark.EvaluationJob;
 import io.qspark.job.spark.QatJob;
+import io.qspark.job.spark.QatLossSpec;
+import io.qspark.job.spark.DistillationJob;
+import io.qspark.kernels.quant.OutputFidelity;
 import io.qspark.job.spark.QatProgress;
 import io.qspark.kernels.io.Json;
 import io.qspark.kernels.model.Model;
@@ -68,11 +71,11 @@ public final class Qat {
     Model inference = read.model().forInference();
     ModelSignature sig = ModelSignature.of(inference);
     ModelIo classifier = ModelIo.of(sig, inference.graph().batchChunk(), inference.source());
-    classifier.only("qat");
-    if (!classifier.classifier()) {
-      throw new UserError("qat trains a classifier with labels: a model whose one output is class scores [N, classes]; "
-          + inference.source() + " has outputs " + sig.describe().replaceFirst("^.* -> ", ""));
-    }
+    // a classifier with labels trains on them (mixed with distillation by the weight); any other
+    // model, or a classifier at weight 1, by distillation from the float model alone
+    double weight = classifier.classifier() ? qs.distillWeight() : 1;
+    boolean labels = weight < 1;
+    if (weight == 0) classifier.only("qat");
     String name = read.fileName();
     QuantConfig cfg = s.quant();
     // the folder appears whole at the end or not at all; checkpoints live beside it meanwhile
@@ -84,12 +87,12 @@ public final class Qat {
       CalibrationRun run = started.run();
       ImageInputs train = ImageInputs.open(s.data(), s.preprocess(), null, null, run.spark, sig, classifier, s.batch());
       if (train.images.count() == 0) throw new UserError("no training images in " + s.data().location());
-      train.images.requireLabels(classifier.classes());
+      if (labels) requireLabels(train, classifier);
       s.spark().requireFits(train.images.count());
       ImageInputs val = null;
       if (qs.validation() != null) {
         val = ImageInputs.open(qs.validation(), s.preprocess(), null, null, run.spark, sig, classifier, s.batch());
-        val.images.requireLabels(classifier.classes());
+        if (classifier.classifier()) val.images.requireLabels(classifier.classes());
       }
       var sc = run.sc();
       EpochOrder order;
@@ -110,6 +113,19 @@ public final class Qat {
       QuantParams params = cal.params();
       String info = QuantInfo.write(name, floatBlob.sha256(), cfg, cal.plan(), params, stats, inference.graph());
       ModelBlob qblob = floatBlob.quantized(info);
+      // distillation's per-output variances: the float outputs' over the calibration images, merged exactly
+      QatLossSpec loss = QatLossSpec.labels();
+      if (weight > 0) {
+        Map<String, Double> variances = DistillationJob.moments(sc, run.inputs.images, floatBlob, run.inputs.plan,
+            run.partitions).variances();
+        variances.forEach((o, v) -> {
+          if (!(v > 0) || v.isInfinite()) {
+            throw new UserError("output '" + o + "' of " + inference.source() + " has variance " + v + " over the "
+                + run.inputs.images.count() + " calibration images; a constant output cannot be distilled");
+          }
+        });
+        loss = QatLossSpec.of(weight, variances);
+      }
       double calibSeconds = (System.nanoTime() - t0) / 1e9;
 
       long total = order.stepsPerEpoch() * tr.epochs();
@@ -119,7 +135,8 @@ public final class Qat {
           tr.bnMomentum(), qs.thresholds().learn(), qs.thresholds().lrScale());
       // what a checkpoint must match to be resumed (Java's text of the settings: the checkpoint format's)
       String identity = String.format(Locale.ROOT, "model sha256 %s, %d images, batch %d/%d, seed %d, %s, %s",
-          floatBlob.sha256().substring(0, 12), train.images.count(), tr.batchSize(), tr.microBatch(), tr.seed(), cfg, ts);
+          floatBlob.sha256().substring(0, 12), train.images.count(), tr.batchSize(), tr.microBatch(), tr.seed(), cfg, ts)
+          + (loss.distills() ? ", loss " + loss.describe() : "");
       if (qs.checkpoints().resume()) checkpoints.requireRun(identity);
       QatTrainer trainer;
       QatCheckpoints.Loaded saved = qs.checkpoints().resume() ? checkpoints.latest() : null;
@@ -140,19 +157,29 @@ public final class Qat {
       if (saved != null) LOG.info("qat: resuming at step " + trainer.step() + " from " + checkpoints.where());
 
       Map<String, Object> ptq = new LinkedHashMap<>();
-      if (val != null && trainer.step() == 0) {
+      boolean classifies = classifier.classifier();
+      if (val != null && classifies && trainer.step() == 0) {
         double top1 = top1(sc, val, qblob, valPartitions);
         ptq.put("ptq_top1", round(top1));
         LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): validation top-1 %.2f%%", top1));
       }
-      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, qs.logEvery(),
+      // distilling, the outputs against float: the calibrated model's before training, the trained one's after
+      ImageInputs fidelityImages = val != null ? val : run.inputs;
+      int fidelityPartitions = val != null ? valPartitions : run.partitions;
+      if (loss.distills() && trainer.step() == 0) {
+        OutputFidelity f = DistillationJob.fidelity(sc, fidelityImages.images, floatBlob, qblob, fidelityImages.plan,
+            fidelityPartitions, "qat: calibrated outputs against float");
+        ptq.put("ptq_outputs_against_float", f.json());
+        f.figures().forEach((o, x) -> LOG.info(String.format(Locale.ROOT, "qat: after calibration (PTQ): output %s SQNR %s", o, x.sqnrShown())));
+      }
+      QatProgress progress = new QatProgress(order.stepsPerEpoch(), total, qs.logEvery(), classifier.classifier() && labels,
           r -> history.step(r.epoch(), r.step(), r.lr(), r.loss(), r.trainTop1(), r.imagesPerSecond()));
-      ImageInputs valInputs = val;
+      ImageInputs valInputs = classifies ? val : null;
       double[] epochLoss = {0, 0};
       long tTrain = System.nanoTime();
       long startStep = trainer.step();
       int every = qs.checkpoints().every();
-      QatJob.run(sc, train.images.images(sc, partitions), qblob, train.plan, order, tr.epochs(), partitions, trainer,
+      QatJob.run(sc, train.images.images(sc, partitions), qblob, train.plan, loss, order, tr.epochs(), partitions, trainer,
           new QatJob.Hooks() {
             @Override
             public void afterStep(QatTrainer t, QatGradient.Total step) {
@@ -179,6 +206,9 @@ public final class Qat {
       long stepsRun = trainer.step() - startStep;
       double rate = stepsRun * tr.batchSize() / Math.max(1e-9, trainSeconds);
       Exported ex = exported(trainer, name, cfg, stats);
+      OutputFidelity outputs = !loss.distills() ? new OutputFidelity()
+          : DistillationJob.fidelity(sc, fidelityImages.images, floatBlob, ex.blob(), fidelityImages.plan, fidelityPartitions,
+              "qat: trained outputs against float");
       Map<String, Object> report = new LinkedHashMap<>();
       report.put("command", "qat");
       report.put("model", name);
@@ -194,6 +224,13 @@ public final class Qat {
       if (val != null) parts.put("validation", valPartitions);
       report.put("pass_partitions", parts);
       report.put("master", run.spark.runtime().master());
+      report.put("loss", loss.describe());
+      if (loss.distills()) {
+        report.put("distill_weight", loss.distillWeight());
+        report.put("output_variances", new LinkedHashMap<String, Object>(loss.variances()));
+        report.put("outputs_images", fidelityImages.images.describe());
+        report.put("outputs_against_float", outputs.json());
+      }
       report.putAll(ptq);
       report.put("history", history.epochs());
       report.put("curve", history.rows());
@@ -214,7 +251,16 @@ public final class Qat {
       List<Map<String, Object>> done = history.epochs();
       Object last = done.isEmpty() ? null : done.get(done.size() - 1).get("val_top1");
       return new QatResult(shown, trainer.step(), tr.epochs(), order.stepsPerEpoch(), trainSeconds, rate, history,
-          last == null ? OptionalDouble.empty() : OptionalDouble.of(((Number) last).doubleValue()));
+          last == null ? OptionalDouble.empty() : OptionalDouble.of(((Number) last).doubleValue()), loss.describe(), outputs.figures());
+    }
+  }
+
+  /** A classifier's labels, or what to do without them. */
+  private static void requireLabels(ImageInputs train, ModelIo classifier) {
+    try {
+      train.images.requireLabels(classifier.classes());
+    } catch (UserError e) {
+      throw new UserError(e.getMessage() + "; or train without labels, by distillation from the float model: --distill-weight 1", e);
     }
   }
 

@@ -14,10 +14,13 @@ import java.util.Map;
  * which optimizer and schedule ({@link Optimization}), with fixed or learned thresholds
  * ({@link Thresholds}), checkpointed ({@link Checkpoints}), validated on {@code validation}
  * after calibration and each epoch (null: no validation), a progress line every
- * {@code logEvery} steps.
+ * {@code logEvery} steps. The loss: for a classifier (class scores [N, classes]) with labels,
+ * softmax cross-entropy, mixed with distillation from the float model by {@code distillWeight}
+ * ((1 − w) cross-entropy + w distillation; 1: distillation alone, no labels read); for any other
+ * model distillation alone, whatever the weight.
  */
 public record QatSettings(CalibrateSettings calibration, Training training, Optimization optimization, Thresholds thresholds,
-    Checkpoints checkpoints, DataSettings validation, int logEvery) {
+    Checkpoints checkpoints, DataSettings validation, int logEvery, double distillWeight) {
 
   /**
    * @param freezeBnStep the step from which BatchNorm uses its running statistics, folded (-1: after 80% of the steps)
@@ -144,25 +147,36 @@ public record QatSettings(CalibrateSettings calibration, Training training, Opti
     }
     if (calibration.sequential()) bad.add("--sequential: QAT calibrates in one pass");
     if (logEvery < 1) bad.add("--log-every must be at least 1, got " + logEvery);
+    if (!(distillWeight >= 0 && distillWeight <= 1)) bad.add("--distill-weight must be in [0, 1], got " + distillWeight);
     fail(bad);
   }
 
-  /** Defaults for everything but the calibration, no validation. */
+  /** Defaults for everything but the calibration, no validation, the label loss alone for classifiers. */
   public static QatSettings of(CalibrateSettings calibration) {
     return new QatSettings(calibration, Training.defaults(), Optimization.defaults(), Thresholds.fixed(), Checkpoints.defaults(),
-        null, 20);
+        null, 20, 0);
+  }
+
+  /** Distillation weight 0: for classifiers the label loss alone. */
+  public QatSettings(CalibrateSettings calibration, Training training, Optimization optimization, Thresholds thresholds,
+      Checkpoints checkpoints, DataSettings validation, int logEvery) {
+    this(calibration, training, optimization, thresholds, checkpoints, validation, logEvery, 0);
   }
 
   public QatSettings withTraining(Training t) {
-    return new QatSettings(calibration, t, optimization, thresholds, checkpoints, validation, logEvery);
+    return new QatSettings(calibration, t, optimization, thresholds, checkpoints, validation, logEvery, distillWeight);
   }
 
   public QatSettings withValidation(DataSettings v) {
-    return new QatSettings(calibration, training, optimization, thresholds, checkpoints, v, logEvery);
+    return new QatSettings(calibration, training, optimization, thresholds, checkpoints, v, logEvery, distillWeight);
   }
 
   public QatSettings withCheckpoints(Checkpoints c) {
-    return new QatSettings(calibration, training, optimization, thresholds, c, validation, logEvery);
+    return new QatSettings(calibration, training, optimization, thresholds, c, validation, logEvery, distillWeight);
+  }
+
+  public QatSettings withDistillWeight(double w) {
+    return new QatSettings(calibration, training, optimization, thresholds, checkpoints, validation, logEvery, w);
   }
 
   /** The training settings as report.json records them. */
@@ -171,6 +185,7 @@ public record QatSettings(CalibrateSettings calibration, Training training, Opti
     m.putAll(optimization.json());
     m.put("learn_thresholds", thresholds.learn());
     m.put("threshold_lr_scale", thresholds.lrScale());
+    m.put("distill_weight", distillWeight);
     return m;
   }
 

@@ -4,6 +4,7 @@ import io.qspark.job.app.CalibrateSettings;
 import io.qspark.job.app.Qat;
 import io.qspark.job.app.QatResult;
 import io.qspark.job.app.QatSettings;
+import io.qspark.job.report.OutputsTable;
 import io.qspark.kernels.train.LrSchedule;
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Spec;
     sortOptions = false, usageHelpAutoWidth = true,
     description = {"Quantization-aware training: calibrates on the first --calib-size images of --data as calibrate"
         + " does, then trains the model with fake-quant at the deployed model's quantization points (fix_points"
-        + " fixed, or learned with --learn-thresholds; straight-through estimator clipped at the range) on every labelled image of --data, for --epochs,"
+        + " fixed, or learned with --learn-thresholds; straight-through estimator clipped at the range) on every image of --data, for --epochs,"
         + " synchronous data-parallel: each step's --batch-size images are cut into --micro-batch parts spread over"
         + " the partitions, their gradients summed on the driver in a fixed order. BatchNorm trains on batch"
         + " statistics (per micro-batch), with the conv weights folded at its running statistics, until"
@@ -34,7 +35,10 @@ import picocli.CommandLine.Spec;
         "Writes --out atomically, on any Hadoop file system, as calibrate does (quant_info.json, float_model.onnx: the"
             + " trained inference graph, quantize_eval_model.onnx, report.json with the loss and validation top-1 per"
             + " epoch) plus train_history.csv and train_history.json (per logged step: epoch, step, lr, loss, train"
-            + " top-1, images/s; validation top-1 on each epoch's last row)."})
+            + " top-1, images/s; validation top-1 on each epoch's last row).",
+        "A model without class scores, or --distill-weight 1, trains by distillation from the float model, without"
+            + " labels; the summary and report.json then give every output's SQNR, cosine and largest difference against"
+            + " the float model (on --val-data, else the calibration images) and end with a line `sqnr <output>: <dB>` each."})
 final class QatCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
@@ -131,6 +135,14 @@ final class QatCommand implements Callable<Integer> {
           + " paper trains them with adam). Default: ${DEFAULT-VALUE}.")
   double thresholdLrScale;
 
+  @Option(names = "--distill-weight", paramLabel = "W", defaultValue = "0", order = 82,
+      description = "Distillation from the float model: the loss is (1 - W) cross-entropy against the labels + W times"
+          + " the mean squared error of every output against the float model's, each divided by that output's variance"
+          + " over the calibration images. 0..1; at 1 no labels are read. A model without class scores [N, classes]"
+          + " (detectors, segmenters, embeddings, several outputs) trains by distillation alone, whatever W."
+          + " Default: ${DEFAULT-VALUE}.")
+  double distillWeight;
+
   @Mixin SparkOptions spark;
 
   @Override
@@ -143,11 +155,16 @@ final class QatCommand implements Callable<Integer> {
             lrStepSize, lrGamma),
         new QatSettings.Thresholds(learnThresholds, thresholdLrScale),
         new QatSettings.Checkpoints(checkpointEvery, checkpointDir, resume),
-        valData == null ? null : data.settings(dims).at(valData, valLabels), logEvery));
+        valData == null ? null : data.settings(dims).at(valData, valLabels), logEvery, distillWeight));
     QatResult r = new Qat(Mapping.notices(spec)).run(s);
     PrintWriter o = spec.commandLine().getOut();
     o.printf(Locale.ROOT, "qat: %d steps (%d epochs of %d), %.1f s training, %.0f images/s; wrote %s%n", r.steps(), r.epochs(),
         r.stepsPerEpoch(), r.trainingSeconds(), r.imagesPerSecond(), r.folder());
+    if (!r.outputs().isEmpty()) {
+      o.println("loss: " + r.loss());
+      OutputsTable.print(o, "trained (fake-quant)", r.outputs());
+      OutputsTable.sqnrLines(o, r.outputs());
+    }
     r.lastValidationTop1().ifPresent(t -> o.println("top1: " + String.format(Locale.ROOT, "%.2f", t)));
     o.flush();
     return ExitCodes.OK;

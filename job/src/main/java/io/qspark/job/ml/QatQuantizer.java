@@ -58,6 +58,7 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
   private final LongParam lrStepSize;
   private final DoubleParam lrGamma;
   private final Param<String> workDir;
+  private final DoubleParam distillWeight;
 
   public QatQuantizer() {
     this(Identifiable$.MODULE$.randomUID("qsparkQat"));
@@ -101,6 +102,11 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
     workDir = new Param<>(this, "workDir", "Where the run's folder and checkpoints go, local or on any Hadoop file"
         + " system; empty: a temporary folder on the driver, removed after the fit. Default: empty.",
         StageParams.valid((String s) -> s != null));
+    distillWeight = new DoubleParam(this, "distillWeight", "Distillation from the float model (--distill-weight): the loss"
+        + " is (1 - W) cross-entropy against labelCol + W times every output's squared error against the float model's,"
+        + " divided by its variance; at 1 no labels are read. A model without class scores trains by distillation"
+        + " alone. 0 to 1. Default: 0.", ParamValidators.inRange(0, 1, true, true));
+    setDefault(distillWeight, 0.0);
     setDefault(labelCol, "label");
     setDefault(epochs, 1);
     setDefault(trainBatchSize, 128);
@@ -139,6 +145,7 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
   public LongParam lrStepSize() { return lrStepSize; }
   public DoubleParam lrGamma() { return lrGamma; }
   public Param<String> workDir() { return workDir; }
+  public DoubleParam distillWeight() { return distillWeight; }
 
   public QatQuantizer setLabelCol(String v) { set(labelCol, v); return this; }
   public QatQuantizer setEpochs(int v) { set(epochs, v); return this; }
@@ -158,6 +165,7 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
   public QatQuantizer setLrStepSize(long v) { set(lrStepSize, v); return this; }
   public QatQuantizer setLrGamma(double v) { set(lrGamma, v); return this; }
   public QatQuantizer setWorkDir(String v) { set(workDir, v); return this; }
+  public QatQuantizer setDistillWeight(double v) { set(distillWeight, v); return this; }
 
   /** The application layer's settings these Params make, for the labelled images of {@code data}, writing to {@code out}. */
   public QatSettings settings(DataSettings data, String out) {
@@ -167,13 +175,14 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
         new QatSettings.Optimization(QatSettings.Optimizer.parse($(optimizer)), (Double) $(lr), (Double) $(momentum),
             (Double) $(weightDecay), LrSchedule.parse($(schedule)), getInt(warmupSteps), (Long) $(lrStepSize),
             (Double) $(lrGamma)),
-        new QatSettings.Thresholds((Boolean) $(learnThresholds), (Double) $(thresholdLrScale)), QatSettings.Checkpoints.defaults(), null, 10));
+        new QatSettings.Thresholds((Boolean) $(learnThresholds), (Double) $(thresholdLrScale)), QatSettings.Checkpoints.defaults(), null, 10,
+        (Double) $(distillWeight)));
   }
 
   /** Calibrates, trains and compiles the deploy model of the trained one. */
   @Override
   public QuantizedModel fit(Dataset<?> dataset) {
-    return fit(dataset, List.of($(labelCol)), data -> {
+    return fit(dataset, readsLabels() ? List.of($(labelCol)) : List.of(), data -> {
       boolean temporary = $(workDir).isEmpty();
       Path tmp = temporary ? temporaryFolder() : null;
       String dir = temporary ? "file:" + tmp : $(workDir);
@@ -187,10 +196,16 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
     });
   }
 
-  /** The image column as the Quantizer's, and the label column present and integral. */
+  /** Labels are read unless the loss is distillation alone. */
+  private boolean readsLabels() {
+    return (Double) $(distillWeight) < 1;
+  }
+
+  /** The image column as the Quantizer's, and the label column present and integral (unless distillWeight is 1). */
   @Override
   public StructType transformSchema(StructType schema) {
     super.transformSchema(schema);
+    if (!readsLabels()) return schema;
     for (StructField f : schema.fields()) {
       if (f.name().equals($(labelCol))) {
         if (!ImageColumn.integral(f.dataType())) {
@@ -201,7 +216,8 @@ public final class QatQuantizer extends QuantizationEstimator<QatQuantizer> {
       }
     }
     throw new IllegalArgumentException(uid() + ": the DataFrame has no column '" + $(labelCol) + "' (Param labelCol; its"
-        + " columns: " + String.join(", ", schema.fieldNames()) + ")");
+        + " columns: " + String.join(", ", schema.fieldNames()) + "); without labels, set distillWeight 1 to train by"
+        + " distillation from the float model");
   }
 
   private static Path temporaryFolder() {

@@ -26,7 +26,7 @@ public final class TrainHistory {
     r.put("step", step);
     r.put("lr", lr);
     r.put("loss", loss);
-    r.put("train_top1", round(trainTop1));
+    r.put("train_top1", Double.isNaN(trainTop1) ? null : round(trainTop1)); // NaN: the loss has no classes
     r.put("images_per_second", round(imagesPerSecond));
     rows.add(r);
   }

@@ -137,9 +137,41 @@ public final class CalibrationJob {
     }
   }
 
+  /** What a paired pass does with each batch: adds to the task's buffer, given both models as tasks load them. */
+  interface PairedWork<T> extends java.io.Serializable {
+    void add(T buffer, LoadedModels.Loaded first, LoadedModels.Loaded second, InputBatches.Batch batch);
+  }
+
+  /**
+   * A pass over two models of the same inputs and outputs (a reference and one compared with it):
+   * both broadcast, each task loads both and adds every batch of its images to a fresh buffer.
+   */
+  static <T> T paired(JavaSparkContext sc, String name, DataSource data, int partitions, ModelBlob first, ModelBlob second,
+      ScoringPlan plan, org.apache.spark.api.java.function.Function0<T> fresh, PairedWork<T> work, T zero, Combine<T> merge) {
+    Broadcast<ModelBlob> other = sc.broadcast(second);
+    try {
+      return pass(sc, name, data, partitions, done -> {
+        Broadcast<ModelBlob> blob = sc.broadcast(first);
+        return new JobPass<>(blob, done, images -> {
+          LoadedModels.Loaded a = LoadedModels.get(blob.value()), b = LoadedModels.get(other.value());
+          T buffer = fresh.call();
+          InputBatches batches = new InputBatches(images, plan);
+          while (batches.hasNext()) {
+            InputBatches.Batch batch = batches.next();
+            work.add(buffer, a, b, batch);
+            done.add(batch.size());
+          }
+          return buffer;
+        });
+      }, zero, merge);
+    } finally {
+      other.destroy();
+    }
+  }
+
   /** One task's work: a buffer filled from the partition's images. */
   interface PartitionWork<T> extends java.io.Serializable {
-    T run(Iterator<LabeledImage> images);
+    T run(Iterator<LabeledImage> images) throws Exception;
   }
 
   static final class JobPass<T> implements FlatMapFunction<Iterator<LabeledImage>, T> {
@@ -153,7 +185,7 @@ public final class CalibrationJob {
     }
 
     @Override
-    public Iterator<T> call(Iterator<LabeledImage> images) {
+    public Iterator<T> call(Iterator<LabeledImage> images) throws Exception {
       return List.of(work.run(images)).iterator();
     }
   }

@@ -3,12 +3,10 @@ package io.qspark.job.spark;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.LoadedModels;
 import io.qspark.job.data.DataSource;
-import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.kernels.quant.PairedAgreement;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 
 /**
  * Two quantized models of one float model on the same images, image by image, as a
@@ -32,32 +30,16 @@ public final class PairedAgreementJob {
    */
   public static PairedAgreement measure(JavaSparkContext sc, DataSource data, ModelBlob baseline, ModelBlob candidate,
       ScoringPlan plan, int partitions, String name) {
-    Broadcast<ModelBlob> cand = sc.broadcast(candidate);
-    try {
-      return CalibrationJob.pass(sc, name, data, partitions, done -> {
-        Broadcast<ModelBlob> base = sc.broadcast(baseline);
-        return new CalibrationJob.JobPass<>(base, done, images -> {
-          LoadedModels.Loaded b = LoadedModels.get(base.value()), c = LoadedModels.get(cand.value());
-          boolean classifier = plan.model().classifier();
-          PairedAgreement counts = new PairedAgreement();
-          InputBatches batches = new InputBatches(images, plan);
-          while (batches.hasNext()) {
-            InputBatches.Batch batch = batches.next();
-            Map<String, float[]> ref = values(b.executor().run(batch.feeds()));
-            Map<String, float[]> without = values(b.outputs(batch.feeds())), with = values(c.outputs(batch.feeds()));
-            if (classifier) {
-              String out = plan.model().outputs().get(0);
-              counts.add(ref.get(out), without.get(out), with.get(out), batch.size());
-            } else {
-              counts.addOutputs(ref, without, with, batch.size());
-            }
-            done.add(batch.size());
-          }
-          return counts;
-        });
-      }, new PairedAgreement(), PairedAgreement::merge);
-    } finally {
-      cand.destroy();
-    }
+    boolean classifier = plan.model().classifier();
+    String out = plan.model().outputs().get(0);
+    return CalibrationJob.paired(sc, name, data, partitions, baseline, candidate, plan, PairedAgreement::new, (counts, b, c, batch) -> {
+      Map<String, float[]> ref = values(b.executor().run(batch.feeds()));
+      Map<String, float[]> without = values(b.outputs(batch.feeds())), with = values(c.outputs(batch.feeds()));
+      if (classifier) {
+        counts.add(ref.get(out), without.get(out), with.get(out), batch.size());
+      } else {
+        counts.addOutputs(ref, without, with, batch.size());
+      }
+    }, new PairedAgreement(), PairedAgreement::merge);
   }
 }

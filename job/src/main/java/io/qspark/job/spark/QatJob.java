@@ -12,6 +12,7 @@ import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.train.EpochOrder;
 import io.qspark.kernels.train.QatGradient;
+import io.qspark.kernels.train.QatLoss;
 import io.qspark.kernels.train.QatTrainer;
 import io.qspark.kernels.train.QatWeights;
 import io.qspark.kernels.train.QatWorker;
@@ -54,7 +55,19 @@ public final class QatJob {
    */
   public static void run(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob blob, ScoringPlan plan,
       EpochOrder order, int epochs, int partitions, QatTrainer trainer, Hooks hooks) {
+    run(sc, images, blob, plan, QatLossSpec.labels(), order, epochs, partitions, trainer, hooks);
+  }
+
+  /**
+   * Trains from the trainer's step to {@code epochs} epochs under a loss.
+   *
+   * @param blob the float model (BatchNorm unfolded) with the calibration's quant_info.json; its
+   *     float graph is also the distillation's teacher
+   */
+  public static void run(JavaSparkContext sc, JavaRDD<LabeledImage> images, ModelBlob blob, ScoringPlan plan, QatLossSpec loss,
+      EpochOrder order, int epochs, int partitions, QatTrainer trainer, Hooks hooks) {
     Broadcast<ModelBlob> b = sc.broadcast(blob);
+    boolean labels = loss.readsLabels();
     JavaPairRDD<LabeledImage, Long> indexed = images.zipWithIndex();
     indexed.persist(StorageLevel.MEMORY_AND_DISK());
     int m = order.microBatchesPerStep();
@@ -76,7 +89,7 @@ public final class QatJob {
         Broadcast<QatWeights> bw = sc.broadcast(trainer.weights());
         long s = step % perEpoch;
         sc.setJobGroup("qspark", "qat: epoch " + (epoch + 1) + ", step " + (s + 1) + "/" + perEpoch, false);
-        QatGradient g = shards.map(sh -> sh.gradient(worker(b.value()), bw.value(), plan, s, m))
+        QatGradient g = shards.map(sh -> sh.gradient(worker(b.value()), loss(b.value(), loss), labels, bw.value(), plan, s, m))
             .treeAggregate(new QatGradient(), QatGradient::merge, QatGradient::merge);
         bw.destroy();
         if (g.parts() != m) throw new IllegalStateException("step " + step + " got " + g.parts() + " of " + m + " micro-batches");
@@ -151,6 +164,27 @@ public final class QatJob {
       return size() > 2;
     }
   };
+
+  /** Losses of the models this executor JVM trains (a distillation loss holds its teacher), by model and loss. */
+  private static final Map<String, QatLoss> LOSSES = new LinkedHashMap<>(4, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, QatLoss> e) {
+      return size() > 2;
+    }
+  };
+
+  /** The loss tasks train with: null for a classifier's cross-entropy alone (the worker's own step), built once per JVM. */
+  static synchronized QatLoss loss(ModelBlob blob, QatLossSpec spec) {
+    if (!spec.distills()) return null;
+    String key = blob.key() + " " + spec;
+    QatLoss l = LOSSES.get(key);
+    if (l == null) {
+      Graph teacher = LoadedModels.inferenceModel(blob).graph();
+      l = spec.loss(teacher, teacher.outputs().get(0));
+      LOSSES.put(key, l);
+    }
+    return l;
+  }
 
   /** The worker for a float model and its calibration, built once per JVM. */
   public static synchronized QatWorker worker(ModelBlob blob) {

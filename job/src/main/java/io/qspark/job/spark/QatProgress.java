@@ -17,6 +17,7 @@ public final class QatProgress {
   private final long totalSteps;
   private final int every;
   private final Consumer<Row> rows;
+  private final boolean top1;
   private long since = System.nanoTime();
   private double loss;
   private double accuracy;
@@ -27,6 +28,12 @@ public final class QatProgress {
   public record Row(int epoch, long step, double lr, double loss, double trainTop1, double imagesPerSecond) {}
 
   public QatProgress(long stepsPerEpoch, long totalSteps, int every, Consumer<Row> rows) {
+    this(stepsPerEpoch, totalSteps, every, true, rows);
+  }
+
+  /** @param top1 the loss counts correct classes (a classifier's labels): lines show train top-1; otherwise it is NaN */
+  public QatProgress(long stepsPerEpoch, long totalSteps, int every, boolean top1, Consumer<Row> rows) {
+    this.top1 = top1;
     this.rows = rows;
     this.stepsPerEpoch = stepsPerEpoch;
     this.totalSteps = totalSteps;
@@ -43,10 +50,12 @@ public final class QatProgress {
     long now = System.nanoTime();
     double secs = (now - since) / 1e9, rate = images / Math.max(1e-9, secs);
     double left = (totalSteps - step) * (secs / steps);
-    LOG.info(String.format(Locale.ROOT, "qat: epoch %d, step %d/%d, loss %.4f, train top-1 %.2f%%, lr %.3g, %.0f images/s, about %s left",
-        (step - 1) / stepsPerEpoch + 1, (step - 1) % stepsPerEpoch + 1, stepsPerEpoch, loss / steps, 100 * accuracy / steps, lr,
+    String train = top1 ? String.format(Locale.ROOT, ", train top-1 %.2f%%", 100 * accuracy / steps) : "";
+    LOG.info(String.format(Locale.ROOT, "qat: epoch %d, step %d/%d, loss %.4f%s, lr %.3g, %.0f images/s, about %s left",
+        (step - 1) / stepsPerEpoch + 1, (step - 1) % stepsPerEpoch + 1, stepsPerEpoch, loss / steps, train, lr,
         rate, ProgressLog.duration(left)));
-    rows.accept(new Row((int) ((step - 1) / stepsPerEpoch + 1), step, lr, loss / steps, 100 * accuracy / steps, rate));
+    rows.accept(new Row((int) ((step - 1) / stepsPerEpoch + 1), step, lr, loss / steps, top1 ? 100 * accuracy / steps : Double.NaN,
+        rate));
     since = now;
     loss = 0;
     accuracy = 0;

@@ -4,6 +4,7 @@ import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.kernels.train.QatGradient;
+import io.qspark.kernels.train.QatLoss;
 import io.qspark.kernels.train.QatWeights;
 import io.qspark.kernels.train.QatWorker;
 import java.util.ArrayList;
@@ -24,13 +25,20 @@ final class QatShard implements java.io.Serializable {
     this.batches = batches;
   }
 
-  /** Gradient parts of the micro-batches of a step that this shard holds. */
-  QatGradient gradient(QatWorker worker, QatWeights w, ScoringPlan plan, long step, int perStep) {
+  /**
+   * Gradient parts of the micro-batches of a step that this shard holds.
+   *
+   * @param loss null: a classifier's cross-entropy against the labels (one input); otherwise the
+   *     loss, fed every input and the labels when {@code labels}
+   */
+  QatGradient gradient(QatWorker worker, QatLoss loss, boolean labels, QatWeights w, ScoringPlan plan, long step, int perStep) {
     QatGradient g = new QatGradient();
     for (Map.Entry<Long, List<LabeledImage>> e : batches.subMap(step * perStep, (step + 1) * perStep).entrySet()) {
       List<LabeledImage> imgs = e.getValue();
       InputBatches.Batch b = new InputBatches(imgs.iterator(), plan.withBatch(imgs.size())).next();
-      g.add((int) (e.getKey() - step * perStep), worker.gradient(w, b.input(), b.labels()));
+      QatGradient.Part part = loss == null ? worker.gradient(w, b.input(), b.labels())
+          : worker.gradient(w, new QatLoss.Batch(b.feeds(), labels ? b.labels() : null), loss);
+      g.add((int) (e.getKey() - step * perStep), part);
     }
     return g;
   }

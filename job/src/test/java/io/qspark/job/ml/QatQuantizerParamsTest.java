@@ -22,17 +22,19 @@ class QatQuantizerParamsTest {
     assertEquals(1000, s.optimization().lrStepSize());
     assertEquals(0.1, s.optimization().lrGamma());
     assertEquals(1.0, s.thresholds().lrScale());
+    assertEquals(0.0, s.distillWeight());
   }
 
   @Test
   void setParamsReachTheSettings() {
     QatSettings s = settings(new QatQuantizer().setFreezeBnStep(234).setBnMomentum(0.05).setSchedule("step")
-        .setLrStepSize(50).setLrGamma(0.5).setLearnThresholds(true).setThresholdLrScale(10));
+        .setLrStepSize(50).setLrGamma(0.5).setLearnThresholds(true).setThresholdLrScale(10).setDistillWeight(0.25));
     assertEquals(234, s.training().freezeBnStep());
     assertEquals(0.05, s.training().bnMomentum());
     assertEquals(50, s.optimization().lrStepSize());
     assertEquals(0.5, s.optimization().lrGamma());
     assertEquals(10.0, s.thresholds().lrScale());
+    assertEquals(0.25, s.distillWeight());
   }
 
   @Test
@@ -43,5 +45,7 @@ class QatQuantizerParamsTest {
     assertThrows(IllegalArgumentException.class, () -> q.setLrStepSize(0));
     assertThrows(IllegalArgumentException.class, () -> q.setLrGamma(1.5));
     assertThrows(IllegalArgumentException.class, () -> q.setThresholdLrScale(0));
+    assertThrows(IllegalArgumentException.class, () -> q.setDistillWeight(-0.1));
+    assertThrows(IllegalArgumentException.class, () -> q.setDistillWeight(1.5));
   }
 }

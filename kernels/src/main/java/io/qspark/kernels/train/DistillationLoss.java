@@ -13,7 +13,8 @@ import java.util.Map;
  * output's values (so outputs of different scales weigh alike), summed over the outputs:
  * loss(image) = Σ_o Σ_e (q_oe − f_oe)² / (v_o · E_o), E_o the output's values per image. Its
  * gradient at q_oe is 2 (q_oe − f_oe) / (v_o · E_o). The variances are fixed for the run (from
- * a sample, {@link #variances}), so an image's loss does not depend on its micro-batch. The
+ * a sample, {@link #variances}, or merged from a distributed pass, {@link OutputMoments}), so an
+ * image's loss does not depend on its micro-batch. The
  * float outputs are computed per micro-batch by the teacher graph; sums are in double, in
  * output then index order.
  */
@@ -46,20 +47,12 @@ public final class DistillationLoss implements QatLoss {
     return new DistillationLoss(teacher, variances(teacher, sample));
   }
 
-  /** Each output's float variance over all its values on a sample (mean first, then squared deviations, in double). */
+  /** Each output's float variance over all its values on a sample, exactly ({@link OutputMoments}). */
   public static Map<String, Double> variances(Graph teacher, Map<String, Tensor> sample) {
     Map<String, Tensor> out = new Executor(teacher).run(sample);
-    Map<String, Double> r = new LinkedHashMap<>();
-    for (String name : teacher.outputs()) {
-      float[] x = out.get(name).data();
-      double mean = 0;
-      for (float v : x) mean += v;
-      mean /= x.length;
-      double ss = 0;
-      for (float v : x) ss += (v - mean) * (v - mean);
-      r.put(name, ss / x.length);
-    }
-    return r;
+    OutputMoments m = new OutputMoments();
+    for (String name : teacher.outputs()) m.add(name, out.get(name).data());
+    return m.variances();
   }
 
   public Map<String, Double> variances() {

@@ -63,4 +63,33 @@ public interface QatLoss {
       return new Value(a.sum() + weight * b.sum(), g, a.correct());
     };
   }
+
+  /**
+   * This loss times {@code factor} (the label loss's share when mixed with distillation): the
+   * sum and every gradient scaled, the correct count kept.
+   */
+  default QatLoss times(double factor) {
+    QatLoss self = this;
+    return (batch, outputs) -> {
+      Value a = self.evaluate(batch, outputs);
+      Map<String, Tensor> g = new LinkedHashMap<>();
+      a.gradients().forEach((name, ga) -> {
+        float[] d = ga.data(), s = new float[d.length];
+        for (int i = 0; i < s.length; i++) s[i] = (float) (factor * d[i]);
+        g.put(name, Tensor.of(s, ga.shape()));
+      });
+      return new Value(factor * a.sum(), g, a.correct());
+    };
+  }
+
+  /**
+   * A classifier's label loss mixed with distillation: (1 − w) · labels + w · distillation, w in
+   * [0, 1]; at 0 the label loss itself and at 1 distillation itself, unchanged.
+   */
+  static QatLoss mixed(QatLoss labels, QatLoss distillation, double w) {
+    if (!(w >= 0 && w <= 1)) throw new IllegalArgumentException("the distillation weight must be in [0, 1], got " + w);
+    if (w == 0) return labels;
+    if (w == 1) return distillation;
+    return labels.times(1 - w).plus(distillation, w);
+  }
 }
