@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qspark.kernels.io.Json;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,11 +98,7 @@ class QatDistillationTest {
     Run a = Run.of(yolo(whole, 18).toArray(String[]::new));
     assertEquals(0, a.code(), a.err());
 
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-        .filter(s -> !s.startsWith("-agentlib") && !s.startsWith("-javaagent")).toList());
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.qspark.job.Main"));
+    List<String> cmd = Run.childJvm();
     cmd.addAll(yolo(killed, 18));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
     Path checkpoints = tmp.resolve("killed.checkpoints");

@@ -36,6 +36,16 @@ public record Run(int code, String out, String err) {
   }
 
   /** The repository's samples folder (tests run in job/). */
+  /** The command line of a child JVM running the job's main like this one (its flags and class path), arguments to add. */
+  public static List<String> childJvm() {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(s -> !s.startsWith("-agentlib") && !s.startsWith("-javaagent")).toList());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.qspark.job.Main"));
+    return cmd;
+  }
+
   public static Path samples() {
     return Path.of(System.getProperty("user.dir")).resolve("../samples").normalize();
   }

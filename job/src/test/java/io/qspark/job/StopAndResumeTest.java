@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,20 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 class StopAndResumeTest {
   @TempDir Path tmp;
 
-  static List<String> childJvm() {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-        .filter(s -> !s.startsWith("-agentlib") && !s.startsWith("-javaagent")).toList());
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.qspark.job.Main"));
-    return cmd;
-  }
-
   @Test
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
   void sigtermDuringCalibrateStopsWithOneLineAndLeavesNothing() throws Exception {
     Path out = tmp.resolve("out"), log = tmp.resolve("child.log");
-    List<String> cmd = childJvm();
+    List<String> cmd = Run.childJvm();
     // a million synthetic images: the statistics job runs for minutes unless stopped
     cmd.addAll(List.of("calibrate", "--model", Run.sampleModel(), "--data", "synthetic:1000000", "--calib-size", "1000000",
         "--master", "local[2]", "--out", out.toString()));
