@@ -21,61 +21,41 @@ final class FakeQuantSimd {
 
   private FakeQuantSimd() {}
 
-  /**
-   * Processes the whole vectors of [from, to); returns where the scalar loop takes over. Each
-   * rounding's loop is a method of its own: in one method, C2 stopped intrinsifying the vector
-   * operations of whichever loop ran after the first (measured: 0.4 ns/value for the first
-   * rounding a JVM used, 4-9 ns for a later one, the vectors boxed on the heap).
-   */
+  /** Processes the whole vectors of [from, to); returns where the scalar loop takes over. */
   static int apply(FixPoint q, float[] src, float[] dst, int from, int to) {
+    // the scalar loop's step and bounds: clamped to one past the integer range, then saturated
+    final float step = q.step();
+    final float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
+    final float qlo = q.qmin(), qhi = q.qmax();
+    int i = from;
     // x / 2^-fp and x * 2^fp are the same real number, so they round to the same float; the
     // multiplication is several times cheaper than a vector division
-    float step = q.step();
     int e = Math.getExponent(step);
     boolean pow2 = e > Float.MIN_EXPONENT && e < Float.MAX_EXPONENT && step == Math.scalb(1f, e);
     float inv = pow2 ? Math.scalb(1f, -e) : Float.NaN;
     switch (q.rounding()) {
       case HALF_UP:
-        return halfUpLoop(q, pow2, inv, src, dst, from, to);
+        for (; i + L <= to; i += L) {
+          FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
+          halfUp(v).max(qlo).min(qhi).mul(step).intoArray(dst, i);
+        }
+        break;
       case HALF_AWAY:
-        return halfAwayLoop(q, pow2, inv, src, dst, from, to);
+        for (; i + L <= to; i += L) {
+          FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
+          IntVector sign = v.reinterpretAsInts().and(0x80000000);
+          FloatVector r = halfUp(v.abs()).reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
+          r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
+        }
+        break;
       case HALF_EVEN:
-        return halfEvenLoop(q, pow2, inv, src, dst, from, to);
+        for (; i + L <= to; i += L) {
+          FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
+          rint(v).add(0f).max(qlo).min(qhi).mul(step).intoArray(dst, i);
+        }
+        break;
       default:
         throw new AssertionError(q.rounding());
-    }
-  }
-
-  // the scalar loop's step and bounds: clamped to one past the integer range, then saturated
-
-  private static int halfUpLoop(FixPoint q, boolean pow2, float inv, float[] src, float[] dst, int from, int to) {
-    final float step = q.step(), lo = q.qmin() - 1f, hi = q.qmax() + 1f, qlo = q.qmin(), qhi = q.qmax();
-    int i = from;
-    for (; i + L <= to; i += L) {
-      FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
-      halfUp(v).max(qlo).min(qhi).mul(step).intoArray(dst, i);
-    }
-    return i;
-  }
-
-  private static int halfAwayLoop(FixPoint q, boolean pow2, float inv, float[] src, float[] dst, int from, int to) {
-    final float step = q.step(), lo = q.qmin() - 1f, hi = q.qmax() + 1f, qlo = q.qmin(), qhi = q.qmax();
-    int i = from;
-    for (; i + L <= to; i += L) {
-      FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
-      IntVector sign = v.reinterpretAsInts().and(0x80000000);
-      FloatVector r = halfUp(v.abs()).reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
-      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
-    }
-    return i;
-  }
-
-  private static int halfEvenLoop(FixPoint q, boolean pow2, float inv, float[] src, float[] dst, int from, int to) {
-    final float step = q.step(), lo = q.qmin() - 1f, hi = q.qmax() + 1f, qlo = q.qmin(), qhi = q.qmax();
-    int i = from;
-    for (; i + L <= to; i += L) {
-      FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
-      rint(v).add(0f).max(qlo).min(qhi).mul(step).intoArray(dst, i);
     }
     return i;
   }
