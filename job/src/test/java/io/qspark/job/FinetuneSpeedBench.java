@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
  * report.json's stage times say where finetune's time went.
  *
  * <p>{@code -Dqspark.bench.rounds=3}, {@code -Dqspark.bench.model=resnet_s},
- * {@code -Dqspark.bench.steps=S} (default: {@link AdaQuantOptions#defaults()}'s).
+ * {@code -Dqspark.bench.steps=S} (default: {@link AdaQuantOptions#defaults()}'s);
+ * {@code -Dqspark.bench.finetune="--adaround-steps 20"} replaces finetune's own flags (AdaRound's figure),
+ * {@code -Dqspark.bench.widths="--bits 4 --bias-bits 8"} both commands' widths (default {@code --bits 4}).
  */
 @Tag("bench")
 class FinetuneSpeedBench {
@@ -35,10 +37,15 @@ class FinetuneSpeedBench {
     String steps = System.getProperty("qspark.bench.steps", Integer.toString(AdaQuantOptions.defaults().steps()));
     Path work = Files.createTempDirectory("finetune-speed");
     List<String> common = List.of("--model", Shared.model(model + ".onnx").toString(), "--data", CalibrateSparkTest.TRAIN,
-        "--mean", "72.94", "--std", "90.02", "--calib-size", "1000", "--master", "local[2]", "--bits", "4", "--overwrite");
+        "--mean", "72.94", "--std", "90.02", "--calib-size", "1000", "--master", "local[2]", "--overwrite");
+    List<String> widths = List.of(System.getProperty("qspark.bench.widths", "--bits 4").trim().split("\\s+"));
+    common = new ArrayList<>(common);
+    common.addAll(widths);
+    String own = System.getProperty("qspark.bench.finetune", "--adaquant-steps " + steps);
     List<String> calibrate = new ArrayList<>(List.of("calibrate"));
     calibrate.addAll(common);
-    List<String> finetune = new ArrayList<>(List.of("finetune", "--adaquant-steps", steps));
+    List<String> finetune = new ArrayList<>(List.of("finetune"));
+    finetune.addAll(List.of(own.trim().split("\\s+")));
     finetune.addAll(common);
     String load = BenchReport.loadAverage();
     time(calibrate, work.resolve("c"));
@@ -51,10 +58,10 @@ class FinetuneSpeedBench {
       stages.add(stages(work.resolve("f")));
     }
     double cm = median(c), fm = median(f);
-    StringBuilder b = new StringBuilder("## finetune --adaquant-steps " + steps + " vs calibrate\n\n")
+    StringBuilder b = new StringBuilder("## finetune " + own + " vs calibrate (" + String.join(" ", widths) + ")\n\n")
         .append(BenchReport.header()).append("Load average before: ").append(load).append(", after: ")
         .append(BenchReport.loadAverage()).append(".\n\n")
-        .append(String.format(Locale.ROOT, "%s, 1,000 images, W4A4, local[2], %d alternating rounds: calibrate %.1f s %s,"
+        .append(String.format(Locale.ROOT, "%s, 1,000 images, " + String.join(" ", widths).replace("%", "%%") + ", local[2], %d alternating rounds: calibrate %.1f s %s,"
             + " finetune %.1f s %s, ratio of medians **%.2fx**%n%n", model, rounds, cm, fmt(c), fm, fmt(f), fm / cm))
         .append("finetune's stages per round (report.json, s):\n\n");
     for (String s : stages) b.append("- ").append(s).append('\n');

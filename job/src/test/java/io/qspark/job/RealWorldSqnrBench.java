@@ -25,10 +25,12 @@ import org.junit.jupiter.api.Test;
  * names for the PyTorch peer figures: calibrated on Fashion-MNIST training images 0-255, SQNR of
  * the quantized outputs against float on training images 1000-1063 (normalized, resized to the
  * model, gray repeated to RGB; siamese2's second input the batch reversed), for `calibrate`
- * (mse) and for `finetune` with CLE, bias correction and AdaQuant. Prints the command lines and
+ * (mse) and for `finetune` with CLE, bias correction and AdaQuant (its outputs against the model
+ * given: `evaluate --reference`). Prints the command lines and
  * the `sqnr <output>: <dB>` lines of `evaluate`. Run with
  * {@code mvn -o test -pl job -am -Dtest=RealWorldSqnrBench -Dsurefire.failIfNoSpecifiedTests=false
- * -Dqspark.bench.models=tiny_yolo,siamese2,lraspp_mobilenet_v3_large}.
+ * -Dqspark.bench.models=tiny_yolo,siamese2,lraspp_mobilenet_v3_large}; {@code -Dqspark.bench.refine=R} adds
+ * {@code --refine-rounds R} to both commands, {@code -Dqspark.bench.rows=calibrate|finetune} runs one.
  */
 @Tag("bench")
 class RealWorldSqnrBench {
@@ -39,6 +41,10 @@ class RealWorldSqnrBench {
     Path dir = Files.createDirectories(Path.of("target", "realworld-sqnr").toAbsolutePath());
     String models = System.getProperty("qspark.bench.models", "siamese2,tiny_yolo,lraspp_mobilenet_v3_large");
     int steps = Integer.getInteger("qspark.bench.adaquantSteps", 10);
+    int refine = Integer.getInteger("qspark.bench.refine", 0);
+    String rows = System.getProperty("qspark.bench.rows", "calibrate,finetune");
+    String[] refineArgs = refine > 0 ? new String[] {"--refine-rounds", Integer.toString(refine)} : new String[0];
+    String suffix = refine > 0 ? "-refine" + refine : "";
     for (String name : models.split(",")) {
       Path m = dir.resolve(name);
       String[] calib, eval;
@@ -52,13 +58,19 @@ class RealWorldSqnrBench {
         eval = new String[] {"--data", idx(m.resolve("eval-images-idx3-ubyte"), 1000, 64).toString()};
       }
       String model = RealWorld.model(name + ".onnx").toString();
-      run(name + " calibrate (mse)", concat(new String[] {"calibrate", "--model", model, "--calib-size", "256", "--method", "mse",
-          "--overwrite", "--out", m.resolve("calib").toString(), "--master", "local[2]"}, calib),
-          concat(new String[] {"evaluate", "--model", m.resolve("calib").toString(), "--master", "local[2]"}, eval));
-      run(name + " finetune (CLE, bias correction, AdaQuant " + steps + ")", concat(new String[] {"finetune", "--model", model,
-          "--calib-size", "256", "--cle", "--bias-correction", "--adaquant-steps", Integer.toString(steps), "--overwrite", "--out",
-          m.resolve("finetune").toString(), "--master", "local[2]"}, calib),
-          concat(new String[] {"evaluate", "--model", m.resolve("finetune").toString(), "--master", "local[2]"}, eval));
+      if (rows.contains("calibrate")) {
+        run(name + " calibrate (mse)" + suffix, concat(concat(new String[] {"calibrate", "--model", model, "--calib-size", "256",
+            "--method", "mse", "--overwrite", "--out", m.resolve("calib" + suffix).toString(), "--master", "local[2]"}, calib),
+            refineArgs), concat(new String[] {"evaluate", "--model", m.resolve("calib" + suffix).toString(), "--master", "local[2]"}, eval));
+      }
+      if (rows.contains("finetune")) {
+        run(name + " finetune (CLE, bias correction, AdaQuant " + steps + ")" + suffix, concat(concat(new String[] {"finetune",
+            "--model", model, "--calib-size", "256", "--cle", "--bias-correction", "--adaquant-steps", Integer.toString(steps),
+            "--overwrite", "--out", m.resolve("finetune" + suffix).toString(), "--master", "local[2]"}, calib), refineArgs),
+            // against the model given, not the folder's float_model.onnx (which bias correction and AdaQuant changed)
+            concat(new String[] {"evaluate", "--model", m.resolve("finetune" + suffix).toString(), "--master", "local[2]",
+                "--reference", model}, eval));
+      }
     }
   }
 

@@ -10,7 +10,8 @@ import java.util.Map;
  * an error pass, and the calibration folder written atomically (quant_info.json, identical for
  * any partitioning; the QDQ and float models; report.json with the provenance; folder.json with
  * the preprocessing). With an accuracy budget, the points that cost most are raised first
- * ({@link BudgetSearch}).
+ * ({@link BudgetSearch}); with --refine-rounds, the fix_points are then refined against the
+ * model's outputs ({@link FixPointRefinement}).
  */
 public final class Calibrate {
   private final Notices notices;
@@ -43,6 +44,7 @@ public final class Calibrate {
       CalibrationRun.Calibrated c = run.calibrate(m, read.blob(), "calibrate");
       long t2 = System.nanoTime();
       if (s.budget() != null) c = BudgetSearch.apply(run, m.graph(), read.blob(), c, s.budget());
+      c = run.refined(m.graph(), read.blob(), read.blob(), c);
       CalibrationRun.Finished f = run.finish(m, read.fileName(), read.blob(), c,
           new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9}, null, Map.of(), s.json());
       return new Calibration(f.contents(), f.report());

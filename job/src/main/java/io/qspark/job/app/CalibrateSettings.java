@@ -13,11 +13,13 @@ import java.util.Map;
  * {@code calibSize} of the data) and their preprocessing, what to quantize to ({@link QuantConfig}),
  * the mini-batch size, one statistics pass or one per wave of layers ({@code sequential}), the
  * output folder and Spark; and optionally an accuracy budget ({@code budget}, null: none), which
- * raises the widths of the points that cost most until the calibration keeps within it.
+ * raises the widths of the points that cost most until the calibration keeps within it; and
+ * optionally an output-aware refinement of the fix_points ({@code refine}, {@link Refinement#NONE}: none).
  * Finetune and QAT calibrate with the same settings.
  */
 public record CalibrateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, QuantConfig quant,
-    int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark, AccuracyBudget budget) {
+    int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark, AccuracyBudget budget,
+    Refinement refine) {
   public static final int DEFAULT_CALIB_SIZE = 1000;
   public static final int DEFAULT_BATCH = 64;
 
@@ -27,6 +29,11 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     if (preprocess == null) preprocess = PreprocessSettings.NONE;
     if (quant == null) quant = QuantConfig.defaults();
     if (spark == null) spark = SparkSettings.DEFAULT;
+    if (refine == null) refine = Refinement.NONE;
+    if (refine.enabled() && quant.scales() != io.qspark.kernels.quant.ScaleKind.POWER_OF_TWO) {
+      throw new IllegalArgumentException("--refine-rounds moves power-of-two fix_points; it does not apply to --scales "
+          + quant.scales().key());
+    }
     if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
     if (calibSize < 1) throw new IllegalArgumentException("--calib-size must be at least 1, got " + calibSize);
   }
@@ -34,27 +41,38 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
   /** 8-bit DPU quantization (mse) of the model from the first 1,000 images, no preprocessing, one pass. */
   public static CalibrateSettings of(ModelSettings model, DataSettings data, OutputSettings out) {
     return new CalibrateSettings(model, data, PreprocessSettings.NONE, QuantConfig.defaults(), DEFAULT_CALIB_SIZE,
-        DEFAULT_BATCH, false, out, SparkSettings.DEFAULT, null);
+        DEFAULT_BATCH, false, out, SparkSettings.DEFAULT, null, Refinement.NONE);
   }
 
   public CalibrateSettings withPreprocess(PreprocessSettings p) {
-    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark, budget);
+    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark, budget, refine);
   }
 
   public CalibrateSettings withQuant(QuantConfig q) {
-    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark, budget);
+    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark, budget, refine);
   }
 
   public CalibrateSettings withCalibSize(int n) {
-    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark, budget);
+    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark, budget, refine);
   }
 
   public CalibrateSettings withSpark(SparkSettings s) {
-    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s, budget);
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s, budget, refine);
   }
 
   public CalibrateSettings withBudget(AccuracyBudget b) {
-    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, b);
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, b, refine);
+  }
+
+  /** The same with the fix_points refined as {@code r} says. */
+  public CalibrateSettings withRefine(Refinement r) {
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, budget, r);
+  }
+
+  /** A calibration without refinement (the settings as they were before it existed). */
+  public CalibrateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, QuantConfig quant,
+      int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark, AccuracyBudget budget) {
+    this(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, budget, Refinement.NONE);
   }
 
   /** What the run reads: the model and the data, which its outputs must keep apart from. */
@@ -81,6 +99,7 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     if (out != null) m.putAll(out.json());
     m.putAll(spark.json());
     if (budget != null) m.put("accuracy_budget", budget.json());
+    if (refine.enabled()) m.put("refinement", refine.json());
     return m;
   }
 }

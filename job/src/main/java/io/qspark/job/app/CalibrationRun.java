@@ -18,6 +18,7 @@ import io.qspark.job.spark.SparkSettings;
 import io.qspark.job.spark.StageMetrics;
 import io.qspark.kernels.model.Model;
 import io.qspark.kernels.quant.ActivationStats;
+import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.quant.FixPoint;
 import io.qspark.kernels.quant.ParamQuant;
 import io.qspark.kernels.quant.QdqExport;
@@ -50,17 +51,39 @@ final class CalibrationRun implements AutoCloseable {
   final ImageInputs inputs;
   final LazySpark spark;
   final int partitions;
+  /**
+   * Refines {@code c} (a calibration of the model in {@code blob}) as the settings ask, against
+   * the float outputs of {@code reference}; records what it did for the report. Without
+   * refinement, {@code c} itself.
+   */
+  Calibrated refined(Graph g, ModelBlob blob, ModelBlob reference, Calibrated c) {
+    if (!settings.refine().enabled()) return c;
+    FixPointRefinement.Result r = FixPointRefinement.apply(this, g, blob, reference, c, settings.refine());
+    refinement = r.outcome();
+    return r.calibrated();
+  }
+
   /** Bytes each stage moved (results to the driver, shuffle): the reduction's cost, for report.json. */
   private final StageMetrics stageMetrics;
   /** What the accuracy budget changed ({@link BudgetSearch}), which finish reports; null: no budget. */
   BudgetSearch.Outcome budget;
   double budgetSeconds;
+  /** What the refinement of the fix_points did, which finish reports; null: none ran. */
+  FixPointRefinement.Outcome refinement;
   private final String app;
   /** The SHA-256 of the model the user gave, for the provenance. */
   private final String givenSha256;
 
+  /** The model's inputs and outputs, for opening a subset of the images ({@link #firstImages}). */
+  private final ModelSignature signature;
+  private final ModelIo io;
+  /** The first images opened last, or null. */
+  private ImageInputs first;
+
   private CalibrationRun(String app, CalibrateSettings settings, LazySpark spark, ImageInputs inputs, int partitions,
-      String givenSha256) {
+      String givenSha256, ModelSignature signature, ModelIo io) {
+    this.signature = signature;
+    this.io = io;
     this.app = app;
     this.givenSha256 = givenSha256;
     this.settings = settings;
@@ -102,7 +125,7 @@ final class CalibrationRun implements AutoCloseable {
       sp.requireFits(in.images.count());
       int partitions = in.partitions(sp, spark);
       in.warnIfUnnormalized(spark, notices);
-      return new CalibrationRun(app, s, spark, in, partitions, model.blob().sha256());
+      return new CalibrationRun(app, s, spark, in, partitions, model.blob().sha256(), sig, io);
     } catch (RuntimeException e) {
       spark.close();
       throw e;
@@ -149,6 +172,32 @@ final class CalibrationRun implements AutoCloseable {
   }
 
   /**
+   * The same with the float outputs from {@code reference}, on other images ({@link #firstImages})
+   * in {@code partitions} partitions, the variants reusing {@code base}'s values where they agree with it.
+   */
+  VariantScores score(ModelBlob blob, ModelBlob reference, QuantParams base, ImageInputs images, int partitions,
+      List<PointVariants.Variant> variants, String stage) {
+    int groups = SensitivityJob.groups(variants.size(), partitions, sc().defaultParallelism());
+    return SensitivityJob.run(sc(), images.images, blob, reference, base, images.plan, variants, partitions, groups, stage);
+  }
+
+  /** The first {@code n} calibration images, as the calibration's data and preprocessing give them; all of them if n is as many. */
+  ImageInputs firstImages(int n) {
+    if (n >= inputs.images.count()) return inputs;
+    if (first == null || first.images.count() != n) {
+      first = ImageInputs.open(settings.data().first(n), settings.preprocess(), null, null, spark, signature, io,
+          settings.batch());
+    }
+    return first;
+  }
+
+  /** Partitions for a subset of the calibration images, by the rule every stage uses. */
+  int partitionsOf(ImageInputs images) {
+    if (images == inputs) return partitions;
+    return images.partitions(settings.spark().capped(images.images.count()), spark);
+  }
+
+  /**
    * One evaluation of the float model over the calibration images as one task (one slot), by
    * the same job: the unit sensitivity analysis reports its cost in (variants on S slots
    * ideally take variants / S of them).
@@ -190,6 +239,7 @@ final class CalibrationRun implements AutoCloseable {
     }
     extra.forEach(report::put);
     if (budget != null) BudgetSearch.report(budget, budgetSeconds, report);
+    if (refinement != null) refinement.report(report);
     report.put("spark_stages", stageMetrics.json());
     report.put("command", command());
     report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));

@@ -22,7 +22,8 @@ import java.util.Optional;
  * calibration folder's fake-quantized model (for a classifier top-1 and its agreement with the
  * float model; for any model every output's SQNR, cosine and largest difference against the
  * float model, from calibration's error pass), the folder's recorded
- * preprocessing applied unless given; optionally each image's outputs as a table. Models and
+ * preprocessing applied unless given, its outputs against another float model when given
+ * (--reference: the model finetune or qat started from); optionally each image's outputs as a table. Models and
  * data are checked on the driver before a job is paid for.
  */
 public final class Evaluate {
@@ -47,7 +48,20 @@ public final class Evaluate {
           + " has outputs " + sig.describe().replaceFirst("^.* -> ", "") + ". Give a calibration folder (--model DIR) to"
           + " compare its quantized outputs with the float model's, or score a segmenter with --metric miou --labels MASKS");
     }
+    Models.Read referenceModel = null;
+    if (s.reference() != null) {
+      if (!quantized) {
+        throw new UserError("--reference compares a calibration folder's quantized outputs with another float model; "
+            + m.source() + " is a float model");
+      }
+      referenceModel = Models.floatModel(s.reference());
+      String want = sig.describe(), got = ModelSignature.of(referenceModel.model().forInference()).describe();
+      if (!want.equals(got)) {
+        throw new UserError("--reference " + referenceModel.fileName() + " has " + got + "; the quantized model has " + want);
+      }
+    }
     io.qspark.job.output.RunInputs inputs = s.model().inputs().and(s.data().inputs());
+    if (s.reference() != null) inputs = inputs.and(s.reference().inputs());
     if (s.metric() != null) inputs = inputs.with("--labels", s.metric().masks());
     try (PredictionsTable.Writer predictions = s.predictions() == null ? null
             : PredictionsTable.create(s.predictions().location(), s.predictions().overwrite(), inputs);
@@ -66,7 +80,8 @@ public final class Evaluate {
       double seconds = (System.nanoTime() - t0) / 1e9;
       // the quantized model's outputs against the float model's: calibration's error pass
       Map<String, OutputFidelity.Figures> outputs = quantized
-          ? CalibrationJob.error(spark.runtime().context(), in.images, read.blob(), in.plan, partitions).outputs().figures()
+          ? CalibrationJob.error(spark.runtime().context(), in.images, read.blob(), referenceModel == null ? null : referenceModel.blob(),
+              in.plan, partitions).outputs().figures()
           : Map.of();
       if (counts == null) seconds = (System.nanoTime() - t0) / 1e9;
       // before anything is written: a bad mask stops the run with nothing in place
@@ -86,7 +101,9 @@ public final class Evaluate {
       String where = String.format(Locale.ROOT, "%s, %d partitions, batch %d", spark.runtime().master(), partitions,
           in.plan.batch());
       String what = m.source() + " (" + m.format() + ", sha256 " + m.sha256().substring(0, 12) + ")"
-          + (quantized ? ", quantized with " + read.folder().quantInfoShown() : "");
+          + (quantized ? ", quantized with " + read.folder().quantInfoShown() : "")
+          + (referenceModel == null ? "" : ", outputs against " + referenceModel.fileName() + " (sha256 "
+              + referenceModel.blob().sha256().substring(0, 12) + ")");
       return new EvaluateResult(what, in.images.describe(), in.steps(), where, seconds, in.images.count(),
           Optional.ofNullable(counts), outputs, Optional.ofNullable(miou));
     }

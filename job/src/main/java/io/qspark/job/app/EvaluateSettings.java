@@ -13,9 +13,11 @@ import java.util.Map;
  * @param predictions where to write each image's outputs (fake-quantized for a calibration
  *     folder) as a Parquet table, or null: nowhere
  * @param metric a segmentation metric against label masks (mIoU), or null: none
+ * @param reference for a calibration folder, the float model its outputs are compared with instead
+ *     of the folder's own float_model.onnx (which finetune and qat change), or null
  */
 public record EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
-    OutputSettings predictions, SparkSettings spark, SegmentationMetric metric) {
+    OutputSettings predictions, SparkSettings spark, SegmentationMetric metric, ModelSettings reference) {
   public EvaluateSettings {
     if (model == null) throw new IllegalArgumentException("--model must be given");
     if (data == null) throw new IllegalArgumentException("--data must be given");
@@ -26,7 +28,12 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
 
   public EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
       OutputSettings predictions, SparkSettings spark) {
-    this(model, data, preprocess, batch, predictions, spark, null);
+    this(model, data, preprocess, batch, predictions, spark, null, null);
+  }
+
+  public EvaluateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, int batch,
+      OutputSettings predictions, SparkSettings spark, SegmentationMetric metric) {
+    this(model, data, preprocess, batch, predictions, spark, metric, null);
   }
 
   public static EvaluateSettings of(ModelSettings model, DataSettings data) {
@@ -34,19 +41,23 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
   }
 
   public EvaluateSettings withPreprocess(PreprocessSettings p) {
-    return new EvaluateSettings(model, data, p, batch, predictions, spark, metric);
+    return new EvaluateSettings(model, data, p, batch, predictions, spark, metric, reference);
   }
 
   public EvaluateSettings withSpark(SparkSettings s) {
-    return new EvaluateSettings(model, data, preprocess, batch, predictions, s, metric);
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, s, metric, reference);
   }
 
   public EvaluateSettings withPredictions(OutputSettings p) {
-    return new EvaluateSettings(model, data, preprocess, batch, p, spark, metric);
+    return new EvaluateSettings(model, data, preprocess, batch, p, spark, metric, reference);
   }
 
   public EvaluateSettings withMetric(SegmentationMetric m) {
-    return new EvaluateSettings(model, data, preprocess, batch, predictions, spark, m);
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, spark, m, reference);
+  }
+
+  public EvaluateSettings withReference(ModelSettings r) {
+    return new EvaluateSettings(model, data, preprocess, batch, predictions, spark, metric, r);
   }
 
   public Map<String, Object> json() {
@@ -57,6 +68,7 @@ public record EvaluateSettings(ModelSettings model, DataSettings data, Preproces
     m.put("batch", batch);
     if (predictions != null) m.put("predictions", predictions.location());
     if (metric != null) m.putAll(metric.json());
+    if (reference != null) m.put("reference", reference.json());
     m.putAll(spark.json());
     return m;
   }

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Calibration with the remedies for models that per-tensor power-of-two quantization hurts, in
- * stages: cross-layer equalization, bias correction, AdaRound, AdaQuant, final calibration. Writes the
+ * stages: cross-layer equalization, bias correction, AdaRound, AdaQuant, final calibration, and with
+ * --refine-rounds the fix_points refined against the given model's outputs. Writes the
  * same folder as {@link Calibrate}, its float_model.onnx being the changed float graph the
  * fix_points belong to, and report.json giving each stage's time and results.
  */
@@ -36,7 +37,8 @@ public final class Finetune {
 
   /** Stage names in report.json, in the order they run. */
   static final String LOAD = "load", CLE = "cross_layer_equalization", BIAS_CORRECTION = "bias_correction",
-      CALIBRATION = "calibration", ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq";
+      CALIBRATION = "calibration", ADAROUND = "adaround", ADAQUANT = "adaquant", FINAL_CALIBRATION = "final_calibration", CHECK = "check_against_ptq",
+      REFINEMENT = "refinement";
 
   private final Notices notices;
 
@@ -154,6 +156,11 @@ public final class Finetune {
       } else {
         c = known != null ? known : run.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
         t = lap(stages, FINAL_CALIBRATION, t);
+      }
+      if (s.refine().enabled()) {
+        // the last stage: the fix_points of the tuned model against the outputs of the model the user gave
+        c = run.refined(edited.model().graph(), edited.blob(), plain.blob(), c);
+        t = lap(stages, REFINEMENT, t);
       }
       CalibrationRun.Finished f = run.finish(edited.model(), name, edited.blob(), c,
           new double[] {stages.get(LOAD), stages.getOrDefault(FINAL_CALIBRATION, stages.get(ADAQUANT))}, stages,

@@ -27,12 +27,13 @@ final class CalibrateCommand implements Callable<Integer> {
   @Mixin PreprocessOptions preprocess;
   @Mixin QuantOptions quant;
   @Mixin BudgetOptions budget;
+  @Mixin RefineOptions refine;
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() {
     CalibrateSettings c = quant.settings(model, data, preprocess, spark);
-    CalibrateSettings s = Mapping.settings(spec, () -> c.withBudget(budget.settings()));
+    CalibrateSettings s = Mapping.settings(spec, () -> c.withBudget(budget.settings()).withRefine(refine.settings()));
     print(spec, new Calibrate(Mapping.notices(spec)).run(s));
     return ExitCodes.OK;
   }

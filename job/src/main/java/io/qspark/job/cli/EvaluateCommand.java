@@ -3,6 +3,7 @@ package io.qspark.job.cli;
 import io.qspark.job.app.Evaluate;
 import io.qspark.job.app.EvaluateResult;
 import io.qspark.job.app.EvaluateSettings;
+import io.qspark.job.app.ModelSettings;
 import io.qspark.job.app.OutputSettings;
 import io.qspark.job.app.Segmentation;
 import io.qspark.job.report.EvaluationReport;
@@ -42,6 +43,12 @@ final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--overwrite", order = 32, description = "Replace --predictions if it exists (atomically).")
   boolean overwrite;
 
+  @Option(names = "--reference", paramLabel = "MODEL", order = 33,
+      description = "With a calibration folder: compare its quantized outputs with this float model's (ONNX, or a Caffe"
+          + " prototxt with its .caffemodel beside it) instead of the folder's own float_model.onnx, which finetune"
+          + " (bias correction, AdaQuant) and qat change: the model you gave them, to see the whole change.")
+  String reference;
+
   @Mixin MetricOptions metric;
 
   @Mixin SparkOptions spark;
@@ -51,7 +58,7 @@ final class EvaluateCommand implements Callable<Integer> {
     int[] dims = preprocess.dims();
     EvaluateSettings s = Mapping.settings(spec, () -> new EvaluateSettings(model.settings(), metric.data(data, dims),
         preprocess.settings(), batch, predictions == null ? null : new OutputSettings(predictions, overwrite), spark.settings(),
-        metric.settings(data)));
+        metric.settings(data)).withReference(reference == null ? null : ModelSettings.of(reference)));
     EvaluateResult r = new Evaluate(Mapping.notices(spec)).run(s);
     PrintWriter out = spec.commandLine().getOut();
     if (r.segmentation().isPresent()) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
 /**
  * `qspark finetune`: calibration with the remedies for models that per-tensor power-of-two
  * quantization hurts, in stages: cross-layer equalization → bias correction → AdaRound →
- * AdaQuant → final calibration. Writes the same folder as calibrate, its float_model.onnx being the changed float
+ * AdaQuant → final calibration (→ refinement of the fix_points). Writes the same folder as calibrate, its float_model.onnx being the changed float
  * graph the fix_points belong to.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, versionProvider = Version.class,
@@ -77,13 +77,14 @@ final class FinetuneCommand implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE} (off).")
   int adaroundSteps;
 
+  @Mixin RefineOptions refine;
   @Mixin SparkOptions spark;
 
   @Override
   public Integer call() {
     CalibrateSettings c = quant.settings(model, data, preprocess, spark);
     CrossLayerEqualization.Relu6 relu6 = relu6();
-    FinetuneSettings s = Mapping.settings(spec, () -> new FinetuneSettings(c, cle, relu6, biasCorrection, adaquantSteps,
+    FinetuneSettings s = Mapping.settings(spec, () -> new FinetuneSettings(c.withRefine(refine.settings()), cle, relu6, biasCorrection, adaquantSteps,
         adaquantImagesPerStep, adaroundSteps));
     CalibrateCommand.print(spec, new Finetune(Mapping.notices(spec)).run(s));
     return ExitCodes.OK;

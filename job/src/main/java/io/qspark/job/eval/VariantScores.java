@@ -16,6 +16,9 @@ public final class VariantScores implements Serializable {
   private static final long serialVersionUID = 1L;
   private final ExactSum signal = new ExactSum();
   private final ExactSum[] noise;
+  /** Per output: the float values' squares, and each variant's squared errors ([variant][output]); allocated on first use. */
+  private ExactSum[] outputSignal;
+  private final ExactSum[][] outputNoise;
   private final long[] correct;
   private final long[] agree;
   private long images;
@@ -24,6 +27,7 @@ public final class VariantScores implements Serializable {
 
   public VariantScores(int variants) {
     noise = new ExactSum[variants];
+    outputNoise = new ExactSum[variants][];
     for (int i = 0; i < variants; i++) noise[i] = new ExactSum();
     correct = new long[variants];
     agree = new long[variants];
@@ -36,6 +40,8 @@ public final class VariantScores implements Serializable {
   /** The float model's outputs on a batch of {@code n} images (each image counted once, by one task). */
   public void addFloat(List<float[]> outputs, int n, int[] labels) {
     for (float[] o : outputs) signal.addSquares(o);
+    if (outputSignal == null) outputSignal = sums(outputs.size());
+    for (int o = 0; o < outputs.size(); o++) outputSignal[o].addSquares(outputs.get(o));
     images += n;
     float[] y = outputs.get(0);
     int classes = y.length / n;
@@ -49,6 +55,8 @@ public final class VariantScores implements Serializable {
   /** Variant {@code v}'s outputs on the same batch. */
   public void addVariant(int v, List<float[]> reference, List<float[]> outputs, int n, int[] labels) {
     for (int o = 0; o < outputs.size(); o++) noise[v].addSquaredErrors(reference.get(o), outputs.get(o));
+    if (outputNoise[v] == null) outputNoise[v] = sums(outputs.size());
+    for (int o = 0; o < outputs.size(); o++) outputNoise[v][o].addSquaredErrors(reference.get(o), outputs.get(o));
     float[] r = reference.get(0), y = outputs.get(0);
     int classes = y.length / n;
     for (int i = 0; i < n; i++) {
@@ -61,8 +69,10 @@ public final class VariantScores implements Serializable {
   public VariantScores merge(VariantScores o) {
     if (o.noise.length != noise.length) throw new IllegalArgumentException("scores of different variant lists");
     signal.merge(o.signal);
+    outputSignal = merged(outputSignal, o.outputSignal);
     for (int v = 0; v < noise.length; v++) {
       noise[v].merge(o.noise[v]);
+      outputNoise[v] = merged(outputNoise[v], o.outputNoise[v]);
       correct[v] += o.correct[v];
       agree[v] += o.agree[v];
     }
@@ -97,5 +107,46 @@ public final class VariantScores implements Serializable {
   /** Output SQNR of variant {@code v} in dB (infinite when it equals the float model). */
   public double sqnrDb(int v) {
     return ExactSum.decibels(signal, noise[v]);
+  }
+
+  /** The number of model outputs scored (0 before any image). */
+  public int outputs() {
+    return outputSignal == null ? 0 : outputSignal.length;
+  }
+
+  /** The SQNR of variant {@code v}'s output {@code o} (graph output order) in dB. */
+  public double outputSqnrDb(int v, int o) {
+    if (outputSignal == null || outputNoise[v] == null) return Double.NaN;
+    return ExactSum.decibels(outputSignal[o], outputNoise[v][o]);
+  }
+
+  /**
+   * The mean over the outputs of variant {@code v}'s per-output SQNR in dB: every output counts
+   * the same, whatever its size or scale (a model's largest output does not decide alone).
+   */
+  public double meanOutputSqnrDb(int v) {
+    int n = outputs();
+    if (n == 0) return Double.NaN;
+    double s = 0;
+    for (int o = 0; o < n; o++) s += Math.min(outputSqnrDb(v, o), MAX_DB);
+    return s / n;
+  }
+
+  /** An output equal to float's counts as this many dB in {@link #meanOutputSqnrDb}, so the mean stays finite. */
+  static final double MAX_DB = 300;
+
+  private static ExactSum[] sums(int n) {
+    ExactSum[] r = new ExactSum[n];
+    for (int i = 0; i < n; i++) r[i] = new ExactSum();
+    return r;
+  }
+
+  /** {@code a} with {@code b} merged in (either may be unallocated: null). */
+  private static ExactSum[] merged(ExactSum[] a, ExactSum[] b) {
+    if (b == null) return a;
+    if (a == null) a = sums(b.length);
+    if (a.length != b.length) throw new IllegalArgumentException("scores of models with different outputs");
+    for (int i = 0; i < a.length; i++) a[i].merge(b[i]);
+    return a;
   }
 }

@@ -3,6 +3,7 @@ package io.qspark.job.ml;
 import io.qspark.job.app.DataSettings;
 import io.qspark.job.app.Finetune;
 import io.qspark.job.app.FinetuneSettings;
+import io.qspark.job.app.Refinement;
 import io.qspark.job.app.Notices;
 import io.qspark.kernels.passes.CrossLayerEqualization;
 import java.util.List;
@@ -39,6 +40,8 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
   private final BooleanParam biasCorrection;
   private final IntParam adaquantSteps;
   private final IntParam adaquantImagesPerStep;
+  private final IntParam refineRounds;
+  private final IntParam refineImages;
 
   public Quantizer() {
     this(Identifiable$.MODULE$.randomUID("qsparkQuantizer"));
@@ -57,11 +60,18 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
         + " quantization only); 0: off. At least 0. Default: 0.", ParamValidators.gtEq(0));
     adaquantImagesPerStep = new IntParam(this, "adaquantImagesPerStep", "AdaQuant's images per step from each"
         + " partition's shard; 0: all. At least 0. Default: 64.", ParamValidators.gtEq(0));
+    refineRounds = new IntParam(this, "refineRounds", "Output-aware refinement of the fix_points: rounds of one-step"
+        + " moves kept where the model's outputs score higher (--refine-rounds); 0: off. 0 to " + Refinement.MAX_ROUNDS
+        + ". Default: 0.", ParamValidators.inRange(0, Refinement.MAX_ROUNDS));
+    refineImages = new IntParam(this, "refineImages", "Calibration images the refinement scores on (the first N)."
+        + " At least 1. Default: " + Refinement.DEFAULT_IMAGES + ".", ParamValidators.gtEq(1));
     setDefault(sequential, false);
     setDefault(cle, false);
     setDefault(biasCorrection, false);
     setDefault(adaquantSteps, 0);
     setDefault(adaquantImagesPerStep, 64);
+    setDefault(refineRounds, 0);
+    setDefault(refineImages, Refinement.DEFAULT_IMAGES);
   }
 
   public BooleanParam sequential() { return sequential; }
@@ -69,16 +79,21 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
   public BooleanParam biasCorrection() { return biasCorrection; }
   public IntParam adaquantSteps() { return adaquantSteps; }
   public IntParam adaquantImagesPerStep() { return adaquantImagesPerStep; }
+  public IntParam refineRounds() { return refineRounds; }
+  public IntParam refineImages() { return refineImages; }
 
   public Quantizer setSequential(boolean v) { set(sequential, v); return this; }
   public Quantizer setCle(boolean v) { set(cle, v); return this; }
   public Quantizer setBiasCorrection(boolean v) { set(biasCorrection, v); return this; }
   public Quantizer setAdaquantSteps(int v) { set(adaquantSteps, v); return this; }
   public Quantizer setAdaquantImagesPerStep(int v) { set(adaquantImagesPerStep, v); return this; }
+  public Quantizer setRefineRounds(int v) { set(refineRounds, v); return this; }
+  public Quantizer setRefineImages(int v) { set(refineImages, v); return this; }
 
   /** The application layer's settings these Params make, for the images of {@code data}. */
   public FinetuneSettings settings(DataSettings data) {
-    return settings(() -> new FinetuneSettings(calibrateSettings(data, (Boolean) $(sequential), null), (Boolean) $(cle),
+    return settings(() -> new FinetuneSettings(calibrateSettings(data, (Boolean) $(sequential), null)
+        .withRefine(new Refinement(getInt(refineRounds), getInt(refineImages))), (Boolean) $(cle),
         CrossLayerEqualization.Relu6.KEEP, (Boolean) $(biasCorrection), getInt(adaquantSteps), getInt(adaquantImagesPerStep), 0));
   }
 

@@ -86,10 +86,22 @@ public final class CalibrationJob {
   /** Pass 2: how far the quantized model is from the float one, on the same images. */
   public static QuantError error(JavaSparkContext sc, DataSource data, ModelBlob quantized,
       ScoringPlan plan, int partitions) {
+    return error(sc, data, quantized, null, plan, partitions);
+  }
+
+  /**
+   * The same with the outputs compared with another float model's ({@code reference}, null: the
+   * quantized model's own float model): {@link QuantError#add(Executor, QuantizedModel, Executor,
+   * java.util.Map, int[], Executor)}.
+   */
+  public static QuantError error(JavaSparkContext sc, DataSource data, ModelBlob quantized, ModelBlob reference,
+      ScoringPlan plan, int partitions) {
     return pass(sc, "calibrate: quantization error", data, partitions, done -> {
       Broadcast<ModelBlob> blob = sc.broadcast(quantized);
+      Broadcast<ModelBlob> ref = reference == null ? null : sc.broadcast(reference);
       return new JobPass<>(blob, done, images -> {
         LoadedModels.Loaded l = LoadedModels.get(blob.value());
+        Executor refEx = ref == null ? null : LoadedModels.get(ref.value()).executor();
         Executor floatEx = l.executor();
         QuantError err = new QuantError();
         InputBatches batches = new InputBatches(images, plan);
@@ -100,7 +112,7 @@ public final class CalibrationJob {
           // the figures do not depend on it)
           for (int from = 0; from < b.size(); from += slice) {
             InputBatches.Batch part = b.slice(from, Math.min(b.size(), from + slice));
-            err.add(floatEx, l.quantized(), l.quantizedExecutor(), part.feeds(), part.labels());
+            err.add(floatEx, l.quantized(), l.quantizedExecutor(), part.feeds(), part.labels(), refEx);
           }
           done.add(b.size());
         }

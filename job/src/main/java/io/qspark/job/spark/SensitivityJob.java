@@ -62,6 +62,27 @@ public final class SensitivityJob {
    */
   public static VariantScores run(JavaSparkContext sc, DataSource data, ModelBlob model, ScoringPlan plan,
       List<PointVariants.Variant> variants, int partitions, int groups, String name) {
+    return run(sc, data, model, model, plan, variants, partitions, groups, name);
+  }
+
+  /**
+   * The same with the float outputs the variants are scored against from another model of the
+   * same inputs and outputs ({@code reference}): a fine-tuned model's variants against the
+   * model the user gave.
+   */
+  public static VariantScores run(JavaSparkContext sc, DataSource data, ModelBlob model, ModelBlob reference,
+      ScoringPlan plan, List<PointVariants.Variant> variants, int partitions, int groups, String name) {
+    return run(sc, data, model, reference, null, plan, variants, partitions, groups, name);
+  }
+
+  /**
+   * The same with the decisions the variants are cut from given ({@code base}, null: the union
+   * of each task's variants, the first one's where they differ): every variant reuses its
+   * values upstream of where it differs from them. Variants that each move one point of a
+   * calibration (refinement) all differ from the calibration itself in that point alone.
+   */
+  public static VariantScores run(JavaSparkContext sc, DataSource data, ModelBlob model, ModelBlob reference,
+      QuantParams base, ScoringPlan plan, List<PointVariants.Variant> variants, int partitions, int groups, String name) {
     long total = data.count() * variants.size();
     LongAccumulator done = sc.sc().longAccumulator("qspark.images");
     ProgressLog progress = new ProgressLog(name + " (" + variants.size() + " variants, image-variant pairs)", done, total,
@@ -69,16 +90,18 @@ public final class SensitivityJob {
     sc.setJobGroup("qspark", name + " (" + variants.size() + " variants x " + data.count() + " images)", false);
     sc.sc().addSparkListener(progress);
     Broadcast<ModelBlob> blob = sc.broadcast(model);
+    Broadcast<ModelBlob> ref = reference == model ? blob : sc.broadcast(reference);
     Broadcast<List<PointVariants.Variant>> vs = sc.broadcast(new ArrayList<>(variants));
     try {
       JavaRDD<LabeledImage> images = data.images(sc, partitions);
       List<JavaRDD<VariantScores>> parts = new ArrayList<>();
-      for (int g = 0; g < groups; g++) parts.add(images.mapPartitions(new GroupTask(blob, vs, plan, g, groups, done)));
+      for (int g = 0; g < groups; g++) parts.add(images.mapPartitions(new GroupTask(blob, ref, vs, base, plan, g, groups, done)));
       @SuppressWarnings("unchecked")
       JavaRDD<VariantScores>[] all = parts.toArray(new JavaRDD[0]);
       VariantScores scores = sc.union(all).treeAggregate(new VariantScores(variants.size()), VariantScores::merge,
           VariantScores::merge);
       blob.destroy();
+      if (ref != blob) ref.destroy();
       vs.destroy();
       return scores;
     } catch (Exception e) {
@@ -93,15 +116,19 @@ public final class SensitivityJob {
   private static final class GroupTask implements FlatMapFunction<Iterator<LabeledImage>, VariantScores> {
     private static final long serialVersionUID = 1L;
     private final Broadcast<ModelBlob> model;
+    private final Broadcast<ModelBlob> reference;
     private final Broadcast<List<PointVariants.Variant>> variants;
+    private final QuantParams base;
     private final ScoringPlan plan;
     private final int group;
     private final int groups;
     private final LongAccumulator done;
 
-    GroupTask(Broadcast<ModelBlob> model, Broadcast<List<PointVariants.Variant>> variants, ScoringPlan plan, int group,
-        int groups, LongAccumulator done) {
+    GroupTask(Broadcast<ModelBlob> model, Broadcast<ModelBlob> reference, Broadcast<List<PointVariants.Variant>> variants,
+        QuantParams base, ScoringPlan plan, int group, int groups, LongAccumulator done) {
+      this.base = base;
       this.model = model;
+      this.reference = reference;
       this.variants = variants;
       this.plan = plan;
       this.group = group;
@@ -112,18 +139,19 @@ public final class SensitivityJob {
     @Override
     public Iterator<VariantScores> call(Iterator<LabeledImage> images) {
       LoadedModels.Loaded l = LoadedModels.get(model.value());
+      LoadedModels.Loaded r = reference == model ? l : LoadedModels.get(reference.value());
       Graph g = l.model().graph();
       List<PointVariants.Variant> vs = variants.value();
       VariantScores scores = new VariantScores(vs.size());
       // the shard's inputs and float outputs, held while each variant runs over them
       List<InputBatches.Batch> batches = new ArrayList<>();
-      List<List<float[]>> reference = new ArrayList<>();
+      List<List<float[]>> floatOutputs = new ArrayList<>();
       InputBatches it = new InputBatches(images, plan);
       while (it.hasNext()) {
         InputBatches.Batch b = it.next();
-        List<float[]> y = outputs(g, l.executor().run(b.feeds(), TensorObserver.NONE, false));
+        List<float[]> y = outputs(r.model().graph(), r.executor().run(b.feeds(), TensorObserver.NONE, false));
         batches.add(b);
-        reference.add(y);
+        floatOutputs.add(y);
         // each image's float figures once: by the first group's task
         if (group == 0) scores.addFloat(y, b.size(), labels(b));
       }
@@ -144,7 +172,7 @@ public final class SensitivityJob {
         models.add(qm);
         executors.add(qm.executor(1));
       }
-      Reuse reuse = mine.isEmpty() || g.batchChunk() > 0 ? null : Reuse.of(g, mine, vs, models, weights);
+      Reuse reuse = mine.isEmpty() || g.batchChunk() > 0 ? null : Reuse.of(g, mine, vs, models, weights, base);
       // with reuse, a base's every value is held while the variants run: a few images at a time
       int slice = reuse == null ? Integer.MAX_VALUE : REUSE_IMAGES;
       for (int i = 0; i < batches.size(); i++) {
@@ -152,7 +180,7 @@ public final class SensitivityJob {
         for (int from = 0; from < whole.size(); from += slice) {
           int to = Math.min(whole.size(), from + slice);
           InputBatches.Batch b = whole.slice(from, to);
-          List<float[]> ref = slice(reference.get(i), whole.size(), from, to);
+          List<float[]> ref = slice(floatOutputs.get(i), whole.size(), from, to);
           List<Map<String, Tensor>> baseValues = reuse == null ? List.of() : reuse.run(b.feeds());
           for (int k = 0; k < mine.size(); k++) {
             QuantizedModel qm = models.get(k);
@@ -184,12 +212,12 @@ public final class SensitivityJob {
       }
 
       static Reuse of(Graph g, List<Integer> mine, List<PointVariants.Variant> vs, List<QuantizedModel> models,
-          QuantizedModel.FakeWeights weights) {
+          QuantizedModel.FakeWeights weights, QuantParams given) {
         io.qspark.kernels.quant.QuantConfig cfg = vs.get(mine.get(0)).config();
         QuantPlan plan = models.get(0).plan();
         List<QuantParams> same = new ArrayList<>();
         for (int v : mine) if (vs.get(v).config().equals(cfg)) same.add(vs.get(v).params());
-        QuantParams union = QuantParams.union(same);
+        QuantParams union = given != null ? given : QuantParams.union(same);
         List<QuantizedModel> bases = List.of(new QuantizedModel(g, plan, union.only(Set.of(), Set.of()), weights),
             new QuantizedModel(g, plan, union, weights));
         Reuse r = new Reuse(bases, mine.size());

@@ -39,6 +39,17 @@ public final class QuantError implements Serializable {
    * agreement and top-1 only for a classifier (one output of n rows of class scores).
    */
   public void add(Executor floatEx, QuantizedModel q, Executor quantEx, Map<String, Tensor> feeds, int[] labels) {
+    add(floatEx, q, quantEx, feeds, labels, null);
+  }
+
+  /**
+   * The same, with the outputs' figures and the classifier's agreement taken against another
+   * float model's outputs ({@code reference}, of the same inputs and outputs: the model a
+   * fine-tuned or trained model came from); the per-point figures stay against {@code floatEx},
+   * the float model whose values the points quantize. A null reference: {@code floatEx}.
+   */
+  public void add(Executor floatEx, QuantizedModel q, Executor quantEx, Map<String, Tensor> feeds, int[] labels,
+      Executor reference) {
     Map<String, Tensor> f = floatEx.run(feeds, TensorObserver.NONE, true);
     Map<String, Tensor> z = quantEx.run(feeds, q.fakeQuant(), true);
     for (QuantPlan.ActivationPoint a : q.plan().activations()) {
@@ -52,6 +63,19 @@ public final class QuantError implements Serializable {
       s[1].addSquaredErrors(x, y);
     }
     int n = feeds.values().iterator().next().dim(0);
+    if (reference != null) {
+      Map<String, Tensor> r = reference.run(feeds, TensorObserver.NONE, false);
+      f = new java.util.HashMap<>(f);
+      for (String out : q.graph().outputs()) {
+        Tensor ro = r.get(out), zo = z.get(out);
+        if (ro == null || zo == null || ro.size() != zo.size()) {
+          throw new IllegalArgumentException("the reference model's output '" + out + "' does not match the quantized model's ("
+              + (ro == null ? "absent" : java.util.Arrays.toString(ro.shape())) + " against "
+              + (zo == null ? "absent" : java.util.Arrays.toString(zo.shape())) + ")");
+        }
+        f.put(out, ro);
+      }
+    }
     for (String out : q.graph().outputs()) {
       Tensor fo = f.get(out), zo = z.get(out);
       if (fo != null && zo != null && fo.isFloat() && zo.isFloat()) outputs.add(out, fo.data(), zo.data());
