@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * same bits for any partitioning (QatJobTest). {@code -Dqspark.bench.qat.models} and
  * {@code -Dqspark.bench.qat.configs} (W4A4, 6b, 8b; W4A4B8: 8-bit biases) select rows;
  * {@code -Dqspark.bench.qat.holdout=H} trains on all but the last H training images and scores
- * on those instead of the test set (for choosing a recipe).
+ * on those instead of the test set (for choosing a recipe); {@code -Dqspark.bench.qat.distill=W} adds W times
+ * distillation from the float model to the cross-entropy.
  */
 @Tag("bench")
 class QatTableBench {
@@ -63,7 +64,13 @@ class QatTableBench {
         long steps = order.stepsPerEpoch();
         QatTrainer t = QatTrainer.start(worker, settings(steps), "table");
         long t0 = System.nanoTime();
-        try (QatLocal local = new QatLocal(worker, x, labels, order, 2)) {
+        // -Dqspark.bench.qat.distill=W: cross-entropy plus W times distillation from the float model
+        // (each output's MSE over its float variance on the first 1,000 training images)
+        double distill = Double.parseDouble(System.getProperty("qspark.bench.qat.distill", "0"));
+        String in = floatGraph.inputs().get(0).name(), out = floatGraph.outputs().get(0);
+        QatLoss loss = new CrossEntropyLoss(out);
+        if (distill > 0) loss = loss.plus(DistillationLoss.of(floatGraph, java.util.Map.of(in, x.slice0(0, 1000))), distill);
+        try (QatLocal local = new QatLocal(worker, java.util.Map.of(in, x), labels, loss, order, 2)) {
           for (long done = 0; done < steps; ) {
             done = Math.min(steps, done + 50);
             var losses = local.train(t, done);
@@ -74,8 +81,8 @@ class QatTableBench {
         double secs = (System.nanoTime() - t0) / 1e9;
         var params = settings(steps).learnThresholds() ? t.quantizers() : s.params();
         double qat = AdaQuantTest.top1(t.inference(), s.plan(), params, test, testLabels);
-        String row = String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.0f s (%.0f images/s) | %s |%n", model, c, ptq, qat, secs,
-            steps * 128 / secs, settings(steps));
+        String row = String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.0f s (%.0f images/s) | %s, distill %s |%n", model, c, ptq, qat, secs,
+            steps * 128 / secs, settings(steps), System.getProperty("qspark.bench.qat.distill", "0"));
         System.out.print("ROW " + row);
         rows.append(row);
       }
