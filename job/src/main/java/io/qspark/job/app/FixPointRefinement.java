@@ -1,6 +1,5 @@
 package io.qspark.job.app;
 
-import io.qspark.job.base.UserError;
 import io.qspark.job.eval.VariantScores;
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.report.CalibrationReport;
@@ -11,7 +10,6 @@ import io.qspark.kernels.quant.PointVariants;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
-import io.qspark.kernels.quant.ScaleKind;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -114,10 +112,8 @@ final class FixPointRefinement {
   static Result apply(CalibrationRun run, Graph g, ModelBlob model, ModelBlob reference, CalibrationRun.Calibrated c,
       Refinement settings) {
     long t0 = System.nanoTime();
+    // power-of-two scales only: CalibrateSettings refuses a refinement of float scales
     QuantConfig cfg = run.cfg;
-    if (cfg.scales() != ScaleKind.POWER_OF_TWO) {
-      throw new UserError("--refine-rounds moves power-of-two fix_points; it does not apply to --scales " + cfg.scales().key());
-    }
     QuantPlan plan = c.plan();
     ImageInputs in = run.firstImages(settings.images());
     int partitions = run.partitionsOf(in);
