@@ -17,6 +17,7 @@ import io.qspark.kernels.train.Decided;
 import io.qspark.kernels.train.ExactError;
 import io.qspark.kernels.train.ExactGradient;
 import io.qspark.kernels.train.GradientSum;
+import io.qspark.kernels.train.ImageOrder;
 import io.qspark.kernels.train.LayerOutput;
 import io.qspark.kernels.train.LayerWeights;
 import io.qspark.kernels.train.Shard;
@@ -39,8 +40,8 @@ import scala.Tuple2;
  * AdaQuant (fast fine-tune) as a Spark job. Each partition's images become one {@link Shard}
  * holding its cached activations, persisted MEMORY_AND_DISK and replaced (the old one
  * unpersisted) as the layers advance. Per Adam step the driver sends the layer's weights with the tasks,
- * every partition computes its gradient over its own images, and the parts come back by
- * treeAggregate as a {@link GradientSum}, summed in partition order: the tuned weights depend
+ * every partition computes its gradient over its own images, and the parts come back
+ * ({@link PartMerge}) as a {@link GradientSum}, summed in partition order: the tuned weights depend
  * on the partitioning only, never on task timing. The optimizer runs on the driver
  * ({@link AdaQuant}, the same code as the single-JVM path).
  */
@@ -110,7 +111,7 @@ public final class AdaQuantJob {
 
   /**
    * Shards as a persisted RDD, one per partition; also AdaRound's ({@link AdaRoundJob}), whose
-   * exact variants locate each partition's images in the data's order by the partitions' sizes.
+   * exact variants locate each partition's images in the data by the partitions' sizes.
    */
   static final class SparkShards implements Shards {
     private final JavaSparkContext sc;
@@ -206,9 +207,8 @@ public final class AdaQuantJob {
       QuantConfig c = cfg;
       int per = perStep;
       sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", step " + step, false);
-      return shards.map(s -> new GradientSum().add(s.partition(),
-          s.gradient(context(b.value(), c), layer, lw, step, per)))
-          .treeAggregate(new GradientSum(), GradientSum::merge, GradientSum::merge);
+      return PartMerge.merge(shards.map(s -> new GradientSum().add(s.partition(),
+          s.gradient(context(b.value(), c), layer, lw, step, per))), new GradientSum(), GradientSum::merge);
     }
 
     @Override
@@ -265,27 +265,26 @@ public final class AdaQuantJob {
     }
 
     @Override
-    public ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count) {
+    public ExactGradient exactGradient(int layer, LayerWeights lw, ImageOrder order, long from, int count) {
       locate();
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       long[] off = offsets;
-      long n = total;
       int size = lw.weight().length + (lw.bias() == null ? 0 : lw.bias().length);
       sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", images " + from + "+" + count, false);
-      return shards.map(s -> s.exactGradient(context(b.value(), c), layer, lw, off[s.partition()], n, from, count))
-          .treeAggregate(new ExactGradient(size), ExactGradient::merge, ExactGradient::merge);
+      return PartMerge.merge(shards.map(s -> s.exactGradient(context(b.value(), c), layer, lw, off[s.partition()], order,
+          from, count)), new ExactGradient(size), ExactGradient::merge);
     }
 
     @Override
-    public double endToEndExact(Decided d, long limit) {
+    public double endToEndExact(Decided d, ImageOrder order, long limit) {
       locate();
       Broadcast<Decided> bd = sc.broadcast(d);
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       long[] off = offsets;
-      double mse = shards.map(s -> s.endToEndExact(context(b.value(), c), bd.value(), off[s.partition()], limit))
-          .treeAggregate(new ExactError(), ExactError::merge, ExactError::merge).mse();
+      double mse = PartMerge.merge(shards.map(s -> s.endToEndExact(context(b.value(), c), bd.value(), off[s.partition()],
+          order, limit)), new ExactError(), ExactError::merge).mse();
       bd.destroy();
       return mse;
     }

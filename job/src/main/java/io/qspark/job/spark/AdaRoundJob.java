@@ -21,7 +21,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * cached as one shard, the rounding variables stepped on the driver ({@link AdaRound}, the same
  * code as the single-JVM path). Per Adam step the driver sends the layer's soft-rounded weights
  * with the tasks; every partition computes the gradient of its share of the step's window of
- * images, image by image, and the parts come back by treeAggregate, summed exactly: the tuned
+ * images, image by image, and the parts come back ({@link PartMerge}), summed exactly: the tuned
  * model is the same bits for any partitioning.
  */
 public final class AdaRoundJob {

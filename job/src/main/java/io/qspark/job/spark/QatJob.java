@@ -31,7 +31,7 @@ import scala.Tuple2;
  * Quantization-aware training as synchronous data-parallel Spark jobs. Per epoch, one shuffle
  * deals the epoch's micro-batches (drawn by {@link EpochOrder} from the seed) to the partitions,
  * micro-batch j of every step to partition j mod P, cached. Per step, the driver broadcasts the
- * weights, each partition computes the gradient parts of its micro-batches, treeAggregate brings
+ * weights, each partition computes the gradient parts of its micro-batches, {@link PartMerge} brings
  * them back as a {@link QatGradient} summed in micro-batch order, and the driver's
  * {@link QatTrainer} applies the optimizer. The model depends on the seed and the data only:
  * not on the partition count, the executors or task timing.
@@ -89,8 +89,8 @@ public final class QatJob {
         Broadcast<QatWeights> bw = sc.broadcast(trainer.weights());
         long s = step % perEpoch;
         sc.setJobGroup("qspark", "qat: epoch " + (epoch + 1) + ", step " + (s + 1) + "/" + perEpoch, false);
-        QatGradient g = shards.map(sh -> sh.gradient(worker(b.value()), loss(b.value(), loss), labels, bw.value(), plan, s, m))
-            .treeAggregate(new QatGradient(), QatGradient::merge, QatGradient::merge);
+        QatGradient g = PartMerge.merge(shards.map(sh -> sh.gradient(worker(b.value()), loss(b.value(), loss), labels,
+            bw.value(), plan, s, m)), new QatGradient(), QatGradient::merge);
         bw.destroy();
         if (g.parts() != m) throw new IllegalStateException("step " + step + " got " + g.parts() + " of " + m + " micro-batches");
         hooks.afterStep(trainer, trainer.apply(g));

@@ -23,9 +23,9 @@ import java.util.function.Consumer;
  * As AdaQuant, the layer's output fix_point is chosen again for what it now outputs, and the
  * update is kept only if the model's output error against the float model falls. Biases stay
  * as they are (quantized at their own fix_point). Runs on the driver; the data side is a
- * {@link Shards}: each step's images are a window of the data's own image order, each image's
- * gradient is computed on its own and summed exactly, and the end-to-end check is on the data's
- * first images, summed exactly: the result is the same bits for any partitioning.
+ * {@link Shards}: each step's images are a window of an {@link ImageOrder} spread over the data,
+ * each image's gradient is computed on its own and summed exactly, and the end-to-end check is on
+ * the order's first images, summed exactly: the result is the same bits for any partitioning.
  */
 public final class AdaRound {
   private AdaRound() {}
@@ -45,8 +45,12 @@ public final class AdaRound {
           + cfg.weightGranularity().key() + " weights with " + cfg.scales().key() + " scales");
     }
     LayerwiseTuning.Problem p = new LayerwiseTuning.Problem(graph, plan, cfg, shards);
+    // the order is fixed once the shards exist (it needs the number of images); every window of
+    // it, and the check's images, spread over the data so that every shard works on every step
+    ImageOrder[] order = new ImageOrder[1];
     LayerwiseTuning.Outcome o = LayerwiseTuning.run(p, start, params, opt.steps(),
-        d -> shards.endToEndExact(d, opt.checkImages()), (layer, w0, b0, cur) -> tune(p, opt, cur, layer, w0, b0), log);
+        d -> shards.endToEndExact(d, order(order, opt, shards), opt.checkImages()),
+        (layer, w0, b0, cur) -> tune(p, opt, order(order, opt, shards), cur, layer, w0, b0), log);
     return new Result(o.graph(), o.params(), o.layers());
   }
 
@@ -55,8 +59,13 @@ public final class AdaRound {
     return run(graph, Map.of(), plan, params, cfg, opt, shards, log);
   }
 
-  private static LayerwiseTuning.Candidate tune(LayerwiseTuning.Problem p, AdaRoundOptions opt, QuantParams cur, int layer,
-      float[] w0, float[] b0) {
+  private static ImageOrder order(ImageOrder[] memo, AdaRoundOptions opt, Shards shards) {
+    if (memo[0] == null) memo[0] = ImageOrder.spread(shards.images(), opt.imagesPerStep());
+    return memo[0];
+  }
+
+  private static LayerwiseTuning.Candidate tune(LayerwiseTuning.Problem p, AdaRoundOptions opt, ImageOrder order,
+      QuantParams cur, int layer, float[] w0, float[] b0) {
     final Graph g = p.graph();
     final Shards shards = p.shards();
     Node n = g.nodes().get(layer);
@@ -72,7 +81,7 @@ public final class AdaRound {
     for (int s = 0; s < opt.steps(); s++) {
       // the soft weights are the layer's values as they are: no quantizer on them
       LayerWeights soft = new LayerWeights(r.soft(), b0, null, bq);
-      GradientSum.Total t = shards.exactGradient(layer, soft, window(opt, s, shards.images()), perStep).total();
+      GradientSum.Total t = shards.exactGradient(layer, soft, order, window(opt, s, shards.images()), perStep).total();
       // squared error summed over channels, averaged over images and positions
       double norm = Math.max(1, (double) t.count() / channels);
       double[] d = new double[w0.length];
@@ -85,7 +94,7 @@ public final class AdaRound {
     return new LayerwiseTuning.Candidate(f.weights(), f.params(), before, f.output().mse());
   }
 
-  /** Where step s's images start in the data's order: consecutive windows from the seed's, wrapping around. */
+  /** Where step s's images start in the {@link ImageOrder}: consecutive windows from the seed's, wrapping around. */
   static long window(AdaRoundOptions opt, int s, long images) {
     int per = opt.imagesPerStep() <= 0 ? 0 : opt.imagesPerStep();
     return Math.floorMod((opt.seed() + s) * per, images);

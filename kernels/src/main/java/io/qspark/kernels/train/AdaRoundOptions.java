@@ -6,10 +6,12 @@ package io.qspark.kernels.train;
  * @param steps Adam steps per layer on the rounding variables
  * @param lr Adam's learning rate on V (the paper's 1e-3 is for 10,000 steps; V moves about lr
  *     per step and starts within ±2.4, so a few dozen steps need a rate near 0.1)
- * @param imagesPerStep images per step, consecutive in the data's order, over all shards (0: all)
+ * @param imagesPerStep images per step, over all shards (0: all): consecutive windows of an
+ *     {@link ImageOrder} spread over the data
  * @param seed where the first step's images start (in windows of imagesPerStep)
  * @param checkImages the end-to-end check (keep a layer's update only if the model's output
- *     error falls) runs on the data's first N images (0: all)
+ *     error falls) runs on the first N images of
+ *     the same order (0: all)
  * @param regularizer the rounding regularizer and its schedule
  */
 public record AdaRoundOptions(int steps, double lr, int imagesPerStep, long seed, int checkImages, Regularizer regularizer)

@@ -96,9 +96,16 @@ public final class LayerFit {
    * on its own, so the total does not depend on which images are processed together.
    */
   public void addGradients(Tensor x, Tensor f, LayerWeights lw, int[] weightShape, int from, int to, ExactGradient acc) {
+    int[] images = new int[to - from];
+    for (int i = 0; i < images.length; i++) images[i] = from + i;
+    addGradients(x, f, lw, weightShape, images, acc);
+  }
+
+  /** The same over the given images of the batch. */
+  public void addGradients(Tensor x, Tensor f, LayerWeights lw, int[] weightShape, int[] images, ExactGradient acc) {
     float[] wq = fake(lw.weight(), lw);
     float[] bq = lw.bias() == null ? null : fakeBias(lw);
-    for (int i = from; i < to; i++) {
+    for (int i : images) {
       acc.add(conv ? convGradient(x, f, wq, bq, weightShape, i, i + 1) : gemmGradient(x, f, wq, bq, weightShape, i, i + 1));
     }
   }

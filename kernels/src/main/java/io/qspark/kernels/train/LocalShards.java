@@ -116,16 +116,16 @@ public final class LocalShards implements Shards {
   }
 
   @Override
-  public ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count) {
-    List<ExactGradient> gs = each(p -> shards.get(p).exactGradient(ctx, layer, lw, offset(p), images(), from, count));
+  public ExactGradient exactGradient(int layer, LayerWeights lw, ImageOrder order, long from, int count) {
+    List<ExactGradient> gs = each(p -> shards.get(p).exactGradient(ctx, layer, lw, offset(p), order, from, count));
     ExactGradient sum = gs.get(0);
     for (int p = 1; p < gs.size(); p++) sum.merge(gs.get(p));
     return sum;
   }
 
   @Override
-  public double endToEndExact(Decided d, long limit) {
-    List<ExactError> es = each(p -> shards.get(p).endToEndExact(ctx, d, offset(p), limit));
+  public double endToEndExact(Decided d, ImageOrder order, long limit) {
+    List<ExactError> es = each(p -> shards.get(p).endToEndExact(ctx, d, offset(p), order, limit));
     ExactError e = es.get(0);
     for (int p = 1; p < es.size(); p++) e.merge(es.get(p));
     return e.mse();

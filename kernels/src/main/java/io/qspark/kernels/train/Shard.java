@@ -90,23 +90,18 @@ public final class Shard implements java.io.Serializable {
 
   /**
    * The layer's gradient over the images of a window of the data, summed exactly image by image:
-   * global images [from, from + count) of {@code total}, wrapping around, of which this shard
-   * holds [offset, offset + images). Every shard adding its part of the same window gives the
-   * same total for any partitioning.
+   * the images at positions [from, from + count) of {@code order}, wrapping around, of which this
+   * shard holds those among the data's images [offset, offset + images). Every shard adding its
+   * part of the same window gives the same total for any partitioning.
    */
-  public ExactGradient exactGradient(ShardContext ctx, int layer, LayerWeights lw, long offset, long total, long from,
-      int count) {
+  public ExactGradient exactGradient(ShardContext ctx, int layer, LayerWeights lw, long offset, ImageOrder order,
+      long from, int count) {
     Node n = ctx.graph.nodes().get(layer);
     Tensor x = quantized.get(n.input(0)), f = floats.get(n.outputs().get(0));
     int[] ws = ctx.graph.initializers().get(n.input(1)).shape();
-    LayerFit fit = ctx.fit(layer);
     ExactGradient acc = new ExactGradient(lw.weight().length + (lw.bias() == null ? 0 : lw.bias().length));
-    long end = from + Math.min(count, total);
-    long[][] ranges = end <= total ? new long[][] {{from, end}} : new long[][] {{from, total}, {0, end - total}};
-    for (long[] r : ranges) {
-      int lo = (int) Math.max(0, r[0] - offset), hi = (int) Math.min(images, r[1] - offset);
-      if (lo < hi) fit.addGradients(x, f, lw, ws, lo, hi, acc);
-    }
+    int[] mine = order.select(offset, images, from, count);
+    if (mine.length > 0) ctx.fit(layer).addGradients(x, f, lw, ws, mine, acc);
     return acc;
   }
 
@@ -158,24 +153,31 @@ public final class Shard implements java.io.Serializable {
 
   /**
    * The squared error of the quantized model's outputs under d against the float model's on the
-   * data's first {@code limit} images (0: all), summed exactly; this shard holds global images
-   * [offset, offset + images).
+   * images at the first {@code limit} positions of {@code order} (0: all), summed exactly; this
+   * shard holds the data's images [offset, offset + images).
    */
-  public ExactError endToEndExact(ShardContext ctx, Decided d, long offset, long limit) {
-    int n = limit <= 0 ? images : (int) Math.max(0, Math.min(images, limit - offset));
+  public ExactError endToEndExact(ShardContext ctx, Decided d, long offset, ImageOrder order, long limit) {
+    int[] mine = order.select(offset, images, 0, limit);
     ExactError e = new ExactError();
-    for (int from = 0; from < n; from += CHUNK) {
-      int to = Math.min(n, from + CHUNK);
+    for (int from = 0; from < mine.length; from += CHUNK) {
+      int to = Math.min(mine.length, from + CHUNK);
       Values q = new Values();
-      for (String name : quantized.names()) q.put(name, quantized.get(name).slice0(from, to));
+      for (String name : quantized.names()) q.put(name, rows(quantized.get(name), mine, from, to));
       runQuantized(ctx, q, quantPos, ctx.graph.nodes().size(), d, true);
-      for (String o : ctx.graph.outputs()) {
-        float[] a = q.get(o).data(), b = outputs.get(o).data();
-        int off = b.length / images * from;
-        e.add(a, java.util.Arrays.copyOfRange(b, off, off + a.length));
-      }
+      for (String o : ctx.graph.outputs()) e.add(q.get(o).data(), rows(outputs.get(o), mine, from, to).data());
     }
     return e;
+  }
+
+  /** Rows idx[from..to) of t's first axis, in that order. */
+  private static Tensor rows(Tensor t, int[] idx, int from, int to) {
+    if (idx[to - 1] - idx[from] == to - 1 - from) return t.slice0(idx[from], idx[to - 1] + 1);
+    int per = t.size() / t.dim(0);
+    int[] shape = t.shape();
+    shape[0] = to - from;
+    float[] r = new float[(to - from) * per];
+    for (int k = from; k < to; k++) System.arraycopy(t.data(), idx[k] * per, r, (k - from) * per, per);
+    return Tensor.of(r, shape);
   }
 
   private static void runFloat(ShardContext ctx, Values v, int from, int to) {

@@ -5,8 +5,8 @@ package io.qspark.kernels.train;
  * cache their activations. {@link AdaQuant} drives it; {@link LocalShards} holds the shards
  * in this JVM, the Spark job holds one per partition of a persisted RDD. Every result that
  * sums over shards adds them in shard (partition) order, so results depend on the
- * partitioning only; the exact variants, each image's part summed exactly over a window of the
- * data's global image order, do not depend on it at all.
+ * partitioning only; the exact variants, each image's part summed exactly over a window of a
+ * fixed order of the data's images ({@link ImageOrder}), do not depend on it at all.
  */
 public interface Shards extends AutoCloseable {
   /** Splits the data into shards and runs the float model once (its outputs are the end-to-end reference). */
@@ -28,13 +28,16 @@ public interface Shards extends AutoCloseable {
   long images();
 
   /**
-   * The layer's gradient over the images of the data's window [from, from + count) (wrapping
-   * around), summed exactly: the same for any partitioning.
+   * The layer's gradient over the images at positions [from, from + count) of {@code order}
+   * (wrapping around), summed exactly: the same for any partitioning.
    */
-  ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count);
+  ExactGradient exactGradient(int layer, LayerWeights lw, ImageOrder order, long from, int count);
 
-  /** {@link #endToEnd} on the data's first {@code limit} images (0: all), summed exactly: the same for any partitioning. */
-  double endToEndExact(Decided d, long limit);
+  /**
+   * {@link #endToEnd} on the images at the first {@code limit} positions of {@code order} (0: all),
+   * summed exactly: the same for any partitioning.
+   */
+  double endToEndExact(Decided d, ImageOrder order, long limit);
 
   @Override
   void close();

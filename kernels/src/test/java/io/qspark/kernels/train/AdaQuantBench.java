@@ -77,10 +77,12 @@ class AdaQuantBench {
     @Override public LayerOutput output(int layer, LayerWeights lw) { return time("output", () -> s.output(layer, lw)); }
     @Override public double endToEnd(Decided d) { return time("endToEnd", () -> s.endToEnd(d)); }
     @Override public long images() { return s.images(); }
-    @Override public ExactGradient exactGradient(int layer, LayerWeights lw, long from, int count) {
-      return time("gradient", () -> s.exactGradient(layer, lw, from, count));
+    @Override public ExactGradient exactGradient(int layer, LayerWeights lw, ImageOrder order, long from, int count) {
+      return time("gradient", () -> s.exactGradient(layer, lw, order, from, count));
     }
-    @Override public double endToEndExact(Decided d, long limit) { return time("endToEnd", () -> s.endToEndExact(d, limit)); }
+    @Override public double endToEndExact(Decided d, ImageOrder order, long limit) {
+      return time("endToEnd", () -> s.endToEndExact(d, order, limit));
+    }
     @Override public void close() { s.close(); }
   }
 
