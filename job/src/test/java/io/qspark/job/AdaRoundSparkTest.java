@@ -111,6 +111,40 @@ class AdaRoundSparkTest {
     for (Map<String, Object> s : stages.subList(1, 3)) assertTrue(((Number) s.get("seconds")).doubleValue() > 0, s.toString());
   }
 
+  /**
+   * A model of two inputs (from two Parquet columns) and two outputs: the spread step windows and
+   * the exact sums give the same folder for 1 and 3 partitions, and it deploys and simulates with
+   * no mismatch on either output.
+   */
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.MINUTES)
+  void twoInputsTwoOutputsSameBitsAndBitExactDeploy(@TempDir Path dir) throws Exception {
+    // 130 images: more than two steps of 64, so the steps visit them in a spread order (stride 3)
+    Path pairs = RealWorldSqnrBench.pairs(dir.resolve("pairs.parquet"), 0, 130);
+    String model = RealWorldModelsTest.model("siamese2");
+    byte[][] infos = new byte[2][], models = new byte[2][];
+    String[] parts = {"1", "3"};
+    for (int i = 0; i < parts.length; i++) {
+      Path out = dir.resolve("s" + parts[i]);
+      Run r = Run.of("finetune", "--model", model, "--data", pairs.toString(), "--input-columns", "left=a,right=b",
+          "--calib-size", "130", "--bits", "4", "--bias-bits", "8", "--adaround-steps", "2", "--master", "local[2]",
+          "--partitions", parts[i], "--out", out.toString());
+      assertEquals(0, r.code(), r.err());
+      assertTrue(r.err().contains("finetune: AdaRound: "), r.err());
+      infos[i] = Files.readAllBytes(out.resolve("quant_info.json"));
+      models[i] = Files.readAllBytes(out.resolve("float_model.onnx"));
+    }
+    assertArrayEquals(infos[0], infos[1], "quant_info.json, 3 partitions against 1");
+    assertArrayEquals(models[0], models[1], "float_model.onnx, 3 partitions against 1");
+    Path dep = dir.resolve("dpu");
+    Run d = Run.of("deploy", "--calib", dir.resolve("s1").toString(), "--out", dep.toString(), "--target", "b4096");
+    assertEquals(0, d.code(), d.err());
+    Run sim = Run.of("simulate", "--deploy", dep.toString(), "--data", pairs.toString(), "--input-columns", "left=a,right=b",
+        "--master", "local[2]");
+    assertEquals(0, sim.code(), sim.err());
+    assertTrue(sim.out().contains("mismatches logits: 0") && sim.out().contains("mismatches embedding: 0"), sim.out());
+  }
+
   /** AdaRound then AdaQuant, after equalization and bias correction: stages in that order. */
   @Test
   @Timeout(value = 20, unit = TimeUnit.MINUTES)

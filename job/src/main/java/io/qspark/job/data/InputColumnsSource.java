@@ -146,10 +146,8 @@ final class InputColumnsSource implements DataSource {
 
   @Override
   public JavaRDD<LabeledImage> images(JavaSparkContext sc, int partitions) {
-    int natural = rows.javaRDD().getNumPartitions();
-    Dataset<Row> parts = natural > partitions ? rows.coalesce(partitions)
-        : natural < partitions ? rows.repartition(partitions) : rows;
-    return parts.javaRDD().map(new ToItem(what, List.copyOf(columns.keySet()), List.copyOf(columns.values()), sizes));
+    // consecutive runs of the table's order: the place of an image in the data does not depend on the partitions
+    return OrderedSplit.of(rows, count, partitions).map(new ToItem(what, List.copyOf(columns.keySet()), List.copyOf(columns.values()), sizes));
   }
 
   /** In a task: one row to one item, every input's values one after another. */

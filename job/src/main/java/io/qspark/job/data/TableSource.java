@@ -214,12 +214,9 @@ public final class TableSource implements DataSource {
   public JavaRDD<LabeledImage> images(JavaSparkContext sc, int partitions) {
     skipped = SkippedImages.register(sc);
     column = column.counting(skipped);
-    // Spark's own splits where they match; otherwise merge them (no shuffle), or spread a few
-    // large splits over more tasks, which shuffles only the stored (compressed) images
-    int natural = rows.javaRDD().getNumPartitions();
-    Dataset<Row> parts = natural > partitions ? rows.coalesce(partitions)
-        : natural < partitions ? rows.repartition(partitions) : rows;
-    return parts.javaRDD().flatMap(new RowToImage(what, labelColumn, column));
+    // Spark's own splits where they match; otherwise consecutive runs of the table's order
+    // (OrderedSplit), which shuffles only the stored (compressed) images
+    return OrderedSplit.of(rows, count, partitions).flatMap(new RowToImage(what, labelColumn, column));
   }
 
   @Override
