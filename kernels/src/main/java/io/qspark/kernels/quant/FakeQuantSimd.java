@@ -3,7 +3,6 @@ package io.qspark.kernels.quant;
 import io.qspark.kernels.simd.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -27,53 +26,121 @@ final class FakeQuantSimd {
     final float step = q.step();
     final float lo = q.qmin() - 1f, hi = q.qmax() + 1f;
     final float qlo = q.qmin(), qhi = q.qmax();
-    int i = from;
     // x / 2^-fp and x * 2^fp are the same real number, so they round to the same float; the
     // multiplication is several times cheaper than a vector division
     int e = Math.getExponent(step);
     boolean pow2 = e > Float.MIN_EXPONENT && e < Float.MAX_EXPONENT && step == Math.scalb(1f, e);
-    float inv = pow2 ? Math.scalb(1f, -e) : Float.NaN;
+    Bounds b = new Bounds(lo, hi, qlo, qhi, step);
+    // one loop per rounding rule and kind of step, each in a method of its own: C2 compiles a
+    // method with all six loops reached (as every real model reaches them) beyond what it inlines,
+    // and the vectors then fall back to Java code, 3-6x slower (FakeQuantBench's mixed rows)
     switch (q.rounding()) {
       case HALF_UP:
-        for (; i + L <= to; i += L) {
-          FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
-          halfUp(v).max(qlo).min(qhi).mul(step).intoArray(dst, i);
-        }
-        break;
+        return pow2 ? halfUpMul(src, dst, from, to, Math.scalb(1f, -e), b) : halfUpDiv(src, dst, from, to, b);
       case HALF_AWAY:
-        for (; i + L <= to; i += L) {
-          FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
-          IntVector sign = v.reinterpretAsInts().and(0x80000000);
-          FloatVector r = halfUp(v.abs()).reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
-          r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
-        }
-        break;
+        return pow2 ? halfAwayMul(src, dst, from, to, Math.scalb(1f, -e), b) : halfAwayDiv(src, dst, from, to, b);
       case HALF_EVEN:
-        for (; i + L <= to; i += L) {
-          FloatVector v = scaled(FloatVector.fromArray(F, src, i), pow2, inv, step).max(lo).min(hi);
-          rint(v).add(0f).max(qlo).min(qhi).mul(step).intoArray(dst, i);
-        }
-        break;
+        return pow2 ? halfEvenMul(src, dst, from, to, Math.scalb(1f, -e), b) : halfEvenDiv(src, dst, from, to, b);
       default:
         throw new AssertionError(q.rounding());
+    }
+  }
+
+  /** The clamp before rounding (one past the integer range), the saturation after it, and the step. */
+  private record Bounds(float lo, float hi, float qlo, float qhi, float step) {}
+
+  // Each loop is written out in full, with no helper taking or returning a vector: where C2 compiles
+  // such a helper on its own instead of inlining it (it did, for clamp and halfUp, in a whole
+  // AdaRound run), the vectors crossing the call are boxed and every operation falls back to Java
+  // code. The three steps of every loop, in order:
+  //  clamp: v = x / step, NaN as 0 (NaN != NaN), clamped to one past the integer range;
+  //  round: r = rint(v) by adding and subtracting 1.5 * 2^23 (see the class comment); half up adds
+  //    one where v - r is exactly 0.5: d = v - r is exact and a multiple of ulp(v) >= 2^-25 wherever
+  //    d can be near 0.5 (|v| >= 1/4), so u = 2d - 1 (exact by Sterbenz's lemma) is 0 on a tie and
+  //    at most -2^-24 otherwise, and max(u * 2^25, -1) + 1 is 1 on a tie and 0 otherwise (a masked
+  //    blend there fell back to Java code too); half away is half up on |v| with the sign put back,
+  //    -0 made +0 by adding 0;
+  //  store: saturated to the integer range, times the step.
+
+  private static int halfUpMul(float[] src, float[] dst, int from, int to, float inv, Bounds b) {
+    final float lo = b.lo, hi = b.hi, qlo = b.qlo, qhi = b.qhi, step = b.step;
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, src, i).mul(inv);
+      v = v.blend(0f, v.compare(VectorOperators.NE, v)).max(lo).min(hi);
+      FloatVector r = v.add(MAGIC).sub(MAGIC);
+      r = r.add(v.sub(r).mul(2f).sub(1f).mul(0x1p25f).max(-1f).add(1f));
+      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
     }
     return i;
   }
 
-  /** x / step, NaN as 0. */
-  private static FloatVector scaled(FloatVector x, boolean pow2, float inv, float step) {
-    FloatVector v = pow2 ? x.mul(inv) : x.div(step);
-    return v.blend(0f, v.test(VectorOperators.IS_NAN));
+  private static int halfUpDiv(float[] src, float[] dst, int from, int to, Bounds b) {
+    final float lo = b.lo, hi = b.hi, qlo = b.qlo, qhi = b.qhi, step = b.step;
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, src, i).div(step);
+      v = v.blend(0f, v.compare(VectorOperators.NE, v)).max(lo).min(hi);
+      FloatVector r = v.add(MAGIC).sub(MAGIC);
+      r = r.add(v.sub(r).mul(2f).sub(1f).mul(0x1p25f).max(-1f).add(1f));
+      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
+    }
+    return i;
   }
 
-  private static FloatVector rint(FloatVector v) {
-    return v.add(MAGIC).sub(MAGIC);
+  private static int halfAwayMul(float[] src, float[] dst, int from, int to, float inv, Bounds b) {
+    final float lo = b.lo, hi = b.hi, qlo = b.qlo, qhi = b.qhi, step = b.step;
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, src, i).mul(inv);
+      v = v.blend(0f, v.compare(VectorOperators.NE, v)).max(lo).min(hi);
+      IntVector sign = v.reinterpretAsInts().and(0x80000000);
+      FloatVector a = v.abs();
+      FloatVector r = a.add(MAGIC).sub(MAGIC);
+      r = r.add(a.sub(r).mul(2f).sub(1f).mul(0x1p25f).max(-1f).add(1f));
+      r = r.reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
+      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
+    }
+    return i;
   }
 
-  /** floor(v + 0.5): rint moves ties to even, so a tie rint left below v goes up by one. */
-  private static FloatVector halfUp(FloatVector v) {
-    FloatVector r = rint(v);
-    VectorMask<Float> tieDown = v.sub(r).compare(VectorOperators.EQ, 0.5f);
-    return r.blend(r.add(1f), tieDown);
+  private static int halfAwayDiv(float[] src, float[] dst, int from, int to, Bounds b) {
+    final float lo = b.lo, hi = b.hi, qlo = b.qlo, qhi = b.qhi, step = b.step;
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, src, i).div(step);
+      v = v.blend(0f, v.compare(VectorOperators.NE, v)).max(lo).min(hi);
+      IntVector sign = v.reinterpretAsInts().and(0x80000000);
+      FloatVector a = v.abs();
+      FloatVector r = a.add(MAGIC).sub(MAGIC);
+      r = r.add(a.sub(r).mul(2f).sub(1f).mul(0x1p25f).max(-1f).add(1f));
+      r = r.reinterpretAsInts().or(sign).reinterpretAsFloats().add(0f);
+      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
+    }
+    return i;
+  }
+
+  private static int halfEvenMul(float[] src, float[] dst, int from, int to, float inv, Bounds b) {
+    final float lo = b.lo, hi = b.hi, qlo = b.qlo, qhi = b.qhi, step = b.step;
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, src, i).mul(inv);
+      v = v.blend(0f, v.compare(VectorOperators.NE, v)).max(lo).min(hi);
+      FloatVector r = v.add(MAGIC).sub(MAGIC).add(0f);
+      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
+    }
+    return i;
+  }
+
+  private static int halfEvenDiv(float[] src, float[] dst, int from, int to, Bounds b) {
+    final float lo = b.lo, hi = b.hi, qlo = b.qlo, qhi = b.qhi, step = b.step;
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, src, i).div(step);
+      v = v.blend(0f, v.compare(VectorOperators.NE, v)).max(lo).min(hi);
+      FloatVector r = v.add(MAGIC).sub(MAGIC).add(0f);
+      r.max(qlo).min(qhi).mul(step).intoArray(dst, i);
+    }
+    return i;
   }
 }

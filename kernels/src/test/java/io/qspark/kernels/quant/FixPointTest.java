@@ -96,6 +96,52 @@ class FixPointTest {
     }
   }
 
+  /**
+   * The vector loops decide ties arithmetically, from v - rint(v) (FakeQuantSimd.halfUp): every
+   * float of magnitude in [1/8, 2), where v - rint(v) comes closest to 0.5 without being it, and the three
+   * floats each side of every half-integer a 16-bit grid reaches, against the scalar reference.
+   */
+  @ParameterizedTest
+  @EnumSource(Rounding.class)
+  void kernelMatchesReferenceOnEveryFloatNearTies(Rounding r) {
+    FixPoint q = new FixPoint(16, 0, r);
+    float[] x = new float[1 << 20];
+    float[] y = new float[x.length];
+    int n = 0;
+    java.util.function.IntConsumer flush = len -> {
+      FakeQuant.apply(q, x, y, 0, len);
+      for (int i = 0; i < len; i++) {
+        int want = Float.floatToIntBits(q.fake(x[i]));
+        if (want != Float.floatToIntBits(y[i])) assertEquals(want, Float.floatToIntBits(y[i]), q + " x=" + x[i]);
+      }
+    };
+    // every bit pattern of magnitude in [1/8, 2), both signs (below 1/4, v - rint(v) = v is far from 0.5)
+    for (int bits = Float.floatToIntBits(0.125f); bits < Float.floatToIntBits(2f); bits++) {
+      x[n++] = Float.intBitsToFloat(bits);
+      x[n++] = -Float.intBitsToFloat(bits);
+      if (n == x.length) {
+        flush.accept(n);
+        n = 0;
+      }
+    }
+    for (int j = q.qmin() - 1; j <= q.qmax(); j++) {
+      float tie = j + 0.5f;
+      float lo = tie, hi = tie;
+      x[n++] = tie;
+      for (int k = 0; k < 3; k++) {
+        lo = Math.nextDown(lo);
+        hi = Math.nextUp(hi);
+        x[n++] = lo;
+        x[n++] = hi;
+      }
+      if (n > x.length - 8) {
+        flush.accept(n);
+        n = 0;
+      }
+    }
+    flush.accept(n);
+  }
+
   @Test
   void noOverflowPosition() {
     assertEquals(6, FixPoint.noOverflow(-1.0, 1.0, 8)); // 127 * 2^-6 = 1.98
