@@ -28,6 +28,17 @@ public final class ExactGradient implements java.io.Serializable {
     count += p.count();
   }
 
+  /**
+   * Adds one image's part: weight gradient w[0, n) (floats, each added as it is), then the bias
+   * gradient (null if none), its squared error and the number of values it covers.
+   */
+  void add(float[] w, int n, double[] bias, double sse, long values) {
+    gradient.add(0, w, 0, n);
+    if (bias != null) gradient.add(n, bias);
+    squaredError.add(sse);
+    count += values;
+  }
+
   public ExactGradient merge(ExactGradient o) {
     gradient.merge(o.gradient);
     squaredError.merge(o.squaredError);

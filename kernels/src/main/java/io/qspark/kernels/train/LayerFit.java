@@ -105,12 +105,42 @@ public final class LayerFit {
   public void addGradients(Tensor x, Tensor f, LayerWeights lw, int[] weightShape, int[] images, ExactGradient acc) {
     float[] wq = fake(lw.weight(), lw);
     float[] bq = lw.bias() == null ? null : fakeBias(lw);
+    if (!conv) {
+      for (int i : images) acc.add(gemmGradient(x, f, wq, bq, weightShape, i, i + 1));
+      return;
+    }
+    // the weights go off-heap once for all the images; each image's weight gradient is read back
+    // as floats and added on the grid as it is, its bias gradient (summed in double) beside it
+    Scratch s = Scratch.get();
+    s.load(0, wq, 0, wq.length);
+    float[] dw = s.heap(2, wq.length);
+    double[] db = bq == null ? null : new double[bq.length];
     for (int i : images) {
-      acc.add(conv ? convGradient(x, f, wq, bq, weightShape, i, i + 1) : gemmGradient(x, f, wq, bq, weightShape, i, i + 1));
+      if (db != null) java.util.Arrays.fill(db, 0);
+      double sse = convCore(x, f, wq.length, bq, weightShape, i, i + 1, db);
+      s.buffer(1, wq.length).get(0, dw, 0, wq.length);
+      acc.add(dw, wq.length, db, sse, (long) weightShape[0] * f.dim(2) * f.dim(3));
     }
   }
 
   private GradientSum.Part convGradient(Tensor x, Tensor f, float[] wq, float[] bq, int[] ws, int from, int to) {
+    Scratch s = Scratch.get();
+    s.load(0, wq, 0, wq.length);
+    double[] grad = new double[wq.length + (bq == null ? 0 : bq.length)];
+    double[] db = bq == null ? null : new double[bq.length];
+    double sse = convCore(x, f, wq.length, bq, ws, from, to, db);
+    FloatBuffer dwb = s.buffer(1, wq.length);
+    for (int i = 0; i < wq.length; i++) grad[i] = dwb.get(i);
+    if (db != null) System.arraycopy(db, 0, grad, wq.length, db.length);
+    return new GradientSum.Part(grad, sse, (long) (to - from) * ws[0] * f.dim(2) * f.dim(3));
+  }
+
+  /**
+   * The squared error over images [from, to) and its gradient: w.r.t. the weights (the weights
+   * already in scratch slot 0) into scratch slot 1, w.r.t. the bias added into {@code db}. Heap
+   * and off-heap buffers are the thread's scratch, so an image costs no allocation.
+   */
+  private double convCore(Tensor x, Tensor f, int wlen, float[] bq, int[] ws, int from, int to, double[] db) {
     int c = x.dim(1), h = x.dim(2), wd = x.dim(3);
     int m = ws[0], cg = ws[1], g = convGrad.group(), mg = m / g;
     ConvGeometry geo = convGrad.geometry(ws);
@@ -120,10 +150,8 @@ public final class LayerFit {
     int k = cg * geo.kh * geo.kw;
     int imgs = Math.max(1, Math.min(to - from, BLOCK / Math.max(1, k * p)));
     Scratch s = Scratch.get();
-    FloatPointer wp = s.load(0, wq, 0, wq.length);
-    FloatPointer dwp = s.pointer(1, wq.length);
-    FloatBuffer dwb = s.buffer(1, wq.length);
-    for (int i = 0; i < wq.length; i++) dwb.put(i, 0f);
+    FloatPointer wp = s.pointer(0, wlen);
+    FloatPointer dwp = s.pointer(1, wlen);
     long colLen = (long) k * imgs * p;
     FloatPointer colP = s.pointer(2, colLen);
     FloatBuffer colB = s.buffer(2, colLen);
@@ -131,14 +159,15 @@ public final class LayerFit {
     FloatBuffer yB = s.buffer(3, (long) mg * imgs * p);
     FloatPointer dyP = s.pointer(4, (long) mg * imgs * p);
     FloatBuffer dyB = s.buffer(4, (long) mg * imgs * p);
-    float[] col = new float[(int) colLen];
-    float[] y = new float[mg * imgs * p];
+    float[] col = s.heap(0, (int) colLen);
+    float[] y = s.heap(1, mg * imgs * p);
     float[] xd = x.data(), fd = f.data();
-    double[] grad = new double[wq.length + (bq == null ? 0 : bq.length)];
     double sse = 0;
     for (int i0 = from; i0 < to; i0 += imgs) {
       int nb = Math.min(imgs, to - i0), ld = nb * p;
       GemmShape forward = GemmShape.of(false, false, mg, ld, k), filter = GemmShape.of(false, true, mg, k, ld);
+      // the first block writes each group's slice of the weight gradient (beta 0), later ones add to it
+      float beta = i0 == from ? 0f : 1f;
       for (int gi = 0; gi < g; gi++) {
         for (int b = 0; b < nb; b++) {
           Conv.im2col(xd, ((i0 + b) * c + gi * cg) * h * wd, shape, col, b * p, ld);
@@ -150,20 +179,19 @@ public final class LayerFit {
         for (int mi = 0; mi < mg; mi++) {
           int ch = gi * mg + mi;
           float bv = bq == null ? 0f : bq[ch];
-          double db = 0;
+          double dbc = 0;
           for (int b = 0; b < nb; b++) {
             int yo = mi * ld + b * p, fo = ((i0 + b) * m + ch) * p;
             sse += errorAndGradient(y, yo, fd, fo, p, bv);
-            for (int j = yo; j < yo + p; j++) db += y[j];
+            for (int j = yo; j < yo + p; j++) dbc += y[j];
           }
-          if (bq != null) grad[wq.length + ch] += db;
+          if (db != null) db[ch] += dbc;
         }
         dyB.put(0, y, 0, mg * ld);
-        Scratch.sgemm(filter, dyP, 0, colP, 0, 1f, dwp, wOff);
+        Scratch.sgemm(filter, dyP, 0, colP, 0, beta, dwp, wOff);
       }
     }
-    for (int i = 0; i < wq.length; i++) grad[i] = dwb.get(i);
-    return new GradientSum.Part(grad, sse, (long) (to - from) * m * p);
+    return sse;
   }
 
   /**

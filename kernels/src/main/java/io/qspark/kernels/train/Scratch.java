@@ -20,6 +20,7 @@ final class Scratch {
   private final FloatBuffer[] buffers = new FloatBuffer[SLOTS];
 
   private float[] array = new float[0];
+  private final float[][] heap = {new float[0], new float[0], new float[0]};
 
   static Scratch get() {
     return LOCAL.get();
@@ -39,6 +40,12 @@ final class Scratch {
   float[] array(int n) {
     if (array.length < n) array = new float[Math.max(n, array.length + array.length / 2)];
     return array;
+  }
+
+  /** Heap array {@code slot} (0-2) of at least n floats, kept for this thread (contents undefined); apart from {@link #array}. */
+  float[] heap(int slot, int n) {
+    if (heap[slot].length < n) heap[slot] = new float[Math.max(n, heap[slot].length + heap[slot].length / 2)];
+    return heap[slot];
   }
 
   /** Slot holding a copy of a[off, off + n). */
