@@ -49,7 +49,10 @@ public final class Gemm implements Op {
       if (activation != null) activation.apply(y, 0, y.length);
       return new Tensor[] {Tensor.of(y, m, n)};
     }
-    matmulByRows(GemmShape.of(transA, transB, m, n, k), alpha, a.data(), 0, b.data(), 0, y, 0);
+    // rows of A and of B transposed, as FixedOrderGemm reads them (ONNX exports of Linear layers have transB = 1)
+    float[] ar = transA ? transpose(a.data(), k, m) : a.data();
+    float[] bt = transB ? b.data() : transpose(b.data(), k, n);
+    FixedOrderGemm.rows(ar, 0, bt, y, m, n, k, alpha);
     if (c != null && beta != 0f) {
       int[] cs = c.shape();
       int[] ys = {m, n};
@@ -62,6 +65,13 @@ public final class Gemm implements Op {
     }
     if (activation != null) activation.apply(y, 0, y.length);
     return new Tensor[] {Tensor.of(y, m, n)};
+  }
+
+  /** The [cols, rows] transpose of a row-major [rows, cols] matrix. */
+  private static float[] transpose(float[] x, int rows, int cols) {
+    float[] t = new float[x.length];
+    for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = x[i * cols + j];
+    return t;
   }
 
   /** The exact value of A * op(B) + beta * C, rounded once to float (as Conv's exact path). */

@@ -74,6 +74,18 @@ public final class WidthProbe {
       out.put("conv grad dX " + name, digest(grads[0].data()));
       out.put("conv grad dW " + name, digest(grads[1].data()));
     }
+    // Gemm (FixedOrderGemm): k below, at and past the 16 lanes, with and without transB
+    int[][] gemms = {{3, 10, 5, 1}, {4, 7, 16, 1}, {5, 10, 64, 1}, {2, 33, 77, 0}, {64, 10, 1280, 1}};
+    for (int i = 0; i < gemms.length; i++) {
+      int[] g = gemms[i];
+      Random r = new Random(2000 + i);
+      Tensor a = random(r, g[0], g[2]);
+      Tensor b = g[3] == 1 ? random(r, g[1], g[2]) : random(r, g[2], g[1]);
+      Map<String, Object> at = new HashMap<>();
+      at.put("transB", (long) g[3]);
+      Tensor y = new Gemm(new io.qspark.kernels.graph.Attributes(at)).forward(new Tensor[] {a, b, random(r, g[1])})[0];
+      out.put("gemm " + java.util.Arrays.toString(g), digest(y.data()));
+    }
     // BatchNorm's sums on batch statistics, forward and backward (planes of 49, 196 and 784
     // values: lanes and tails), and its elementwise passes
     for (int inner : new int[] {49, 196, 784, 3}) {
