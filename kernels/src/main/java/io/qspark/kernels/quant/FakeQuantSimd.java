@@ -33,7 +33,7 @@ final class FakeQuantSimd {
     Bounds b = new Bounds(lo, hi, qlo, qhi, step);
     // one loop per rounding rule and kind of step, each in a method of its own: C2 compiles a
     // method with all six loops reached (as every real model reaches them) beyond what it inlines,
-    // and the vectors then fall back to Java code, 3-6x slower (FakeQuantBench's mixed rows)
+    // and the vectors then fall back to Java code, 2-5x slower (FakeQuantBench)
     switch (q.rounding()) {
       case HALF_UP:
         return pow2 ? halfUpMul(src, dst, from, to, Math.scalb(1f, -e), b) : halfUpDiv(src, dst, from, to, b);
