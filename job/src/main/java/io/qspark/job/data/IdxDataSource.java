@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
@@ -18,11 +19,13 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
 
 /**
  * MNIST-style IDX images with an IDX labels file (given, or found beside them; without one the
  * images are unlabelled, for the stages that need no labels): read whole by the driver (they are small),
- * through Hadoop's FileSystem like every data path, and parallelized. Rank 3 files are grayscale
+ * through Hadoop's FileSystem like every data path, and sent to the executors as one broadcast. Rank 3 files are grayscale
  * [n,H,W]; rank 4 are interleaved [n,H,W,C]. With --resize/--crop the driver reshapes them.
  */
 public final class IdxDataSource implements DataSource {
@@ -159,8 +162,29 @@ public final class IdxDataSource implements DataSource {
     return records.size();
   }
 
+  /**
+   * The records as {@code sc.parallelize(records, partitions)} splits them (slice i holds
+   * [i n / k, (i + 1) n / k), Spark's ParallelCollectionRDD rule), but carried by one broadcast
+   * instead of inside the partitions: a parallelized partition holds its records, and every task
+   * of every job over an RDD derived from it ships them again (a cached AdaRound shard's hundreds
+   * of per-step jobs each sent both halves of the calibration set). Here a partition holds its
+   * two bounds and each executor fetches the records once.
+   */
   @Override
   public JavaRDD<LabeledImage> images(JavaSparkContext sc, int partitions) {
-    return sc.parallelize(records, partitions);
+    if (partitions < 1) throw new IllegalArgumentException("partitions must be positive, got " + partitions);
+    Broadcast<List<LabeledImage>> all = sc.broadcast(records);
+    List<long[]> slices = new ArrayList<>(partitions);
+    long n = records.size();
+    for (int i = 0; i < partitions; i++) slices.add(new long[] {i * n / partitions, (i + 1) * n / partitions});
+    return sc.parallelize(slices, partitions).flatMap(new Slice(all));
+  }
+
+  /** The records of one slice, from the broadcast. */
+  private record Slice(Broadcast<List<LabeledImage>> all) implements FlatMapFunction<long[], LabeledImage> {
+    @Override
+    public Iterator<LabeledImage> call(long[] range) {
+      return all.value().subList((int) range[0], (int) range[1]).iterator();
+    }
   }
 }

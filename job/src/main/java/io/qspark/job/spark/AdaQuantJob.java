@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.Function;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
@@ -207,16 +208,14 @@ public final class AdaQuantJob {
       QuantConfig c = cfg;
       int per = perStep;
       sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", step " + step, false);
-      return PartMerge.merge(shards.map(s -> new GradientSum().add(s.partition(),
-          s.gradient(context(b.value(), c), layer, lw, step, per))), new GradientSum(), GradientSum::merge);
+      return PartMerge.merge(shards.map(new StepGradient(b, c, layer, lw, step, per)), new GradientSum(), GradientSum::merge);
     }
 
     @Override
     public LayerOutput output(int layer, LayerWeights lw) {
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
-      List<Tuple2<Integer, LayerOutput>> outs = new ArrayList<>(shards
-          .map(s -> new Tuple2<>(s.partition(), s.output(context(b.value(), c), layer, lw))).collect());
+      List<Tuple2<Integer, LayerOutput>> outs = new ArrayList<>(shards.map(new Output(b, c, layer, lw)).collect());
       outs.sort(Comparator.comparing(Tuple2::_1));
       LayerOutput r = outs.get(0)._2();
       for (int i = 1; i < outs.size(); i++) r = r.merge(outs.get(i)._2());
@@ -272,8 +271,8 @@ public final class AdaQuantJob {
       long[] off = offsets;
       int size = lw.weight().length + (lw.bias() == null ? 0 : lw.bias().length);
       sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", images " + from + "+" + count, false);
-      return PartMerge.merge(shards.map(s -> s.exactGradient(context(b.value(), c), layer, lw, off[s.partition()], order,
-          from, count)), new ExactGradient(size), ExactGradient::merge);
+      return PartMerge.merge(shards.map(new WindowGradient(b, c, layer, lw, off, order, from, count)), new ExactGradient(size),
+          ExactGradient::merge);
     }
 
     @Override
@@ -283,10 +282,49 @@ public final class AdaQuantJob {
       Broadcast<ModelBlob> b = blob;
       QuantConfig c = cfg;
       long[] off = offsets;
-      double mse = PartMerge.merge(shards.map(s -> s.endToEndExact(context(b.value(), c), bd.value(), off[s.partition()],
-          order, limit)), new ExactError(), ExactError::merge).mse();
+      double mse = PartMerge.merge(shards.map(new Check(b, c, bd, off, order, limit)), new ExactError(), ExactError::merge).mse();
       bd.destroy();
       return mse;
+    }
+
+    // The per-step tasks as named classes rather than lambdas: Spark's ClosureCleaner reads a
+    // lambda's enclosing class file (ASM) on every map, about a millisecond of the driver's CPU
+    // per job here, hundreds of jobs per run, on the cores the tasks share in local mode.
+
+    /** One AdaQuant step's gradient over the shard's images of the step (summed in float, by partition). */
+    private record StepGradient(Broadcast<ModelBlob> blob, QuantConfig cfg, int layer, LayerWeights lw, int step, int per)
+        implements Function<Shard, GradientSum> {
+      @Override
+      public GradientSum call(Shard s) {
+        return new GradientSum().add(s.partition(), s.gradient(context(blob.value(), cfg), layer, lw, step, per));
+      }
+    }
+
+    /** One AdaRound step's gradient over the shard's share of a window of the image order, summed exactly. */
+    private record WindowGradient(Broadcast<ModelBlob> blob, QuantConfig cfg, int layer, LayerWeights lw, long[] offsets,
+        ImageOrder order, long from, int count) implements Function<Shard, ExactGradient> {
+      @Override
+      public ExactGradient call(Shard s) {
+        return s.exactGradient(context(blob.value(), cfg), layer, lw, offsets[s.partition()], order, from, count);
+      }
+    }
+
+    /** A tuned layer's output over the shard (histogram and error), keyed by partition. */
+    private record Output(Broadcast<ModelBlob> blob, QuantConfig cfg, int layer, LayerWeights lw)
+        implements Function<Shard, Tuple2<Integer, LayerOutput>> {
+      @Override
+      public Tuple2<Integer, LayerOutput> call(Shard s) {
+        return new Tuple2<>(s.partition(), s.output(context(blob.value(), cfg), layer, lw));
+      }
+    }
+
+    /** The keep check: the model's output error under some decisions on the shard's images among the order's first. */
+    private record Check(Broadcast<ModelBlob> blob, QuantConfig cfg, Broadcast<Decided> decided, long[] offsets,
+        ImageOrder order, long limit) implements Function<Shard, ExactError> {
+      @Override
+      public ExactError call(Shard s) {
+        return s.endToEndExact(context(blob.value(), cfg), decided.value(), offsets[s.partition()], order, limit);
+      }
     }
 
     @Override
