@@ -108,6 +108,28 @@ class StandaloneClusterIT {
     }
   }
 
+  /**
+   * AdaRound's barrier job, whose tasks in two executor JVMs send their gradient parts to the
+   * driver every step and step their own copies of the fit, gives the bits of local[2]'s one job
+   * per step (3 partitions on 2 slots).
+   */
+  @Test
+  void adaRoundBarrierJobAcrossExecutorsMatchesLocalPerStepJobs() throws Exception {
+    String[] ft = {"finetune", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--calib-size", "200", "--bits", "4", "--bias-bits", "8", "--adaround-steps", "3"};
+    Path localOut = dir.resolve("local-adaround"), clusterOut = dir.resolve("cluster-adaround");
+    Run local = Run.of(concat(ft, "--out", localOut.toString(), "--master", "local[2]", "--partitions", "3"));
+    assertEquals(0, local.code(), local.err());
+    submitOk("adaround", concat(ft, "--out", clusterOut.toString(), "--partitions", "2"));
+    String log = Files.readString(cluster.log("adaround"));
+    // the DAGScheduler names each job by its call site: the barrier jobs' is RoundingExchange
+    assertTrue(log.contains("at RoundingExchange.java"), "the layers ran as barrier jobs: " + cluster.log("adaround"));
+    assertArrayEquals(Files.readAllBytes(localOut.resolve("quant_info.json")),
+        Files.readAllBytes(clusterOut.resolve("quant_info.json")), "quant_info.json, cluster barrier jobs vs local jobs");
+    assertArrayEquals(Files.readAllBytes(localOut.resolve("float_model.onnx")),
+        Files.readAllBytes(clusterOut.resolve("float_model.onnx")), "float_model.onnx, cluster barrier jobs vs local jobs");
+  }
+
   private List<String> submitOk(String name, String... args) throws Exception {
     Process p = cluster.submit(name, args);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), name + " finished");

@@ -20,6 +20,7 @@ import io.qspark.kernels.train.GradientSum;
 import io.qspark.kernels.train.ImageOrder;
 import io.qspark.kernels.train.LayerOutput;
 import io.qspark.kernels.train.LayerWeights;
+import io.qspark.kernels.train.RoundingFit;
 import io.qspark.kernels.train.Shard;
 import io.qspark.kernels.train.ShardContext;
 import io.qspark.kernels.train.Shards;
@@ -273,6 +274,19 @@ public final class AdaQuantJob {
       sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", images " + from + "+" + count, false);
       return PartMerge.merge(shards.map(new WindowGradient(b, c, layer, lw, off, order, from, count)), new ExactGradient(size),
           ExactGradient::merge);
+    }
+
+    /**
+     * All of a layer's steps in one barrier job where one can run ({@link RoundingExchange}),
+     * else one job per step; the same bits either way.
+     */
+    @Override
+    public RoundingFit fitRounding(int layer, RoundingFit fit) {
+      if (!RoundingExchange.possible(shards, fit.gradientSize())) return Shards.super.fitRounding(layer, fit);
+      locate();
+      sc.setJobGroup("qspark", "finetune: " + stage + ", layer " + layer + ", " + fit.steps() + " steps in one barrier job",
+          false);
+      return RoundingExchange.run(shards, blob, cfg, layer, offsets, fit);
     }
 
     @Override

@@ -72,24 +72,10 @@ public final class AdaRound {
     FixPoint wq = cur.params().get(n.input(1));
     FixPoint bq = b0 == null ? null : cur.params().get(n.input(2));
     int channels = outputChannels(n, g.initializers().get(n.input(1)).shape());
-    SoftRounding r = new SoftRounding(w0, wq);
-    long images = shards.images();
-    int perStep = opt.imagesPerStep() <= 0 || opt.imagesPerStep() > images ? (int) images : opt.imagesPerStep();
-    Adam adam = new Adam(w0.length, opt.lr());
     // the layer's error with the weights rounded to nearest, what AdaRound is to improve on
     double before = shards.output(layer, new LayerWeights(w0, b0, wq, bq)).mse();
-    for (int s = 0; s < opt.steps(); s++) {
-      // the soft weights are the layer's values as they are: no quantizer on them
-      LayerWeights soft = new LayerWeights(r.soft(), b0, null, bq);
-      GradientSum.Total t = shards.exactGradient(layer, soft, order, window(opt, s, shards.images()), perStep).total();
-      // squared error summed over channels, averaged over images and positions
-      double norm = Math.max(1, (double) t.count() / channels);
-      double[] d = new double[w0.length];
-      for (int i = 0; i < d.length; i++) d[i] = t.gradient()[i] / norm;
-      double beta = opt.beta(s);
-      adam.step(r.v, r.gradient(d, beta == 0 ? 0 : opt.regularization(), beta));
-    }
-    LayerWeights hard = new LayerWeights(r.hard(), b0, wq, bq);
+    RoundingFit fit = shards.fitRounding(layer, new RoundingFit(w0, wq, b0, bq, channels, opt, order, shards.images()));
+    LayerWeights hard = new LayerWeights(fit.hard(), b0, wq, bq);
     LayerwiseTuning.Refit f = LayerwiseTuning.refit(p, cur, layer, hard, cur.params(), hard);
     return new LayerwiseTuning.Candidate(f.weights(), f.params(), before, f.output().mse());
   }

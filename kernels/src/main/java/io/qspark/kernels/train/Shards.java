@@ -39,6 +39,19 @@ public interface Shards extends AutoCloseable {
    */
   double endToEndExact(Decided d, ImageOrder order, long limit);
 
+  /**
+   * Runs all the steps of a layer's rounding fit and returns the fitted one: each step's exact
+   * gradient over its window ({@link #exactGradient}), then the fit's update. This default
+   * steps {@code fit} itself, one gradient call per step; an implementation may step copies
+   * where the data is, as long as the result is the same bits.
+   */
+  default RoundingFit fitRounding(int layer, RoundingFit fit) {
+    while (fit.done() < fit.steps()) {
+      fit.step(exactGradient(layer, fit.soft(), fit.order(), fit.window(), fit.count()));
+    }
+    return fit;
+  }
+
   @Override
   void close();
 }

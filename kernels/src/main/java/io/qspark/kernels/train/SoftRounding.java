@@ -14,7 +14,8 @@ import io.qspark.kernels.quant.FixPoint;
  * start at the float weights. Everything is computed in double from the float weights, so the
  * same V give the same weights on every JVM.
  */
-final class SoftRounding {
+final class SoftRounding implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   static final double ZETA = 1.1, GAMMA = -0.1;
 
   private final double step;
