@@ -31,6 +31,17 @@ class ConverterModelsSparkTest {
     assertTrue(refused.err().contains("--input-shape"), refused.err());
     assertTrue(Files.notExists(dir.resolve("no")));
 
+    // images of their own size fix the dynamic height and width without --input-shape: 28x28
+    // Fashion-MNIST resized to 32 (shorter side), the channels the export fixed (3), gray repeated
+    Path fromData = dir.resolve("from-data");
+    Run d = Run.of("calibrate", "--model", model, "--data", Run.sampleImages(), "--calib-size", "16", "--resize", "32",
+        "--gray-to-rgb", "--mean", "127", "--std", "64", "--out", fromData.toString(), "--master", "local[2]");
+    assertEquals(0, d.code(), d.err());
+    assertTrue(d.err().contains("input 'images' is exported as [N,3,?,?]; fixed to 3,32,32 from the data's images"),
+        d.err());
+    int[] fixed = io.qspark.kernels.model.Model.load(fromData.resolve("float_model.onnx")).graph().inputs().get(0).shape();
+    assertEquals("[3, 32, 32]", java.util.Arrays.toString(java.util.Arrays.copyOfRange(fixed, 1, 4)), "the folder's model");
+
     Run inspect = Run.of("inspect", "--model", model, "--input-shape", "images=3,32,32");
     assertEquals(0, inspect.code(), inspect.err());
     assertTrue(inspect.out().contains("[N,3,32,32]"), inspect.out());

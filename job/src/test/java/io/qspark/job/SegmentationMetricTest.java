@@ -135,7 +135,16 @@ class SegmentationMetricTest {
     assertEquals("out", seg.get("output"));
     assertEquals(simulated, ((Number) ((Map<?, ?>) seg.get("simulated")).get("miou")).doubleValue(), 0.005);
     assertEquals(C, ((List<?>) ((Map<?, ?>) seg.get("simulated")).get("iou_per_class")).size());
-    assertTrue(Files.readString(simOut.resolve("report.html")).contains("segmentation"));
+    // report.html as a browser shows it: both mIoUs as report.json has them, one row per class
+    String dom = HeadlessChromium.dom(simOut.resolve("report.html"), dir.resolve("chromium-profile"));
+    assertTrue(ReportHtmlTest.RENDERED.matcher(dom).find(), "the page's script did not finish:\n" + dom);
+    double floatMiou = ((Number) ((Map<?, ?>) seg.get("float")).get("miou")).doubleValue();
+    double simMiou = ((Number) ((Map<?, ?>) seg.get("simulated")).get("miou")).doubleValue();
+    assertTrue(dom.contains("id=\"seg-float-miou\">" + String.format(java.util.Locale.ROOT, "%.2f", floatMiou) + "%<"), dom);
+    assertTrue(dom.contains("id=\"seg-miou\">" + String.format(java.util.Locale.ROOT, "%.2f", simMiou) + "%<"), dom);
+    String table = dom.substring(dom.indexOf("id=\"segmentation-table\""));
+    table = table.substring(0, table.indexOf("</table>"));
+    assertEquals(C + 1, table.split("<tr", -1).length - 1, "a header and a row per class:\n" + table);
 
     // the Parquet tables, read back with Spark: one row per image, C*H*W values per column; figures recounted here
     SparkSession spark = SparkSession.builder().master("local[2]").appName("miou test").config("spark.ui.enabled", "false")

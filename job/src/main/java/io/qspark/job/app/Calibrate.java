@@ -37,7 +37,7 @@ public final class Calibrate {
   /** Calibrates, keeping the folder's contents in memory ({@code s.out()} is not used). */
   public Calibration calibrate(CalibrateSettings s) {
     long t0 = System.nanoTime();
-    Models.Read read = Models.floatModel(s.model());
+    Models.Read read = Models.floatModel(s.model(), () -> ImageInputs.dataImage(s.data(), s.preprocess()), notices);
     Model m = read.model().forInference();
     try (CalibrationRun run = CalibrationRun.open("qspark calibrate", s, read, notices)) {
       long t1 = System.nanoTime();

@@ -38,7 +38,7 @@ public final class Evaluate {
   }
 
   public EvaluateResult run(EvaluateSettings s) {
-    Models.Read read = Models.anyModel(s.model());
+    Models.Read read = Models.anyModel(s.model(), () -> ImageInputs.dataImage(s.data(), s.preprocess()), notices);
     Model m = read.model();
     ModelSignature sig = ModelSignature.of(m);
     ModelIo io = ModelIo.of(sig, m.graph().batchChunk(), m.source());

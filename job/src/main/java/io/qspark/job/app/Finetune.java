@@ -64,7 +64,7 @@ public final class Finetune {
   public Calibration calibrate(FinetuneSettings fs) {
     CalibrateSettings s = fs.calibration();
     long t0 = System.nanoTime();
-    Models.Read read = Models.floatModel(s.model());
+    Models.Read read = Models.floatModel(s.model(), () -> ImageInputs.dataImage(s.data(), s.preprocess()), notices);
     Model original = read.model().forInference();
     String name = read.fileName();
     Map<String, Double> stages = new LinkedHashMap<>();

@@ -8,6 +8,7 @@ import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.InputBatches;
 import io.qspark.job.eval.ScoringPlan;
 import io.qspark.job.model.ModelSignature;
+import io.qspark.job.preprocess.ImageLayout;
 import io.qspark.job.preprocess.InputPreprocessing;
 import io.qspark.job.preprocess.LabeledImage;
 import io.qspark.job.preprocess.PreprocessSettings;
@@ -63,6 +64,16 @@ final class ImageInputs {
     ScoringPlan plan = ScoringPlan.of(eff.pixels(), images.layout(), model, batch);
     return new ImageInputs(images, plan,
         InputPreprocessing.ofPixels(model.input(), eff.geometry(), eff.pixels(), model.imageShape()), eff, request);
+  }
+
+  /**
+   * What the data feeds a model of one image input, after the geometry given (resize, crop), as
+   * the first image of an IDX file or image folder shows it; null for synthetic data and tables.
+   * A model whose export left its image size dynamic is fixed to it when --input-shape is not given.
+   */
+  static ImageLayout dataImage(DataSettings data, PreprocessSettings pre) {
+    PreprocessSettings.Effective eff = pre.resolve(null, null);
+    return DataSources.imageLayout(data.first(1).request(eff.geometry()));
   }
 
   /** The steps applied, for reports: "mean 72.94, std 90.02, raw scale 255", or none for model inputs. */

@@ -67,7 +67,7 @@ public final class Qat {
     QatSettings.Training tr = qs.training();
     QatSettings.Optimization op = qs.optimization();
     long t0 = System.nanoTime();
-    Models.Read read = Models.floatModel(s.model());
+    Models.Read read = Models.floatModel(s.model(), () -> ImageInputs.dataImage(s.data(), s.preprocess()), notices);
     Model inference = read.model().forInference();
     ModelSignature sig = ModelSignature.of(inference);
     ModelIo classifier = ModelIo.of(sig, inference.graph().batchChunk(), inference.source());

@@ -35,7 +35,7 @@ public final class Sensitivity {
     OutputSettings o = cs.requireOut();
     try (SensitivityFolder.Writer out = SensitivityFolder.create(o.location(), o.overwrite(), cs.inputs())) {
       long t0 = System.nanoTime();
-      Models.Read read = Models.floatModel(cs.model());
+      Models.Read read = Models.floatModel(cs.model(), () -> ImageInputs.dataImage(cs.data(), cs.preprocess()), notices);
       Model m = read.model().forInference();
       try (CalibrationRun run = CalibrationRun.open("qspark sensitivity", cs, read, notices)) {
         CalibrationRun.Calibrated c = run.calibrate(m, read.blob(), "sensitivity: calibration");

@@ -13,7 +13,8 @@ import java.util.Map;
 final class InputShapes {
   static final String DESCRIPTION = "Dimensions after the batch of a model input, NAME=C,H,W (repeat for each input):"
       + " fixes dimensions the export left dynamic (detectors exported for any image size); dimensions the model fixes"
-      + " must be given as they are.";
+      + " must be given as they are. Default: for a model of one image input, the size of the images --data feeds"
+      + " (after --resize/--crop); synthetic data and tables need it.";
 
   private InputShapes() {}
 

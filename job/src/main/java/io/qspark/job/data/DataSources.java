@@ -2,6 +2,7 @@ package io.qspark.job.data;
 
 import io.qspark.job.base.UserError;
 import io.qspark.job.model.ModelSignature;
+import io.qspark.job.preprocess.ImageLayout;
 import java.io.IOException;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
@@ -55,6 +56,19 @@ public final class DataSources {
       throw new UserError(HadoopFiles.display(path) + " is one image; --data takes the folder of images");
     }
     return IdxDataSource.open(request, path, conf);
+  }
+
+  /**
+   * The layout of the images an IDX file or an image folder feeds, after the request's geometry
+   * (resize, crop); null for synthetic data and tables, which take their shape from the model.
+   */
+  public static ImageLayout imageLayout(DataRequest request) {
+    String data = request.data();
+    if (data.startsWith(SyntheticSource.PREFIX) || data.startsWith(TABLE_PREFIX) || isTable(data)) return null;
+    // IDX files and image folders do not look at the model
+    return open(request, () -> {
+      throw new IllegalStateException("no Spark session for an image source");
+    }, null).layout();
   }
 
   /** Whether --data names Parquet (a file, or a folder of part files). */

@@ -106,6 +106,11 @@ public final class Model {
     return b;
   }
 
+  /** The inputs as imported whose dimensions other than the batch the export left dynamic (negative): none once fixed. */
+  public List<ValueInfo> dynamicInputs() {
+    return unresolved(imported);
+  }
+
   /** Inputs with a dynamic dimension other than the first (the batch). */
   private static List<ValueInfo> unresolved(Graph g) {
     List<ValueInfo> r = new ArrayList<>();
