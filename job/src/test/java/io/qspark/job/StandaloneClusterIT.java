@@ -120,7 +120,7 @@ class StandaloneClusterIT {
     Path localOut = dir.resolve("local-adaround"), clusterOut = dir.resolve("cluster-adaround");
     Run local = Run.of(concat(ft, "--out", localOut.toString(), "--master", "local[2]", "--partitions", "3"));
     assertEquals(0, local.code(), local.err());
-    submitOk("adaround", concat(ft, "--out", clusterOut.toString(), "--partitions", "2"));
+    submitOk("adaround", List.of(BARRIER), concat(ft, "--out", clusterOut.toString(), "--partitions", "2"));
     String log = Files.readString(cluster.log("adaround"));
     // the DAGScheduler names each job by its call site: the barrier jobs' is RoundingExchange
     assertTrue(log.contains("at RoundingExchange.java"), "the layers ran as barrier jobs: " + cluster.log("adaround"));
@@ -130,8 +130,56 @@ class StandaloneClusterIT {
         Files.readAllBytes(clusterOut.resolve("float_model.onnx")), "float_model.onnx, cluster barrier jobs vs local jobs");
   }
 
+  /**
+   * An executor killed while AdaRound's barrier jobs run: Spark fails the stage, the surviving
+   * task stops waiting for its peer's parts, the stage runs again from the layer's first step
+   * (or, while only one executor is left, one job per step), and the folder is still local[2]'s.
+   */
+  @Test
+  void adaRoundSurvivesAKilledExecutor() throws Exception {
+    String[] ft = {"finetune", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--mean", "72.94", "--std",
+        "90.02", "--calib-size", "400", "--bits", "4", "--bias-bits", "8", "--adaround-steps", "20", "--partitions", "2"};
+    Path reference = dir.resolve("adaround-kill-reference"), killed = dir.resolve("adaround-kill-run");
+    Run local = Run.of(concat(ft, "--out", reference.toString(), "--master", "local[2]"));
+    assertEquals(0, local.code(), local.err());
+
+    Process p = cluster.submit("adaround-kill", List.of(BARRIER), concat(ft, "--out", killed.toString()));
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    boolean inBarrier = false;
+    while (!inBarrier && System.nanoTime() < deadline && p.isAlive()) {
+      Thread.sleep(100);
+      // the third layer's barrier job has started: its tasks are exchanging parts
+      inBarrier = count(Files.readString(cluster.log("adaround-kill")), "Starting job: collect at RoundingExchange.java") >= 3;
+    }
+    assertTrue(inBarrier, "AdaRound's barrier jobs started; see " + cluster.log("adaround-kill"));
+    assertTrue(p.isAlive(), "the job was still running when the executor was killed");
+    ProcessHandle victim = cluster.executors().get(0);
+    victim.destroyForcibly();
+    victim.onExit().get(1, TimeUnit.MINUTES);
+    assertTrue(p.waitFor(10, TimeUnit.MINUTES), "spark-submit finished");
+    String log = Files.readString(cluster.log("adaround-kill"));
+    assertEquals(0, p.exitValue(), log);
+    assertArrayEquals(Files.readAllBytes(reference.resolve("quant_info.json")),
+        Files.readAllBytes(killed.resolve("quant_info.json")), "quant_info.json after the killed executor");
+    assertArrayEquals(Files.readAllBytes(reference.resolve("float_model.onnx")),
+        Files.readAllBytes(killed.resolve("float_model.onnx")), "float_model.onnx after the killed executor");
+  }
+
+  private static int count(String s, String what) {
+    int n = 0;
+    for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) n++;
+    return n;
+  }
+
+  /** AdaRound's barrier jobs, which `auto` uses in local mode only. */
+  private static final String BARRIER = "spark.qspark.adaround.exchange=barrier";
+
   private List<String> submitOk(String name, String... args) throws Exception {
-    Process p = cluster.submit(name, args);
+    return submitOk(name, List.of(), args);
+  }
+
+  private List<String> submitOk(String name, List<String> sparkConf, String... args) throws Exception {
+    Process p = cluster.submit(name, sparkConf, args);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), name + " finished");
     assertEquals(0, p.exitValue(), name + ": " + Files.readString(cluster.log(name)));
     return Files.readAllLines(cluster.out(name));

@@ -80,7 +80,8 @@ final class RoundingExchange extends AbstractFunction1<scala.collection.Iterator
   static final long MAX_EXCHANGE_BYTES = 32L << 20;
 
   /**
-   * The Spark setting that chooses the path: {@code auto} (barrier where possible), {@code barrier}
+   * The Spark setting that chooses the path: {@code auto} (barrier jobs in local mode where
+   * possible, one job per step on a cluster), {@code barrier}
    * (an error where it cannot run), {@code jobs} (one job per step). A local property of the
    * calling thread of the same name overrides the configuration.
    */
@@ -117,7 +118,10 @@ final class RoundingExchange extends AbstractFunction1<scala.collection.Iterator
     try {
       RDD<Fitted> job = shards.rdd().barrier().mapPartitions(new RoundingExchange(blob, cfg, layer, offsets, fit, name),
           false, ClassTag$.MODULE$.apply(Fitted.class));
-      all = job.toJavaRDD().collect();
+      // through a shuffle: the barrier stage is then a shuffle map stage, which Spark runs again,
+      // all of its tasks, when one fails (a lost executor); a failed barrier result stage it
+      // aborts ("Could not recover from a failed barrier ResultStage", StandaloneClusterIT)
+      all = job.toJavaRDD().repartition(1).collect();
     } finally {
       env.stop(ref);
     }
@@ -274,10 +278,11 @@ final class RoundingExchange extends AbstractFunction1<scala.collection.Iterator
 
   /**
    * Whether a layer of {@code gradientSize} values can be fitted in one barrier job over the
-   * shards: the setting allows it, every partition can have a task slot at once (Spark would
-   * otherwise fail the job after retrying for minutes), no dynamic allocation, every RDD of the
-   * stage has the shards' number of partitions (barrier mode refuses a coalesce inside the
-   * stage), and the exchanged parts fit the coordinator's messages.
+   * shards: the setting allows it (on a cluster only when asked for), in local mode every
+   * partition can have a task slot at once (Spark would otherwise fail the job after retrying
+   * for minutes), no dynamic allocation, every RDD of the stage has the shards' number of
+   * partitions (barrier mode refuses a coalesce inside the stage), and a step's parts fit
+   * {@link #MAX_EXCHANGE_BYTES}.
    */
   static boolean possible(JavaRDD<Shard> shards, int gradientSize) {
     SparkContext sc = shards.context();
@@ -287,6 +292,12 @@ final class RoundingExchange extends AbstractFunction1<scala.collection.Iterator
       case "jobs":
         return false;
       case "auto":
+        // measured faster in local mode only (BENCHMARKS.md); on a standalone cluster each barrier
+        // job was seen to wait for Spark's next resource-offer round (up to
+        // spark.scheduler.revive.interval, 1 s) before it starts, which a short layer may not win
+        // back: there, barrier jobs are asked for with "barrier"
+        if (!sc.isLocal()) return false;
+        break;
       case "barrier":
         break;
       default:
@@ -298,7 +309,9 @@ final class RoundingExchange extends AbstractFunction1<scala.collection.Iterator
     long bytes = 16L * gradientSize * parts;
     if (sc.getConf().getBoolean("spark.dynamicAllocation.enabled", false)) why = "dynamic allocation is on";
     else if (bytes > MAX_EXCHANGE_BYTES) why = "its gradient parts would be " + (bytes >> 20) + " MiB per exchange";
-    else if (slots(sc) < parts) why = parts + " partitions but " + slots(sc) + " task slots";
+    // in local mode the slots are fixed; a cluster's come and go (a lost executor is replaced),
+    // and Spark itself waits for enough of them before it starts a barrier stage
+    else if (sc.isLocal() && slots(sc) < parts) why = parts + " partitions but " + slots(sc) + " task slots";
     else if (!samePartitions(shards.rdd(), parts)) why = "a stage of its lineage changes the number of partitions";
     if (why != null && mode.equals("barrier")) {
       throw new IllegalArgumentException(SETTING + "=barrier, but a barrier job cannot run: " + why);
