@@ -82,23 +82,10 @@ class StandaloneClusterIT {
     assertEquals(0, local.code(), local.err());
 
     Process p = cluster.submit("kill-run", concat(calib, "--out", killed.toString()));
-    // wait until both executors compute statistics, then kill one of them outright
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-    boolean computing = false;
-    while (!computing && System.nanoTime() < deadline && p.isAlive()) {
-      Thread.sleep(200);
-      // the first of the statistics pass's 16 tasks is done, so most of the pass is still ahead
-      computing = cluster.executors().size() >= 2
-          && FIRST_TASK_DONE.matcher(Files.readString(cluster.log("kill-run"))).find();
-    }
-    assertTrue(computing, "the statistics pass started on two executors; see " + cluster.log("kill-run"));
-    assertTrue(p.isAlive(), "the job was still running when the executor was killed");
-    ProcessHandle victim = cluster.executors().get(0);
-    victim.destroyForcibly();
-    victim.onExit().get(1, TimeUnit.MINUTES);
-    assertTrue(p.waitFor(10, TimeUnit.MINUTES), "spark-submit finished");
-    String log = Files.readString(cluster.log("kill-run"));
-    assertEquals(0, p.exitValue(), log);
+    // once both executors compute statistics and the first of the pass's 16 tasks is done (most
+    // of the pass still ahead), one executor is killed outright
+    String log = killAnExecutorWhen(p, "kill-run", "the statistics pass started on two executors",
+        l -> cluster.executors().size() >= 2 && FIRST_TASK_DONE.matcher(l).find());
     assertTrue(log.contains("Lost executor") || log.contains("Executor lost") || log.contains("ExecutorLostFailure")
         || log.contains("Removed executor"), "the driver saw the executor go: " + cluster.log("kill-run"));
     assertArrayEquals(Files.readAllBytes(reference.resolve("quant_info.json")),
@@ -144,25 +131,36 @@ class StandaloneClusterIT {
     assertEquals(0, local.code(), local.err());
 
     Process p = cluster.submit("adaround-kill", List.of(BARRIER), concat(ft, "--out", killed.toString()));
+    // killed once the third layer's barrier job has started: its tasks are exchanging parts
+    killAnExecutorWhen(p, "adaround-kill", "AdaRound's third barrier job started",
+        l -> count(l, "Starting job: collect at RoundingExchange.java") >= 3);
+    assertArrayEquals(Files.readAllBytes(reference.resolve("quant_info.json")),
+        Files.readAllBytes(killed.resolve("quant_info.json")), "quant_info.json after the killed executor");
+    assertArrayEquals(Files.readAllBytes(reference.resolve("float_model.onnx")),
+        Files.readAllBytes(killed.resolve("float_model.onnx")), "float_model.onnx after the killed executor");
+  }
+
+  /**
+   * Waits (at most 5 minutes) until the run's driver log satisfies {@code ready}, kills one
+   * executor outright, and waits for the run to end with exit code 0; returns its log.
+   */
+  private String killAnExecutorWhen(Process p, String name, String what, java.util.function.Predicate<String> ready)
+      throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-    boolean inBarrier = false;
-    while (!inBarrier && System.nanoTime() < deadline && p.isAlive()) {
+    boolean now = false;
+    while (!now && System.nanoTime() < deadline && p.isAlive()) {
       Thread.sleep(100);
-      // the third layer's barrier job has started: its tasks are exchanging parts
-      inBarrier = count(Files.readString(cluster.log("adaround-kill")), "Starting job: collect at RoundingExchange.java") >= 3;
+      now = ready.test(Files.readString(cluster.log(name)));
     }
-    assertTrue(inBarrier, "AdaRound's barrier jobs started; see " + cluster.log("adaround-kill"));
+    assertTrue(now, what + "; see " + cluster.log(name));
     assertTrue(p.isAlive(), "the job was still running when the executor was killed");
     ProcessHandle victim = cluster.executors().get(0);
     victim.destroyForcibly();
     victim.onExit().get(1, TimeUnit.MINUTES);
     assertTrue(p.waitFor(10, TimeUnit.MINUTES), "spark-submit finished");
-    String log = Files.readString(cluster.log("adaround-kill"));
+    String log = Files.readString(cluster.log(name));
     assertEquals(0, p.exitValue(), log);
-    assertArrayEquals(Files.readAllBytes(reference.resolve("quant_info.json")),
-        Files.readAllBytes(killed.resolve("quant_info.json")), "quant_info.json after the killed executor");
-    assertArrayEquals(Files.readAllBytes(reference.resolve("float_model.onnx")),
-        Files.readAllBytes(killed.resolve("float_model.onnx")), "float_model.onnx after the killed executor");
+    return log;
   }
 
   private static int count(String s, String what) {

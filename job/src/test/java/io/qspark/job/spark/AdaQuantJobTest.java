@@ -5,15 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.preprocess.ImageLayout;
 import io.qspark.job.preprocess.LabeledImage;
-import io.qspark.job.eval.ModelIo;
 import io.qspark.job.eval.ScoringPlan;
-import io.qspark.kernels.data.Idx;
-import io.qspark.kernels.exec.Executor;
 import io.qspark.kernels.graph.Graph;
-import io.qspark.kernels.model.Model;
-import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
@@ -22,10 +16,6 @@ import io.qspark.kernels.train.AdaQuant;
 import io.qspark.kernels.train.AdaQuantOptions;
 import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.train.LocalShards;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -53,26 +43,14 @@ class AdaQuantJobTest {
   @BeforeAll
   static void setUp() throws Exception {
     spark = SparkRuntime.start("adaquant-test", new SparkSettings("local[2]", 0));
-    Path model = Path.of("../../shared/models/resnet_s.onnx");
-    blob = ModelBlob.of(model);
-    Model m = Model.load(model).forInference();
-    graph = m.graph();
-    cfg = QuantConfig.defaults().withBits(4);
-    try (InputStream in = Files.newInputStream(Path.of("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))) {
-      Idx.Array a = Idx.read(in, "train", IMAGES);
-      float[] x = new float[a.data().length];
-      for (int i = 0; i < x.length; i++) x[i] = ((a.data()[i] & 0xff) - 72.94f) / 90.02f;
-      input = Tensor.of(x, IMAGES, 1, 28, 28);
-    }
-    QuantPlan qp = QuantPlan.of(graph, cfg);
-    ActivationStats stats = new ActivationStats();
-    new Executor(graph).run(Map.of(graph.inputs().get(0).name(), input), stats.observer(qp), false);
-    params = QuantParams.decide(graph, qp, stats.histograms(), cfg);
-    images = new ArrayList<>();
-    for (int i = 0; i < IMAGES; i++) {
-      images.add(LabeledImage.ofValues("img" + i, java.util.Arrays.copyOfRange(input.data(), i * 784, (i + 1) * 784), 0));
-    }
-    plan = ScoringPlan.ofInputs(new ImageLayout(1, 28, 28, false), ModelIo.of(m), 32);
+    TuningFixture f = TuningFixture.resnetS(IMAGES);
+    blob = f.blob();
+    graph = f.graph();
+    cfg = f.cfg();
+    params = f.params();
+    input = f.input();
+    images = f.images();
+    plan = f.plan();
   }
 
   @AfterAll
