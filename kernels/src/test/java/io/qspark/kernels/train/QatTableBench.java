@@ -18,21 +18,23 @@ import org.junit.jupiter.api.Test;
  * {@code -Dqspark.bench.qat.configs} (W4A4, 6b, 8b; W4A4B8: 8-bit biases) select rows;
  * {@code -Dqspark.bench.qat.holdout=H} trains on all but the last H training images and scores
  * on those instead of the test set (for choosing a recipe); {@code -Dqspark.bench.qat.distill=W} adds W times
- * distillation from the float model to the cross-entropy.
+ * distillation from the float model to the cross-entropy; {@code -Dqspark.bench.qat.batch=B} sets the global
+ * batch (default 128, still in micro-batches of 32; the steps per epoch and images/s follow it).
  */
 @Tag("bench")
 class QatTableBench {
   /**
    * The recipe: {@code -Dqspark.bench.qat.optimizer=sgd}, {@code .lr=0.001}, {@code .freeze=0.8} (share of the
-   * steps on batch statistics), {@code .tqt=false}, {@code .tqtScale=1}, {@code .warmup=0} (steps);
-   * the defaults are conf/qat.yaml's.
+   * steps on batch statistics), {@code .tqt=false}, {@code .tqtScale=1}, {@code .warmup=0} (steps),
+   * {@code .weightDecay=0}; the defaults are conf/qat.yaml's.
    */
   static QatTrainer.Settings settings(long steps) {
     String opt = System.getProperty("qspark.bench.qat.optimizer", "sgd");
     double lr = Double.parseDouble(System.getProperty("qspark.bench.qat.lr", "0.001"));
     double freeze = Double.parseDouble(System.getProperty("qspark.bench.qat.freeze", "0.8"));
     int warmup = Integer.getInteger("qspark.bench.qat.warmup", 0);
-    return new QatTrainer.Settings(opt, 0.9, 0, new LrSchedule(LrSchedule.Kind.COSINE, lr, warmup, steps, 0, 1),
+    double weightDecay = Double.parseDouble(System.getProperty("qspark.bench.qat.weightDecay", "0"));
+    return new QatTrainer.Settings(opt, 0.9, weightDecay, new LrSchedule(LrSchedule.Kind.COSINE, lr, warmup, steps, 0, 1),
         Math.round(steps * freeze), 0.1, Boolean.getBoolean("qspark.bench.qat.tqt"),
         Double.parseDouble(System.getProperty("qspark.bench.qat.tqtScale", "1")));
   }
@@ -60,7 +62,8 @@ class QatTableBench {
         double ptq = AdaQuantTest.top1(s.graph(), s.plan(), s.params(), test, testLabels);
         Graph floatGraph = Model.load(Shared.model(model + ".onnx")).graph();
         QatWorker worker = new QatWorker(floatGraph, s.plan(), s.params());
-        EpochOrder order = new EpochOrder(n, 128, 32, 0);
+        int batch = Integer.getInteger("qspark.bench.qat.batch", 128);
+        EpochOrder order = new EpochOrder(n, batch, 32, 0);
         long steps = order.stepsPerEpoch();
         QatTrainer t = QatTrainer.start(worker, settings(steps), "table");
         long t0 = System.nanoTime();
@@ -75,14 +78,14 @@ class QatTableBench {
             done = Math.min(steps, done + 50);
             var losses = local.train(t, done);
             System.out.printf(Locale.ROOT, "%s %s: step %d/%d, loss %.4f, %.0f images/s%n", model, c, done, steps,
-                losses.get(losses.size() - 1), done * 128 / ((System.nanoTime() - t0) / 1e9));
+                losses.get(losses.size() - 1), done * batch / ((System.nanoTime() - t0) / 1e9));
           }
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         var params = settings(steps).learnThresholds() ? t.quantizers() : s.params();
         double qat = AdaQuantTest.top1(t.inference(), s.plan(), params, test, testLabels);
         String row = String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.0f s (%.0f images/s) | %s, distill %s |%n", model, c, ptq, qat, secs,
-            steps * 128 / secs, settings(steps), System.getProperty("qspark.bench.qat.distill", "0"));
+            steps * batch / secs, settings(steps), System.getProperty("qspark.bench.qat.distill", "0"));
         System.out.print("ROW " + row);
         rows.append(row);
       }
