@@ -1,23 +1,15 @@
 package io.qspark.job.spark;
 
-import io.qspark.job.model.ModelBlob;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.preprocess.LabeledImage;
-import io.qspark.job.eval.ScoringPlan;
-import io.qspark.kernels.graph.Graph;
-import io.qspark.kernels.quant.QuantConfig;
-import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.train.AdaQuant;
 import io.qspark.kernels.train.AdaQuantOptions;
 import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.train.LocalShards;
-import java.util.List;
-import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.AfterAll;
@@ -32,25 +24,12 @@ import org.junit.jupiter.api.Test;
 class AdaQuantJobTest {
   private static final int IMAGES = 96;
   private static SparkRuntime spark;
-  private static ModelBlob blob;
-  private static Graph graph;
-  private static QuantConfig cfg;
-  private static QuantParams params;
-  private static Tensor input;
-  private static List<LabeledImage> images;
-  private static ScoringPlan plan;
+  private static TuningFixture f;
 
   @BeforeAll
   static void setUp() throws Exception {
     spark = SparkRuntime.start("adaquant-test", new SparkSettings("local[2]", 0));
-    TuningFixture f = TuningFixture.resnetS(IMAGES);
-    blob = f.blob();
-    graph = f.graph();
-    cfg = f.cfg();
-    params = f.params();
-    input = f.input();
-    images = f.images();
-    plan = f.plan();
+    f = TuningFixture.resnetS(IMAGES);
   }
 
   @AfterAll
@@ -60,12 +39,12 @@ class AdaQuantJobTest {
 
   private static AdaQuant.Result spark(int partitions, AdaQuantOptions opt) {
     JavaSparkContext sc = spark.context();
-    return AdaQuantJob.run(sc, sc.parallelize(images, partitions), blob, plan, cfg, params, opt, null);
+    return AdaQuantJob.run(sc, sc.parallelize(f.images(), partitions), f.blob(), f.plan(), f.cfg(), f.params(), opt, null);
   }
 
   private static AdaQuant.Result local(int parts, AdaQuantOptions opt) {
-    try (LocalShards s = new LocalShards(graph, QuantPlan.of(graph, cfg), input, parts, 2, opt)) {
-      return AdaQuant.run(graph, QuantPlan.of(graph, cfg), params, cfg, opt, s, null);
+    try (LocalShards s = new LocalShards(f.graph(), QuantPlan.of(f.graph(), f.cfg()), f.input(), parts, 2, opt)) {
+      return AdaQuant.run(f.graph(), QuantPlan.of(f.graph(), f.cfg()), f.params(), f.cfg(), opt, s, null);
     }
   }
 
@@ -84,7 +63,7 @@ class AdaQuantJobTest {
     AdaQuant.Result first = spark(2, opt);
     assertTrue(first.layers().stream().anyMatch(LayerReport::kept), "some layer's update was kept");
     boolean changed = false;
-    for (var e : graph.initializers().entrySet()) {
+    for (var e : f.graph().initializers().entrySet()) {
       if (e.getValue().isFloat()) changed |= !java.util.Arrays.equals(e.getValue().data(), first.graph().initializers().get(e.getKey()).data());
     }
     assertTrue(changed, "weights were tuned");

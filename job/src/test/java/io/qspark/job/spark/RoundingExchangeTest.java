@@ -5,19 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.qspark.job.eval.ScoringPlan;
-import io.qspark.job.model.ModelBlob;
-import io.qspark.job.preprocess.LabeledImage;
-import io.qspark.kernels.graph.Graph;
-import io.qspark.kernels.quant.QuantConfig;
-import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.train.AdaRound;
 import io.qspark.kernels.train.AdaRoundOptions;
 import io.qspark.kernels.train.LayerReport;
 import io.qspark.kernels.train.LocalShards;
-import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
@@ -35,27 +28,14 @@ import org.junit.jupiter.api.Test;
 class RoundingExchangeTest {
   private static final int IMAGES = 96;
   private static SparkRuntime spark;
-  private static ModelBlob blob;
-  private static Graph graph;
-  private static QuantConfig cfg;
-  private static QuantParams params;
-  private static Tensor input;
-  private static List<LabeledImage> images;
-  private static ScoringPlan plan;
+  private static TuningFixture f;
   // 4 steps of 24 images: the windows wrap around the 96 images, the regularizer switches on after the first
   private static final AdaRoundOptions OPT = new AdaRoundOptions(4, 0.1, 24, 3, 64, new AdaRoundOptions.Regularizer(0.01, 0.2, 20, 2));
 
   @BeforeAll
   static void setUp() throws Exception {
     spark = SparkRuntime.start("rounding-exchange-test", new SparkSettings("local[2]", 0));
-    TuningFixture f = TuningFixture.resnetS(IMAGES);
-    blob = f.blob();
-    graph = f.graph();
-    cfg = f.cfg();
-    params = f.params();
-    input = f.input();
-    images = f.images();
-    plan = f.plan();
+    f = TuningFixture.resnetS(IMAGES);
   }
 
   @AfterAll
@@ -67,7 +47,7 @@ class RoundingExchangeTest {
     JavaSparkContext sc = spark.context();
     sc.setLocalProperty(RoundingExchange.SETTING, exchange);
     try {
-      return AdaRoundJob.run(sc, sc.parallelize(images, partitions), blob, Map.of(), plan, cfg, params, OPT, null);
+      return AdaRoundJob.run(sc, sc.parallelize(f.images(), partitions), f.blob(), Map.of(), f.plan(), f.cfg(), f.params(), OPT, null);
     } finally {
       sc.setLocalProperty(RoundingExchange.SETTING, null);
     }
@@ -89,8 +69,8 @@ class RoundingExchangeTest {
     assertSame(barrier, spark(2, "jobs"), "2 partitions, barrier against per-step jobs");
     assertSame(barrier, spark(1, "barrier"), "1 partition against 2, barrier");
     assertSame(barrier, spark(5, "auto"), "5 partitions on 2 slots (per-step jobs) against 2 in a barrier job");
-    try (LocalShards s = new LocalShards(graph, QuantPlan.of(graph, cfg), input, 3, 2, OPT)) {
-      assertSame(barrier, AdaRound.run(graph, QuantPlan.of(graph, cfg), params, cfg, OPT, s, null), "3 local shards");
+    try (LocalShards s = new LocalShards(f.graph(), QuantPlan.of(f.graph(), f.cfg()), f.input(), 3, 2, OPT)) {
+      assertSame(barrier, AdaRound.run(f.graph(), QuantPlan.of(f.graph(), f.cfg()), f.params(), f.cfg(), OPT, s, null), "3 local shards");
     }
   }
 
