@@ -30,7 +30,9 @@ import org.junit.jupiter.api.Test;
  * the `sqnr <output>: <dB>` lines of `evaluate`. Run with
  * {@code mvn -o test -pl job -am -Dtest=RealWorldSqnrBench -Dsurefire.failIfNoSpecifiedTests=false
  * -Dqspark.bench.models=tiny_yolo,siamese2,lraspp_mobilenet_v3_large}; {@code -Dqspark.bench.refine=R} adds
- * {@code --refine-rounds R} to both commands, {@code -Dqspark.bench.rows=calibrate|finetune} runs one.
+ * {@code --refine-rounds R} to both commands, {@code -Dqspark.bench.rows=calibrate|finetune} runs one,
+ * {@code -Dqspark.bench.rangeGroups=G} adds {@code --range-groups G} to both, {@code -Dqspark.bench.evalFrom=I}
+ * and {@code -Dqspark.bench.evalCount=N} evaluate the image models on training images I to I+N-1.
  */
 @Tag("bench")
 class RealWorldSqnrBench {
@@ -43,8 +45,12 @@ class RealWorldSqnrBench {
     int steps = Integer.getInteger("qspark.bench.adaquantSteps", 10);
     int refine = Integer.getInteger("qspark.bench.refine", 0);
     String rows = System.getProperty("qspark.bench.rows", "calibrate,finetune");
+    int groups = Integer.getInteger("qspark.bench.rangeGroups", 1);
+    // the README's held-out images by default; another range to see past its one extreme image (image models only)
+    int evalFrom = Integer.getInteger("qspark.bench.evalFrom", 1000), evalCount = Integer.getInteger("qspark.bench.evalCount", 64);
     String[] refineArgs = refine > 0 ? new String[] {"--refine-rounds", Integer.toString(refine)} : new String[0];
-    String suffix = refine > 0 ? "-refine" + refine : "";
+    if (groups > 1) refineArgs = concat(refineArgs, new String[] {"--range-groups", Integer.toString(groups)});
+    String suffix = (refine > 0 ? "-refine" + refine : "") + (groups > 1 ? "-groups" + groups : "");
     for (String name : models.split(",")) {
       Path m = dir.resolve(name);
       String[] calib, eval;
@@ -55,7 +61,7 @@ class RealWorldSqnrBench {
         int size = name.startsWith("tiny_yolo") ? 160 : 128;
         String[] pre = {"--mean", "72.94", "--std", "90.02", "--resize", Integer.toString(size), "--gray-to-rgb"};
         calib = concat(new String[] {"--data", idx(m.resolve("calib-images-idx3-ubyte"), 0, 256).toString()}, pre);
-        eval = new String[] {"--data", idx(m.resolve("eval-images-idx3-ubyte"), 1000, 64).toString()};
+        eval = new String[] {"--data", idx(m.resolve("eval-images-idx3-ubyte"), evalFrom, evalCount).toString()};
       }
       String model = RealWorld.model(name + ".onnx").toString();
       if (rows.contains("calibrate")) {

@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public record CalibrateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, QuantConfig quant,
     int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark, AccuracyBudget budget,
-    Refinement refine) {
+    Refinement refine, int rangeGroups) {
   public static final int DEFAULT_CALIB_SIZE = 1000;
   public static final int DEFAULT_BATCH = 64;
 
@@ -36,6 +36,22 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     }
     if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
     if (calibSize < 1) throw new IllegalArgumentException("--calib-size must be at least 1, got " + calibSize);
+    if (rangeGroups < 1 || rangeGroups > MAX_RANGE_GROUPS) {
+      throw new IllegalArgumentException("--range-groups must be 1 to " + MAX_RANGE_GROUPS + ", got " + rangeGroups);
+    }
+    if (rangeGroups > 1 && sequential) {
+      throw new IllegalArgumentException("--range-groups chooses ranges in one statistics pass; it does not combine with --sequential");
+    }
+  }
+
+  /** Runs of calibration images at most: each run's histograms are held by one task at a time. */
+  public static final int MAX_RANGE_GROUPS = 4096;
+
+  /** Settings as before range groups existed: one group (every image's histogram as one). */
+  public CalibrateSettings(ModelSettings model, DataSettings data, PreprocessSettings preprocess, QuantConfig quant,
+      int calibSize, int batch, boolean sequential, OutputSettings out, SparkSettings spark, AccuracyBudget budget,
+      Refinement refine) {
+    this(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, budget, refine, 1);
   }
 
   /** 8-bit DPU quantization (mse) of the model from the first 1,000 images, no preprocessing, one pass. */
@@ -45,28 +61,36 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
   }
 
   public CalibrateSettings withPreprocess(PreprocessSettings p) {
-    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark, budget, refine);
+    return new CalibrateSettings(model, data, p, quant, calibSize, batch, sequential, out, spark, budget, refine, rangeGroups);
   }
 
   public CalibrateSettings withQuant(QuantConfig q) {
-    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark, budget, refine);
+    return new CalibrateSettings(model, data, preprocess, q, calibSize, batch, sequential, out, spark, budget, refine, rangeGroups);
   }
 
   public CalibrateSettings withCalibSize(int n) {
-    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark, budget, refine);
+    return new CalibrateSettings(model, data, preprocess, quant, n, batch, sequential, out, spark, budget, refine, rangeGroups);
   }
 
   public CalibrateSettings withSpark(SparkSettings s) {
-    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s, budget, refine);
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, s, budget, refine, rangeGroups);
   }
 
   public CalibrateSettings withBudget(AccuracyBudget b) {
-    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, b, refine);
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, b, refine, rangeGroups);
   }
 
   /** The same with the fix_points refined as {@code r} says. */
   public CalibrateSettings withRefine(Refinement r) {
-    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, budget, r);
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, budget, r, rangeGroups);
+  }
+
+  /**
+   * The same with activation ranges chosen as the widest of {@code g} runs' choices
+   * ({@link io.qspark.kernels.quant.RangeGroups}); 1: over all images at once.
+   */
+  public CalibrateSettings withRangeGroups(int g) {
+    return new CalibrateSettings(model, data, preprocess, quant, calibSize, batch, sequential, out, spark, budget, refine, g);
   }
 
   /** A calibration without refinement (the settings as they were before it existed). */
@@ -96,6 +120,7 @@ public record CalibrateSettings(ModelSettings model, DataSettings data, Preproce
     m.put("calib_size", calibSize);
     m.put("batch", batch);
     m.put("sequential", sequential);
+    if (rangeGroups > 1) m.put("range_groups", rangeGroups);
     if (out != null) m.putAll(out.json());
     m.putAll(spark.json());
     if (budget != null) m.put("accuracy_budget", budget.json());

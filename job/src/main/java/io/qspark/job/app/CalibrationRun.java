@@ -63,6 +63,30 @@ final class CalibrationRun implements AutoCloseable {
     return r.calibrated();
   }
 
+  /** What the range groups changed (the last calibration's), which finish reports; null: one group. */
+  private Map<String, Object> rangeGroups;
+
+  /** The points whose range the runs widened beyond the choice over all images at once, for report.json. */
+  private Map<String, Object> rangeGroupsJson(Graph g, QuantPlan qplan, ActivationStats whole, Map<String, FixPoint> chosen) {
+    List<Map<String, Object>> widened = new java.util.ArrayList<>();
+    for (QuantPlan.ActivationPoint a : qplan.activations()) {
+      FixPoint plain = QuantParams.activation(g, a, whole.histograms().get(a.name()), cfg), c = chosen.get(a.name());
+      if (c == null || !(c.step() > plain.step())) continue;
+      Map<String, Object> w = new LinkedHashMap<>();
+      w.put("point", a.name());
+      w.put(c.powerOfTwo() ? "fix_point_all_images" : "step_all_images", c.powerOfTwo() ? plain.fixPoint() : plain.step());
+      w.put(c.powerOfTwo() ? "fix_point" : "step", c.powerOfTwo() ? c.fixPoint() : c.step());
+      widened.add(w);
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("groups", settings.rangeGroups());
+    m.put("rule", "each run of images chooses by the method on its own histogram; a point takes the widest run's choice");
+    m.put("points", qplan.activations().size());
+    m.put("widened", widened.size());
+    m.put("widened_points", widened);
+    return m;
+  }
+
   /** Bytes each stage moved (results to the driver, shuffle): the reduction's cost, for report.json. */
   private final StageMetrics stageMetrics;
   /** What the accuracy budget changed ({@link BudgetSearch}), which finish reports; null: no budget. */
@@ -139,6 +163,13 @@ final class CalibrationRun implements AutoCloseable {
   /** Fix_points for an inference graph from the calibration images (the graph as executors load {@code blob}). */
   Calibrated calibrate(Model m, ModelBlob blob, String stage) {
     QuantPlan qplan = QuantPlan.of(m.graph(), cfg);
+    if (settings.rangeGroups() > 1) {
+      CalibrationJob.GroupedStats gs = CalibrationJob.groupedStatistics(sc(), inputs.images, blob, inputs.plan, cfg,
+          partitions, settings.rangeGroups(), stage + ": statistics (" + settings.rangeGroups() + " range groups)");
+      Map<String, FixPoint> chosen = gs.groups().choices(qplan, cfg, gs.whole().histograms());
+      rangeGroups = rangeGroupsJson(m.graph(), qplan, gs.whole(), chosen);
+      return new Calibrated(qplan, gs.whole(), QuantParams.decide(m.graph(), qplan, gs.whole().histograms(), chosen, cfg));
+    }
     if (!settings.sequential()) {
       ActivationStats stats = CalibrationJob.statistics(sc(), inputs.images, blob, inputs.plan, cfg, partitions,
           null, null, stage + ": statistics");
@@ -240,6 +271,11 @@ final class CalibrationRun implements AutoCloseable {
     extra.forEach(report::put);
     if (budget != null) BudgetSearch.report(budget, budgetSeconds, report);
     if (refinement != null) refinement.report(report);
+    if (rangeGroups != null) {
+      report.put("range_groups", rangeGroups);
+      report.summaryRow("range groups", rangeGroups.get("groups") + " runs of images: " + rangeGroups.get("widened") + " of "
+          + rangeGroups.get("points") + " activation ranges widened beyond the choice over all images");
+    }
     report.put("spark_stages", stageMetrics.json());
     report.put("command", command());
     report.put("activation_histograms", ActivationHistograms.of(c.plan(), c.stats().histograms(), c.params()));

@@ -93,6 +93,12 @@ public final class QuantOptions {
           + " Default: the graph outputs.")
   List<String> outputNodes = new ArrayList<>();
 
+  @Option(names = "--range-groups", paramLabel = "G", defaultValue = "1", order = 31,
+      description = "Cut the calibration images, in data order, into G runs; each activation point takes the"
+          + " widest of the runs' choices by --method, so a few images with extreme activations are not"
+          + " clipped at every point (docs/calibration.md). 1: one choice over all images. Default: ${DEFAULT-VALUE}.")
+  int rangeGroups;
+
   @Option(names = "--sequential", order = 42,
       description = "Calibrate layer by layer: each wave of layers on inputs already quantized by the"
           + " layers before it (one pass over the data per wave). Default: one pass on the float model.")
@@ -121,7 +127,7 @@ public final class QuantOptions {
     QuantConfig cfg = config();
     int[] dims = preprocess.dims();
     return Mapping.settings(spec, () -> new CalibrateSettings(model.settings(), data.settings(dims), preprocess.settings(), cfg,
-        calibSize, batch, sequential, new OutputSettings(out, overwrite), spark.settings(), null));
+        calibSize, batch, sequential, new OutputSettings(out, overwrite), spark.settings(), null).withRangeGroups(rangeGroups));
   }
 
   QuantConfig config() {

@@ -1,5 +1,6 @@
 package io.qspark.job.ml;
 
+import io.qspark.job.app.CalibrateSettings;
 import io.qspark.job.app.DataSettings;
 import io.qspark.job.app.Finetune;
 import io.qspark.job.app.FinetuneSettings;
@@ -42,6 +43,7 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
   private final IntParam adaquantImagesPerStep;
   private final IntParam refineRounds;
   private final IntParam refineImages;
+  private final IntParam rangeGroups;
 
   public Quantizer() {
     this(Identifiable$.MODULE$.randomUID("qsparkQuantizer"));
@@ -65,6 +67,10 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
         + ". Default: 0.", ParamValidators.inRange(0, Refinement.MAX_ROUNDS));
     refineImages = new IntParam(this, "refineImages", "Calibration images the refinement scores on (the first N)."
         + " At least 1. Default: " + Refinement.DEFAULT_IMAGES + ".", ParamValidators.gtEq(1));
+    rangeGroups = new IntParam(this, "rangeGroups", "Runs of calibration images (in data order) whose activation"
+        + " ranges are chosen apart, each point taking the widest (--range-groups); 1: one choice over all images."
+        + " 1 to " + CalibrateSettings.MAX_RANGE_GROUPS + ". Default: 1.",
+        ParamValidators.inRange(1, CalibrateSettings.MAX_RANGE_GROUPS));
     setDefault(sequential, false);
     setDefault(cle, false);
     setDefault(biasCorrection, false);
@@ -72,6 +78,7 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
     setDefault(adaquantImagesPerStep, 64);
     setDefault(refineRounds, 0);
     setDefault(refineImages, Refinement.DEFAULT_IMAGES);
+    setDefault(rangeGroups, 1);
   }
 
   public BooleanParam sequential() { return sequential; }
@@ -81,6 +88,7 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
   public IntParam adaquantImagesPerStep() { return adaquantImagesPerStep; }
   public IntParam refineRounds() { return refineRounds; }
   public IntParam refineImages() { return refineImages; }
+  public IntParam rangeGroups() { return rangeGroups; }
 
   public Quantizer setSequential(boolean v) { set(sequential, v); return this; }
   public Quantizer setCle(boolean v) { set(cle, v); return this; }
@@ -89,11 +97,13 @@ public final class Quantizer extends QuantizationEstimator<Quantizer> {
   public Quantizer setAdaquantImagesPerStep(int v) { set(adaquantImagesPerStep, v); return this; }
   public Quantizer setRefineRounds(int v) { set(refineRounds, v); return this; }
   public Quantizer setRefineImages(int v) { set(refineImages, v); return this; }
+  public Quantizer setRangeGroups(int v) { set(rangeGroups, v); return this; }
 
   /** The application layer's settings these Params make, for the images of {@code data}. */
   public FinetuneSettings settings(DataSettings data) {
     return settings(() -> new FinetuneSettings(calibrateSettings(data, (Boolean) $(sequential), null)
-        .withRefine(new Refinement(getInt(refineRounds), getInt(refineImages))), (Boolean) $(cle),
+        .withRefine(new Refinement(getInt(refineRounds), getInt(refineImages))).withRangeGroups(getInt(rangeGroups)),
+        (Boolean) $(cle),
         CrossLayerEqualization.Relu6.KEEP, (Boolean) $(biasCorrection), getInt(adaquantSteps), getInt(adaquantImagesPerStep), 0));
   }
 

@@ -13,6 +13,7 @@ import io.qspark.kernels.quant.QuantError;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.quant.QuantParams;
 import io.qspark.kernels.quant.QuantizedModel;
+import io.qspark.kernels.quant.RangeGroups;
 import io.qspark.kernels.exec.TensorObserver;
 import java.util.Iterator;
 import java.util.List;
@@ -70,6 +71,86 @@ public final class CalibrationJob {
         return stats;
       });
     }, new ActivationStats(), ActivationStats::merge);
+  }
+
+  /** Statistics of every point over all images, and the choices of {@link RangeGroups}' runs. */
+  public record GroupedStats(ActivationStats whole, RangeGroups groups) implements java.io.Serializable {
+    GroupedStats merge(GroupedStats o) {
+      return new GroupedStats(whole.merge(o.whole), groups.merge(o.groups));
+    }
+  }
+
+  /**
+   * Pass 1 with robust ranges ({@code --range-groups}): the images cut into {@code groups}
+   * consecutive runs in data order, each task's batches cut at the runs' edges so a batch's
+   * values belong to one run. A first job counts each partition's images (partitions hold
+   * consecutive runs of the data in order, {@link io.qspark.job.data.DataSource#images}), so a
+   * task knows where its images stand; a run wholly in a task is decided there, the others'
+   * histograms go to the driver ({@link RangeGroups}).
+   */
+  public static GroupedStats groupedStatistics(JavaSparkContext sc, DataSource data, ModelBlob model,
+      ScoringPlan plan, QuantConfig cfg, int partitions, int groups, String name) {
+    List<Long> sizes = data.images(sc, partitions).mapPartitions(it -> {
+      long n = 0;
+      for (; it.hasNext(); it.next()) n++;
+      return List.of(n).iterator();
+    }).collect();
+    long[] offsets = new long[sizes.size() + 1];
+    for (int p = 0; p < sizes.size(); p++) offsets[p + 1] = offsets[p] + sizes.get(p);
+    long total = offsets[sizes.size()];
+    return pass(sc, name, data, partitions, done -> {
+      Broadcast<ModelBlob> blob = sc.broadcast(model);
+      return new JobPass<>(blob, done, images -> {
+        LoadedModels.Loaded l = LoadedModels.get(blob.value());
+        QuantPlan qp = QuantPlan.of(l.model().graph(), cfg);
+        int p = org.apache.spark.TaskContext.getPartitionId();
+        long start = offsets[p], end = offsets[p + 1];
+        GroupedStats out = new GroupedStats(new ActivationStats(), new RangeGroups());
+        long i = start;
+        while (i < end && images.hasNext()) {
+          int g = RangeGroups.groupOf(i, total, groups);
+          long runEnd = Math.min(end, RangeGroups.firstOf(g + 1, total, groups));
+          long n = runEnd - i;
+          ActivationStats run = new ActivationStats();
+          TensorObserver observer = run.observer(qp, null);
+          InputBatches batches = new InputBatches(limit(images, n), plan);
+          while (batches.hasNext()) {
+            InputBatches.Batch b = batches.next();
+            l.executor().run(b.feeds(), observer, false);
+            run.addImages(b.size());
+            done.add(b.size());
+          }
+          boolean whole = RangeGroups.firstOf(g, total, groups) >= start && RangeGroups.firstOf(g + 1, total, groups) <= end;
+          if (whole) {
+            out.groups().decided(run, qp, cfg);
+          } else {
+            out.groups().partial(g, ActivationStats.fromByteArray(run.toByteArray()));
+          }
+          out.whole().merge(run);
+          i = runEnd;
+        }
+        return out;
+      });
+    }, new GroupedStats(new ActivationStats(), new RangeGroups()), GroupedStats::merge);
+  }
+
+  /** The next {@code n} of {@code it} (fewer if it ends first). */
+  private static <T> Iterator<T> limit(Iterator<T> it, long n) {
+    return new Iterator<>() {
+      long left = n;
+
+      @Override
+      public boolean hasNext() {
+        return left > 0 && it.hasNext();
+      }
+
+      @Override
+      public T next() {
+        if (!hasNext()) throw new java.util.NoSuchElementException();
+        left--;
+        return it.next();
+      }
+    };
   }
 
   /** Images the error pass runs at a time (whole chunks for a model that runs in chunks). */

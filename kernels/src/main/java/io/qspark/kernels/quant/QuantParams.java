@@ -59,18 +59,32 @@ public final class QuantParams implements java.io.Serializable {
 
   /** Chooses every fix_point, then legalises shifts. */
   public static QuantParams decide(Graph g, QuantPlan plan, Map<String, Histogram> stats, QuantConfig cfg) {
+    return decide(g, plan, stats, Map.of(), cfg);
+  }
+
+  /**
+   * The same with some activation points' quantizers already chosen ({@code chosen}, by point:
+   * {@link RangeGroups#choices}); the others from their histograms. Legalized as one.
+   */
+  public static QuantParams decide(Graph g, QuantPlan plan, Map<String, Histogram> stats, Map<String, FixPoint> chosen,
+      QuantConfig cfg) {
     Map<String, FixPoint> acts = new LinkedHashMap<>();
     for (QuantPlan.ActivationPoint a : plan.activations()) {
       Histogram h = stats.get(a.name());
       if (h == null) throw new GraphException("no statistics collected for tensor '" + a.name() + "'");
-      acts.put(a.name(), activation(g, a, h, cfg));
+      FixPoint c = chosen.get(a.name());
+      acts.put(a.name(), c != null ? c : activation(g, a, h, cfg));
     }
     return legalized(g, plan, acts, paramQuantizers(g, plan, cfg), cfg);
   }
 
   /** One activation point's fix_point from its histogram, by the point's method ({@link QuantPlan.ActivationPoint#method}). */
   public static FixPoint activation(Graph g, QuantPlan.ActivationPoint a, Histogram h, QuantConfig cfg) {
-    boolean signed = !(cfg.unsignedActivations() && h.min() >= 0);
+    return activation(a, h, !(cfg.unsignedActivations() && h.min() >= 0), cfg);
+  }
+
+  /** The same with the signedness given (a run of {@link RangeGroups} takes it from all images, not its own). */
+  public static FixPoint activation(QuantPlan.ActivationPoint a, Histogram h, boolean signed, QuantConfig cfg) {
     return new FixPointSearch(a.method(), cfg.percentile()).quantizer(h, a.bits(), a.rounding(), signed, cfg.scales());
   }
 
