@@ -41,6 +41,36 @@ class QatCommandTest {
     return a;
   }
 
+  /**
+   * A step whose gradient parts exceed spark.driver.maxResultSize (here 1 MiB against 8 parts of
+   * resnet_s's ~176,000 trainable values, 0.7 MB each) fails before training in one line that
+   * names the setting and the micro-batch count, instead of Spark aborting the first step's job;
+   * nothing is left beside the output's place. A child JVM: the limit is Spark's conf.
+   */
+  @Test
+  void aStepOverTheDriversResultLimitIsOneLineBeforeTraining(@TempDir Path logs) throws Exception {
+    Path out = tmp.resolve("qat");
+    List<String> cmd = Run.childJvm();
+    cmd.add(1, "-Dspark.driver.maxResultSize=1m");
+    List<String> a = args(out);
+    a.set(a.indexOf("--micro-batch") + 1, "8");
+    cmd.addAll(a.subList(1, a.size()));
+    cmd.add(cmd.indexOf("io.qspark.job.Main") + 1, "qat");
+    Path log = logs.resolve("err.txt");
+    Process p = new ProcessBuilder(cmd).redirectOutput(logs.resolve("out.txt").toFile()).redirectError(log.toFile()).start();
+    assertTrue(p.waitFor(10, TimeUnit.MINUTES));
+    String err = Files.readString(log);
+    assertEquals(2, p.exitValue(), err);
+    // the JVM's incubator warning and Spark's INFO stage lines aside, one error line and no trace
+    List<String> lines = err.lines().filter(l -> l.startsWith("qspark: error:")).toList();
+    assertEquals(1, lines.size(), err);
+    assertFalse(err.contains("Exception") || err.contains("\tat "), err);
+    assertTrue(lines.get(0).contains("8 micro-batches a step") && lines.get(0).contains("spark.driver.maxResultSize (1.0 MiB)"), err);
+    try (Stream<Path> s = Files.list(tmp)) {
+      assertEquals(List.of(), s.map(x -> x.getFileName().toString()).toList(), "nothing written");
+    }
+  }
+
   @Test
   void outputDeploysAndSimulatesBitExactly() throws Exception {
     Path out = tmp.resolve("qat");

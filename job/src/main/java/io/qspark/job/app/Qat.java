@@ -151,6 +151,7 @@ public final class Qat {
       } catch (IllegalArgumentException e) {
         throw new UserError("cannot resume: " + e.getMessage(), e);
       }
+      QatJob.requireStepFitsDriver(sc, trainer.weights(), order.microBatchesPerStep());
       byte[] savedHistory = saved == null ? null : saved.history();
       TrainHistory history = savedHistory == null ? new TrainHistory()
           : TrainHistory.parse(new String(savedHistory, StandardCharsets.UTF_8));

@@ -1,5 +1,7 @@
 package io.qspark.job.spark;
 
+import io.qspark.job.base.UserError;
+
 import io.qspark.job.model.ModelBlob;
 import io.qspark.job.model.LoadedModels;
 import io.qspark.job.preprocess.LabeledImage;
@@ -102,6 +104,30 @@ public final class QatJob {
       if (shards != null) shards.unpersist(false);
       indexed.unpersist(false);
       sc.clearJobGroup();
+    }
+  }
+
+  /**
+   * Fails before training when a step's gradient parts would exceed what Spark lets one job
+   * bring to the driver ({@code spark.driver.maxResultSize}, default 1 GiB, 0: no limit): every
+   * micro-batch's part comes back whole (kept apart so they sum in micro-batch order), so a step
+   * moves micro-batches x (4 bytes per trainable value). Spark would otherwise abort the first
+   * step's job (resnet18 at 224: 47 MB a part, over the default from 22 micro-batches a step;
+   * QatStepPartsBench).
+   */
+  public static void requireStepFitsDriver(JavaSparkContext sc, QatWeights w, int microBatches) {
+    long part = 0;
+    for (String n : w.trainable()) part += 4L * w.values().get(n).length;
+    long need = part * microBatches;
+    long limit = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
+    // a part's serialized form adds its arrays' headers and the loss figures: a few KB
+    if (limit > 0 && need + 16_384L * microBatches > limit) {
+      throw new UserError(String.format(java.util.Locale.ROOT,
+          "qat brings each micro-batch's gradient (%s) to the driver: %d micro-batches a step need %s, over"
+              + " spark.driver.maxResultSize (%s); raise it (spark-submit --conf spark.driver.maxResultSize=%dm, or"
+              + " -Dspark.driver.maxResultSize=%dm in QSPARK_JAVA_OPTS, with driver memory to hold it) or use a larger"
+              + " --micro-batch", StageMetrics.bytes(part), microBatches, StageMetrics.bytes(need), StageMetrics.bytes(limit),
+          (need * 5 / 4) >> 20, (need * 5 / 4) >> 20));
     }
   }
 
