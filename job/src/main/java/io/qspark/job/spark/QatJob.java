@@ -112,7 +112,7 @@ public final class QatJob {
    * bring to the driver ({@code spark.driver.maxResultSize}, default 1 GiB, 0: no limit): every
    * micro-batch's part comes back whole (kept apart so they sum in micro-batch order), so a step
    * moves micro-batches x (4 bytes per trainable value). Spark would otherwise abort the first
-   * step's job (resnet18 at 224: 47 MB a part, over the default from 22 micro-batches a step;
+   * step's job (resnet18 at 224: 47 MB a part, over the default from 23 micro-batches a step;
    * QatStepPartsBench).
    */
   public static void requireStepFitsDriver(JavaSparkContext sc, QatWeights w, int microBatches) {
