@@ -128,11 +128,7 @@ class RangeGroupsCommandTest {
     String[] expected = {"--range-groups must be 1 to", "--range-groups chooses ranges in one statistics pass"};
     for (int i = 0; i < bad.length; i++) {
       Path out = dir.resolve("out" + i);
-      Run r = Run.of(calibrate(out, bad[i]).toArray(String[]::new));
-      assertEquals(2, r.code(), r.err());
-      assertEquals(1, r.errorLines().size(), r.err());
-      assertTrue(r.err().contains(expected[i]), r.err());
-      assertFalse(Files.exists(out));
+      Run.assertRefused(calibrate(out, bad[i]), out, expected[i]);
     }
   }
 }

@@ -83,11 +83,7 @@ class RefineCommandTest {
     String[] expected = {"--refine-rounds must be 0 to", "--refine-images must be at least 1", "--refine-rounds moves power-of-two"};
     for (int i = 0; i < bad.length; i++) {
       Path out = dir.resolve("out" + i);
-      Run r = Run.of(calibrate(out, bad[i]).toArray(String[]::new));
-      assertEquals(2, r.code(), r.err());
-      assertEquals(1, r.errorLines().size(), r.err());
-      assertTrue(r.err().contains(expected[i]), r.err());
-      assertFalse(Files.exists(out));
+      Run.assertRefused(calibrate(out, bad[i]), out, expected[i]);
     }
   }
 }

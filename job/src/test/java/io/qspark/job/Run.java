@@ -28,6 +28,18 @@ public record Run(int code, String out, String err) {
     }
   }
 
+  /**
+   * Runs a command that must be refused as bad input: exit code 2, one stderr line that contains
+   * {@code expected}, and {@code out} not created.
+   */
+  public static void assertRefused(List<String> args, Path out, String expected) {
+    Run r = of(args.toArray(String[]::new));
+    org.junit.jupiter.api.Assertions.assertEquals(2, r.code(), r.err());
+    org.junit.jupiter.api.Assertions.assertEquals(1, r.errorLines().size(), r.err());
+    org.junit.jupiter.api.Assertions.assertTrue(r.err().contains(expected), r.err());
+    org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(out), out + " was created");
+  }
+
   /** Every non-blank stderr line, logs included. */
   public List<String> errorLines() {
     List<String> r = new ArrayList<>();

@@ -507,7 +507,7 @@ class QatStepPartsBench {
   void standaloneTwoExecutors() throws Exception {
     Setup s = setup();
     StringBuilder b = header("standalone, 2 workers x 1 core, this JVM the driver");
-    setClusterDefaults();
+    ScalingBench.setClusterDefaults();
     Path dir = Files.createTempDirectory("qspark-qat-parts");
     try (StandaloneCluster cluster = StandaloneCluster.start(dir, SLOTS, 1)) {
       SparkConf conf = new SparkConf().setMaster(cluster.masterUrl()).setAppName("qat parts")
@@ -640,18 +640,6 @@ class QatStepPartsBench {
     return f[0] + " " + f[1] + " " + f[2];
   }
 
-  /** What the failsafe configuration gives StandaloneClusterIT, for a run under the bench profile (as ScalingBench). */
-  private static void setClusterDefaults() throws Exception {
-    Path target = Path.of("target").toAbsolutePath();
-    System.setProperty("qspark.app.jar", System.getProperty("qspark.app.jar", target.resolve("qspark-0.1.0.jar").toString()));
-    System.setProperty("qspark.launcher.classpath",
-        System.getProperty("qspark.launcher.classpath", target.resolve("launcher.classpath").toString()));
-    if (System.getProperty("qspark.jvm.options") == null) {
-      Matcher m = Pattern.compile("<spark.java17.opens>(.*)</spark.java17.opens>").matcher(Files.readString(Path.of("../pom.xml")));
-      if (!m.find()) throw new IllegalStateException("no spark.java17.opens in ../pom.xml");
-      System.setProperty("qspark.jvm.options", m.group(1));
-    }
-  }
 
   private static String fmt(double[] v) {
     StringBuilder b = new StringBuilder();

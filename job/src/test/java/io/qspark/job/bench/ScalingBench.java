@@ -111,8 +111,8 @@ class ScalingBench {
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
-  /** What the failsafe configuration gives StandaloneClusterIT, for a run under the bench profile. */
-  private static void setClusterDefaults() throws Exception {
+  /** What the failsafe configuration gives StandaloneClusterIT, for a run under the bench profile (also QatStepPartsBench's). */
+  static void setClusterDefaults() throws Exception {
     Path target = Path.of("target").toAbsolutePath();
     System.setProperty("qspark.app.jar", System.getProperty("qspark.app.jar", target.resolve("qspark-0.1.0.jar").toString()));
     System.setProperty("qspark.launcher.classpath",

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
+import io.qspark.kernels.testing.JavaSerialization;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -25,18 +22,12 @@ class ActivationStatsSerializationTest {
       s.histograms().put(name, h);
     }
     s.addImages(7);
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-      out.writeObject(s);
-    }
-    ActivationStats back;
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-      back = (ActivationStats) in.readObject();
-    }
+    byte[] bytes = JavaSerialization.bytes(s);
+    ActivationStats back = JavaSerialization.roundTrip(s);
     assertEquals(7, back.images());
     assertEquals(s.histograms(), back.histograms());
     assertArrayEquals(s.toByteArray(), back.toByteArray());
-    assertTrue(bytes.size() < s.toByteArray().length + 512, "Java form " + bytes.size() + " B, compact "
+    assertTrue(bytes.length < s.toByteArray().length + 512, "Java form " + bytes.length + " B, compact "
         + s.toByteArray().length + " B");
   }
 }

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
+import io.qspark.kernels.testing.JavaSerialization;
 import java.math.BigDecimal;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -36,7 +33,8 @@ class ExactSumTest {
     // three parts, added back to front and merged in another order
     ExactSum[] parts = {new ExactSum(), new ExactSum(), new ExactSum()};
     for (int i = v.length - 1; i >= 0; i--) parts[i % 3].add(v[i]);
-    ExactSum merged = roundTrip(parts[2]).merge(roundTrip(parts[0])).merge(roundTrip(parts[1]));
+    ExactSum merged = JavaSerialization.roundTrip(parts[2]).merge(JavaSerialization.roundTrip(parts[0]))
+        .merge(JavaSerialization.roundTrip(parts[1]));
     assertEquals(0, exact.compareTo(merged.value()));
     double forward = 0, backward = 0;
     for (double d : v) forward += d;
@@ -78,7 +76,7 @@ class ExactSumTest {
     a.addSquares(java.util.Arrays.copyOfRange(x, 0, 777));
     b.addSquares(java.util.Arrays.copyOfRange(x, 777, 60_001));
     for (int i = 60_001; i < n; i++) c.add((double) x[i] * x[i]);
-    assertEquals(0, squares.compareTo(roundTrip(c).merge(roundTrip(a)).merge(b).value()));
+    assertEquals(0, squares.compareTo(JavaSerialization.roundTrip(c).merge(JavaSerialization.roundTrip(a)).merge(b).value()));
     ExactSum nan = new ExactSum();
     nan.addSquares(new float[] {1, Float.NaN});
     assertThrows(IllegalArgumentException.class, nan::value);
@@ -96,13 +94,4 @@ class ExactSumTest {
     assertThrows(IllegalArgumentException.class, () -> s.add(Double.POSITIVE_INFINITY));
   }
 
-  private static ExactSum roundTrip(ExactSum s) throws Exception {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    try (ObjectOutputStream o = new ObjectOutputStream(b)) {
-      o.writeObject(s);
-    }
-    try (ObjectInputStream i = new ObjectInputStream(new ByteArrayInputStream(b.toByteArray()))) {
-      return (ExactSum) i.readObject();
-    }
-  }
 }

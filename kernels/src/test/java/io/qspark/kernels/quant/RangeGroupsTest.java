@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
+import io.qspark.kernels.testing.JavaSerialization;
 import io.qspark.kernels.testing.Shared;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -80,14 +77,14 @@ class RangeGroupsTest {
     y.partial(0, stats(a2));
     z.partial(1, stats(b2));
     RangeGroups xyz = new RangeGroups().merge(x).merge(y).merge(z);
-    RangeGroups zyx = new RangeGroups().merge(roundTrip(z)).merge(roundTrip(y)).merge(roundTrip(x));
+    RangeGroups zyx = new RangeGroups().merge(JavaSerialization.roundTrip(z)).merge(JavaSerialization.roundTrip(y)).merge(JavaSerialization.roundTrip(x));
     assertEquals(2, xyz.partialRuns());
     assertEquals(6, chosen(xyz, whole));
     assertEquals(xyz.choices(PLAN, CFG, whole.histograms()), zyx.choices(PLAN, CFG, whole.histograms()));
     // run A decided in a task, run B's parts merged on the driver
     RangeGroups mixed = new RangeGroups();
     mixed.decided(stats(a), PLAN, CFG);
-    mixed.merge(roundTrip(z)).merge(roundTrip(x));
+    mixed.merge(JavaSerialization.roundTrip(z)).merge(JavaSerialization.roundTrip(x));
     assertEquals(xyz.choices(PLAN, CFG, whole.histograms()), mixed.choices(PLAN, CFG, whole.histograms()));
   }
 
@@ -103,13 +100,4 @@ class RangeGroupsTest {
     assertEquals(Map.of(), new RangeGroups().choices(PLAN, CFG, Map.of()));
   }
 
-  private static RangeGroups roundTrip(RangeGroups g) throws Exception {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-      out.writeObject(g);
-    }
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-      return (RangeGroups) in.readObject();
-    }
-  }
 }
