@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * every run spread over two tasks), and its activation fix_points are what this test computes
  * in one JVM without Spark: each run of 16 images through the float model on its own, each
  * point's fix_point by the method on that run's histogram, the smallest over the four, then
- * legalized as any calibration. Bad values are one-line errors.
+ * legalized as any calibration; report.json and report.html (in headless Chromium) list the points
+ * widened. Bad values are one-line errors.
  */
 class RangeGroupsCommandTest {
   private static final int IMAGES = 64, GROUPS = 4;
@@ -78,8 +79,29 @@ class RangeGroupsCommandTest {
       // a widened point's chosen fix_point is below the all-images choice (before the DPU's legalization)
       assertTrue(((Number) w.get("fix_point")).intValue() < ((Number) w.get("fix_point_all_images")).intValue(), w.toString());
     }
+    // report.html as a browser shows it: a row per widened point
+    String dom = HeadlessChromium.dom(dir.resolve("p1").resolve("report.html"), dir.resolve("chromium-profile"));
+    assertTrue(ReportHtmlTest.RENDERED.matcher(dom).find(), "the page's script did not finish:\n" + dom);
+    String table = dom.substring(dom.indexOf("id=\"range-groups-widened\""));
+    table = table.substring(0, table.indexOf("</table>"));
+    assertEquals(widened.size() + 1, table.split("<tr", -1).length - 1, "a header and a row per widened point:\n" + table);
+    assertTrue(table.contains("<td>" + widened.get(0).get("point") + "</td>"), table);
     String provenance = Json.write(report.get("provenance"));
     assertTrue(provenance.contains("\"range_groups\":4") || provenance.contains("\"range_groups\": 4"), provenance);
+  }
+
+  /** resnet_s exported with a fixed batch of 1 makes the same run choices as the dynamic export. */
+  @Test
+  @Timeout(600)
+  void aFixedBatchExportChoosesTheSame(@TempDir Path dir) throws Exception {
+    Path fixed = dir.resolve("static"), dynamic = dir.resolve("dynamic");
+    List<String> a = calibrate(fixed, "--range-groups", "3");
+    a.set(a.indexOf("--model") + 1, RealWorldModelsTest.model("resnet_s_static1"));
+    Run r = Run.of(a.toArray(String[]::new));
+    assertEquals(0, r.code(), r.err());
+    Run d = Run.of(calibrate(dynamic, "--range-groups", "3").toArray(String[]::new));
+    assertEquals(0, d.code(), d.err());
+    assertEquals(FixedBatchCliTest.fixPoints(dynamic.resolve("quant_info.json")), FixedBatchCliTest.fixPoints(fixed.resolve("quant_info.json")));
   }
 
   /** The expected fix_points: the runs' choices by the kernels alone, the widest of them, legalized. */

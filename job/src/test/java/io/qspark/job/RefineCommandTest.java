@@ -64,6 +64,12 @@ class RefineCommandTest {
     // the figures are evaluate's SQNR of the logits on the first 32 images (one output: its SQNR is the mean)
     assertEquals(evaluatedSqnr(plain), before, 0.006);
     assertEquals(evaluatedSqnr(one), after, 0.006);
+    // report.html as a browser shows it: the objective before and after, as report.json has them
+    String dom = HeadlessChromium.dom(one.resolve("report.html"), dir.resolve("chromium-profile"));
+    assertTrue(ReportHtmlTest.RENDERED.matcher(dom).find(), "the page's script did not finish:\n" + dom);
+    String section = dom.substring(dom.indexOf("<section id=\"refinement\""));
+    section = section.substring(0, section.indexOf("</section>"));
+    assertTrue(section.contains(String.format(java.util.Locale.ROOT, "%.2f / %.2f", before, after)), section);
     // every move it reports is in quant_info.json
     Map<String, Object> info = (Map<String, Object>) Json.read(Files.readString(one.resolve("quant_info.json")));
     Map<String, Object> last = rounds.get(rounds.size() - 1);
