@@ -141,6 +141,34 @@ class StandaloneClusterIT {
   }
 
   /**
+   * QAT with its gradients reduce-scattered through Spark's shuffle (each executor sums its
+   * slices of every micro-batch's part; the driver receives one summed gradient), an executor
+   * killed during the third step: Spark recomputes the lost map outputs and cached shards, and
+   * the trained folder is the bits of local[2]'s run with every part summed on the driver.
+   */
+  @Test
+  void qatReduceScatterSurvivesAKilledExecutor() throws Exception {
+    String[] qat = {"qat", "--model", Run.sampleModel(), "--data", Run.sampleImages(), "--limit", "512", "--mean", "72.94",
+        "--std", "90.02", "--bits", "4", "--calib-size", "128", "--epochs", "1", "--batch-size", "64", "--micro-batch", "16",
+        "--lr", "0.005", "--partitions", "2"};
+    Path reference = dir.resolve("qat-kill-reference"), killed = dir.resolve("qat-kill-run");
+    Run local = Run.of(concat(qat, "--out", reference.toString(), "--master", "local[2]"));
+    assertEquals(0, local.code(), local.err());
+
+    Process p = cluster.submit("qat-kill", List.of("spark.qspark.qat.exchange=shuffle"), concat(qat, "--out", killed.toString()));
+    // each step is one job (the summed slices collected): killed once the third has started
+    String log = killAnExecutorWhen(p, "qat-kill", "QAT's third step started",
+        l -> count(l, "Starting job: collect at QatJob.java") >= 3);
+    // one shuffle map stage to deal the epoch's micro-batches, then one per step (8 steps) for the slices
+    long shuffles = log.lines().filter(l -> l.contains("Submitting ShuffleMapStage") && l.contains("flatMapToPair at QatJob.java")).count();
+    assertTrue(shuffles >= 1 + 8, shuffles + " shuffle map stages of QatJob: " + cluster.log("qat-kill"));
+    for (String f : List.of("quant_info.json", "float_model.onnx")) {
+      assertArrayEquals(Files.readAllBytes(reference.resolve(f)), Files.readAllBytes(killed.resolve(f)),
+          f + ": cluster reduce-scatter with a killed executor vs local[2] through the driver");
+    }
+  }
+
+  /**
    * Waits (at most 5 minutes) until the run's driver log satisfies {@code ready}, kills one
    * executor outright, and waits for the run to end with exit code 0; returns its log.
    */

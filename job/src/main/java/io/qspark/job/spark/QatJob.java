@@ -13,6 +13,7 @@ import io.qspark.kernels.quant.QuantConfig;
 import io.qspark.kernels.quant.QuantInfo;
 import io.qspark.kernels.quant.QuantPlan;
 import io.qspark.kernels.train.EpochOrder;
+import io.qspark.kernels.train.GradientSlices;
 import io.qspark.kernels.train.QatGradient;
 import io.qspark.kernels.train.QatLoss;
 import io.qspark.kernels.train.QatTrainer;
@@ -33,8 +34,10 @@ import scala.Tuple2;
  * Quantization-aware training as synchronous data-parallel Spark jobs. Per epoch, one shuffle
  * deals the epoch's micro-batches (drawn by {@link EpochOrder} from the seed) to the partitions,
  * micro-batch j of every step to partition j mod P, cached. Per step, the driver broadcasts the
- * weights, each partition computes the gradient parts of its micro-batches, {@link PartMerge} brings
- * them back as a {@link QatGradient} summed in micro-batch order, and the driver's
+ * weights, each partition computes the gradient parts of its micro-batches, and either {@link
+ * PartMerge} brings them back as a {@link QatGradient} summed in micro-batch order on the driver,
+ * or (large models, {@link #EXCHANGE}) they are reduce-scattered by a shuffle and summed slice by
+ * slice in the same order on the executors ({@link #reduceScattered}); the driver's
  * {@link QatTrainer} applies the optimizer. The model depends on the seed and the data only:
  * not on the partition count, the executors or task timing.
  */
@@ -75,6 +78,9 @@ public final class QatJob {
     int m = order.microBatchesPerStep();
     long perEpoch = order.stepsPerEpoch();
     JavaRDD<QatShard> shards = null;
+    // the broadcasts the cached shards were dealt with: kept while Spark may recompute a lost
+    // partition from its lineage (an executor lost mid-epoch), destroyed with the shards
+    List<Broadcast<?>> lineage = new java.util.ArrayList<>();
     int shardEpoch = -1;
     try {
       long total = perEpoch * epochs;
@@ -83,28 +89,143 @@ public final class QatJob {
         int epoch = (int) (step / perEpoch);
         if (epoch != shardEpoch) {
           sc.setJobGroup("qspark", "qat: epoch " + (epoch + 1) + ", dealing micro-batches", false);
-          JavaRDD<QatShard> next = deal(sc, indexed, order, epoch, partitions);
+          List<Broadcast<?>> dealt = new java.util.ArrayList<>();
+          JavaRDD<QatShard> next = deal(sc, indexed, order, epoch, partitions, dealt);
           if (shards != null) shards.unpersist(false);
+      destroy(lineage);
+          destroy(lineage);
+          lineage = dealt;
           shards = next;
           shardEpoch = epoch;
         }
-        Broadcast<QatWeights> bw = sc.broadcast(trainer.weights());
+        QatWeights weights = trainer.weights();
+        Broadcast<QatWeights> bw = sc.broadcast(weights);
         long s = step % perEpoch;
         sc.setJobGroup("qspark", "qat: epoch " + (epoch + 1) + ", step " + (s + 1) + "/" + perEpoch, false);
-        QatGradient g = PartMerge.merge(shards.map(sh -> sh.gradient(worker(b.value()), loss(b.value(), loss), labels,
-            bw.value(), plan, s, m)), new QatGradient(), QatGradient::merge);
+        JavaRDD<QatGradient> parts = shards.map(sh -> sh.gradient(worker(b.value()), loss(b.value(), loss), labels,
+            bw.value(), plan, s, m));
+        QatGradient.Total t;
+        if (shuffled(sc, stepBytes(weights, m))) {
+          t = reduceScattered(parts, slicing(weights, shards.getNumPartitions()), m, step);
+        } else {
+          QatGradient g = PartMerge.merge(parts, new QatGradient(), QatGradient::merge);
+          requireAll(g, m, step);
+          t = g.total();
+        }
         bw.destroy();
-        if (g.parts() != m) throw new IllegalStateException("step " + step + " got " + g.parts() + " of " + m + " micro-batches");
-        hooks.afterStep(trainer, trainer.apply(g));
+        hooks.afterStep(trainer, trainer.apply(t));
         if (trainer.step() % perEpoch == 0) hooks.afterEpoch(trainer, epoch);
       }
     } catch (RuntimeException e) {
       throw EvaluationJob.translate(e);
     } finally {
       if (shards != null) shards.unpersist(false);
+      destroy(lineage);
       indexed.unpersist(false);
       sc.clearJobGroup();
     }
+  }
+
+  /**
+   * The Spark setting (or a local property of the calling thread, which wins) that chooses how a
+   * step's gradient parts are reduced: {@code driver} (every part to the driver, summed there),
+   * {@code shuffle} (reduce-scattered: {@link #reduceScattered}), or {@code auto} (the shuffle once
+   * a step's parts would bring more than {@link #DRIVER_BYTES} to the driver). Both give the same bits.
+   */
+  static final String EXCHANGE = "spark.qspark.qat.exchange";
+
+  /** auto's threshold: resnet_s's 16 parts of 0.7 MB stay on the driver path, resnet18's of 47 MB do not. */
+  static final long DRIVER_BYTES = 128L << 20;
+
+  static boolean shuffled(JavaSparkContext sc, long stepBytes) {
+    String local = sc.getLocalProperty(EXCHANGE);
+    String mode = local != null ? local : sc.getConf().get(EXCHANGE, "auto");
+    switch (mode) {
+      case "auto":
+        return stepBytes > DRIVER_BYTES;
+      case "driver":
+        return false;
+      case "shuffle":
+        return true;
+      default:
+        throw new UserError(EXCHANGE + " must be auto, driver or shuffle, not '" + mode + "'");
+    }
+  }
+
+  /** 4 bytes per trainable value per micro-batch: what a step's parts weigh. */
+  static long stepBytes(QatWeights w, int microBatches) {
+    long part = 0;
+    for (String n : w.trainable()) part += 4L * w.values().get(n).length;
+    return part * microBatches;
+  }
+
+  /** The trainable parameters, in the parts' order, cut into one slice per partition. */
+  private static GradientSlices slicing(QatWeights w, int partitions) {
+    int[] sizes = new int[w.trainable().size()];
+    for (int i = 0; i < sizes.length; i++) sizes[i] = w.values().get(w.trainable().get(i)).length;
+    return new GradientSlices(sizes, partitions);
+  }
+
+  private static void requireAll(QatGradient g, int m, long step) {
+    if (g.parts() != m) throw new IllegalStateException("step " + step + " got " + g.parts() + " of " + m + " micro-batches");
+  }
+
+  /**
+   * A step's parts reduced without bringing them to the driver (BigDL's reduce-scatter through
+   * the block manager, here Spark's shuffle): each task cuts its micro-batches' gradients into
+   * S slices, slice k of every part goes to reduce partition k, which sums them in micro-batch
+   * order ({@link GradientSlices#add}, as {@link QatGradient#total()} sums whole parts, so the
+   * same bits) and sends its one summed slice to the driver; the parts' other figures (loss,
+   * BatchNorm statistics, threshold gradients: small) travel with slice 0. Per executor, the
+   * bytes sent and received grow with its own micro-batches, not with the executor count; the
+   * driver receives one gradient (in doubles) whatever the step's micro-batches. A lost
+   * executor's map outputs are recomputed by Spark from the cached shards.
+   */
+  private static QatGradient.Total reduceScattered(JavaRDD<QatGradient> parts, GradientSlices slices, int m, long step) {
+    int count = slices.slices();
+    List<Tuple2<Integer, Tuple2<double[], QatGradient>>> sums = parts.flatMapToPair(g -> {
+      List<Tuple2<Integer, Tuple2<Integer, Object>>> out = new java.util.ArrayList<>();
+      for (Map.Entry<Integer, QatGradient.Part> e : g.byIndex().entrySet()) {
+        float[][] grads = e.getValue().gradients();
+        if (!java.util.Arrays.equals(GradientSlices.of(grads, 1).sizes(), slices.sizes())) {
+          throw new IllegalStateException("a part's gradients do not match the trainable parameters");
+        }
+        for (int k = 0; k < count; k++) out.add(new Tuple2<>(k, new Tuple2<>(e.getKey(), slices.slice(grads, k))));
+        out.add(new Tuple2<>(0, new Tuple2<>(e.getKey(), QatGradient.withoutGradients(e.getValue()))));
+      }
+      return out.iterator();
+    }).partitionBy(new org.apache.spark.HashPartitioner(count)).mapPartitions(it -> {
+      // one slice per reduce partition (keys 0..S-1, HashPartitioner: k mod S)
+      java.util.TreeMap<Integer, float[]> bySlice = new java.util.TreeMap<>();
+      QatGradient meta = new QatGradient();
+      int k = -1;
+      while (it.hasNext()) {
+        Tuple2<Integer, Tuple2<Integer, Object>> r = it.next();
+        k = r._1();
+        if (r._2()._2() instanceof float[] f) {
+          if (bySlice.put(r._2()._1(), f) != null) throw new IllegalStateException("micro-batch " + r._2()._1() + " twice in slice " + k);
+        } else {
+          meta.add(r._2()._1(), (QatGradient.Part) r._2()._2());
+        }
+      }
+      if (k < 0) return java.util.Collections.emptyIterator();
+      if (bySlice.size() != m) throw new IllegalStateException("step " + step + ": slice " + k + " of " + bySlice.size() + " of " + m + " micro-batches");
+      double[] sum = new double[Math.toIntExact(slices.start(k + 1) - slices.start(k))];
+      for (float[] f : bySlice.values()) GradientSlices.add(sum, f);
+      return List.of(new Tuple2<>(k, new Tuple2<>(sum, k == 0 ? meta : null))).iterator();
+    }).collect();
+    double[][] bySlice = new double[count][];
+    QatGradient meta = null;
+    for (Tuple2<Integer, Tuple2<double[], QatGradient>> t : sums) {
+      bySlice[t._1()] = t._2()._1();
+      if (t._2()._2() != null) meta = t._2()._2();
+    }
+    for (int k = 0; k < count; k++) {
+      if (bySlice[k] == null) throw new IllegalStateException("step " + step + ": no sum for gradient slice " + k);
+    }
+    if (meta == null) throw new IllegalStateException("step " + step + ": no micro-batch figures");
+    requireAll(meta, m, step);
+    return meta.total(slices.assemble(bySlice));
   }
 
   /**
@@ -116,24 +237,37 @@ public final class QatJob {
    * QatStepPartsBench).
    */
   public static void requireStepFitsDriver(JavaSparkContext sc, QatWeights w, int microBatches) {
-    long part = 0;
-    for (String n : w.trainable()) part += 4L * w.values().get(n).length;
-    long need = part * microBatches;
+    long part = stepBytes(w, 1);
     long limit = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
+    if (shuffled(sc, stepBytes(w, microBatches))) {
+      // the summed slices, in doubles
+      if (limit > 0 && 2 * part + (1L << 20) > limit) {
+        throw new UserError(String.format(java.util.Locale.ROOT, "qat brings a step's summed gradient (%s in doubles) to"
+            + " the driver, over spark.driver.maxResultSize (%s); raise it", StageMetrics.bytes(2 * part), StageMetrics.bytes(limit)));
+      }
+      return;
+    }
+    long need = part * microBatches;
     // a part's serialized form adds its arrays' headers and the loss figures: a few KB
     if (limit > 0 && need + 16_384L * microBatches > limit) {
       throw new UserError(String.format(java.util.Locale.ROOT,
           "qat brings each micro-batch's gradient (%s) to the driver: %d micro-batches a step need %s, over"
-              + " spark.driver.maxResultSize (%s); raise it (spark-submit --conf spark.driver.maxResultSize=%dm, or"
-              + " -Dspark.driver.maxResultSize=%dm in QSPARK_JAVA_OPTS, with driver memory to hold it) or use a larger"
-              + " --micro-batch", StageMetrics.bytes(part), microBatches, StageMetrics.bytes(need), StageMetrics.bytes(limit),
-          (need * 5 / 4) >> 20, (need * 5 / 4) >> 20));
+              + " spark.driver.maxResultSize (%s); reduce them on the executors (--conf %s=shuffle), raise the limit"
+              + " (spark-submit --conf spark.driver.maxResultSize=%dm, or -Dspark.driver.maxResultSize=%dm in"
+              + " QSPARK_JAVA_OPTS) or use a larger --micro-batch", StageMetrics.bytes(part), microBatches,
+          StageMetrics.bytes(need), StageMetrics.bytes(limit), EXCHANGE, (need * 5 / 4) >> 20, (need * 5 / 4) >> 20));
     }
   }
 
   /** The epoch's micro-batches, micro-batch j of each step on partition j mod P. */
+  private static void destroy(List<Broadcast<?>> bs) {
+    for (Broadcast<?> b : bs) b.destroy();
+    bs.clear();
+  }
+
+  /** @param lineage receives the broadcasts the returned RDD's lineage reads, for the caller to destroy with it */
   private static JavaRDD<QatShard> deal(JavaSparkContext sc, JavaPairRDD<LabeledImage, Long> indexed, EpochOrder order,
-      int epoch, int partitions) {
+      int epoch, int partitions, List<Broadcast<?>> lineage) {
     Broadcast<long[]> ids = sc.broadcast(order.microBatchOf(epoch));
     Broadcast<int[]> pos = sc.broadcast(order.positions(epoch));
     int m = order.microBatchesPerStep();
@@ -146,8 +280,8 @@ public final class QatJob {
         .mapPartitions(it -> List.of(QatShard.of(it)).iterator(), true);
     r.persist(StorageLevel.MEMORY_AND_DISK());
     r.count();
-    ids.destroy();
-    pos.destroy();
+    lineage.add(ids);
+    lineage.add(pos);
     return r;
   }
 

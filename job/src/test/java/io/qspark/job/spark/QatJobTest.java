@@ -134,6 +134,32 @@ class QatJobTest {
     assertTrue(!one.losses().get(0).equals(one.losses().get(5)));
   }
 
+  /**
+   * The reduce-scatter exchange (gradient slices summed on the executors, one summed gradient to
+   * the driver) trains the same bits as every part summed on the driver, on 1, 2 and 3
+   * partitions (3 slices over 4 micro-batches: slices and partitions need not divide evenly),
+   * with learned thresholds so that every figure a part carries besides its gradients counts.
+   */
+  @Test
+  void reduceScatteredStepsTrainTheSameBitsAsTheDriver() {
+    QatTrainer.Settings f = settings();
+    QatTrainer.Settings tqt = new QatTrainer.Settings(f.optimizer(), f.momentum(), f.weightDecay(), f.schedule(), f.freezeStep(),
+        f.bnMomentum(), true, 10);
+    JavaSparkContext sc = spark.context();
+    try {
+      sc.setLocalProperty(QatJob.EXCHANGE, "driver");
+      Run driver = spark(2, tqt);
+      sc.setLocalProperty(QatJob.EXCHANGE, "shuffle");
+      for (int p : new int[] {1, 2, 3}) {
+        Run shuffled = spark(p, tqt);
+        assertEquals(driver.losses(), shuffled.losses(), p + " partitions");
+        assertArrayEquals(driver.state(), shuffled.state(), p + " partitions: the reduce-scattered run ends with other state");
+      }
+    } finally {
+      sc.setLocalProperty(QatJob.EXCHANGE, null);
+    }
+  }
+
   /** TQT: thresholds reduced with the weights, so they too are the same bits on 1 and 2 partitions. */
   @Test
   void learnedThresholdsMoveTheSameOnAnyPartitioning() {

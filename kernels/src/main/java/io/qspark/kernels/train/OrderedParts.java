@@ -44,6 +44,11 @@ public final class OrderedParts<P extends Serializable> implements Serializable 
     return parts.isEmpty();
   }
 
+  /** The parts by index, ascending. */
+  public java.util.SortedMap<Integer, P> byIndex() {
+    return Collections.unmodifiableSortedMap(parts);
+  }
+
   /** The parts by ascending index: the order every sum over them follows. */
   public Collection<P> inOrder() {
     return Collections.unmodifiableCollection(parts.values());

@@ -33,6 +33,16 @@ public final class QatGradient implements java.io.Serializable {
 
   private final OrderedParts<Part> parts = new OrderedParts<>("micro-batch");
 
+  /** A part's figures without its gradients, which travel apart ({@link GradientSlices}). */
+  public static Part withoutGradients(Part p) {
+    return new Part(new float[0][], p.lossSum(), p.correct(), p.count(), p.bnStatistics(), p.thresholdGradients());
+  }
+
+  /** Each part, by micro-batch index, in index order. */
+  public java.util.SortedMap<Integer, Part> byIndex() {
+    return parts.byIndex();
+  }
+
   public QatGradient add(int microBatch, Part p) {
     parts.add(microBatch, p);
     return this;
@@ -52,17 +62,32 @@ public final class QatGradient implements java.io.Serializable {
     Part first = parts.inOrder().iterator().next();
     double[][] g = new double[first.gradients().length][];
     for (int i = 0; i < g.length; i++) g[i] = new double[first.gradients()[i].length];
-    double[][] bn = new double[first.bnStatistics().length][];
-    for (int i = 0; i < bn.length; i++) bn[i] = new double[first.bnStatistics()[i].length];
-    double[] th = new double[first.thresholdGradients().length];
-    double loss = 0;
-    long correct = 0, n = 0;
     for (Part p : parts.inOrder()) {
       for (int i = 0; i < g.length; i++) {
         float[] s = p.gradients()[i];
         double[] d = g[i];
         for (int k = 0; k < d.length; k++) d[k] += s[k];
       }
+    }
+    return total(g);
+  }
+
+  /**
+   * The step's sums with the gradients already summed elsewhere: {@code summed}, per trainable
+   * parameter the sum over the micro-batches in index order as {@link #total()} forms it (double
+   * += float, micro-batch 0 first: {@link GradientSlices#add}); the parts here give the rest and
+   * may carry no gradients ({@link #withoutGradients}). {@code summed} is divided in place.
+   */
+  public Total total(double[][] summed) {
+    if (parts.isEmpty()) throw new IllegalStateException("no micro-batch in this step");
+    Part first = parts.inOrder().iterator().next();
+    double[][] g = summed;
+    double[][] bn = new double[first.bnStatistics().length][];
+    for (int i = 0; i < bn.length; i++) bn[i] = new double[first.bnStatistics()[i].length];
+    double[] th = new double[first.thresholdGradients().length];
+    double loss = 0;
+    long correct = 0, n = 0;
+    for (Part p : parts.inOrder()) {
       for (int i = 0; i < bn.length; i++) for (int k = 0; k < bn[i].length; k++) bn[i][k] += p.bnStatistics()[i][k];
       for (int i = 0; i < th.length; i++) th[i] += p.thresholdGradients()[i];
       loss += p.lossSum();

@@ -97,7 +97,11 @@ public final class QatTrainer {
 
   /** Applies one step's reduced gradient; returns the step's loss and accuracy (before the update). */
   public QatGradient.Total apply(QatGradient g) {
-    QatGradient.Total t = g.total();
+    return apply(g.total());
+  }
+
+  /** The same with the step's total already formed (the gradients summed where the parts were: {@link QatGradient#total(double[][])}). */
+  public QatGradient.Total apply(QatGradient.Total t) {
     double lr = learningRate();
     List<String> names = new ArrayList<>(state.params.keySet());
     if (t.gradients().length != names.size()) throw new IllegalStateException("gradient of " + t.gradients().length + " parameters, expected " + names.size());
