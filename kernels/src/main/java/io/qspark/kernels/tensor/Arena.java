@@ -23,8 +23,17 @@ import java.util.Map;
  * least recently released lengths are dropped, so batches of changing size do not grow it.
  */
 public final class Arena {
-  /** Bytes of pooled arrays one thread keeps at most: -Dqspark.arena.bytes, default 256 MiB. */
-  public static final long CAPACITY_BYTES = Long.getLong("qspark.arena.bytes", 256L << 20);
+  /**
+   * Bytes of free arrays one thread keeps at most: -Dqspark.arena.bytes, by default an eighth of
+   * the heap shared among the cores (a Spark executor runs a task per core, each thread with its
+   * pool), between 16 and 256 MiB. 0 keeps nothing (every forward allocates, as without it).
+   */
+  public static final long CAPACITY_BYTES = Long.getLong("qspark.arena.bytes", defaultCapacity());
+
+  private static long defaultCapacity() {
+    long share = Runtime.getRuntime().maxMemory() / 8 / Math.max(1, Runtime.getRuntime().availableProcessors());
+    return Math.max(16L << 20, Math.min(256L << 20, share));
+  }
 
   private static final ThreadLocal<Arena> CURRENT = ThreadLocal.withInitial(Arena::new);
 
