@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 @Tag("bench")
 class ArenaBench {
   private static final int MEASURED = Integer.getInteger("qspark.bench.arena.forwards", 5);
-  /** Forwards before counting, each setting: JIT, class loading and the kernels' per-thread scratch settle. */
+  /** Forwards before counting, each setting (and -Dqspark.bench.warmup seconds at least): JIT, class loading and the kernels' per-thread scratch settle. */
   private static final int WARMUP = Integer.getInteger("qspark.bench.arena.warmupForwards", 10);
   private static final int THREADS = 2;
 
@@ -45,7 +45,7 @@ class ArenaBench {
     if (!"false".equals(System.getProperty("qspark.bench.arena.resnet18"))) cases.add(new Case("imagenet/resnet18.onnx", 4));
     StringBuilder r = new StringBuilder(BenchReport.header()).append('\n');
     r.append("Heap bytes allocated by the forward's thread per forward after warm-up (mean of ").append(MEASURED)
-        .append(" forwards after ").append(WARMUP).append(" uncounted), one thread (a Spark task):\n\n");
+        .append(" forwards after ").append(WARMUP).append(" and ").append(Timing.WARMUP_SECONDS).append(" s at least uncounted), one thread (a Spark task):\n\n");
     r.append("| model | batch | pass | arena off: bytes/forward | bytes/image | arena on: bytes/forward | bytes/image |\n");
     r.append("|---|---:|---|---:|---:|---:|---:|\n");
     int blasBefore = Blas.threads();
@@ -108,7 +108,9 @@ class ArenaBench {
     try {
       ActivationStats st = new ActivationStats();
       TensorObserver obs = stats ? st.observer(plan) : TensorObserver.NONE;
-      for (int i = 0; i < WARMUP; i++) ex.run(feeds, obs, false);
+      // until C2 has compiled the SIMD kernels, the Vector API allocates its vectors on the heap
+      long start = System.nanoTime();
+      for (int i = 0; i < WARMUP || System.nanoTime() - start < Timing.WARMUP_SECONDS * 1e9; i++) ex.run(feeds, obs, false);
       long before = mx.getThreadAllocatedBytes(id);
       for (int i = 0; i < MEASURED; i++) ex.run(feeds, obs, false);
       return (mx.getThreadAllocatedBytes(id) - before) / MEASURED;
