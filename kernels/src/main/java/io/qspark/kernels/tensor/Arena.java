@@ -20,7 +20,7 @@ import java.util.Map;
  * initializers, feeds, constants an op owns and anything else come from elsewhere and are
  * refused, whatever the caller passes. Arrays are exact lengths ({@link Tensor} requires it),
  * pooled by length, and the pool is bounded by {@link #CAPACITY_BYTES} per thread: beyond it the
- * least recently released lengths are dropped, so batches of changing size do not grow it.
+ * least recently used lengths are dropped, so batches of changing size do not grow it.
  */
 public final class Arena {
   /**
@@ -111,7 +111,7 @@ public final class Arena {
     return a;
   }
 
-  /** Drops the least recently released lengths until the pool fits its capacity. */
+  /** Drops the least recently used lengths (taken or given back) until the pool fits its capacity. */
   private void trim() {
     Iterator<Map.Entry<Integer, ArrayDeque<float[]>>> it = free.entrySet().iterator();
     while (pooledBytes > CAPACITY_BYTES && it.hasNext()) {
