@@ -7,10 +7,12 @@ import io.qspark.kernels.graph.ValueInfo;
 import io.qspark.kernels.ops.Op;
 import io.qspark.kernels.ops.OpException;
 import io.qspark.kernels.ops.OpRegistry;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -149,6 +151,38 @@ public final class Executor {
 
   private Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll,
       Map<String, Tensor> given) {
+    if (keepAll || observer.retainsValues() || !ARENA) return run(feeds, observer, keepAll, given, null);
+    Arena arena = Arena.current();
+    arena.open();
+    try {
+      return run(feeds, observer, false, given, arena);
+    } finally {
+      arena.close();
+    }
+  }
+
+  /**
+   * Whether forwards whose observer keeps no values take their op outputs from the thread's
+   * {@link Arena} (-Dqspark.arena=false turns it off; tests and benches compare both).
+   */
+  private static volatile boolean ARENA = !"false".equals(System.getProperty("qspark.arena"));
+
+  /** For tests and benches: the arena on or off for every executor, returning the old setting. */
+  public static boolean useArena(boolean on) {
+    boolean was = ARENA;
+    ARENA = on;
+    return was;
+  }
+
+  /**
+   * @param arena when not null, op outputs come from it, and an output array goes back to it
+   *     once no value in the table references it any more (counted by array identity: Reshape,
+   *     Flatten and the like share their input's array); only arrays it handed out in this
+   *     scope are ever given back, never initializers, feeds, given values or graph outputs
+   */
+  private Map<String, Tensor> run(Map<String, Tensor> feeds, TensorObserver observer, boolean keepAll,
+      Map<String, Tensor> given, Arena arena) {
+    IdentityHashMap<float[], int[]> refs = arena == null ? null : new IdentityHashMap<>();
     Map<String, Tensor> values = new HashMap<>(graph.initializers());
     for (ValueInfo in : graph.inputs()) {
       Tensor known = given.get(in.name());
@@ -161,6 +195,11 @@ public final class Executor {
       checkShape(in, t);
       values.put(in.name(), observer.onValue(null, in.name(), t));
     }
+    if (refs != null) {
+      // never given back, even where an op's output shares their array (nested runs)
+      for (ValueInfo in : graph.inputs()) pin(values.get(in.name()), refs);
+      for (Tensor t : given.values()) pin(t, refs);
+    }
     Map<String, Tensor> kept = keepAll ? new LinkedHashMap<>() : null;
     List<Node> nodes = graph.nodes();
     for (int i = 0; i < nodes.size(); i++) {
@@ -171,7 +210,12 @@ public final class Executor {
           values.put(name, given.get(name));
           if (kept != null) kept.put(name, given.get(name));
         }
-        if (kept == null) for (String v : releaseAfter.get(i)) values.remove(v);
+        if (kept == null) {
+          for (String v : releaseAfter.get(i)) {
+            Tensor t = values.remove(v);
+            if (refs != null) drop(t, refs, arena);
+          }
+        }
         continue;
       }
       Tensor[] args = new Tensor[node.inputs().size()];
@@ -193,15 +237,58 @@ public final class Executor {
         String name = node.outputs().get(j);
         if (name.isEmpty() || j >= outs.length) continue;
         Tensor t = observer.onValue(node, name, outs[j]);
-        values.put(name, t);
+        Tensor before = values.put(name, t);
+        if (refs != null) {
+          drop(before, refs, arena);
+          hold(t, refs, arena);
+        }
         if (kept != null) kept.put(name, t);
       }
-      if (kept == null) for (String v : releaseAfter.get(i)) values.remove(v);
+      if (kept == null) {
+        for (String v : releaseAfter.get(i)) {
+          Tensor t = values.remove(v);
+          if (refs != null) drop(t, refs, arena);
+        }
+      }
     }
     if (kept != null) return Collections.unmodifiableMap(kept);
     Map<String, Tensor> result = new LinkedHashMap<>();
     for (String o : graph.outputs()) result.put(o, values.get(o));
+    if (refs != null) {
+      // values no node reads (unused outputs) go back too, unless a graph output shares the array
+      for (Tensor t : result.values()) if (t != null && t.isFloat()) refs.remove(t.data());
+      for (Map.Entry<String, Tensor> e : values.entrySet()) {
+        if (!result.containsKey(e.getKey())) drop(e.getValue(), refs, arena);
+      }
+    }
     return result;
+  }
+
+  /** t's array is never given back in this run: a count that never falls to zero. */
+  private static void pin(Tensor t, IdentityHashMap<float[], int[]> refs) {
+    if (t != null && t.isFloat()) refs.put(t.data(), new int[] {Integer.MAX_VALUE / 2});
+  }
+
+  /** Counts one more value on t's array when the arena handed that array out. */
+  private static void hold(Tensor t, IdentityHashMap<float[], int[]> refs, Arena arena) {
+    if (t == null || !t.isFloat()) return;
+    float[] a = t.data();
+    int[] c = refs.get(a);
+    if (c != null) {
+      c[0]++;
+    } else if (arena.owns(a)) {
+      refs.put(a, new int[] {1});
+    }
+  }
+
+  /** One value fewer on t's array; the arena gets the array back when none is left. */
+  private static void drop(Tensor t, IdentityHashMap<float[], int[]> refs, Arena arena) {
+    if (t == null || !t.isFloat()) return;
+    float[] a = t.data();
+    int[] c = refs.get(a);
+    if (c == null || --c[0] > 0) return;
+    refs.remove(a);
+    arena.release(a);
   }
 
   private static boolean allGiven(Node node, Map<String, Tensor> given) {

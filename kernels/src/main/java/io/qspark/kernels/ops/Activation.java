@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -128,11 +129,12 @@ public final class Activation implements Op {
     }
     if (kind == Kind.RELU && Conv.SIMD) {
       float[] x = t.data();
-      float[] y = new float[x.length];
+      float[] y = Arena.floats(x.length);
       SimdLoops.relu(x, y, 0, x.length);
       return new Tensor[] {Tensor.of(y, t.shape())};
     }
-    float[] y = t.data().clone();
+    float[] y = Arena.floats(t.size());
+    System.arraycopy(t.data(), 0, y, 0, y.length);
     if (kind == Kind.CLIP && (in.length > 1 && in[1] != null || in.length > 2 && in[2] != null)) {
       float l = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : lo;
       float h = in.length > 2 && in[2] != null ? in[2].asFloats()[0] : hi;

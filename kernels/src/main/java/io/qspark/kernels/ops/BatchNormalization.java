@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -97,7 +98,7 @@ public final class BatchNormalization implements Op {
     int n = x.dim(0);
     int inner = x.size() / Math.max(1, n * c);
     float[] xd = x.data();
-    float[] y = new float[xd.length];
+    float[] y = Arena.floats(xd.length);
     for (int ni = 0; ni < n; ni++) {
       for (int ci = 0; ci < c; ci++) {
         float mul = ab[0][ci], off = ab[1][ci];

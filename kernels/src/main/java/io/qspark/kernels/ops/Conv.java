@@ -3,6 +3,7 @@ package io.qspark.kernels.ops;
 import io.qspark.kernels.blas.Blas;
 import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 import java.util.Arrays;
 
@@ -68,7 +69,7 @@ public final class Conv implements Op {
       throw new OpException("Conv: bias has " + b.size() + " values for " + m + " output channels");
     }
     ConvShape s = ConvShape.of(x.shape(), w.shape(), g, geometry(w.shape()));
-    float[] out = new float[n * m * s.outHeight() * s.outWidth()];
+    float[] out = Arena.floats(n * m * s.outHeight() * s.outWidth());
     float[] bias = b == null ? null : b.data();
     if (exactChunk > 0) {
       exact(x.data(), w.data(), bias, out, s);

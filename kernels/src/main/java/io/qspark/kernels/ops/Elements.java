@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -16,7 +17,7 @@ final class Elements {
 
   /** A new zeroed array of t's dtype. */
   static Object allocate(Tensor t, int n) {
-    return t.isFloat() ? new float[n] : new long[n];
+    return t.isFloat() ? Arena.floats(n) : new long[n];
   }
 
   static Tensor wrap(Object array, int[] shape) {
@@ -32,7 +33,7 @@ final class Elements {
     int n = src.length;
     if (x.isFloat()) {
       float[] xd = x.data();
-      float[] y = new float[n];
+      float[] y = Arena.floats(n);
       float f = (float) fill;
       for (int i = 0; i < n; i++) y[i] = src[i] < 0 ? f : xd[src[i]];
       return Tensor.of(y, shape);

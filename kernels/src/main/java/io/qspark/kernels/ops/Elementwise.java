@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /** Binary arithmetic with numpy broadcasting: Add, Sub, Mul, Div, PRelu, and Max/Min for {@link Variadic}. */
@@ -40,7 +41,7 @@ public final class Elementwise implements Op {
     }
     float[] x = a.asFloats();
     float[] z = b.asFloats();
-    float[] y = new float[Shapes.size(shape)];
+    float[] y = Arena.floats(Shapes.size(shape));
     if (x.length == y.length && z.length == y.length) {
       if (kind == Kind.ADD && Conv.SIMD) {
         SimdLoops.add(x, z, y);

@@ -4,6 +4,7 @@ import io.qspark.kernels.blas.Blas;
 import io.qspark.kernels.blas.GemmShape;
 import io.qspark.kernels.blas.Workspace;
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 
@@ -43,7 +44,7 @@ public final class Gemm implements Op {
       throw new OpException("Gemm: inner dimensions differ: A " + Tensor.shapeString(a.shape())
           + (transA ? "^T" : "") + " x B " + Tensor.shapeString(b.shape()) + (transB ? "^T" : ""));
     }
-    float[] y = new float[m * n];
+    float[] y = Arena.floats(m * n);
     if (exactChunk > 0 && !transA && alpha == 1f) {
       exact(a.data(), b.data(), c, y, m, n, k);
       if (activation != null) activation.apply(y, 0, y.length);

@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.blas.GemmShape;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /** numpy matmul: batched over leading dimensions with broadcasting; 1-D operands promoted. */
@@ -27,7 +28,7 @@ public final class MatMul implements Op {
     int nb = Shapes.size(batch);
     float[] a = in[0].data();
     float[] b = in[1].data();
-    float[] y = new float[nb * m * n];
+    float[] y = Arena.floats(nb * m * n);
     int[] idx = new int[batch.length];
     GemmShape gemm = GemmShape.of(false, false, m, n, k);
     for (int bi = 0; bi < nb; bi++) {

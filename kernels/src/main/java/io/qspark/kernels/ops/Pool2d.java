@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -95,7 +96,7 @@ abstract class Pool2d implements Op {
     Taps cols = new Taps(ow, geo.sw, geo.dw, geo.kw, pads[1], pads[3], w);
     KernelCols kc = new KernelCols(geo.kw, geo.sw, geo.dw, pads[1], w, ow);
     float[] xd = x.data();
-    float[] y = new float[n * c * oh * ow];
+    float[] y = Arena.floats(n * c * oh * ow);
     for (int p = 0; p < n * c; p++) plane(xd, p * h * w, w, y, p * oh * ow, rows, cols, kc);
     return new Tensor[] {Tensor.of(y, n, c, oh, ow)};
   }

@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -16,7 +17,7 @@ public final class Pow implements Op {
     int[] shape = ab.shape();
     int n = ab.size();
     if (a.isFloat()) {
-      float[] x = ab.data(), y = bb.asFloats(), r = new float[n];
+      float[] x = ab.data(), y = bb.asFloats(), r = Arena.floats(n);
       for (int i = 0; i < n; i++) r[i] = (float) Math.pow(x[i], y[i]);
       return new Tensor[] {Tensor.of(r, shape)};
     }

@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -83,7 +84,7 @@ public final class Reduce implements Op {
   }
 
   private float[] floats(float[] x, int[] dst, int outSize, int count) {
-    float[] y = new float[outSize];
+    float[] y = Arena.floats(outSize);
     if (kind == Kind.MAX || kind == Kind.MIN) {
       // an empty reduction is the identity element of max/min
       java.util.Arrays.fill(y, kind == Kind.MAX ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);

@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -96,7 +97,7 @@ final class Resampler {
     final int[] y0 = t.rows().i0(), y1 = t.rows().i1(), x0 = t.cols().i0(), x1 = t.cols().i1();
     final float[] fy = t.rows().frac(), fx = t.cols().frac();
     float[] xd = x.data();
-    float[] y = new float[t.planes() * oh * ow];
+    float[] y = Arena.floats(t.planes() * oh * ow);
     for (int p = 0; p < t.planes(); p++) {
       int xb = p * h * w, yb = p * oh * ow;
       for (int i = 0; i < oh; i++) {

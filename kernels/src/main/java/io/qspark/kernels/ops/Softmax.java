@@ -1,6 +1,7 @@
 package io.qspark.kernels.ops;
 
 import io.qspark.kernels.graph.Attributes;
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -45,7 +46,7 @@ public final class Softmax implements Op {
     int[] s = x.shape();
     Rows r = rows(s);
     float[] xd = x.data();
-    float[] y = new float[xd.length];
+    float[] y = Arena.floats(xd.length);
     for (int o = 0; o < r.outer(); o++) {
       for (int i = 0; i < r.perOuter(); i++) row(xd, y, r.base(o, i), r.len(), r.stride());
     }

@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -37,7 +38,7 @@ public final class Unary implements Op {
       for (int i = 0; i < x.length; i++) y[i] = kind == Kind.NEG ? -x[i] : Math.abs(x[i]);
       return new Tensor[] {Tensor.ofLongs(y, t.shape())};
     }
-    float[] x = t.data(), y = new float[x.length];
+    float[] x = t.data(), y = Arena.floats(x.length);
     switch (kind) {
       case SQRT: for (int i = 0; i < x.length; i++) y[i] = (float) Math.sqrt(x[i]); break;
       case RECIPROCAL: for (int i = 0; i < x.length; i++) y[i] = 1f / x[i]; break;

@@ -1,5 +1,6 @@
 package io.qspark.kernels.ops;
 
+import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 
 /**
@@ -19,7 +20,7 @@ public final class Where implements Op {
     Tensor xb = all[1], yb = all[2];
     int n = cond.length;
     if (x.isFloat()) {
-      float[] a = xb.data(), b = yb.data(), r = new float[n];
+      float[] a = xb.data(), b = yb.data(), r = Arena.floats(n);
       for (int i = 0; i < n; i++) r[i] = cond[i] != 0 ? a[i] : b[i];
       return new Tensor[] {Tensor.of(r, shape)};
     }

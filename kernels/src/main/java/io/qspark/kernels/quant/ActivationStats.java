@@ -1,6 +1,8 @@
 package io.qspark.kernels.quant;
 
 import io.qspark.kernels.exec.TensorObserver;
+import io.qspark.kernels.graph.Node;
+import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.graph.GraphException;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -29,16 +31,25 @@ public final class ActivationStats implements Serializable {
 
   /** The same for the points in {@code only} (all when null). */
   public TensorObserver observer(QuantPlan plan, java.util.Set<String> only) {
-    return (node, name, value) -> {
-      if (name.equals(plan.pointOf(name)) && value.isFloat() && (only == null || only.contains(name))) {
-        Histogram h = histograms.computeIfAbsent(name, k -> new Histogram());
-        h.update(value.data());
-        if (h.nonFinite() > 0) {
-          throw new GraphException("tensor '" + name + "'" + (node == null ? "" : " (output of " + node.describe() + ")")
-              + " has " + h.nonFinite() + " NaN/Inf values; check the input data and the model's weights");
+    return new TensorObserver() {
+      @Override
+      public Tensor onValue(Node node, String name, Tensor value) {
+        if (name.equals(plan.pointOf(name)) && value.isFloat() && (only == null || only.contains(name))) {
+          Histogram h = histograms.computeIfAbsent(name, k -> new Histogram());
+          h.update(value.data());
+          if (h.nonFinite() > 0) {
+            throw new GraphException("tensor '" + name + "'" + (node == null ? "" : " (output of " + node.describe() + ")")
+                + " has " + h.nonFinite() + " NaN/Inf values; check the input data and the model's weights");
+          }
         }
+        return value;
       }
-      return value;
+
+      /** Histograms copy what they count: the forward may reuse the arrays ({@link io.qspark.kernels.tensor.Arena}). */
+      @Override
+      public boolean retainsValues() {
+        return false;
+      }
     };
   }
 
