@@ -109,6 +109,11 @@ class AdaRoundSparkTest {
     assertEquals(List.of("load", "calibration", "adaround", "final_calibration", "error_pass"),
         stages.stream().map(s -> (String) s.get("stage")).toList());
     for (Map<String, Object> s : stages.subList(1, 3)) assertTrue(((Number) s.get("seconds")).doubleValue() > 0, s.toString());
+    // the summary's statistics pass is that calibration's (the final stage only reuses it): not 0.0 s
+    String line = r.out().lines().filter(l -> l.startsWith("statistics pass")).findFirst().orElseThrow(() -> new AssertionError(r.out()));
+    double seconds = Double.parseDouble(line.replaceAll("^statistics pass\\s+([0-9.]+) s.*$", "$1"));
+    double calibration = ((Number) stages.get(1).get("seconds")).doubleValue();
+    assertTrue(seconds > 0 && seconds <= calibration + 0.05, line + " against the calibration stage's " + calibration + " s");
   }
 
   /**

@@ -8,6 +8,8 @@ import io.qspark.job.spark.BiasCorrectionJob;
 import io.qspark.job.spark.PairedAgreementJob;
 import io.qspark.kernels.graph.Graph;
 import io.qspark.kernels.model.Model;
+import io.qspark.job.model.ModelBlob;
+import io.qspark.kernels.quant.ActivationStats;
 import io.qspark.kernels.passes.CrossLayerEqualization;
 import io.qspark.kernels.quant.BiasCorrection;
 import io.qspark.kernels.quant.PairedAgreement;
@@ -68,6 +70,8 @@ public final class Finetune {
     Model original = read.model().forInference();
     String name = read.fileName();
     Map<String, Double> stages = new LinkedHashMap<>();
+    // each calibration's statistics pass, by its statistics: the summary reports the pass whose statistics the folder holds
+    Map<ActivationStats, Double> passSeconds = new java.util.IdentityHashMap<>();
     Map<String, Object> done = new LinkedHashMap<>();
     try (CalibrationRun run = CalibrationRun.open("qspark finetune", s, read, notices)) {
       long t = lap(stages, LOAD, t0);
@@ -84,7 +88,7 @@ public final class Finetune {
         t = lap(stages, CLE, t);
       }
       if (fs.biasCorrection()) {
-        CalibrationRun.Calibrated before = run.calibrate(edited.model(), edited.blob(), "finetune: bias correction");
+        CalibrationRun.Calibrated before = timed(passSeconds, run, edited.model(), edited.blob(), "finetune: bias correction");
         int[] layers = {0, 0};
         Graph corrected = BiasCorrection.correct(edited.model().graph(), before.plan(), before.params(), run.cfg,
             (graph, plan, params, wave, index, count) -> {
@@ -105,8 +109,8 @@ public final class Finetune {
       // the calibration of `edited`, once the check below has made one
       CalibrationRun.Calibrated known = null;
       if (fs.cle() || fs.biasCorrection()) {
-        CalibrationRun.Calibrated without = run.calibrate(plain.model(), plain.blob(), "finetune: check, without");
-        CalibrationRun.Calibrated with = run.calibrate(edited.model(), edited.blob(), "finetune: check, with");
+        CalibrationRun.Calibrated without = timed(passSeconds, run, plain.model(), plain.blob(), "finetune: check, without");
+        CalibrationRun.Calibrated with = timed(passSeconds, run, edited.model(), edited.blob(), "finetune: check, with");
         Map<String, Object> check = new LinkedHashMap<>();
         if (keep(run, name, check, plain, without, edited, with)) {
           known = with;
@@ -123,7 +127,7 @@ public final class Finetune {
         CalibrationRun.Calibrated before = known;
         if (before == null) {
           // timed on its own, so report.json sets AdaRound's time against a calibration's
-          before = run.calibrate(edited.model(), edited.blob(), "finetune: AdaRound calibration");
+          before = timed(passSeconds, run, edited.model(), edited.blob(), "finetune: AdaRound calibration");
           t = lap(stages, CALIBRATION, t);
         }
         AdaRound.Result r = AdaRoundJob.run(run.sc(), run.inputs.images, equalized.blob(),
@@ -140,7 +144,7 @@ public final class Finetune {
         // recomputes its own; those are the ones it validated end to end, so they are the result
         // (the statistics recorded are those of the calibration it started from)
         CalibrationRun.Calibrated before = known != null ? known
-            : run.calibrate(edited.model(), edited.blob(), "finetune: AdaQuant calibration");
+            : timed(passSeconds, run, edited.model(), edited.blob(), "finetune: AdaQuant calibration");
         AdaQuantOptions opt = AdaQuantOptions.defaults().withSteps(fs.adaquantSteps())
             .withImagesPerStep(fs.adaquantImagesPerStep());
         // tuned towards the float model's own outputs from the corrected biases: with the corrected
@@ -154,7 +158,7 @@ public final class Finetune {
         done.put(ADAQUANT, layerSummary(fs.adaquantSteps(), r.layers()));
         t = lap(stages, ADAQUANT, t);
       } else {
-        c = known != null ? known : run.calibrate(edited.model(), edited.blob(), "finetune: final calibration");
+        c = known != null ? known : timed(passSeconds, run, edited.model(), edited.blob(), "finetune: final calibration");
         t = lap(stages, FINAL_CALIBRATION, t);
       }
       if (s.refine().enabled()) {
@@ -163,7 +167,7 @@ public final class Finetune {
         t = lap(stages, REFINEMENT, t);
       }
       CalibrationRun.Finished f = run.finish(edited.model(), name, edited.blob(), c,
-          new double[] {stages.get(LOAD), stages.getOrDefault(FINAL_CALIBRATION, stages.get(ADAQUANT))}, stages,
+          new double[] {stages.get(LOAD), passSeconds.getOrDefault(c.stats(), 0.0)}, stages,
           Map.of("finetune", done), fs.json());
       return new Calibration(f.contents(), f.report());
     }
@@ -211,6 +215,15 @@ public final class Finetune {
     m.put("kept", reports.stream().filter(LayerReport::kept).count());
     m.put("layers", layers);
     return m;
+  }
+
+  /** Runs a calibration and records its statistics pass's seconds by its statistics (the summary's line is the reported one's). */
+  private static CalibrationRun.Calibrated timed(Map<ActivationStats, Double> seconds, CalibrationRun run, Model m,
+      ModelBlob blob, String stage) {
+    long t0 = System.nanoTime();
+    CalibrationRun.Calibrated c = run.calibrate(m, blob, stage);
+    seconds.put(c.stats(), (System.nanoTime() - t0) / 1e9);
+    return c;
   }
 
   private static long lap(Map<String, Double> stages, String stage, long since) {
