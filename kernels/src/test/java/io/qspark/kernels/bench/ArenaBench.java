@@ -12,8 +12,6 @@ import io.qspark.kernels.tensor.Arena;
 import io.qspark.kernels.tensor.Tensor;
 import io.qspark.kernels.testing.Shared;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -93,11 +91,7 @@ class ArenaBench {
       Executor.useArena(true);
       Blas.setThreads(blasBefore);
     }
-    r.append("\nLoad before: ").append(loadBefore).append("; after: ").append(BenchReport.loadAverage()).append('\n');
-    System.out.println(r);
-    Path out = Path.of("target", "bench", "arena.md");
-    Files.createDirectories(out.getParent());
-    Files.writeString(out, r.toString());
+    BenchReport.finish(r, loadBefore, "arena.md");
   }
 
   private static long bytesPerForward(Executor ex, Map<String, Tensor> feeds, QuantPlan plan, boolean stats,

@@ -64,6 +64,15 @@ public final class BenchReport {
   }
 
   /** The first three fields of /proc/loadavg. */
+  /** Prints a bench's report and writes it to target/bench/{@code file}, with the load average after the run. */
+  static void finish(StringBuilder report, String loadBefore, String file) throws java.io.IOException {
+    report.append("\nload average before: ").append(loadBefore).append(", after: ").append(loadAverage()).append('\n');
+    System.out.println(report);
+    java.nio.file.Path out = java.nio.file.Path.of("target", "bench", file);
+    java.nio.file.Files.createDirectories(out.getParent());
+    java.nio.file.Files.writeString(out, report.toString());
+  }
+
   public static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");

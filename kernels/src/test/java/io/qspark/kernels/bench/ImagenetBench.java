@@ -103,11 +103,7 @@ class ImagenetBench {
       pool.shutdown();
       Blas.setThreads(blasBefore);
     }
-    b.append("\nload average before: ").append(loadBefore).append(", after: ").append(BenchReport.loadAverage()).append('\n');
-    System.out.println(b);
-    Path out = Path.of("target", "bench", "imagenet.md");
-    Files.createDirectories(out.getParent());
-    Files.writeString(out, b.toString());
+    BenchReport.finish(b, loadBefore, "imagenet.md");
   }
 
   @Test
