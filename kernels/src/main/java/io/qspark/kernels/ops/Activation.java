@@ -129,11 +129,11 @@ public final class Activation implements Op {
     }
     if (kind == Kind.RELU && Conv.SIMD) {
       float[] x = t.data();
-      float[] y = Arena.floats(x.length);
+      float[] y = Arena.overwritten(x.length);
       SimdLoops.relu(x, y, 0, x.length);
       return new Tensor[] {Tensor.of(y, t.shape())};
     }
-    float[] y = Arena.floats(t.size());
+    float[] y = Arena.overwritten(t.size());
     System.arraycopy(t.data(), 0, y, 0, y.length);
     if (kind == Kind.CLIP && (in.length > 1 && in[1] != null || in.length > 2 && in[2] != null)) {
       float l = in.length > 1 && in[1] != null ? in[1].asFloats()[0] : lo;

@@ -69,7 +69,10 @@ public final class Conv implements Op {
       throw new OpException("Conv: bias has " + b.size() + " values for " + m + " output channels");
     }
     ConvShape s = ConvShape.of(x.shape(), w.shape(), g, geometry(w.shape()));
-    float[] out = Arena.floats(n * m * s.outHeight() * s.outWidth());
+    int outLen = n * m * s.outHeight() * s.outWidth();
+    boolean scalarDepthwise = exactChunk == 0 && cg == 1 && m == g && !simd;
+    // every path assigns each output element but the scalar depthwise loop, which adds into it
+    float[] out = scalarDepthwise ? Arena.floats(outLen) : Arena.overwritten(outLen);
     float[] bias = b == null ? null : b.data();
     if (exactChunk > 0) {
       exact(x.data(), w.data(), bias, out, s);

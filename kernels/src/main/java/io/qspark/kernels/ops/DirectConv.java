@@ -633,17 +633,25 @@ final class DirectConv {
             FloatVector.fromArray(S, x, si + wd - V).intoArray(in, di + wd - V);
           }
         } else {
-          // one vector per row, spilling V - wd values past the row's end: those positions are
-          // padding (zeroed again at once) or the next row's data (copied after)
+          // one vector per row, spilling V - wd values past the row's end, over later rows'
+          // places only: each row's data is stored after every spill that reaches it, and the
+          // wq - wd padding values after each row's data are zeroed again right after that row
+          // is stored; what the last vector row spilled past the last row's data (the padding
+          // below, or what follows the plane) is zeroed once the plane is done, before any later
+          // plane is written. Two scalar stores a row instead of V - wd.
+          int last = -1;
           for (int iy = 0; iy < h; iy++) {
             int si = src + iy * wd, di = dst + iy * wq;
             if (si + V <= x.length && di + V <= in.length) {
               FloatVector.fromArray(S, x, si).intoArray(in, di);
-              for (int j = wd; j < V; j++) in[di + j] = 0f;
+              last = di;
             } else {
               for (int j = 0; j < wd; j++) in[di + j] = x[si + j];
             }
+            for (int j = di + wd; j < di + wq; j++) in[j] = 0f;
           }
+          int end = dst + (h - 1) * wq + wd;
+          if (last >= 0 && last + V > end) Arrays.fill(in, end, last + V, 0f);
         }
       }
       return;
@@ -908,7 +916,59 @@ final class DirectConv {
     FloatVector bv = FloatVector.broadcast(S, bias == null ? 0f : bias[ch]);
     int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
     int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
-    for (int q = 0; q < lenPad; q += TILE) {
+    // two tiles (four vectors, four independent FMA chains) per step: one tile's two chains of
+    // nine dependent FMAs left the FMA units idle for most of their latency
+    int q = 0;
+    for (; q + 2 * TILE <= lenPad; q += 2 * TILE) {
+      FloatVector a0 = FloatVector.fromArray(S, x, q + o0).fma(w0, bv);
+      FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + V).fma(w0, bv);
+      FloatVector a2 = FloatVector.fromArray(S, x, q + o0 + 2 * V).fma(w0, bv);
+      FloatVector a3 = FloatVector.fromArray(S, x, q + o0 + 3 * V).fma(w0, bv);
+      a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);
+      a1 = FloatVector.fromArray(S, x, q + o1 + V).fma(w1, a1);
+      a2 = FloatVector.fromArray(S, x, q + o1 + 2 * V).fma(w1, a2);
+      a3 = FloatVector.fromArray(S, x, q + o1 + 3 * V).fma(w1, a3);
+      a0 = FloatVector.fromArray(S, x, q + o2).fma(w2, a0);
+      a1 = FloatVector.fromArray(S, x, q + o2 + V).fma(w2, a1);
+      a2 = FloatVector.fromArray(S, x, q + o2 + 2 * V).fma(w2, a2);
+      a3 = FloatVector.fromArray(S, x, q + o2 + 3 * V).fma(w2, a3);
+      a0 = FloatVector.fromArray(S, x, q + o3).fma(w3, a0);
+      a1 = FloatVector.fromArray(S, x, q + o3 + V).fma(w3, a1);
+      a2 = FloatVector.fromArray(S, x, q + o3 + 2 * V).fma(w3, a2);
+      a3 = FloatVector.fromArray(S, x, q + o3 + 3 * V).fma(w3, a3);
+      a0 = FloatVector.fromArray(S, x, q + o4).fma(w4, a0);
+      a1 = FloatVector.fromArray(S, x, q + o4 + V).fma(w4, a1);
+      a2 = FloatVector.fromArray(S, x, q + o4 + 2 * V).fma(w4, a2);
+      a3 = FloatVector.fromArray(S, x, q + o4 + 3 * V).fma(w4, a3);
+      a0 = FloatVector.fromArray(S, x, q + o5).fma(w5, a0);
+      a1 = FloatVector.fromArray(S, x, q + o5 + V).fma(w5, a1);
+      a2 = FloatVector.fromArray(S, x, q + o5 + 2 * V).fma(w5, a2);
+      a3 = FloatVector.fromArray(S, x, q + o5 + 3 * V).fma(w5, a3);
+      a0 = FloatVector.fromArray(S, x, q + o6).fma(w6, a0);
+      a1 = FloatVector.fromArray(S, x, q + o6 + V).fma(w6, a1);
+      a2 = FloatVector.fromArray(S, x, q + o6 + 2 * V).fma(w6, a2);
+      a3 = FloatVector.fromArray(S, x, q + o6 + 3 * V).fma(w6, a3);
+      a0 = FloatVector.fromArray(S, x, q + o7).fma(w7, a0);
+      a1 = FloatVector.fromArray(S, x, q + o7 + V).fma(w7, a1);
+      a2 = FloatVector.fromArray(S, x, q + o7 + 2 * V).fma(w7, a2);
+      a3 = FloatVector.fromArray(S, x, q + o7 + 3 * V).fma(w7, a3);
+      a0 = FloatVector.fromArray(S, x, q + o8).fma(w8, a0);
+      a1 = FloatVector.fromArray(S, x, q + o8 + V).fma(w8, a1);
+      a2 = FloatVector.fromArray(S, x, q + o8 + 2 * V).fma(w8, a2);
+      a3 = FloatVector.fromArray(S, x, q + o8 + 3 * V).fma(w8, a3);
+      if (lim != null) {
+        FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
+        a0 = a0.max(l).min(u);
+        a1 = a1.max(l).min(u);
+        a2 = a2.max(l).min(u);
+        a3 = a3.max(l).min(u);
+      }
+      a0.intoArray(y, q);
+      a1.intoArray(y, q + V);
+      a2.intoArray(y, q + 2 * V);
+      a3.intoArray(y, q + 3 * V);
+    }
+    for (; q < lenPad; q += TILE) {
       FloatVector a0 = FloatVector.fromArray(S, x, q + o0).fma(w0, bv);
       FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + V).fma(w0, bv);
       a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);

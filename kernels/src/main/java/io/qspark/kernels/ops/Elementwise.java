@@ -41,7 +41,7 @@ public final class Elementwise implements Op {
     }
     float[] x = a.asFloats();
     float[] z = b.asFloats();
-    float[] y = Arena.floats(Shapes.size(shape));
+    float[] y = Arena.overwritten(Shapes.size(shape)); // each path assigns every element
     if (x.length == y.length && z.length == y.length) {
       if (kind == Kind.ADD && Conv.SIMD) {
         SimdLoops.add(x, z, y);

@@ -29,7 +29,7 @@ public final class GlobalAveragePool implements Op {
     int n = x.dim(0), c = x.dim(1);
     int inner = x.size() / Math.max(1, n * c);
     float[] xd = x.data();
-    float[] y = Arena.floats(n * c);
+    float[] y = Arena.overwritten(n * c);
     for (int i = 0; i < n * c; i++) {
       float s = 0f;
       for (int j = i * inner; j < (i + 1) * inner; j++) s += xd[j];

@@ -13,7 +13,8 @@ import java.util.Map;
  * proportional to the batch once warm (issue 20, item 2). Ops take their output arrays from
  * {@link #floats}; outside an {@link #open} scope that is exactly {@code new float[n]}. Inside
  * one (the executor opens it for a forward whose observer keeps no values), a pooled array of
- * the exact length is handed out, zeroed, and the executor gives it back with {@link #release}
+ * the exact length is handed out, zeroed (or as it was, to an op that writes every element:
+ * {@link #overwritten}), and the executor gives it back with {@link #release}
  * once no live value references it.
  *
  * <p>Only arrays this thread's arena handed out during the current scope are ever taken back:
@@ -55,8 +56,30 @@ public final class Arena {
   /** A zeroed array of n floats: pooled inside an open scope, else new. */
   public static float[] floats(int n) {
     Arena a = CURRENT.get();
-    return a.depth == 0 ? new float[n] : a.take(n);
+    return a.depth == 0 ? new float[n] : a.take(n, true, 0f);
   }
+
+  /**
+   * An array of n floats every element of which the caller writes before anything reads it (an
+   * op's output that its kernel fills completely): as {@link #floats}, but a pooled array is
+   * handed out as it was left, not zeroed, which saves a pass over every activation of a
+   * forward. A new array is zero, as the JVM makes it. Under {@link #poison} a pooled array is
+   * filled with NaN instead, so a caller that leaves an element unwritten shows in any comparison.
+   */
+  public static float[] overwritten(int n) {
+    Arena a = CURRENT.get();
+    return a.depth == 0 ? new float[n] : a.take(n, poison, Float.NaN);
+  }
+
+  /**
+   * Tests: pooled arrays from {@link #overwritten} filled with NaN (every thread), to prove that
+   * each caller writes all it takes. Off by default; costs what the zeroing saved.
+   */
+  public static void poison(boolean on) {
+    poison = on;
+  }
+
+  private static volatile boolean poison;
 
   /** Whether a scope is open on this thread. */
   public boolean isOpen() {
@@ -94,14 +117,15 @@ public final class Arena {
     trim();
   }
 
-  private float[] take(int n) {
+  /** A pooled array of n floats, filled with value if fill (else left as it is), or a new one. */
+  private float[] take(int n, boolean fill, float value) {
     float[] a = null;
     ArrayDeque<float[]> q = n == 0 ? null : free.get(n);
     if (q != null && !q.isEmpty()) {
       a = q.pop();
       pooledBytes -= 4L * n;
       if (q.isEmpty()) free.remove(n);
-      Arrays.fill(a, 0f);
+      if (fill) Arrays.fill(a, value);
       reused++;
     } else {
       a = new float[n];
