@@ -3,6 +3,7 @@ package io.qspark.kernels.ops;
 import io.qspark.kernels.simd.VectorWidth;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -94,8 +95,36 @@ final class DirectConv {
     final int[] off;
     /** Floats of prepared input, including what the last tile reads past the planes. */
     final int inLen;
+    /**
+     * Rows without side padding ({@link #masked(ConvShape)}): wq = wd, so the output plane is
+     * computed in place, and the taps that would read a side pad read the neighbouring row's
+     * edge instead, zeroed in the packed tile by {@link #colMask}. Null for the padded layout.
+     */
+    final int[] colMask;
+
+    /**
+     * A 3x3, stride-1, undilated conv with one pixel of padding on every side, as rows of wd
+     * (no side padding) between a zero row above and below, each plane with one guard float
+     * before and after: tap (ki, kj) of output pixel q reads plane[q + ki * wd + kj], which is
+     * the padded input's value except in the first column for kj = 0 and the last for kj = 2,
+     * where it is the next or previous row's edge; {@link #packTile3} zeroes those lanes
+     * ({@link #colMask}), so every packed step holds what the padded layout would: the same
+     * FMA chains, bit for bit, with no discarded columns and no copy of the output out of a
+     * wider plane. Null when the conv is not of that kind.
+     */
+    static Layout masked(ConvShape s) {
+      ConvGeometry geo = s.geometry();
+      int[] pads = s.pads();
+      boolean fits = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1
+          && pads[0] == 1 && pads[1] == 1 && pads[2] == 1 && pads[3] == 1;
+      return fits ? new Layout(s, true) : null;
+    }
 
     Layout(ConvShape s) {
+      this(s, false);
+    }
+
+    private Layout(ConvShape s, boolean sideless) {
       final int cg = s.groupChannels();
       final ConvGeometry geo = s.geometry();
       final int[] pads = s.pads();
@@ -114,8 +143,8 @@ final class DirectConv {
       hq = (hp + sh - 1) / sh;
       // at stride 1 a row's right padding can be the next row's left padding: taps past the
       // row's end read it (and the last row reads pr zeros past the plane)
-      shareRight = sw == 1 && pads[3] <= pads[1] && pads[3] > 0;
-      wq = shareRight ? wd + pads[1] : (wp + sw - 1) / sw;
+      shareRight = !sideless && sw == 1 && pads[3] <= pads[1] && pads[3] > 0;
+      wq = sideless ? wd : shareRight ? wd + pads[1] : (wp + sw - 1) / sw;
       slot = new int[sh * sw];
       Arrays.fill(slot, -1);
       int n = 0;
@@ -126,7 +155,9 @@ final class DirectConv {
         }
       }
       nph = n;
-      planeStride = hq * wq + (shareRight ? pads[3] : 0);
+      // sideless: a guard float before and after the hq rows (the first pixel's kj = 0 tap and
+      // the last one's kj = 2 tap read them, masked)
+      planeStride = hq * wq + (sideless ? 2 : shareRight ? pads[3] : 0);
       len = oh * wq;
       lenPad = (len + TILE - 1) / TILE * TILE;
       off = new int[cg * geo.kh * geo.kw];
@@ -141,6 +172,24 @@ final class DirectConv {
         }
       }
       inLen = inPlace ? 0 : Math.max(cg * nph * planeStride, lenPad + maxOff);
+      colMask = sideless ? columnMasks(lenPad, wd) : null;
+    }
+
+    /**
+     * Per tile of the sideless layout, four vectors of int lanes: the tile's two vectors' lanes
+     * that a kj = 0 tap may read (0 where the output pixel is in the first column, else -1),
+     * then those a kj = 2 tap may read (0 in the last column); ANDed into the packed floats.
+     */
+    private static int[] columnMasks(int lenPad, int wd) {
+      int[] m = new int[lenPad / TILE * 4 * V];
+      for (int t = 0; t < lenPad / TILE; t++) {
+        for (int u = 0; u < TILE; u++) {
+          int col = (t * TILE + u) % wd;
+          m[t * 4 * V + u] = col == 0 ? 0 : -1;
+          m[t * 4 * V + TILE + u] = col == wd - 1 ? 0 : -1;
+        }
+      }
+      return m;
     }
 
     /** Output written straight into the NCHW plane: no column of a row is thrown away. */
@@ -199,6 +248,9 @@ final class DirectConv {
     int chunk = chunkBlocks(kc);
     boolean tap3 = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1;
     Layout lay = new Layout(shape);
+    boolean across = acrossImages(lay, n, mg);
+    Layout sideless = across ? null : Layout.masked(shape);
+    if (sideless != null) lay = sideless;
     Scratch s = SCRATCH.get();
     float[] in = s.in = Scratch.grow(s.in, lay.inLen);
     int records = (blocks.length + PER_RECORD - 1) / PER_RECORD;
@@ -221,7 +273,6 @@ final class DirectConv {
     float[] tailOut = s.tailOut = Scratch.grow(s.tailOut, (long) Math.max(mg, MR) * TILE);
     Block[] red = pw.reduction(bt, 0);
     Block[] tailRed = lay.inPlace && tail ? pw.reduction(s.tailIn, TILE) : null;
-    boolean across = acrossImages(lay, n, mg);
     for (int gi = 0; gi < g; gi++) {
       pack(w, gi * mg, blocks, kLen, kc, wk);
       if (across) {
@@ -252,7 +303,9 @@ final class DirectConv {
             Block blk = red[k0 / kc];
             for (int t = 0; t < tiles; t++) {
               int q0 = t * TILE;
-              if (tap3) {
+              if (lay.colMask != null) {
+                packTile3Masked(xs, xq + q0 + k0 / 9 * lay.planeStride, lay, t, (k1 - k0) / 9, bt);
+              } else if (tap3) {
                 packTile3(xs, xq + q0 + k0 / 9 * lay.planeStride, lay.planeStride, lay.wq, (k1 - k0) / 9, bt);
               } else {
                 packTile(xs, xq + q0, lay.off, k0, k1, bt);
@@ -404,6 +457,41 @@ final class DirectConv {
       FloatVector.fromArray(S, x, r2 + 2 + V).intoArray(bt, d + 8 * TILE + V);
     }
   }
+
+  /**
+   * {@link #packTile3} on the sideless layout ({@link Layout#masked}): the kj = 0 and kj = 2
+   * taps ANDed with tile t's column masks, so the lanes of first- and last-column pixels hold
+   * the zero the side padding would have given (+0.0f exactly, as the padding).
+   */
+  private static void packTile3Masked(float[] x, int xq, Layout lay, int t, int cg, float[] bt) {
+    final int ps = lay.planeStride, wq = lay.wq, mo = t * 4 * V;
+    final int[] cm = lay.colMask;
+    IntVector l0 = IntVector.fromArray(VectorWidth.INTS, cm, mo), l1 = IntVector.fromArray(VectorWidth.INTS, cm, mo + V);
+    IntVector r0m = IntVector.fromArray(VectorWidth.INTS, cm, mo + TILE);
+    IntVector r1m = IntVector.fromArray(VectorWidth.INTS, cm, mo + TILE + V);
+    for (int ci = 0, d = 0; ci < cg; ci++, d += 9 * TILE) {
+      int r0 = xq + ci * ps, r1 = r0 + wq, r2 = r1 + wq;
+      FloatVector.fromArray(S, x, r0).reinterpretAsInts().and(l0).reinterpretAsFloats().intoArray(bt, d);
+      FloatVector.fromArray(S, x, r0 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().intoArray(bt, d + V);
+      FloatVector.fromArray(S, x, r0 + 1).intoArray(bt, d + TILE);
+      FloatVector.fromArray(S, x, r0 + 1 + V).intoArray(bt, d + TILE + V);
+      FloatVector.fromArray(S, x, r0 + 2).reinterpretAsInts().and(r0m).reinterpretAsFloats().intoArray(bt, d + 2 * TILE);
+      FloatVector.fromArray(S, x, r0 + 2 + V).reinterpretAsInts().and(r1m).reinterpretAsFloats().intoArray(bt, d + 2 * TILE + V);
+      FloatVector.fromArray(S, x, r1).reinterpretAsInts().and(l0).reinterpretAsFloats().intoArray(bt, d + 3 * TILE);
+      FloatVector.fromArray(S, x, r1 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().intoArray(bt, d + 3 * TILE + V);
+      FloatVector.fromArray(S, x, r1 + 1).intoArray(bt, d + 4 * TILE);
+      FloatVector.fromArray(S, x, r1 + 1 + V).intoArray(bt, d + 4 * TILE + V);
+      FloatVector.fromArray(S, x, r1 + 2).reinterpretAsInts().and(r0m).reinterpretAsFloats().intoArray(bt, d + 5 * TILE);
+      FloatVector.fromArray(S, x, r1 + 2 + V).reinterpretAsInts().and(r1m).reinterpretAsFloats().intoArray(bt, d + 5 * TILE + V);
+      FloatVector.fromArray(S, x, r2).reinterpretAsInts().and(l0).reinterpretAsFloats().intoArray(bt, d + 6 * TILE);
+      FloatVector.fromArray(S, x, r2 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().intoArray(bt, d + 6 * TILE + V);
+      FloatVector.fromArray(S, x, r2 + 1).intoArray(bt, d + 7 * TILE);
+      FloatVector.fromArray(S, x, r2 + 1 + V).intoArray(bt, d + 7 * TILE + V);
+      FloatVector.fromArray(S, x, r2 + 2).reinterpretAsInts().and(r0m).reinterpretAsFloats().intoArray(bt, d + 8 * TILE);
+      FloatVector.fromArray(S, x, r2 + 2 + V).reinterpretAsInts().and(r1m).reinterpretAsFloats().intoArray(bt, d + 8 * TILE + V);
+    }
+  }
+
 
   /**
    * Steps [k0, k1) of one tile of the reduction made contiguous: the TILE input pixels under
@@ -598,6 +686,17 @@ final class DirectConv {
    */
   static void prepare(float[] x, int xBase, int cg, Layout l, float[] in, int o) {
     int wq = l.wq, ps = l.planeStride;
+    if (l.colMask != null) {
+      // sideless: guard, zero row, the h rows as they lie in x, zero row, guard
+      int plane = l.h * l.wd;
+      for (int ci = 0; ci < cg; ci++) {
+        int pb = o + ci * ps;
+        Arrays.fill(in, pb, pb + 1 + wq, 0f);
+        System.arraycopy(x, xBase + ci * plane, in, pb + 1 + wq, plane);
+        Arrays.fill(in, pb + 1 + wq + plane, pb + ps, 0f);
+      }
+      return;
+    }
     if (l.sh == 1 && l.sw == 1) {
       for (int ci = 0; ci < cg; ci++) {
         int pb = o + ci * ps;
