@@ -1022,13 +1022,15 @@ final class DirectConv {
    * (0.2 GFLOP/s measured).
    */
   private static void dw3Masked(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
-    int pairs = lay.lenPad / (2 * TILE) * (2 * TILE);
-    if (pairs > 0) dw3MaskedSpan(x, xb, lay, w, bias, ch, y, lim, 0, pairs);
-    if (pairs < lay.lenPad) dw3MaskedTile(x, xb, lay, w, bias, ch, y, lim, pairs);
+    if (lay.lenPad >= 2 * TILE) dw3MaskedPairs(x, xb, lay, w, bias, ch, y, lim);
+    if (lay.lenPad % (2 * TILE) != 0) dw3MaskedLast(x, xb, lay, w, bias, ch, y, lim);
   }
 
-  /** Tiles [from, to) of {@link #dw3Masked}, two a step (tile t's masks at cm[4V t ..]: left for its two vectors, then right). */
-  private static void dw3MaskedSpan(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim, int from, int to) {
+  /**
+   * The tiles of {@link #dw3Masked} in pairs, two a step, up to the last whole pair (tile t's
+   * masks at cm[4V t ..]: left for its two vectors, then right).
+   */
+  private static void dw3MaskedPairs(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
     final int[] off = lay.off, cm = lay.colMask;
     final int wb = ch * 9;
     FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
@@ -1039,7 +1041,8 @@ final class DirectConv {
     FloatVector bv = FloatVector.broadcast(S, bias == null ? 0f : bias[ch]);
     int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
     int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
-    for (int q = from; q < to; q += 2 * TILE) {
+    final int to = lay.lenPad / (2 * TILE) * (2 * TILE);
+    for (int q = 0; q < to; q += 2 * TILE) {
       IntVector l0 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q);
       IntVector r0 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + TILE);
       IntVector l1 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + V);
@@ -1098,8 +1101,9 @@ final class DirectConv {
     }
   }
 
-  /** The single tile at q of {@link #dw3Masked}. */
-  private static void dw3MaskedTile(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim, int q) {
+  /** The last tile of {@link #dw3Masked} when the tiles are odd in number. */
+  private static void dw3MaskedLast(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
+    final int q = lay.lenPad - TILE;
     final int[] off = lay.off, cm = lay.colMask;
     final int wb = ch * 9;
     FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
