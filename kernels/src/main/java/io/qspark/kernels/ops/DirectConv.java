@@ -101,6 +101,11 @@ final class DirectConv {
      * edge instead, zeroed in the packed tile by {@link #colMask}. Null for the padded layout.
      */
     final int[] colMask;
+    /**
+     * Floats per sub-plane of the split sideless layout ({@link #split(ConvShape)}), 0 for
+     * the others: each channel's plane three times, for the kj = 0, 1 and 2 taps.
+     */
+    final int split;
 
     /**
      * A 3x3, stride-1, undilated conv with one pixel of padding on every side, as rows of wd
@@ -113,18 +118,37 @@ final class DirectConv {
      * wider plane. Null when the conv is not of that kind.
      */
     static Layout masked(ConvShape s) {
+      return fits(s) ? new Layout(s, MASKED) : null;
+    }
+
+    /**
+     * The sideless rows of {@link #masked} for a depthwise conv that reads its input where it
+     * lies (no packed tile to mask): each channel's plane three times, the copy the kj = 0 taps
+     * read with its last column zeroed (a first-column pixel's left neighbour is the previous
+     * row's last value), the kj = 2 one with its first column zeroed, the kj = 1 one as it is.
+     * Every tap then reads the value the padded layout holds, with no mask in the kernel's loop
+     * (masking there doubled its vector code and C2 left part of it unintrinsified). Null when
+     * the conv is not a 3x3, stride-1, pad-1 one.
+     */
+    static Layout split(ConvShape s) {
+      return fits(s) ? new Layout(s, SPLIT) : null;
+    }
+
+    private static boolean fits(ConvShape s) {
       ConvGeometry geo = s.geometry();
       int[] pads = s.pads();
-      boolean fits = geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1
+      return geo.kh == 3 && geo.kw == 3 && geo.sh == 1 && geo.sw == 1 && geo.dh == 1 && geo.dw == 1
           && pads[0] == 1 && pads[1] == 1 && pads[2] == 1 && pads[3] == 1;
-      return fits ? new Layout(s, true) : null;
     }
+
+    private static final int PADDED = 0, MASKED = 1, SPLIT = 2;
 
     Layout(ConvShape s) {
-      this(s, false);
+      this(s, PADDED);
     }
 
-    private Layout(ConvShape s, boolean sideless) {
+    private Layout(ConvShape s, int kind) {
+      final boolean sideless = kind != PADDED;
       final int cg = s.groupChannels();
       final ConvGeometry geo = s.geometry();
       final int[] pads = s.pads();
@@ -157,7 +181,9 @@ final class DirectConv {
       nph = n;
       // sideless: a guard float before and after the hq rows (the first pixel's kj = 0 tap and
       // the last one's kj = 2 tap read them, masked)
-      planeStride = hq * wq + (sideless ? 2 : shareRight ? pads[3] : 0);
+      int sub = hq * wq + 2;
+      split = kind == SPLIT ? sub : 0;
+      planeStride = kind == SPLIT ? 3 * sub : sideless ? sub : hq * wq + (shareRight ? pads[3] : 0);
       len = oh * wq;
       lenPad = (len + TILE - 1) / TILE * TILE;
       off = new int[cg * geo.kh * geo.kw];
@@ -166,13 +192,13 @@ final class DirectConv {
         for (int ki = 0; ki < geo.kh; ki++) {
           for (int kj = 0; kj < geo.kw; kj++) {
             int ph = slot[((ki * geo.dh) % sh) * sw + (kj * geo.dw) % sw];
-            off[k] = (ci * nph + ph) * planeStride + (ki * geo.dh / sh) * wq + kj * geo.dw / sw;
+            off[k] = (ci * nph + ph) * planeStride + (ki * geo.dh / sh) * wq + kj * geo.dw / sw + kj * split;
             maxOff = Math.max(maxOff, off[k++]);
           }
         }
       }
       inLen = inPlace ? 0 : Math.max(cg * nph * planeStride, lenPad + maxOff);
-      colMask = sideless ? columnMasks(lenPad, wd) : null;
+      colMask = kind == MASKED ? columnMasks(lenPad, wd) : null;
     }
 
     /**
@@ -566,7 +592,7 @@ final class DirectConv {
     final int n = shape.batch(), c = shape.channels(), h = shape.height(), wd = shape.width();
     final int oh = shape.outHeight(), ow = shape.outWidth();
     final int[] pads = shape.pads();
-    Layout sideless = Layout.masked(shape);
+    Layout sideless = Layout.split(shape);
     Layout lay = sideless != null ? sideless : new Layout(shape);
     int planeLen = lay.nph * lay.planeStride;
     int maxOff = 0;
@@ -589,7 +615,7 @@ final class DirectConv {
       if (sideless != null) {
         // rows of ow: the first p outputs are the plane as it lies
         for (int ch = 0; ch < c; ch++) {
-          dw3Masked(in, ch * planeLen, lay, w, bias, ch, y, lim);
+          dw3(in, ch * planeLen, lay, w, bias, ch, y, lim);
           System.arraycopy(y, 0, out, (ni * c + ch) * p, p);
         }
         continue;
@@ -729,6 +755,22 @@ final class DirectConv {
    */
   static void copyInterior(float[] x, int xBase, int cg, Layout l, int planeLen, float[] in, int o) {
     int h = l.h, wd = l.wd, wq = l.wq, ps = l.planeStride;
+    if (l.split > 0) {
+      // split sideless planes: each plane's h rows three times as they lie, after the guard and
+      // the zero row; the kj = 0 copy's last column and the kj = 2 copy's first column zeroed
+      int plane = h * wd;
+      for (int ci = 0; ci < cg; ci++) {
+        int d = o + ci * planeLen + 1 + wq, src = xBase + ci * plane;
+        System.arraycopy(x, src, in, d, plane);
+        System.arraycopy(x, src, in, d + l.split, plane);
+        System.arraycopy(x, src, in, d + 2 * l.split, plane);
+        for (int r = d; r < d + plane; r += wd) {
+          in[r + wd - 1] = 0f;
+          in[r + 2 * l.split] = 0f;
+        }
+      }
+      return;
+    }
     if (l.colMask != null) {
       // sideless rows: each plane's h rows as they lie, after the guard and the zero row
       for (int ci = 0; ci < cg; ci++) System.arraycopy(x, xBase + ci * h * wd, in, o + ci * planeLen + 1 + wq, h * wd);
@@ -1011,138 +1053,6 @@ final class DirectConv {
     }
     a00.intoArray(y, yo);
     a01.intoArray(y, yo + V);
-  }
-
-  /**
-   * {@link #dw3} on the sideless layout ({@link Layout#masked}): the kj = 0 and kj = 2 taps
-   * ANDed with the column masks (the first and last column's pixels read the zero the side
-   * padding would have held), the same FMA chain per output, and the output plane's p pixels
-   * first in y. Two tiles a step, then a last single tile, in two methods: in one, the masks'
-   * inlined vector code passed C2's inlining budget and the vectors went unintrinsified
-   * (0.2 GFLOP/s measured).
-   */
-  private static void dw3Masked(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
-    if (lay.lenPad >= 2 * TILE) dw3MaskedPairs(x, xb, lay, w, bias, ch, y, lim);
-    if (lay.lenPad % (2 * TILE) != 0) dw3MaskedLast(x, xb, lay, w, bias, ch, y, lim);
-  }
-
-  /**
-   * The tiles of {@link #dw3Masked} in pairs, two a step, up to the last whole pair (tile t's
-   * masks at cm[4V t ..]: left for its two vectors, then right).
-   */
-  private static void dw3MaskedPairs(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
-    final int[] off = lay.off, cm = lay.colMask;
-    final int wb = ch * 9;
-    FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
-    FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
-    FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
-    FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]);
-    FloatVector w8 = FloatVector.broadcast(S, w[wb + 8]);
-    FloatVector bv = FloatVector.broadcast(S, bias == null ? 0f : bias[ch]);
-    int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
-    int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
-    final int to = lay.lenPad / (2 * TILE) * (2 * TILE);
-    for (int q = 0; q < to; q += 2 * TILE) {
-      IntVector l0 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q);
-      IntVector r0 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + TILE);
-      IntVector l1 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + V);
-      IntVector r1 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + V + TILE);
-      IntVector l2 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + 4 * V);
-      IntVector r2 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + 4 * V + TILE);
-      IntVector l3 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + 4 * V + V);
-      IntVector r3 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + 4 * V + V + TILE);
-      FloatVector a0 = FloatVector.fromArray(S, x, q + o0).reinterpretAsInts().and(l0).reinterpretAsFloats().fma(w0, bv);
-      FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().fma(w0, bv);
-      FloatVector a2 = FloatVector.fromArray(S, x, q + o0 + 2 * V).reinterpretAsInts().and(l2).reinterpretAsFloats().fma(w0, bv);
-      FloatVector a3 = FloatVector.fromArray(S, x, q + o0 + 3 * V).reinterpretAsInts().and(l3).reinterpretAsFloats().fma(w0, bv);
-      a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);
-      a1 = FloatVector.fromArray(S, x, q + o1 + V).fma(w1, a1);
-      a2 = FloatVector.fromArray(S, x, q + o1 + 2 * V).fma(w1, a2);
-      a3 = FloatVector.fromArray(S, x, q + o1 + 3 * V).fma(w1, a3);
-      a0 = FloatVector.fromArray(S, x, q + o2).reinterpretAsInts().and(r0).reinterpretAsFloats().fma(w2, a0);
-      a1 = FloatVector.fromArray(S, x, q + o2 + V).reinterpretAsInts().and(r1).reinterpretAsFloats().fma(w2, a1);
-      a2 = FloatVector.fromArray(S, x, q + o2 + 2 * V).reinterpretAsInts().and(r2).reinterpretAsFloats().fma(w2, a2);
-      a3 = FloatVector.fromArray(S, x, q + o2 + 3 * V).reinterpretAsInts().and(r3).reinterpretAsFloats().fma(w2, a3);
-      a0 = FloatVector.fromArray(S, x, q + o3).reinterpretAsInts().and(l0).reinterpretAsFloats().fma(w3, a0);
-      a1 = FloatVector.fromArray(S, x, q + o3 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().fma(w3, a1);
-      a2 = FloatVector.fromArray(S, x, q + o3 + 2 * V).reinterpretAsInts().and(l2).reinterpretAsFloats().fma(w3, a2);
-      a3 = FloatVector.fromArray(S, x, q + o3 + 3 * V).reinterpretAsInts().and(l3).reinterpretAsFloats().fma(w3, a3);
-      a0 = FloatVector.fromArray(S, x, q + o4).fma(w4, a0);
-      a1 = FloatVector.fromArray(S, x, q + o4 + V).fma(w4, a1);
-      a2 = FloatVector.fromArray(S, x, q + o4 + 2 * V).fma(w4, a2);
-      a3 = FloatVector.fromArray(S, x, q + o4 + 3 * V).fma(w4, a3);
-      a0 = FloatVector.fromArray(S, x, q + o5).reinterpretAsInts().and(r0).reinterpretAsFloats().fma(w5, a0);
-      a1 = FloatVector.fromArray(S, x, q + o5 + V).reinterpretAsInts().and(r1).reinterpretAsFloats().fma(w5, a1);
-      a2 = FloatVector.fromArray(S, x, q + o5 + 2 * V).reinterpretAsInts().and(r2).reinterpretAsFloats().fma(w5, a2);
-      a3 = FloatVector.fromArray(S, x, q + o5 + 3 * V).reinterpretAsInts().and(r3).reinterpretAsFloats().fma(w5, a3);
-      a0 = FloatVector.fromArray(S, x, q + o6).reinterpretAsInts().and(l0).reinterpretAsFloats().fma(w6, a0);
-      a1 = FloatVector.fromArray(S, x, q + o6 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().fma(w6, a1);
-      a2 = FloatVector.fromArray(S, x, q + o6 + 2 * V).reinterpretAsInts().and(l2).reinterpretAsFloats().fma(w6, a2);
-      a3 = FloatVector.fromArray(S, x, q + o6 + 3 * V).reinterpretAsInts().and(l3).reinterpretAsFloats().fma(w6, a3);
-      a0 = FloatVector.fromArray(S, x, q + o7).fma(w7, a0);
-      a1 = FloatVector.fromArray(S, x, q + o7 + V).fma(w7, a1);
-      a2 = FloatVector.fromArray(S, x, q + o7 + 2 * V).fma(w7, a2);
-      a3 = FloatVector.fromArray(S, x, q + o7 + 3 * V).fma(w7, a3);
-      a0 = FloatVector.fromArray(S, x, q + o8).reinterpretAsInts().and(r0).reinterpretAsFloats().fma(w8, a0);
-      a1 = FloatVector.fromArray(S, x, q + o8 + V).reinterpretAsInts().and(r1).reinterpretAsFloats().fma(w8, a1);
-      a2 = FloatVector.fromArray(S, x, q + o8 + 2 * V).reinterpretAsInts().and(r2).reinterpretAsFloats().fma(w8, a2);
-      a3 = FloatVector.fromArray(S, x, q + o8 + 3 * V).reinterpretAsInts().and(r3).reinterpretAsFloats().fma(w8, a3);
-      if (lim != null) {
-        FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
-        a0 = a0.max(l).min(u);
-        a1 = a1.max(l).min(u);
-        a2 = a2.max(l).min(u);
-        a3 = a3.max(l).min(u);
-      }
-      a0.intoArray(y, q);
-      a1.intoArray(y, q + V);
-      a2.intoArray(y, q + 2 * V);
-      a3.intoArray(y, q + 3 * V);
-    }
-  }
-
-  /** The last tile of {@link #dw3Masked} when the tiles are odd in number. */
-  private static void dw3MaskedLast(float[] x, int xb, Layout lay, float[] w, float[] bias, int ch, float[] y, float[] lim) {
-    final int q = lay.lenPad - TILE;
-    final int[] off = lay.off, cm = lay.colMask;
-    final int wb = ch * 9;
-    FloatVector w0 = FloatVector.broadcast(S, w[wb]), w1 = FloatVector.broadcast(S, w[wb + 1]);
-    FloatVector w2 = FloatVector.broadcast(S, w[wb + 2]), w3 = FloatVector.broadcast(S, w[wb + 3]);
-    FloatVector w4 = FloatVector.broadcast(S, w[wb + 4]), w5 = FloatVector.broadcast(S, w[wb + 5]);
-    FloatVector w6 = FloatVector.broadcast(S, w[wb + 6]), w7 = FloatVector.broadcast(S, w[wb + 7]);
-    FloatVector w8 = FloatVector.broadcast(S, w[wb + 8]);
-    FloatVector bv = FloatVector.broadcast(S, bias == null ? 0f : bias[ch]);
-    int o0 = xb + off[0], o1 = xb + off[1], o2 = xb + off[2], o3 = xb + off[3], o4 = xb + off[4];
-    int o5 = xb + off[5], o6 = xb + off[6], o7 = xb + off[7], o8 = xb + off[8];
-    IntVector l0 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q);
-    IntVector r0 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + TILE);
-    IntVector l1 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + V);
-    IntVector r1 = IntVector.fromArray(VectorWidth.INTS, cm, 2 * q + V + TILE);
-    FloatVector a0 = FloatVector.fromArray(S, x, q + o0).reinterpretAsInts().and(l0).reinterpretAsFloats().fma(w0, bv);
-    FloatVector a1 = FloatVector.fromArray(S, x, q + o0 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().fma(w0, bv);
-    a0 = FloatVector.fromArray(S, x, q + o1).fma(w1, a0);
-    a1 = FloatVector.fromArray(S, x, q + o1 + V).fma(w1, a1);
-    a0 = FloatVector.fromArray(S, x, q + o2).reinterpretAsInts().and(r0).reinterpretAsFloats().fma(w2, a0);
-    a1 = FloatVector.fromArray(S, x, q + o2 + V).reinterpretAsInts().and(r1).reinterpretAsFloats().fma(w2, a1);
-    a0 = FloatVector.fromArray(S, x, q + o3).reinterpretAsInts().and(l0).reinterpretAsFloats().fma(w3, a0);
-    a1 = FloatVector.fromArray(S, x, q + o3 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().fma(w3, a1);
-    a0 = FloatVector.fromArray(S, x, q + o4).fma(w4, a0);
-    a1 = FloatVector.fromArray(S, x, q + o4 + V).fma(w4, a1);
-    a0 = FloatVector.fromArray(S, x, q + o5).reinterpretAsInts().and(r0).reinterpretAsFloats().fma(w5, a0);
-    a1 = FloatVector.fromArray(S, x, q + o5 + V).reinterpretAsInts().and(r1).reinterpretAsFloats().fma(w5, a1);
-    a0 = FloatVector.fromArray(S, x, q + o6).reinterpretAsInts().and(l0).reinterpretAsFloats().fma(w6, a0);
-    a1 = FloatVector.fromArray(S, x, q + o6 + V).reinterpretAsInts().and(l1).reinterpretAsFloats().fma(w6, a1);
-    a0 = FloatVector.fromArray(S, x, q + o7).fma(w7, a0);
-    a1 = FloatVector.fromArray(S, x, q + o7 + V).fma(w7, a1);
-    a0 = FloatVector.fromArray(S, x, q + o8).reinterpretAsInts().and(r0).reinterpretAsFloats().fma(w8, a0);
-    a1 = FloatVector.fromArray(S, x, q + o8 + V).reinterpretAsInts().and(r1).reinterpretAsFloats().fma(w8, a1);
-    if (lim != null) {
-      FloatVector l = FloatVector.broadcast(S, lim[0]), u = FloatVector.broadcast(S, lim[1]);
-      a0 = a0.max(l).min(u);
-      a1 = a1.max(l).min(u);
-    }
-    a0.intoArray(y, q);
-    a1.intoArray(y, q + V);
   }
 
   /**
