@@ -16,7 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
  * padded input. Strides other than 1 split the padded input into its stride phases first (row
  * parity x column parity for stride 2), which turns a strided conv into a sum of stride-1 ones.
  * A 1x1 stride-1 unpadded conv reads its input where it lies and writes its output in place: it
- * is a plain GEMM. No im2col matrix of the image is written and nothing is transposed.
+ * is a plain GEMM. No im2col matrix of the image is written and nothing is transposed. The
+ * commonest conv, 3x3 stride 1 pad 1, has no side padding at all ({@link Layout#masked}: rows of
+ * the image's width, the taps that would read a side pad zeroed in the packed tile), so its
+ * output plane is computed in place with no discarded columns; the 3x3 depthwise reads three
+ * copies of each plane instead ({@link Layout#split}).
  *
  * <p>For each tile of {@link #TILE} output pixels (two vectors: 16 at 256 bits, 32 at 512) the
  * reduction's input is first packed contiguously (a tile per step, from L1), then a 4-channel
